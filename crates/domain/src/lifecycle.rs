@@ -1,0 +1,719 @@
+//! The life of a submission: its kinds, statuses, the actions people take on it, and
+//! [`decide`], the one authority on which of those actions are legal and by whom.
+//!
+//! ```text
+//!  registered ──take──▶ in_progress ──answer──▶ answered ──rate──▶ rated
+//!     │  ▲                 │  │  ▲ (intermediate answer)              │ score ≤ 2,
+//!     │  └────redirect─────┘  │  └─────────────take──────┐            │ first round
+//!     │                       │                         reopened ◀────┘ send back
+//!     └──────reject───────────┴─────reject──▶ rejected ◀──reject─┘
+//! ```
+
+use crate::text::{AnswerText, RatingComment, Reason};
+use crate::{OrgId, UserId};
+
+/// A message to a body (сообщение) or an appeal under Federal Law 59-FZ (обращение).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubmissionKind {
+    Message,
+    Appeal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Registered and delivered to the organisation; nobody has taken it yet.
+    Registered,
+    /// An official of the organisation works on it.
+    InProgress,
+    /// The final answer is given; the citizen may rate it.
+    Answered,
+    /// The citizen rated the answer. Final, unless sent back after a low rating.
+    Rated,
+    /// Rejected on a legal ground. Final.
+    Rejected,
+    /// Sent back by the citizen for re-review, with the same organisation.
+    Reopened,
+}
+
+/// Grounds on which an appeal may be left without an answer on the merits (59-FZ art. 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectionGround {
+    /// Obscene or offensive language, threats to officials (art. 11 part 3).
+    ObsceneLanguage,
+    /// The text cannot be read (art. 11 part 4).
+    UnreadableText,
+    /// The same question was already answered on the merits (art. 11 part 5).
+    RepeatedQuestion,
+    /// The matter is for a court: appeals against court decisions (art. 11 part 2).
+    CourtMatter,
+    /// An answer would disclose a state or other protected secret (art. 11 part 6).
+    ProtectedSecret,
+}
+
+/// A rating of an answer, 1 to 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Score(u8);
+
+/// Who acts: a person and the role they act in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user: UserId,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Citizen,
+    /// An official of exactly one organisation.
+    Official(OrgId),
+    /// The platform operator.
+    Operator,
+}
+
+/// What `decide` needs to know about a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmissionState {
+    pub status: Status,
+    pub author: UserId,
+    pub org: OrgId,
+    /// 1, or 2 after the citizen sent the answer back for re-review.
+    pub round: u8,
+    /// The rating of the current round's answer.
+    pub rating: Option<Score>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    TakeIntoWork,
+    PostIntermediateAnswer {
+        text: AnswerText,
+    },
+    Answer {
+        text: AnswerText,
+    },
+    Redirect {
+        to: OrgId,
+        reason: Reason,
+    },
+    Reject {
+        ground: RejectionGround,
+        comment: Reason,
+    },
+    Rate {
+        score: Score,
+        comment: Option<RatingComment>,
+    },
+    SendBack {
+        reason: Reason,
+    },
+}
+
+/// What an event in a submission's timeline records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Registered,
+    TakenIntoWork,
+    IntermediateAnswer,
+    Answered,
+    Redirected,
+    Rejected,
+    Rated,
+    SentBack,
+}
+
+/// The effect of a legal action, to be stored together with its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub event: EventKind,
+    pub from: Status,
+    pub to: Status,
+    pub org_after: OrgId,
+    pub round_after: u8,
+    pub rating_after: Option<Score>,
+    /// The deadline starts again from the moment of the action (redirect, re-review).
+    pub restarts_term: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("this person may not do that to this submission")]
+    Forbidden,
+    #[error("{action} is not possible in status {from}")]
+    Illegal { from: Status, action: &'static str },
+    #[error("the answer has already been rated")]
+    AlreadyRated,
+    #[error("only a rating of 2 or lower allows sending the answer back")]
+    RatingNotLow,
+    #[error("the answer was already sent back once")]
+    ReReviewUsed,
+    #[error("a submission cannot be redirected to the organisation that holds it")]
+    SameOrganisation,
+}
+
+impl TransitionError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::Illegal { .. } => "illegal_transition",
+            Self::AlreadyRated => "already_rated",
+            Self::RatingNotLow => "rating_not_low",
+            Self::ReReviewUsed => "re_review_used",
+            Self::SameOrganisation => "same_organisation",
+        }
+    }
+}
+
+/// The initial state of a newly registered submission.
+pub fn registered(author: UserId, org: OrgId) -> SubmissionState {
+    SubmissionState {
+        status: Status::Registered,
+        author,
+        org,
+        round: 1,
+        rating: None,
+    }
+}
+
+/// May `actor` see this submission? Its author, the officials of the organisation that
+/// holds it now, and the operator. Nobody else — not the organisations it left.
+pub fn can_view(state: &SubmissionState, actor: &Actor) -> bool {
+    match actor.role {
+        Role::Operator => true,
+        Role::Official(org) => org == state.org || actor.user == state.author,
+        Role::Citizen => actor.user == state.author,
+    }
+}
+
+/// Decides whether `actor` may take `action` on a submission in `state`, and what follows.
+pub fn decide(
+    state: &SubmissionState,
+    actor: &Actor,
+    action: &Action,
+) -> Result<Transition, TransitionError> {
+    use Status::*;
+    if !may_act(state, actor, action) {
+        return Err(TransitionError::Forbidden);
+    }
+    let from = state.status;
+    let illegal = || TransitionError::Illegal {
+        from,
+        action: action.name(),
+    };
+    let to = |to: Status| Transition {
+        event: action.event_kind(),
+        from,
+        to,
+        org_after: state.org,
+        round_after: state.round,
+        rating_after: state.rating,
+        restarts_term: false,
+    };
+    match action {
+        Action::TakeIntoWork => match from {
+            Registered | Reopened => Ok(to(InProgress)),
+            _ => Err(illegal()),
+        },
+        Action::PostIntermediateAnswer { .. } | Action::Answer { .. } if from != InProgress => {
+            Err(illegal())
+        }
+        Action::PostIntermediateAnswer { .. } => Ok(to(InProgress)),
+        Action::Answer { .. } => Ok(to(Answered)),
+        Action::Redirect { to: target, .. } => match from {
+            Registered | InProgress if *target == state.org => {
+                Err(TransitionError::SameOrganisation)
+            }
+            Registered | InProgress => Ok(Transition {
+                org_after: *target,
+                restarts_term: true,
+                ..to(Registered)
+            }),
+            _ => Err(illegal()),
+        },
+        Action::Reject { .. } => match from {
+            Registered | InProgress | Reopened => Ok(to(Rejected)),
+            _ => Err(illegal()),
+        },
+        Action::Rate { score, .. } => match from {
+            Answered => Ok(Transition {
+                rating_after: Some(*score),
+                ..to(Rated)
+            }),
+            Rated => Err(TransitionError::AlreadyRated),
+            _ => Err(illegal()),
+        },
+        Action::SendBack { .. } => match (from, state.rating) {
+            (Rated, _) if state.round > 1 => Err(TransitionError::ReReviewUsed),
+            (Rated, Some(score)) if score.is_low() => Ok(Transition {
+                round_after: state.round + 1,
+                rating_after: None,
+                restarts_term: true,
+                ..to(Reopened)
+            }),
+            (Rated, _) => Err(TransitionError::RatingNotLow),
+            _ => Err(illegal()),
+        },
+    }
+}
+
+/// Staff actions belong to the officials of the holding organisation (the operator may
+/// also redirect, to route by hand); the citizen's actions belong to the author alone.
+fn may_act(state: &SubmissionState, actor: &Actor, action: &Action) -> bool {
+    let holds = matches!(actor.role, Role::Official(org) if org == state.org);
+    match action {
+        Action::TakeIntoWork
+        | Action::PostIntermediateAnswer { .. }
+        | Action::Answer { .. }
+        | Action::Reject { .. } => holds,
+        Action::Redirect { .. } => holds || actor.role == Role::Operator,
+        Action::Rate { .. } | Action::SendBack { .. } => actor.user == state.author,
+    }
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::TakeIntoWork => "take_into_work",
+            Self::PostIntermediateAnswer { .. } => "intermediate_answer",
+            Self::Answer { .. } => "answer",
+            Self::Redirect { .. } => "redirect",
+            Self::Reject { .. } => "reject",
+            Self::Rate { .. } => "rate",
+            Self::SendBack { .. } => "send_back",
+        }
+    }
+
+    pub fn event_kind(&self) -> EventKind {
+        match self {
+            Self::TakeIntoWork => EventKind::TakenIntoWork,
+            Self::PostIntermediateAnswer { .. } => EventKind::IntermediateAnswer,
+            Self::Answer { .. } => EventKind::Answered,
+            Self::Redirect { .. } => EventKind::Redirected,
+            Self::Reject { .. } => EventKind::Rejected,
+            Self::Rate { .. } => EventKind::Rated,
+            Self::SendBack { .. } => EventKind::SentBack,
+        }
+    }
+
+    /// May files be attached to this action? Only to answers.
+    pub fn accepts_files(&self) -> bool {
+        matches!(
+            self,
+            Self::Answer { .. } | Self::PostIntermediateAnswer { .. }
+        )
+    }
+}
+
+impl Score {
+    pub fn new(value: u8) -> Result<Self, &'static str> {
+        if (1..=5).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err("out_of_range")
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("required");
+        }
+        raw.parse::<u8>()
+            .map_err(|_| "out_of_range")
+            .and_then(Self::new)
+    }
+
+    pub fn value(self) -> u8 {
+        self.0
+    }
+
+    /// A rating that allows sending the answer back (and later raises an incident).
+    pub fn is_low(self) -> bool {
+        self.0 <= 2
+    }
+}
+
+/// Stable snake_case names used in storage and the API.
+macro_rules! named_enum {
+    ($ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),* }
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, &'static str> {
+                match raw { $($name => Ok($ty::$variant),)* _ => Err("unknown_value") }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum!(SubmissionKind { Message => "message", Appeal => "appeal" });
+named_enum!(Status {
+    Registered => "registered",
+    InProgress => "in_progress",
+    Answered => "answered",
+    Rated => "rated",
+    Rejected => "rejected",
+    Reopened => "reopened",
+});
+named_enum!(RejectionGround {
+    ObsceneLanguage => "obscene_language",
+    UnreadableText => "unreadable_text",
+    RepeatedQuestion => "repeated_question",
+    CourtMatter => "court_matter",
+    ProtectedSecret => "protected_secret",
+});
+named_enum!(EventKind {
+    Registered => "registered",
+    TakenIntoWork => "taken_into_work",
+    IntermediateAnswer => "intermediate_answer",
+    Answered => "answered",
+    Redirected => "redirected",
+    Rejected => "rejected",
+    Rated => "rated",
+    SentBack => "sent_back",
+});
+
+impl Status {
+    /// Open submissions are the organisation's to finish, and their deadline runs.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Registered | Self::InProgress | Self::Reopened)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUTHOR: UserId = UserId(1);
+    const ORG: OrgId = OrgId(10);
+    const OTHER_ORG: OrgId = OrgId(11);
+
+    fn citizen() -> Actor {
+        Actor {
+            user: AUTHOR,
+            role: Role::Citizen,
+        }
+    }
+    fn official() -> Actor {
+        Actor {
+            user: UserId(2),
+            role: Role::Official(ORG),
+        }
+    }
+    fn stranger_official() -> Actor {
+        Actor {
+            user: UserId(3),
+            role: Role::Official(OTHER_ORG),
+        }
+    }
+    fn operator() -> Actor {
+        Actor {
+            user: UserId(4),
+            role: Role::Operator,
+        }
+    }
+    fn other_citizen() -> Actor {
+        Actor {
+            user: UserId(5),
+            role: Role::Citizen,
+        }
+    }
+
+    fn state(status: Status) -> SubmissionState {
+        SubmissionState {
+            status,
+            ..registered(AUTHOR, ORG)
+        }
+    }
+
+    fn text() -> AnswerText {
+        AnswerText::parse("Яма будет заделана до 20 декабря.").unwrap_or_else(|_| unreachable!())
+    }
+    fn reason() -> Reason {
+        Reason::parse("Не в нашей компетенции").unwrap_or_else(|_| unreachable!())
+    }
+    fn score(v: u8) -> Score {
+        Score::new(v).unwrap_or_else(|_| unreachable!())
+    }
+
+    fn every_action() -> Vec<(Action, Actor)> {
+        vec![
+            (Action::TakeIntoWork, official()),
+            (Action::PostIntermediateAnswer { text: text() }, official()),
+            (Action::Answer { text: text() }, official()),
+            (
+                Action::Redirect {
+                    to: OTHER_ORG,
+                    reason: reason(),
+                },
+                official(),
+            ),
+            (
+                Action::Reject {
+                    ground: RejectionGround::CourtMatter,
+                    comment: reason(),
+                },
+                official(),
+            ),
+            (
+                Action::Rate {
+                    score: score(2),
+                    comment: None,
+                },
+                citizen(),
+            ),
+            (Action::SendBack { reason: reason() }, citizen()),
+        ]
+    }
+
+    /// The full table: for every status and every action by its rightful actor, the
+    /// status that follows, or None where the action is illegal.
+    #[test]
+    fn transition_table() {
+        use Status::*;
+        let expected: &[(Status, [Option<Status>; 7])] = &[
+            //            take         interim           answer          redirect         reject          rate         send back
+            (
+                Registered,
+                [
+                    Some(InProgress),
+                    None,
+                    None,
+                    Some(Registered),
+                    Some(Rejected),
+                    None,
+                    None,
+                ],
+            ),
+            (
+                InProgress,
+                [
+                    None,
+                    Some(InProgress),
+                    Some(Answered),
+                    Some(Registered),
+                    Some(Rejected),
+                    None,
+                    None,
+                ],
+            ),
+            (Answered, [None, None, None, None, None, Some(Rated), None]),
+            (Rated, [None, None, None, None, None, None, None]),
+            (Rejected, [None, None, None, None, None, None, None]),
+            (
+                Reopened,
+                [
+                    Some(InProgress),
+                    None,
+                    None,
+                    None,
+                    Some(Rejected),
+                    None,
+                    None,
+                ],
+            ),
+        ];
+        for (status, row) in expected {
+            for ((action, actor), want) in every_action().iter().zip(row) {
+                // A rated state here has a high rating, so send back is illegal too.
+                let s = SubmissionState {
+                    rating: Some(score(4)),
+                    ..state(*status)
+                };
+                let got = decide(&s, actor, action).ok().map(|t| t.to);
+                assert_eq!(got, *want, "{status} + {}", action.name());
+            }
+        }
+    }
+
+    #[test]
+    fn staff_actions_only_by_the_holding_organisation() {
+        for status in Status::ALL {
+            for (action, _) in every_action().iter().take(5) {
+                for actor in [citizen(), stranger_official(), other_citizen()] {
+                    assert_eq!(
+                        decide(&state(*status), &actor, action),
+                        Err(TransitionError::Forbidden),
+                        "{status} + {} by {actor:?}",
+                        action.name()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn operator_may_redirect_but_not_answer() {
+        let redirect = Action::Redirect {
+            to: OTHER_ORG,
+            reason: reason(),
+        };
+        let moved = decide(&state(Status::InProgress), &operator(), &redirect);
+        assert_eq!(
+            moved.map(|t| (t.org_after, t.restarts_term)),
+            Ok((OTHER_ORG, true))
+        );
+        let answer = Action::Answer { text: text() };
+        assert_eq!(
+            decide(&state(Status::InProgress), &operator(), &answer),
+            Err(TransitionError::Forbidden)
+        );
+    }
+
+    #[test]
+    fn only_the_author_rates() {
+        let rate = Action::Rate {
+            score: score(5),
+            comment: None,
+        };
+        for actor in [official(), other_citizen(), operator()] {
+            assert_eq!(
+                decide(&state(Status::Answered), &actor, &rate),
+                Err(TransitionError::Forbidden)
+            );
+        }
+    }
+
+    #[test]
+    fn redirect_to_self_is_refused() {
+        let redirect = Action::Redirect {
+            to: ORG,
+            reason: reason(),
+        };
+        assert_eq!(
+            decide(&state(Status::Registered), &official(), &redirect),
+            Err(TransitionError::SameOrganisation)
+        );
+    }
+
+    #[test]
+    fn rating_twice_is_refused() {
+        let rate = Action::Rate {
+            score: score(3),
+            comment: None,
+        };
+        let rated = SubmissionState {
+            rating: Some(score(4)),
+            ..state(Status::Rated)
+        };
+        assert_eq!(
+            decide(&rated, &citizen(), &rate),
+            Err(TransitionError::AlreadyRated)
+        );
+    }
+
+    #[test]
+    fn a_low_rating_allows_one_re_review() {
+        let send_back = Action::SendBack { reason: reason() };
+        let low = SubmissionState {
+            rating: Some(score(2)),
+            ..state(Status::Rated)
+        };
+        let t = decide(&low, &citizen(), &send_back);
+        assert_eq!(
+            t.map(|t| (
+                t.to,
+                t.round_after,
+                t.rating_after,
+                t.restarts_term,
+                t.org_after
+            )),
+            Ok((Status::Reopened, 2, None, true, ORG))
+        );
+        let high = SubmissionState {
+            rating: Some(score(3)),
+            ..state(Status::Rated)
+        };
+        assert_eq!(
+            decide(&high, &citizen(), &send_back),
+            Err(TransitionError::RatingNotLow)
+        );
+        let second = SubmissionState { round: 2, ..low };
+        assert_eq!(
+            decide(&second, &citizen(), &send_back),
+            Err(TransitionError::ReReviewUsed)
+        );
+        assert_eq!(
+            decide(&low, &official(), &send_back),
+            Err(TransitionError::Forbidden)
+        );
+    }
+
+    #[test]
+    fn a_full_life_with_re_review() {
+        let mut s = registered(AUTHOR, ORG);
+        let steps = [
+            (Action::TakeIntoWork, official()),
+            (Action::PostIntermediateAnswer { text: text() }, official()),
+            (Action::Answer { text: text() }, official()),
+            (
+                Action::Rate {
+                    score: score(1),
+                    comment: None,
+                },
+                citizen(),
+            ),
+            (Action::SendBack { reason: reason() }, citizen()),
+            (Action::TakeIntoWork, official()),
+            (Action::Answer { text: text() }, official()),
+            (
+                Action::Rate {
+                    score: score(5),
+                    comment: None,
+                },
+                citizen(),
+            ),
+        ];
+        for (action, actor) in steps {
+            let t =
+                decide(&s, &actor, &action).unwrap_or_else(|e| panic!("{}: {e}", action.name()));
+            s = SubmissionState {
+                status: t.to,
+                org: t.org_after,
+                round: t.round_after,
+                rating: t.rating_after,
+                ..s
+            };
+        }
+        assert_eq!(
+            (s.status, s.round, s.rating),
+            (Status::Rated, 2, Some(score(5)))
+        );
+    }
+
+    #[test]
+    fn visibility() {
+        let s = state(Status::InProgress);
+        assert!(can_view(&s, &citizen()));
+        assert!(can_view(&s, &official()));
+        assert!(can_view(&s, &operator()));
+        assert!(!can_view(&s, &other_citizen()));
+        assert!(!can_view(&s, &stranger_official()));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Ok(*s));
+        }
+        for g in RejectionGround::ALL {
+            assert_eq!(RejectionGround::parse(g.as_str()), Ok(*g));
+        }
+        for e in EventKind::ALL {
+            assert_eq!(EventKind::parse(e.as_str()), Ok(*e));
+        }
+        assert!(Status::parse("closed").is_err());
+        assert_eq!(Score::parse("0"), Err("out_of_range"));
+        assert_eq!(Score::parse("6"), Err("out_of_range"));
+        assert_eq!(Score::parse("x"), Err("out_of_range"));
+    }
+}
