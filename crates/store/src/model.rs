@@ -1,0 +1,243 @@
+//! Records the store takes and returns. Inputs hold parsed domain types, so the store
+//! never receives an unchecked value.
+
+use otklik_domain::attachment::Attachment;
+use otklik_domain::form::{FormSpec, FormValues};
+use otklik_domain::lifecycle::{
+    EventKind, RejectionGround, Role, Score, Status, SubmissionKind, SubmissionState,
+};
+use otklik_domain::text::{Email, PersonName, SubmissionText};
+use otklik_domain::*;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone)]
+pub struct NewRegion {
+    /// ISO 3166-2 code, e.g. `RU-TVE`.
+    pub code: String,
+    pub name: String,
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub id: RegionId,
+    pub code: String,
+    pub name: String,
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub name: String,
+    /// `regional_body`, `local_government`, `institution`, `coordinator`, …
+    pub kind: String,
+    pub region: Option<RegionId>,
+    /// The region's coordinator (regional management centre): receives what no rule routes.
+    pub is_coordinator: bool,
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub name: String,
+    pub kind: String,
+    pub region: Option<RegionId>,
+    pub is_coordinator: bool,
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub id: CategoryId,
+    pub name: String,
+    pub subcategories: Vec<Subcategory>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subcategory {
+    pub id: SubcategoryId,
+    pub category: CategoryId,
+    pub category_name: String,
+    pub name: String,
+    pub form: FormSpec,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    /// An argon2id PHC string; the store never sees a password.
+    pub password_hash: String,
+    pub full_name: PersonName,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub kind: SubmissionKind,
+    pub author: UserId,
+    pub subcategory: SubcategoryId,
+    pub region: RegionId,
+    /// The competent organisation, as decided by routing.
+    pub org: OrgId,
+    pub text: SubmissionText,
+    pub fields: FormValues,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registered {
+    pub id: SubmissionId,
+    pub number: RegistrationNumber,
+    pub org: OrgId,
+    pub deadline_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    pub id: FileId,
+    pub name: String,
+    pub mime: String,
+    pub size: i64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// The event the file belongs to; None for the citizen's own attachments.
+    pub event: Option<EventId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub meta: FileMeta,
+    pub submission: SubmissionId,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: EventId,
+    pub submission: SubmissionId,
+    pub kind: EventKind,
+    pub actor: Option<UserId>,
+    pub actor_name: Option<String>,
+    pub at: OffsetDateTime,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub from_org: Option<OrgId>,
+    pub to_org: OrgId,
+    pub to_org_name: String,
+    /// Redirect or send-back reason, rejection comment, rating comment.
+    pub reason: Option<String>,
+    /// Text of an intermediate or final answer.
+    pub body: Option<String>,
+    pub ground: Option<RejectionGround>,
+    pub score: Option<Score>,
+    /// The deadline after this event.
+    pub deadline_at: OffsetDateTime,
+    pub files: Vec<FileMeta>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionDetail {
+    pub id: SubmissionId,
+    pub number: RegistrationNumber,
+    pub kind: SubmissionKind,
+    pub status: Status,
+    pub author: UserId,
+    pub author_name: String,
+    pub author_email: String,
+    pub category_name: String,
+    pub subcategory: SubcategoryId,
+    pub subcategory_name: String,
+    pub region: RegionId,
+    pub region_name: String,
+    pub org: OrgId,
+    pub org_name: String,
+    pub round: u8,
+    pub rating: Option<Score>,
+    pub text: String,
+    /// Values of the subcategory's form, by field key.
+    pub fields: FormValues,
+    pub created_at: OffsetDateTime,
+    pub deadline_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// Oldest first.
+    pub events: Vec<EventRecord>,
+    /// The citizen's own attachments (files of events are in `events`).
+    pub attachments: Vec<FileMeta>,
+}
+
+impl SubmissionDetail {
+    pub fn state(&self) -> SubmissionState {
+        SubmissionState {
+            status: self.status,
+            author: self.author,
+            org: self.org,
+            round: self.round,
+            rating: self.rating,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionCard {
+    pub id: SubmissionId,
+    pub number: RegistrationNumber,
+    pub kind: SubmissionKind,
+    pub status: Status,
+    pub category_name: String,
+    pub subcategory_name: String,
+    pub org: OrgId,
+    pub org_name: String,
+    /// The first 160 characters of the text.
+    pub excerpt: String,
+    pub created_at: OffsetDateTime,
+    pub deadline_at: OffsetDateTime,
+}
+
+/// Whose submissions a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A citizen's own (personal account).
+    Author(UserId),
+    /// Those an organisation holds now (its inbox).
+    Organisation(OrgId),
+    /// All (the operator).
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub category: Option<CategoryId>,
+    /// Only open submissions whose deadline is before `now`.
+    pub overdue: bool,
+    pub now: OffsetDateTime,
+    /// 1 to 200.
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// How many match the filters in all pages.
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalDataAccess {
+    pub staff: UserId,
+    pub staff_name: String,
+    pub submission: SubmissionId,
+    pub purpose: String,
+    pub at: OffsetDateTime,
+}
