@@ -255,6 +255,39 @@ pub fn decide(
     }
 }
 
+/// The actions `actor` may take now, found by asking [`decide`] with placeholder values,
+/// so that pages offer exactly what the status machine would accept.
+pub fn available(state: &SubmissionState, actor: &Actor) -> Vec<&'static str> {
+    let placeholder = AnswerText::placeholder();
+    let reason = Reason::placeholder();
+    let probes = [
+        Action::TakeIntoWork,
+        Action::PostIntermediateAnswer {
+            text: placeholder.clone(),
+        },
+        Action::Answer { text: placeholder },
+        // No organisation has id -1, so this probe never hits `SameOrganisation`.
+        Action::Redirect {
+            to: OrgId(-1),
+            reason: reason.clone(),
+        },
+        Action::Reject {
+            ground: RejectionGround::UnreadableText,
+            comment: reason.clone(),
+        },
+        Action::Rate {
+            score: Score(5),
+            comment: None,
+        },
+        Action::SendBack { reason },
+    ];
+    probes
+        .iter()
+        .filter(|action| decide(state, actor, action).is_ok())
+        .map(Action::name)
+        .collect()
+}
+
 /// Staff actions belong to the officials of the holding organisation (the operator may
 /// also redirect, to route by hand); the citizen's actions belong to the author alone.
 fn may_act(state: &SubmissionState, actor: &Actor, action: &Action) -> bool {
@@ -687,6 +720,32 @@ mod tests {
         assert_eq!(
             (s.status, s.round, s.rating),
             (Status::Rated, 2, Some(score(5)))
+        );
+    }
+
+    #[test]
+    fn available_actions_follow_the_machine() {
+        assert_eq!(
+            available(&state(Status::Registered), &official()),
+            vec!["take_into_work", "redirect", "reject"]
+        );
+        assert_eq!(
+            available(&state(Status::InProgress), &official()),
+            vec!["intermediate_answer", "answer", "redirect", "reject"]
+        );
+        assert_eq!(
+            available(&state(Status::Answered), &citizen()),
+            vec!["rate"]
+        );
+        let low = SubmissionState {
+            rating: Some(score(1)),
+            ..state(Status::Rated)
+        };
+        assert_eq!(available(&low, &citizen()), vec!["send_back"]);
+        assert!(available(&state(Status::InProgress), &stranger_official()).is_empty());
+        assert_eq!(
+            available(&state(Status::Registered), &operator()),
+            vec!["redirect"]
         );
     }
 
