@@ -1,1 +1,147 @@
+//! HTTP for Otklik: server-rendered pages (working without JavaScript), the versioned
+//! JSON API with its OpenAPI document, and the security plumbing around them.
+//!
+//! Invariants kept here:
+//! - the only crate that knows HTTP; handlers parse requests into domain values, call
+//!   [`usecases`] or the store, and render — they make no decisions of their own about
+//!   legal transitions (that is `otklik_domain::lifecycle::decide`);
+//! - pages and API share the same use cases, so they have the same permissions;
+//! - every state-changing form carries a CSRF token; the API authenticates by bearer
+//!   token only and ignores cookies.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod messages;
+pub mod pages;
+pub mod usecases;
+
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use otklik_store::Store;
+use std::sync::Arc;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (set when the platform is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub csrf_key: Arc<[u8]>,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    /// Loads (or creates on first start) the installation's secret key.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        config: WebConfig,
+    ) -> Result<Self, otklik_store::StoreError> {
+        let candidate: [u8; 32] = rand::random();
+        let key = store.server_secret(&candidate).await?;
+        Ok(Self {
+            store,
+            csrf_key: key.into(),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The whole application: pages, API, static assets, health check.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes(&state))
+        .nest("/api/v1", api::routes())
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/static/style.css", axum::routing::get(stylesheet))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, String) {
+    match state.store.health().await {
+        Ok(()) => (
+            axum::http::StatusCode::OK,
+            format!("ok {}\n", state.store.backend()),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable\n".to_owned(),
+            )
+        }
+    }
+}
+
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/style.css"),
+    )
+}
+
+/// Headers every response carries: no sniffing, no framing, a strict content policy
+/// (pages need no inline script), no referrer leaks.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    let set = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    ];
+    for (name, value) in set {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// One log line per request: method, path (never the query or body, which may hold
+/// personal data), status and duration.
+async fn access_log(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros();
+    if status >= 500 {
+        tracing::error!(%method, %path, status, micros, "request");
+    } else {
+        tracing::info!(%method, %path, status, micros, "request");
+    }
+    response
+}

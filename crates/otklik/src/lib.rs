@@ -1,0 +1,164 @@
+//! The Otklik application: configuration, start-up and the command-line operations.
+//! `main.rs` only parses arguments; tests start the real server through [`start`].
+
+pub mod demo;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use otklik_store::{Store, StoreError};
+use otklik_web::{AppState, WebConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Where the data lives: an explicit URL, or SQLite in the data directory.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub data_dir: PathBuf,
+    pub url: Option<String>,
+}
+
+impl Database {
+    pub fn url(&self) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("otklik.db").display()))
+    }
+
+    /// Opens the store (creating the data directory for SQLite) and applies migrations.
+    pub async fn open(&self) -> Result<Arc<dyn Store>, AppError> {
+        if self.url.is_none() {
+            create_dir(&self.data_dir)?;
+        }
+        Ok(otklik_store::open(&self.url()).await?)
+    }
+}
+
+fn create_dir(path: &Path) -> Result<(), AppError> {
+    std::fs::create_dir_all(path).map_err(|source| AppError::DataDir {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub database: Database,
+    /// Load the demo data set when the database has no users yet.
+    pub demo: bool,
+    /// The same password for every demo account (tests); random when None.
+    pub demo_password: Option<String>,
+    pub secure_cookies: bool,
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    /// The demo accounts created at this start (empty when none were created).
+    pub demo_accounts: Vec<demo::DemoAccount>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes requests in flight, and returns.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+    }
+
+    /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
+    pub async fn until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
+
+/// Opens the database, loads the demo data on first start, and serves.
+pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
+    let store = config.database.open().await?;
+    let demo_accounts = if config.demo && !store.has_users().await? {
+        load_demo(store.as_ref(), config.demo_password.as_deref()).await?
+    } else {
+        Vec::new()
+    };
+    let state = AppState::new(
+        store.clone(),
+        WebConfig {
+            secure_cookies: config.secure_cookies,
+        },
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| AppError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| AppError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(otklik_web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    tracing::info!(%addr, backend = store.backend(), "serving");
+    Ok(Running {
+        addr,
+        store,
+        demo_accounts,
+        shutdown,
+        task,
+    })
+}
+
+/// Loads the demo data set into an empty store.
+pub async fn load_demo(
+    store: &dyn Store,
+    fixed_password: Option<&str>,
+) -> Result<Vec<demo::DemoAccount>, AppError> {
+    let hash = |password: &str| otklik_web::auth::hash_password(password).unwrap_or_default();
+    Ok(demo::load(store, &hash, fixed_password).await?)
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,493 @@
+//! API handlers and the OpenAPI document that describes them.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use otklik_domain::*;
+use time::OffsetDateTime;
+use utoipa::OpenApi;
+
+use super::types::*;
+use super::{ApiError, ApiJson, API_UPLOAD_LIMIT};
+use crate::auth::{self, ApiUser};
+use crate::error::AppError;
+use crate::usecases::{self, ActInput, RegisterInput, SubmitInput};
+use crate::AppState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub fn routes() -> Router<AppState> {
+    let upload = || DefaultBodyLimit::max(API_UPLOAD_LIMIT);
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/auth/register", post(register))
+        .route("/auth/token", post(create_token).delete(revoke_token))
+        .route("/me", get(me))
+        .route("/regions", get(regions))
+        .route("/organisations", get(organisations))
+        .route("/catalogue", get(catalogue))
+        .route("/submissions", get(list).post(create).layer(upload()))
+        .route("/submissions/{id}", get(show))
+        .route("/submissions/{id}/take-into-work", post(take_into_work))
+        .route(
+            "/submissions/{id}/intermediate-answer",
+            post(intermediate_answer).layer(upload()),
+        )
+        .route("/submissions/{id}/answer", post(answer).layer(upload()))
+        .route("/submissions/{id}/redirect", post(redirect))
+        .route("/submissions/{id}/reject", post(reject))
+        .route("/submissions/{id}/rate", post(rate))
+        .route("/submissions/{id}/send-back", post(send_back))
+        .route("/files/{id}", get(file))
+        .fallback(|| async { ApiError::from(AppError::not_found()) })
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Otklik API",
+        version = "1.0.0",
+        description = "Citizens' messages and appeals to public bodies: submit, track, answer, rate. \
+                       Errors are RFC 9457 problem+json with a stable `code`."
+    ),
+    paths(
+        register, create_token, revoke_token, me, regions, organisations, catalogue,
+        list, create, show, take_into_work, intermediate_answer, answer, redirect, reject,
+        rate, send_back, file
+    ),
+    components(schemas(
+        Problem, ProblemField, RegisterRequest, TokenRequest, TokenResponse, UserView,
+        RegionView, OrganisationView, CategoryView, SubcategoryView, FormView, FormFieldView,
+        FileUpload, SubmitRequest, AnswerRequest, RedirectRequest, RejectRequest, RateRequest,
+        SendBackRequest, SubmissionList, CardView, FileView, EventView, AuthorView, SubmissionView
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "reference", description = "Regions, organisations, categories and their forms"),
+        (name = "submissions", description = "Messages and appeals and their life")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi_json() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(_) => ApiError::from(AppError::internal()).into_response(),
+    }
+}
+
+/// Registers a citizen account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = UserView), (status = 422, body = Problem), (status = 409, body = Problem)))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<Response> {
+    let input = RegisterInput {
+        email: body.email,
+        full_name: body.full_name,
+        password: body.password,
+        password_repeat: None,
+    };
+    let id = usecases::register_citizen(state.store.as_ref(), &input).await?;
+    let user = state.store.user(id).await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
+}
+
+/// Exchanges credentials for a bearer token (valid 14 days).
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
+    responses((status = 201, body = TokenResponse), (status = 401, body = Problem)))]
+async fn create_token(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> ApiResult<Response> {
+    let (user, token, expires) = auth::login(&state, &body.email, &body.password).await?;
+    let response = TokenResponse {
+        token,
+        expires_at: rfc3339(expires),
+        user: UserView::from(&user),
+    };
+    Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+/// Revokes the bearer token of this request.
+#[utoipa::path(delete, path = "/api/v1/auth/token", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    _user: ApiUser,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    if let Some(token) = auth::bearer_token(&headers) {
+        state
+            .store
+            .delete_session(&auth::token_digest(&token))
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = Problem)))]
+async fn me(user: ApiUser) -> Json<UserView> {
+    Json(UserView::from(&user.0))
+}
+
+/// Regions where submissions can be sent.
+#[utoipa::path(get, path = "/api/v1/regions", tag = "reference", responses((status = 200, body = Vec<RegionView>)))]
+async fn regions(State(state): State<AppState>) -> ApiResult<Json<Vec<RegionView>>> {
+    let regions = state.store.regions().await?;
+    Ok(Json(
+        regions
+            .into_iter()
+            .map(|r| RegionView {
+                id: r.id.0,
+                code: r.code,
+                name: r.name,
+                utc_offset_minutes: r.utc_offset_minutes,
+            })
+            .collect(),
+    ))
+}
+
+/// Organisations connected to the platform.
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "reference", responses((status = 200, body = Vec<OrganisationView>)))]
+async fn organisations(State(state): State<AppState>) -> ApiResult<Json<Vec<OrganisationView>>> {
+    let orgs = state.store.organisations().await?;
+    Ok(Json(
+        orgs.into_iter()
+            .map(|o| OrganisationView {
+                id: o.id.0,
+                name: o.name,
+                kind: o.kind,
+                region_id: o.region.map(|r| r.0),
+                is_coordinator: o.is_coordinator,
+            })
+            .collect(),
+    ))
+}
+
+/// Categories and subcategories, each with its interactive form.
+#[utoipa::path(get, path = "/api/v1/catalogue", tag = "reference", responses((status = 200, body = Vec<CategoryView>)))]
+async fn catalogue(State(state): State<AppState>) -> ApiResult<Json<Vec<CategoryView>>> {
+    let catalogue = state.store.catalogue().await?;
+    Ok(Json(
+        catalogue
+            .into_iter()
+            .map(|c| CategoryView {
+                id: c.id.0,
+                name: c.name,
+                subcategories: c
+                    .subcategories
+                    .into_iter()
+                    .map(|s| SubcategoryView {
+                        id: s.id.0,
+                        name: s.name,
+                        form: FormView {
+                            photo_required: s.form.photo_required,
+                            fields: s
+                                .form
+                                .fields
+                                .into_iter()
+                                .map(|f| FormFieldView {
+                                    key: f.key,
+                                    label: f.label,
+                                    kind: serde_json::to_value(f.kind)
+                                        .ok()
+                                        .and_then(|v| v.as_str().map(str::to_owned))
+                                        .unwrap_or_default(),
+                                    required: f.required,
+                                    hint: f.hint,
+                                    options: f.options,
+                                })
+                                .collect(),
+                        },
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
+
+/// The caller's list: own submissions (citizen), the organisation's inbox (official),
+/// everything (operator). Newest first.
+#[utoipa::path(get, path = "/api/v1/submissions", tag = "submissions", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = SubmissionList), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<SubmissionList>> {
+    let now = OffsetDateTime::now_utc();
+    let filters = usecases::ListFilters {
+        status: params.status,
+        category: params.category_id,
+        overdue: params.overdue,
+        page: None,
+        done: None,
+    };
+    let mut query = usecases::parse_filters(&filters, now)?;
+    let mut errors = ValidationErrors::default();
+    if let Some(limit) = params.limit.as_deref().filter(|s| !s.is_empty()) {
+        if let Some(l) = errors.check(
+            "limit",
+            limit
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=200).contains(l))
+                .ok_or("out_of_range"),
+        ) {
+            query.limit = l;
+        }
+    }
+    if let Some(offset) = params.offset.as_deref().filter(|s| !s.is_empty()) {
+        if let Some(o) = errors.check("offset", offset.parse::<u32>().map_err(|_| "out_of_range")) {
+            query.offset = o;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors).into());
+    }
+    let page = usecases::list(state.store.as_ref(), user.actor(), &query).await?;
+    Ok(Json(SubmissionList {
+        items: page.items.iter().map(|c| CardView::new(c, now)).collect(),
+        total: page.total,
+        limit: query.limit,
+        offset: query.offset,
+    }))
+}
+
+fn decode_files(files: Vec<FileUpload>) -> Result<Vec<(String, Vec<u8>)>, AppError> {
+    files
+        .into_iter()
+        .map(|f| {
+            base64::engine::general_purpose::STANDARD
+                .decode(f.content_base64.trim())
+                .map(|bytes| (f.name, bytes))
+                .map_err(|_| AppError::field("attachments", "invalid_base64"))
+        })
+        .collect()
+}
+
+/// Sends a message or an appeal. It is registered at once with a number and a deadline
+/// and routed to the competent organisation.
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = SubmitRequest, security(("bearer" = [])),
+    responses((status = 201, body = SubmissionView), (status = 401, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(body): ApiJson<SubmitRequest>,
+) -> ApiResult<Response> {
+    let now = OffsetDateTime::now_utc();
+    let Some(subcategory) = body.subcategory_id else {
+        return Err(AppError::field("subcategory_id", "required").into());
+    };
+    let input = SubmitInput {
+        kind: body.kind,
+        region: body.region_id.map(|r| r.to_string()).unwrap_or_default(),
+        text: body.text,
+        fields: body.fields,
+        files: decode_files(body.attachments)?,
+    };
+    let registered = usecases::submit(
+        state.store.as_ref(),
+        &user.0,
+        SubcategoryId(subcategory),
+        input,
+        now,
+    )
+    .await?;
+    let detail = usecases::view(state.store.as_ref(), user.actor(), registered.id, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::LOCATION,
+            format!("/api/v1/submissions/{}", registered.id),
+        )],
+        Json(SubmissionView::new(&detail, user.actor(), now)),
+    )
+        .into_response())
+}
+
+/// One submission with its timeline, files and the actions the caller may take.
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn show(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SubmissionView>> {
+    let id = parse_id(&id)?;
+    let now = OffsetDateTime::now_utc();
+    let detail = usecases::view(state.store.as_ref(), user.actor(), id, now).await?;
+    Ok(Json(SubmissionView::new(&detail, user.actor(), now)))
+}
+
+fn parse_id(raw: &str) -> Result<SubmissionId, AppError> {
+    raw.parse::<i64>()
+        .map(SubmissionId)
+        .map_err(|_| AppError::not_found())
+}
+
+async fn act(
+    state: &AppState,
+    user: &ApiUser,
+    id: &str,
+    name: &str,
+    input: ActInput,
+) -> ApiResult<Json<SubmissionView>> {
+    let id = parse_id(id)?;
+    let now = OffsetDateTime::now_utc();
+    usecases::act(state.store.as_ref(), user.actor(), id, name, input, now).await?;
+    let detail = state.store.submission(id, user.actor()).await?;
+    Ok(Json(SubmissionView::new(&detail, user.actor(), now)))
+}
+
+/// An official of the holding organisation takes the submission into work.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/take-into-work", tag = "submissions", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn take_into_work(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SubmissionView>> {
+    act(&state, &user, &id, "take_into_work", ActInput::default()).await
+}
+
+/// Posts an intermediate answer (the submission stays in work).
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/intermediate-answer", tag = "submissions", params(("id" = i64, Path)), request_body = AnswerRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn intermediate_answer(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AnswerRequest>,
+) -> ApiResult<Json<SubmissionView>> {
+    let input = ActInput {
+        text: body.text,
+        files: decode_files(body.attachments)?,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "intermediate_answer", input).await
+}
+
+/// Gives the final answer, with result documents.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/answer", tag = "submissions", params(("id" = i64, Path)), request_body = AnswerRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn answer(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AnswerRequest>,
+) -> ApiResult<Json<SubmissionView>> {
+    let input = ActInput {
+        text: body.text,
+        files: decode_files(body.attachments)?,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "answer", input).await
+}
+
+/// Redirects the submission to another organisation, with a reason.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/redirect", tag = "submissions", params(("id" = i64, Path)), request_body = RedirectRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn redirect(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RedirectRequest>,
+) -> ApiResult<Json<SubmissionView>> {
+    let input = ActInput {
+        to_org: body
+            .organisation_id
+            .map(|o| o.to_string())
+            .unwrap_or_default(),
+        reason: body.reason,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "redirect", input).await
+}
+
+/// Leaves the submission without an answer on the merits, on a legal ground.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/reject", tag = "submissions", params(("id" = i64, Path)), request_body = RejectRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn reject(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RejectRequest>,
+) -> ApiResult<Json<SubmissionView>> {
+    let input = ActInput {
+        ground: body.ground,
+        comment: body.comment,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "reject", input).await
+}
+
+/// The author rates the answer, 1 to 5.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/rate", tag = "submissions", params(("id" = i64, Path)), request_body = RateRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn rate(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RateRequest>,
+) -> ApiResult<Json<SubmissionView>> {
+    let input = ActInput {
+        score: body.score.map(|s| s.to_string()).unwrap_or_default(),
+        comment: body.comment,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "rate", input).await
+}
+
+/// After a rating of 1 or 2, the author sends the answer back for re-review, once.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/send-back", tag = "submissions", params(("id" = i64, Path)), request_body = SendBackRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn send_back(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SendBackRequest>,
+) -> ApiResult<Json<SubmissionView>> {
+    let input = ActInput {
+        reason: body.reason,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "send_back", input).await
+}
+
+/// Downloads a file of a submission the caller may see.
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "submissions", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The file's bytes"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn file(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = id
+        .parse::<i64>()
+        .map(FileId)
+        .map_err(|_| AppError::not_found())?;
+    let file = state.store.file(id, user.actor()).await?;
+    Ok(crate::pages::file_response(file))
+}

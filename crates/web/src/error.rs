@@ -1,0 +1,99 @@
+//! One error type for pages and the API: an HTTP status, a stable machine-readable code,
+//! and field-level codes. Pages render it as HTML, the API as RFC 9457 problem+json.
+
+use axum::http::StatusCode;
+use otklik_domain::lifecycle::TransitionError;
+use otklik_domain::{FieldError, ValidationErrors};
+use otklik_store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub fields: Vec<FieldError>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn validation(errors: ValidationErrors) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            fields: errors.0,
+        }
+    }
+
+    pub fn field(field: &str, code: &'static str) -> Self {
+        let mut errors = ValidationErrors::default();
+        errors.push(field, code);
+        Self::validation(errors)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found")
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden")
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "csrf_failed")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+    }
+
+    pub fn too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large")
+    }
+
+    pub fn bad_request(code: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code)
+    }
+
+    /// The code of the given field, if that field is invalid.
+    pub fn field_code(&self, field: &str) -> Option<&'static str> {
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.code)
+    }
+}
+
+impl From<TransitionError> for AppError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::Forbidden => Self::forbidden(),
+            TransitionError::SameOrganisation => Self::field("to_org", e.code()),
+            other => Self::new(StatusCode::CONFLICT, other.code()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found(),
+            StoreError::Conflict(code) => Self::new(StatusCode::CONFLICT, code),
+            StoreError::InvalidReference(code) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code),
+            StoreError::Transition(t) => t.into(),
+            StoreError::Database(_) | StoreError::Migration(_) => {
+                tracing::error!(error = %e, "store failed");
+                Self::internal()
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Russian texts of the interface for the domain's codes. The domain and the API speak in
+//! stable codes; people read these.
+
+use otklik_domain::lifecycle::{EventKind, RejectionGround, Status, SubmissionKind};
+
+pub fn status(s: Status) -> &'static str {
+    match s {
+        Status::Registered => "Зарегистрировано",
+        Status::InProgress => "В работе",
+        Status::Answered => "Дан ответ",
+        Status::Rated => "Ответ оценён",
+        Status::Rejected => "Оставлено без ответа по существу",
+        Status::Reopened => "На повторном рассмотрении",
+    }
+}
+
+pub fn kind(k: SubmissionKind) -> &'static str {
+    match k {
+        SubmissionKind::Message => "Сообщение",
+        SubmissionKind::Appeal => "Обращение (59-ФЗ)",
+    }
+}
+
+pub fn event(e: EventKind) -> &'static str {
+    match e {
+        EventKind::Registered => "Зарегистрировано и направлено",
+        EventKind::TakenIntoWork => "Взято в работу",
+        EventKind::IntermediateAnswer => "Промежуточный ответ",
+        EventKind::Answered => "Дан ответ",
+        EventKind::Redirected => "Перенаправлено",
+        EventKind::Rejected => "Оставлено без ответа по существу",
+        EventKind::Rated => "Ответ оценён",
+        EventKind::SentBack => "Возвращено на повторное рассмотрение",
+    }
+}
+
+pub fn ground(g: RejectionGround) -> &'static str {
+    match g {
+        RejectionGround::ObsceneLanguage => "Нецензурные либо оскорбительные выражения, угрозы",
+        RejectionGround::UnreadableText => "Текст не поддаётся прочтению",
+        RejectionGround::RepeatedQuestion => {
+            "Повторный вопрос, на который уже дан ответ по существу"
+        }
+        RejectionGround::CourtMatter => "Обжалование судебного решения",
+        RejectionGround::ProtectedSecret => "Ответ раскрыл бы охраняемую законом тайну",
+    }
+}
+
+/// The message for an error code, whether of a whole request or of one field.
+pub fn error(code: &str) -> &'static str {
+    match code {
+        "required" => "Заполните это поле.",
+        "too_short" => "Слишком коротко.",
+        "too_long" => "Слишком длинно.",
+        "control_characters" => "Текст содержит недопустимые управляющие символы.",
+        "invalid_email" => "Введите адрес электронной почты, например name@example.ru.",
+        "too_weak" => "Пароль должен содержать и буквы, и цифры или знаки.",
+        "passwords_differ" => "Пароли не совпадают.",
+        "email_taken" => "Этот адрес уже зарегистрирован. Войдите или укажите другой.",
+        "invalid_credentials" => "Неверный адрес электронной почты или пароль.",
+        "not_a_number" => "Введите целое число.",
+        "not_a_date" => "Введите дату в формате ГГГГ-ММ-ДД.",
+        "not_an_option" | "unknown_value" => "Выберите значение из списка.",
+        "unknown_field" => "Такого поля в форме нет.",
+        "file_empty" => "Файл пустой.",
+        "file_too_large" => "Файл больше 10 МБ.",
+        "file_type_not_allowed" => "Можно прикладывать только JPEG, PNG и PDF.",
+        "too_many_files" => "Можно приложить не больше 5 файлов.",
+        "photo_required" => "Для этой темы нужна хотя бы одна фотография (JPEG или PNG).",
+        "files_not_allowed" => "К этому действию нельзя прикладывать файлы.",
+        "out_of_range" => "Выберите значение из допустимого диапазона.",
+        "unknown_region" => "Выберите регион из списка.",
+        "unknown_subcategory" => "Такой темы нет.",
+        "unknown_organisation" => "Такой организации нет.",
+        "same_organisation" => "Нельзя перенаправить в ту же организацию.",
+        "no_route" => "Для этой темы в выбранном регионе пока нет ответственной организации.",
+        "illegal_transition" => "Это действие невозможно в текущем статусе.",
+        "already_rated" => "Ответ уже оценён.",
+        "rating_not_low" => {
+            "Вернуть ответ на повторное рассмотрение можно только при оценке 1 или 2."
+        }
+        "re_review_used" => "Повторное рассмотрение уже было использовано.",
+        "validation_failed" => "Проверьте поля формы.",
+        "not_found" => "Страница не найдена.",
+        "unauthorized" => "Войдите, чтобы продолжить.",
+        "forbidden" => "У вас нет прав на это действие.",
+        "csrf_failed" => "Форма устарела. Обновите страницу и отправьте её ещё раз.",
+        "request_too_large" => {
+            "Слишком большой запрос: файлы не больше 10 МБ каждый, не больше 5 файлов."
+        }
+        "invalid_body" | "invalid_json" | "invalid_form" => "Запрос не удалось разобрать.",
+        _ => "Что-то пошло не так. Попробуйте ещё раз позже.",
+    }
+}
+
+/// Russian dates in the interface: `04.12.2026 19:30` in the viewer's (Moscow) time.
+pub fn datetime(at: time::OffsetDateTime) -> String {
+    let local = at.to_offset(moscow());
+    format!(
+        "{:02}.{:02}.{} {:02}:{:02}",
+        local.day(),
+        u8::from(local.month()),
+        local.year(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+pub fn date(at: time::OffsetDateTime, offset_minutes: i32) -> String {
+    let zone =
+        time::UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(time::UtcOffset::UTC);
+    let local = at.to_offset(zone);
+    format!(
+        "{:02}.{:02}.{}",
+        local.day(),
+        u8::from(local.month()),
+        local.year()
+    )
+}
+
+fn moscow() -> time::UtcOffset {
+    time::UtcOffset::from_hms(3, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}

@@ -1,0 +1,474 @@
+//! Server-rendered pages. Every page works without JavaScript: plain links, GET filter
+//! forms, POST forms with a CSRF token, and POST-redirect-GET after every change.
+
+mod forms;
+mod views;
+
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use otklik_domain::lifecycle::{self, Role};
+use otklik_domain::*;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::auth::{self, Ctx};
+use crate::error::AppError;
+use crate::usecases::{self, ActInput, ListFilters, RegisterInput, SubmitInput};
+use crate::AppState;
+use forms::read_multipart;
+use views::*;
+
+/// Room for five 10 MiB files and the form around them.
+pub const UPLOAD_LIMIT: usize = 5 * otklik_domain::attachment::MAX_FILE_BYTES + 1024 * 1024;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/register", get(register_form).post(register_submit))
+        .route("/logout", post(logout))
+        .route("/submit", get(choose_subcategory))
+        .route(
+            "/submit/{id}",
+            get(submit_form)
+                .post(submit_post)
+                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/my", get(my_list))
+        .route("/inbox", get(inbox))
+        .route("/operator", get(operator_list))
+        .route("/submissions/{id}", get(detail))
+        .route(
+            "/submissions/{id}/{action}",
+            post(act_post).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/files/{id}", get(download))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::ensure_csrf_cookie,
+        ))
+}
+
+/// An error shown as a page: 401 sends the visitor to the login page, anything else
+/// renders a page with the status and a message in Russian.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<otklik_store::StoreError> for PageError {
+    fn from(e: otklik_store::StoreError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if self.0.status == StatusCode::UNAUTHORIZED {
+            return Redirect::to("/login").into_response();
+        }
+        let page = ErrorPage {
+            chrome: Chrome::anonymous(title_for(self.0.status)),
+            status: self.0.status.as_u16(),
+            message: crate::messages::error(self.0.code),
+        };
+        (self.0.status, render(&page)).into_response()
+    }
+}
+
+fn title_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "Не найдено",
+        StatusCode::FORBIDDEN => "Доступ запрещён",
+        StatusCode::PAYLOAD_TOO_LARGE => "Слишком большой запрос",
+        s if s.is_server_error() => "Ошибка сервера",
+        _ => "Ошибка",
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Ошибка отображения страницы",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn render_status(status: StatusCode, t: &impl Template) -> Response {
+    let mut response = render(t);
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+async fn not_found() -> PageError {
+    PageError(AppError::not_found())
+}
+
+// --- home and accounts ------------------------------------------------------------------
+
+async fn home(ctx: Ctx) -> Response {
+    render(&HomePage {
+        chrome: Chrome::new(&ctx, "Обратная связь с органами власти"),
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login_form(ctx: Ctx) -> Response {
+    render(&LoginPage::new(&ctx, "", None))
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    jar: CookieJar,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    match auth::login(&state, &form.email, &form.password).await {
+        Ok((user, token, _)) => {
+            let jar = jar.add(auth::session_cookie(token, state.config.secure_cookies));
+            Ok((jar, Redirect::to(home_of(user.role))).into_response())
+        }
+        Err(e) if e.code == "invalid_credentials" => Ok(render_status(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage::new(&ctx, &form.email, Some(crate::messages::error(e.code))),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a person lands after signing in.
+fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Citizen => "/my",
+        Role::Official(_) => "/inbox",
+        Role::Operator => "/operator",
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct RegisterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_repeat: String,
+}
+
+async fn register_form(ctx: Ctx) -> Response {
+    render(&RegisterPage::new(&ctx, &RegisterInput::default(), None))
+}
+
+async fn register_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    jar: CookieJar,
+    form: Result<Form<RegisterForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    let input = RegisterInput {
+        email: form.email,
+        full_name: form.full_name,
+        password: form.password,
+        password_repeat: Some(form.password_repeat),
+    };
+    match usecases::register_citizen(state.store.as_ref(), &input).await {
+        Ok(_) => {
+            let (_, token, _) = auth::login(&state, &input.email, &input.password).await?;
+            let jar = jar.add(auth::session_cookie(token, state.config.secure_cookies));
+            Ok((jar, Redirect::to("/my?done=registered_account")).into_response())
+        }
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &RegisterPage::new(&ctx, &input, Some(&e)),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    jar: CookieJar,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    if let Some(token) = &ctx.session {
+        state
+            .store
+            .delete_session(&auth::token_digest(token))
+            .await?;
+    }
+    Ok((jar.add(auth::removal_cookie()), Redirect::to("/")).into_response())
+}
+
+// --- submitting ---------------------------------------------------------------------------
+
+async fn choose_subcategory(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    let catalogue = state.store.catalogue().await?;
+    Ok(render(&ChoosePage {
+        chrome: Chrome::new(&ctx, "Выберите тему"),
+        categories: catalogue,
+    }))
+}
+
+async fn submit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    ctx.require_user()?;
+    let page = SubmitPage::build(
+        &state,
+        &ctx,
+        SubcategoryId(id),
+        &SubmitInput::default(),
+        None,
+    )
+    .await?;
+    Ok(render(&page))
+}
+
+async fn submit_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult {
+    let user = ctx.require_user()?.clone();
+    let data =
+        read_multipart(multipart.map_err(|_| AppError::bad_request("invalid_form"))?).await?;
+    ctx.check_csrf(data.text("csrf"))?;
+    let input = SubmitInput {
+        kind: data.text("kind").to_owned(),
+        region: data.text("region").to_owned(),
+        text: data.text("text").to_owned(),
+        fields: data.prefixed(otklik_domain::form::FIELD_PREFIX),
+        files: data.files,
+    };
+    let subcategory = SubcategoryId(id);
+    match usecases::submit(
+        state.store.as_ref(),
+        &user,
+        subcategory,
+        input.clone(),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(registered) => Ok(Redirect::to(&format!(
+            "/submissions/{}?done=registered",
+            registered.id
+        ))
+        .into_response()),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY
+                && e.field_code("subcategory_id").is_none() =>
+        {
+            let page = SubmitPage::build(&state, &ctx, subcategory, &input, Some(&e)).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) if e.field_code("subcategory_id").is_some() => Err(AppError::not_found().into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// --- lists --------------------------------------------------------------------------------
+
+async fn my_list(state: State<AppState>, ctx: Ctx, filters: Query<ListFilters>) -> PageResult {
+    list_page(state, ctx, filters, ListKind::Mine).await
+}
+
+async fn inbox(state: State<AppState>, ctx: Ctx, filters: Query<ListFilters>) -> PageResult {
+    list_page(state, ctx, filters, ListKind::Inbox).await
+}
+
+async fn operator_list(
+    state: State<AppState>,
+    ctx: Ctx,
+    filters: Query<ListFilters>,
+) -> PageResult {
+    list_page(state, ctx, filters, ListKind::All).await
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(filters): Query<ListFilters>,
+    kind: ListKind,
+) -> PageResult {
+    let user = ctx.require_user()?;
+    let actor = auth::actor_of(user);
+    let allowed = match kind {
+        ListKind::Mine => true,
+        ListKind::Inbox => matches!(user.role, Role::Official(_)),
+        ListKind::All => user.role == Role::Operator,
+    };
+    if !allowed {
+        return Err(AppError::forbidden().into());
+    }
+    let now = OffsetDateTime::now_utc();
+    let query = usecases::parse_filters(&filters, now)?;
+    let scope = match kind {
+        ListKind::Mine => otklik_store::Scope::Author(user.id),
+        _ => usecases::scope_of(actor),
+    };
+    let page = state.store.list(scope, &query).await?;
+    let catalogue = state.store.catalogue().await?;
+    Ok(render(&ListPage::new(
+        &ctx, kind, &filters, &query, page, &catalogue, now,
+    )))
+}
+
+// --- one submission -----------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct DetailQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> PageResult {
+    let user = ctx.require_user()?;
+    let page = DetailPage::build(
+        &state,
+        &ctx,
+        user,
+        SubmissionId(id),
+        q.done.as_deref(),
+        None,
+    )
+    .await?;
+    Ok(render(&page))
+}
+
+async fn act_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult {
+    let user = ctx.require_user()?.clone();
+    // Every action form is multipart (answers carry files), so one decoder serves all.
+    let data =
+        read_multipart(multipart.map_err(|_| AppError::bad_request("invalid_form"))?).await?;
+    ctx.check_csrf(data.text("csrf"))?;
+    let name = usecases::action_from_url(&action);
+    let input = ActInput {
+        text: data.text("text").to_owned(),
+        to_org: data.text("to_org").to_owned(),
+        reason: data.text("reason").to_owned(),
+        ground: data.text("ground").to_owned(),
+        score: data.text("score").to_owned(),
+        comment: data.text("comment").to_owned(),
+        files: data.files,
+    };
+    let id = SubmissionId(id);
+    let now = OffsetDateTime::now_utc();
+    match usecases::act(
+        state.store.as_ref(),
+        auth::actor_of(&user),
+        id,
+        &name,
+        input.clone(),
+        now,
+    )
+    .await
+    {
+        Ok(event) => {
+            Ok(Redirect::to(&format!("/submissions/{id}?done={}", event.kind)).into_response())
+        }
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            let failed = FailedAction {
+                name,
+                input,
+                error: e.clone(),
+            };
+            let page = DetailPage::build(&state, &ctx, &user, id, None, Some(failed)).await?;
+            Ok(render_status(e.status, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let user = ctx.require_user()?;
+    let file = state.store.file(FileId(id), auth::actor_of(user)).await?;
+    Ok(file_response(file))
+}
+
+/// A stored file as a download: its stored type, never rendered inline by guesswork.
+pub fn file_response(file: otklik_store::StoredFile) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"file.{}\"; filename*=UTF-8''{}",
+        otklik_domain::attachment::FileType::from_mime(&file.meta.mime)
+            .map_or("bin", |t| t.extension()),
+        forms::percent_encode(&file.meta.name)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, file.meta.mime.clone()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        file.bytes,
+    )
+        .into_response()
+}
+
+/// The names of the actions the detail page may offer, as URL segments.
+pub fn offered_actions(
+    state: &lifecycle::SubmissionState,
+    actor: &lifecycle::Actor,
+) -> Vec<String> {
+    lifecycle::available(state, actor)
+        .into_iter()
+        .map(usecases::action_to_url)
+        .collect()
+}
