@@ -9,12 +9,14 @@
 //! - deadlines are computed by the domain (`calendar::Term`) from the holding
 //!   organisation's UTC offset, inside the same transaction.
 
+mod common;
 mod model;
 
 pub use model::*;
 
 use async_trait::async_trait;
 use otklik_domain::lifecycle::{Action, Actor, TransitionError};
+use otklik_domain::text::Email;
 use otklik_domain::{attachment::Attachment, form::FormSpec, *};
 use std::sync::Arc;
 use time::OffsetDateTime;

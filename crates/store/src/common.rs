@@ -1,0 +1,1483 @@
+//! What the SQLite and PostgreSQL stores share: row decoding, value conversions and the
+//! one implementation of [`Store`](crate::Store), written once in [`impl_store!`] and
+//! instantiated for each backend.
+//!
+//! Both schemas are built so that one code path reads them: every integer is a 64-bit
+//! integer (`i64`), every timestamp is unix seconds (UTC), booleans are 0/1 integers,
+//! enumerations are their snake_case names. SQL text is the same for both backends
+//! (`$N` placeholders, `INSERT … RETURNING`, `ON CONFLICT`); only the migrations, the
+//! row-locking suffix and the statements that open a transaction differ.
+
+use crate::*;
+use otklik_domain::calendar::{BaseCalendar, Term};
+use otklik_domain::form::FormValues;
+use otklik_domain::lifecycle::{
+    EventKind, RejectionGround, Role, Score, Status, SubmissionKind, SubmissionState,
+};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use time::UtcOffset;
+
+/// How many characters of the text a card shows.
+pub(crate) const EXCERPT_CHARS: usize = 160;
+/// The most cards a page may hold.
+pub(crate) const MAX_PAGE: u32 = 200;
+/// The `settings` key of the installation secret.
+pub(crate) const SERVER_SECRET_KEY: &str = "server_secret";
+
+/// Stored data that does not decode into the domain: a database error (logged, never shown).
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(sqlx::Error::Decode(
+        format!("corrupt stored value: {what}").into(),
+    ))
+}
+
+/// Maps constraint violations of a write to the domain's codes; other errors stay database errors.
+pub(crate) fn constraint(
+    e: sqlx::Error,
+    unique: &'static str,
+    foreign: &'static str,
+) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(unique);
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::InvalidReference(foreign);
+        }
+    }
+    StoreError::Database(e)
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+/// Instants are stored in whole seconds: what the store returns equals what it reads back.
+pub(crate) fn whole_seconds(t: OffsetDateTime) -> StoreResult<OffsetDateTime> {
+    from_ts(ts(t))
+}
+
+pub(crate) fn from_ts(seconds: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| corrupt("timestamp"))
+}
+
+pub(crate) fn zone(offset_minutes: i64) -> Option<UtcOffset> {
+    let seconds = i32::try_from(offset_minutes.checked_mul(60)?).ok()?;
+    UtcOffset::from_whole_seconds(seconds).ok()
+}
+
+/// Rejects an offset that is not a valid UTC offset, before it is stored.
+pub(crate) fn check_offset(offset_minutes: i32) -> StoreResult<()> {
+    zone(i64::from(offset_minutes))
+        .map(|_| ())
+        .ok_or(StoreError::InvalidReference("invalid_utc_offset"))
+}
+
+/// The deadline of a term of `kind` starting at `at`, for an organisation at `offset_minutes`.
+pub(crate) fn deadline(
+    kind: SubmissionKind,
+    at: OffsetDateTime,
+    offset_minutes: i64,
+) -> StoreResult<OffsetDateTime> {
+    let zone = zone(offset_minutes).ok_or_else(|| corrupt("utc_offset_minutes"))?;
+    whole_seconds(Term::for_kind(kind).due_at(&BaseCalendar, at, zone))
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub(crate) fn excerpt(text: &str) -> String {
+    text.chars().take(EXCERPT_CHARS).collect()
+}
+
+pub(crate) fn i32_of(value: i64, what: &str) -> StoreResult<i32> {
+    i32::try_from(value).map_err(|_| corrupt(what))
+}
+
+/// The `role` and `org_id` columns of a role.
+pub(crate) fn role_columns(role: Role) -> (&'static str, Option<i64>) {
+    match role {
+        Role::Citizen => ("citizen", None),
+        Role::Official(org) => ("official", Some(org.0)),
+        Role::Operator => ("operator", None),
+    }
+}
+
+pub(crate) fn role_of(role: &str, org: Option<i64>) -> StoreResult<Role> {
+    match (role, org) {
+        ("citizen", None) => Ok(Role::Citizen),
+        ("official", Some(org)) => Ok(Role::Official(OrgId(org))),
+        ("operator", None) => Ok(Role::Operator),
+        _ => Err(corrupt("users.role")),
+    }
+}
+
+pub(crate) fn status_of(raw: &str) -> StoreResult<Status> {
+    Status::parse(raw).map_err(|_| corrupt("status"))
+}
+
+pub(crate) fn kind_of(raw: &str) -> StoreResult<SubmissionKind> {
+    SubmissionKind::parse(raw).map_err(|_| corrupt("submissions.kind"))
+}
+
+pub(crate) fn score_of(raw: Option<i64>) -> StoreResult<Option<Score>> {
+    raw.map(|v| {
+        u8::try_from(v)
+            .ok()
+            .and_then(|v| Score::new(v).ok())
+            .ok_or_else(|| corrupt("score"))
+    })
+    .transpose()
+}
+
+pub(crate) fn round_of(raw: i64) -> StoreResult<u8> {
+    u8::try_from(raw).map_err(|_| corrupt("submissions.round"))
+}
+
+/// What the domain needs to decide on a submission, from its columns.
+pub(crate) fn state_of(
+    status: &str,
+    author: i64,
+    org: i64,
+    round: i64,
+    rating: Option<i64>,
+) -> StoreResult<SubmissionState> {
+    Ok(SubmissionState {
+        status: status_of(status)?,
+        author: UserId(author),
+        org: OrgId(org),
+        round: round_of(round)?,
+        rating: score_of(rating)?,
+    })
+}
+
+pub(crate) fn fields_of(json: &str) -> StoreResult<FormValues> {
+    serde_json::from_str::<BTreeMap<String, String>>(json)
+        .map(FormValues::from_stored)
+        .map_err(|_| corrupt("submissions.fields_json"))
+}
+
+pub(crate) fn form_of(json: &str) -> StoreResult<FormSpec> {
+    FormSpec::from_json(json).map_err(|_| corrupt("subcategories.form_spec"))
+}
+
+/// The SQL list of the statuses whose deadline runs, from the domain's own definition.
+pub(crate) fn open_statuses_sql() -> String {
+    Status::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A value bound to a dynamically built query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Param {
+    Int(i64),
+    Text(&'static str),
+}
+
+/// The WHERE clause of a list query (and its parameters, numbered from `$1`).
+pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param>) {
+    let mut conditions = Vec::new();
+    let mut params = Vec::new();
+    let mut push = |sql: &str, param: Param| {
+        params.push(param);
+        conditions.push(sql.replace('?', &format!("${}", params.len())));
+    };
+    match scope {
+        Scope::Author(user) => push("s.author_id = ?", Param::Int(user.0)),
+        Scope::Organisation(org) => push("s.org_id = ?", Param::Int(org.0)),
+        Scope::All => {}
+    }
+    if let Some(status) = query.status {
+        push("s.status = ?", Param::Text(status.as_str()));
+    }
+    if let Some(category) = query.category {
+        push("sc.category_id = ?", Param::Int(category.0));
+    }
+    if query.overdue {
+        let open = format!(
+            "s.status IN ({}) AND s.deadline_at < ?",
+            open_statuses_sql()
+        );
+        push(&open, Param::Int(ts(query.now)));
+    }
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    (clause, params)
+}
+
+/// What an event row holds, before it is written.
+pub(crate) struct NewEvent<'a> {
+    pub submission: i64,
+    pub kind: EventKind,
+    pub actor: Option<i64>,
+    pub at: i64,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub from_org: Option<i64>,
+    pub to_org: i64,
+    pub reason: Option<&'a str>,
+    pub body: Option<&'a str>,
+    pub ground: Option<RejectionGround>,
+    pub score: Option<i64>,
+    pub deadline_at: i64,
+}
+
+impl<'a> NewEvent<'a> {
+    /// The action's own data, in the event's columns.
+    pub fn with_action(mut self, action: &'a otklik_domain::lifecycle::Action) -> Self {
+        use otklik_domain::lifecycle::Action;
+        match action {
+            Action::TakeIntoWork => {}
+            Action::PostIntermediateAnswer { text } | Action::Answer { text } => {
+                self.body = Some(text.as_str());
+            }
+            Action::Redirect { reason, .. } | Action::SendBack { reason } => {
+                self.reason = Some(reason.as_str());
+            }
+            Action::Reject { ground, comment } => {
+                self.ground = Some(*ground);
+                self.reason = Some(comment.as_str());
+            }
+            Action::Rate { score, comment } => {
+                self.score = Some(i64::from(score.value()));
+                self.reason = comment.as_ref().map(|c| c.as_str());
+            }
+        }
+        self
+    }
+}
+
+// --- rows -------------------------------------------------------------------------------
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RegionRow {
+    id: i64,
+    code: String,
+    name: String,
+    utc_offset_minutes: i64,
+}
+
+impl RegionRow {
+    pub fn into_model(self) -> StoreResult<Region> {
+        Ok(Region {
+            id: RegionId(self.id),
+            code: self.code,
+            name: self.name,
+            utc_offset_minutes: i32_of(self.utc_offset_minutes, "utc_offset_minutes")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrgRow {
+    id: i64,
+    name: String,
+    kind: String,
+    region_id: Option<i64>,
+    is_coordinator: i64,
+    utc_offset_minutes: i64,
+}
+
+impl OrgRow {
+    pub fn into_model(self) -> StoreResult<Organisation> {
+        Ok(Organisation {
+            id: OrgId(self.id),
+            name: self.name,
+            kind: self.kind,
+            region: self.region_id.map(RegionId),
+            is_coordinator: self.is_coordinator != 0,
+            utc_offset_minutes: i32_of(self.utc_offset_minutes, "utc_offset_minutes")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CategoryRow {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SubcategoryRow {
+    id: i64,
+    category_id: i64,
+    category_name: String,
+    name: String,
+    form_spec: String,
+}
+
+impl SubcategoryRow {
+    pub fn into_model(self) -> StoreResult<Subcategory> {
+        Ok(Subcategory {
+            id: SubcategoryId(self.id),
+            category: CategoryId(self.category_id),
+            category_name: self.category_name,
+            name: self.name,
+            form: form_of(&self.form_spec)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    email: String,
+    full_name: String,
+    role: String,
+    org_id: Option<i64>,
+    password_hash: String,
+}
+
+impl UserRow {
+    pub fn into_model(self) -> StoreResult<UserRecord> {
+        Ok(UserRecord {
+            id: UserId(self.id),
+            role: role_of(&self.role, self.org_id)?,
+            email: self.email,
+            full_name: self.full_name,
+            password_hash: self.password_hash,
+        })
+    }
+}
+
+/// What `apply` reads (and locks) before it lets the domain decide.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StateRow {
+    pub kind: String,
+    status: String,
+    author_id: i64,
+    org_id: i64,
+    round: i64,
+    rating: Option<i64>,
+    pub deadline_at: i64,
+}
+
+impl StateRow {
+    pub fn state(&self) -> StoreResult<SubmissionState> {
+        state_of(
+            &self.status,
+            self.author_id,
+            self.org_id,
+            self.round,
+            self.rating,
+        )
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SubmissionRow {
+    id: i64,
+    kind: String,
+    status: String,
+    author_id: i64,
+    author_name: String,
+    author_email: String,
+    category_name: String,
+    subcategory_id: i64,
+    subcategory_name: String,
+    region_id: i64,
+    region_name: String,
+    org_id: i64,
+    org_name: String,
+    round: i64,
+    rating: Option<i64>,
+    text: String,
+    fields_json: String,
+    created_at: i64,
+    deadline_at: i64,
+    updated_at: i64,
+}
+
+impl SubmissionRow {
+    pub fn state(&self) -> StoreResult<SubmissionState> {
+        state_of(
+            &self.status,
+            self.author_id,
+            self.org_id,
+            self.round,
+            self.rating,
+        )
+    }
+
+    pub fn into_model(
+        self,
+        events: Vec<EventRecord>,
+        attachments: Vec<FileMeta>,
+    ) -> StoreResult<SubmissionDetail> {
+        let created_at = from_ts(self.created_at)?;
+        Ok(SubmissionDetail {
+            id: SubmissionId(self.id),
+            number: RegistrationNumber::new(SubmissionId(self.id), created_at),
+            kind: kind_of(&self.kind)?,
+            status: status_of(&self.status)?,
+            author: UserId(self.author_id),
+            author_name: self.author_name,
+            author_email: self.author_email,
+            category_name: self.category_name,
+            subcategory: SubcategoryId(self.subcategory_id),
+            subcategory_name: self.subcategory_name,
+            region: RegionId(self.region_id),
+            region_name: self.region_name,
+            org: OrgId(self.org_id),
+            org_name: self.org_name,
+            round: round_of(self.round)?,
+            rating: score_of(self.rating)?,
+            text: self.text,
+            fields: fields_of(&self.fields_json)?,
+            created_at,
+            deadline_at: from_ts(self.deadline_at)?,
+            updated_at: from_ts(self.updated_at)?,
+            events,
+            attachments,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub id: i64,
+    submission_id: i64,
+    kind: String,
+    actor_id: Option<i64>,
+    actor_name: Option<String>,
+    at: i64,
+    from_status: Option<String>,
+    to_status: String,
+    from_org: Option<i64>,
+    to_org: i64,
+    to_org_name: String,
+    reason: Option<String>,
+    body: Option<String>,
+    ground: Option<String>,
+    score: Option<i64>,
+    deadline_at: i64,
+}
+
+impl EventRow {
+    pub fn into_model(self, files: Vec<FileMeta>) -> StoreResult<EventRecord> {
+        Ok(EventRecord {
+            id: EventId(self.id),
+            submission: SubmissionId(self.submission_id),
+            kind: EventKind::parse(&self.kind).map_err(|_| corrupt("events.kind"))?,
+            actor: self.actor_id.map(UserId),
+            actor_name: self.actor_name,
+            at: from_ts(self.at)?,
+            from_status: self.from_status.as_deref().map(status_of).transpose()?,
+            to_status: status_of(&self.to_status)?,
+            from_org: self.from_org.map(OrgId),
+            to_org: OrgId(self.to_org),
+            to_org_name: self.to_org_name,
+            reason: self.reason,
+            body: self.body,
+            ground: self
+                .ground
+                .as_deref()
+                .map(|g| RejectionGround::parse(g).map_err(|_| corrupt("events.ground")))
+                .transpose()?,
+            score: score_of(self.score)?,
+            deadline_at: from_ts(self.deadline_at)?,
+            files,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct FileMetaRow {
+    id: i64,
+    event_id: Option<i64>,
+    name: String,
+    mime: String,
+    size: i64,
+    sha256: String,
+}
+
+impl FileMetaRow {
+    pub fn into_model(self) -> FileMeta {
+        FileMeta {
+            id: FileId(self.id),
+            name: self.name,
+            mime: self.mime,
+            size: self.size,
+            sha256: self.sha256,
+            event: self.event_id.map(EventId),
+        }
+    }
+}
+
+/// Joins events with their files: each event gets its own, in id order; the files of no
+/// event are the citizen's attachments.
+pub(crate) fn timeline(
+    events: Vec<EventRow>,
+    files: Vec<FileMetaRow>,
+) -> StoreResult<(Vec<EventRecord>, Vec<FileMeta>)> {
+    let mut by_event: BTreeMap<i64, Vec<FileMeta>> = BTreeMap::new();
+    let mut attachments = Vec::new();
+    for file in files {
+        let meta = file.into_model();
+        match meta.event {
+            Some(event) => by_event.entry(event.0).or_default().push(meta),
+            None => attachments.push(meta),
+        }
+    }
+    let events = events
+        .into_iter()
+        .map(|row| {
+            let files = by_event.remove(&row.id).unwrap_or_default();
+            row.into_model(files)
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((events, attachments))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct FileRow {
+    id: i64,
+    submission_id: i64,
+    event_id: Option<i64>,
+    name: String,
+    mime: String,
+    size: i64,
+    sha256: String,
+    content: Vec<u8>,
+    status: String,
+    author_id: i64,
+    org_id: i64,
+    round: i64,
+    rating: Option<i64>,
+}
+
+impl FileRow {
+    /// The state of the file's submission, to decide who may see the file.
+    pub fn state(&self) -> StoreResult<SubmissionState> {
+        state_of(
+            &self.status,
+            self.author_id,
+            self.org_id,
+            self.round,
+            self.rating,
+        )
+    }
+
+    pub fn into_model(self) -> StoredFile {
+        StoredFile {
+            meta: FileMeta {
+                id: FileId(self.id),
+                name: self.name,
+                mime: self.mime,
+                size: self.size,
+                sha256: self.sha256,
+                event: self.event_id.map(EventId),
+            },
+            submission: SubmissionId(self.submission_id),
+            bytes: self.content,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CardRow {
+    id: i64,
+    kind: String,
+    status: String,
+    category_name: String,
+    subcategory_name: String,
+    org_id: i64,
+    org_name: String,
+    excerpt: String,
+    created_at: i64,
+    deadline_at: i64,
+}
+
+impl CardRow {
+    pub fn into_model(self) -> StoreResult<SubmissionCard> {
+        let created_at = from_ts(self.created_at)?;
+        Ok(SubmissionCard {
+            id: SubmissionId(self.id),
+            number: RegistrationNumber::new(SubmissionId(self.id), created_at),
+            kind: kind_of(&self.kind)?,
+            status: status_of(&self.status)?,
+            category_name: self.category_name,
+            subcategory_name: self.subcategory_name,
+            org: OrgId(self.org_id),
+            org_name: self.org_name,
+            excerpt: excerpt(&self.excerpt),
+            created_at,
+            deadline_at: from_ts(self.deadline_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessRow {
+    staff_id: i64,
+    staff_name: String,
+    submission_id: i64,
+    purpose: String,
+    at: i64,
+}
+
+impl AccessRow {
+    pub fn into_model(self) -> StoreResult<PersonalDataAccess> {
+        Ok(PersonalDataAccess {
+            staff: UserId(self.staff_id),
+            staff_name: self.staff_name,
+            submission: SubmissionId(self.submission_id),
+            purpose: self.purpose,
+            at: from_ts(self.at)?,
+        })
+    }
+}
+
+// --- SQL shared by several operations ------------------------------------------------------
+
+macro_rules! user_select {
+    () => {
+        "SELECT id, email, full_name, role, org_id, password_hash FROM users"
+    };
+}
+
+macro_rules! org_select {
+    () => {
+        "SELECT id, name, kind, region_id, is_coordinator, utc_offset_minutes FROM organisations"
+    };
+}
+
+macro_rules! subcategory_select {
+    () => {
+        "SELECT sc.id, sc.category_id, c.name AS category_name, sc.name, sc.form_spec \
+         FROM subcategories sc JOIN categories c ON c.id = sc.category_id"
+    };
+}
+
+macro_rules! event_select {
+    () => {
+        "SELECT e.id, e.submission_id, e.kind, e.actor_id, a.full_name AS actor_name, e.at, \
+                e.from_status, e.to_status, e.from_org, e.to_org, o.name AS to_org_name, \
+                e.reason, e.body, e.ground, e.score, e.deadline_at \
+         FROM events e \
+         LEFT JOIN users a ON a.id = e.actor_id \
+         JOIN organisations o ON o.id = e.to_org"
+    };
+}
+
+macro_rules! file_meta_select {
+    () => {
+        "SELECT id, event_id, name, mime, size, sha256 FROM files"
+    };
+}
+
+pub(crate) use {event_select, file_meta_select, org_select, subcategory_select, user_select};
+
+/// The one implementation of `Store`, for a backend described by:
+/// - `store`: the type; `db`: its `sqlx::Database`;
+/// - `write` / `read`: methods of the type returning the pool for writes and for reads;
+/// - `lock`: the suffix that locks the row a transition reads (`" FOR UPDATE"` or `""`);
+/// - `begin_write` / `begin_read`: the statements that open a write transaction and a
+///   consistent read-only snapshot;
+/// - `backend`: the name `Store::backend` reports.
+macro_rules! impl_store {
+    (
+        store: $store:ty,
+        db: $db:ty,
+        write: $write:ident,
+        read: $read:ident,
+        lock: $lock:literal,
+        begin_write: $begin_write:literal,
+        begin_read: $begin_read:literal,
+        backend: $backend:literal $(,)?
+    ) => {
+        impl $store {
+            /// Writes one event and returns its id.
+            async fn insert_event(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                event: &$crate::common::NewEvent<'_>,
+            ) -> $crate::StoreResult<i64> {
+                let id: i64 = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO events (submission_id, kind, actor_id, at, from_status, \
+                         to_status, from_org, to_org, reason, body, ground, score, deadline_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                     RETURNING id",
+                )
+                .bind(event.submission)
+                .bind(event.kind.as_str())
+                .bind(event.actor)
+                .bind(event.at)
+                .bind(event.from_status.map(|s| s.as_str()))
+                .bind(event.to_status.as_str())
+                .bind(event.from_org)
+                .bind(event.to_org)
+                .bind(event.reason)
+                .bind(event.body)
+                .bind(event.ground.map(|g| g.as_str()))
+                .bind(event.score)
+                .bind(event.deadline_at)
+                .fetch_one(&mut *conn)
+                .await?;
+                Ok(id)
+            }
+
+            /// Writes the files of a submission (of an event, or the citizen's own).
+            async fn insert_files(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                submission: i64,
+                event: Option<i64>,
+                files: &[::otklik_domain::attachment::Attachment],
+            ) -> $crate::StoreResult<()> {
+                for file in files {
+                    let bytes = file.bytes();
+                    let size = i64::try_from(bytes.len())
+                        .map_err(|_| $crate::StoreError::InvalidReference("file_too_large"))?;
+                    ::sqlx::query::<$db>(
+                        "INSERT INTO files (submission_id, event_id, name, mime, size, sha256, \
+                             content) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(submission)
+                    .bind(event)
+                    .bind(file.name())
+                    .bind(file.file_type().mime())
+                    .bind(size)
+                    .bind($crate::common::sha256_hex(bytes))
+                    .bind(bytes)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            /// The UTC offset of an organisation, or None when there is no such organisation.
+            async fn org_offset(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                org: i64,
+            ) -> $crate::StoreResult<Option<i64>> {
+                Ok(::sqlx::query_scalar::<$db, i64>(
+                    "SELECT utc_offset_minutes FROM organisations WHERE id = $1",
+                )
+                .bind(org)
+                .fetch_optional(&mut *conn)
+                .await?)
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl $crate::Store for $store {
+            async fn health(&self) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>("SELECT 1").execute(self.$read()).await?;
+                Ok(())
+            }
+
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            // --- reference data ------------------------------------------------------
+
+            async fn create_region(
+                &self,
+                region: $crate::NewRegion,
+            ) -> $crate::StoreResult<::otklik_domain::RegionId> {
+                $crate::common::check_offset(region.utc_offset_minutes)?;
+                let id = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO regions (code, name, utc_offset_minutes) \
+                     VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(&region.code)
+                .bind(&region.name)
+                .bind(i64::from(region.utc_offset_minutes))
+                .fetch_one(self.$write())
+                .await
+                .map_err(|e| $crate::common::constraint(e, "region_code_taken", "unknown_region"))?;
+                Ok(::otklik_domain::RegionId(id))
+            }
+
+            async fn regions(&self) -> $crate::StoreResult<Vec<$crate::Region>> {
+                ::sqlx::query_as::<$db, $crate::common::RegionRow>(
+                    "SELECT id, code, name, utc_offset_minutes FROM regions ORDER BY name, id",
+                )
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map($crate::common::RegionRow::into_model)
+                .collect()
+            }
+
+            async fn create_organisation(
+                &self,
+                org: $crate::NewOrganisation,
+            ) -> $crate::StoreResult<::otklik_domain::OrgId> {
+                $crate::common::check_offset(org.utc_offset_minutes)?;
+                let id = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO organisations (name, kind, region_id, is_coordinator, \
+                         utc_offset_minutes) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&org.name)
+                .bind(&org.kind)
+                .bind(org.region.map(|r| r.0))
+                .bind(i64::from(org.is_coordinator))
+                .bind(i64::from(org.utc_offset_minutes))
+                .fetch_one(self.$write())
+                .await
+                .map_err(|e| $crate::common::constraint(e, "organisation_taken", "unknown_region"))?;
+                Ok(::otklik_domain::OrgId(id))
+            }
+
+            async fn organisations(&self) -> $crate::StoreResult<Vec<$crate::Organisation>> {
+                ::sqlx::query_as::<$db, $crate::common::OrgRow>(concat!(
+                    $crate::common::org_select!(),
+                    " ORDER BY name, id"
+                ))
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map($crate::common::OrgRow::into_model)
+                .collect()
+            }
+
+            async fn organisation(
+                &self,
+                id: ::otklik_domain::OrgId,
+            ) -> $crate::StoreResult<$crate::Organisation> {
+                ::sqlx::query_as::<$db, $crate::common::OrgRow>(concat!(
+                    $crate::common::org_select!(),
+                    " WHERE id = $1"
+                ))
+                .bind(id.0)
+                .fetch_optional(self.$read())
+                .await?
+                .ok_or($crate::StoreError::NotFound)?
+                .into_model()
+            }
+
+            async fn create_category(
+                &self,
+                name: &str,
+                position: i32,
+            ) -> $crate::StoreResult<::otklik_domain::CategoryId> {
+                let id = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO categories (name, position) VALUES ($1, $2) RETURNING id",
+                )
+                .bind(name)
+                .bind(i64::from(position))
+                .fetch_one(self.$write())
+                .await?;
+                Ok(::otklik_domain::CategoryId(id))
+            }
+
+            async fn create_subcategory(
+                &self,
+                category: ::otklik_domain::CategoryId,
+                name: &str,
+                form: &::otklik_domain::form::FormSpec,
+                position: i32,
+            ) -> $crate::StoreResult<::otklik_domain::SubcategoryId> {
+                let id = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO subcategories (category_id, name, form_spec, position) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(category.0)
+                .bind(name)
+                .bind(form.to_json())
+                .bind(i64::from(position))
+                .fetch_one(self.$write())
+                .await
+                .map_err(|e| {
+                    $crate::common::constraint(e, "subcategory_taken", "unknown_category")
+                })?;
+                Ok(::otklik_domain::SubcategoryId(id))
+            }
+
+            async fn catalogue(&self) -> $crate::StoreResult<Vec<$crate::Category>> {
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let categories = ::sqlx::query_as::<$db, $crate::common::CategoryRow>(
+                    "SELECT id, name FROM categories ORDER BY position, id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let subcategories = ::sqlx::query_as::<$db, $crate::common::SubcategoryRow>(
+                    concat!(
+                        $crate::common::subcategory_select!(),
+                        " ORDER BY sc.position, sc.id"
+                    ),
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let mut catalogue: Vec<$crate::Category> = categories
+                    .into_iter()
+                    .map(|c| $crate::Category {
+                        id: ::otklik_domain::CategoryId(c.id),
+                        name: c.name,
+                        subcategories: Vec::new(),
+                    })
+                    .collect();
+                for row in subcategories {
+                    let sub = row.into_model()?;
+                    if let Some(category) = catalogue.iter_mut().find(|c| c.id == sub.category) {
+                        category.subcategories.push(sub);
+                    }
+                }
+                Ok(catalogue)
+            }
+
+            async fn subcategory(
+                &self,
+                id: ::otklik_domain::SubcategoryId,
+            ) -> $crate::StoreResult<$crate::Subcategory> {
+                ::sqlx::query_as::<$db, $crate::common::SubcategoryRow>(concat!(
+                    $crate::common::subcategory_select!(),
+                    " WHERE sc.id = $1"
+                ))
+                .bind(id.0)
+                .fetch_optional(self.$read())
+                .await?
+                .ok_or($crate::StoreError::NotFound)?
+                .into_model()
+            }
+
+            async fn set_route(
+                &self,
+                subcategory: ::otklik_domain::SubcategoryId,
+                region: ::otklik_domain::RegionId,
+                org: ::otklik_domain::OrgId,
+            ) -> $crate::StoreResult<()> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let (subcategories, regions, orgs) =
+                    ::sqlx::query_as::<$db, (i64, i64, i64)>(
+                        "SELECT (SELECT COUNT(*) FROM subcategories WHERE id = $1), \
+                                (SELECT COUNT(*) FROM regions WHERE id = $2), \
+                                (SELECT COUNT(*) FROM organisations WHERE id = $3)",
+                    )
+                    .bind(subcategory.0)
+                    .bind(region.0)
+                    .bind(org.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if subcategories == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_subcategory"));
+                }
+                if regions == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_region"));
+                }
+                if orgs == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_organisation"));
+                }
+                ::sqlx::query::<$db>(
+                    "INSERT INTO routing_rules (subcategory_id, region_id, org_id) \
+                     VALUES ($1, $2, $3) \
+                     ON CONFLICT (subcategory_id, region_id) DO UPDATE SET org_id = excluded.org_id",
+                )
+                .bind(subcategory.0)
+                .bind(region.0)
+                .bind(org.0)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn route(
+                &self,
+                subcategory: ::otklik_domain::SubcategoryId,
+                region: ::otklik_domain::RegionId,
+            ) -> $crate::StoreResult<::otklik_domain::OrgId> {
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let rule = ::sqlx::query_scalar::<$db, i64>(
+                    "SELECT org_id FROM routing_rules WHERE subcategory_id = $1 AND region_id = $2",
+                )
+                .bind(subcategory.0)
+                .bind(region.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let org = match rule {
+                    Some(org) => Some(org),
+                    None => {
+                        ::sqlx::query_scalar::<$db, i64>(
+                            "SELECT id FROM organisations \
+                             WHERE region_id = $1 AND is_coordinator = 1 ORDER BY id LIMIT 1",
+                        )
+                        .bind(region.0)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    }
+                };
+                tx.commit().await?;
+                org.map(::otklik_domain::OrgId)
+                    .ok_or($crate::StoreError::InvalidReference("no_route"))
+            }
+
+            // --- accounts and sessions ---------------------------------------------------
+
+            async fn create_user(
+                &self,
+                user: $crate::NewUser,
+            ) -> $crate::StoreResult<::otklik_domain::UserId> {
+                let (role, org) = $crate::common::role_columns(user.role);
+                let id = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO users (email, password_hash, full_name, role, org_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(user.email.as_str())
+                .bind(&user.password_hash)
+                .bind(user.full_name.as_str())
+                .bind(role)
+                .bind(org)
+                .bind($crate::common::ts(::time::OffsetDateTime::now_utc()))
+                .fetch_one(self.$write())
+                .await
+                .map_err(|e| $crate::common::constraint(e, "email_taken", "unknown_organisation"))?;
+                Ok(::otklik_domain::UserId(id))
+            }
+
+            async fn user_by_email(
+                &self,
+                email: &::otklik_domain::text::Email,
+            ) -> $crate::StoreResult<Option<$crate::UserRecord>> {
+                ::sqlx::query_as::<$db, $crate::common::UserRow>(concat!(
+                    $crate::common::user_select!(),
+                    " WHERE email = $1"
+                ))
+                .bind(email.as_str())
+                .fetch_optional(self.$read())
+                .await?
+                .map($crate::common::UserRow::into_model)
+                .transpose()
+            }
+
+            async fn user(
+                &self,
+                id: ::otklik_domain::UserId,
+            ) -> $crate::StoreResult<$crate::UserRecord> {
+                ::sqlx::query_as::<$db, $crate::common::UserRow>(concat!(
+                    $crate::common::user_select!(),
+                    " WHERE id = $1"
+                ))
+                .bind(id.0)
+                .fetch_optional(self.$read())
+                .await?
+                .ok_or($crate::StoreError::NotFound)?
+                .into_model()
+            }
+
+            async fn has_users(&self) -> $crate::StoreResult<bool> {
+                let any = ::sqlx::query_scalar::<$db, i64>("SELECT id FROM users LIMIT 1")
+                    .fetch_optional(self.$read())
+                    .await?;
+                Ok(any.is_some())
+            }
+
+            async fn create_session(
+                &self,
+                token_sha256: &[u8; 32],
+                user: ::otklik_domain::UserId,
+                expires_at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>(
+                    "INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&token_sha256[..])
+                .bind(user.0)
+                .bind($crate::common::ts(::time::OffsetDateTime::now_utc()))
+                .bind($crate::common::ts(expires_at))
+                .execute(self.$write())
+                .await
+                .map_err(|e| $crate::common::constraint(e, "session_taken", "unknown_user"))?;
+                Ok(())
+            }
+
+            async fn session_user(
+                &self,
+                token_sha256: &[u8; 32],
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<Option<$crate::UserRecord>> {
+                ::sqlx::query_as::<$db, $crate::common::UserRow>(
+                    "SELECT u.id, u.email, u.full_name, u.role, u.org_id, u.password_hash \
+                     FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_sha256 = $1 AND s.expires_at > $2",
+                )
+                .bind(&token_sha256[..])
+                .bind($crate::common::ts(now))
+                .fetch_optional(self.$read())
+                .await?
+                .map($crate::common::UserRow::into_model)
+                .transpose()
+            }
+
+            async fn delete_session(&self, token_sha256: &[u8; 32]) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>("DELETE FROM sessions WHERE token_sha256 = $1")
+                    .bind(&token_sha256[..])
+                    .execute(self.$write())
+                    .await?;
+                Ok(())
+            }
+
+            async fn server_secret(&self, candidate: &[u8; 32]) -> $crate::StoreResult<Vec<u8>> {
+                ::sqlx::query::<$db>(
+                    "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind($crate::common::SERVER_SECRET_KEY)
+                .bind(&candidate[..])
+                .execute(self.$write())
+                .await?;
+                // Read through the writer: the row is there for it, whatever the readers see.
+                Ok(::sqlx::query_scalar::<$db, Vec<u8>>(
+                    "SELECT value FROM settings WHERE key = $1",
+                )
+                .bind($crate::common::SERVER_SECRET_KEY)
+                .fetch_one(self.$write())
+                .await?)
+            }
+
+            // --- submissions -----------------------------------------------------------
+
+            async fn register_submission(
+                &self,
+                submission: $crate::NewSubmission,
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<$crate::Registered> {
+                use ::otklik_domain::lifecycle::{EventKind, Status};
+                let at = $crate::common::whole_seconds(at)?;
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let (subcategories, regions, authors) =
+                    ::sqlx::query_as::<$db, (i64, i64, i64)>(
+                        "SELECT (SELECT COUNT(*) FROM subcategories WHERE id = $1), \
+                                (SELECT COUNT(*) FROM regions WHERE id = $2), \
+                                (SELECT COUNT(*) FROM users WHERE id = $3)",
+                    )
+                    .bind(submission.subcategory.0)
+                    .bind(submission.region.0)
+                    .bind(submission.author.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if subcategories == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_subcategory"));
+                }
+                if regions == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_region"));
+                }
+                if authors == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_user"));
+                }
+                let offset = Self::org_offset(&mut *tx, submission.org.0)
+                    .await?
+                    .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
+                let deadline_at = $crate::common::deadline(submission.kind, at, offset)?;
+                let id = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO submissions (kind, author_id, subcategory_id, region_id, org_id, \
+                         status, round, rating, text, fields_json, created_at, deadline_at, \
+                         updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7, $8, $9, $10, $11) \
+                     RETURNING id",
+                )
+                .bind(submission.kind.as_str())
+                .bind(submission.author.0)
+                .bind(submission.subcategory.0)
+                .bind(submission.region.0)
+                .bind(submission.org.0)
+                .bind(Status::Registered.as_str())
+                .bind(submission.text.as_str())
+                .bind(submission.fields.to_json())
+                .bind($crate::common::ts(at))
+                .bind($crate::common::ts(deadline_at))
+                .bind($crate::common::ts(at))
+                .fetch_one(&mut *tx)
+                .await?;
+                let event = $crate::common::NewEvent {
+                    submission: id,
+                    kind: EventKind::Registered,
+                    actor: Some(submission.author.0),
+                    at: $crate::common::ts(at),
+                    from_status: None,
+                    to_status: Status::Registered,
+                    from_org: None,
+                    to_org: submission.org.0,
+                    reason: None,
+                    body: None,
+                    ground: None,
+                    score: None,
+                    deadline_at: $crate::common::ts(deadline_at),
+                };
+                Self::insert_event(&mut *tx, &event).await?;
+                Self::insert_files(&mut *tx, id, None, &submission.attachments).await?;
+                tx.commit().await?;
+                let id = ::otklik_domain::SubmissionId(id);
+                Ok($crate::Registered {
+                    id,
+                    number: ::otklik_domain::RegistrationNumber::new(id, at),
+                    org: submission.org,
+                    deadline_at,
+                })
+            }
+
+            async fn apply(
+                &self,
+                id: ::otklik_domain::SubmissionId,
+                actor: ::otklik_domain::lifecycle::Actor,
+                action: ::otklik_domain::lifecycle::Action,
+                files: Vec<::otklik_domain::attachment::Attachment>,
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<$crate::EventRecord> {
+                use ::otklik_domain::lifecycle::{can_view, decide, Action};
+                let at = $crate::common::whole_seconds(at)?;
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let row = ::sqlx::query_as::<$db, $crate::common::StateRow>(concat!(
+                    "SELECT kind, status, author_id, org_id, round, rating, deadline_at \
+                     FROM submissions WHERE id = $1",
+                    $lock
+                ))
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or($crate::StoreError::NotFound)?;
+                let state = row.state()?;
+                if !can_view(&state, &actor) {
+                    return Err($crate::StoreError::NotFound);
+                }
+                let transition = decide(&state, &actor, &action)?;
+                if !files.is_empty() && !action.accepts_files() {
+                    return Err($crate::StoreError::InvalidReference("files_not_allowed"));
+                }
+                let offset_after = Self::org_offset(&mut *tx, transition.org_after.0).await?;
+                let deadline_at = if transition.restarts_term {
+                    let offset = offset_after
+                        .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
+                    let kind = $crate::common::kind_of(&row.kind)?;
+                    $crate::common::ts($crate::common::deadline(kind, at, offset)?)
+                } else {
+                    if let Action::Redirect { .. } = action {
+                        offset_after
+                            .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
+                    }
+                    row.deadline_at
+                };
+                ::sqlx::query::<$db>(
+                    "UPDATE submissions \
+                     SET status = $2, org_id = $3, round = $4, rating = $5, deadline_at = $6, \
+                         updated_at = $7 \
+                     WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(transition.to.as_str())
+                .bind(transition.org_after.0)
+                .bind(i64::from(transition.round_after))
+                .bind(transition.rating_after.map(|s| i64::from(s.value())))
+                .bind(deadline_at)
+                .bind($crate::common::ts(at))
+                .execute(&mut *tx)
+                .await?;
+                let event = $crate::common::NewEvent {
+                    submission: id.0,
+                    kind: transition.event,
+                    actor: Some(actor.user.0),
+                    at: $crate::common::ts(at),
+                    from_status: Some(transition.from),
+                    to_status: transition.to,
+                    from_org: Some(state.org.0),
+                    to_org: transition.org_after.0,
+                    reason: None,
+                    body: None,
+                    ground: None,
+                    score: None,
+                    deadline_at,
+                }
+                .with_action(&action);
+                let event_id = Self::insert_event(&mut *tx, &event).await?;
+                Self::insert_files(&mut *tx, id.0, Some(event_id), &files).await?;
+                let event_row = ::sqlx::query_as::<$db, $crate::common::EventRow>(concat!(
+                    $crate::common::event_select!(),
+                    " WHERE e.id = $1"
+                ))
+                .bind(event_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let file_rows = ::sqlx::query_as::<$db, $crate::common::FileMetaRow>(concat!(
+                    $crate::common::file_meta_select!(),
+                    " WHERE event_id = $1 ORDER BY id"
+                ))
+                .bind(event_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                event_row.into_model(
+                    file_rows
+                        .into_iter()
+                        .map($crate::common::FileMetaRow::into_model)
+                        .collect(),
+                )
+            }
+
+            async fn submission(
+                &self,
+                id: ::otklik_domain::SubmissionId,
+                actor: ::otklik_domain::lifecycle::Actor,
+            ) -> $crate::StoreResult<$crate::SubmissionDetail> {
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let row = ::sqlx::query_as::<$db, $crate::common::SubmissionRow>(
+                    "SELECT s.id, s.kind, s.status, s.author_id, u.full_name AS author_name, \
+                            u.email AS author_email, c.name AS category_name, s.subcategory_id, \
+                            sc.name AS subcategory_name, s.region_id, r.name AS region_name, \
+                            s.org_id, o.name AS org_name, s.round, s.rating, s.text, \
+                            s.fields_json, s.created_at, s.deadline_at, s.updated_at \
+                     FROM submissions s \
+                     JOIN users u ON u.id = s.author_id \
+                     JOIN subcategories sc ON sc.id = s.subcategory_id \
+                     JOIN categories c ON c.id = sc.category_id \
+                     JOIN regions r ON r.id = s.region_id \
+                     JOIN organisations o ON o.id = s.org_id \
+                     WHERE s.id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or($crate::StoreError::NotFound)?;
+                if !::otklik_domain::lifecycle::can_view(&row.state()?, &actor) {
+                    return Err($crate::StoreError::NotFound);
+                }
+                let events = ::sqlx::query_as::<$db, $crate::common::EventRow>(concat!(
+                    $crate::common::event_select!(),
+                    " WHERE e.submission_id = $1 ORDER BY e.id"
+                ))
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                let files = ::sqlx::query_as::<$db, $crate::common::FileMetaRow>(concat!(
+                    $crate::common::file_meta_select!(),
+                    " WHERE submission_id = $1 ORDER BY id"
+                ))
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let (events, attachments) = $crate::common::timeline(events, files)?;
+                let detail = row.into_model(events, attachments)?;
+                Ok(detail)
+            }
+
+            async fn list(
+                &self,
+                scope: $crate::Scope,
+                query: &$crate::ListQuery,
+            ) -> $crate::StoreResult<$crate::Page<$crate::SubmissionCard>> {
+                use $crate::common::Param;
+                let (filter, params) = $crate::common::list_filter(scope, query);
+                let count_sql = format!(
+                    "SELECT COUNT(*) FROM submissions s \
+                     JOIN subcategories sc ON sc.id = s.subcategory_id{filter}"
+                );
+                let page_sql = format!(
+                    "SELECT s.id, s.kind, s.status, c.name AS category_name, \
+                            sc.name AS subcategory_name, s.org_id, o.name AS org_name, \
+                            SUBSTR(s.text, 1, {chars}) AS excerpt, s.created_at, s.deadline_at \
+                     FROM submissions s \
+                     JOIN subcategories sc ON sc.id = s.subcategory_id \
+                     JOIN categories c ON c.id = sc.category_id \
+                     JOIN organisations o ON o.id = s.org_id{filter} \
+                     ORDER BY s.id DESC LIMIT ${limit} OFFSET ${offset}",
+                    chars = $crate::common::EXCERPT_CHARS,
+                    limit = params.len() + 1,
+                    offset = params.len() + 2,
+                );
+                let limit = i64::from(query.limit.clamp(1, $crate::common::MAX_PAGE));
+                let offset = i64::from(query.offset);
+
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let mut count = ::sqlx::query_scalar::<$db, i64>(&count_sql);
+                for param in &params {
+                    count = match *param {
+                        Param::Int(v) => count.bind(v),
+                        Param::Text(v) => count.bind(v),
+                    };
+                }
+                let total = count.fetch_one(&mut *tx).await?;
+                let mut page = ::sqlx::query_as::<$db, $crate::common::CardRow>(&page_sql);
+                for param in &params {
+                    page = match *param {
+                        Param::Int(v) => page.bind(v),
+                        Param::Text(v) => page.bind(v),
+                    };
+                }
+                let rows = page.bind(limit).bind(offset).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok($crate::Page {
+                    items: rows
+                        .into_iter()
+                        .map($crate::common::CardRow::into_model)
+                        .collect::<$crate::StoreResult<Vec<_>>>()?,
+                    total: u64::try_from(total).unwrap_or_default(),
+                })
+            }
+
+            async fn file(
+                &self,
+                id: ::otklik_domain::FileId,
+                actor: ::otklik_domain::lifecycle::Actor,
+            ) -> $crate::StoreResult<$crate::StoredFile> {
+                let row = ::sqlx::query_as::<$db, $crate::common::FileRow>(
+                    "SELECT f.id, f.submission_id, f.event_id, f.name, f.mime, f.size, f.sha256, \
+                            f.content, s.status, s.author_id, s.org_id, s.round, s.rating \
+                     FROM files f JOIN submissions s ON s.id = f.submission_id \
+                     WHERE f.id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(self.$read())
+                .await?
+                .ok_or($crate::StoreError::NotFound)?;
+                if !::otklik_domain::lifecycle::can_view(&row.state()?, &actor) {
+                    return Err($crate::StoreError::NotFound);
+                }
+                Ok(row.into_model())
+            }
+
+            async fn record_personal_data_access(
+                &self,
+                staff: ::otklik_domain::UserId,
+                submission: ::otklik_domain::SubmissionId,
+                purpose: &str,
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>(
+                    "INSERT INTO personal_data_access (staff_id, submission_id, purpose, at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(staff.0)
+                .bind(submission.0)
+                .bind(purpose)
+                .bind($crate::common::ts(at))
+                .execute(self.$write())
+                .await
+                .map_err(|e| $crate::common::constraint(e, "access_taken", "unknown_reference"))?;
+                Ok(())
+            }
+
+            async fn personal_data_accesses(
+                &self,
+                submission: ::otklik_domain::SubmissionId,
+            ) -> $crate::StoreResult<Vec<$crate::PersonalDataAccess>> {
+                ::sqlx::query_as::<$db, $crate::common::AccessRow>(
+                    "SELECT p.staff_id, u.full_name AS staff_name, p.submission_id, p.purpose, p.at \
+                     FROM personal_data_access p JOIN users u ON u.id = p.staff_id \
+                     WHERE p.submission_id = $1 ORDER BY p.at, p.id",
+                )
+                .bind(submission.0)
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map($crate::common::AccessRow::into_model)
+                .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

@@ -1,0 +1,51 @@
+//! The PostgreSQL backend, for installations with several nodes.
+//!
+//! `apply` locks the submission row (`SELECT … FOR UPDATE`) so that two nodes acting on
+//! one submission at once are serialised, and the second decides on the state the first
+//! left. Multi-query reads run in one `REPEATABLE READ` snapshot.
+
+use crate::common::impl_store;
+use crate::StoreResult;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+
+const CONNECTIONS: u32 = 16;
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` and applies the migrations (several nodes may
+    /// start at once: the migrator serialises them with an advisory lock).
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for the connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl_store! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    lock: " FOR UPDATE",
+    begin_write: "BEGIN",
+    begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    backend: "postgres",
+}

@@ -1,0 +1,157 @@
+//! The embedded backend: one SQLite file in WAL mode.
+//!
+//! Writes go through a pool of exactly one connection, so write transactions queue in the
+//! process instead of failing with `SQLITE_BUSY`, and each opens with `BEGIN IMMEDIATE`
+//! so that another process (a CLI command) is waited for at the start rather than in the
+//! middle. Reads use their own pool and never wait for writes (WAL). `synchronous=FULL`:
+//! a transaction is on disk before its success is reported.
+
+use crate::common::impl_store;
+use crate::{StoreError, StoreResult};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a connection waits for a lock held by another process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const READERS: u32 = 4;
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing, with its directory) the database file at `path` and
+    /// applies the migrations. `:memory:` opens a private in-memory database (for tests):
+    /// one connection, shared by writes and reads, that lives as long as the store.
+    pub async fn open(path: &str) -> StoreResult<Self> {
+        if path == ":memory:" {
+            return Self::open_in_memory().await;
+        }
+        if let Some(dir) = Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options)
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn open_in_memory() -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// Closes both pools, waiting for the connections to finish.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+impl_store! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    // One writer connection and `BEGIN IMMEDIATE`: the row cannot change under `apply`.
+    lock: "",
+    begin_write: "BEGIN IMMEDIATE",
+    begin_read: "BEGIN",
+    backend: "sqlite",
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// Both pools run with the durability and integrity settings, and the file and its
+    /// directory are created.
+    #[tokio::test]
+    async fn opens_with_wal_full_sync_and_foreign_keys() {
+        let dir = std::env::temp_dir().join(format!("otklik-store-{}-pragmas", std::process::id()));
+        let path = dir.join("nested").join("otklik.db");
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        assert!(path.exists());
+        for pool in [store.writer(), store.reader()] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!((mode.as_str(), sync, fk, busy), ("wal", 2, 1, 10_000));
+        }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_is_one_connection_for_all() {
+        use crate::Store;
+        let store = SqliteStore::open(":memory:").await.unwrap();
+        assert!(!store.has_users().await.unwrap());
+        let secret = store.server_secret(&[5u8; 32]).await.unwrap();
+        assert_eq!(store.server_secret(&[6u8; 32]).await.unwrap(), secret);
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+}
