@@ -1,2 +1,4 @@
+mod browser;
 mod conformance;
 mod pg;
+mod support;

@@ -1,0 +1,277 @@
+//! One walk through the real pages in headless Chromium (via chromedriver): a citizen
+//! submits, the official answers with a document, the citizen rates. Also checks that
+//! the pages reflow at 320 px without horizontal scrolling, and saves screenshots to
+//! `$CARGO_TARGET_TMPDIR/screenshots` for people to look at.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; the test command installs them.
+//! `OTKLIK_CHROMEDRIVER` / `OTKLIK_CHROMIUM` override the binaries' paths.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{spawn_app, TestApp, CITIZEN, DEMO_PASSWORD, PDF_MINI};
+
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Driver {
+    let binary = std::env::var("OTKLIK_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {binary} ({e}): install Debian's chromium-driver (the test command does)")
+        });
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let chromium = std::env::var("OTKLIK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("chromium session")
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks a button that submits a form and waits until the next page has replaced this
+/// one (the old document's root goes stale) and has loaded.
+async fn submit(c: &Client, css: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    click(c, css).await;
+    for _ in 0..200 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    for _ in 0..200 {
+        let state = c.execute("return document.readyState;", vec![]).await;
+        if state
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .as_deref()
+            == Some("complete")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the page after {css} did not load");
+}
+
+async fn page_text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn login(c: &Client, app: &TestApp, email: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(c, "#f-email", email).await;
+    fill(c, "#f-password", DEMO_PASSWORD).await;
+    submit(c, "form.form button[type=submit]").await;
+}
+
+async fn logout(c: &Client) {
+    submit(c, "form[action='/logout'] button").await;
+}
+
+/// Saves a screenshot at the given width, and checks the page does not scroll sideways.
+async fn look(c: &Client, name: &str, width: u32) {
+    c.set_window_size(width, 1000).await.unwrap();
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "{name} scrolls sideways at {width}px by {overflow}px"
+    );
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+    c.set_window_size(1280, 1000).await.unwrap();
+}
+
+#[tokio::test]
+async fn submit_answer_and_rate_through_the_pages() {
+    let app = spawn_app().await;
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+
+    // The citizen submits a message about heating, with the subcategory's own fields.
+    login(&c, &app, CITIZEN).await;
+    let url = c.current_url().await.unwrap();
+    assert!(
+        url.path().ends_with("/my"),
+        "{url}: {}",
+        page_text(&c).await
+    );
+    look(&c, "home-citizen", 320).await;
+    c.goto(&app.url("/submit")).await.unwrap();
+    look(&c, "choose", 1280).await;
+    look(&c, "choose", 320).await;
+    c.find(Locator::LinkText("Отсутствие отопления"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // First an invalid send: the form comes back with the error summary and keeps the text.
+    fill(&c, "#f-text", "Коротко").await;
+    submit(&c, "form.form button[type=submit]").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Исправьте ошибки"), "{text}");
+    look(&c, "submit-errors", 320).await;
+    c.find(Locator::Css("#f-region"))
+        .await
+        .unwrap()
+        .select_by_label("Тверская область")
+        .await
+        .unwrap();
+    fill(&c, "#f-fields-address", "г. Тверь, ул. Советская, д. 10").await;
+    fill(&c, "#f-text", "Третий день в квартире нет отопления, в комнатах 14 градусов. Просим срочно восстановить подачу тепла.").await;
+    submit(&c, "form.form button[type=submit]").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Зарегистрировано"), "{text}");
+    assert!(text.contains("Третий день в квартире нет отопления"));
+    let submission = c.current_url().await.unwrap().path().to_owned();
+    look(&c, "submission-citizen", 1280).await;
+    look(&c, "submission-citizen", 320).await;
+    let org = c
+        .find(Locator::XPath(
+            "//dt[text()='Организация']/following-sibling::dd",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    logout(&c).await;
+
+    // The official of the competent organisation takes it and answers with a document.
+    let official = app.official_of(&org).email.clone();
+    login(&c, &app, &official).await;
+    assert!(c.current_url().await.unwrap().path().ends_with("/inbox"));
+    let inbox = page_text(&c).await;
+    assert!(inbox.contains("Отсутствие отопления"), "{inbox}");
+    look(&c, "inbox", 1280).await;
+    look(&c, "inbox", 320).await;
+    c.goto(&app.url(&submission)).await.unwrap();
+    submit(
+        &c,
+        &format!("form[action='{submission}/take-into-work'] button"),
+    )
+    .await;
+    assert!(page_text(&c).await.contains("Взято в работу"));
+    look(&c, "submission-official", 1280).await;
+    fill(
+        &c,
+        "#answer-text",
+        "Подача тепла восстановлена 5 декабря. Причина — авария на теплотрассе.",
+    )
+    .await;
+    let pdf = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(pdf.path(), PDF_MINI).unwrap();
+    c.find(Locator::Css("#answer-files"))
+        .await
+        .unwrap()
+        .send_keys(&pdf.path().display().to_string())
+        .await
+        .unwrap();
+    submit(&c, &format!("form[action='{submission}/answer'] button")).await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Ответ отправлен заявителю"), "{text}");
+    logout(&c).await;
+
+    // The citizen sees the answer with its document and rates it.
+    login(&c, &app, CITIZEN).await;
+    c.goto(&app.url(&submission)).await.unwrap();
+    let text = page_text(&c).await;
+    assert!(text.contains("Подача тепла восстановлена"), "{text}");
+    assert!(
+        text.contains(".pdf"),
+        "the result document is listed: {text}"
+    );
+    click(&c, "label[for='score-5']").await;
+    fill(&c, "#rate-comment", "Спасибо, тепло дали.").await;
+    submit(&c, &format!("form[action='{submission}/rate'] button")).await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Ответ оценён"), "{text}");
+    assert!(text.contains("5 из 5"), "{text}");
+    look(&c, "submission-rated", 1280).await;
+    look(&c, "submission-rated", 320).await;
+
+    c.close().await.unwrap();
+    app.stop().await;
+}
