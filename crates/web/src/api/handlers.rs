@@ -353,12 +353,17 @@ async fn act(
     id: &str,
     name: &str,
     input: ActInput,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     let id = parse_id(id)?;
     let now = OffsetDateTime::now_utc();
     usecases::act(state.store.as_ref(), user.actor(), id, name, input, now).await?;
-    let detail = state.store.submission(id, user.actor()).await?;
-    Ok(Json(SubmissionView::new(&detail, user.actor(), now)))
+    match state.store.submission(id, user.actor()).await {
+        Ok(detail) => Ok(Json(SubmissionView::new(&detail, user.actor(), now)).into_response()),
+        // The action took the submission out of the caller's sight (an official redirected
+        // it to another organisation): it succeeded, and there is nothing left to show.
+        Err(otklik_store::StoreError::NotFound) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// An official of the holding organisation takes the submission into work.
@@ -368,7 +373,7 @@ async fn take_into_work(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     act(&state, &user, &id, "take_into_work", ActInput::default()).await
 }
 
@@ -380,7 +385,7 @@ async fn intermediate_answer(
     user: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AnswerRequest>,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     let input = ActInput {
         text: body.text,
         files: decode_files(body.attachments)?,
@@ -397,7 +402,7 @@ async fn answer(
     user: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AnswerRequest>,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     let input = ActInput {
         text: body.text,
         files: decode_files(body.attachments)?,
@@ -408,13 +413,13 @@ async fn answer(
 
 /// Redirects the submission to another organisation, with a reason.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/redirect", tag = "submissions", params(("id" = i64, Path)), request_body = RedirectRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Redirected out of the caller's organisation, which no longer sees it"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn redirect(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RedirectRequest>,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     let input = ActInput {
         to_org: body
             .organisation_id
@@ -434,7 +439,7 @@ async fn reject(
     user: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RejectRequest>,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     let input = ActInput {
         ground: body.ground,
         comment: body.comment,
@@ -451,7 +456,7 @@ async fn rate(
     user: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RateRequest>,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     let input = ActInput {
         score: body.score.map(|s| s.to_string()).unwrap_or_default(),
         comment: body.comment,
@@ -468,7 +473,7 @@ async fn send_back(
     user: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SendBackRequest>,
-) -> ApiResult<Json<SubmissionView>> {
+) -> ApiResult<Response> {
     let input = ActInput {
         reason: body.reason,
         ..ActInput::default()

@@ -420,7 +420,15 @@ async fn act_post(
     .await
     {
         Ok(event) => {
-            Ok(Redirect::to(&format!("/submissions/{id}?done={}", event.kind)).into_response())
+            // After redirecting to another organisation, its official may no longer see it.
+            let target = match state.store.submission(id, auth::actor_of(&user)).await {
+                Ok(_) => format!("/submissions/{id}?done={}", event.kind),
+                Err(otklik_store::StoreError::NotFound) => {
+                    format!("{}?done={}", home_of(user.role), event.kind)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            Ok(Redirect::to(&target).into_response())
         }
         Err(e)
             if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
