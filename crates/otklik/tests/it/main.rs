@@ -1,4 +1,6 @@
+mod api;
 mod browser;
 mod conformance;
+mod pages;
 mod pg;
 mod support;
