@@ -93,11 +93,12 @@ pub fn error(code: &str) -> &'static str {
     }
 }
 
-/// Russian dates in the interface: `04.12.2026 19:30` in the viewer's (Moscow) time.
+/// Russian dates in the interface: `04.12.2026 19:30 МСК`, Moscow time, labelled so that
+/// a reader in another of Russia's eleven zones is not misled.
 pub fn datetime(at: time::OffsetDateTime) -> String {
     let local = at.to_offset(moscow());
     format!(
-        "{:02}.{:02}.{} {:02}:{:02}",
+        "{:02}.{:02}.{} {:02}:{:02} МСК",
         local.day(),
         u8::from(local.month()),
         local.year(),

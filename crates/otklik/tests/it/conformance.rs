@@ -224,6 +224,19 @@ struct World {
 }
 
 impl World {
+    /// The citizen's pothole report with one photo, registered at `T0`.
+    async fn register_pothole_with_photo(&self, store: &dyn Store) -> SubmissionId {
+        let submission = NewSubmission {
+            attachments: vec![png("photo.png")],
+            ..self.submission(
+                self.citizen,
+                self.pothole,
+                "Яма на дороге у дома 5 по улице Ленина",
+            )
+        };
+        store.register_submission(submission, T0).await.unwrap().id
+    }
+
     async fn new(store: &dyn Store) -> Self {
         let region = store
             .create_region(NewRegion {
@@ -941,21 +954,7 @@ async fn register_refuses_unknown_references(store: Arc<dyn Store>) {
 async fn full_life(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let w = World::new(store).await;
-    let id = store
-        .register_submission(
-            NewSubmission {
-                attachments: vec![png("photo.png")],
-                ..w.submission(
-                    w.citizen,
-                    w.pothole,
-                    "Яма на дороге у дома 5 по улице Ленина",
-                )
-            },
-            T0,
-        )
-        .await
-        .unwrap()
-        .id;
+    let id = w.register_pothole_with_photo(store).await;
     let first_deadline = datetime!(2026-12-18 20:59:59 UTC);
     let hour = |n: i64| T0 + Duration::hours(n);
     let mut returned = Vec::new();
@@ -1443,21 +1442,7 @@ async fn refusals_change_nothing(store: Arc<dyn Store>) {
 async fn redirect(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let w = World::new(store).await;
-    let id = store
-        .register_submission(
-            NewSubmission {
-                attachments: vec![png("photo.png")],
-                ..w.submission(
-                    w.citizen,
-                    w.pothole,
-                    "Яма на дороге у дома 5 по улице Ленина",
-                )
-            },
-            T0,
-        )
-        .await
-        .unwrap()
-        .id;
+    let id = w.register_pothole_with_photo(store).await;
     let photo = store.submission(id, w.citizen).await.unwrap().attachments[0].id;
     act(
         store,
@@ -1750,21 +1735,7 @@ async fn lists(store: Arc<dyn Store>) {
 async fn file_access(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let w = World::new(store).await;
-    let id = store
-        .register_submission(
-            NewSubmission {
-                attachments: vec![png("photo.png")],
-                ..w.submission(
-                    w.citizen,
-                    w.pothole,
-                    "Яма на дороге у дома 5 по улице Ленина",
-                )
-            },
-            T0,
-        )
-        .await
-        .unwrap()
-        .id;
+    let id = w.register_pothole_with_photo(store).await;
     let photo = store.submission(id, w.citizen).await.unwrap().attachments[0].id;
     for actor in [w.citizen, w.official, w.operator] {
         let file = store.file(photo, actor).await.unwrap();
