@@ -56,6 +56,9 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Lists count matching submissions up to this many; beyond it they say "more than".
+pub const COUNT_LIMIT: u64 = 10_000;
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

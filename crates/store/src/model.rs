@@ -229,8 +229,10 @@ pub struct ListQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// How many match the filters in all pages.
+    /// How many match the filters in all pages, counted up to [`crate::COUNT_LIMIT`].
     pub total: u64,
+    /// False when more than [`crate::COUNT_LIMIT`] match (then `total` is the limit).
+    pub total_exact: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -270,6 +270,7 @@ async fn list(
     Ok(Json(SubmissionList {
         items: page.items.iter().map(|c| CardView::new(c, now)).collect(),
         total: page.total,
+        total_exact: page.total_exact,
         limit: query.limit,
         offset: query.offset,
     }))

@@ -211,7 +211,10 @@ pub struct ListParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubmissionList {
     pub items: Vec<CardView>,
+    /// How many match, counted up to 10 000.
     pub total: u64,
+    /// False when more than 10 000 match (`total` is then 10 000).
+    pub total_exact: bool,
     pub limit: u32,
     pub offset: u32,
 }

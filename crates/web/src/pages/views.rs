@@ -278,7 +278,7 @@ pub struct ListPage {
     pub heading: &'static str,
     pub path: &'static str,
     pub cards: Vec<CardView>,
-    pub total: u64,
+    pub total: String,
     pub statuses: Vec<(String, String)>,
     pub categories: Vec<(String, String)>,
     pub status: String,
@@ -337,7 +337,11 @@ impl ListPage {
             heading,
             path,
             cards,
-            total: page.total,
+            total: if page.total_exact {
+                page.total.to_string()
+            } else {
+                format!("более {}", page.total)
+            },
             statuses: Status::ALL
                 .iter()
                 .map(|s| (s.as_str().to_owned(), messages::status(*s).to_owned()))
@@ -354,7 +358,7 @@ impl ListPage {
             overdue: query.overdue,
             page: number,
             prev: (number > 1).then(|| link(number - 1)),
-            next: (shown < page.total).then(|| link(number + 1)),
+            next: (shown < page.total || !page.total_exact).then(|| link(number + 1)),
             done: match filters.done.as_deref() {
                 Some("registered_account") => {
                     Some("Учётная запись создана, вы вошли. Теперь можно подать сообщение.")
