@@ -514,3 +514,33 @@ async fn pages_are_shown_only_to_those_allowed() {
     assert_eq!(citizen.page("/operator").await.0, 403);
     assert_eq!(citizen.page(&page).await.0, 200);
 }
+
+#[tokio::test]
+async fn malformed_urls_get_russian_error_pages() {
+    let app = spawn_app().await;
+    let citizen = Browser::signed_in(&app, CITIZEN).await;
+    for path in [
+        "/submissions/abc",
+        "/submissions/99999999999999999999",
+        "/submit/x",
+        "/files/1e3",
+        "/no-such-page",
+    ] {
+        let (status, html) = citizen.page(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("Страница не найдена."), "{path}: {html}");
+    }
+    let r = citizen
+        .post_multipart(
+            "/submissions/abc/take-into-work",
+            Form::new().text("csrf", citizen.csrf().await),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    // A repeated filter is refused with a page, not a bare text error.
+    let (status, html) = citizen.page("/my?status=registered&status=rated").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("lang=\"ru\""), "{html}");
+    // An unknown filter value is a clear 422 page.
+    assert_eq!(citizen.page("/my?status=closed").await.0, 422);
+}

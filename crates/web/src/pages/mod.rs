@@ -5,6 +5,7 @@ mod forms;
 mod views;
 
 use askama::Template;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -255,7 +256,18 @@ async fn choose_subcategory(State(state): State<AppState>, ctx: Ctx) -> PageResu
     }))
 }
 
-async fn submit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+/// An id from the URL; anything that is not a number is a page that does not exist.
+fn parse_id(raw: &str) -> Result<i64, PageError> {
+    raw.parse::<i64>()
+        .map_err(|_| PageError(AppError::not_found()))
+}
+
+async fn submit_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = parse_id(&id)?;
     ctx.require_user()?;
     let page = SubmitPage::build(
         &state,
@@ -271,9 +283,10 @@ async fn submit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64
 async fn submit_post(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
+    let id = parse_id(&id)?;
     let user = ctx.require_user()?.clone();
     let data =
         read_multipart(multipart.map_err(|_| AppError::bad_request("invalid_form"))?).await?;
@@ -314,18 +327,26 @@ async fn submit_post(
 
 // --- lists --------------------------------------------------------------------------------
 
-async fn my_list(state: State<AppState>, ctx: Ctx, filters: Query<ListFilters>) -> PageResult {
+async fn my_list(
+    state: State<AppState>,
+    ctx: Ctx,
+    filters: Result<Query<ListFilters>, QueryRejection>,
+) -> PageResult {
     list_page(state, ctx, filters, ListKind::Mine).await
 }
 
-async fn inbox(state: State<AppState>, ctx: Ctx, filters: Query<ListFilters>) -> PageResult {
+async fn inbox(
+    state: State<AppState>,
+    ctx: Ctx,
+    filters: Result<Query<ListFilters>, QueryRejection>,
+) -> PageResult {
     list_page(state, ctx, filters, ListKind::Inbox).await
 }
 
 async fn operator_list(
     state: State<AppState>,
     ctx: Ctx,
-    filters: Query<ListFilters>,
+    filters: Result<Query<ListFilters>, QueryRejection>,
 ) -> PageResult {
     list_page(state, ctx, filters, ListKind::All).await
 }
@@ -333,9 +354,10 @@ async fn operator_list(
 async fn list_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(filters): Query<ListFilters>,
+    filters: Result<Query<ListFilters>, QueryRejection>,
     kind: ListKind,
 ) -> PageResult {
+    let Query(filters) = filters.map_err(|_| AppError::bad_request("invalid_form"))?;
     let user = ctx.require_user()?;
     let actor = auth::actor_of(user);
     let allowed = match kind {
@@ -370,9 +392,11 @@ struct DetailQuery {
 async fn detail(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
-    Query(q): Query<DetailQuery>,
+    Path(id): Path<String>,
+    q: Result<Query<DetailQuery>, QueryRejection>,
 ) -> PageResult {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let id = parse_id(&id)?;
     let user = ctx.require_user()?;
     let page = DetailPage::build(
         &state,
@@ -389,9 +413,10 @@ async fn detail(
 async fn act_post(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(String, String)>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
+    let id = parse_id(&id)?;
     let user = ctx.require_user()?.clone();
     // Every action form is multipart (answers carry files), so one decoder serves all.
     let data =
@@ -445,7 +470,8 @@ async fn act_post(
     }
 }
 
-async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let id = parse_id(&id)?;
     let user = ctx.require_user()?;
     let file = state.store.file(FileId(id), auth::actor_of(user)).await?;
     Ok(file_response(file))
