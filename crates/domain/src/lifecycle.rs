@@ -289,7 +289,8 @@ pub fn available(state: &SubmissionState, actor: &Actor) -> Vec<&'static str> {
 }
 
 /// Staff actions belong to the officials of the holding organisation (the operator may
-/// also redirect, to route by hand); the citizen's actions belong to the author alone.
+/// also redirect, to route by hand); the citizen's actions belong to the author alone,
+/// acting as a citizen.
 fn may_act(state: &SubmissionState, actor: &Actor, action: &Action) -> bool {
     let holds = matches!(actor.role, Role::Official(org) if org == state.org);
     match action {
@@ -298,7 +299,10 @@ fn may_act(state: &SubmissionState, actor: &Actor, action: &Action) -> bool {
         | Action::Answer { .. }
         | Action::Reject { .. } => holds,
         Action::Redirect { .. } => holds || actor.role == Role::Operator,
-        Action::Rate { .. } | Action::SendBack { .. } => actor.user == state.author,
+        // Only as a citizen: staff must not rate answers, least of all their own.
+        Action::Rate { .. } | Action::SendBack { .. } => {
+            actor.user == state.author && actor.role == Role::Citizen
+        }
     }
 }
 
@@ -614,6 +618,15 @@ mod tests {
                 Err(TransitionError::Forbidden)
             );
         }
+        // Staff who are somehow the author still cannot rate the answer.
+        let staff_author = Actor {
+            user: AUTHOR,
+            role: Role::Official(ORG),
+        };
+        assert_eq!(
+            decide(&state(Status::Answered), &staff_author, &rate),
+            Err(TransitionError::Forbidden)
+        );
     }
 
     #[test]

@@ -59,11 +59,15 @@ struct ServeArgs {
     listen: SocketAddr,
     #[command(flatten)]
     db: DbArgs,
-    /// Do not load the demo data set on first start.
-    #[arg(long)]
+    /// Do not load the demo data set on first start (of the embedded SQLite database).
+    #[arg(long, conflicts_with = "demo")]
     no_demo: bool,
-    /// Mark cookies Secure (serve behind HTTPS).
-    #[arg(long, env = "OTKLIK_SECURE_COOKIES")]
+    /// Load the demo data set on first start even with --database-url (never by default
+    /// into a server database: its staff passwords are printed).
+    #[arg(long)]
+    demo: bool,
+    /// Mark cookies Secure (serve behind HTTPS). Accepts 1/0, true/false, yes/no.
+    #[arg(long, env = "OTKLIK_SECURE_COOKIES", value_parser = clap::builder::FalseyValueParser::new())]
     secure_cookies: bool,
 }
 
@@ -112,18 +116,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), otklik::AppError> {
-    let command = cli.command.unwrap_or_else(|| {
-        Command::Serve(ServeArgs {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            db: DbArgs {
-                data_dir: std::env::var_os("OTKLIK_DATA_DIR")
-                    .map_or_else(|| PathBuf::from("./otklik-data"), PathBuf::from),
-                database_url: std::env::var("OTKLIK_DATABASE_URL").ok(),
-            },
-            no_demo: false,
-            secure_cookies: false,
-        })
-    });
+    let Some(command) = command_or_serve(cli) else {
+        return Err(otklik::AppError::Usage("no command".into()));
+    };
     match command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
@@ -153,11 +148,17 @@ async fn run(cli: Cli) -> Result<(), otklik::AppError> {
     }
 }
 
+/// No command means `serve`, with its defaults and environment variables.
+fn command_or_serve(cli: Cli) -> Option<Command> {
+    cli.command
+        .or_else(|| Cli::parse_from(["otklik", "serve"]).command)
+}
+
 async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
     let running = otklik::start(ServeConfig {
         listen: args.listen,
         database: args.db.database(),
-        demo: !args.no_demo,
+        demo: args.demo || (!args.no_demo && args.db.database_url.is_none()),
         demo_password: None,
         secure_cookies: args.secure_cookies,
     })
@@ -215,4 +216,44 @@ async fn create_user(
         println!("password: {password}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(argv: &[&str]) -> Option<(SocketAddr, bool)> {
+        match command_or_serve(Cli::try_parse_from(argv).ok()?)? {
+            Command::Serve(args) => Some((args.listen, args.secure_cookies)),
+            _ => None,
+        }
+    }
+
+    /// One test, because it changes the process environment.
+    #[test]
+    fn the_bare_command_serves_with_the_environment() {
+        std::env::remove_var("OTKLIK_SECURE_COOKIES");
+        std::env::remove_var("OTKLIK_LISTEN");
+        let default = SocketAddr::from(([127, 0, 0, 1], 8080));
+        assert_eq!(serve_args(&["otklik"]), Some((default, false)));
+        std::env::set_var("OTKLIK_LISTEN", "127.0.0.1:18099");
+        for (value, secure) in [
+            ("1", true),
+            ("yes", true),
+            ("true", true),
+            ("0", false),
+            ("false", false),
+        ] {
+            std::env::set_var("OTKLIK_SECURE_COOKIES", value);
+            let listen = SocketAddr::from(([127, 0, 0, 1], 18099));
+            assert_eq!(serve_args(&["otklik"]), Some((listen, secure)), "{value}");
+            assert_eq!(
+                serve_args(&["otklik", "serve"]),
+                Some((listen, secure)),
+                "{value}"
+            );
+        }
+        std::env::remove_var("OTKLIK_SECURE_COOKIES");
+        std::env::remove_var("OTKLIK_LISTEN");
+    }
 }

@@ -596,6 +596,7 @@ pub(crate) struct CardRow {
     subcategory_name: String,
     org_id: i64,
     org_name: String,
+    org_utc_offset_minutes: i64,
     excerpt: String,
     created_at: i64,
     deadline_at: i64,
@@ -613,6 +614,7 @@ impl CardRow {
             subcategory_name: self.subcategory_name,
             org: OrgId(self.org_id),
             org_name: self.org_name,
+            org_utc_offset_minutes: i32_of(self.org_utc_offset_minutes, "utc_offset_minutes")?,
             excerpt: excerpt(&self.excerpt),
             created_at,
             deadline_at: from_ts(self.deadline_at)?,
@@ -1384,6 +1386,7 @@ macro_rules! impl_store {
                 let page_sql = format!(
                     "SELECT s.id, s.kind, s.status, c.name AS category_name, \
                             sc.name AS subcategory_name, s.org_id, o.name AS org_name, \
+                            o.utc_offset_minutes AS org_utc_offset_minutes, \
                             SUBSTR(s.text, 1, {chars}) AS excerpt, s.created_at, s.deadline_at \
                      FROM submissions s \
                      JOIN subcategories sc ON sc.id = s.subcategory_id \

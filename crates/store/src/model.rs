@@ -197,6 +197,8 @@ pub struct SubmissionCard {
     pub subcategory_name: String,
     pub org: OrgId,
     pub org_name: String,
+    /// The holding organisation's UTC offset: its deadline dates are in its own calendar.
+    pub org_utc_offset_minutes: i32,
     /// The first 160 characters of the text.
     pub excerpt: String,
     pub created_at: OffsetDateTime,

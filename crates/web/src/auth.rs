@@ -3,9 +3,9 @@
 //! - Passwords: argon2id (PHC strings); the store never sees a password.
 //! - Sessions: a random 256-bit token in an `HttpOnly`, `SameSite=Lax` cookie (pages) or
 //!   a bearer header (API); only its SHA-256 is stored.
-//! - CSRF: every browser gets a random `otklik_csrf` cookie; forms carry
-//!   HMAC-SHA256(installation key, that cookie). A cross-site page can neither read the
-//!   cookie nor compute the token.
+//! - CSRF: forms carry HMAC-SHA256(installation key, binding), where the binding is the
+//!   live session when signed in, and otherwise a random per-browser `otklik_csrf`
+//!   cookie. A cross-site page can neither read these cookies nor compute the token.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
@@ -51,6 +51,21 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Runs argon2 work off the async threads, at most two per core at a time: each hash
+/// takes ~19 MiB and tens of milliseconds, so a flood of logins queues here instead of
+/// exhausting memory. `None` if the work could not run.
+pub async fn with_argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores * 2)
+    });
+    let _permit = permits.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// A fresh random token, URL-safe base64 of 32 bytes.
 pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::random();
@@ -78,7 +93,7 @@ pub async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(dummy_hash);
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+    let ok = with_argon2(move || verify_password(&password, &phc))
         .await
         .unwrap_or(false);
     let user = user.filter(|_| ok).ok_or_else(invalid)?;
@@ -124,8 +139,13 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .build()
 }
 
+/// Tells the browser to forget the session cookie at once.
 pub fn removal_cookie() -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, "")).path("/").build()
+    Cookie::build((SESSION_COOKIE, ""))
+        .path("/")
+        .http_only(true)
+        .max_age(Duration::ZERO)
+        .build()
 }
 
 fn csrf_token(key: &[u8], binding: &str) -> String {
@@ -225,14 +245,21 @@ impl FromRequestParts<AppState> for Ctx {
                 .map_err(AppError::from)?,
             None => None,
         };
+        // Signed in, forms are bound to the live session, so a cookie planted by a
+        // sibling site cannot yield a valid token; signed out, to the browser's cookie.
+        let binding = match (&user, &session) {
+            (Some(_), Some(token)) => format!("session:{token}"),
+            _ if binding.is_empty() => String::new(),
+            _ => format!("browser:{binding}"),
+        };
         Ok(Self {
-            user,
+            user: user.clone(),
             csrf: if binding.is_empty() {
                 String::new()
             } else {
                 csrf_token(&state.csrf_key, &binding)
             },
-            session,
+            session: user.and(session),
         })
     }
 }

@@ -123,6 +123,11 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
     }
+    // Pages and API answers may hold personal data: no shared or disk caches, unless a
+    // handler said otherwise (the stylesheet).
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }
 

@@ -48,9 +48,9 @@ pub async fn register_citizen(
         return Err(AppError::validation(errors));
     };
     let secret = password.as_str().to_owned();
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&secret))
+    let password_hash = auth::with_argon2(move || auth::hash_password(&secret))
         .await
-        .map_err(|_| AppError::internal())??;
+        .ok_or_else(AppError::internal)??;
     let user = NewUser {
         email,
         password_hash,
@@ -78,7 +78,7 @@ pub struct SubmitInput {
 }
 
 /// Checks a submission against its subcategory's form, routes it to the competent
-/// organisation and registers it.
+/// organisation and registers it. Only citizens submit.
 pub async fn submit(
     store: &dyn Store,
     author: &UserRecord,
@@ -86,6 +86,13 @@ pub async fn submit(
     input: SubmitInput,
     now: OffsetDateTime,
 ) -> Result<Registered, AppError> {
+    // Staff accounts act for their organisation; submitting is a citizen's act.
+    if author.role != Role::Citizen {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "citizens_only",
+        ));
+    }
     let sub = store.subcategory(subcategory).await.map_err(|e| match e {
         otklik_store::StoreError::NotFound => {
             AppError::field("subcategory_id", "unknown_subcategory")
@@ -290,12 +297,48 @@ pub async fn view(
     now: OffsetDateTime,
 ) -> Result<SubmissionDetail, AppError> {
     let detail = store.submission(id, actor).await?;
-    if actor.user != detail.author && actor.role != Role::Citizen {
+    record_staff_access(store, actor, detail.author, id, "view_submission", now).await?;
+    Ok(detail)
+}
+
+/// A file of a submission for `actor`; a staff member's download is recorded like a read.
+pub async fn download(
+    store: &dyn Store,
+    actor: Actor,
+    id: FileId,
+    now: OffsetDateTime,
+) -> Result<otklik_store::StoredFile, AppError> {
+    let file = store.file(id, actor).await?;
+    if actor.role != Role::Citizen {
+        let detail = store.submission(file.submission, actor).await?;
+        record_staff_access(
+            store,
+            actor,
+            detail.author,
+            file.submission,
+            "download_file",
+            now,
+        )
+        .await?;
+    }
+    Ok(file)
+}
+
+/// Records that staff read a citizen's personal data (152-FZ), unless they read their own.
+async fn record_staff_access(
+    store: &dyn Store,
+    actor: Actor,
+    author: UserId,
+    id: SubmissionId,
+    purpose: &str,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    if actor.user != author && actor.role != Role::Citizen {
         store
-            .record_personal_data_access(actor.user, id, "view_submission", now)
+            .record_personal_data_access(actor.user, id, purpose, now)
             .await?;
     }
-    Ok(detail)
+    Ok(())
 }
 
 /// Whose submissions a person's list shows: the citizen's own, the official's

@@ -817,3 +817,94 @@ async fn staff_reads_of_personal_data_are_logged() {
     assert_eq!(&accesses[0].staff_name, name);
     assert_eq!(accesses[0].submission, id);
 }
+
+#[tokio::test]
+async fn staff_downloads_and_action_answers_are_logged_too() {
+    let w = World::start(Backend::Sqlite).await;
+    let created = w.submit(POTHOLES).await;
+    let id = SubmissionId(created["id"].as_i64().unwrap());
+    let photo = created["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let official = w.official(TRANSPORT).await;
+    let r = official
+        .client
+        .get(format!("{}{photo}", official.base))
+        .bearer_auth(&official.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let purposes = |accesses: Vec<otklik_store::PersonalDataAccess>| {
+        accesses.into_iter().map(|a| a.purpose).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        purposes(w.app.store.personal_data_accesses(id).await.unwrap()),
+        vec!["download_file"]
+    );
+    // The answer to an action shows the author's contact: logged as a read.
+    ok(official
+        .post(&path(&created["id"], "take-into-work"), json!({}))
+        .await);
+    assert_eq!(
+        purposes(w.app.store.personal_data_accesses(id).await.unwrap()),
+        vec!["download_file", "view_submission"]
+    );
+}
+
+#[tokio::test]
+async fn staff_cannot_submit() {
+    let w = World::start(Backend::Sqlite).await;
+    let body = w.body(POTHOLES, TVER, "message").await;
+    for email in [
+        w.app.official_of(TRANSPORT).email.clone(),
+        OPERATOR.to_owned(),
+    ] {
+        let staff = w.api_of(&email).await;
+        let before = listed(&staff).await;
+        refused(
+            staff.post("/api/v1/submissions", body.clone()).await,
+            403,
+            "citizens_only",
+        );
+        assert_eq!(listed(&staff).await, before, "{email}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_and_query_strings_are_problems() {
+    let w = World::start(Backend::Sqlite).await;
+    let r = w
+        .citizen
+        .client
+        .put(format!("{}/api/v1/submissions", w.citizen.base))
+        .bearer_auth(&w.citizen.token)
+        .send()
+        .await
+        .unwrap();
+    let (status, content_type, problem) = problem_parts(r).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (405, "application/problem+json")
+    );
+    assert_eq!(problem["code"], "method_not_allowed");
+    let (status, problem) = w
+        .citizen
+        .get("/api/v1/submissions?status=registered&status=rated")
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("invalid_query"))
+    );
+    // Nothing personal is cached by the browser or a proxy.
+    let r = w
+        .citizen
+        .client
+        .get(format!("{}/api/v1/me", w.citizen.base))
+        .bearer_auth(&w.citizen.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+}

@@ -243,7 +243,7 @@ async fn submit_answer_and_rate_through_the_pages() {
     .await;
     let pdf = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
     std::fs::write(pdf.path(), PDF_MINI).unwrap();
-    c.find(Locator::Css("#answer-files"))
+    c.find(Locator::Css("#answer-attachments"))
         .await
         .unwrap()
         .send_keys(&pdf.path().display().to_string())

@@ -1621,6 +1621,7 @@ async fn lists(store: Arc<dyn Store>) {
             subcategory_name: "Ямы".to_owned(),
             org: w.org,
             org_name: "Министерство транспорта".to_owned(),
+            org_utc_offset_minutes: 180,
             excerpt: long.chars().take(160).collect(),
             created_at: minute(1),
             deadline_at: datetime!(2026-12-18 20:59:59 UTC),
@@ -1630,8 +1631,12 @@ async fn lists(store: Arc<dyn Store>) {
     assert_eq!(mine.items[2].excerpt, "Автобус 21 не пришёл утром");
     assert_eq!(mine.items[2].status, Status::InProgress);
     assert_eq!(
-        (mine.items[0].org, mine.items[0].org_name.as_str()),
-        (w.other_org, "Администрация Самары")
+        (
+            mine.items[0].org,
+            mine.items[0].org_name.as_str(),
+            mine.items[0].org_utc_offset_minutes
+        ),
+        (w.other_org, "Администрация Самары", 240)
     );
 
     let theirs = list(Scope::Author(w.other_citizen.user), list_query()).await;

@@ -256,8 +256,14 @@ async fn login_needs_the_csrf_token_and_the_right_password() {
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/inbox"));
     assert_eq!(official.page("/inbox").await.0, 200);
 
-    // Logging out ends the session.
+    // Signed in, forms are bound to the session: the token from before is refused.
     let r = browser.post_form("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(browser.page("/my").await.0, 200);
+    // Logging out with the session's token ends the session.
+    let fresh = browser.csrf().await;
+    assert_ne!(fresh, csrf);
+    let r = browser.post_form("/logout", &[("csrf", &fresh)]).await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/"));
     let r = browser.get("/my").await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/login"));
@@ -543,4 +549,47 @@ async fn malformed_urls_get_russian_error_pages() {
     assert!(html.contains("lang=\"ru\""), "{html}");
     // An unknown filter value is a clear 422 page.
     assert_eq!(citizen.page("/my?status=closed").await.0, 422);
+}
+
+#[tokio::test]
+async fn staff_get_no_submission_form_and_failed_actions_point_at_their_fields() {
+    let app = spawn_app().await;
+    let (sub, _) = potholes_in_tver(&app).await;
+    let official = Browser::signed_in(&app, &app.official_of(TRANSPORT).email).await;
+    let (status, html) = official.page(&format!("/submit/{sub}")).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("только граждане"), "{html}");
+    let form = pothole_form(&official, TEXT, Some("г. Тверь, ул. Вокзальная, 1")).await;
+    let r = official
+        .post_multipart(&format!("/submit/{sub}"), form)
+        .await;
+    assert_eq!(r.status(), 403);
+
+    // An answer that is too short comes back with the summary linking to the field, the
+    // field marked invalid and described by its message, and "Ошибка" in the title.
+    let citizen = Browser::signed_in(&app, CITIZEN).await;
+    let id = submit_pothole(&citizen).await;
+    let r = official.act(id, "take-into-work", Form::new()).await;
+    assert_eq!(r.status(), 303);
+    let r = official
+        .act(id, "answer", Form::new().text("text", "a"))
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = r.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert_eq!(r, "no-store");
+    let (_, html) = official.page(&format!("/submissions/{id}")).await;
+    assert!(!html.contains("aria-invalid"), "a fresh page marks nothing");
+    let form = Form::new()
+        .text("text", "a")
+        .text("csrf", official.csrf().await);
+    let html = official
+        .post_multipart(&format!("/submissions/{id}/answer"), form)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<title>Ошибка: №"), "{html}");
+    assert!(html.contains(r##"href="#answer-text""##), "{html}");
+    assert!(html.contains(r#"id="answer-text-error""#));
+    assert!(html.contains(r#"aria-invalid="true" aria-describedby="answer-text-error""#));
 }

@@ -43,6 +43,12 @@ pub fn routes() -> Router<AppState> {
         .route("/submissions/{id}/send-back", post(send_back))
         .route("/files/{id}", get(file))
         .fallback(|| async { ApiError::from(AppError::not_found()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::from(AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+            ))
+        })
 }
 
 #[derive(OpenApi)]
@@ -234,8 +240,10 @@ async fn catalogue(State(state): State<AppState>) -> ApiResult<Json<Vec<Category
 async fn list(
     State(state): State<AppState>,
     user: ApiUser,
-    Query(params): Query<ListParams>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<SubmissionList>> {
+    let Query(params) = params
+        .map_err(|e| ApiError(AppError::bad_request("invalid_query"), Some(e.body_text())))?;
     let now = OffsetDateTime::now_utc();
     let filters = usecases::ListFilters {
         status: params.status,
@@ -358,11 +366,12 @@ async fn act(
     let id = parse_id(id)?;
     let now = OffsetDateTime::now_utc();
     usecases::act(state.store.as_ref(), user.actor(), id, name, input, now).await?;
-    match state.store.submission(id, user.actor()).await {
+    // The response shows the author's contact to staff: a read like any other.
+    match usecases::view(state.store.as_ref(), user.actor(), id, now).await {
         Ok(detail) => Ok(Json(SubmissionView::new(&detail, user.actor(), now)).into_response()),
         // The action took the submission out of the caller's sight (an official redirected
         // it to another organisation): it succeeded, and there is nothing left to show.
-        Err(otklik_store::StoreError::NotFound) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) if e.code == "not_found" => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(e) => Err(e.into()),
     }
 }
@@ -494,6 +503,7 @@ async fn file(
         .parse::<i64>()
         .map(FileId)
         .map_err(|_| AppError::not_found())?;
-    let file = state.store.file(id, user.actor()).await?;
+    let now = OffsetDateTime::now_utc();
+    let file = usecases::download(state.store.as_ref(), user.actor(), id, now).await?;
     Ok(crate::pages::file_response(file))
 }

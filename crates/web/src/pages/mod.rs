@@ -50,6 +50,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/files/{id}", get(download))
         .fallback(not_found)
+        .method_not_allowed_fallback(|| async {
+            PageError(AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+            ))
+        })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::ensure_csrf_cookie,
@@ -157,6 +163,10 @@ async fn login_submit(
     ctx.check_csrf(&form.csrf)?;
     match auth::login(&state, &form.email, &form.password).await {
         Ok((user, token, _)) => {
+            // A new session at every sign-in; the one this browser had (if any) ends.
+            if let Some(old) = &ctx.session {
+                state.store.delete_session(&auth::token_digest(old)).await?;
+            }
             let jar = jar.add(auth::session_cookie(token, state.config.secure_cookies));
             Ok((jar, Redirect::to(home_of(user.role))).into_response())
         }
@@ -268,7 +278,9 @@ async fn submit_form(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = parse_id(&id)?;
-    ctx.require_user()?;
+    if ctx.require_user()?.role != Role::Citizen {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "citizens_only").into());
+    }
     let page = SubmitPage::build(
         &state,
         &ctx,
@@ -473,7 +485,9 @@ async fn act_post(
 async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let id = parse_id(&id)?;
     let user = ctx.require_user()?;
-    let file = state.store.file(FileId(id), auth::actor_of(user)).await?;
+    let now = OffsetDateTime::now_utc();
+    let file =
+        usecases::download(state.store.as_ref(), auth::actor_of(user), FileId(id), now).await?;
     Ok(file_response(file))
 }
 

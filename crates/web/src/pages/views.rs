@@ -318,7 +318,7 @@ impl ListPage {
                 org_name: c.org_name.clone(),
                 excerpt: c.excerpt.clone(),
                 created: messages::datetime(c.created_at),
-                deadline: messages::datetime(c.deadline_at),
+                deadline: messages::date(c.deadline_at, c.org_utc_offset_minutes),
                 overdue: c.status.is_open() && c.deadline_at < now,
             })
             .collect();
@@ -509,8 +509,12 @@ impl DetailPage {
             ),
             None => (None, None, Vec::new(), ActInput::default()),
         };
+        let title = match failed_message {
+            Some(_) => format!("Ошибка: № {}", d.number),
+            None => format!("№ {}", d.number),
+        };
         Ok(Self {
-            chrome: Chrome::new(ctx, &format!("№ {}", d.number)),
+            chrome: Chrome::new(ctx, &title),
             base: format!("/submissions/{}", d.id),
             number: d.number.to_string(),
             kind: messages::kind(d.kind),
@@ -557,6 +561,20 @@ impl DetailPage {
             .iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| *m)
+    }
+
+    pub fn failed_is(&self, action: &str) -> bool {
+        self.failed.as_deref() == Some(action)
+    }
+
+    /// Links from the error summary to the invalid fields of the failed action (their
+    /// ids are `{action}-{field}`), with each field's message.
+    pub fn failed_links(&self) -> Vec<(String, String)> {
+        let action = self.failed.as_deref().unwrap_or_default();
+        self.failed_fields
+            .iter()
+            .map(|(field, message)| (format!("#{action}-{field}"), (*message).to_owned()))
+            .collect()
     }
 
     pub fn typed_for(&self, action: &str) -> ActInput {
