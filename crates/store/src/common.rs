@@ -582,6 +582,7 @@ impl FileRow {
                 event: self.event_id.map(EventId),
             },
             submission: SubmissionId(self.submission_id),
+            author: UserId(self.author_id),
             bytes: self.content,
         }
     }

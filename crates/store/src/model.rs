@@ -118,6 +118,8 @@ pub struct FileMeta {
 pub struct StoredFile {
     pub meta: FileMeta,
     pub submission: SubmissionId,
+    /// The submission's author (whose personal data a staff download reads).
+    pub author: UserId,
     pub bytes: Vec<u8>,
 }
 

@@ -309,18 +309,15 @@ pub async fn download(
     now: OffsetDateTime,
 ) -> Result<otklik_store::StoredFile, AppError> {
     let file = store.file(id, actor).await?;
-    if actor.role != Role::Citizen {
-        let detail = store.submission(file.submission, actor).await?;
-        record_staff_access(
-            store,
-            actor,
-            detail.author,
-            file.submission,
-            "download_file",
-            now,
-        )
-        .await?;
-    }
+    record_staff_access(
+        store,
+        actor,
+        file.author,
+        file.submission,
+        "download_file",
+        now,
+    )
+    .await?;
     Ok(file)
 }
 
