@@ -281,14 +281,7 @@ impl FromRequestParts<AppState> for ApiUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(AppError::unauthorized)?;
+        let token = bearer_token(&parts.headers).ok_or_else(AppError::unauthorized)?;
         let user = state
             .store
             .session_user(&token_digest(token), OffsetDateTime::now_utc())
@@ -299,13 +292,14 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
-/// The bearer token of an API request, for logout.
-pub fn bearer_token(parts: &axum::http::HeaderMap) -> Option<String> {
-    parts
+/// The bearer token of an API request: authentication, and logout.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

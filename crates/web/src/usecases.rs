@@ -188,6 +188,15 @@ pub fn action_to_url(name: &str) -> String {
     name.replace('_', "-")
 }
 
+/// The actions `actor` may take now, as URL segments: what the detail page offers and
+/// the API lists in `available_actions`.
+pub fn offered_actions(state: &lifecycle::SubmissionState, actor: &Actor) -> Vec<String> {
+    lifecycle::available(state, actor)
+        .into_iter()
+        .map(action_to_url)
+        .collect()
+}
+
 /// Parses an action by its domain name; `None` for an unknown name.
 pub fn parse_action(name: &str, input: &ActInput) -> Option<Result<Action, ValidationErrors>> {
     let mut errors = ValidationErrors::default();

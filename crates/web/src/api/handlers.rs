@@ -144,7 +144,7 @@ async fn revoke_token(
     if let Some(token) = auth::bearer_token(&headers) {
         state
             .store
-            .delete_session(&auth::token_digest(&token))
+            .delete_session(&auth::token_digest(token))
             .await?;
     }
     Ok(StatusCode::NO_CONTENT)

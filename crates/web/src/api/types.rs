@@ -391,7 +391,7 @@ impl SubmissionView {
             }),
             attachments: d.attachments.iter().map(FileView::from).collect(),
             events: d.events.iter().map(EventView::from).collect(),
-            available_actions: crate::pages::offered_actions(&d.state(), &actor),
+            available_actions: crate::usecases::offered_actions(&d.state(), &actor),
         }
     }
 }

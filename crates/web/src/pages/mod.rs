@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Form, Router};
 use axum_extra::extract::cookie::CookieJar;
-use otklik_domain::lifecycle::{self, Role};
+use otklik_domain::lifecycle::Role;
 use otklik_domain::*;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -508,15 +508,4 @@ pub fn file_response(file: otklik_store::StoredFile) -> Response {
         file.bytes,
     )
         .into_response()
-}
-
-/// The names of the actions the detail page may offer, as URL segments.
-pub fn offered_actions(
-    state: &lifecycle::SubmissionState,
-    actor: &lifecycle::Actor,
-) -> Vec<String> {
-    lifecycle::available(state, actor)
-        .into_iter()
-        .map(usecases::action_to_url)
-        .collect()
 }

@@ -460,7 +460,7 @@ impl DetailPage {
         let org = state.store.organisation(d.org).await?;
         let sub = state.store.subcategory(d.subcategory).await?;
         let is_author = user.id == d.author;
-        let actions = super::offered_actions(&d.state(), &actor);
+        let actions = usecases::offered_actions(&d.state(), &actor);
         let organisations = if actions.iter().any(|a| a == "redirect") {
             state
                 .store
