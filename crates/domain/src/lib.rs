@@ -13,6 +13,7 @@ pub mod error;
 pub mod form;
 pub mod ids;
 pub mod lifecycle;
+pub mod territory;
 pub mod text;
 
 pub use error::{FieldError, ValidationErrors};
