@@ -22,6 +22,9 @@ id_type!(
     SubcategoryId,
     FileId,
     EventId,
+    MunicipalityId,
+    RouteId,
+    IncidentId,
 );
 
 /// The registration number a citizen sees: `YYYY-NNNNNNN`, the year of registration (UTC)

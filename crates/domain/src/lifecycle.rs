@@ -3,14 +3,21 @@
 //!
 //! ```text
 //!  registered ──take──▶ in_progress ──answer──▶ answered ──rate──▶ rated
-//!     │  ▲                 │  │  ▲ (intermediate answer)              │ score ≤ 2,
-//!     │  └────redirect─────┘  │  └─────────────take──────┐            │ first round
-//!     │                       │                         reopened ◀────┘ send back
+//!     │  ▲                 │  │  ▲ (intermediate answer)  │           │ score ≤ 2,
+//!     │  └────redirect─────┘  │  └────return (coordinator)┘           │ first round
+//!     │  (recategorise)       │  ▲                        reopened ◀──┘ send back
+//!     │                request│  │clarify                   │
+//!     │                       ▼  │                          │
+//!     │             awaiting_clarification (clock paused)   │
 //!     └──────reject───────────┴─────reject──▶ rejected ◀──reject─┘
 //! ```
+//!
+//! The regional coordinator (the regional management centre) moderates its region: it
+//! fixes the category (the submission is routed again), routes by hand (redirect), rejects
+//! spam, and returns answers that do not answer. An appeal's term may be extended once.
 
 use crate::text::{AnswerText, RatingComment, Reason};
-use crate::{OrgId, UserId};
+use crate::{OrgId, RegionId, SubcategoryId, UserId};
 
 /// A message to a body (сообщение) or an appeal under Federal Law 59-FZ (обращение).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +40,8 @@ pub enum Status {
     Rejected,
     /// Sent back by the citizen for re-review, with the same organisation.
     Reopened,
+    /// The official asked the citizen to clarify; the term's clock is paused.
+    AwaitingClarification,
 }
 
 /// Grounds on which an appeal may be left without an answer on the merits (59-FZ art. 11).
@@ -68,14 +77,25 @@ pub enum Role {
     Official(OrgId),
     /// The platform operator.
     Operator,
+    /// The regional coordinator (regional management centre) of one region: moderates
+    /// and coordinates every submission of that region.
+    Coordinator(RegionId),
+    /// The ministry's read-only analyst: monitoring and incidents of all regions, never a
+    /// submission itself (no personal data).
+    Analyst,
 }
 
 /// What `decide` needs to know about a submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubmissionState {
+    pub kind: SubmissionKind,
     pub status: Status,
     pub author: UserId,
     pub org: OrgId,
+    /// The region the submission is about (its coordinator moderates it).
+    pub region: RegionId,
+    /// An appeal's term has been extended (possible once).
+    pub extended: bool,
     /// 1, or 2 after the citizen sent the answer back for re-review.
     pub round: u8,
     /// The rating of the current round's answer.
@@ -106,6 +126,77 @@ pub enum Action {
     SendBack {
         reason: Reason,
     },
+    /// Ask the citizen to clarify; pauses the clock.
+    RequestClarification {
+        question: Reason,
+    },
+    /// The citizen's clarification; the clock resumes, the deadline moves by the pause.
+    Clarify {
+        text: AnswerText,
+    },
+    /// Extend an appeal's term once, with notice to the citizen (59-FZ art. 12 part 2).
+    Extend {
+        days: ExtensionDays,
+        reason: Reason,
+    },
+    /// The coordinator returns an answer that does not answer (a procedure incident).
+    ReturnAnswer {
+        reason: Reason,
+    },
+    /// The coordinator fixes the category; the submission is routed again.
+    Recategorise {
+        subcategory: SubcategoryId,
+        reason: Reason,
+    },
+}
+
+/// How many days an appeal's term is extended by: 1 to 30 (59-FZ art. 12 part 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExtensionDays(u8);
+
+impl ExtensionDays {
+    pub const MAX: u8 = 30;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("required");
+        }
+        match raw.parse::<u8>() {
+            Ok(days) if (1..=Self::MAX).contains(&days) => Ok(Self(days)),
+            _ => Err("out_of_range"),
+        }
+    }
+
+    pub fn value(self) -> u8 {
+        self.0
+    }
+}
+
+/// Procedure incidents (seed clause 18): deadline breaches and other faults, recorded
+/// and never deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IncidentKind {
+    /// Registered later than 3 days after receipt (59-FZ art. 8 part 2).
+    LateRegistration,
+    /// Left with the coordinator longer than the moderation term.
+    LateModeration,
+    /// An appeal redirected later than 7 days after registration (59-FZ art. 8 part 3).
+    LateRedirect,
+    /// Not answered by the deadline.
+    LateAnswer,
+    /// The coordinator returned the answer.
+    AnswerRejected,
+    /// The citizen rated the answer 2 or lower.
+    LowRating,
+}
+
+/// What an action does to the term's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    Runs,
+    Pauses,
+    Resumes,
 }
 
 /// What an event in a submission's timeline records.
@@ -119,6 +210,11 @@ pub enum EventKind {
     Rejected,
     Rated,
     SentBack,
+    ClarificationRequested,
+    Clarified,
+    Extended,
+    AnswerReturned,
+    Recategorised,
 }
 
 /// The effect of a legal action, to be stored together with its event.
@@ -130,8 +226,17 @@ pub struct Transition {
     pub org_after: OrgId,
     pub round_after: u8,
     pub rating_after: Option<Score>,
-    /// The deadline starts again from the moment of the action (redirect, re-review).
+    /// The deadline starts again from the moment of the action (redirect, re-review,
+    /// new category).
     pub restarts_term: bool,
+    pub clock: Clock,
+    /// An extension of the term by this many calendar days.
+    pub extends_by: Option<ExtensionDays>,
+    /// The category changes: the store routes the submission again.
+    pub reroute: Option<SubcategoryId>,
+    pub extended_after: bool,
+    /// An incident the action itself reveals.
+    pub incident: Option<IncidentKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -148,6 +253,10 @@ pub enum TransitionError {
     ReReviewUsed,
     #[error("a submission cannot be redirected to the organisation that holds it")]
     SameOrganisation,
+    #[error("only an appeal's term can be extended")]
+    NotAnAppeal,
+    #[error("the term was already extended once")]
+    ExtensionUsed,
 }
 
 impl TransitionError {
@@ -159,28 +268,41 @@ impl TransitionError {
             Self::RatingNotLow => "rating_not_low",
             Self::ReReviewUsed => "re_review_used",
             Self::SameOrganisation => "same_organisation",
+            Self::NotAnAppeal => "not_an_appeal",
+            Self::ExtensionUsed => "extension_used",
         }
     }
 }
 
 /// The initial state of a newly registered submission.
-pub fn registered(author: UserId, org: OrgId) -> SubmissionState {
+pub fn registered(
+    kind: SubmissionKind,
+    author: UserId,
+    org: OrgId,
+    region: RegionId,
+) -> SubmissionState {
     SubmissionState {
+        kind,
         status: Status::Registered,
         author,
         org,
+        region,
+        extended: false,
         round: 1,
         rating: None,
     }
 }
 
 /// May `actor` see this submission? Its author, the officials of the organisation that
-/// holds it now, and the operator. Nobody else — not the organisations it left.
+/// holds it now, the coordinator of its region, and the operator. Nobody else — not the
+/// organisations it left, not the ministry's analyst (aggregates only).
 pub fn can_view(state: &SubmissionState, actor: &Actor) -> bool {
     match actor.role {
         Role::Operator => true,
         Role::Official(org) => org == state.org || actor.user == state.author,
+        Role::Coordinator(region) => region == state.region || actor.user == state.author,
         Role::Citizen => actor.user == state.author,
+        Role::Analyst => false,
     }
 }
 
@@ -207,6 +329,11 @@ pub fn decide(
         round_after: state.round,
         rating_after: state.rating,
         restarts_term: false,
+        clock: Clock::Runs,
+        extends_by: None,
+        reroute: None,
+        extended_after: state.extended,
+        incident: None,
     };
     match action {
         Action::TakeIntoWork => match from {
@@ -236,6 +363,7 @@ pub fn decide(
         Action::Rate { score, .. } => match from {
             Answered => Ok(Transition {
                 rating_after: Some(*score),
+                incident: score.is_low().then_some(IncidentKind::LowRating),
                 ..to(Rated)
             }),
             Rated => Err(TransitionError::AlreadyRated),
@@ -250,6 +378,47 @@ pub fn decide(
                 ..to(Reopened)
             }),
             (Rated, _) => Err(TransitionError::RatingNotLow),
+            _ => Err(illegal()),
+        },
+        Action::RequestClarification { .. } => match from {
+            InProgress => Ok(Transition {
+                clock: Clock::Pauses,
+                ..to(AwaitingClarification)
+            }),
+            _ => Err(illegal()),
+        },
+        Action::Clarify { .. } => match from {
+            AwaitingClarification => Ok(Transition {
+                clock: Clock::Resumes,
+                ..to(InProgress)
+            }),
+            _ => Err(illegal()),
+        },
+        Action::Extend { days, .. } => match from {
+            _ if state.kind != SubmissionKind::Appeal => Err(TransitionError::NotAnAppeal),
+            Registered | InProgress | Reopened if state.extended => {
+                Err(TransitionError::ExtensionUsed)
+            }
+            Registered | InProgress | Reopened => Ok(Transition {
+                extends_by: Some(*days),
+                extended_after: true,
+                ..to(from)
+            }),
+            _ => Err(illegal()),
+        },
+        Action::ReturnAnswer { .. } => match from {
+            Answered => Ok(Transition {
+                incident: Some(IncidentKind::AnswerRejected),
+                ..to(InProgress)
+            }),
+            _ => Err(illegal()),
+        },
+        Action::Recategorise { subcategory, .. } => match from {
+            Registered => Ok(Transition {
+                reroute: Some(*subcategory),
+                restarts_term: true,
+                ..to(Registered)
+            }),
             _ => Err(illegal()),
         },
     }
@@ -279,7 +448,27 @@ pub fn available(state: &SubmissionState, actor: &Actor) -> Vec<&'static str> {
             score: Score(5),
             comment: None,
         },
-        Action::SendBack { reason },
+        Action::SendBack {
+            reason: reason.clone(),
+        },
+        Action::RequestClarification {
+            question: reason.clone(),
+        },
+        Action::Clarify {
+            text: AnswerText::placeholder(),
+        },
+        Action::Extend {
+            days: ExtensionDays(ExtensionDays::MAX),
+            reason: reason.clone(),
+        },
+        Action::ReturnAnswer {
+            reason: reason.clone(),
+        },
+        // No subcategory has id -1; the probe only asks whether recategorising is legal.
+        Action::Recategorise {
+            subcategory: SubcategoryId(-1),
+            reason,
+        },
     ];
     probes
         .iter()
@@ -288,21 +477,32 @@ pub fn available(state: &SubmissionState, actor: &Actor) -> Vec<&'static str> {
         .collect()
 }
 
-/// Staff actions belong to the officials of the holding organisation (the operator may
-/// also redirect, to route by hand); the citizen's actions belong to the author alone,
-/// acting as a citizen.
+/// Staff actions belong to the officials of the holding organisation; the region's
+/// coordinator moderates (routes by hand, fixes the category, rejects spam, returns
+/// answers) and the operator may do what the coordinator does; the citizen's actions
+/// belong to the author alone, acting as a citizen.
 fn may_act(state: &SubmissionState, actor: &Actor, action: &Action) -> bool {
     let holds = matches!(actor.role, Role::Official(org) if org == state.org);
+    let coordinates = match actor.role {
+        Role::Coordinator(region) => region == state.region,
+        Role::Operator => true,
+        _ => false,
+    };
+    let author = actor.user == state.author && actor.role == Role::Citizen;
     match action {
         Action::TakeIntoWork
         | Action::PostIntermediateAnswer { .. }
         | Action::Answer { .. }
-        | Action::Reject { .. } => holds,
-        Action::Redirect { .. } => holds || actor.role == Role::Operator,
-        // Only as a citizen: staff must not rate answers, least of all their own.
-        Action::Rate { .. } | Action::SendBack { .. } => {
-            actor.user == state.author && actor.role == Role::Citizen
+        | Action::RequestClarification { .. }
+        | Action::Extend { .. } => holds,
+        // The coordinator rejects spam; the operator does not judge content.
+        Action::Reject { .. } => {
+            holds || matches!(actor.role, Role::Coordinator(region) if region == state.region)
         }
+        Action::Redirect { .. } => holds || coordinates,
+        Action::ReturnAnswer { .. } | Action::Recategorise { .. } => coordinates,
+        // Only as a citizen: staff must not rate answers, least of all their own.
+        Action::Rate { .. } | Action::SendBack { .. } | Action::Clarify { .. } => author,
     }
 }
 
@@ -316,6 +516,11 @@ impl Action {
             Self::Reject { .. } => "reject",
             Self::Rate { .. } => "rate",
             Self::SendBack { .. } => "send_back",
+            Self::RequestClarification { .. } => "request_clarification",
+            Self::Clarify { .. } => "clarify",
+            Self::Extend { .. } => "extend",
+            Self::ReturnAnswer { .. } => "return_answer",
+            Self::Recategorise { .. } => "recategorise",
         }
     }
 
@@ -328,6 +533,11 @@ impl Action {
             Self::Reject { .. } => EventKind::Rejected,
             Self::Rate { .. } => EventKind::Rated,
             Self::SendBack { .. } => EventKind::SentBack,
+            Self::RequestClarification { .. } => EventKind::ClarificationRequested,
+            Self::Clarify { .. } => EventKind::Clarified,
+            Self::Extend { .. } => EventKind::Extended,
+            Self::ReturnAnswer { .. } => EventKind::AnswerReturned,
+            Self::Recategorise { .. } => EventKind::Recategorised,
         }
     }
 
@@ -400,6 +610,7 @@ named_enum!(Status {
     Rated => "rated",
     Rejected => "rejected",
     Reopened => "reopened",
+    AwaitingClarification => "awaiting_clarification",
 });
 named_enum!(RejectionGround {
     ObsceneLanguage => "obscene_language",
@@ -417,12 +628,34 @@ named_enum!(EventKind {
     Rejected => "rejected",
     Rated => "rated",
     SentBack => "sent_back",
+    ClarificationRequested => "clarification_requested",
+    Clarified => "clarified",
+    Extended => "extended",
+    AnswerReturned => "answer_returned",
+    Recategorised => "recategorised",
+});
+named_enum!(IncidentKind {
+    LateRegistration => "late_registration",
+    LateModeration => "late_moderation",
+    LateRedirect => "late_redirect",
+    LateAnswer => "late_answer",
+    AnswerRejected => "answer_rejected",
+    LowRating => "low_rating",
 });
 
 impl Status {
-    /// Open submissions are the organisation's to finish, and their deadline runs.
+    /// Open submissions are the organisation's to finish.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Registered | Self::InProgress | Self::Reopened)
+        matches!(
+            self,
+            Self::Registered | Self::InProgress | Self::Reopened | Self::AwaitingClarification
+        )
+    }
+
+    /// Open, and the term's clock runs (not waiting for the citizen): such submissions can
+    /// become overdue.
+    pub fn clock_runs(self) -> bool {
+        self.is_open() && self != Self::AwaitingClarification
     }
 }
 
@@ -433,6 +666,7 @@ mod tests {
     const AUTHOR: UserId = UserId(1);
     const ORG: OrgId = OrgId(10);
     const OTHER_ORG: OrgId = OrgId(11);
+    const REGION: RegionId = RegionId(69);
 
     fn citizen() -> Actor {
         Actor {
@@ -468,7 +702,7 @@ mod tests {
     fn state(status: Status) -> SubmissionState {
         SubmissionState {
             status,
-            ..registered(AUTHOR, ORG)
+            ..registered(SubmissionKind::Message, AUTHOR, ORG, REGION)
         }
     }
 
@@ -480,6 +714,28 @@ mod tests {
     }
     fn score(v: u8) -> Score {
         Score::new(v).unwrap_or_else(|_| unreachable!())
+    }
+
+    fn coordinator() -> Actor {
+        Actor {
+            user: UserId(6),
+            role: Role::Coordinator(REGION),
+        }
+    }
+    fn other_coordinator() -> Actor {
+        Actor {
+            user: UserId(7),
+            role: Role::Coordinator(RegionId(54)),
+        }
+    }
+    fn analyst() -> Actor {
+        Actor {
+            user: UserId(8),
+            role: Role::Analyst,
+        }
+    }
+    fn days(n: &str) -> ExtensionDays {
+        ExtensionDays::parse(n).unwrap_or_else(|_| unreachable!())
     }
 
     fn every_action() -> Vec<(Action, Actor)> {
@@ -509,66 +765,175 @@ mod tests {
                 citizen(),
             ),
             (Action::SendBack { reason: reason() }, citizen()),
+            (
+                Action::RequestClarification { question: reason() },
+                official(),
+            ),
+            (Action::Clarify { text: text() }, citizen()),
+            (
+                Action::Extend {
+                    days: days("30"),
+                    reason: reason(),
+                },
+                official(),
+            ),
+            (Action::ReturnAnswer { reason: reason() }, coordinator()),
+            (
+                Action::Recategorise {
+                    subcategory: SubcategoryId(3),
+                    reason: reason(),
+                },
+                coordinator(),
+            ),
         ]
     }
 
     /// The full table: for every status and every action by its rightful actor, the
-    /// status that follows, or None where the action is illegal.
+    /// status that follows, or None where the action is illegal. The submission is an
+    /// appeal whose term was not extended yet.
     #[test]
     fn transition_table() {
         use Status::*;
-        let expected: &[(Status, [Option<Status>; 7])] = &[
-            //            take         interim           answer          redirect         reject          rate         send back
-            (
-                Registered,
-                [
-                    Some(InProgress),
-                    None,
-                    None,
-                    Some(Registered),
-                    Some(Rejected),
-                    None,
-                    None,
-                ],
-            ),
-            (
-                InProgress,
-                [
-                    None,
-                    Some(InProgress),
-                    Some(Answered),
-                    Some(Registered),
-                    Some(Rejected),
-                    None,
-                    None,
-                ],
-            ),
-            (Answered, [None, None, None, None, None, Some(Rated), None]),
-            (Rated, [None, None, None, None, None, None, None]),
-            (Rejected, [None, None, None, None, None, None, None]),
-            (
-                Reopened,
-                [
-                    Some(InProgress),
-                    None,
-                    None,
-                    None,
-                    Some(Rejected),
-                    None,
-                    None,
-                ],
-            ),
+        const N: Option<Status> = None;
+        #[rustfmt::skip]
+        let expected: &[(Status, [Option<Status>; 12])] = &[
+            //           take            interim          answer          redirect          reject          rate         send back clarify?                      clarify          extend            return           recategorise
+            (Registered, [Some(InProgress), N, N, Some(Registered), Some(Rejected), N, N, N, N, Some(Registered), N, Some(Registered)]),
+            (InProgress, [N, Some(InProgress), Some(Answered), Some(Registered), Some(Rejected), N, N, Some(AwaitingClarification), N, Some(InProgress), N, N]),
+            (Answered, [N, N, N, N, N, Some(Rated), N, N, N, N, Some(InProgress), N]),
+            (Rated, [N, N, N, N, N, N, N, N, N, N, N, N]),
+            (Rejected, [N, N, N, N, N, N, N, N, N, N, N, N]),
+            (Reopened, [Some(InProgress), N, N, N, Some(Rejected), N, N, N, N, Some(Reopened), N, N]),
+            (AwaitingClarification, [N, N, N, N, N, N, N, N, Some(InProgress), N, N, N]),
         ];
+        assert_eq!(expected.len(), Status::ALL.len());
         for (status, row) in expected {
             for ((action, actor), want) in every_action().iter().zip(row) {
                 // A rated state here has a high rating, so send back is illegal too.
                 let s = SubmissionState {
+                    kind: SubmissionKind::Appeal,
                     rating: Some(score(4)),
                     ..state(*status)
                 };
                 let got = decide(&s, actor, action).ok().map(|t| t.to);
                 assert_eq!(got, *want, "{status} + {}", action.name());
             }
+        }
+    }
+
+    #[test]
+    fn the_clock_pauses_for_the_citizen_and_resumes() {
+        let asked = decide(
+            &state(Status::InProgress),
+            &official(),
+            &Action::RequestClarification { question: reason() },
+        )
+        .unwrap_or_else(|_| unreachable!());
+        assert_eq!(asked.clock, Clock::Pauses);
+        assert!(Status::AwaitingClarification.is_open());
+        assert!(!Status::AwaitingClarification.clock_runs());
+        let clarify = Action::Clarify { text: text() };
+        let answered = decide(&state(Status::AwaitingClarification), &citizen(), &clarify)
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            (answered.to, answered.clock),
+            (Status::InProgress, Clock::Resumes)
+        );
+        // Only the author answers the question.
+        for actor in [official(), other_citizen(), operator(), coordinator()] {
+            assert_eq!(
+                decide(&state(Status::AwaitingClarification), &actor, &clarify),
+                Err(TransitionError::Forbidden)
+            );
+        }
+    }
+
+    #[test]
+    fn only_an_appeal_is_extended_and_only_once() {
+        let extend = Action::Extend {
+            days: days("30"),
+            reason: reason(),
+        };
+        let appeal = SubmissionState {
+            kind: SubmissionKind::Appeal,
+            ..state(Status::InProgress)
+        };
+        let t = decide(&appeal, &official(), &extend).unwrap_or_else(|_| unreachable!());
+        assert_eq!((t.extends_by, t.extended_after), (Some(days("30")), true));
+        let extended = SubmissionState {
+            extended: true,
+            ..appeal
+        };
+        assert_eq!(
+            decide(&extended, &official(), &extend),
+            Err(TransitionError::ExtensionUsed)
+        );
+        assert_eq!(
+            decide(&state(Status::InProgress), &official(), &extend),
+            Err(TransitionError::NotAnAppeal)
+        );
+        assert_eq!(ExtensionDays::parse("31"), Err("out_of_range"));
+        assert_eq!(ExtensionDays::parse("0"), Err("out_of_range"));
+        assert_eq!(ExtensionDays::parse(" "), Err("required"));
+    }
+
+    #[test]
+    fn the_coordinator_moderates_its_region_only() {
+        let registered = state(Status::Registered);
+        let recategorise = Action::Recategorise {
+            subcategory: SubcategoryId(3),
+            reason: reason(),
+        };
+        let t =
+            decide(&registered, &coordinator(), &recategorise).unwrap_or_else(|_| unreachable!());
+        assert_eq!((t.reroute, t.restarts_term), (Some(SubcategoryId(3)), true));
+        let spam = Action::Reject {
+            ground: RejectionGround::ObsceneLanguage,
+            comment: reason(),
+        };
+        assert!(decide(&registered, &coordinator(), &spam).is_ok());
+        let by_hand = Action::Redirect {
+            to: OTHER_ORG,
+            reason: reason(),
+        };
+        assert!(decide(&registered, &coordinator(), &by_hand).is_ok());
+        let returned = decide(
+            &state(Status::Answered),
+            &coordinator(),
+            &Action::ReturnAnswer { reason: reason() },
+        )
+        .unwrap_or_else(|_| unreachable!());
+        assert_eq!(returned.incident, Some(IncidentKind::AnswerRejected));
+        // Another region's coordinator can do none of it, nor see it.
+        for action in [&recategorise, &spam, &by_hand] {
+            assert_eq!(
+                decide(&registered, &other_coordinator(), action),
+                Err(TransitionError::Forbidden)
+            );
+        }
+        assert!(!can_view(&registered, &other_coordinator()));
+        // The coordinator moderates; it does not answer for the organisation.
+        assert_eq!(
+            decide(&registered, &coordinator(), &Action::TakeIntoWork),
+            Err(TransitionError::Forbidden)
+        );
+        // The holding official may not return its own answer or recategorise.
+        assert_eq!(
+            decide(&registered, &official(), &recategorise),
+            Err(TransitionError::Forbidden)
+        );
+    }
+
+    #[test]
+    fn a_low_rating_is_an_incident() {
+        let rate = |v| Action::Rate {
+            score: score(v),
+            comment: None,
+        };
+        let answered = state(Status::Answered);
+        for (v, want) in [(1, true), (2, true), (3, false), (5, false)] {
+            let t = decide(&answered, &citizen(), &rate(v)).unwrap_or_else(|_| unreachable!());
+            assert_eq!(t.incident == Some(IncidentKind::LowRating), want, "{v}");
         }
     }
 
@@ -696,7 +1061,7 @@ mod tests {
 
     #[test]
     fn a_full_life_with_re_review() {
-        let mut s = registered(AUTHOR, ORG);
+        let mut s = registered(SubmissionKind::Message, AUTHOR, ORG, REGION);
         let steps = [
             (Action::TakeIntoWork, official()),
             (Action::PostIntermediateAnswer { text: text() }, official()),
@@ -744,8 +1109,19 @@ mod tests {
         );
         assert_eq!(
             available(&state(Status::InProgress), &official()),
-            vec!["intermediate_answer", "answer", "redirect", "reject"]
+            vec![
+                "intermediate_answer",
+                "answer",
+                "redirect",
+                "reject",
+                "request_clarification"
+            ]
         );
+        assert_eq!(
+            available(&state(Status::Registered), &coordinator()),
+            vec!["redirect", "reject", "recategorise"]
+        );
+        assert!(available(&state(Status::Registered), &analyst()).is_empty());
         assert_eq!(
             available(&state(Status::Answered), &citizen()),
             vec!["rate"]
@@ -758,7 +1134,7 @@ mod tests {
         assert!(available(&state(Status::InProgress), &stranger_official()).is_empty());
         assert_eq!(
             available(&state(Status::Registered), &operator()),
-            vec!["redirect"]
+            vec!["redirect", "recategorise"]
         );
     }
 
@@ -770,6 +1146,9 @@ mod tests {
         assert!(can_view(&s, &operator()));
         assert!(!can_view(&s, &other_citizen()));
         assert!(!can_view(&s, &stranger_official()));
+        assert!(can_view(&s, &coordinator()));
+        assert!(!can_view(&s, &other_coordinator()));
+        assert!(!can_view(&s, &analyst()));
     }
 
     #[test]

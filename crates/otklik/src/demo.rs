@@ -16,7 +16,9 @@ use otklik_domain::form::{FieldKind, FieldSpec, FormSpec};
 use otklik_domain::lifecycle::Role;
 use otklik_domain::text::{Email, PersonName};
 use otklik_domain::{OrgId, RegionId};
-use otklik_store::{NewOrganisation, NewRegion, NewUser, Store, StoreError, StoreResult};
+use otklik_store::{
+    NewMunicipality, NewOrganisation, NewRegion, NewUser, Store, StoreError, StoreResult,
+};
 use rand::rngs::OsRng;
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -36,6 +38,8 @@ pub struct DemoAccount {
 const ROLE_CITIZEN: &str = "гражданин";
 const ROLE_OFFICIAL: &str = "должностное лицо";
 const ROLE_OPERATOR: &str = "оператор";
+const ROLE_COORDINATOR: &str = "координатор региона";
+const ROLE_ANALYST: &str = "аналитик министерства";
 
 /// Domain of every demo e-mail address.
 const EMAIL_DOMAIN: &str = "demo.otklik.local";
@@ -240,6 +244,37 @@ const OPERATOR: PersonDef = PersonDef {
     name: "Елена Соколова",
     email: "operator",
 };
+
+/// The regional coordinators (regional management centres' moderators), by region key.
+const COORDINATORS: &[(&str, PersonDef)] = &[
+    (
+        "tver",
+        PersonDef {
+            name: "Андрей Волков",
+            email: "coordinator.tver",
+        },
+    ),
+    (
+        "nsk",
+        PersonDef {
+            name: "Ольга Морозова",
+            email: "coordinator.nsk",
+        },
+    ),
+];
+
+/// The Ministry of Economic Development's read-only analyst.
+const ANALYST: PersonDef = PersonDef {
+    name: "Павел Лебедев",
+    email: "analyst",
+};
+
+/// Municipalities of the demo regions (OKTMO codes), for routing by municipality.
+const MUNICIPALITIES: &[(&str, &str, &str)] = &[
+    ("tver", "28701000", "Город Тверь"),
+    ("tver", "28745000", "Город Ржев"),
+    ("nsk", "50701000", "Город Новосибирск"),
+];
 
 // --- form fields -----------------------------------------------------------------------
 
@@ -888,15 +923,38 @@ pub async fn load(
 ) -> Result<Vec<DemoAccount>, StoreError> {
     let mut regions: BTreeMap<&str, RegionId> = BTreeMap::new();
     for region in REGIONS {
-        let id = store
-            .create_region(NewRegion {
-                code: region.code.to_owned(),
-                name: region.name.to_owned(),
-                utc_offset_minutes: region.utc_offset_minutes,
-            })
-            .await?;
+        // The federal subjects are loaded at start-up; an empty store gets its own.
+        let id = match store.region_by_code(region.code).await? {
+            Some(existing) => existing.id,
+            None => {
+                store
+                    .create_region(NewRegion {
+                        code: region.code.to_owned(),
+                        name: region.name.to_owned(),
+                        utc_offset_minutes: region.utc_offset_minutes,
+                    })
+                    .await?
+            }
+        };
         regions.insert(region.key, id);
     }
+    let municipalities: Vec<NewMunicipality> = MUNICIPALITIES
+        .iter()
+        .map(|(region, oktmo, name)| {
+            let offset = REGIONS
+                .iter()
+                .find(|r| r.key == *region)
+                .map(|r| r.utc_offset_minutes)
+                .ok_or(BAD_DATA)?;
+            Ok(NewMunicipality {
+                oktmo: (*oktmo).to_owned(),
+                name: (*name).to_owned(),
+                region: lookup(&regions, region)?,
+                utc_offset_minutes: offset,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    store.import_municipalities(&municipalities).await?;
 
     let mut orgs: BTreeMap<&str, (OrgId, RegionId)> = BTreeMap::new();
     for org in ORGANISATIONS {
@@ -967,6 +1025,34 @@ pub async fn load(
     )
     .await?;
     accounts.push(operator);
+    for (region_key, person) in COORDINATORS {
+        let region = lookup(&regions, region_key)?;
+        let name = REGIONS
+            .iter()
+            .find(|r| r.key == *region_key)
+            .map(|r| r.name)
+            .ok_or(BAD_DATA)?;
+        let account = create_account(
+            store,
+            hash_password,
+            fixed_password,
+            person,
+            Role::Coordinator(region),
+            Some(name),
+        )
+        .await?;
+        accounts.push(account);
+    }
+    let analyst = create_account(
+        store,
+        hash_password,
+        fixed_password,
+        &ANALYST,
+        Role::Analyst,
+        Some("Минэкономразвития России"),
+    )
+    .await?;
+    accounts.push(analyst);
     Ok(accounts)
 }
 
@@ -999,6 +1085,8 @@ async fn create_account(
             Role::Citizen => ROLE_CITIZEN,
             Role::Official(_) => ROLE_OFFICIAL,
             Role::Operator => ROLE_OPERATOR,
+            Role::Coordinator(_) => ROLE_COORDINATOR,
+            Role::Analyst => ROLE_ANALYST,
         },
         email: email.as_str().to_owned(),
         password,
@@ -1128,10 +1216,14 @@ mod tests {
         let emails: BTreeSet<_> = CITIZENS
             .iter()
             .chain(ORGANISATIONS.iter().map(|o| &o.official))
-            .chain([&OPERATOR])
+            .chain([&OPERATOR, &ANALYST])
+            .chain(COORDINATORS.iter().map(|(_, p)| p))
             .map(|p| p.email)
             .collect();
-        assert_eq!(emails.len(), CITIZENS.len() + ORGANISATIONS.len() + 1);
+        assert_eq!(
+            emails.len(),
+            CITIZENS.len() + ORGANISATIONS.len() + 2 + COORDINATORS.len()
+        );
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! The Otklik application: configuration, start-up and the command-line operations.
 //! `main.rs` only parses arguments; tests start the real server through [`start`].
 
+pub mod calendar_cli;
 pub mod demo;
+pub mod log_cli;
+pub mod transparency;
+
+pub use transparency::LogConfig;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,6 +41,11 @@ pub struct Database {
 }
 
 impl Database {
+    /// The log signing key's default place: beside the embedded database.
+    pub fn default_key_file(&self) -> PathBuf {
+        self.data_dir.join("log-signing.key")
+    }
+
     pub fn url(&self) -> String {
         self.url
             .clone()
@@ -67,6 +77,7 @@ pub struct ServeConfig {
     /// The same password for every demo account (tests); random when None.
     pub demo_password: Option<String>,
     pub secure_cookies: bool,
+    pub log: LogConfig,
 }
 
 /// A running server.
@@ -77,6 +88,7 @@ pub struct Running {
     pub demo_accounts: Vec<demo::DemoAccount>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    tree_heads: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -84,6 +96,7 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
+        self.tree_heads.abort();
     }
 
     /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -97,6 +110,15 @@ impl Running {
 /// Opens the database, loads the demo data on first start, and serves.
 pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let store = config.database.open().await?;
+    let signer = transparency::load_or_create_signer(&config.log.key_file)?;
+    let backfilled = store.init_log(config.log.alg).await?;
+    load_federal_subjects(store.as_ref()).await?;
+    if backfilled > 0 {
+        tracing::info!(
+            events = backfilled,
+            "logged events recorded before the log existed"
+        );
+    }
     let demo_accounts = if config.demo && !store.has_users().await? {
         load_demo(store.as_ref(), config.demo_password.as_deref()).await?
     } else {
@@ -123,6 +145,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let task = tokio::spawn(otklik_web::serve(listener, state, async {
         let _ = stopped.await;
     }));
+    let tree_heads =
+        transparency::spawn_tree_heads(store.clone(), signer, config.log.tree_head_interval);
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -130,7 +154,26 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         demo_accounts,
         shutdown,
         task,
+        tree_heads,
     })
+}
+
+/// Loads (or refreshes) the 89 federal subjects the domain ships, with their codes,
+/// districts and time zones. Idempotent; run at every start.
+pub async fn load_federal_subjects(store: &dyn Store) -> Result<u64, AppError> {
+    let subjects = otklik_domain::territory::federal_subjects()
+        .map_err(|e| AppError::Usage(format!("shipped federal subjects: {e}")))?;
+    let rows: Vec<otklik_store::FederalSubjectRow> = subjects
+        .into_iter()
+        .map(|s| otklik_store::FederalSubjectRow {
+            code: s.iso,
+            okato: s.okato,
+            name: s.name_ru,
+            federal_district: s.federal_district,
+            utc_offset_minutes: s.utc_offset_minutes,
+        })
+        .collect();
+    Ok(store.ensure_regions(&rows).await?)
 }
 
 /// Loads the demo data set into an empty store.

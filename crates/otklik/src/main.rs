@@ -32,6 +32,120 @@ enum Command {
     /// Administration.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The transparency log: verify proofs and receipts offline, audit a database.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// The Russian production calendar: non-working days and working-day arithmetic.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Print every non-working date of YEAR (weekends, holidays, transferred days off),
+    /// one YYYY-MM-DD per line.
+    NonWorkingDays {
+        /// A year from 1900 to 2200.
+        year: String,
+        #[command(flatten)]
+        layers: CalendarLayers,
+    },
+    /// Print the N-th working day after DATE (YYYY-MM-DD; N = 0 prints DATE).
+    AddWorkingDays {
+        /// The start date, YYYY-MM-DD; it is not counted.
+        date: String,
+        /// How many working days to add, 0 to 100000.
+        n: String,
+        #[command(flatten)]
+        layers: CalendarLayers,
+    },
+    /// Check a calendar file and print each year's totals, or its first error as
+    /// FILE:LINE: CODE: text (exit 2).
+    Check {
+        /// Lines of `YYYY-MM-DD holiday|day-off|working|short [# comment]`.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct CalendarLayers {
+    /// A calendar file layered over the shipped data, replacing the years it lists
+    /// (repeatable; a later file wins).
+    #[arg(long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The federal subject (ISO 3166-2 code, e.g. RU-TA) whose own days apply.
+    #[arg(long, value_name = "CODE")]
+    region: Option<String>,
+    /// The region's own days, in the calendar file format (repeatable; needs --region).
+    #[arg(long = "region-file", value_name = "FILE", requires = "region")]
+    region_files: Vec<PathBuf>,
+}
+
+impl CalendarLayers {
+    fn layers(self) -> otklik::calendar_cli::Layers {
+        otklik::calendar_cli::Layers {
+            files: self.files,
+            region: self.region,
+            region_files: self.region_files,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Check that a leaf hash is included in a tree (RFC 9162 §2.1.3.2).
+    VerifyInclusion {
+        #[arg(long)]
+        leaf_hash: String,
+        #[arg(long)]
+        index: u64,
+        #[arg(long)]
+        size: u64,
+        #[arg(long)]
+        root: String,
+        /// Comma-separated base64 hashes; empty for a one-leaf tree.
+        #[arg(long, default_value = "")]
+        proof: String,
+        #[arg(long, default_value = "sha256")]
+        alg: String,
+    },
+    /// Check that a tree of size1 is a prefix of a tree of size2 (RFC 9162 §2.1.4.2).
+    VerifyConsistency {
+        #[arg(long)]
+        size1: u64,
+        #[arg(long)]
+        size2: u64,
+        #[arg(long)]
+        root1: String,
+        #[arg(long)]
+        root2: String,
+        #[arg(long, default_value = "")]
+        proof: String,
+        #[arg(long, default_value = "sha256")]
+        alg: String,
+    },
+    /// Check a receipt downloaded from the personal account against a signed tree head
+    /// fetched independently (GET /api/v1/log/tree-head/{size}).
+    VerifyReceipt {
+        file: PathBuf,
+        #[arg(long)]
+        tree_head: PathBuf,
+        /// The platform's public key (base64) to pin; otherwise the heads' own key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Recompute the whole log from the stored leaves, check every signed tree head, and
+    /// check that the events and submissions match the log. Reports the first divergence.
+    Audit {
+        /// Start from this size, trusting the signed tree head of exactly this size.
+        #[arg(long, default_value_t = 0)]
+        from_size: u64,
+        /// Public keys (base64) to trust for tree heads; default: each head's own key.
+        #[arg(long)]
+        public_key: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -69,6 +183,16 @@ struct ServeArgs {
     /// Mark cookies Secure (serve behind HTTPS). Accepts 1/0, true/false, yes/no.
     #[arg(long, env = "OTKLIK_SECURE_COOKIES", value_parser = clap::builder::FalseyValueParser::new())]
     secure_cookies: bool,
+    /// The transparency log's Ed25519 signing key file (created when missing).
+    /// Default: log-signing.key in the data directory.
+    #[arg(long, env = "OTKLIK_LOG_KEY")]
+    log_key: Option<PathBuf>,
+    /// The log's hash: sha256 or streebog256 (GOST R 34.11-2012); fixed at the first leaf.
+    #[arg(long, env = "OTKLIK_LOG_HASH", default_value = "sha256")]
+    log_hash: String,
+    /// Seconds between signed tree heads while the log grows.
+    #[arg(long, env = "OTKLIK_TREE_HEAD_INTERVAL", default_value_t = 10)]
+    tree_head_interval: u64,
 }
 
 #[derive(Subcommand)]
@@ -107,7 +231,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -115,11 +239,127 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), otklik::AppError> {
+async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
     let Some(command) = command_or_serve(cli) else {
         return Err(otklik::AppError::Usage("no command".into()));
     };
     match command {
+        Command::Log(command) => return log_command(command).await,
+        Command::Calendar(command) => return Ok(calendar_command(command)),
+        other => run_other(other).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Verdicts exit 0 (`valid`) or 1 (`invalid: …`); unreadable input exits 2.
+async fn log_command(command: LogCommand) -> Result<ExitCode, otklik::AppError> {
+    use otklik::log_cli::{self, Verdict};
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path)
+            .map_err(|e| log_cli::Usage(format!("{}: {e}", path.display())))
+    };
+    let verdict = match command {
+        LogCommand::VerifyInclusion {
+            leaf_hash,
+            index,
+            size,
+            root,
+            proof,
+            alg,
+        } => log_cli::verify_inclusion(&alg, &leaf_hash, index, size, &root, &proof),
+        LogCommand::VerifyConsistency {
+            size1,
+            size2,
+            root1,
+            root2,
+            proof,
+            alg,
+        } => log_cli::verify_consistency(&alg, size1, size2, &root1, &root2, &proof),
+        LogCommand::VerifyReceipt {
+            file,
+            tree_head,
+            public_key,
+        } => read(&file)
+            .and_then(|receipt| Ok((receipt, read(&tree_head)?)))
+            .and_then(|(receipt, head)| {
+                log_cli::verify_receipt(&receipt, &head, public_key.as_deref())
+            }),
+        LogCommand::Audit {
+            from_size,
+            public_key,
+            db,
+        } => {
+            let store = db.database().open().await?;
+            let report = log_cli::audit(store.as_ref(), from_size, &public_key).await?;
+            println!("{}", log_cli::format_report(&report));
+            return Ok(if report.divergence.is_none() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+    };
+    match verdict {
+        Ok(verdict) => {
+            println!("{verdict}");
+            Ok(if verdict == Verdict::Valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Err(usage) => {
+            eprintln!("error: {usage}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// Answers on stdout, warnings on stderr; bad input exits 2.
+fn calendar_command(command: CalendarCommand) -> ExitCode {
+    use otklik::calendar_cli::{self as cli, CalendarError};
+    use otklik_domain::calendar::ProductionCalendar;
+    let russia = ProductionCalendar::russia();
+    let result = match command {
+        CalendarCommand::NonWorkingDays { year, layers } => {
+            cli::non_working_days_command(&russia, &year, &layers.layers())
+        }
+        CalendarCommand::AddWorkingDays { date, n, layers } => {
+            cli::add_working_days_command(&russia, &date, &n, &layers.layers())
+        }
+        CalendarCommand::Check { file } => cli::check_file(&file),
+    };
+    match result {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            // Not `println!`: a closed pipe (`| head`) must not panic.
+            let text: String = report
+                .lines
+                .iter()
+                .map(|line| format!("{line}\n"))
+                .collect();
+            match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            }
+        }
+        // A file's first error, as `FILE:LINE: CODE: text`.
+        Err(error @ CalendarError::Parse { .. }) => {
+            eprintln!("{error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run_other(command: Command) -> Result<(), otklik::AppError> {
+    match command {
+        Command::Log(_) | Command::Calendar(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let store = db.database().open().await?;
@@ -155,12 +395,32 @@ fn command_or_serve(cli: Cli) -> Option<Command> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
+    let database = args.db.database();
+    let alg = otklik_log::HashAlg::parse(&args.log_hash).map_err(|_| {
+        otklik::AppError::Usage(format!(
+            "--log-hash: unknown hash `{}` (sha256, streebog256)",
+            args.log_hash
+        ))
+    })?;
+    if args.tree_head_interval == 0 {
+        return Err(otklik::AppError::Usage(
+            "--tree-head-interval: at least 1 second".into(),
+        ));
+    }
     let running = otklik::start(ServeConfig {
         listen: args.listen,
-        database: args.db.database(),
         demo: args.demo || (!args.no_demo && args.db.database_url.is_none()),
         demo_password: None,
         secure_cookies: args.secure_cookies,
+        log: otklik::LogConfig {
+            key_file: args
+                .log_key
+                .clone()
+                .unwrap_or_else(|| database.default_key_file()),
+            alg,
+            tree_head_interval: std::time::Duration::from_secs(args.tree_head_interval),
+        },
+        database,
     })
     .await?;
     if !running.demo_accounts.is_empty() {

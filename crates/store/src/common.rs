@@ -9,7 +9,6 @@
 //! row-locking suffix and the statements that open a transaction differ.
 
 use crate::*;
-use otklik_domain::calendar::{BaseCalendar, Term};
 use otklik_domain::form::FormValues;
 use otklik_domain::lifecycle::{
     EventKind, RejectionGround, Role, Score, Status, SubmissionKind, SubmissionState,
@@ -74,16 +73,6 @@ pub(crate) fn check_offset(offset_minutes: i32) -> StoreResult<()> {
         .ok_or(StoreError::InvalidReference("invalid_utc_offset"))
 }
 
-/// The deadline of a term of `kind` starting at `at`, for an organisation at `offset_minutes`.
-pub(crate) fn deadline(
-    kind: SubmissionKind,
-    at: OffsetDateTime,
-    offset_minutes: i64,
-) -> StoreResult<OffsetDateTime> {
-    let zone = zone(offset_minutes).ok_or_else(|| corrupt("utc_offset_minutes"))?;
-    whole_seconds(Term::for_kind(kind).due_at(&BaseCalendar, at, zone))
-}
-
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -96,20 +85,24 @@ pub(crate) fn i32_of(value: i64, what: &str) -> StoreResult<i32> {
     i32::try_from(value).map_err(|_| corrupt(what))
 }
 
-/// The `role` and `org_id` columns of a role.
-pub(crate) fn role_columns(role: Role) -> (&'static str, Option<i64>) {
+/// The `role`, `org_id` and `region_id` columns of a role.
+pub(crate) fn role_columns(role: Role) -> (&'static str, Option<i64>, Option<i64>) {
     match role {
-        Role::Citizen => ("citizen", None),
-        Role::Official(org) => ("official", Some(org.0)),
-        Role::Operator => ("operator", None),
+        Role::Citizen => ("citizen", None, None),
+        Role::Official(org) => ("official", Some(org.0), None),
+        Role::Operator => ("operator", None, None),
+        Role::Coordinator(region) => ("coordinator", None, Some(region.0)),
+        Role::Analyst => ("analyst", None, None),
     }
 }
 
-pub(crate) fn role_of(role: &str, org: Option<i64>) -> StoreResult<Role> {
-    match (role, org) {
-        ("citizen", None) => Ok(Role::Citizen),
-        ("official", Some(org)) => Ok(Role::Official(OrgId(org))),
-        ("operator", None) => Ok(Role::Operator),
+pub(crate) fn role_of(role: &str, org: Option<i64>, region: Option<i64>) -> StoreResult<Role> {
+    match (role, org, region) {
+        ("citizen", None, None) => Ok(Role::Citizen),
+        ("official", Some(org), None) => Ok(Role::Official(OrgId(org))),
+        ("operator", None, None) => Ok(Role::Operator),
+        ("coordinator", None, Some(region)) => Ok(Role::Coordinator(RegionId(region))),
+        ("analyst", None, None) => Ok(Role::Analyst),
         _ => Err(corrupt("users.role")),
     }
 }
@@ -136,21 +129,39 @@ pub(crate) fn round_of(raw: i64) -> StoreResult<u8> {
     u8::try_from(raw).map_err(|_| corrupt("submissions.round"))
 }
 
+/// The columns of a submission the domain decides on.
+pub(crate) struct StateColumns<'a> {
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub author: i64,
+    pub org: i64,
+    pub region: i64,
+    pub extensions: i64,
+    pub round: i64,
+    pub rating: Option<i64>,
+}
+
 /// What the domain needs to decide on a submission, from its columns.
-pub(crate) fn state_of(
-    status: &str,
-    author: i64,
-    org: i64,
-    round: i64,
-    rating: Option<i64>,
-) -> StoreResult<SubmissionState> {
+pub(crate) fn state_of(c: StateColumns<'_>) -> StoreResult<SubmissionState> {
     Ok(SubmissionState {
-        status: status_of(status)?,
-        author: UserId(author),
-        org: OrgId(org),
-        round: round_of(round)?,
-        rating: score_of(rating)?,
+        kind: kind_of(c.kind)?,
+        status: status_of(c.status)?,
+        author: UserId(c.author),
+        org: OrgId(c.org),
+        region: RegionId(c.region),
+        extended: c.extensions > 0,
+        round: round_of(c.round)?,
+        rating: score_of(c.rating)?,
     })
+}
+
+/// `SELECT` columns for `StateColumns`, on `submissions s`.
+macro_rules! state_select {
+    () => {
+        "s.kind, s.status, s.author_id, s.org_id, s.region_id, s.round, s.rating, \
+         s.deadline_at, (SELECT COUNT(*) FROM events x \
+             WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions"
+    };
 }
 
 pub(crate) fn fields_of(json: &str) -> StoreResult<FormValues> {
@@ -163,11 +174,19 @@ pub(crate) fn form_of(json: &str) -> StoreResult<FormSpec> {
     FormSpec::from_json(json).map_err(|_| corrupt("subcategories.form_spec"))
 }
 
-/// The SQL list of the statuses whose deadline runs, from the domain's own definition.
-pub(crate) fn open_statuses_sql() -> String {
+/// The SQL list of the open statuses (`with_paused`), or of those whose clock runs, from
+/// the domain's own definitions. The clock-running list is exactly the predicate of the
+/// partial index `submissions_open_deadline`.
+pub(crate) fn open_statuses_sql(with_paused: bool) -> String {
     Status::ALL
         .iter()
-        .filter(|s| s.is_open())
+        .filter(|s| {
+            if with_paused {
+                s.is_open()
+            } else {
+                s.clock_runs()
+            }
+        })
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
@@ -191,6 +210,7 @@ pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param
     match scope {
         Scope::Author(user) => push("s.author_id = ?", Param::Int(user.0)),
         Scope::Organisation(org) => push("s.org_id = ?", Param::Int(org.0)),
+        Scope::Region(region) => push("s.region_id = ?", Param::Int(region.0)),
         Scope::All => {}
     }
     if let Some(status) = query.status {
@@ -206,7 +226,7 @@ pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param
     if query.overdue {
         let open = format!(
             "s.status IN ({}) AND s.deadline_at < ?",
-            open_statuses_sql()
+            open_statuses_sql(false)
         );
         push(&open, Param::Int(ts(query.now)));
     }
@@ -233,6 +253,8 @@ pub(crate) struct NewEvent<'a> {
     pub ground: Option<RejectionGround>,
     pub score: Option<i64>,
     pub deadline_at: i64,
+    pub subcategory: Option<i64>,
+    pub extension_days: Option<i64>,
 }
 
 impl<'a> NewEvent<'a> {
@@ -254,6 +276,23 @@ impl<'a> NewEvent<'a> {
             Action::Rate { score, comment } => {
                 self.score = Some(i64::from(score.value()));
                 self.reason = comment.as_ref().map(|c| c.as_str());
+            }
+            Action::RequestClarification { question: reason } | Action::ReturnAnswer { reason } => {
+                self.reason = Some(reason.as_str());
+            }
+            Action::Clarify { text } => {
+                self.body = Some(text.as_str());
+            }
+            Action::Extend { days, reason } => {
+                self.extension_days = Some(i64::from(days.value()));
+                self.reason = Some(reason.as_str());
+            }
+            Action::Recategorise {
+                subcategory,
+                reason,
+            } => {
+                self.subcategory = Some(subcategory.0);
+                self.reason = Some(reason.as_str());
             }
         }
         self
@@ -338,6 +377,7 @@ pub(crate) struct UserRow {
     full_name: String,
     role: String,
     org_id: Option<i64>,
+    region_id: Option<i64>,
     password_hash: String,
 }
 
@@ -345,7 +385,7 @@ impl UserRow {
     pub fn into_model(self) -> StoreResult<UserRecord> {
         Ok(UserRecord {
             id: UserId(self.id),
-            role: role_of(&self.role, self.org_id)?,
+            role: role_of(&self.role, self.org_id, self.region_id)?,
             email: self.email,
             full_name: self.full_name,
             password_hash: self.password_hash,
@@ -360,20 +400,25 @@ pub(crate) struct StateRow {
     status: String,
     author_id: i64,
     org_id: i64,
+    region_id: i64,
     round: i64,
     rating: Option<i64>,
     pub deadline_at: i64,
+    extensions: i64,
 }
 
 impl StateRow {
     pub fn state(&self) -> StoreResult<SubmissionState> {
-        state_of(
-            &self.status,
-            self.author_id,
-            self.org_id,
-            self.round,
-            self.rating,
-        )
+        state_of(StateColumns {
+            kind: &self.kind,
+            status: &self.status,
+            author: self.author_id,
+            org: self.org_id,
+            region: self.region_id,
+            extensions: self.extensions,
+            round: self.round,
+            rating: self.rating,
+        })
     }
 }
 
@@ -399,17 +444,23 @@ pub(crate) struct SubmissionRow {
     created_at: i64,
     deadline_at: i64,
     updated_at: i64,
+    route: String,
+    paused_at: Option<i64>,
+    extensions: i64,
 }
 
 impl SubmissionRow {
     pub fn state(&self) -> StoreResult<SubmissionState> {
-        state_of(
-            &self.status,
-            self.author_id,
-            self.org_id,
-            self.round,
-            self.rating,
-        )
+        state_of(StateColumns {
+            kind: &self.kind,
+            status: &self.status,
+            author: self.author_id,
+            org: self.org_id,
+            region: self.region_id,
+            extensions: self.extensions,
+            round: self.round,
+            rating: self.rating,
+        })
     }
 
     pub fn into_model(
@@ -440,6 +491,9 @@ impl SubmissionRow {
             created_at,
             deadline_at: from_ts(self.deadline_at)?,
             updated_at: from_ts(self.updated_at)?,
+            route: self.route,
+            extended: self.extensions > 0,
+            paused_at: self.paused_at.map(from_ts).transpose()?,
             events,
             attachments,
         })
@@ -552,9 +606,11 @@ pub(crate) struct FileRow {
     size: i64,
     sha256: String,
     content: Vec<u8>,
+    kind: String,
     status: String,
     author_id: i64,
     org_id: i64,
+    region_id: i64,
     round: i64,
     rating: Option<i64>,
 }
@@ -562,13 +618,16 @@ pub(crate) struct FileRow {
 impl FileRow {
     /// The state of the file's submission, to decide who may see the file.
     pub fn state(&self) -> StoreResult<SubmissionState> {
-        state_of(
-            &self.status,
-            self.author_id,
-            self.org_id,
-            self.round,
-            self.rating,
-        )
+        state_of(StateColumns {
+            kind: &self.kind,
+            status: &self.status,
+            author: self.author_id,
+            org: self.org_id,
+            region: self.region_id,
+            extensions: 0,
+            round: self.round,
+            rating: self.rating,
+        })
     }
 
     pub fn into_model(self) -> StoredFile {
@@ -648,7 +707,7 @@ impl AccessRow {
 
 macro_rules! user_select {
     () => {
-        "SELECT id, email, full_name, role, org_id, password_hash FROM users"
+        "SELECT id, email, full_name, role, org_id, region_id, password_hash FROM users"
     };
 }
 
@@ -682,7 +741,9 @@ macro_rules! file_meta_select {
     };
 }
 
-pub(crate) use {event_select, file_meta_select, org_select, subcategory_select, user_select};
+pub(crate) use {
+    event_select, file_meta_select, org_select, state_select, subcategory_select, user_select,
+};
 
 /// The one implementation of `Store`, for a backend described by:
 /// - `store`: the type; `db`: its `sqlx::Database`;
@@ -710,8 +771,9 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<i64> {
                 let id: i64 = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO events (submission_id, kind, actor_id, at, from_status, \
-                         to_status, from_org, to_org, reason, body, ground, score, deadline_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                         to_status, from_org, to_org, reason, body, ground, score, deadline_at, \
+                         subcategory_id, extension_days) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
                      RETURNING id",
                 )
                 .bind(event.submission)
@@ -727,6 +789,8 @@ macro_rules! impl_store {
                 .bind(event.ground.map(|g| g.as_str()))
                 .bind(event.score)
                 .bind(event.deadline_at)
+                .bind(event.subcategory)
+                .bind(event.extension_days)
                 .fetch_one(&mut *conn)
                 .await?;
                 Ok(id)
@@ -957,39 +1021,16 @@ macro_rules! impl_store {
                 region: ::otklik_domain::RegionId,
                 org: ::otklik_domain::OrgId,
             ) -> $crate::StoreResult<()> {
-                let mut tx = self.$write().begin_with($begin_write).await?;
-                let (subcategories, regions, orgs) =
-                    ::sqlx::query_as::<$db, (i64, i64, i64)>(
-                        "SELECT (SELECT COUNT(*) FROM subcategories WHERE id = $1), \
-                                (SELECT COUNT(*) FROM regions WHERE id = $2), \
-                                (SELECT COUNT(*) FROM organisations WHERE id = $3)",
-                    )
-                    .bind(subcategory.0)
-                    .bind(region.0)
-                    .bind(org.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if subcategories == 0 {
-                    return Err($crate::StoreError::InvalidReference("unknown_subcategory"));
-                }
-                if regions == 0 {
-                    return Err($crate::StoreError::InvalidReference("unknown_region"));
-                }
-                if orgs == 0 {
-                    return Err($crate::StoreError::InvalidReference("unknown_organisation"));
-                }
-                ::sqlx::query::<$db>(
-                    "INSERT INTO routing_rules (subcategory_id, region_id, org_id) \
-                     VALUES ($1, $2, $3) \
-                     ON CONFLICT (subcategory_id, region_id) DO UPDATE SET org_id = excluded.org_id",
+                $crate::Admin::put_route(
+                    self,
+                    None,
+                    subcategory,
+                    $crate::RouteScope::Region(region),
+                    org,
+                    ::time::OffsetDateTime::now_utc(),
                 )
-                .bind(subcategory.0)
-                .bind(region.0)
-                .bind(org.0)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
+                .await
+                .map(|_| ())
             }
 
             async fn route(
@@ -997,29 +1038,9 @@ macro_rules! impl_store {
                 subcategory: ::otklik_domain::SubcategoryId,
                 region: ::otklik_domain::RegionId,
             ) -> $crate::StoreResult<::otklik_domain::OrgId> {
-                let mut tx = self.$read().begin_with($begin_read).await?;
-                let rule = ::sqlx::query_scalar::<$db, i64>(
-                    "SELECT org_id FROM routing_rules WHERE subcategory_id = $1 AND region_id = $2",
-                )
-                .bind(subcategory.0)
-                .bind(region.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let org = match rule {
-                    Some(org) => Some(org),
-                    None => {
-                        ::sqlx::query_scalar::<$db, i64>(
-                            "SELECT id FROM organisations \
-                             WHERE region_id = $1 AND is_coordinator = 1 ORDER BY id LIMIT 1",
-                        )
-                        .bind(region.0)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                    }
-                };
-                tx.commit().await?;
-                org.map(::otklik_domain::OrgId)
-                    .ok_or($crate::StoreError::InvalidReference("no_route"))
+                $crate::Admin::route_decision(self, subcategory, region, None)
+                    .await
+                    .map(|decision| decision.org)
             }
 
             // --- accounts and sessions ---------------------------------------------------
@@ -1028,20 +1049,27 @@ macro_rules! impl_store {
                 &self,
                 user: $crate::NewUser,
             ) -> $crate::StoreResult<::otklik_domain::UserId> {
-                let (role, org) = $crate::common::role_columns(user.role);
+                let (role, org, region) = $crate::common::role_columns(user.role);
+                let missing = if region.is_some() {
+                    "unknown_region"
+                } else {
+                    "unknown_organisation"
+                };
                 let id = ::sqlx::query_scalar::<$db, i64>(
-                    "INSERT INTO users (email, password_hash, full_name, role, org_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    "INSERT INTO users (email, password_hash, full_name, role, org_id, region_id, \
+                         created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(user.email.as_str())
                 .bind(&user.password_hash)
                 .bind(user.full_name.as_str())
                 .bind(role)
                 .bind(org)
+                .bind(region)
                 .bind($crate::common::ts(::time::OffsetDateTime::now_utc()))
                 .fetch_one(self.$write())
                 .await
-                .map_err(|e| $crate::common::constraint(e, "email_taken", "unknown_organisation"))?;
+                .map_err(|e| $crate::common::constraint(e, "email_taken", missing))?;
                 Ok(::otklik_domain::UserId(id))
             }
 
@@ -1108,7 +1136,7 @@ macro_rules! impl_store {
                 now: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<Option<$crate::UserRecord>> {
                 ::sqlx::query_as::<$db, $crate::common::UserRow>(
-                    "SELECT u.id, u.email, u.full_name, u.role, u.org_id, u.password_hash \
+                    "SELECT u.id, u.email, u.full_name, u.role, u.org_id, u.region_id, u.password_hash \
                      FROM sessions s JOIN users u ON u.id = s.user_id \
                      WHERE s.token_sha256 = $1 AND s.expires_at > $2",
                 )
@@ -1156,15 +1184,17 @@ macro_rules! impl_store {
                 use ::otklik_domain::lifecycle::{EventKind, Status};
                 let at = $crate::common::whole_seconds(at)?;
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let (subcategories, regions, authors) =
-                    ::sqlx::query_as::<$db, (i64, i64, i64)>(
+                let (subcategories, regions, authors, municipalities) =
+                    ::sqlx::query_as::<$db, (i64, i64, i64, i64)>(
                         "SELECT (SELECT COUNT(*) FROM subcategories WHERE id = $1), \
                                 (SELECT COUNT(*) FROM regions WHERE id = $2), \
-                                (SELECT COUNT(*) FROM users WHERE id = $3)",
+                                (SELECT COUNT(*) FROM users WHERE id = $3), \
+                                (SELECT COUNT(*) FROM municipalities WHERE id = $4 AND region_id = $2)",
                     )
                     .bind(submission.subcategory.0)
                     .bind(submission.region.0)
                     .bind(submission.author.0)
+                    .bind(submission.municipality.map_or(-1, |m| m.0))
                     .fetch_one(&mut *tx)
                     .await?;
                 if subcategories == 0 {
@@ -1176,15 +1206,36 @@ macro_rules! impl_store {
                 if authors == 0 {
                     return Err($crate::StoreError::InvalidReference("unknown_user"));
                 }
-                let offset = Self::org_offset(&mut *tx, submission.org.0)
-                    .await?
-                    .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
-                let deadline_at = $crate::common::deadline(submission.kind, at, offset)?;
+                if submission.municipality.is_some() && municipalities == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_municipality"));
+                }
+                let context = Self::term_context(
+                    &self.calendars,
+                    &mut *tx,
+                    submission.org.0,
+                    submission.kind,
+                    submission.subcategory.0,
+                )
+                .await?;
+                let deadline_at = context.answer_due(at, &[], 0)?;
+                // The routing decision as the rules give it now; an organisation chosen
+                // otherwise by the caller is recorded as such.
+                let route = match Self::route_in(
+                    &mut *tx,
+                    submission.subcategory.0,
+                    submission.region.0,
+                    submission.municipality.map(|m| m.0),
+                )
+                .await
+                {
+                    Ok(decision) if decision.org == submission.org => decision.label,
+                    _ => "manual".to_owned(),
+                };
                 let id = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO submissions (kind, author_id, subcategory_id, region_id, org_id, \
                          status, round, rating, text, fields_json, created_at, deadline_at, \
-                         updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7, $8, $9, $10, $11) \
+                         updated_at, municipality_id, route, term_started_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7, $8, $9, $10, $11, $12, $13, $14) \
                      RETURNING id",
                 )
                 .bind(submission.kind.as_str())
@@ -1197,6 +1248,9 @@ macro_rules! impl_store {
                 .bind(submission.fields.to_json())
                 .bind($crate::common::ts(at))
                 .bind($crate::common::ts(deadline_at))
+                .bind($crate::common::ts(at))
+                .bind(submission.municipality.map(|m| m.0))
+                .bind(&route)
                 .bind($crate::common::ts(at))
                 .fetch_one(&mut *tx)
                 .await?;
@@ -1214,9 +1268,12 @@ macro_rules! impl_store {
                     ground: None,
                     score: None,
                     deadline_at: $crate::common::ts(deadline_at),
+                    subcategory: None,
+                    extension_days: None,
                 };
-                Self::insert_event(&mut *tx, &event).await?;
+                let event_id = Self::insert_event(&mut *tx, &event).await?;
                 Self::insert_files(&mut *tx, id, None, &submission.attachments).await?;
+                Self::log_event(&mut *tx, event_id).await?;
                 tx.commit().await?;
                 let id = ::otklik_domain::SubmissionId(id);
                 Ok($crate::Registered {
@@ -1235,12 +1292,14 @@ macro_rules! impl_store {
                 files: Vec<::otklik_domain::attachment::Attachment>,
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<$crate::EventRecord> {
-                use ::otklik_domain::lifecycle::{can_view, decide, Action};
+                use ::otklik_domain::lifecycle::{can_view, decide, Action, Clock, IncidentKind, SubmissionKind};
                 let at = $crate::common::whole_seconds(at)?;
+                let at_ts = $crate::common::ts(at);
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let row = ::sqlx::query_as::<$db, $crate::common::StateRow>(concat!(
-                    "SELECT kind, status, author_id, org_id, round, rating, deadline_at \
-                     FROM submissions WHERE id = $1",
+                    "SELECT ",
+                    $crate::common::state_select!(),
+                    " FROM submissions s WHERE s.id = $1",
                     $lock
                 ))
                 .bind(id.0)
@@ -1251,27 +1310,86 @@ macro_rules! impl_store {
                 if !can_view(&state, &actor) {
                     return Err($crate::StoreError::NotFound);
                 }
-                let transition = decide(&state, &actor, &action)?;
+                let mut transition = decide(&state, &actor, &action)?;
                 if !files.is_empty() && !action.accepts_files() {
                     return Err($crate::StoreError::InvalidReference("files_not_allowed"));
                 }
-                let offset_after = Self::org_offset(&mut *tx, transition.org_after.0).await?;
-                let deadline_at = if transition.restarts_term {
-                    let offset = offset_after
-                        .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
-                    let kind = $crate::common::kind_of(&row.kind)?;
-                    $crate::common::ts($crate::common::deadline(kind, at, offset)?)
-                } else {
-                    if let Action::Redirect { .. } = action {
-                        offset_after
-                            .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
+                let (subcategory, municipality, created_at, term_started, paused_at, pauses, extension) =
+                    ::sqlx::query_as::<$db, (i64, Option<i64>, i64, i64, Option<i64>, String, i64)>(
+                        "SELECT subcategory_id, municipality_id, created_at, term_started_at, \
+                                paused_at, pauses, extension_days FROM submissions WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut subcategory_after = subcategory;
+                let mut route: Option<String> = None;
+                if let Some(new_subcategory) = transition.reroute {
+                    let exists = ::sqlx::query_scalar::<$db, i64>(
+                        "SELECT COUNT(*) FROM subcategories WHERE id = $1",
+                    )
+                    .bind(new_subcategory.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if exists == 0 {
+                        return Err($crate::StoreError::InvalidReference("unknown_subcategory"));
                     }
-                    row.deadline_at
-                };
+                    let decision =
+                        Self::route_in(&mut *tx, new_subcategory.0, state.region.0, municipality).await?;
+                    transition.org_after = decision.org;
+                    subcategory_after = new_subcategory.0;
+                    route = Some(decision.label);
+                }
+                if let Action::Redirect { .. } = action {
+                    Self::org_offset(&mut *tx, transition.org_after.0)
+                        .await?
+                        .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
+                    route = Some("manual".to_owned());
+                }
+                let kind = $crate::common::kind_of(&row.kind)?;
+                let context = Self::term_context(
+                    &self.calendars,
+                    &mut *tx,
+                    transition.org_after.0,
+                    kind,
+                    subcategory_after,
+                )
+                .await?;
+                let mut pauses = $crate::terms::pauses_of(&pauses)?;
+                let (mut term_started, mut paused_at, mut extension) = (term_started, paused_at, extension);
+                let mut deadline = $crate::common::from_ts(row.deadline_at)?;
+                if transition.restarts_term {
+                    term_started = at_ts;
+                    pauses.clear();
+                    paused_at = None;
+                    extension = 0;
+                    deadline = context.answer_due(at, &[], 0)?;
+                }
+                match transition.clock {
+                    Clock::Runs => {}
+                    Clock::Pauses => paused_at = Some(at_ts),
+                    Clock::Resumes => {
+                        if let Some(from) = paused_at.take() {
+                            deadline = $crate::common::whole_seconds(
+                                context.resume(deadline, $crate::common::from_ts(from)?, at),
+                            )?;
+                            pauses.push((from, at_ts));
+                        }
+                    }
+                }
+                if let Some(days) = transition.extends_by {
+                    deadline = $crate::common::whole_seconds(
+                        context.extend(deadline, u32::from(days.value()))?,
+                    )?;
+                    extension += i64::from(days.value());
+                }
+                let deadline_at = $crate::common::ts(deadline);
                 ::sqlx::query::<$db>(
                     "UPDATE submissions \
                      SET status = $2, org_id = $3, round = $4, rating = $5, deadline_at = $6, \
-                         updated_at = $7 \
+                         updated_at = $7, subcategory_id = $8, term_started_at = $9, \
+                         paused_at = $10, pauses = $11, extension_days = $12, \
+                         route = COALESCE($13, route) \
                      WHERE id = $1",
                 )
                 .bind(id.0)
@@ -1280,14 +1398,20 @@ macro_rules! impl_store {
                 .bind(i64::from(transition.round_after))
                 .bind(transition.rating_after.map(|s| i64::from(s.value())))
                 .bind(deadline_at)
-                .bind($crate::common::ts(at))
+                .bind(at_ts)
+                .bind(subcategory_after)
+                .bind(term_started)
+                .bind(paused_at)
+                .bind($crate::terms::pauses_json(&pauses))
+                .bind(extension)
+                .bind(route)
                 .execute(&mut *tx)
                 .await?;
                 let event = $crate::common::NewEvent {
                     submission: id.0,
                     kind: transition.event,
                     actor: Some(actor.user.0),
-                    at: $crate::common::ts(at),
+                    at: at_ts,
                     from_status: Some(transition.from),
                     to_status: transition.to,
                     from_org: Some(state.org.0),
@@ -1297,10 +1421,46 @@ macro_rules! impl_store {
                     ground: None,
                     score: None,
                     deadline_at,
+                    subcategory: None,
+                    extension_days: None,
                 }
                 .with_action(&action);
                 let event_id = Self::insert_event(&mut *tx, &event).await?;
                 Self::insert_files(&mut *tx, id.0, Some(event_id), &files).await?;
+                Self::log_event(&mut *tx, event_id).await?;
+                // Incidents the action reveals: its own (a returned answer, a low rating),
+                // and an appeal redirected after the redirect term (59-FZ art. 8 part 3).
+                let mut incidents: Vec<(IncidentKind, Option<i64>)> =
+                    transition.incident.map(|k| (k, None)).into_iter().collect();
+                if let (Action::Redirect { .. }, SubmissionKind::Appeal) = (&action, kind) {
+                    let redirect_due = Self::term_context(
+                        &self.calendars,
+                        &mut *tx,
+                        state.org.0,
+                        kind,
+                        subcategory,
+                    )
+                    .await?
+                    .stage_due(
+                        ::otklik_domain::calendar::DeadlineStage::Redirect,
+                        $crate::common::from_ts(created_at)?,
+                    )?;
+                    if let Some(due) = redirect_due.filter(|due| *due < at) {
+                        incidents.push((IncidentKind::LateRedirect, Some($crate::common::ts(due))));
+                    }
+                }
+                for (incident, due) in incidents {
+                    Self::raise_incident(
+                        &mut *tx,
+                        incident,
+                        id.0,
+                        state.org.0,
+                        state.region.0,
+                        due,
+                        at_ts,
+                    )
+                    .await?;
+                }
                 let event_row = ::sqlx::query_as::<$db, $crate::common::EventRow>(concat!(
                     $crate::common::event_select!(),
                     " WHERE e.id = $1"
@@ -1335,7 +1495,9 @@ macro_rules! impl_store {
                             u.email AS author_email, c.name AS category_name, s.subcategory_id, \
                             sc.name AS subcategory_name, s.region_id, r.name AS region_name, \
                             s.org_id, o.name AS org_name, s.round, s.rating, s.text, \
-                            s.fields_json, s.created_at, s.deadline_at, s.updated_at \
+                            s.fields_json, s.created_at, s.deadline_at, s.updated_at, s.route, \
+                            s.paused_at, (SELECT COUNT(*) FROM events x \
+                                WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions \
                      FROM submissions s \
                      JOIN users u ON u.id = s.author_id \
                      JOIN subcategories sc ON sc.id = s.subcategory_id \
@@ -1438,7 +1600,8 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<$crate::StoredFile> {
                 let row = ::sqlx::query_as::<$db, $crate::common::FileRow>(
                     "SELECT f.id, f.submission_id, f.event_id, f.name, f.mime, f.size, f.sha256, \
-                            f.content, s.status, s.author_id, s.org_id, s.round, s.rating \
+                            f.content, s.kind, s.status, s.author_id, s.org_id, s.region_id, \
+                            s.round, s.rating \
                      FROM files f JOIN submissions s ON s.id = f.submission_id \
                      WHERE f.id = $1",
                 )

@@ -9,13 +9,22 @@
 //! - deadlines are computed by the domain (`calendar::Term`) from the holding
 //!   organisation's UTC offset, inside the same transaction.
 
+mod admin_sql;
+mod calendars;
 mod common;
+pub mod ledger;
+mod ledger_sql;
 mod model;
+mod terms;
 
+pub use ledger::{
+    AuditOptions, AuditReport, CitizenReceipt, Divergence, InclusionProof, LogInfo, LogLeaf,
+    ReceiptEntry,
+};
 pub use model::*;
 
 use async_trait::async_trait;
-use otklik_domain::lifecycle::{Action, Actor, TransitionError};
+use otklik_domain::lifecycle::{Action, Actor, SubmissionKind, TransitionError};
 use otklik_domain::text::Email;
 use otklik_domain::{attachment::Attachment, form::FormSpec, *};
 use std::sync::Arc;
@@ -59,9 +68,160 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Lists count matching submissions up to this many; beyond it they say "more than".
 pub const COUNT_LIMIT: u64 = 10_000;
 
+/// The transparency log: every lifecycle event is a leaf of an RFC 9162 Merkle tree,
+/// appended in the transaction that records the event.
+#[async_trait]
+pub trait Ledger: Send + Sync + 'static {
+    /// Creates the log with hash `alg` (or checks an existing one uses it:
+    /// `Conflict("log_hash_mismatch")`), then appends leaves for any events recorded
+    /// before the log existed; returns how many.
+    async fn init_log(&self, alg: otklik_log::HashAlg) -> StoreResult<u64>;
+    /// The size and root of the log as it stands.
+    async fn log_info(&self) -> StoreResult<LogInfo>;
+    /// Signs and stores a tree head for the current size when it has grown since the
+    /// last one; None when there is nothing new.
+    async fn sign_tree_head(
+        &self,
+        signer: &otklik_log::Signer,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<otklik_log::SignedTreeHead>>;
+    async fn latest_tree_head(&self) -> StoreResult<Option<otklik_log::SignedTreeHead>>;
+    /// The signed tree head of exactly this size; `NotFound` when there is none.
+    async fn tree_head(&self, size: u64) -> StoreResult<otklik_log::SignedTreeHead>;
+    /// `InvalidReference("index_out_of_range")` unless `index < size <= log size`.
+    async fn inclusion_proof(&self, index: u64, size: u64) -> StoreResult<InclusionProof>;
+    /// `InvalidReference("size_out_of_range")` unless `0 < first <= second <= log size`.
+    async fn consistency_proof(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> StoreResult<Vec<otklik_log::Hash>>;
+    /// Up to `count` leaves from index `start`.
+    async fn leaves(&self, start: u64, count: u32) -> StoreResult<Vec<LogLeaf>>;
+    /// The leaves of a submission `actor` may see.
+    async fn receipts(
+        &self,
+        submission: SubmissionId,
+        actor: Actor,
+    ) -> StoreResult<Vec<ReceiptEntry>>;
+    /// The receipt of one leaf of the submission, proved against the latest signed tree
+    /// head; `Conflict("receipt_pending")` until a head covers it. The author's receipt
+    /// also opens the leaf's commitment.
+    async fn receipt(
+        &self,
+        submission: SubmissionId,
+        index: u64,
+        actor: Actor,
+    ) -> StoreResult<CitizenReceipt>;
+    /// Recomputes and cross-checks the whole log; see `AuditReport`.
+    async fn audit_log(&self, options: AuditOptions) -> StoreResult<AuditReport>;
+}
+
+/// Territories, routing rules, deadline policies, calendars and the record of their
+/// changes; procedure incidents and the monitor that raises them.
+#[async_trait]
+pub trait Admin: Send + Sync + 'static {
+    /// Loads (or refreshes the codes of) the federal subjects; returns how many were new.
+    async fn ensure_regions(&self, subjects: &[FederalSubjectRow]) -> StoreResult<u64>;
+    async fn region_by_code(&self, code: &str) -> StoreResult<Option<Region>>;
+    /// Inserts or renames municipalities by OKTMO code, all or nothing; returns
+    /// (inserted, updated).
+    async fn import_municipalities(&self, rows: &[NewMunicipality]) -> StoreResult<(u64, u64)>;
+    async fn municipalities(&self, region: RegionId) -> StoreResult<Vec<Municipality>>;
+
+    /// The competent organisation for a subcategory in a region (and municipality): the
+    /// most specific rule, else the region's coordinator; `InvalidReference("no_route")`.
+    async fn route_decision(
+        &self,
+        subcategory: SubcategoryId,
+        region: RegionId,
+        municipality: Option<MunicipalityId>,
+    ) -> StoreResult<RouteDecision>;
+    async fn routes(&self, subcategory: Option<SubcategoryId>) -> StoreResult<Vec<RouteRule>>;
+    /// Adds or replaces the rule of a scope, recording the change.
+    async fn put_route(
+        &self,
+        actor: Option<UserId>,
+        subcategory: SubcategoryId,
+        scope: RouteScope,
+        org: OrgId,
+        at: OffsetDateTime,
+    ) -> StoreResult<RouteId>;
+    async fn delete_route(
+        &self,
+        actor: Option<UserId>,
+        id: RouteId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Stored policies (the defaults apply where none is stored).
+    async fn policies(&self) -> StoreResult<Vec<PolicyRecord>>;
+    /// Sets a policy (validated by the domain), records the change and recomputes the
+    /// open deadlines.
+    async fn put_policy(
+        &self,
+        actor: Option<UserId>,
+        kind: SubmissionKind,
+        subcategory: Option<SubcategoryId>,
+        policy: &otklik_domain::calendar::DeadlinePolicy,
+        at: OffsetDateTime,
+    ) -> StoreResult<RecomputeReport>;
+    /// Days layered over the shipped calendar: `region` None is the federal layer.
+    async fn calendar_days(
+        &self,
+        region: Option<&str>,
+    ) -> StoreResult<Vec<otklik_domain::calendar::CalendarEntry>>;
+    /// Adds or replaces days of a layer, records the change and recomputes the open
+    /// deadlines; returns the recompute report.
+    async fn put_calendar_days(
+        &self,
+        actor: Option<UserId>,
+        region: Option<&str>,
+        days: &[otklik_domain::calendar::CalendarEntry],
+        at: OffsetDateTime,
+    ) -> StoreResult<RecomputeReport>;
+    async fn delete_calendar_day(
+        &self,
+        actor: Option<UserId>,
+        region: Option<&str>,
+        day: time::Date,
+        at: OffsetDateTime,
+    ) -> StoreResult<RecomputeReport>;
+    /// The calendar a region's organisations use (shipped + federal layer + region layer).
+    async fn calendar(
+        &self,
+        region: Option<&str>,
+    ) -> StoreResult<std::sync::Arc<otklik_domain::calendar::ProductionCalendar>>;
+
+    /// Recomputes the deadline of every open submission from its term's start, policy,
+    /// calendar, pauses and extension; appends one log leaf when any changed.
+    async fn recompute_deadlines(&self, at: OffsetDateTime) -> StoreResult<RecomputeReport>;
+    /// One pass of the monitor: warnings before deadlines (`warn_working_days` ahead),
+    /// incidents for breached deadlines and late moderation.
+    async fn monitor(
+        &self,
+        now: OffsetDateTime,
+        warn_working_days: u32,
+    ) -> StoreResult<MonitorReport>;
+    async fn incidents(&self, query: &IncidentQuery) -> StoreResult<IncidentPage>;
+    async fn resolve_incident(
+        &self,
+        actor: UserId,
+        id: IncidentId,
+        resolution: &otklik_domain::text::Reason,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Whether a submission's current deadline has been warned about.
+    async fn warned(&self, submission: SubmissionId) -> StoreResult<bool>;
+    /// Open, overdue and answered counts and open incidents per region.
+    async fn region_summaries(&self, now: OffsetDateTime) -> StoreResult<Vec<RegionSummary>>;
+
+    async fn config_changes(&self, limit: u32, offset: u32) -> StoreResult<Vec<ConfigChange>>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Ledger + Admin + Send + Sync + 'static {
     /// Answers only when the database answers a query.
     async fn health(&self) -> StoreResult<()>;
 

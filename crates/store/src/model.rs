@@ -89,6 +89,9 @@ pub struct NewSubmission {
     pub region: RegionId,
     /// The competent organisation, as decided by routing.
     pub org: OrgId,
+    /// The municipality it is about, when the citizen named one (routing prefers the
+    /// municipality's own rules).
+    pub municipality: Option<MunicipalityId>,
     pub text: SubmissionText,
     pub fields: FormValues,
     pub attachments: Vec<Attachment>,
@@ -171,6 +174,13 @@ pub struct SubmissionDetail {
     pub created_at: OffsetDateTime,
     pub deadline_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// How it was routed: `municipality:ID`, `region:ID`, `federal:ID` (rule ids),
+    /// `coordinator` (no rule matched) or `manual`.
+    pub route: String,
+    /// The term was extended once (appeals).
+    pub extended: bool,
+    /// Since when the clock is paused (waiting for the citizen), if it is.
+    pub paused_at: Option<OffsetDateTime>,
     /// Oldest first.
     pub events: Vec<EventRecord>,
     /// The citizen's own attachments (files of events are in `events`).
@@ -180,9 +190,12 @@ pub struct SubmissionDetail {
 impl SubmissionDetail {
     pub fn state(&self) -> SubmissionState {
         SubmissionState {
+            kind: self.kind,
             status: self.status,
             author: self.author,
             org: self.org,
+            region: self.region,
+            extended: self.extended,
             round: self.round,
             rating: self.rating,
         }
@@ -214,6 +227,8 @@ pub enum Scope {
     Author(UserId),
     /// Those an organisation holds now (its inbox).
     Organisation(OrgId),
+    /// Every submission about a region (its coordinator's queue).
+    Region(RegionId),
     /// All (the operator).
     All,
 }
@@ -246,4 +261,137 @@ pub struct PersonalDataAccess {
     pub submission: SubmissionId,
     pub purpose: String,
     pub at: OffsetDateTime,
+}
+
+// --- territories, routing, deadlines, incidents, configuration --------------------------
+
+/// A federal subject as loaded from the domain's data.
+#[derive(Debug, Clone)]
+pub struct FederalSubjectRow {
+    pub code: String,
+    pub okato: String,
+    pub name: String,
+    pub federal_district: Option<String>,
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMunicipality {
+    pub oktmo: String,
+    pub name: String,
+    pub region: RegionId,
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Municipality {
+    pub id: MunicipalityId,
+    pub region: RegionId,
+    pub oktmo: String,
+    pub name: String,
+    pub utc_offset_minutes: i32,
+}
+
+/// Where a routing rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteScope {
+    /// Every region (a federal body's subcategory).
+    Federal,
+    Region(RegionId),
+    Municipality(RegionId, MunicipalityId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRule {
+    pub id: RouteId,
+    pub subcategory: SubcategoryId,
+    pub scope: RouteScope,
+    pub org: OrgId,
+}
+
+/// The competent organisation and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDecision {
+    pub org: OrgId,
+    /// `municipality:ID`, `region:ID`, `federal:ID` or `coordinator`.
+    pub label: String,
+}
+
+/// A stored deadline policy: per kind, optionally per subcategory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRecord {
+    pub kind: SubmissionKind,
+    pub subcategory: Option<SubcategoryId>,
+    pub spec_json: String,
+}
+
+/// Who changed the configuration, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigChange {
+    pub id: i64,
+    pub actor: Option<UserId>,
+    pub actor_name: Option<String>,
+    pub at: OffsetDateTime,
+    pub entity: String,
+    pub entity_key: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecomputeReport {
+    pub checked: u64,
+    pub changed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MonitorReport {
+    pub warnings: u64,
+    pub incidents: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub id: IncidentId,
+    pub kind: otklik_domain::lifecycle::IncidentKind,
+    pub submission: SubmissionId,
+    pub number: RegistrationNumber,
+    pub org: OrgId,
+    pub org_name: String,
+    pub region: RegionId,
+    pub region_name: String,
+    pub due_at: Option<OffsetDateTime>,
+    pub detected_at: OffsetDateTime,
+    pub resolved_at: Option<OffsetDateTime>,
+    pub resolution: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IncidentQuery {
+    pub kind: Option<otklik_domain::lifecycle::IncidentKind>,
+    pub region: Option<RegionId>,
+    pub org: Option<OrgId>,
+    /// Some(false): open only; Some(true): resolved only.
+    pub resolved: Option<bool>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentPage {
+    pub items: Vec<IncidentRecord>,
+    pub total: u64,
+    /// Counts by kind for the same filters (without the kind filter).
+    pub by_kind: Vec<(otklik_domain::lifecycle::IncidentKind, u64)>,
+}
+
+/// Aggregates for monitoring: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionSummary {
+    pub region: RegionId,
+    pub region_name: String,
+    pub open: u64,
+    pub overdue: u64,
+    pub answered: u64,
+    pub incidents_open: u64,
 }

@@ -4,7 +4,9 @@
 //! one submission at once are serialised, and the second decides on the state the first
 //! left. Multi-query reads run in one `REPEATABLE READ` snapshot.
 
+use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
+use crate::ledger_sql::impl_ledger;
 use crate::StoreResult;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
@@ -14,6 +16,7 @@ const CONNECTIONS: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    calendars: std::sync::Arc<crate::calendars::CalendarCache>,
 }
 
 impl PgStore {
@@ -26,7 +29,10 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            calendars: Default::default(),
+        })
     }
 
     fn pool(&self) -> &PgPool {
@@ -48,4 +54,23 @@ impl_store! {
     begin_write: "BEGIN",
     begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     backend: "postgres",
+}
+impl_admin! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    lock: " FOR UPDATE",
+    begin_write: "BEGIN",
+    begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+}
+
+impl_ledger! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    lock: " FOR UPDATE",
+    begin_write: "BEGIN",
+    begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 }

@@ -6,7 +6,9 @@
 //! middle. Reads use their own pool and never wait for writes (WAL). `synchronous=FULL`:
 //! a transaction is on disk before its success is reported.
 
+use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
+use crate::ledger_sql::impl_ledger;
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -22,6 +24,7 @@ const READERS: u32 = 4;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    calendars: std::sync::Arc<crate::calendars::CalendarCache>,
 }
 
 impl SqliteStore {
@@ -56,7 +59,11 @@ impl SqliteStore {
             .max_connections(READERS)
             .connect_with(options)
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            calendars: Default::default(),
+        })
     }
 
     async fn open_in_memory() -> StoreResult<Self> {
@@ -74,6 +81,7 @@ impl SqliteStore {
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
+            calendars: Default::default(),
         })
     }
 
@@ -102,6 +110,26 @@ impl_store! {
     begin_write: "BEGIN IMMEDIATE",
     begin_read: "BEGIN",
     backend: "sqlite",
+}
+
+impl_admin! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    lock: "",
+    begin_write: "BEGIN IMMEDIATE",
+    begin_read: "BEGIN",
+}
+
+impl_ledger! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    lock: "",
+    begin_write: "BEGIN IMMEDIATE",
+    begin_read: "BEGIN",
 }
 
 #[cfg(test)]

@@ -126,6 +126,8 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Citizen => "citizen",
         Role::Official(_) => "official",
         Role::Operator => "operator",
+        Role::Coordinator(_) => "coordinator",
+        Role::Analyst => "analyst",
     }
 }
 

@@ -1,7 +1,7 @@
 //! Russian texts of the interface for the domain's codes. The domain and the API speak in
 //! stable codes; people read these.
 
-use otklik_domain::lifecycle::{EventKind, RejectionGround, Status, SubmissionKind};
+use otklik_domain::lifecycle::{EventKind, IncidentKind, RejectionGround, Status, SubmissionKind};
 
 pub fn status(s: Status) -> &'static str {
     match s {
@@ -11,6 +11,7 @@ pub fn status(s: Status) -> &'static str {
         Status::Rated => "Ответ оценён",
         Status::Rejected => "Оставлено без ответа по существу",
         Status::Reopened => "На повторном рассмотрении",
+        Status::AwaitingClarification => "Ожидает уточнения от заявителя",
     }
 }
 
@@ -31,6 +32,22 @@ pub fn event(e: EventKind) -> &'static str {
         EventKind::Rejected => "Оставлено без ответа по существу",
         EventKind::Rated => "Ответ оценён",
         EventKind::SentBack => "Возвращено на повторное рассмотрение",
+        EventKind::ClarificationRequested => "Запрошено уточнение (срок приостановлен)",
+        EventKind::Clarified => "Заявитель дал уточнение (срок продолжен)",
+        EventKind::Extended => "Срок рассмотрения продлён",
+        EventKind::AnswerReturned => "Ответ возвращён координатором на доработку",
+        EventKind::Recategorised => "Тема изменена координатором, обращение направлено заново",
+    }
+}
+
+pub fn incident(k: IncidentKind) -> &'static str {
+    match k {
+        IncidentKind::LateRegistration => "Нарушен срок регистрации",
+        IncidentKind::LateModeration => "Нарушен срок модерации",
+        IncidentKind::LateRedirect => "Нарушен срок перенаправления (7 дней)",
+        IncidentKind::LateAnswer => "Нарушен срок ответа",
+        IncidentKind::AnswerRejected => "Ответ отклонён координатором",
+        IncidentKind::LowRating => "Низкая оценка ответа (1–2)",
     }
 }
 
@@ -91,6 +108,18 @@ pub fn error(code: &str) -> &'static str {
         }
         "invalid_body" | "invalid_json" | "invalid_form" | "invalid_query" => "Запрос не удалось разобрать.",
         "method_not_allowed" => "Этот адрес не принимает такой запрос.",
+        "not_an_appeal" => "Продлить срок можно только для обращения по 59-ФЗ.",
+        "extension_used" => "Срок уже продлевался: продлить его можно один раз.",
+        "extension_not_allowed" => "Для этой темы продление срока не предусмотрено.",
+        "extension_too_long" => "Продлить срок можно не более чем на 30 дней.",
+        "term_out_of_range" => "Срок должен быть от 1 до 365 дней.",
+        "unknown_municipality" => "Выберите муниципальное образование из списка этого региона.",
+        "already_resolved" => "Инцидент уже закрыт.",
+        "receipt_pending" => "Событие ещё не вошло в подписанную вершину журнала. Повторите через несколько секунд.",
+        "no_tree_head" => "Журнал ещё не подписан: в нём нет ни одной вершины.",
+        "index_out_of_range" | "size_out_of_range" => "В журнале нет записи с таким номером или размером.",
+        "missing_parameter" => "Не хватает параметра запроса.",
+        "invalid_parameter" => "Параметр запроса должен быть неотрицательным целым числом.",
         "unsupported_media_type" => "Тело запроса должно быть в формате JSON.",
         _ => "Что-то пошло не так. Попробуйте ещё раз позже.",
     }

@@ -70,6 +70,8 @@ pub async fn register_citizen(
 pub struct SubmitInput {
     pub kind: String,
     pub region: String,
+    /// Optional: the municipality (id) the submission is about.
+    pub municipality: String,
     pub text: String,
     /// Values of the subcategory's own fields, by key.
     pub fields: BTreeMap<String, String>,
@@ -117,6 +119,23 @@ pub async fn submit(
             .map(|r| r.id)
             .ok_or_else(|| required_or(&input.region, "unknown_region")),
     );
+    let municipality = match (region, input.municipality.trim()) {
+        (_, "") => Some(None),
+        (Some(region), raw) => {
+            let known = store.municipalities(region).await?;
+            errors
+                .check(
+                    "municipality",
+                    raw.parse::<i64>()
+                        .ok()
+                        .and_then(|id| known.iter().find(|m| m.id.0 == id))
+                        .map(|m| m.id)
+                        .ok_or("unknown_municipality"),
+                )
+                .map(Some)
+        }
+        (None, _) => None,
+    };
     let text = errors.check("text", SubmissionText::parse(&input.text));
     let fields = match sub.form.validate(&input.fields) {
         Ok(values) => Some(values),
@@ -139,18 +158,34 @@ pub async fn submit(
     {
         errors.push("attachments", "photo_required");
     }
-    let (Some(kind), Some(region), Some(text), Some(fields), Some(attachments), true) =
-        (kind, region, text, fields, attachments, errors.is_empty())
+    let (
+        Some(kind),
+        Some(region),
+        Some(municipality),
+        Some(text),
+        Some(fields),
+        Some(attachments),
+        true,
+    ) = (
+        kind,
+        region,
+        municipality,
+        text,
+        fields,
+        attachments,
+        errors.is_empty(),
+    )
     else {
         return Err(AppError::validation(errors));
     };
-    let org = store.route(sub.id, region).await?;
+    let decision = store.route_decision(sub.id, region, municipality).await?;
     let submission = NewSubmission {
         kind,
         author: author.id,
         subcategory: sub.id,
         region,
-        org,
+        municipality,
+        org: decision.org,
         text,
         fields,
         attachments,
@@ -175,6 +210,10 @@ pub struct ActInput {
     pub ground: String,
     pub score: String,
     pub comment: String,
+    /// Extension: how many days.
+    pub days: String,
+    /// Recategorisation: the new subcategory id.
+    pub subcategory: String,
     pub files: Vec<(String, Vec<u8>)>,
 }
 
@@ -249,6 +288,39 @@ pub fn parse_action(name: &str, input: &ActInput) -> Option<Result<Action, Valid
         "send_back" => errors
             .check("reason", Reason::parse(&input.reason))
             .map(|reason| Action::SendBack { reason }),
+        "request_clarification" => errors
+            .check("reason", Reason::parse(&input.reason))
+            .map(|question| Action::RequestClarification { question }),
+        "clarify" => errors
+            .check("text", AnswerText::parse(&input.text))
+            .map(|text| Action::Clarify { text }),
+        "extend" => {
+            let days = errors.check("days", lifecycle::ExtensionDays::parse(&input.days));
+            let reason = errors.check("reason", Reason::parse(&input.reason));
+            days.zip(reason)
+                .map(|(days, reason)| Action::Extend { days, reason })
+        }
+        "return_answer" => errors
+            .check("reason", Reason::parse(&input.reason))
+            .map(|reason| Action::ReturnAnswer { reason }),
+        "recategorise" => {
+            let subcategory = errors.check(
+                "subcategory",
+                input
+                    .subcategory
+                    .trim()
+                    .parse::<i64>()
+                    .map(SubcategoryId)
+                    .map_err(|_| required_or(&input.subcategory, "unknown_subcategory")),
+            );
+            let reason = errors.check("reason", Reason::parse(&input.reason));
+            subcategory
+                .zip(reason)
+                .map(|(subcategory, reason)| Action::Recategorise {
+                    subcategory,
+                    reason,
+                })
+        }
         _ => return None,
     };
     Some(match action {
@@ -293,6 +365,12 @@ pub async fn act(
             otklik_store::StoreError::InvalidReference("unknown_organisation") => {
                 AppError::field("to_org", "unknown_organisation")
             }
+            otklik_store::StoreError::InvalidReference("unknown_subcategory") => {
+                AppError::field("subcategory", "unknown_subcategory")
+            }
+            otklik_store::StoreError::InvalidReference(
+                code @ ("extension_not_allowed" | "extension_too_long" | "term_out_of_range"),
+            ) => AppError::field("days", code),
             other => other.into(),
         })
 }
@@ -348,12 +426,15 @@ async fn record_staff_access(
 }
 
 /// Whose submissions a person's list shows: the citizen's own, the official's
-/// organisation's inbox, or everything for the operator.
-pub fn scope_of(actor: Actor) -> Scope {
+/// organisation's inbox, the coordinator's region, or everything for the operator. The
+/// ministry's analyst sees no submission, only aggregates: `forbidden`.
+pub fn scope_of(actor: Actor) -> Result<Scope, AppError> {
     match actor.role {
-        Role::Citizen => Scope::Author(actor.user),
-        Role::Official(org) => Scope::Organisation(org),
-        Role::Operator => Scope::All,
+        Role::Citizen => Ok(Scope::Author(actor.user)),
+        Role::Official(org) => Ok(Scope::Organisation(org)),
+        Role::Coordinator(region) => Ok(Scope::Region(region)),
+        Role::Operator => Ok(Scope::All),
+        Role::Analyst => Err(AppError::forbidden()),
     }
 }
 
@@ -427,5 +508,5 @@ pub async fn list(
     actor: Actor,
     query: &ListQuery,
 ) -> Result<Page<SubmissionCard>, AppError> {
-    Ok(store.list(scope_of(actor), query).await?)
+    Ok(store.list(scope_of(actor)?, query).await?)
 }

@@ -16,26 +16,26 @@ use crate::support::{
 };
 
 /// Photo required; routed in Тверская область to the regional transport ministry.
-const POTHOLES: &str = "Ямы и выбоины на дороге";
+pub(crate) const POTHOLES: &str = "Ямы и выбоины на дороге";
 /// No photo required; routed in Тверская область to the city administration.
 const TRAFFIC_LIGHT: &str = "Неработающий светофор";
 const TVER: &str = "Тверская область";
 const NSK: &str = "Новосибирская область";
-const TRANSPORT: &str = "Министерство транспорта Тверской области";
+pub(crate) const TRANSPORT: &str = "Министерство транспорта Тверской области";
 const CITY: &str = "Администрация города Твери";
 const TEXT: &str = "Большая яма на проезжей части напротив дома 5, машины объезжают по встречной.";
 
 // --- helpers -------------------------------------------------------------------------------
 
 /// The server, the demo citizen's API client, and the public reference data.
-struct World {
-    app: TestApp,
-    citizen: Api,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) citizen: Api,
     catalogue: Value,
 }
 
 impl World {
-    async fn start(backend: Backend) -> Self {
+    pub(crate) async fn start(backend: Backend) -> Self {
         let app = spawn_app_on(backend).await;
         let citizen = app.api(&app.token(CITIZEN).await);
         let catalogue = ok(citizen.get("/api/v1/catalogue").await);
@@ -51,7 +51,7 @@ impl World {
     }
 
     /// The demo official of the organisation with this name.
-    async fn official(&self, organisation: &str) -> Api {
+    pub(crate) async fn official(&self, organisation: &str) -> Api {
         let email = self.app.official_of(organisation).email.clone();
         self.api_of(&email).await
     }
@@ -119,7 +119,7 @@ impl World {
         created
     }
 
-    async fn submit(&self, subcategory: &str) -> Value {
+    pub(crate) async fn submit(&self, subcategory: &str) -> Value {
         self.submit_as(&self.citizen, subcategory, TVER, "message")
             .await
     }
@@ -134,7 +134,7 @@ fn sample_value(field: &Value) -> String {
     }
 }
 
-fn upload(name: &str, bytes: &[u8]) -> Value {
+pub(crate) fn upload(name: &str, bytes: &[u8]) -> Value {
     json!({
         "name": name,
         "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -142,13 +142,13 @@ fn upload(name: &str, bytes: &[u8]) -> Value {
 }
 
 /// The body of a 200 response.
-fn ok((status, body): (u16, Value)) -> Value {
+pub(crate) fn ok((status, body): (u16, Value)) -> Value {
     assert_eq!(status, 200, "{body}");
     body
 }
 
 /// Asserts a refusal: its status and its problem `code`.
-fn refused((status, body): (u16, Value), want_status: u16, want_code: &str) -> Value {
+pub(crate) fn refused((status, body): (u16, Value), want_status: u16, want_code: &str) -> Value {
     assert_eq!(
         (status, body["code"].as_str()),
         (want_status, Some(want_code)),
@@ -171,7 +171,7 @@ fn field_code<'a>(problem: &'a Value, field: &str) -> Option<&'a str> {
         .and_then(|e| e["code"].as_str())
 }
 
-fn path(id: &Value, action: &str) -> String {
+pub(crate) fn path(id: &Value, action: &str) -> String {
     match action {
         "" => format!("/api/v1/submissions/{id}"),
         _ => format!("/api/v1/submissions/{id}/{action}"),

@@ -75,9 +75,17 @@ conformance!(
         file_access,
         personal_data_log,
         concurrent_actions,
+        log_records_every_event,
+        log_proofs_and_receipts,
+        log_refusals_append_nothing,
+        log_hash_is_fixed_at_the_first_leaf,
+        log_concurrent_appends,
     ],
-    url: [reopening_the_store],
+    url: [reopening_the_store, log_audit_detects_edits],
 );
+
+mod ledger;
+use ledger::*;
 
 async fn open(url: &str, backend: &str) -> Arc<dyn Store> {
     let store = otklik_store::open(url)
@@ -357,6 +365,7 @@ impl World {
             author: author.user,
             subcategory,
             region: self.region,
+            municipality: None,
             org: self.org,
             text: text(body),
             fields: if subcategory == self.bus {
@@ -874,8 +883,9 @@ async fn register(store: Arc<dyn Store>) {
     let scheme = store.file(files[1].id, w.official).await.unwrap();
     assert_eq!(scheme.bytes, pdf_bytes());
 
-    // An appeal: 30 days from 4 December is Sunday 3 January, a holiday; the last working
-    // day before it is Thursday 31 December.
+    // An appeal: 30 days from 4 December is Sunday 3 January, a holiday; 31 December 2026
+    // is a day off by decree (from Sunday 4 January), so the last working day before it is
+    // Wednesday 30 December.
     let appeal = store
         .register_submission(
             NewSubmission {
@@ -890,7 +900,7 @@ async fn register(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!(appeal.deadline_at, datetime!(2026-12-31 20:59:59 UTC));
+    assert_eq!(appeal.deadline_at, datetime!(2026-12-30 20:59:59 UTC));
     assert!(appeal.id.0 > id.0);
     let detail = store.submission(appeal.id, w.operator).await.unwrap();
     assert_eq!(

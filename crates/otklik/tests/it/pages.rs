@@ -22,7 +22,7 @@ const TEXT: &str = "Глубокая яма у остановки Вокзал, 
 // --- helpers -------------------------------------------------------------------------------
 
 /// A browser-like client on one server.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     client: Client,
 }
@@ -36,19 +36,19 @@ impl<'a> Browser<'a> {
     }
 
     /// A browser signed in as a demo account.
-    async fn signed_in(app: &'a TestApp, email: &str) -> Self {
+    pub(crate) async fn signed_in(app: &'a TestApp, email: &str) -> Self {
         let browser = Self::new(app);
         let r = browser.login(email, DEMO_PASSWORD).await;
         assert_eq!(r.status(), 303, "login of {email}");
         browser
     }
 
-    async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         self.client.get(self.app.url(path)).send().await.unwrap()
     }
 
     /// A page's status and HTML.
-    async fn page(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn page(&self, path: &str) -> (u16, String) {
         let r = self.get(path).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }

@@ -26,6 +26,10 @@ pub struct TestApp {
     pub base: String,
     pub accounts: Vec<DemoAccount>,
     pub store: Arc<dyn otklik_store::Store>,
+    /// The database's URL, for tests that play someone with direct database access.
+    pub database_url: String,
+    /// The arguments that point an `otklik` command at this database.
+    pub cli_db_args: Vec<String>,
     running: Option<Running>,
     _dir: tempfile::TempDir,
     _pg: Option<TestDb>,
@@ -51,9 +55,24 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
         demo: true,
         demo_password: Some(DEMO_PASSWORD.to_owned()),
         secure_cookies: false,
+        log: otklik::LogConfig {
+            key_file: dir.path().join("data").join("log-signing.key"),
+            alg: otklik_log::HashAlg::Sha256,
+            tree_head_interval: std::time::Duration::from_millis(100),
+        },
+    };
+    let database_url = config.database.url();
+    let cli_db_args = match &pg {
+        Some(db) => vec!["--database-url".to_owned(), db.url.clone()],
+        None => vec![
+            "--data-dir".to_owned(),
+            config.database.data_dir.display().to_string(),
+        ],
     };
     let running = otklik::start(config).await.expect("server starts");
     TestApp {
+        database_url,
+        cli_db_args,
         base: format!("http://{}", running.addr),
         accounts: running.demo_accounts.clone(),
         store: running.store.clone(),

@@ -41,7 +41,16 @@ pub fn routes() -> Router<AppState> {
         .route("/submissions/{id}/reject", post(reject))
         .route("/submissions/{id}/rate", post(rate))
         .route("/submissions/{id}/send-back", post(send_back))
+        .route(
+            "/submissions/{id}/request-clarification",
+            post(request_clarification),
+        )
+        .route("/submissions/{id}/clarify", post(clarify))
+        .route("/submissions/{id}/extend", post(extend))
+        .route("/submissions/{id}/return-answer", post(return_answer))
+        .route("/submissions/{id}/recategorise", post(recategorise))
         .route("/files/{id}", get(file))
+        .merge(super::log::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -62,19 +71,28 @@ pub fn routes() -> Router<AppState> {
     paths(
         register, create_token, revoke_token, me, regions, organisations, catalogue,
         list, create, show, take_into_work, intermediate_answer, answer, redirect, reject,
-        rate, send_back, file
+        rate, send_back, request_clarification, clarify, extend, return_answer, recategorise,
+        file,
+        super::log::info, super::log::latest_tree_head, super::log::tree_head,
+        super::log::inclusion, super::log::consistency, super::log::leaves,
+        super::log::receipts, super::log::receipt
     ),
     components(schemas(
         Problem, ProblemField, RegisterRequest, TokenRequest, TokenResponse, UserView,
         RegionView, OrganisationView, CategoryView, SubcategoryView, FormView, FormFieldView,
         FileUpload, SubmitRequest, AnswerRequest, RedirectRequest, RejectRequest, RateRequest,
-        SendBackRequest, SubmissionList, CardView, FileView, EventView, AuthorView, SubmissionView
+        SendBackRequest, ReasonRequest, ClarifyRequest, ExtendRequest, RecategoriseRequest,
+        SubmissionList, CardView, FileView, EventView, AuthorView, SubmissionView,
+        super::log::TreeHeadView, super::log::LogInfoView, super::log::InclusionView,
+        super::log::ConsistencyView, super::log::LeafView, super::log::LeavesView,
+        super::log::ReceiptEntryView
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "reference", description = "Regions, organisations, categories and their forms"),
-        (name = "submissions", description = "Messages and appeals and their life")
+        (name = "submissions", description = "Messages and appeals and their life"),
+        (name = "log", description = "The transparency log (RFC 9162): signed tree heads, proofs, leaves, receipts")
     )
 )]
 pub struct ApiDoc;
@@ -312,6 +330,10 @@ async fn create(
     let input = SubmitInput {
         kind: body.kind,
         region: body.region_id.map(|r| r.to_string()).unwrap_or_default(),
+        municipality: body
+            .municipality_id
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
         text: body.text,
         fields: body.fields,
         files: decode_files(body.attachments)?,
@@ -489,6 +511,92 @@ async fn send_back(
         ..ActInput::default()
     };
     act(&state, &user, &id, "send_back", input).await
+}
+
+/// The holding official asks the citizen to clarify; the term's clock pauses until the
+/// citizen answers.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/request-clarification", tag = "submissions", params(("id" = i64, Path)), request_body = ReasonRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn request_clarification(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonRequest>,
+) -> ApiResult<Response> {
+    let input = ActInput {
+        reason: body.reason,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "request_clarification", input).await
+}
+
+/// The author's clarification; the clock resumes and the deadline moves by the pause.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/clarify", tag = "submissions", params(("id" = i64, Path)), request_body = ClarifyRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn clarify(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ClarifyRequest>,
+) -> ApiResult<Response> {
+    let input = ActInput {
+        text: body.text,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "clarify", input).await
+}
+
+/// Extends an appeal's term once, by 1–30 days, with notice to the citizen.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/extend", tag = "submissions", params(("id" = i64, Path)), request_body = ExtendRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn extend(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ExtendRequest>,
+) -> ApiResult<Response> {
+    let input = ActInput {
+        days: body.days.map(|d| d.to_string()).unwrap_or_default(),
+        reason: body.reason,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "extend", input).await
+}
+
+/// The region's coordinator returns an answer that does not answer (an incident).
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/return-answer", tag = "submissions", params(("id" = i64, Path)), request_body = ReasonRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn return_answer(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonRequest>,
+) -> ApiResult<Response> {
+    let input = ActInput {
+        reason: body.reason,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "return_answer", input).await
+}
+
+/// The region's coordinator fixes the category; the submission is routed again.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/recategorise", tag = "submissions", params(("id" = i64, Path)), request_body = RecategoriseRequest, security(("bearer" = [])),
+    responses((status = 200, body = SubmissionView), (status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn recategorise(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RecategoriseRequest>,
+) -> ApiResult<Response> {
+    let input = ActInput {
+        subcategory: body
+            .subcategory_id
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        reason: body.reason,
+        ..ActInput::default()
+    };
+    act(&state, &user, &id, "recategorise", input).await
 }
 
 /// Downloads a file of a submission the caller may see.

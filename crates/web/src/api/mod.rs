@@ -3,6 +3,7 @@
 //! with a stable `code` and per-field codes.
 
 mod handlers;
+pub mod log;
 mod types;
 
 pub use handlers::ApiDoc;

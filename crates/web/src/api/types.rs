@@ -151,6 +151,8 @@ pub struct SubmitRequest {
     pub kind: String,
     pub subcategory_id: Option<i64>,
     pub region_id: Option<i64>,
+    /// Optional: the municipality the submission is about (see `/regions/{id}/municipalities`).
+    pub municipality_id: Option<i64>,
     pub text: String,
     /// Values of the subcategory's form fields, by key.
     pub fields: BTreeMap<String, String>,
@@ -164,6 +166,33 @@ pub struct AnswerRequest {
     pub text: String,
     /// Result documents, up to 5 files.
     pub attachments: Vec<FileUpload>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ClarifyRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ExtendRequest {
+    /// 1 to 30.
+    pub days: Option<u32>,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct RecategoriseRequest {
+    pub subcategory_id: Option<i64>,
+    pub reason: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]

@@ -42,8 +42,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/my", get(my_list))
         .route("/inbox", get(inbox))
+        .route("/coordination", get(coordination))
         .route("/operator", get(operator_list))
         .route("/submissions/{id}", get(detail))
+        .route("/submissions/{id}/receipts/{index}", get(receipt_download))
         .route(
             "/submissions/{id}/{action}",
             post(act_post).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
@@ -184,6 +186,8 @@ fn home_of(role: Role) -> &'static str {
         Role::Citizen => "/my",
         Role::Official(_) => "/inbox",
         Role::Operator => "/operator",
+        Role::Coordinator(_) => "/coordination",
+        Role::Analyst => "/monitoring",
     }
 }
 
@@ -306,6 +310,7 @@ async fn submit_post(
     let input = SubmitInput {
         kind: data.text("kind").to_owned(),
         region: data.text("region").to_owned(),
+        municipality: data.text("municipality").to_owned(),
         text: data.text("text").to_owned(),
         fields: data.prefixed(otklik_domain::form::FIELD_PREFIX),
         files: data.files,
@@ -355,6 +360,14 @@ async fn inbox(
     list_page(state, ctx, filters, ListKind::Inbox).await
 }
 
+async fn coordination(
+    state: State<AppState>,
+    ctx: Ctx,
+    filters: Result<Query<ListFilters>, QueryRejection>,
+) -> PageResult {
+    list_page(state, ctx, filters, ListKind::Region).await
+}
+
 async fn operator_list(
     state: State<AppState>,
     ctx: Ctx,
@@ -375,6 +388,7 @@ async fn list_page(
     let allowed = match kind {
         ListKind::Mine => true,
         ListKind::Inbox => matches!(user.role, Role::Official(_)),
+        ListKind::Region => matches!(user.role, Role::Coordinator(_)),
         ListKind::All => user.role == Role::Operator,
     };
     if !allowed {
@@ -384,7 +398,7 @@ async fn list_page(
     let query = usecases::parse_filters(&filters, now)?;
     let scope = match kind {
         ListKind::Mine => otklik_store::Scope::Author(user.id),
-        _ => usecases::scope_of(actor),
+        _ => usecases::scope_of(actor)?,
     };
     let page = state.store.list(scope, &query).await?;
     let catalogue = state.store.catalogue().await?;
@@ -422,6 +436,18 @@ async fn detail(
     Ok(render(&page))
 }
 
+async fn receipt_download(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, index)): Path<(String, String)>,
+) -> PageResult {
+    let id = SubmissionId(parse_id(&id)?);
+    let index = index.parse::<u64>().map_err(|_| AppError::not_found())?;
+    let user = ctx.require_user()?;
+    let receipt = state.store.receipt(id, index, auth::actor_of(user)).await?;
+    Ok(crate::api::log::receipt_response(&receipt, id, index))
+}
+
 async fn act_post(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -442,6 +468,8 @@ async fn act_post(
         ground: data.text("ground").to_owned(),
         score: data.text("score").to_owned(),
         comment: data.text("comment").to_owned(),
+        days: data.text("days").to_owned(),
+        subcategory: data.text("subcategory").to_owned(),
         files: data.files,
     };
     let id = SubmissionId(id);

@@ -254,6 +254,8 @@ impl SubmitPage {
 pub enum ListKind {
     Mine,
     Inbox,
+    /// The regional coordinator's queue: every submission of the region.
+    Region,
     All,
 }
 
@@ -269,6 +271,25 @@ pub struct CardView {
     pub created: String,
     pub deadline: String,
     pub overdue: bool,
+    /// «осталось 3 дн.», «последний день», «просрочено на 2 дн.»; empty when closed.
+    pub remaining: String,
+}
+
+/// The time left until a deadline, in whole days, as officials read it on every card.
+pub fn remaining(status: Status, deadline: OffsetDateTime, now: OffsetDateTime) -> String {
+    if !status.is_open() {
+        return String::new();
+    }
+    if status == Status::AwaitingClarification {
+        return "срок приостановлен".to_owned();
+    }
+    let seconds = (deadline - now).whole_seconds();
+    let days = seconds.div_euclid(86_400);
+    match seconds {
+        s if s < 0 => format!("просрочено на {} дн.", (-s + 86_399) / 86_400),
+        _ if days == 0 => "последний день".to_owned(),
+        _ => format!("осталось {days} дн."),
+    }
 }
 
 #[derive(Template)]
@@ -303,6 +324,7 @@ impl ListPage {
         let (heading, path) = match kind {
             ListKind::Mine => ("Мои сообщения и обращения", "/my"),
             ListKind::Inbox => ("Входящие организации", "/inbox"),
+            ListKind::Region => ("Координация региона", "/coordination"),
             ListKind::All => ("Все сообщения и обращения", "/operator"),
         };
         let cards = page
@@ -319,7 +341,8 @@ impl ListPage {
                 excerpt: c.excerpt.clone(),
                 created: messages::datetime(c.created_at),
                 deadline: messages::date(c.deadline_at, c.org_utc_offset_minutes),
-                overdue: c.status.is_open() && c.deadline_at < now,
+                overdue: c.status.clock_runs() && c.deadline_at < now,
+                remaining: remaining(c.status, c.deadline_at, now),
             })
             .collect();
         let number = query.offset / usecases::PAGE_SIZE + 1;
@@ -443,6 +466,15 @@ pub struct DetailPage {
     pub failed_fields: Vec<(String, &'static str)>,
     pub typed: ActInput,
     pub accesses: Vec<(String, String)>,
+    pub receipts: Vec<ReceiptRow>,
+}
+
+/// One event of the submission as recorded in the transparency log.
+pub struct ReceiptRow {
+    pub index: u64,
+    pub label: &'static str,
+    pub at: String,
+    pub signed: bool,
 }
 
 impl DetailPage {
@@ -484,6 +516,20 @@ impl DetailPage {
         } else {
             Vec::new()
         };
+        let receipts = state
+            .store
+            .receipts(id, actor)
+            .await?
+            .into_iter()
+            .map(|r| ReceiptRow {
+                index: r.index,
+                label: otklik_domain::lifecycle::EventKind::parse(&r.kind)
+                    .map(messages::event)
+                    .unwrap_or("Событие"),
+                at: messages::datetime(r.at),
+                signed: r.signed,
+            })
+            .collect();
         let fields = sub
             .form
             .fields
@@ -545,6 +591,7 @@ impl DetailPage {
             failed_fields,
             typed,
             accesses,
+            receipts,
         })
     }
 
