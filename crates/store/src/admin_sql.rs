@@ -1227,6 +1227,244 @@ macro_rules! impl_admin {
                     .collect())
             }
 
+            async fn put_organisation(
+                &self,
+                actor: Option<::otklik_domain::UserId>,
+                id: Option<::otklik_domain::OrgId>,
+                edit: &$crate::OrganisationEdit,
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<::otklik_domain::OrgId> {
+                if !$crate::ORGANISATION_KINDS.contains(&edit.kind.as_str()) {
+                    return Err($crate::StoreError::InvalidReference("unknown_organisation_kind"));
+                }
+                if edit.name.trim().chars().count() < 2 || edit.name.chars().count() > 300 {
+                    return Err($crate::StoreError::InvalidReference("invalid_name"));
+                }
+                $crate::common::check_offset(edit.utc_offset_minutes)?;
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let (regions, municipalities, parents) = ::sqlx::query_as::<$db, (i64, i64, i64)>(
+                    "SELECT (SELECT COUNT(*) FROM regions WHERE id = $1), \
+                            (SELECT COUNT(*) FROM municipalities WHERE id = $2 AND region_id = $1), \
+                            (SELECT COUNT(*) FROM organisations WHERE id = $3)",
+                )
+                .bind(edit.region.map_or(-1, |r| r.0))
+                .bind(edit.municipality.map_or(-1, |m| m.0))
+                .bind(edit.parent.map_or(-1, |p| p.0))
+                .fetch_one(&mut *tx)
+                .await?;
+                if edit.region.is_some() && regions == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_region"));
+                }
+                if edit.municipality.is_some() && municipalities == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_municipality"));
+                }
+                if edit.parent.is_some() && parents == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_parent"));
+                }
+                // No organisation may end up above itself.
+                if let (Some(me), Some(parent)) = (id, edit.parent) {
+                    let mut next = Some(parent.0);
+                    let mut steps = 0;
+                    while let Some(current) = next {
+                        if current == me.0 || steps > 64 {
+                            return Err($crate::StoreError::InvalidReference("parent_cycle"));
+                        }
+                        next = ::sqlx::query_scalar::<$db, Option<i64>>(
+                            "SELECT parent_id FROM organisations WHERE id = $1",
+                        )
+                        .bind(current)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .flatten();
+                        steps += 1;
+                    }
+                }
+                let describe = |e: &$crate::OrganisationEdit| {
+                    ::serde_json::json!({
+                        "name": e.name, "kind": e.kind, "region": e.region.map(|r| r.0),
+                        "municipality": e.municipality.map(|m| m.0), "parent": e.parent.map(|p| p.0),
+                        "is_coordinator": e.is_coordinator, "utc_offset_minutes": e.utc_offset_minutes,
+                    })
+                    .to_string()
+                };
+                let (id, before) = match id {
+                    Some(id) => {
+                        let before = ::sqlx::query_as::<$db, $crate::common::OrgRow>(concat!(
+                            $crate::common::org_select!(),
+                            " WHERE id = $1"
+                        ))
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or($crate::StoreError::NotFound)?
+                        .into_model()?;
+                        ::sqlx::query::<$db>(
+                            "UPDATE organisations SET name = $2, kind = $3, region_id = $4, \
+                                 municipality_id = $5, parent_id = $6, is_coordinator = $7, \
+                                 utc_offset_minutes = $8 WHERE id = $1",
+                        )
+                        .bind(id.0)
+                        .bind(edit.name.trim())
+                        .bind(&edit.kind)
+                        .bind(edit.region.map(|r| r.0))
+                        .bind(edit.municipality.map(|m| m.0))
+                        .bind(edit.parent.map(|p| p.0))
+                        .bind(i64::from(edit.is_coordinator))
+                        .bind(i64::from(edit.utc_offset_minutes))
+                        .execute(&mut *tx)
+                        .await?;
+                        let before = $crate::OrganisationEdit {
+                            name: before.name,
+                            kind: before.kind,
+                            region: before.region,
+                            municipality: before.municipality,
+                            parent: before.parent,
+                            is_coordinator: before.is_coordinator,
+                            utc_offset_minutes: before.utc_offset_minutes,
+                        };
+                        (id.0, Some(describe(&before)))
+                    }
+                    None => {
+                        let id = ::sqlx::query_scalar::<$db, i64>(
+                            "INSERT INTO organisations (name, kind, region_id, municipality_id, \
+                                 parent_id, is_coordinator, utc_offset_minutes) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                        )
+                        .bind(edit.name.trim())
+                        .bind(&edit.kind)
+                        .bind(edit.region.map(|r| r.0))
+                        .bind(edit.municipality.map(|m| m.0))
+                        .bind(edit.parent.map(|p| p.0))
+                        .bind(i64::from(edit.is_coordinator))
+                        .bind(i64::from(edit.utc_offset_minutes))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        (id, None)
+                    }
+                };
+                Self::record_change(&mut *tx, actor, at, "organisation", &id.to_string(), before, Some(describe(edit)))
+                    .await?;
+                tx.commit().await?;
+                Ok(::otklik_domain::OrgId(id))
+            }
+
+            async fn put_category(
+                &self,
+                actor: Option<::otklik_domain::UserId>,
+                id: Option<::otklik_domain::CategoryId>,
+                name: &str,
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<::otklik_domain::CategoryId> {
+                let name = name.trim();
+                if name.chars().count() < 2 || name.chars().count() > 200 {
+                    return Err($crate::StoreError::InvalidReference("invalid_name"));
+                }
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let (id, before) = match id {
+                    Some(id) => {
+                        let before = ::sqlx::query_scalar::<$db, String>("SELECT name FROM categories WHERE id = $1")
+                            .bind(id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or($crate::StoreError::NotFound)?;
+                        ::sqlx::query::<$db>("UPDATE categories SET name = $2 WHERE id = $1")
+                            .bind(id.0)
+                            .bind(name)
+                            .execute(&mut *tx)
+                            .await?;
+                        (id.0, Some(before))
+                    }
+                    None => {
+                        let position = ::sqlx::query_scalar::<$db, i64>(
+                            "SELECT COALESCE(MAX(position), 0) + 1 FROM categories",
+                        )
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let id = ::sqlx::query_scalar::<$db, i64>(
+                            "INSERT INTO categories (name, position) VALUES ($1, $2) RETURNING id",
+                        )
+                        .bind(name)
+                        .bind(position)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        (id, None)
+                    }
+                };
+                Self::record_change(&mut *tx, actor, at, "category", &id.to_string(), before, Some(name.to_owned()))
+                    .await?;
+                tx.commit().await?;
+                Ok(::otklik_domain::CategoryId(id))
+            }
+
+            async fn put_subcategory(
+                &self,
+                actor: Option<::otklik_domain::UserId>,
+                id: Option<::otklik_domain::SubcategoryId>,
+                category: ::otklik_domain::CategoryId,
+                name: &str,
+                form: &::otklik_domain::form::FormSpec,
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<::otklik_domain::SubcategoryId> {
+                let name = name.trim();
+                if name.chars().count() < 2 || name.chars().count() > 200 {
+                    return Err($crate::StoreError::InvalidReference("invalid_name"));
+                }
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let categories = ::sqlx::query_scalar::<$db, i64>("SELECT COUNT(*) FROM categories WHERE id = $1")
+                    .bind(category.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if categories == 0 {
+                    return Err($crate::StoreError::InvalidReference("unknown_category"));
+                }
+                let after = ::serde_json::json!({"category": category.0, "name": name, "form": form.to_json()}).to_string();
+                let (id, before) = match id {
+                    Some(id) => {
+                        let (old_category, old_name, old_form) = ::sqlx::query_as::<$db, (i64, String, String)>(
+                            "SELECT category_id, name, form_spec FROM subcategories WHERE id = $1",
+                        )
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or($crate::StoreError::NotFound)?;
+                        ::sqlx::query::<$db>(
+                            "UPDATE subcategories SET category_id = $2, name = $3, form_spec = $4 WHERE id = $1",
+                        )
+                        .bind(id.0)
+                        .bind(category.0)
+                        .bind(name)
+                        .bind(form.to_json())
+                        .execute(&mut *tx)
+                        .await?;
+                        let before = ::serde_json::json!({"category": old_category, "name": old_name, "form": old_form}).to_string();
+                        (id.0, Some(before))
+                    }
+                    None => {
+                        let position = ::sqlx::query_scalar::<$db, i64>(
+                            "SELECT COALESCE(MAX(position), 0) + 1 FROM subcategories WHERE category_id = $1",
+                        )
+                        .bind(category.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let id = ::sqlx::query_scalar::<$db, i64>(
+                            "INSERT INTO subcategories (category_id, name, form_spec, position) \
+                             VALUES ($1, $2, $3, $4) RETURNING id",
+                        )
+                        .bind(category.0)
+                        .bind(name)
+                        .bind(form.to_json())
+                        .bind(position)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        (id, None)
+                    }
+                };
+                Self::record_change(&mut *tx, actor, at, "subcategory", &id.to_string(), before, Some(after))
+                    .await?;
+                tx.commit().await?;
+                Ok(::otklik_domain::SubcategoryId(id))
+            }
+
             async fn config_changes(
                 &self,
                 limit: u32,

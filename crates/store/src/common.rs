@@ -328,6 +328,8 @@ pub(crate) struct OrgRow {
     region_id: Option<i64>,
     is_coordinator: i64,
     utc_offset_minutes: i64,
+    parent_id: Option<i64>,
+    municipality_id: Option<i64>,
 }
 
 impl OrgRow {
@@ -339,6 +341,8 @@ impl OrgRow {
             region: self.region_id.map(RegionId),
             is_coordinator: self.is_coordinator != 0,
             utc_offset_minutes: i32_of(self.utc_offset_minutes, "utc_offset_minutes")?,
+            parent: self.parent_id.map(OrgId),
+            municipality: self.municipality_id.map(MunicipalityId),
         })
     }
 }
@@ -713,7 +717,8 @@ macro_rules! user_select {
 
 macro_rules! org_select {
     () => {
-        "SELECT id, name, kind, region_id, is_coordinator, utc_offset_minutes FROM organisations"
+        "SELECT id, name, kind, region_id, is_coordinator, utc_offset_minutes, parent_id, \
+                municipality_id FROM organisations"
     };
 }
 

@@ -217,6 +217,35 @@ pub trait Admin: Send + Sync + 'static {
     async fn region_summaries(&self, now: OffsetDateTime) -> StoreResult<Vec<RegionSummary>>;
 
     async fn config_changes(&self, limit: u32, offset: u32) -> StoreResult<Vec<ConfigChange>>;
+
+    /// Creates (`id` None) or edits an organisation, recording the change.
+    /// `InvalidReference`: `unknown_organisation_kind`, `unknown_region`,
+    /// `unknown_municipality`, `unknown_parent`, `parent_cycle`, `invalid_utc_offset`.
+    async fn put_organisation(
+        &self,
+        actor: Option<UserId>,
+        id: Option<OrgId>,
+        edit: &OrganisationEdit,
+        at: OffsetDateTime,
+    ) -> StoreResult<OrgId>;
+    /// Renames a category or creates one (`id` None), recording the change.
+    async fn put_category(
+        &self,
+        actor: Option<UserId>,
+        id: Option<CategoryId>,
+        name: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<CategoryId>;
+    /// Creates (`id` None) or edits a subcategory with its form, recording the change.
+    async fn put_subcategory(
+        &self,
+        actor: Option<UserId>,
+        id: Option<SubcategoryId>,
+        category: CategoryId,
+        name: &str,
+        form: &FormSpec,
+        at: OffsetDateTime,
+    ) -> StoreResult<SubcategoryId>;
 }
 
 /// Every operation the platform performs on its data, in the domain's words.

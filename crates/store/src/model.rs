@@ -45,7 +45,36 @@ pub struct Organisation {
     pub region: Option<RegionId>,
     pub is_coordinator: bool,
     pub utc_offset_minutes: i32,
+    /// The organisation above it (a ministry above its institution), if any.
+    pub parent: Option<OrgId>,
+    /// A local government's or institution's municipality, if any.
+    pub municipality: Option<MunicipalityId>,
 }
+
+/// Everything the operator edits about an organisation.
+#[derive(Debug, Clone)]
+pub struct OrganisationEdit {
+    pub name: String,
+    /// One of [`ORGANISATION_KINDS`].
+    pub kind: String,
+    pub region: Option<RegionId>,
+    pub municipality: Option<MunicipalityId>,
+    pub parent: Option<OrgId>,
+    pub is_coordinator: bool,
+    pub utc_offset_minutes: i32,
+}
+
+/// The kinds of organisations connected to the platform (seed: bodies of state power,
+/// local governments, state and municipal institutions, other organisations with public
+/// functions) and the regional coordinators.
+pub const ORGANISATION_KINDS: &[&str] = &[
+    "federal_body",
+    "regional_body",
+    "local_government",
+    "institution",
+    "other_public",
+    "coordinator",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Category {

@@ -495,6 +495,8 @@ async fn reference_data_and_catalogue(store: Arc<dyn Store>) {
             region: Some(amur),
             is_coordinator: true,
             utc_offset_minutes: 540,
+            parent: None,
+            municipality: None,
         }
     );
     let federal = store.organisation(federal_id).await.unwrap();

@@ -51,6 +51,8 @@ pub fn routes() -> Router<AppState> {
         .route("/submissions/{id}/recategorise", post(recategorise))
         .route("/files/{id}", get(file))
         .merge(super::log::routes())
+        .merge(super::monitoring::routes())
+        .merge(super::console::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -110,8 +112,17 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The whole API's document: this module's paths and those of the sections that keep
+/// their own (`monitoring`, `console`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::monitoring::Doc::openapi());
+    doc.merge(super::console::Doc::openapi());
+    doc
+}
+
 async fn openapi_json() -> Response {
-    match ApiDoc::openapi().to_json() {
+    match openapi().to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(_) => ApiError::from(AppError::internal()).into_response(),
     }

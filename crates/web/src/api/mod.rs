@@ -2,8 +2,10 @@
 //! authentication by bearer token; every error is RFC 9457 `application/problem+json`
 //! with a stable `code` and per-field codes.
 
+pub mod console;
 mod handlers;
 pub mod log;
+pub mod monitoring;
 mod types;
 
 pub use handlers::ApiDoc;

@@ -1,7 +1,9 @@
 //! Server-rendered pages. Every page works without JavaScript: plain links, GET filter
 //! forms, POST forms with a CSRF token, and POST-redirect-GET after every change.
 
+mod console;
 mod forms;
+mod monitoring;
 mod views;
 
 use askama::Template;
@@ -51,6 +53,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(act_post).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/files/{id}", get(download))
+        .merge(monitoring::routes())
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             PageError(AppError::new(
@@ -107,7 +111,7 @@ fn title_for(status: StatusCode) -> &'static str {
 
 type PageResult = Result<Response, PageError>;
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -121,7 +125,7 @@ fn render(t: &impl Template) -> Response {
     }
 }
 
-fn render_status(status: StatusCode, t: &impl Template) -> Response {
+pub(crate) fn render_status(status: StatusCode, t: &impl Template) -> Response {
     let mut response = render(t);
     if response.status() == StatusCode::OK {
         *response.status_mut() = status;
