@@ -1,11 +1,14 @@
 //! The Otklik application: configuration, start-up and the command-line operations.
 //! `main.rs` only parses arguments; tests start the real server through [`start`].
 
+pub mod admin_cli;
 pub mod calendar_cli;
 pub mod demo;
 pub mod log_cli;
+pub mod monitor;
 pub mod transparency;
 
+pub use monitor::MonitorConfig;
 pub use transparency::LogConfig;
 
 use std::net::SocketAddr;
@@ -78,6 +81,7 @@ pub struct ServeConfig {
     pub demo_password: Option<String>,
     pub secure_cookies: bool,
     pub log: LogConfig,
+    pub monitor: MonitorConfig,
 }
 
 /// A running server.
@@ -89,6 +93,7 @@ pub struct Running {
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     tree_heads: tokio::task::JoinHandle<()>,
+    monitor: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -97,6 +102,7 @@ impl Running {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
         self.tree_heads.abort();
+        self.monitor.abort();
     }
 
     /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -147,6 +153,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     }));
     let tree_heads =
         transparency::spawn_tree_heads(store.clone(), signer, config.log.tree_head_interval);
+    let monitor = monitor::spawn(store.clone(), config.monitor);
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -155,6 +162,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         shutdown,
         task,
         tree_heads,
+        monitor,
     })
 }
 

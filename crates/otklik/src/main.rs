@@ -35,6 +35,12 @@ enum Command {
     /// The transparency log: verify proofs and receipts offline, audit a database.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Deadlines: recompute them, list what is overdue or soon due.
+    #[command(subcommand)]
+    Sla(SlaCommand),
+    /// Territories: import municipalities.
+    #[command(subcommand)]
+    Territory(TerritoryCommand),
     /// The Russian production calendar: non-working days and working-day arithmetic.
     #[command(subcommand)]
     Calendar(CalendarCommand),
@@ -65,6 +71,47 @@ enum CalendarCommand {
         /// Lines of `YYYY-MM-DD holiday|day-off|working|short [# comment]`.
         file: PathBuf,
     },
+    /// Load a calendar file into the installation: a later year's decree (whole years,
+    /// replacing those years) or, with --region, that region's own days. Open deadlines
+    /// are recomputed.
+    Import {
+        file: PathBuf,
+        /// The federal subject (e.g. RU-TA) whose own days these are.
+        #[arg(long, value_name = "CODE")]
+        region: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// Recompute every open deadline from its policy, calendar, pauses and extension
+    /// (also done automatically when a policy or calendar changes).
+    Recompute {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print the first overdue and soon-due submissions and how long finding them took.
+    Due {
+        #[arg(long, default_value_t = 25)]
+        limit: u32,
+        /// Soon due: within this many working days.
+        #[arg(long, default_value_t = 1)]
+        within: u32,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TerritoryCommand {
+    /// Import municipalities from CSV lines `oktmo,name,region_iso[,utc_offset_minutes]`.
+    ImportMunicipalities {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Args)]
@@ -79,6 +126,12 @@ struct CalendarLayers {
     /// The region's own days, in the calendar file format (repeatable; needs --region).
     #[arg(long = "region-file", value_name = "FILE", requires = "region")]
     region_files: Vec<PathBuf>,
+    /// Start from the installation's calendar (its imported years and, with --region, the
+    /// region's stored days) instead of the shipped data alone.
+    #[arg(long)]
+    installation: bool,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 impl CalendarLayers {
@@ -193,6 +246,12 @@ struct ServeArgs {
     /// Seconds between signed tree heads while the log grows.
     #[arg(long, env = "OTKLIK_TREE_HEAD_INTERVAL", default_value_t = 10)]
     tree_head_interval: u64,
+    /// Seconds between passes of the deadline monitor.
+    #[arg(long, env = "OTKLIK_MONITOR_INTERVAL", default_value_t = 60)]
+    monitor_interval: u64,
+    /// Warn this many working days before a deadline.
+    #[arg(long, env = "OTKLIK_WARN_WORKING_DAYS", default_value_t = 1)]
+    warn_working_days: u32,
 }
 
 #[derive(Subcommand)]
@@ -245,7 +304,30 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
     };
     match command {
         Command::Log(command) => return log_command(command).await,
-        Command::Calendar(command) => return Ok(calendar_command(command)),
+        Command::Calendar(CalendarCommand::Import { file, region, db }) => {
+            let store = db.database().open().await?;
+            let report =
+                otklik::admin_cli::import_calendar(store.as_ref(), &file, region.as_deref())
+                    .await?;
+            println!("{report}");
+        }
+        Command::Calendar(command) => return Ok(calendar_command(command).await),
+        Command::Sla(SlaCommand::Recompute { db }) => {
+            let store = db.database().open().await?;
+            println!("{}", otklik::admin_cli::recompute(store.as_ref()).await?);
+        }
+        Command::Sla(SlaCommand::Due { limit, within, db }) => {
+            let store = db.database().open().await?;
+            print!("{}", otklik::admin_cli::due(store.as_ref(), limit, within).await?);
+        }
+        Command::Territory(TerritoryCommand::ImportMunicipalities { file, db }) => {
+            let store = db.database().open().await?;
+            otklik::load_federal_subjects(store.as_ref()).await?;
+            println!(
+                "{}",
+                otklik::admin_cli::import_municipalities(store.as_ref(), &file).await?
+            );
+        }
         other => run_other(other).await?,
     }
     Ok(ExitCode::SUCCESS)
@@ -316,10 +398,33 @@ async fn log_command(command: LogCommand) -> Result<ExitCode, otklik::AppError> 
 }
 
 /// Answers on stdout, warnings on stderr; bad input exits 2.
-fn calendar_command(command: CalendarCommand) -> ExitCode {
+/// The installation's calendar for the command's region (shipped data, imported years,
+/// the region's stored days).
+async fn installation_calendar(
+    layers: &CalendarLayers,
+) -> Result<otklik_domain::calendar::ProductionCalendar, otklik::AppError> {
+    let store = layers.db.database().open().await?;
+    Ok((*store.calendar(layers.region.as_deref()).await?).clone())
+}
+
+async fn calendar_command(command: CalendarCommand) -> ExitCode {
     use otklik::calendar_cli::{self as cli, CalendarError};
     use otklik_domain::calendar::ProductionCalendar;
-    let russia = ProductionCalendar::russia();
+    let layers = match &command {
+        CalendarCommand::NonWorkingDays { layers, .. }
+        | CalendarCommand::AddWorkingDays { layers, .. } => Some(layers),
+        _ => None,
+    };
+    let russia = match layers.filter(|l| l.installation) {
+        None => ProductionCalendar::russia(),
+        Some(layers) => match installation_calendar(layers).await {
+            Ok(calendar) => calendar,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let result = match command {
         CalendarCommand::NonWorkingDays { year, layers } => {
             cli::non_working_days_command(&russia, &year, &layers.layers())
@@ -328,6 +433,7 @@ fn calendar_command(command: CalendarCommand) -> ExitCode {
             cli::add_working_days_command(&russia, &date, &n, &layers.layers())
         }
         CalendarCommand::Check { file } => cli::check_file(&file),
+        CalendarCommand::Import { .. } => return ExitCode::SUCCESS,
     };
     match result {
         Ok(report) => {
@@ -359,7 +465,7 @@ fn calendar_command(command: CalendarCommand) -> ExitCode {
 
 async fn run_other(command: Command) -> Result<(), otklik::AppError> {
     match command {
-        Command::Log(_) | Command::Calendar(_) => Ok(()),
+        Command::Log(_) | Command::Calendar(_) | Command::Sla(_) | Command::Territory(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let store = db.database().open().await?;
@@ -419,6 +525,10 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
                 .unwrap_or_else(|| database.default_key_file()),
             alg,
             tree_head_interval: std::time::Duration::from_secs(args.tree_head_interval),
+        },
+        monitor: otklik::MonitorConfig {
+            interval: std::time::Duration::from_secs(args.monitor_interval.max(1)),
+            warn_working_days: args.warn_working_days,
         },
         database,
     })

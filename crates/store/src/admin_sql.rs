@@ -1227,6 +1227,62 @@ macro_rules! impl_admin {
                     .collect())
             }
 
+            async fn due(
+                &self,
+                scope: $crate::Scope,
+                now: ::time::OffsetDateTime,
+                horizon: ::time::OffsetDateTime,
+                limit: u32,
+            ) -> $crate::StoreResult<$crate::DueLists> {
+                let (scope_sql, scope_value) = match scope {
+                    $crate::Scope::All => ("", 0),
+                    $crate::Scope::Author(user) => (" AND s.author_id = $3", user.0),
+                    $crate::Scope::Organisation(org) => (" AND s.org_id = $3", org.0),
+                    $crate::Scope::Region(region) => (" AND s.region_id = $3", region.0),
+                };
+                let sql = |range: &str| {
+                    format!(
+                        "SELECT s.id, s.kind, s.status, c.name AS category_name, \
+                                sc.name AS subcategory_name, s.org_id, o.name AS org_name, \
+                                o.utc_offset_minutes AS org_utc_offset_minutes, \
+                                SUBSTR(s.text, 1, {chars}) AS excerpt, s.created_at, s.deadline_at \
+                         FROM submissions s \
+                         JOIN subcategories sc ON sc.id = s.subcategory_id \
+                         JOIN categories c ON c.id = sc.category_id \
+                         JOIN organisations o ON o.id = s.org_id \
+                         WHERE s.status IN ({clock}) AND {range}{scope_sql} \
+                         ORDER BY s.deadline_at, s.id LIMIT {limit}",
+                        chars = $crate::common::EXCERPT_CHARS,
+                        clock = $crate::common::open_statuses_sql(false),
+                        limit = limit.clamp(1, $crate::common::MAX_PAGE),
+                    )
+                };
+                let overdue_sql = sql("s.deadline_at < $1 AND $2 = $2");
+                let soon_sql = sql("s.deadline_at >= $1 AND s.deadline_at < $2");
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let mut lists = Vec::new();
+                for sql in [overdue_sql, soon_sql] {
+                    let mut query = ::sqlx::query_as::<$db, $crate::common::CardRow>(&sql)
+                        .bind($crate::common::ts(now))
+                        .bind($crate::common::ts(horizon));
+                    if !scope_sql.is_empty() {
+                        query = query.bind(scope_value);
+                    }
+                    lists.push(
+                        query
+                            .fetch_all(&mut *tx)
+                            .await?
+                            .into_iter()
+                            .map($crate::common::CardRow::into_model)
+                            .collect::<$crate::StoreResult<Vec<_>>>()?,
+                    );
+                }
+                tx.commit().await?;
+                let soon = lists.pop().unwrap_or_default();
+                let overdue = lists.pop().unwrap_or_default();
+                Ok($crate::DueLists { overdue, soon })
+            }
+
             async fn put_organisation(
                 &self,
                 actor: Option<::otklik_domain::UserId>,

@@ -633,15 +633,17 @@ macro_rules! impl_ledger {
                             }
                             continue;
                         };
-                        if tail.status != status || tail.org != org || tail.deadline_at != deadline_at {
+                        // Deadlines are not compared: a policy or calendar change recomputes
+                        // them after the fact (logged as one `deadlines_recomputed` leaf).
+                        if tail.status != status || tail.org != org {
                             return Ok(Some(divergence(
                                 "state_mismatch",
                                 None,
                                 Some(id),
                                 format!(
-                                    "submission {id} is {status} at organisation {org} due {deadline_at}; \
-                                     its last leaf says {} at {} due {}",
-                                    tail.status, tail.org, tail.deadline_at
+                                    "submission {id} is {status} at organisation {org} \
+                                     (due {deadline_at}); its last leaf says {} at {}",
+                                    tail.status, tail.org
                                 ),
                             )));
                         }

@@ -218,6 +218,17 @@ pub trait Admin: Send + Sync + 'static {
 
     async fn config_changes(&self, limit: u32, offset: u32) -> StoreResult<Vec<ConfigChange>>;
 
+    /// The most urgent open submissions of a scope whose clock runs: the first `limit`
+    /// overdue ones and the first `limit` due before `horizon`, earliest deadline first.
+    /// Range scans of the deadline indexes, never a scan of all submissions.
+    async fn due(
+        &self,
+        scope: Scope,
+        now: OffsetDateTime,
+        horizon: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<DueLists>;
+
     /// Creates (`id` None) or edits an organisation, recording the change.
     /// `InvalidReference`: `unknown_organisation_kind`, `unknown_region`,
     /// `unknown_municipality`, `unknown_parent`, `parent_cycle`, `invalid_utc_offset`.

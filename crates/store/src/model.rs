@@ -367,6 +367,13 @@ pub struct ConfigChange {
     pub after: Option<String>,
 }
 
+/// Overdue and soon-due submissions, most urgent first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DueLists {
+    pub overdue: Vec<SubmissionCard>,
+    pub soon: Vec<SubmissionCard>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RecomputeReport {
     pub checked: u64,

@@ -110,7 +110,17 @@ impl World {
     }
 
     /// Submits a valid submission as `author`; asserts it was registered.
-    async fn submit_as(&self, author: &Api, subcategory: &str, region: &str, kind: &str) -> Value {
+    pub(crate) fn subcategory_id(&self, name: &str) -> i64 {
+        self.subcategory(name)["id"].as_i64().unwrap()
+    }
+
+    pub(crate) async fn submit_as(
+        &self,
+        author: &Api,
+        subcategory: &str,
+        region: &str,
+        kind: &str,
+    ) -> Value {
         let body = self.body(subcategory, region, kind).await;
         let (status, created) = author.post("/api/v1/submissions", body).await;
         assert_eq!(status, 201, "{created}");

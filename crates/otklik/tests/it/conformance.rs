@@ -80,11 +80,21 @@ conformance!(
         log_refusals_append_nothing,
         log_hash_is_fixed_at_the_first_leaf,
         log_concurrent_appends,
+        routing_by_specificity,
+        deadlines_follow_policies_and_calendars,
+        the_clock_pauses_while_the_citizen_clarifies,
+        an_appeal_is_extended_once,
+        the_coordinator_moderates_its_region,
+        an_appeal_redirected_late_is_an_incident,
+        the_monitor_warns_and_records_breaches_once,
+        organisations_and_catalogue_are_edited_on_record,
     ],
     url: [reopening_the_store, log_audit_detects_edits],
 );
 
+mod deadlines;
 mod ledger;
+use deadlines::*;
 use ledger::*;
 
 async fn open(url: &str, backend: &str) -> Arc<dyn Store> {

@@ -60,6 +60,7 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
             alg: otklik_log::HashAlg::Sha256,
             tree_head_interval: std::time::Duration::from_millis(100),
         },
+        monitor: otklik::MonitorConfig::default(),
     };
     let database_url = config.database.url();
     let cli_db_args = match &pg {

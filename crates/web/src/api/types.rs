@@ -311,7 +311,8 @@ impl From<&FileMeta> for FileView {
 pub struct EventView {
     pub id: i64,
     /// `registered`, `taken_into_work`, `intermediate_answer`, `answered`, `redirected`,
-    /// `rejected`, `rated`, `sent_back`.
+    /// `rejected`, `rated`, `sent_back`, `clarification_requested`, `clarified`, `extended`,
+    /// `answer_returned`, `recategorised`.
     pub kind: String,
     pub at: String,
     pub actor_name: Option<String>,

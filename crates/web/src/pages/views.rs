@@ -194,6 +194,7 @@ impl SubmitPage {
                 FieldKind::Number => "number",
                 FieldKind::Date => "date",
                 FieldKind::Select => "select",
+                FieldKind::MultiSelect => "checkboxes",
             };
             let mut field = FieldView::new(&name, &spec.label, input_kind)
                 .value(input.fields.get(&spec.key).map_or("", String::as_str))
@@ -467,6 +468,30 @@ pub struct DetailPage {
     pub typed: ActInput,
     pub accesses: Vec<(String, String)>,
     pub receipts: Vec<ReceiptRow>,
+    pub remaining: String,
+    pub extended: bool,
+    /// How it was routed, for staff.
+    pub route: Option<String>,
+    /// Subcategories to recategorise to, when that is offered.
+    pub subcategories: Vec<(String, String)>,
+}
+
+/// How a submission was routed, for staff: the kind of rule that matched.
+fn route_text(route: &str) -> String {
+    let (kind, id) = route.split_once(':').unwrap_or((route, ""));
+    let what = match kind {
+        "municipality" => "правило муниципального образования",
+        "region" => "правило региона",
+        "federal" => "федеральное правило",
+        "coordinator" => "правила нет — направлено координатору региона",
+        "manual" => "направлено вручную",
+        _ => "не записано",
+    };
+    if id.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what} (№ {id})")
+    }
 }
 
 /// One event of the submission as recorded in the transparency log.
@@ -516,6 +541,24 @@ impl DetailPage {
         } else {
             Vec::new()
         };
+        let subcategories = if actions.iter().any(|a| a == "recategorise") {
+            state
+                .store
+                .catalogue()
+                .await?
+                .into_iter()
+                .flat_map(|c| {
+                    c.subcategories
+                        .into_iter()
+                        .filter(|s| s.id != d.subcategory)
+                        .map(move |s| (s.id.to_string(), format!("{} → {}", c.name, s.name)))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let route = (user.role != otklik_domain::lifecycle::Role::Citizen)
+            .then(|| route_text(&d.route));
         let receipts = state
             .store
             .receipts(id, actor)
@@ -572,7 +615,11 @@ impl DetailPage {
             author: (!is_author).then(|| (d.author_name.clone(), d.author_email.clone())),
             created: messages::datetime(d.created_at),
             deadline: messages::date(d.deadline_at, org.utc_offset_minutes),
-            overdue: d.status.is_open() && d.deadline_at < now,
+            overdue: d.status.clock_runs() && d.deadline_at < now,
+            remaining: remaining(d.status, d.deadline_at, now),
+            extended: d.extended,
+            route,
+            subcategories,
             is_open: d.status.is_open(),
             text: d.text.clone(),
             fields,
