@@ -512,7 +512,8 @@ macro_rules! impl_admin {
                 code: &str,
             ) -> $crate::StoreResult<Option<$crate::Region>> {
                 ::sqlx::query_as::<$db, $crate::common::RegionRow>(
-                    "SELECT id, code, name, utc_offset_minutes FROM regions WHERE code = $1",
+                    "SELECT id, code, name, utc_offset_minutes, okato, federal_district FROM regions \
+                     WHERE code = $1",
                 )
                 .bind(code)
                 .fetch_optional(self.$read())

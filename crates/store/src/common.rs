@@ -307,6 +307,8 @@ pub(crate) struct RegionRow {
     code: String,
     name: String,
     utc_offset_minutes: i64,
+    okato: Option<String>,
+    federal_district: Option<String>,
 }
 
 impl RegionRow {
@@ -316,6 +318,8 @@ impl RegionRow {
             code: self.code,
             name: self.name,
             utc_offset_minutes: i32_of(self.utc_offset_minutes, "utc_offset_minutes")?,
+            okato: self.okato,
+            federal_district: self.federal_district,
         })
     }
 }
@@ -877,7 +881,8 @@ macro_rules! impl_store {
 
             async fn regions(&self) -> $crate::StoreResult<Vec<$crate::Region>> {
                 ::sqlx::query_as::<$db, $crate::common::RegionRow>(
-                    "SELECT id, code, name, utc_offset_minutes FROM regions ORDER BY name, id",
+                    "SELECT id, code, name, utc_offset_minutes, okato, federal_district FROM regions \
+                     ORDER BY name, id",
                 )
                 .fetch_all(self.$read())
                 .await?

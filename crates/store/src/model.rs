@@ -24,6 +24,10 @@ pub struct Region {
     pub code: String,
     pub name: String,
     pub utc_offset_minutes: i32,
+    /// The first-level OKATO code, and the federal district (None for the subjects no
+    /// decree assigns to one), for the federal subjects loaded from the shipped data.
+    pub okato: Option<String>,
+    pub federal_district: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -457,12 +457,16 @@ async fn reference_data_and_catalogue(store: Arc<dyn Store>) {
                 code: "RU-AMU".to_owned(),
                 name: "Амурская область".to_owned(),
                 utc_offset_minutes: 540,
+                okato: None,
+                federal_district: None,
             },
             Region {
                 id: tver,
                 code: "RU-TVE".to_owned(),
                 name: "Тверская область".to_owned(),
                 utc_offset_minutes: 180,
+                okato: None,
+                federal_district: None,
             },
         ]
     );

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/token", post(create_token).delete(revoke_token))
         .route("/me", get(me))
         .route("/regions", get(regions))
+        .route("/regions/{id}/municipalities", get(municipalities))
         .route("/organisations", get(organisations))
         .route("/catalogue", get(catalogue))
         .route("/submissions", get(list).post(create).layer(upload()))
@@ -71,7 +72,7 @@ pub fn routes() -> Router<AppState> {
                        Errors are RFC 9457 problem+json with a stable `code`."
     ),
     paths(
-        register, create_token, revoke_token, me, regions, organisations, catalogue,
+        register, create_token, revoke_token, me, regions, municipalities, organisations, catalogue,
         list, create, show, take_into_work, intermediate_answer, answer, redirect, reject,
         rate, send_back, request_clarification, clarify, extend, return_answer, recategorise,
         file,
@@ -81,7 +82,7 @@ pub fn routes() -> Router<AppState> {
     ),
     components(schemas(
         Problem, ProblemField, RegisterRequest, TokenRequest, TokenResponse, UserView,
-        RegionView, OrganisationView, CategoryView, SubcategoryView, FormView, FormFieldView,
+        RegionView, MunicipalityView, OrganisationView, CategoryView, SubcategoryView, FormView, FormFieldView,
         FileUpload, SubmitRequest, AnswerRequest, RedirectRequest, RejectRequest, RateRequest,
         SendBackRequest, ReasonRequest, ClarifyRequest, ExtendRequest, RecategoriseRequest,
         SubmissionList, CardView, FileView, EventView, AuthorView, SubmissionView,
@@ -198,6 +199,38 @@ async fn regions(State(state): State<AppState>) -> ApiResult<Json<Vec<RegionView
                 code: r.code,
                 name: r.name,
                 utc_offset_minutes: r.utc_offset_minutes,
+                okato: r.okato,
+                federal_district: r.federal_district,
+            })
+            .collect(),
+    ))
+}
+
+/// The municipalities of a region loaded in this installation (for `municipality_id`).
+#[utoipa::path(get, path = "/api/v1/regions/{id}/municipalities", tag = "reference", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<MunicipalityView>), (status = 404, body = Problem)))]
+async fn municipalities(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MunicipalityView>>> {
+    let id = id
+        .parse::<i64>()
+        .map(RegionId)
+        .map_err(|_| AppError::not_found())?;
+    if !state.store.regions().await?.iter().any(|r| r.id == id) {
+        return Err(AppError::not_found().into());
+    }
+    Ok(Json(
+        state
+            .store
+            .municipalities(id)
+            .await?
+            .into_iter()
+            .map(|m| MunicipalityView {
+                id: m.id.0,
+                oktmo: m.oktmo,
+                name: m.name,
+                utc_offset_minutes: m.utc_offset_minutes,
             })
             .collect(),
     ))

@@ -89,7 +89,20 @@ impl From<&UserRecord> for UserView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RegionView {
     pub id: i64,
+    /// ISO 3166-2:RU (or the same style where ISO has none).
     pub code: String,
+    pub name: String,
+    pub utc_offset_minutes: i32,
+    /// First-level OKATO code.
+    pub okato: Option<String>,
+    /// Federal district code (`CFD`, `NWFD`, …); none for subjects outside any district.
+    pub federal_district: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MunicipalityView {
+    pub id: i64,
+    pub oktmo: String,
     pub name: String,
     pub utc_offset_minutes: i32,
 }

@@ -50,7 +50,17 @@ pub async fn read_multipart(mut multipart: Multipart) -> Result<FormData, AppErr
             None => {
                 let text = String::from_utf8(bytes.to_vec())
                     .map_err(|_| AppError::bad_request("invalid_form"))?;
-                data.values.insert(name, text);
+                // A repeated name is a group of checkboxes (a multi-select field): its
+                // values are joined the way the form stores them.
+                match data.values.get_mut(&name) {
+                    Some(value) => {
+                        value.push_str(otklik_domain::form::MULTI_SEPARATOR);
+                        value.push_str(&text);
+                    }
+                    None => {
+                        data.values.insert(name, text);
+                    }
+                }
             }
         }
     }
@@ -84,7 +94,8 @@ pub struct FieldView {
     pub name: String,
     pub id: String,
     pub label: String,
-    /// `text`, `email`, `password`, `number`, `date`, `textarea`, `select`.
+    /// `text`, `email`, `password`, `number`, `date`, `textarea`, `select`, `checkboxes`
+    /// (a multi-select: one checkbox per option, `value` holds the chosen ones).
     pub input: &'static str,
     pub value: String,
     pub required: bool,
@@ -145,6 +156,12 @@ impl FieldView {
 
     pub fn is_selected(&self, option: &str) -> bool {
         self.value == option
+    }
+
+    /// Whether a checkbox of a multi-select is ticked: `value` is the chosen options
+    /// joined by `; `.
+    pub fn is_checked(&self, option: &str) -> bool {
+        self.value.split(';').any(|v| v.trim() == option)
     }
 
     /// The ids the input is described by: its hint and its error.

@@ -146,6 +146,9 @@ pub struct SubmitPage {
     pub summary: Vec<SummaryItem>,
 }
 
+/// The most municipalities the submission page lists as options.
+const MAX_MUNICIPALITY_OPTIONS: usize = 500;
+
 impl SubmitPage {
     pub async fn build(
         state: &AppState,
@@ -187,6 +190,26 @@ impl SubmitPage {
                     .collect(),
             )
             .error_from(error)];
+        // The municipality is optional; offered as one list (grouped by region in the
+        // labels) while an installation's list stays small enough for a page.
+        let mut municipalities = Vec::new();
+        for region in &regions {
+            for m in state.store.municipalities(region.id).await? {
+                municipalities.push((m.id.to_string(), format!("{} — {}", region.name, m.name)));
+            }
+            if municipalities.len() > MAX_MUNICIPALITY_OPTIONS {
+                break;
+            }
+        }
+        if !municipalities.is_empty() && municipalities.len() <= MAX_MUNICIPALITY_OPTIONS {
+            fields.push(
+                FieldView::new("municipality", "Муниципальное образование (необязательно)", "select")
+                    .value(&input.municipality)
+                    .hint("Если укажете город или район, сообщение попадёт прямо в его администрацию, когда для него есть правило.")
+                    .options(municipalities)
+                    .error_from(error),
+            );
+        }
         for spec in &sub.form.fields {
             let name = format!("{FIELD_PREFIX}{}", spec.key);
             let input_kind = match spec.kind {
