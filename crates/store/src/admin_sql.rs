@@ -1150,6 +1150,26 @@ macro_rules! impl_admin {
                 })
             }
 
+            async fn incident(
+                &self,
+                id: ::otklik_domain::IncidentId,
+            ) -> $crate::StoreResult<$crate::IncidentRecord> {
+                ::sqlx::query_as::<$db, $crate::admin_sql::IncidentRow>(
+                    "SELECT i.id, i.kind, i.submission_id, s.created_at, i.org_id, \
+                            o.name AS org_name, i.region_id, r.name AS region_name, i.due_at, \
+                            i.detected_at, i.resolved_at, i.resolution \
+                     FROM incidents i \
+                     JOIN submissions s ON s.id = i.submission_id \
+                     JOIN organisations o ON o.id = i.org_id \
+                     JOIN regions r ON r.id = i.region_id WHERE i.id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(self.$read())
+                .await?
+                .ok_or($crate::StoreError::NotFound)?
+                .into_model()
+            }
+
             async fn resolve_incident(
                 &self,
                 actor: ::otklik_domain::UserId,

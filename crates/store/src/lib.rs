@@ -204,6 +204,8 @@ pub trait Admin: Send + Sync + 'static {
         warn_working_days: u32,
     ) -> StoreResult<MonitorReport>;
     async fn incidents(&self, query: &IncidentQuery) -> StoreResult<IncidentPage>;
+    /// One incident; `NotFound` when there is none with this id.
+    async fn incident(&self, id: IncidentId) -> StoreResult<IncidentRecord>;
     async fn resolve_incident(
         &self,
         actor: UserId,

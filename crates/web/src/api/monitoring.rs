@@ -236,37 +236,17 @@ pub async fn resolve(
     Ok(())
 }
 
-/// Finds an incident among a region's, open ones first (the usual case, and few).
-/// The store has no lookup by id; this pages through the region's incidents.
+/// The incident, if it belongs to `region`; another region's is `not_found`.
 async fn find_in_region(
     store: &dyn Store,
     id: IncidentId,
     region: RegionId,
 ) -> Result<IncidentRecord, AppError> {
-    const BATCH: u32 = 200;
-    for resolved in [false, true] {
-        let mut offset = 0;
-        loop {
-            let page = store
-                .incidents(&IncidentQuery {
-                    region: Some(region),
-                    resolved: Some(resolved),
-                    limit: BATCH,
-                    offset,
-                    ..IncidentQuery::default()
-                })
-                .await?;
-            let count = page.items.len();
-            if let Some(found) = page.items.into_iter().find(|i| i.id == id) {
-                return Ok(found);
-            }
-            if count < BATCH as usize {
-                break;
-            }
-            offset = offset.saturating_add(BATCH);
-        }
+    let incident = store.incident(id).await?;
+    if incident.region != region {
+        return Err(AppError::not_found());
     }
-    Err(AppError::not_found())
+    Ok(incident)
 }
 
 /// The regional summaries a person of `reach` may read.
