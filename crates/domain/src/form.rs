@@ -414,7 +414,11 @@ mod tests {
             with_extras()
                 .validate(&raw(&[("problems", value)]))
                 .err()
-                .map(|e| e.0.iter().map(|f| (f.field.clone(), f.code)).collect::<Vec<_>>())
+                .map(|e| {
+                    e.0.iter()
+                        .map(|f| (f.field.clone(), f.code))
+                        .collect::<Vec<_>>()
+                })
         };
         assert_eq!(
             codes("Грязно; Скучно"),

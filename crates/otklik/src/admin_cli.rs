@@ -57,7 +57,12 @@ pub async fn due(store: &dyn Store, limit: u32, within: u32) -> Result<String, A
 fn lines(cards: &[SubmissionCard]) -> String {
     cards
         .iter()
-        .map(|c| format!("  {}  {}  {}  {}", c.number, c.status, c.deadline_at, c.org_name))
+        .map(|c| {
+            format!(
+                "  {}  {}  {}  {}",
+                c.number, c.status, c.deadline_at, c.org_name
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -69,8 +74,8 @@ pub async fn import_calendar(
     file: &std::path::Path,
     region: Option<&str>,
 ) -> Result<String, AppError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
     let entries = parse_calendar(&text).map_err(|e| {
         usage(format!(
             "{}:{}: {}: {}",
@@ -108,8 +113,8 @@ pub async fn import_municipalities(
     store: &dyn Store,
     file: &std::path::Path,
 ) -> Result<String, AppError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
     let subjects = federal_subjects().map_err(|e| usage(format!("federal subjects: {e}")))?;
     let rows = parse_municipalities(&text, &subjects).map_err(|errors| {
         usage(

@@ -318,7 +318,10 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
         }
         Command::Sla(SlaCommand::Due { limit, within, db }) => {
             let store = db.database().open().await?;
-            print!("{}", otklik::admin_cli::due(store.as_ref(), limit, within).await?);
+            print!(
+                "{}",
+                otklik::admin_cli::due(store.as_ref(), limit, within).await?
+            );
         }
         Command::Territory(TerritoryCommand::ImportMunicipalities { file, db }) => {
             let store = db.database().open().await?;

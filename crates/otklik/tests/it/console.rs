@@ -230,7 +230,7 @@ impl Setup {
             "region_id": region,
             "municipality_id": municipality,
             "text": TEXT,
-            "fields": { "road_part": "Проезжая часть" },
+            "fields": { "road_part": "Проезжая часть", "address": "г. Тверь, ул. Советская, 5" },
             "attachments": [crate::api::upload("yama.png", crate::support::PNG_1X1)],
         });
         self.citizen.post("/api/v1/submissions", body).await
@@ -321,7 +321,10 @@ async fn municipality_rule_scenario(backend: Backend) {
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/console/organisations?done=created");
-    let orgs = expect(200, setup.operator.get("/api/v1/console/organisations").await);
+    let orgs = expect(
+        200,
+        setup.operator.get("/api/v1/console/organisations").await,
+    );
     let rzhev_admin = orgs
         .as_array()
         .unwrap()
@@ -411,9 +414,7 @@ async fn municipality_rule_scenario(backend: Backend) {
         .find(|r| r["scope"] == "municipality")
         .unwrap()["id"]
         .clone();
-    let (status, html) = web
-        .page(&format!("/console/routes/{rule_id}/delete"))
-        .await;
+    let (status, html) = web.page(&format!("/console/routes/{rule_id}/delete")).await;
     assert_eq!(status, 200);
     assert!(html.contains("Удалить правило маршрутизации"));
     let r = web
@@ -606,7 +607,12 @@ async fn every_console_change_is_recorded_with_the_operators_name() {
     assert_eq!(changes.len(), before + 7, "one record per change");
     let newest: Vec<(&str, &str)> = changes[..7]
         .iter()
-        .map(|c| (c["entity"].as_str().unwrap(), c["actor_name"].as_str().unwrap()))
+        .map(|c| {
+            (
+                c["entity"].as_str().unwrap(),
+                c["actor_name"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         newest,
@@ -663,7 +669,7 @@ async fn only_the_operator_may_use_the_console() {
         "/console".to_owned(),
         "/console/routes".to_owned(),
         "/console/routes/check".to_owned(),
-        "/console/routes/1/delete".to_owned(),
+        "/console/routes/999999/delete".to_owned(),
         "/console/organisations".to_owned(),
         "/console/organisations/new".to_owned(),
         format!("/console/organisations/{org}"),
@@ -679,7 +685,7 @@ async fn only_the_operator_may_use_the_console() {
     ];
     let posts = [
         "/console/routes".to_owned(),
-        "/console/routes/1/delete".to_owned(),
+        "/console/routes/999999/delete".to_owned(),
         "/console/organisations".to_owned(),
         format!("/console/organisations/{org}"),
         "/console/categories".to_owned(),
@@ -697,7 +703,7 @@ async fn only_the_operator_may_use_the_console() {
             "GET",
             format!("/api/v1/console/routes/decision?subcategory_id={sub}"),
         ),
-        ("DELETE", "/api/v1/console/routes/1".to_owned()),
+        ("DELETE", "/api/v1/console/routes/999999".to_owned()),
         ("GET", "/api/v1/console/organisations".to_owned()),
         ("POST", "/api/v1/console/organisations".to_owned()),
         ("GET", format!("/api/v1/console/organisations/{org}")),
@@ -731,7 +737,14 @@ async fn only_the_operator_may_use_the_console() {
         for path in &posts {
             // A valid token and a plausible form: the role alone refuses it.
             let r = web
-                .post(path, &[("name", "Взлом"), ("date", "2026-12-31"), ("kind", "holiday")])
+                .post(
+                    path,
+                    &[
+                        ("name", "Взлом"),
+                        ("date", "2026-12-31"),
+                        ("kind", "holiday"),
+                    ],
+                )
                 .await;
             assert_eq!(r.status(), 403, "{email} POST {path}");
         }
@@ -771,13 +784,19 @@ async fn only_the_operator_may_use_the_console() {
         assert_eq!(r.status(), 303, "anonymous GET {path}");
         assert_eq!(location(&r), "/login");
     }
-    let r = reqwest::get(app.url("/api/v1/console/routes")).await.unwrap();
+    let r = reqwest::get(app.url("/api/v1/console/routes"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 
     // The operator opens every page, and nothing was changed by the others.
     let web = Web::signed_in(&app, OPERATOR).await;
     for path in &pages {
-        let expected = if path.ends_with("/1/delete") { 404 } else { 200 };
+        let expected = if path.ends_with("/999999/delete") {
+            404
+        } else {
+            200
+        };
         let (status, _) = web.page(path).await;
         assert_eq!(status, expected, "operator GET {path}");
     }
@@ -871,7 +890,10 @@ async fn a_multi_select_field_added_in_the_builder_is_filled_stored_and_checked(
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("error-summary"));
-    assert!(html.contains(&format!(r##"href="#f-fields-{n}-key""##)), "{html}");
+    assert!(
+        html.contains(&format!(r##"href="#f-fields-{n}-key""##)),
+        "{html}"
+    );
     assert!(html.contains("Такой ключ уже есть у другого поля этой формы."));
     assert!(html.contains(r#"aria-invalid="true""#));
     assert!(html.contains(r#"value="Какие сигналы не работают""#));
@@ -897,11 +919,16 @@ async fn a_multi_select_field_added_in_the_builder_is_filled_stored_and_checked(
     let (status, html) = citizen.page(&format!("/submit/{id}")).await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"<legend>Какие сигналы не работают"#));
-    assert!(html.contains(r#"type="checkbox" id="f-fields-signals-1" name="fields.signals" value="Красный""#));
+    assert!(html.contains(
+        r#"type="checkbox" id="f-fields-signals-1" name="fields.signals" value="Красный""#
+    ));
     let form = Form::new()
         .text("kind", "message")
         .text("region", setup.tver.to_string())
-        .text("text", "Светофор на перекрёстке не горит уже третий день подряд.")
+        .text(
+            "text",
+            "Светофор на перекрёстке не горит уже третий день подряд.",
+        )
         .text("fields.address", "г. Тверь, ул. Советская и ул. Горького")
         .text(
             "fields.fault",
@@ -939,12 +966,19 @@ async fn a_multi_select_field_added_in_the_builder_is_filled_stored_and_checked(
                     "signals": "Красный; Синий" },
     });
     let problem = expect(422, setup.citizen.post("/api/v1/submissions", body).await);
-    assert_eq!(field_code(&problem, "fields.signals"), Some("not_an_option"), "{problem}");
+    assert_eq!(
+        field_code(&problem, "fields.signals"),
+        Some("not_an_option"),
+        "{problem}"
+    );
     // Through the page the error is shown at the group, the choices kept.
     let form = Form::new()
         .text("kind", "message")
         .text("region", setup.tver.to_string())
-        .text("text", "Светофор на перекрёстке не горит уже третий день подряд.")
+        .text(
+            "text",
+            "Светофор на перекрёстке не горит уже третий день подряд.",
+        )
         .text("fields.address", "г. Тверь")
         .text(
             "fields.fault",
@@ -973,12 +1007,18 @@ async fn a_multi_select_field_added_in_the_builder_is_filled_stored_and_checked(
         )
         .await,
     );
-    assert_eq!(field_code(&problem, "form.fields.0.key"), Some("invalid_key"));
+    assert_eq!(
+        field_code(&problem, "form.fields.0.key"),
+        Some("invalid_key")
+    );
     assert_eq!(
         field_code(&problem, "form.fields.1.options"),
         Some("options_required")
     );
-    assert_eq!(field_code(&problem, "form.fields.2.kind"), Some("unknown_value"));
+    assert_eq!(
+        field_code(&problem, "form.fields.2.kind"),
+        Some("unknown_value")
+    );
     app.stop().await;
 }
 
@@ -1062,7 +1102,10 @@ async fn a_shorter_message_term_recomputes_open_deadlines() {
         )
         .await,
     );
-    assert_eq!(field_code(&problem, "extension"), Some("extension_too_long"));
+    assert_eq!(
+        field_code(&problem, "extension"),
+        Some("extension_too_long")
+    );
     app.stop().await;
 }
 
@@ -1091,7 +1134,10 @@ async fn a_calendar_file_with_a_bad_line_is_refused_with_its_number_and_changes_
     assert!(html.contains("2027-13-01"));
     assert!(html.contains(r##"href="#f-calendar""##));
     assert!(html.contains(r#"aria-invalid="true""#));
-    let days = expect(200, setup.operator.get("/api/v1/console/calendars/RU-TVE").await);
+    let days = expect(
+        200,
+        setup.operator.get("/api/v1/console/calendars/RU-TVE").await,
+    );
     assert_eq!(days["days"], json!([]), "nothing was stored");
     assert_eq!(setup.changes().await.len(), changes_before);
 
@@ -1136,11 +1182,50 @@ async fn a_calendar_file_with_a_bad_line_is_refused_with_its_number_and_changes_
     let (_, html) = web.page(&location(&r)).await;
     assert!(html.contains("Календарь загружен, дней: 2."));
     assert!(html.contains("Пересчитано сроков открытых обращений:"));
-    let days = expect(200, setup.operator.get("/api/v1/console/calendars/RU-TVE").await);
+    let days = expect(
+        200,
+        setup.operator.get("/api/v1/console/calendars/RU-TVE").await,
+    );
     assert_eq!(
         days["days"],
         json!([{ "date": "2027-08-30", "kind": "holiday" }, { "date": "2027-08-31", "kind": "short" }])
     );
+
+    // One day added to the federal layer brings its whole year along (a federal year
+    // replaces the shipped one), so the year's holidays stay holidays.
+    expect(
+        200,
+        setup
+            .operator
+            .post(
+                "/api/v1/console/calendars/federal/days",
+                json!({ "date": "2027-12-30", "kind": "day-off" }),
+            )
+            .await,
+    );
+    let federal = expect(
+        200,
+        setup
+            .operator
+            .get("/api/v1/console/calendars/federal")
+            .await,
+    );
+    let days = federal["days"].as_array().unwrap();
+    assert!(days.contains(&json!({ "date": "2027-01-01", "kind": "holiday" })));
+    assert!(days.contains(&json!({ "date": "2027-05-09", "kind": "holiday" })));
+    assert!(days.contains(&json!({ "date": "2027-12-30", "kind": "day-off" })));
+    // A working day must be a weekend day: refused at the kind, like a file's line.
+    let problem = expect(
+        422,
+        setup
+            .operator
+            .post(
+                "/api/v1/console/calendars/federal/days",
+                json!({ "date": "2027-12-29", "kind": "working" }),
+            )
+            .await,
+    );
+    assert_eq!(field_code(&problem, "kind"), Some("working_on_weekday"));
     app.stop().await;
 }
 
@@ -1217,9 +1302,75 @@ async fn a_region_holiday_moves_open_deadlines_of_that_region_only_on_postgres()
 
     // Deleting the day moves it back.
     let r = web
-        .post(&format!("/console/calendars/RU-TVE/days/{date}/delete"), &[])
+        .post(
+            &format!("/console/calendars/RU-TVE/days/{date}/delete"),
+            &[],
+        )
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(deadline_of(&setup, &in_tver).await, tver_before);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_describes_the_console_api() {
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let operations = [
+        ("/api/v1/console/routes", "get"),
+        ("/api/v1/console/routes", "post"),
+        ("/api/v1/console/routes/{id}", "delete"),
+        ("/api/v1/console/routes/decision", "get"),
+        ("/api/v1/console/organisations", "get"),
+        ("/api/v1/console/organisations", "post"),
+        ("/api/v1/console/organisations/{id}", "get"),
+        ("/api/v1/console/organisations/{id}", "put"),
+        ("/api/v1/console/categories", "get"),
+        ("/api/v1/console/categories", "post"),
+        ("/api/v1/console/categories/{id}", "put"),
+        ("/api/v1/console/subcategories", "post"),
+        ("/api/v1/console/subcategories/{id}", "get"),
+        ("/api/v1/console/subcategories/{id}", "put"),
+        ("/api/v1/console/policies", "get"),
+        ("/api/v1/console/policies", "put"),
+        ("/api/v1/console/calendars/{layer}", "get"),
+        ("/api/v1/console/calendars/{layer}/days", "post"),
+        ("/api/v1/console/calendars/{layer}/days/{date}", "delete"),
+        ("/api/v1/console/calendars/{layer}/import", "post"),
+        ("/api/v1/console/changes", "get"),
+    ];
+    for (path, method) in operations {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "missing {method} {path}");
+        assert_eq!(operation["tags"][0], "console", "{method} {path}");
+        assert!(
+            operation["responses"].get("403").is_some(),
+            "{method} {path} documents the refusal of non-operators"
+        );
+    }
+    for schema in [
+        "RouteRequest",
+        "RouteRuleView",
+        "RouteDecisionView",
+        "ConsoleOrganisationRequest",
+        "ConsoleOrganisationView",
+        "SubcategoryRequest",
+        "FormBody",
+        "FormFieldBody",
+        "PolicyRequest",
+        "RecomputeView",
+        "CalendarImportRequest",
+        "ConfigChangeView",
+    ] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "missing {schema}"
+        );
+    }
     app.stop().await;
 }

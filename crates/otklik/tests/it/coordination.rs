@@ -26,15 +26,27 @@ async fn coordination(backend: Backend) {
     let created = w.submit(BENEFITS).await;
     let id = created["id"].clone();
     assert_eq!(created["organisation"], TVER_CENTRE);
-    let tver = w.app.api(&w.app.token("coordinator.tver@demo.otklik.local").await);
-    let nsk = w.app.api(&w.app.token("coordinator.nsk@demo.otklik.local").await);
+    let tver = w
+        .app
+        .api(&w.app.token("coordinator.tver@demo.otklik.local").await);
+    let nsk = w
+        .app
+        .api(&w.app.token("coordinator.nsk@demo.otklik.local").await);
     let analyst = w.app.api(&w.app.token("analyst@demo.otklik.local").await);
 
     // The coordinator's queue is the region's; another region's coordinator sees nothing.
     let queue = ok(tver.get("/api/v1/submissions").await);
-    assert!(queue["items"].as_array().unwrap().iter().any(|c| c["id"] == id));
+    assert!(queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == id));
     let other = ok(nsk.get("/api/v1/submissions").await);
-    assert!(!other["items"].as_array().unwrap().iter().any(|c| c["id"] == id));
+    assert!(!other["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == id));
     refused(nsk.get(&path(&id, "")).await, 404, "not_found");
     // The analyst sees no submission at all.
     refused(analyst.get("/api/v1/submissions").await, 403, "forbidden");
@@ -45,18 +57,27 @@ async fn coordination(backend: Backend) {
     assert_eq!(actions(&seen), ["redirect", "reject", "recategorise"]);
     let pothole = w.subcategory_id(POTHOLES);
     refused(
-        nsk.post(&path(&id, "recategorise"), json!({"subcategory_id": pothole, "reason": "Это дорога"}))
-            .await,
+        nsk.post(
+            &path(&id, "recategorise"),
+            json!({"subcategory_id": pothole, "reason": "Это дорога"}),
+        )
+        .await,
         404,
         "not_found",
     );
     let bad = tver
-        .post(&path(&id, "recategorise"), json!({"subcategory_id": 999_999, "reason": "Это дорога"}))
+        .post(
+            &path(&id, "recategorise"),
+            json!({"subcategory_id": 999_999, "reason": "Это дорога"}),
+        )
         .await;
     assert_eq!(bad.0, 422, "{}", bad.1);
     assert_eq!(bad.1["errors"][0]["field"], "subcategory");
     let moved = ok(tver
-        .post(&path(&id, "recategorise"), json!({"subcategory_id": pothole, "reason": "Речь о яме на дороге"}))
+        .post(
+            &path(&id, "recategorise"),
+            json!({"subcategory_id": pothole, "reason": "Речь о яме на дороге"}),
+        )
         .await);
     assert_eq!(moved["organisation"], TRANSPORT);
 
@@ -64,33 +85,55 @@ async fn coordination(backend: Backend) {
     let official = w.official(TRANSPORT).await;
     ok(official.post(&path(&id, "take-into-work"), json!({})).await);
     let asked = ok(official
-        .post(&path(&id, "request-clarification"), json!({"reason": "Уточните адрес"}))
+        .post(
+            &path(&id, "request-clarification"),
+            json!({"reason": "Уточните адрес"}),
+        )
         .await);
     assert_eq!(asked["status"], "awaiting_clarification");
     refused(
-        official.post(&path(&id, "clarify"), json!({"text": "Сам уточню"})).await,
+        official
+            .post(&path(&id, "clarify"), json!({"text": "Сам уточню"}))
+            .await,
         403,
         "forbidden",
     );
     let mine = ok(w.citizen.get(&path(&id, "")).await);
     assert_eq!(actions(&mine), ["clarify"]);
-    let clarified = ok(w.citizen.post(&path(&id, "clarify"), json!({"text": "ул. Советская, 5"})).await);
+    let clarified = ok(w
+        .citizen
+        .post(&path(&id, "clarify"), json!({"text": "ул. Советская, 5"}))
+        .await);
     assert_eq!(clarified["status"], "in_progress");
     // Messages are not extended.
     refused(
-        official.post(&path(&id, "extend"), json!({"days": 10, "reason": "Нужна проверка"})).await,
+        official
+            .post(
+                &path(&id, "extend"),
+                json!({"days": 10, "reason": "Нужна проверка"}),
+            )
+            .await,
         409,
         "not_an_appeal",
     );
 
     // An answer that does not answer goes back.
-    ok(official.post(&path(&id, "answer"), json!({"text": "Передано подрядчику"})).await);
+    ok(official
+        .post(&path(&id, "answer"), json!({"text": "Передано подрядчику"}))
+        .await);
     refused(
-        official.post(&path(&id, "return-answer"), json!({"reason": "Нет сроков"})).await,
+        official
+            .post(&path(&id, "return-answer"), json!({"reason": "Нет сроков"}))
+            .await,
         403,
         "forbidden",
     );
-    let returned = ok(tver.post(&path(&id, "return-answer"), json!({"reason": "Нет сроков работ"})).await);
+    let returned = ok(tver
+        .post(
+            &path(&id, "return-answer"),
+            json!({"reason": "Нет сроков работ"}),
+        )
+        .await);
     assert_eq!(returned["status"], "in_progress");
     let kinds: Vec<&str> = returned["events"]
         .as_array()
@@ -113,7 +156,10 @@ async fn coordination(backend: Backend) {
     let incidents = w
         .app
         .store
-        .incidents(&otklik_store::IncidentQuery { limit: 10, ..Default::default() })
+        .incidents(&otklik_store::IncidentQuery {
+            limit: 10,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(incidents.items.len(), 1);
@@ -134,18 +180,30 @@ async fn the_coordinator_moderates_and_the_clock_pauses_postgres() {
 #[tokio::test]
 async fn an_appeal_is_extended_once_with_the_reason_shown() {
     let w = World::start(Backend::Sqlite).await;
-    let created = w.submit_as(&w.citizen, POTHOLES, "Тверская область", "appeal").await;
+    let created = w
+        .submit_as(&w.citizen, POTHOLES, "Тверская область", "appeal")
+        .await;
     let id = created["id"].clone();
     let official = w.official(TRANSPORT).await;
-    let bad = official.post(&path(&id, "extend"), json!({"days": 31, "reason": "Долго"})).await;
+    let bad = official
+        .post(&path(&id, "extend"), json!({"days": 31, "reason": "Долго"}))
+        .await;
     assert_eq!(bad.0, 422, "{}", bad.1);
     assert_eq!(bad.1["errors"][0]["field"], "days");
     let extended = ok(official
-        .post(&path(&id, "extend"), json!({"days": 30, "reason": "Нужна выездная проверка"}))
+        .post(
+            &path(&id, "extend"),
+            json!({"days": 30, "reason": "Нужна выездная проверка"}),
+        )
         .await);
     assert!(extended["deadline_at"].as_str().unwrap() > created["deadline_at"].as_str().unwrap());
     refused(
-        official.post(&path(&id, "extend"), json!({"days": 5, "reason": "Ещё немного"})).await,
+        official
+            .post(
+                &path(&id, "extend"),
+                json!({"days": 5, "reason": "Ещё немного"}),
+            )
+            .await,
         409,
         "extension_used",
     );
@@ -175,10 +233,17 @@ async fn staff_pages_offer_the_new_actions_and_show_the_time_left() {
     assert!(queue.contains("осталось"), "the time left is on every card");
     let (status, page) = coordinator.page(&format!("/submissions/{id}")).await;
     assert_eq!(status, 200);
-    assert!(page.contains(r#"action="/submissions/"#) && page.contains("/recategorise\""), "{page}");
-    assert!(page.contains("Маршрутизация") && page.contains("координатору региона"), "{page}");
+    assert!(
+        page.contains(r#"action="/submissions/"#) && page.contains("/recategorise\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("Маршрутизация") && page.contains("координатору региона"),
+        "{page}"
+    );
     // Officials have no coordination queue; the citizen sees no routing details.
-    let official = crate::pages::Browser::signed_in(&w.app, &w.app.official_of(TRANSPORT).email).await;
+    let official =
+        crate::pages::Browser::signed_in(&w.app, &w.app.official_of(TRANSPORT).email).await;
     assert_eq!(official.page("/coordination").await.0, 403);
     let citizen = crate::pages::Browser::signed_in(&w.app, crate::support::CITIZEN).await;
     let (_, own) = citizen.page(&format!("/submissions/{id}")).await;

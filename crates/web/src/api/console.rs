@@ -417,9 +417,11 @@ async fn list_routes(
     let params = query(params)?;
     let filter = match params.subcategory_id.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(raw) => Some(SubcategoryId(raw.parse::<i64>().map_err(|_| {
-            AppError::field("subcategory_id", "unknown_subcategory")
-        })?)),
+        Some(raw) => {
+            Some(SubcategoryId(raw.parse::<i64>().map_err(|_| {
+                AppError::field("subcategory_id", "unknown_subcategory")
+            })?))
+        }
     };
     let rules = state.store.routes(filter).await?;
     Ok(Json(rules.iter().map(RouteRuleView::from).collect()))
@@ -593,14 +595,11 @@ pub(crate) async fn parse_organisation(
     };
     let parent = errors.check(
         "parent_id",
-        pick_optional(
-            &input.parent,
-            orgs.iter().map(|o| o.id.0),
-            "unknown_parent",
-        )
-        .and_then(|p| match (p, id) {
-            (Some(p), Some(me)) if p == me.0 => Err("parent_cycle"),
-            _ => Ok(p.map(OrgId)),
+        pick_optional(&input.parent, orgs.iter().map(|o| o.id.0), "unknown_parent").and_then(|p| {
+            match (p, id) {
+                (Some(p), Some(me)) if p == me.0 => Err("parent_cycle"),
+                _ => Ok(p.map(OrgId)),
+            }
         }),
     );
     let offset = match input.utc_offset_minutes.trim() {
@@ -715,7 +714,9 @@ async fn list_organisations(
 ) -> ApiResult<Json<Vec<ConsoleOrganisationView>>> {
     operator(&user)?;
     let orgs = state.store.organisations().await?;
-    Ok(Json(orgs.iter().map(ConsoleOrganisationView::from).collect()))
+    Ok(Json(
+        orgs.iter().map(ConsoleOrganisationView::from).collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/console/organisations/{id}", tag = "console", params(("id" = i64, Path)), security(("bearer" = [])),
@@ -740,7 +741,11 @@ async fn create_organisation(
 ) -> ApiResult<Response> {
     operator(&user)?;
     let org = save_organisation(&state, &user.0, None, body.into()).await?;
-    Ok((StatusCode::CREATED, Json(ConsoleOrganisationView::from(&org))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(ConsoleOrganisationView::from(&org)),
+    )
+        .into_response())
 }
 
 /// Edits an organisation.
@@ -838,7 +843,11 @@ pub(crate) fn build_form(
     if let Err(found) = spec.check_new() {
         for e in found.0 {
             // `fields.{i}.{part}`: i is the position among the rows sent.
-            let name = match e.field.strip_prefix("fields.").and_then(|r| r.split_once('.')) {
+            let name = match e
+                .field
+                .strip_prefix("fields.")
+                .and_then(|r| r.split_once('.'))
+            {
                 Some((i, part)) => {
                     let index = i
                         .parse::<usize>()
@@ -1180,9 +1189,7 @@ fn days(raw: &str) -> Result<Option<u32>, &'static str> {
         return Ok(None);
     }
     let n = raw.parse::<i64>().map_err(|_| "not_a_number")?;
-    u32::try_from(n)
-        .map(Some)
-        .map_err(|_| "term_out_of_range")
+    u32::try_from(n).map(Some).map_err(|_| "term_out_of_range")
 }
 
 pub(crate) async fn parse_policy(
@@ -1561,7 +1568,11 @@ impl ImportRefusal {
             Self::Empty => "no calendar days in the file".to_owned(),
             Self::MissingHolidays(year, dates) => format!(
                 "{year}: federal holidays missing: {}",
-                dates.iter().map(|d| iso_date(*d)).collect::<Vec<_>>().join(", ")
+                dates
+                    .iter()
+                    .map(|d| iso_date(*d))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -1682,7 +1693,12 @@ async fn delete_calendar_day(
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = Date::parse(&date, &format).map_err(|_| AppError::not_found())?;
     let report = store
-        .delete_calendar_day(Some(user.0.id), layer.code(), date, OffsetDateTime::now_utc())
+        .delete_calendar_day(
+            Some(user.0.id),
+            layer.code(),
+            date,
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok(Json(report.into()))
 }

@@ -142,7 +142,7 @@ pub struct FormFieldView {
     /// The key to use in `fields` of a submission.
     pub key: String,
     pub label: String,
-    /// `text`, `number`, `date` (YYYY-MM-DD), `select` or `address`.
+    /// `text`, `number`, `date` (YYYY-MM-DD), `select`, `multi_select` or `address`.
     pub kind: String,
     pub required: bool,
     pub hint: Option<String>,
@@ -167,7 +167,8 @@ pub struct SubmitRequest {
     /// Optional: the municipality the submission is about (see `/regions/{id}/municipalities`).
     pub municipality_id: Option<i64>,
     pub text: String,
-    /// Values of the subcategory's form fields, by key.
+    /// Values of the subcategory's form fields, by key; a `multi_select` value is the
+    /// chosen options joined by `"; "`.
     pub fields: BTreeMap<String, String>,
     /// Up to 5 files.
     pub attachments: Vec<FileUpload>,

@@ -580,8 +580,8 @@ impl DetailPage {
         } else {
             Vec::new()
         };
-        let route = (user.role != otklik_domain::lifecycle::Role::Citizen)
-            .then(|| route_text(&d.route));
+        let route =
+            (user.role != otklik_domain::lifecycle::Role::Citizen).then(|| route_text(&d.route));
         let receipts = state
             .store
             .receipts(id, actor)

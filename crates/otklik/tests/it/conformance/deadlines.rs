@@ -3,7 +3,9 @@
 //! monitor's incidents — through the `Admin` and `Store` traits, on both backends.
 
 use super::*;
-use otklik_domain::calendar::{CalendarEntry, DayKind, DeadlinePolicy, DeadlinePolicySpec, TermUnit};
+use otklik_domain::calendar::{
+    CalendarEntry, DayKind, DeadlinePolicy, DeadlinePolicySpec, TermUnit,
+};
 use otklik_domain::lifecycle::{ExtensionDays, IncidentKind};
 use time::macros::date;
 
@@ -63,12 +65,24 @@ pub(super) async fn routing_by_specificity(store: Arc<dyn Store>) {
         }
     );
     let federal = store
-        .put_route(Some(w.operator.user), w.lighting, RouteScope::Federal, w.other_org, T0)
+        .put_route(
+            Some(w.operator.user),
+            w.lighting,
+            RouteScope::Federal,
+            w.other_org,
+            T0,
+        )
         .await
         .unwrap();
     assert_eq!(decide(None).await.label, format!("federal:{}", federal.0));
     let regional = store
-        .put_route(Some(w.operator.user), w.lighting, RouteScope::Region(w.region), w.org, T0)
+        .put_route(
+            Some(w.operator.user),
+            w.lighting,
+            RouteScope::Region(w.region),
+            w.org,
+            T0,
+        )
         .await
         .unwrap();
     assert_eq!(decide(None).await.label, format!("region:{}", regional.0));
@@ -101,14 +115,26 @@ pub(super) async fn routing_by_specificity(store: Arc<dyn Store>) {
     );
     // Replacing a rule keeps its id; a municipality of another region is refused.
     let again = store
-        .put_route(None, w.lighting, RouteScope::Region(w.region), w.other_org, T0)
+        .put_route(
+            None,
+            w.lighting,
+            RouteScope::Region(w.region),
+            w.other_org,
+            T0,
+        )
         .await
         .unwrap();
     assert_eq!(again, regional);
     assert_eq!(
         outcome(
             store
-                .put_route(None, w.lighting, RouteScope::Municipality(w.bare_region, tver), w.org, T0)
+                .put_route(
+                    None,
+                    w.lighting,
+                    RouteScope::Municipality(w.bare_region, tver),
+                    w.org,
+                    T0
+                )
                 .await
         ),
         "invalid:unknown_municipality"
@@ -120,7 +146,11 @@ pub(super) async fn routing_by_specificity(store: Arc<dyn Store>) {
             NewSubmission {
                 municipality: Some(tver),
                 org: w.coordinator,
-                ..w.submission(w.citizen, w.lighting, "Не горит фонарь у дома 3 на Советской")
+                ..w.submission(
+                    w.citizen,
+                    w.lighting,
+                    "Не горит фонарь у дома 3 на Советской",
+                )
             },
             T0,
         )
@@ -134,23 +164,37 @@ pub(super) async fn routing_by_specificity(store: Arc<dyn Store>) {
             NewSubmission {
                 // The rules now send it to `other_org`; the caller chose otherwise.
                 org: w.org,
-                ..w.submission(w.citizen, w.lighting, "Не горит фонарь у дома 5 на Советской")
+                ..w.submission(
+                    w.citizen,
+                    w.lighting,
+                    "Не горит фонарь у дома 5 на Советской",
+                )
             },
             T0,
         )
         .await
         .unwrap()
         .id;
-    assert_eq!(store.submission(manual, w.operator).await.unwrap().route, "manual");
+    assert_eq!(
+        store.submission(manual, w.operator).await.unwrap().route,
+        "manual"
+    );
     // Deleting falls back to the next rule; every change is on record.
-    store.delete_route(Some(w.operator.user), city, T0).await.unwrap();
+    store
+        .delete_route(Some(w.operator.user), city, T0)
+        .await
+        .unwrap();
     assert_eq!(decide(Some(tver)).await.org, w.other_org);
     let changes = store.config_changes(50, 0).await.unwrap();
     let routes: Vec<_> = changes.iter().filter(|c| c.entity == "route").collect();
     // The world's two rules, then this test's four puts and one deletion.
     assert_eq!(routes.len(), 7);
     assert_eq!(routes[0].after, None, "the newest is the deletion");
-    assert!(routes[0].before.as_deref().unwrap().contains(&format!("\"org\":{}", w.coordinator.0)));
+    assert!(routes[0]
+        .before
+        .as_deref()
+        .unwrap()
+        .contains(&format!("\"org\":{}", w.coordinator.0)));
     assert_eq!(routes[0].actor_name.as_deref(), Some("Оператор"));
 }
 
@@ -177,12 +221,25 @@ pub(super) async fn deadlines_follow_policies_and_calendars(store: Arc<dyn Store
     let before = store.log_info().await.unwrap().size;
     // Five working days for every message: recomputed at once.
     let report = store
-        .put_policy(Some(w.operator.user), SubmissionKind::Message, None, &policy(TermUnit::WorkingDays, 5), T0)
+        .put_policy(
+            Some(w.operator.user),
+            SubmissionKind::Message,
+            None,
+            &policy(TermUnit::WorkingDays, 5),
+            T0,
+        )
         .await
         .unwrap();
     assert_eq!((report.checked, report.changed), (1, 1));
-    assert_eq!(deadline(store.clone()).await, datetime!(2026-12-11 20:59:59 UTC));
-    assert_eq!(store.log_info().await.unwrap().size, before + 1, "one recompute leaf");
+    assert_eq!(
+        deadline(store.clone()).await,
+        datetime!(2026-12-11 20:59:59 UTC)
+    );
+    assert_eq!(
+        store.log_info().await.unwrap().size,
+        before + 1,
+        "one recompute leaf"
+    );
     // The region's own holiday on Monday 7 December moves it a working day on.
     let report = store
         .put_calendar_days(
@@ -194,18 +251,30 @@ pub(super) async fn deadlines_follow_policies_and_calendars(store: Arc<dyn Store
         .await
         .unwrap();
     assert_eq!(report.changed, 1);
-    assert_eq!(deadline(store.clone()).await, datetime!(2026-12-14 20:59:59 UTC));
+    assert_eq!(
+        deadline(store.clone()).await,
+        datetime!(2026-12-14 20:59:59 UTC)
+    );
     assert_eq!(
         store.calendar_days(Some("RU-TVE")).await.unwrap(),
         [CalendarEntry::new(date!(2026 - 12 - 07), DayKind::Holiday)]
     );
     // A subcategory's own policy wins over the kind's.
     store
-        .put_policy(None, SubmissionKind::Message, Some(w.pothole), &policy(TermUnit::CalendarDays, 20), T0)
+        .put_policy(
+            None,
+            SubmissionKind::Message,
+            Some(w.pothole),
+            &policy(TermUnit::CalendarDays, 20),
+            T0,
+        )
         .await
         .unwrap();
     // 24 December is a Thursday: a working day.
-    assert_eq!(deadline(store.clone()).await, datetime!(2026-12-24 20:59:59 UTC));
+    assert_eq!(
+        deadline(store.clone()).await,
+        datetime!(2026-12-24 20:59:59 UTC)
+    );
     assert_eq!(store.policies().await.unwrap().len(), 2);
     // Removing the holiday and recomputing again changes nothing more for a calendar term.
     store
@@ -245,19 +314,53 @@ pub(super) async fn the_clock_pauses_while_the_citizen_clarifies(store: Arc<dyn 
     // While paused it is not overdue, even far past the deadline.
     let far = datetime!(2027-02-01 07:00 UTC);
     store.monitor(far, 1).await.unwrap();
-    assert_eq!(store.incidents(&IncidentQuery { limit: 50, ..Default::default() }).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .incidents(&IncidentQuery {
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     // Only the author clarifies; the deadline moves by the 3 working days paused.
     assert_eq!(
-        outcome(store.apply(id, w.official, Action::Clarify { text: answer("Дом 5") }, Vec::new(), thursday).await),
+        outcome(
+            store
+                .apply(
+                    id,
+                    w.official,
+                    Action::Clarify {
+                        text: answer("Дом 5")
+                    },
+                    Vec::new(),
+                    thursday
+                )
+                .await
+        ),
         "transition:forbidden"
     );
-    let clarified = act(store.as_ref(), id, w.citizen, Action::Clarify { text: answer("Дом 5, подъезд 2") }, thursday).await;
+    let clarified = act(
+        store.as_ref(),
+        id,
+        w.citizen,
+        Action::Clarify {
+            text: answer("Дом 5, подъезд 2"),
+        },
+        thursday,
+    )
+    .await;
     assert_eq!(clarified.to_status, Status::InProgress);
     assert_eq!(clarified.deadline_at, datetime!(2026-12-23 20:59:59 UTC));
     // A recompute re-derives the same deadline from the stored pause.
     let report = store.recompute_deadlines(thursday).await.unwrap();
     assert_eq!(report.changed, 0);
-    assert_eq!(store.submission(id, w.citizen).await.unwrap().paused_at, None);
+    assert_eq!(
+        store.submission(id, w.citizen).await.unwrap().paused_at,
+        None
+    );
 }
 
 pub(super) async fn an_appeal_is_extended_once(store: Arc<dyn Store>) {
@@ -266,7 +369,11 @@ pub(super) async fn an_appeal_is_extended_once(store: Arc<dyn Store>) {
         .register_submission(
             NewSubmission {
                 kind: SubmissionKind::Appeal,
-                ..w.submission(w.citizen, w.pothole, "Прошу отремонтировать дорогу на улице Ленина")
+                ..w.submission(
+                    w.citizen,
+                    w.pothole,
+                    "Прошу отремонтировать дорогу на улице Ленина",
+                )
             },
             T0,
         )
@@ -280,14 +387,28 @@ pub(super) async fn an_appeal_is_extended_once(store: Arc<dyn Store>) {
     };
     let extended = act(store.as_ref(), appeal.id, w.official, extend(), T0).await;
     assert_eq!(extended.deadline_at, datetime!(2027-01-29 20:59:59 UTC));
-    assert!(store.submission(appeal.id, w.citizen).await.unwrap().extended);
+    assert!(
+        store
+            .submission(appeal.id, w.citizen)
+            .await
+            .unwrap()
+            .extended
+    );
     assert_eq!(
-        outcome(store.apply(appeal.id, w.official, extend(), Vec::new(), T0).await),
+        outcome(
+            store
+                .apply(appeal.id, w.official, extend(), Vec::new(), T0)
+                .await
+        ),
         "transition:extension_used"
     );
     let message = w.submit(store.as_ref(), w.citizen, T0).await;
     assert_eq!(
-        outcome(store.apply(message, w.official, extend(), Vec::new(), T0).await),
+        outcome(
+            store
+                .apply(message, w.official, extend(), Vec::new(), T0)
+                .await
+        ),
         "transition:not_an_appeal"
     );
     // The extension survives a recompute.
@@ -310,19 +431,41 @@ pub(super) async fn the_coordinator_moderates_its_region(store: Arc<dyn Store>) 
         .await
         .unwrap()
         .id;
-    let queue = store.list(Scope::Region(w.region), &list_query()).await.unwrap();
+    let queue = store
+        .list(Scope::Region(w.region), &list_query())
+        .await
+        .unwrap();
     assert!(queue.items.iter().any(|c| c.id == id));
-    assert!(store.list(Scope::Region(w.bare_region), &list_query()).await.unwrap().items.is_empty());
+    assert!(store
+        .list(Scope::Region(w.bare_region), &list_query())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     let recategorise = Action::Recategorise {
         subcategory: w.pothole,
         reason: reason("Это яма на дороге"),
     };
     assert_eq!(
-        outcome(store.apply(id, samara, recategorise.clone(), Vec::new(), T0).await),
+        outcome(
+            store
+                .apply(id, samara, recategorise.clone(), Vec::new(), T0)
+                .await
+        ),
         "not_found"
     );
-    let moved = act(store.as_ref(), id, tver, recategorise, T0 + Duration::hours(1)).await;
-    assert_eq!((moved.kind, moved.to_org), (EventKind::Recategorised, w.org));
+    let moved = act(
+        store.as_ref(),
+        id,
+        tver,
+        recategorise,
+        T0 + Duration::hours(1),
+    )
+    .await;
+    assert_eq!(
+        (moved.kind, moved.to_org),
+        (EventKind::Recategorised, w.org)
+    );
     let now = store.submission(id, w.operator).await.unwrap();
     assert_eq!((now.subcategory, now.org), (w.pothole, w.org));
     assert!(now.route.starts_with("region:"), "{}", now.route);
@@ -330,11 +473,33 @@ pub(super) async fn the_coordinator_moderates_its_region(store: Arc<dyn Store>) 
     assert_eq!(now.deadline_at, TEN_WORKING_DAYS);
     // An answer the coordinator returns is an incident.
     act(store.as_ref(), id, w.official, Action::TakeIntoWork, T0).await;
-    act(store.as_ref(), id, w.official, Action::Answer { text: answer("Отремонтируем весной") }, T0).await;
-    let returned = act(store.as_ref(), id, tver, Action::ReturnAnswer { reason: reason("Нет сроков работ") }, T0).await;
+    act(
+        store.as_ref(),
+        id,
+        w.official,
+        Action::Answer {
+            text: answer("Отремонтируем весной"),
+        },
+        T0,
+    )
+    .await;
+    let returned = act(
+        store.as_ref(),
+        id,
+        tver,
+        Action::ReturnAnswer {
+            reason: reason("Нет сроков работ"),
+        },
+        T0,
+    )
+    .await;
     assert_eq!(returned.to_status, Status::InProgress);
     let page = store
-        .incidents(&IncidentQuery { region: Some(w.region), limit: 50, ..Default::default() })
+        .incidents(&IncidentQuery {
+            region: Some(w.region),
+            limit: 50,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1);
@@ -355,11 +520,18 @@ pub(super) async fn the_coordinator_moderates_its_region(store: Arc<dyn Store>) 
     assert_eq!(store.monitor(tuesday, 1).await.unwrap().incidents, 1);
     assert_eq!(store.monitor(tuesday, 1).await.unwrap().incidents, 0);
     let late = store
-        .incidents(&IncidentQuery { kind: Some(IncidentKind::LateModeration), limit: 50, ..Default::default() })
+        .incidents(&IncidentQuery {
+            kind: Some(IncidentKind::LateModeration),
+            limit: 50,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(late.items[0].submission, waiting);
-    assert_eq!(late.items[0].due_at, Some(datetime!(2026-12-07 20:59:59 UTC)));
+    assert_eq!(
+        late.items[0].due_at,
+        Some(datetime!(2026-12-07 20:59:59 UTC))
+    );
 }
 
 pub(super) async fn an_appeal_redirected_late_is_an_incident(store: Arc<dyn Store>) {
@@ -368,7 +540,11 @@ pub(super) async fn an_appeal_redirected_late_is_an_incident(store: Arc<dyn Stor
         .register_submission(
             NewSubmission {
                 kind: SubmissionKind::Appeal,
-                ..w.submission(w.citizen, w.pothole, "Прошу отремонтировать дорогу на улице Ленина")
+                ..w.submission(
+                    w.citizen,
+                    w.pothole,
+                    "Прошу отремонтировать дорогу на улице Ленина",
+                )
             },
             T0,
         )
@@ -379,7 +555,11 @@ pub(super) async fn an_appeal_redirected_late_is_an_incident(store: Arc<dyn Stor
         .register_submission(
             NewSubmission {
                 kind: SubmissionKind::Appeal,
-                ..w.submission(w.citizen, w.pothole, "Прошу отремонтировать тротуар на улице Ленина")
+                ..w.submission(
+                    w.citizen,
+                    w.pothole,
+                    "Прошу отремонтировать тротуар на улице Ленина",
+                )
             },
             T0,
         )
@@ -390,16 +570,37 @@ pub(super) async fn an_appeal_redirected_late_is_an_incident(store: Arc<dyn Stor
         to: w.other_org,
         reason: reason("Дорога в ведении Самары"),
     };
-    act(store.as_ref(), on_time, w.official, redirect(), T0 + Duration::days(6)).await;
-    act(store.as_ref(), appeal, w.official, redirect(), T0 + Duration::days(8)).await;
+    act(
+        store.as_ref(),
+        on_time,
+        w.official,
+        redirect(),
+        T0 + Duration::days(6),
+    )
+    .await;
+    act(
+        store.as_ref(),
+        appeal,
+        w.official,
+        redirect(),
+        T0 + Duration::days(8),
+    )
+    .await;
     let page = store
-        .incidents(&IncidentQuery { kind: Some(IncidentKind::LateRedirect), limit: 50, ..Default::default() })
+        .incidents(&IncidentQuery {
+            kind: Some(IncidentKind::LateRedirect),
+            limit: 50,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].submission, appeal);
     assert_eq!(page.items[0].org, w.org, "the organisation that was late");
-    assert_eq!(page.items[0].due_at, Some(datetime!(2026-12-11 20:59:59 UTC)));
+    assert_eq!(
+        page.items[0].due_at,
+        Some(datetime!(2026-12-11 20:59:59 UTC))
+    );
 }
 
 pub(super) async fn the_monitor_warns_and_records_breaches_once(store: Arc<dyn Store>) {
@@ -408,8 +609,27 @@ pub(super) async fn the_monitor_warns_and_records_breaches_once(store: Arc<dyn S
     let second = w.submit(store.as_ref(), w.citizen, T0).await;
     let rated = w.submit(store.as_ref(), w.citizen, T0).await;
     act(store.as_ref(), rated, w.official, Action::TakeIntoWork, T0).await;
-    act(store.as_ref(), rated, w.official, Action::Answer { text: answer("Готово") }, T0).await;
-    act(store.as_ref(), rated, w.citizen, Action::Rate { score: score(1), comment: None }, T0).await;
+    act(
+        store.as_ref(),
+        rated,
+        w.official,
+        Action::Answer {
+            text: answer("Готово"),
+        },
+        T0,
+    )
+    .await;
+    act(
+        store.as_ref(),
+        rated,
+        w.citizen,
+        Action::Rate {
+            score: score(1),
+            comment: None,
+        },
+        T0,
+    )
+    .await;
     // A working day before the deadline: warned once.
     let thursday = datetime!(2026-12-17 07:00 UTC);
     let report = store.monitor(thursday, 1).await.unwrap();
@@ -420,31 +640,87 @@ pub(super) async fn the_monitor_warns_and_records_breaches_once(store: Arc<dyn S
     let saturday = datetime!(2026-12-19 07:00 UTC);
     assert_eq!(store.monitor(saturday, 1).await.unwrap().incidents, 2);
     assert_eq!(store.monitor(saturday, 1).await.unwrap().incidents, 0);
-    let all = store.incidents(&IncidentQuery { limit: 50, ..Default::default() }).await.unwrap();
+    let all = store
+        .incidents(&IncidentQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.total, 3);
-    let count = |kind| all.by_kind.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n);
+    let count = |kind| {
+        all.by_kind
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, n)| *n)
+    };
     assert_eq!(count(IncidentKind::LateAnswer), Some(2));
     assert_eq!(count(IncidentKind::LowRating), Some(1));
     assert_eq!(count(IncidentKind::LateRedirect), Some(0));
-    let late: Vec<_> = all.items.iter().filter(|i| i.kind == IncidentKind::LateAnswer).map(|i| i.submission).collect();
+    let late: Vec<_> = all
+        .items
+        .iter()
+        .filter(|i| i.kind == IncidentKind::LateAnswer)
+        .map(|i| i.submission)
+        .collect();
     assert!(late.contains(&first) && late.contains(&second));
     // Filters; resolution once; the analyst's aggregates.
-    let other = store.incidents(&IncidentQuery { region: Some(w.bare_region), limit: 50, ..Default::default() }).await.unwrap();
+    let other = store
+        .incidents(&IncidentQuery {
+            region: Some(w.bare_region),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(other.total, 0);
     let incident = all.items[0].id;
-    store.resolve_incident(w.operator.user, incident, &reason("Ответ дан, срок нарушен по вине подрядчика"), saturday).await.unwrap();
+    store
+        .resolve_incident(
+            w.operator.user,
+            incident,
+            &reason("Ответ дан, срок нарушен по вине подрядчика"),
+            saturday,
+        )
+        .await
+        .unwrap();
     assert_eq!(
-        outcome(store.resolve_incident(w.operator.user, incident, &reason("Ещё раз"), saturday).await),
+        outcome(
+            store
+                .resolve_incident(w.operator.user, incident, &reason("Ещё раз"), saturday)
+                .await
+        ),
         "conflict:already_resolved"
     );
-    let open = store.incidents(&IncidentQuery { resolved: Some(false), limit: 50, ..Default::default() }).await.unwrap();
+    let open = store
+        .incidents(&IncidentQuery {
+            resolved: Some(false),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(open.total, 2);
     let summaries = store.region_summaries(saturday).await.unwrap();
     let tver = summaries.iter().find(|s| s.region == w.region).unwrap();
-    assert_eq!((tver.open, tver.overdue, tver.answered, tver.incidents_open), (2, 2, 1, 2));
+    assert_eq!(
+        (tver.open, tver.overdue, tver.answered, tver.incidents_open),
+        (2, 2, 1, 2)
+    );
     // The first page of overdue and soon-due work, earliest first.
-    let due = store.due(Scope::Organisation(w.org), saturday, saturday + Duration::days(3), 25).await.unwrap();
-    assert_eq!(due.overdue.iter().map(|c| c.id).collect::<Vec<_>>(), [first, second]);
+    let due = store
+        .due(
+            Scope::Organisation(w.org),
+            saturday,
+            saturday + Duration::days(3),
+            25,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        due.overdue.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [first, second]
+    );
     assert!(due.soon.is_empty());
     // Incidents are in the log, and the log still audits clean.
     let audit = store.audit_log(AuditOptions::default()).await.unwrap();
@@ -469,35 +745,92 @@ pub(super) async fn organisations_and_catalogue_are_edited_on_record(store: Arc<
         utc_offset_minutes: 180,
     };
     let school = store
-        .put_organisation(Some(w.operator.user), None, &edit("Школа № 1", Some(w.org)), T0)
+        .put_organisation(
+            Some(w.operator.user),
+            None,
+            &edit("Школа № 1", Some(w.org)),
+            T0,
+        )
         .await
         .unwrap();
-    assert_eq!(store.organisation(school).await.unwrap().parent, Some(w.org));
+    assert_eq!(
+        store.organisation(school).await.unwrap().parent,
+        Some(w.org)
+    );
     // A ministry cannot be put under its own school.
     assert_eq!(
-        outcome(store.put_organisation(None, Some(w.org), &OrganisationEdit { kind: "regional_body".into(), ..edit("Министерство транспорта", Some(school)) }, T0).await),
+        outcome(
+            store
+                .put_organisation(
+                    None,
+                    Some(w.org),
+                    &OrganisationEdit {
+                        kind: "regional_body".into(),
+                        ..edit("Министерство транспорта", Some(school))
+                    },
+                    T0
+                )
+                .await
+        ),
         "invalid:parent_cycle"
     );
     assert_eq!(
-        outcome(store.put_organisation(None, None, &OrganisationEdit { kind: "bank".into(), ..edit("Банк", None) }, T0).await),
+        outcome(
+            store
+                .put_organisation(
+                    None,
+                    None,
+                    &OrganisationEdit {
+                        kind: "bank".into(),
+                        ..edit("Банк", None)
+                    },
+                    T0
+                )
+                .await
+        ),
         "invalid:unknown_organisation_kind"
     );
     store
-        .put_organisation(Some(w.operator.user), Some(school), &edit("Школа № 1 им. Пушкина", Some(w.org)), T0)
+        .put_organisation(
+            Some(w.operator.user),
+            Some(school),
+            &edit("Школа № 1 им. Пушкина", Some(w.org)),
+            T0,
+        )
         .await
         .unwrap();
-    let category = store.put_category(Some(w.operator.user), None, "Образование", T0).await.unwrap();
+    let category = store
+        .put_category(Some(w.operator.user), None, "Образование", T0)
+        .await
+        .unwrap();
     let sub = store
-        .put_subcategory(Some(w.operator.user), None, category, "Школьное питание", &FormSpec::default(), T0)
+        .put_subcategory(
+            Some(w.operator.user),
+            None,
+            category,
+            "Школьное питание",
+            &FormSpec::default(),
+            T0,
+        )
         .await
         .unwrap();
-    assert_eq!(store.subcategory(sub).await.unwrap().name, "Школьное питание");
+    assert_eq!(
+        store.subcategory(sub).await.unwrap().name,
+        "Школьное питание"
+    );
     let changes = store.config_changes(50, 0).await.unwrap();
     let kinds: Vec<&str> = changes.iter().map(|c| c.entity.as_str()).collect();
     // Newest first; the world's own routing rules were recorded before.
     assert_eq!(
         kinds,
-        ["subcategory", "category", "organisation", "organisation", "route", "route"]
+        [
+            "subcategory",
+            "category",
+            "organisation",
+            "organisation",
+            "route",
+            "route"
+        ]
     );
     let renamed = &changes[2];
     assert!(renamed.before.as_deref().unwrap().contains("Школа № 1\""));

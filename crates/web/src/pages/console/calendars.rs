@@ -17,8 +17,12 @@ use time::{Date, OffsetDateTime};
 use super::super::forms::{FieldView, SummaryItem};
 use super::super::views::Chrome;
 use super::super::{render, render_status};
-use super::{count, input, operator, operator_post, region_options, summary, text, PageResult, Target};
-use crate::api::console::{add_day, iso_date, layer_of, parse_day, parse_import, ImportRefusal, Layer};
+use super::{
+    count, input, operator, operator_post, region_options, summary, text, PageResult, Target,
+};
+use crate::api::console::{
+    add_day, iso_date, layer_of, parse_day, parse_import, ImportRefusal, Layer,
+};
 use crate::auth::Ctx;
 use crate::error::AppError;
 use crate::AppState;
@@ -28,7 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/calendars", get(index))
         .route("/console/calendars/{layer}", get(layer_page))
         .route("/console/calendars/{layer}/days", post(add))
-        .route("/console/calendars/{layer}/days/{date}/delete", post(delete))
+        .route(
+            "/console/calendars/{layer}/days/{date}/delete",
+            post(delete),
+        )
         .route("/console/calendars/{layer}/upload", post(upload))
 }
 
@@ -209,7 +216,12 @@ async fn layer_page(
         "uploaded" => Some(format!("Календарь загружен, дней: {}.", count(&q.days))),
         _ => None,
     };
-    let done = what.map(|w| format!("{w} {}", text::recomputed(&count(&q.changed), &count(&q.checked))));
+    let done = what.map(|w| {
+        format!(
+            "{w} {}",
+            text::recomputed(&count(&q.changed), &count(&q.checked))
+        )
+    });
     let page = LayerPage::build(&state, &ctx, &layer, ("", ""), Failure::None, done).await?;
     Ok(render(&page))
 }
@@ -329,7 +341,11 @@ fn refusal_message(refusal: &ImportRefusal) -> String {
         ImportRefusal::MissingHolidays(year, dates) => format!(
             "{year} год: {} Нет: {}. Файл не загружен.",
             text::message("missing_federal_holidays"),
-            dates.iter().map(|d| iso_date(*d)).collect::<Vec<_>>().join(", ")
+            dates
+                .iter()
+                .map(|d| iso_date(*d))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -356,7 +372,12 @@ async fn upload(
     match checked {
         Ok(entries) => {
             let report = store
-                .put_calendar_days(Some(user.id), layer.code(), &entries, OffsetDateTime::now_utc())
+                .put_calendar_days(
+                    Some(user.id),
+                    layer.code(),
+                    &entries,
+                    OffsetDateTime::now_utc(),
+                )
                 .await?;
             Ok(Redirect::to(&back(&layer, "uploaded", report, entries.len())).into_response())
         }

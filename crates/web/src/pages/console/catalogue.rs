@@ -101,8 +101,14 @@ impl CataloguePage {
                     .collect(),
             })
             .collect();
-        let new_category =
-            vec![input("name", "Название новой категории", "text", typed_name, error).required()];
+        let new_category = vec![input(
+            "name",
+            "Название новой категории",
+            "text",
+            typed_name,
+            error,
+        )
+        .required()];
         let targets: Vec<Target> = new_category.iter().map(Target::from).collect();
         Ok(Self {
             chrome: Chrome::new(
@@ -239,7 +245,13 @@ async fn category_form(
     operator(&ctx)?;
     let id = category_id(&id)?;
     let current = category_name(&state, id).await?;
-    Ok(render(&category_page(&ctx, id, current.clone(), &current, None)))
+    Ok(render(&category_page(
+        &ctx,
+        id,
+        current.clone(),
+        &current,
+        None,
+    )))
 }
 
 async fn rename_category(
@@ -281,6 +293,19 @@ struct Row {
     remove: bool,
 }
 
+impl Row {
+    /// The spare block: nothing typed, the commonest type preselected.
+    fn spare() -> Self {
+        Self {
+            field: FieldRow {
+                kind: FieldKind::Text.as_str().to_owned(),
+                ..FieldRow::default()
+            },
+            ..Self::default()
+        }
+    }
+}
+
 /// The builder's form as typed.
 #[derive(Debug, Clone, Default)]
 struct Builder {
@@ -311,7 +336,7 @@ impl Builder {
                 remove: false,
             })
             .collect();
-        rows.push(Row::default());
+        rows.push(Row::spare());
         Self {
             name: name.to_owned(),
             category: category.to_string(),
@@ -532,7 +557,7 @@ async fn new_subcategory(
     operator(&ctx)?;
     let typed = Builder {
         category: q.category,
-        rows: vec![Row::default()],
+        rows: vec![Row::spare()],
         ..Builder::default()
     };
     Ok(render(
@@ -599,7 +624,7 @@ async fn submit(
     }
     if action == "add_row" {
         if typed.rows.len() < MAX_ROWS {
-            typed.rows.push(Row::default());
+            typed.rows.push(Row::spare());
         }
         let page = BuilderPage::build(&state, &ctx, id, &typed, None, None).await?;
         return Ok(render(&page));
@@ -608,7 +633,10 @@ async fn submit(
     match save_subcategory(&state, user, id, &typed.category, &typed.name, form).await {
         Ok(sub) => {
             let done = if id.is_some() { "saved" } else { "created" };
-            Ok(Redirect::to(&format!("/console/subcategories/{}?done={done}", sub.id)).into_response())
+            Ok(
+                Redirect::to(&format!("/console/subcategories/{}?done={done}", sub.id))
+                    .into_response(),
+            )
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let page = BuilderPage::build(&state, &ctx, id, &typed, Some(&e), None).await?;
@@ -650,7 +678,11 @@ mod tests {
         assert_eq!(b.rows[0].field.options, vec!["x", "y"]);
         assert!(b.rows[0].field.required);
         let fields = b.fields();
-        assert_eq!(fields.len(), 1, "the blank and the removed blocks are not fields");
+        assert_eq!(
+            fields.len(),
+            1,
+            "the blank and the removed blocks are not fields"
+        );
         assert_eq!(fields[0].0, 0);
     }
 

@@ -10,8 +10,8 @@ use otklik_domain::lifecycle::SubmissionKind;
 use otklik_store::ConfigChange;
 use serde::Deserialize;
 
-use super::super::views::Chrome;
 use super::super::render;
+use super::super::views::Chrome;
 use super::{operator, text, PageResult};
 use crate::api::console::CHANGES_PAGE;
 use crate::auth::Ctx;
@@ -130,7 +130,10 @@ mod tests {
 
     #[test]
     fn keys_and_values_read_in_words() {
-        assert_eq!(key_text("deadline_policy", "message:*"), "Сообщения, все темы");
+        assert_eq!(
+            key_text("deadline_policy", "message:*"),
+            "Сообщения, все темы"
+        );
         assert_eq!(
             key_text("deadline_policy", "appeal:7"),
             "Обращения (59-ФЗ), тема № 7"

@@ -16,8 +16,8 @@ use super::super::forms::{FieldView, SummaryItem};
 use super::super::views::Chrome;
 use super::super::{render, render_status};
 use super::{
-    input, operator, operator_post, org_kind_options, org_options, region_options, summary,
-    text, PageResult, Target,
+    input, operator, operator_post, org_kind_options, org_options, region_options, summary, text,
+    PageResult, Target,
 };
 use crate::api::console::{save_organisation, OrganisationInput};
 use crate::auth::Ctx;
@@ -104,9 +104,10 @@ async fn list(
             href: format!("/console/organisations/{}", o.id),
             name: o.name.clone(),
             kind: text::org_kind(&o.kind),
-            region: o
-                .region
-                .map_or_else(|| "— (федеральная)".to_owned(), |r| name_of(&regions, Some(r.0))),
+            region: o.region.map_or_else(
+                || "— (федеральная)".to_owned(),
+                |r| name_of(&regions, Some(r.0)),
+            ),
             municipality: name_of(&municipalities, o.municipality.map(|m| m.0)),
             parent: name_of(&names, o.parent.map(|p| p.0)),
             coordinator: o.is_coordinator,

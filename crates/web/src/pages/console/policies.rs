@@ -17,8 +17,8 @@ use super::super::forms::{FieldView, SummaryItem};
 use super::super::views::Chrome;
 use super::super::{render, render_status};
 use super::{
-    count, input, operator, operator_post, subcategory_options, summary, text, Choice,
-    PageResult, Target,
+    count, input, operator, operator_post, subcategory_options, summary, text, Choice, PageResult,
+    Target,
 };
 use crate::api::console::{policy_rows, save_policy, PolicyInput, PolicyRow, UNITS};
 use crate::auth::Ctx;
@@ -133,17 +133,47 @@ impl PoliciesPage {
         .hint("Рабочие дни считаются по производственному календарю региона организации. Срок в календарных днях, истекающий в нерабочий день, переносится на предыдущий рабочий день.");
         let optional = "Дней, от 1 до 365. Оставьте пустым, если этап не применяется.";
         let terms = vec![
-            input("moderation", "Модерация сообщения", "number", &typed.moderation, error)
-                .hint(optional),
-            input("registration", "Регистрация обращения", "number", &typed.registration, error)
-                .hint(optional),
-            input("redirect", "Перенаправление по компетенции", "number", &typed.redirect, error)
-                .hint(optional),
-            input("answer", "Ответ по существу", "number", &typed.answer, error)
-                .required()
-                .hint("Дней, от 1 до 365."),
-            input("extension", "Наибольшее продление срока ответа", "number", &typed.extension, error)
-                .hint("Дней, от 1 до 30. Оставьте пустым, если продление не предусмотрено."),
+            input(
+                "moderation",
+                "Модерация сообщения",
+                "number",
+                &typed.moderation,
+                error,
+            )
+            .hint(optional),
+            input(
+                "registration",
+                "Регистрация обращения",
+                "number",
+                &typed.registration,
+                error,
+            )
+            .hint(optional),
+            input(
+                "redirect",
+                "Перенаправление по компетенции",
+                "number",
+                &typed.redirect,
+                error,
+            )
+            .hint(optional),
+            input(
+                "answer",
+                "Ответ по существу",
+                "number",
+                &typed.answer,
+                error,
+            )
+            .required()
+            .hint("Дней, от 1 до 365."),
+            input(
+                "extension",
+                "Наибольшее продление срока ответа",
+                "number",
+                &typed.extension,
+                error,
+            )
+            .hint("Дней, от 1 до 30. Оставьте пустым, если продление не предусмотрено."),
         ];
         let mut targets = vec![Target::from(&kind)];
         targets.extend(topic.iter().map(Target::from));
@@ -211,9 +241,13 @@ async fn page(
     let spec = rows
         .iter()
         .find(|r| {
-            r.kind == kind && r.subcategory.map(|s| s.to_string()).unwrap_or_default() == subcategory
+            r.kind == kind
+                && r.subcategory.map(|s| s.to_string()).unwrap_or_default() == subcategory
         })
-        .or_else(|| rows.iter().find(|r| r.kind == kind && r.subcategory.is_none()))
+        .or_else(|| {
+            rows.iter()
+                .find(|r| r.kind == kind && r.subcategory.is_none())
+        })
         .map_or_else(|| DeadlinePolicy::default_for(kind).spec(), |r| r.spec);
     let typed = spec_input(kind, subcategory, &spec);
     let done = (q.done == "saved").then(|| {

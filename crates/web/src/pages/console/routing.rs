@@ -205,9 +205,15 @@ impl RoutesPage {
         let orgs = store.organisations().await?;
         let municipalities = municipalities_of(store, &typed.region).await?;
         let topics = subcategory_options(&catalogue);
-        let topic = vec![input("subcategory_id", "Тема (подкатегория)", "select", &typed.subcategory, error)
-            .options(topics.clone())
-            .required()];
+        let topic = vec![input(
+            "subcategory_id",
+            "Тема (подкатегория)",
+            "select",
+            &typed.subcategory,
+            error,
+        )
+        .options(topics.clone())
+        .required()];
         let scope = Choice::new(
             "scope",
             "Где действует правило",
@@ -315,9 +321,9 @@ async fn save(
         Err(e) => Err(e),
     };
     match result {
-        Ok(sub) => {
-            Ok(Redirect::to(&format!("/console/routes?done=saved&subcategory={sub}")).into_response())
-        }
+        Ok(sub) => Ok(
+            Redirect::to(&format!("/console/routes?done=saved&subcategory={sub}")).into_response(),
+        ),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let page = RoutesPage::build(&state, &ctx, "", &typed, Some(&e), None).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -425,8 +431,10 @@ fn how(label: &str) -> String {
         "municipality" => format!("по правилу муниципального образования{rule}"),
         "region" => format!("по правилу региона{rule}"),
         "federal" => format!("по федеральному правилу для всей России{rule}"),
-        _ => "правил для этой темы нет — сообщение получает центр управления регионом (координатор)"
-            .to_owned(),
+        _ => {
+            "правил для этой темы нет — сообщение получает центр управления регионом (координатор)"
+                .to_owned()
+        }
     }
 }
 

@@ -6,49 +6,9 @@ use otklik_domain::form::FieldKind;
 use otklik_domain::lifecycle::SubmissionKind;
 use time::Weekday;
 
-/// The message for an error code of a console form.
+/// The message for an error code of a console form (all texts live in `messages`).
 pub fn message(code: &str) -> &'static str {
-    match code {
-        "invalid_name" => "Название — от 2 до 200 знаков (у организации — до 300).",
-        "unknown_organisation_kind" => "Выберите вид организации из списка.",
-        "unknown_parent" => "Выберите вышестоящую организацию из списка.",
-        "parent_cycle" => {
-            "Организация не может подчиняться сама себе, в том числе через другие организации."
-        }
-        "invalid_utc_offset" => {
-            "Смещение от UTC — целое число минут от −720 до 840, например 180 для Москвы."
-        }
-        "unknown_category" => "Выберите категорию из списка.",
-        "invalid_key" => {
-            "Ключ: строчные латинские буквы, цифры и знак «_», начинается с буквы, не длиннее 40 знаков."
-        }
-        "duplicate_key" => "Такой ключ уже есть у другого поля этой формы.",
-        "options_required" => "Укажите варианты выбора, по одному на строку.",
-        "options_not_allowed" => {
-            "Варианты нужны только спискам: очистите их или выберите тип «Список» или «Несколько из списка»."
-        }
-        "duplicate_option" => "Варианты не должны повторяться.",
-        "invalid_option" => {
-            "Вариант не может быть пустым или длиннее 200 знаков, а у множественного выбора — содержать «;»."
-        }
-        "too_many_options" => "Не больше 50 вариантов.",
-        "too_many_fields" => "В форме не больше 30 полей.",
-        "invalid_form_spec" => "Форма составлена неверно.",
-        "bad_date" => "Неверная дата: нужен формат ГГГГ-ММ-ДД.",
-        "missing_kind" => "Не указан вид дня (holiday, day-off, working или short).",
-        "unknown_kind" => "Неизвестный вид дня: допустимы holiday, day-off, working и short.",
-        "unexpected_text" => "Лишний текст после вида дня (комментарий начинается с «#»).",
-        "duplicate_date" => "Эта дата уже встречалась в файле.",
-        "working_on_weekday" => "Рабочим днём (working) можно сделать только субботу или воскресенье.",
-        "day_off_on_weekend" => "Выходным днём (day-off) можно сделать только будний день.",
-        "empty_calendar" => "В файле нет ни одного дня.",
-        "file_required" => "Выберите файл календаря.",
-        "not_utf8" => "Файл должен быть текстовым, в кодировке UTF-8.",
-        "missing_federal_holidays" => {
-            "В федеральном календаре года должны быть все праздники статьи 112 Трудового кодекса."
-        }
-        other => crate::messages::error(other),
-    }
+    crate::messages::error(code)
 }
 
 /// The kinds of organisations (`otklik_store::ORGANISATION_KINDS`).
