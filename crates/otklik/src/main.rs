@@ -306,6 +306,7 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
         Command::Log(command) => return log_command(command).await,
         Command::Calendar(CalendarCommand::Import { file, region, db }) => {
             let store = db.database().open().await?;
+            otklik::load_federal_subjects(store.as_ref()).await?;
             let report =
                 otklik::admin_cli::import_calendar(store.as_ref(), &file, region.as_deref())
                     .await?;
@@ -472,6 +473,7 @@ async fn run_other(command: Command) -> Result<(), otklik::AppError> {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let store = db.database().open().await?;
+            otklik::load_federal_subjects(store.as_ref()).await?;
             println!("migrations applied ({})", store.backend());
             Ok(())
         }
@@ -483,6 +485,7 @@ async fn run_other(command: Command) -> Result<(), otklik::AppError> {
                         .into(),
                 ));
             }
+            otklik::load_federal_subjects(store.as_ref()).await?;
             let accounts = otklik::load_demo(store.as_ref(), None).await?;
             println!("{}", otklik::demo::format_accounts(&accounts));
             Ok(())

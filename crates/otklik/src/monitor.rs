@@ -44,6 +44,9 @@ pub fn spawn(store: Arc<dyn Store>, config: MonitorConfig) -> tokio::task::JoinH
                 Ok(_) => {}
                 Err(e) => tracing::warn!(code = e.code(), "monitor pass failed: {e}"),
             }
+            if let Err(e) = store.optimize().await {
+                tracing::warn!(code = e.code(), "planner statistics not refreshed: {e}");
+            }
         }
     })
 }

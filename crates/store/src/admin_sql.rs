@@ -87,13 +87,6 @@ pub(crate) fn recompute_leaf(checked: u64, changed: u64, cause: &str, at: i64) -
     .unwrap_or_default()
 }
 
-pub(crate) fn ids_sql(ids: impl IntoIterator<Item = i64>) -> String {
-    ids.into_iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[derive(sqlx::FromRow)]
 pub(crate) struct IncidentRow {
     pub id: i64,
@@ -181,7 +174,8 @@ macro_rules! impl_admin {
         read: $read:ident,
         lock: $lock:literal,
         begin_write: $begin_write:literal,
-        begin_read: $begin_read:literal $(,)?
+        begin_read: $begin_read:literal,
+        optimize: $optimize:literal $(,)?
     ) => {
         impl $store {
             /// The calendar of a region (None: federal), from the cache when the layers
@@ -443,15 +437,17 @@ macro_rules! impl_admin {
                             changed.push((id, due));
                         }
                     }
-                    for chunk in changed.chunks(500) {
-                        let cases = chunk
+                    // One statement per 1,000 rows, joined to a VALUES list (integers only,
+                    // so nothing to escape): both backends name its columns column1, column2.
+                    for chunk in changed.chunks(1_000) {
+                        let values = chunk
                             .iter()
-                            .map(|(id, due)| format!("WHEN {id} THEN {due}"))
+                            .map(|(id, due)| format!("({id}, {due})"))
                             .collect::<Vec<_>>()
-                            .join(" ");
+                            .join(", ");
                         let sql = format!(
-                            "UPDATE submissions SET deadline_at = CASE id {cases} END WHERE id IN ({})",
-                            $crate::admin_sql::ids_sql(chunk.iter().map(|(id, _)| *id))
+                            "UPDATE submissions SET deadline_at = v.column2 \
+                             FROM (VALUES {values}) AS v WHERE submissions.id = v.column1"
                         );
                         ::sqlx::query::<$db>(&sql).execute(&mut *tx).await?;
                     }
@@ -957,6 +953,13 @@ macro_rules! impl_admin {
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<$crate::RecomputeReport> {
                 self.recompute_with_cause(at, "manual").await
+            }
+
+            async fn optimize(&self) -> $crate::StoreResult<()> {
+                if !$optimize.is_empty() {
+                    ::sqlx::query::<$db>($optimize).execute(self.$write()).await?;
+                }
+                Ok(())
             }
 
             async fn monitor(

@@ -196,6 +196,9 @@ pub trait Admin: Send + Sync + 'static {
     /// Recomputes the deadline of every open submission from its term's start, policy,
     /// calendar, pauses and extension; appends one log leaf when any changed.
     async fn recompute_deadlines(&self, at: OffsetDateTime) -> StoreResult<RecomputeReport>;
+    /// Keeps the planner's statistics fresh (SQLite's `PRAGMA optimize`; PostgreSQL's
+    /// autovacuum does it by itself). Cheap when nothing changed much.
+    async fn optimize(&self) -> StoreResult<()>;
     /// One pass of the monitor: warnings before deadlines (`warn_working_days` ahead),
     /// incidents for breached deadlines and late moderation.
     async fn monitor(

@@ -63,6 +63,8 @@ impl_admin! {
     lock: " FOR UPDATE",
     begin_write: "BEGIN",
     begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    // Autovacuum keeps PostgreSQL's statistics.
+    optimize: "",
 }
 
 impl_ledger! {

@@ -48,13 +48,19 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // Statistics for the planner, gathered approximately so that ANALYZE stays
+            // cheap on millions of rows; without them the due lists may pick a full scan.
+            .pragma("analysis_limit", "400");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        sqlx::query("PRAGMA optimize=0x10002")
+            .execute(&writer)
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options)
@@ -120,6 +126,7 @@ impl_admin! {
     lock: "",
     begin_write: "BEGIN IMMEDIATE",
     begin_read: "BEGIN",
+    optimize: "PRAGMA optimize",
 }
 
 impl_ledger! {

@@ -1,3 +1,4 @@
+mod admin_cli;
 mod api;
 mod browser;
 mod calendar_cli;
