@@ -174,8 +174,7 @@ macro_rules! impl_admin {
         read: $read:ident,
         lock: $lock:literal,
         begin_write: $begin_write:literal,
-        begin_read: $begin_read:literal,
-        optimize: $optimize:literal $(,)?
+        begin_read: $begin_read:literal $(,)?
     ) => {
         impl $store {
             /// The calendar of a region (None: federal), from the cache when the layers
@@ -409,7 +408,10 @@ macro_rules! impl_admin {
                         .bind(BATCH)
                         .fetch_all(&mut *tx)
                         .await?;
-                    let Some(last) = rows.last() else { break };
+                    let Some(last) = rows.last() else {
+                        tx.commit().await?;
+                        break;
+                    };
                     after = last.0;
                     let mut changed = Vec::new();
                     for (id, kind, subcategory, org, started, pauses, extension, deadline) in rows {
@@ -956,10 +958,7 @@ macro_rules! impl_admin {
             }
 
             async fn optimize(&self) -> $crate::StoreResult<()> {
-                if !$optimize.is_empty() {
-                    ::sqlx::query::<$db>($optimize).execute(self.$write()).await?;
-                }
-                Ok(())
+                self.refresh_statistics().await
             }
 
             async fn monitor(
@@ -988,6 +987,7 @@ macro_rules! impl_admin {
                         .fetch_all(&mut *tx)
                         .await?;
                     if rows.is_empty() {
+                        tx.commit().await?;
                         break;
                     }
                     for (id, org, region, due) in rows {
@@ -1030,6 +1030,7 @@ macro_rules! impl_admin {
                         .fetch_all(&mut *tx)
                         .await?;
                     if rows.is_empty() {
+                        tx.commit().await?;
                         break;
                     }
                     for (id, due) in rows {
@@ -1109,6 +1110,7 @@ macro_rules! impl_admin {
                     };
                 }
                 let mut tx = self.$read().begin_with($begin_read).await?;
+                let result: $crate::StoreResult<_> = async {
                 let rows = q
                     .bind(i64::from(query.limit.clamp(1, 200)))
                     .bind(i64::from(query.offset))
@@ -1151,6 +1153,9 @@ macro_rules! impl_admin {
                     total: u64::try_from(total).unwrap_or(0),
                     by_kind,
                 })
+                }
+                .await;
+                $crate::common::finish(tx, result).await
             }
 
             async fn incident(

@@ -73,6 +73,24 @@ pub(crate) fn check_offset(offset_minutes: i32) -> StoreResult<()> {
         .ok_or(StoreError::InvalidReference("invalid_utc_offset"))
 }
 
+/// Ends a transaction by its result: commits what succeeded, rolls back what failed, so
+/// that no connection goes back to the pool inside a transaction.
+pub(crate) async fn finish<DB: sqlx::Database, T>(
+    tx: sqlx::Transaction<'_, DB>,
+    result: StoreResult<T>,
+) -> StoreResult<T> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

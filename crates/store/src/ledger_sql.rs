@@ -390,6 +390,7 @@ macro_rules! impl_ledger {
                 use $crate::ledger::divergence;
                 const CHUNK: i64 = 2_000;
                 let mut tx = self.$read().begin_with($begin_read).await?;
+                let result: $crate::StoreResult<_> = async {
                 let (alg, size, frontier) = Self::log_alg_size(&mut *tx).await?;
                 let mut report = $crate::AuditReport {
                     alg,
@@ -537,6 +538,9 @@ macro_rules! impl_ledger {
                     report.divergence = Self::audit_state(&mut *tx, &auditor.tails, &mut report).await?;
                 }
                 Ok(report)
+                }
+                .await;
+                $crate::common::finish(tx, result).await
             }
 
             /// Re-derives the leaves of a chunk from the event tables and compares bytes.
@@ -728,6 +732,7 @@ macro_rules! impl_ledger {
                         .await?;
                 let signed = $crate::ledger_sql::u64_of(signed.unwrap_or(0), "log_tree_heads.size")?;
                 if size == 0 || size <= signed {
+                    tx.commit().await?;
                     return Ok(None);
                 }
                 let range = ::otklik_log::CompactRange::from_nodes(
@@ -802,6 +807,7 @@ macro_rules! impl_ledger {
                 size: u64,
             ) -> $crate::StoreResult<$crate::InclusionProof> {
                 let mut tx = self.$read().begin_with($begin_read).await?;
+                let result: $crate::StoreResult<_> = async {
                 let (alg, current, _) = Self::log_alg_size(&mut *tx).await?;
                 if size == 0 || size > current || index >= size {
                     return Err($crate::StoreError::InvalidReference("index_out_of_range"));
@@ -824,6 +830,9 @@ macro_rules! impl_ledger {
                     leaf_hash: ::otklik_log::leaf_hash(alg, &data),
                     proof,
                 })
+                }
+                .await;
+                $crate::common::finish(tx, result).await
             }
 
             async fn consistency_proof(
@@ -832,6 +841,7 @@ macro_rules! impl_ledger {
                 second: u64,
             ) -> $crate::StoreResult<Vec<::otklik_log::Hash>> {
                 let mut tx = self.$read().begin_with($begin_read).await?;
+                let result: $crate::StoreResult<_> = async {
                 let (alg, current, _) = Self::log_alg_size(&mut *tx).await?;
                 if first == 0 || first > second || second > current {
                     return Err($crate::StoreError::InvalidReference("size_out_of_range"));
@@ -841,6 +851,9 @@ macro_rules! impl_ledger {
                         .await?;
                 ::otklik_log::consistency_proof(alg, first, second, &nodes)
                     .map_err(|e| $crate::common::corrupt(e.code()))
+                }
+                .await;
+                $crate::common::finish(tx, result).await
             }
 
             async fn leaves(
@@ -874,6 +887,7 @@ macro_rules! impl_ledger {
                 actor: ::otklik_domain::lifecycle::Actor,
             ) -> $crate::StoreResult<Vec<$crate::ReceiptEntry>> {
                 let mut tx = self.$read().begin_with($begin_read).await?;
+                let result: $crate::StoreResult<_> = async {
                 Self::visible_state(&mut *tx, submission, &actor).await?;
                 let covered: Option<i64> =
                     ::sqlx::query_scalar::<$db, Option<i64>>("SELECT MAX(size) FROM log_tree_heads")
@@ -897,6 +911,9 @@ macro_rules! impl_ledger {
                         })
                     })
                     .collect()
+                }
+                .await;
+                $crate::common::finish(tx, result).await
             }
 
             async fn receipt(
@@ -906,6 +923,7 @@ macro_rules! impl_ledger {
                 actor: ::otklik_domain::lifecycle::Actor,
             ) -> $crate::StoreResult<$crate::ledger::CitizenReceipt> {
                 let mut tx = self.$read().begin_with($begin_read).await?;
+                let result: $crate::StoreResult<_> = async {
                 let state = Self::visible_state(&mut *tx, submission, &actor).await?;
                 let (alg, _, _) = Self::log_alg_size(&mut *tx).await?;
                 let (data, salt) = ::sqlx::query_as::<$db, (Vec<u8>, Vec<u8>)>(
@@ -961,6 +979,9 @@ macro_rules! impl_ledger {
                 Ok($crate::ledger::CitizenReceipt::new(
                     alg, index, &data, head, &proof, disclosure,
                 ))
+                }
+                .await;
+                $crate::common::finish(tx, result).await
             }
 
             async fn audit_log(

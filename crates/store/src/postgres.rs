@@ -35,6 +35,11 @@ impl PgStore {
         })
     }
 
+    /// Autovacuum keeps PostgreSQL's statistics.
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     fn pool(&self) -> &PgPool {
         &self.pool
     }
@@ -63,8 +68,6 @@ impl_admin! {
     lock: " FOR UPDATE",
     begin_write: "BEGIN",
     begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    // Autovacuum keeps PostgreSQL's statistics.
-    optimize: "",
 }
 
 impl_ledger! {

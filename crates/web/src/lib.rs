@@ -59,9 +59,27 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .route("/healthz", axum::routing::get(healthz))
         .route("/static/style.css", axum::routing::get(stylesheet))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// Runs the request in a task of its own, so that a client who disconnects does not
+/// cancel it half-way: a transaction dropped mid-flight would return its database
+/// connection to the pool still inside the transaction (sqlx then refuses the next
+/// `BEGIN` on it), and a write the client no longer waits for still completes or rolls
+/// back as a whole.
+async fn run_to_completion(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        // The handler panicked: a bare 500, the cause is in the task's panic message.
+        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes the

@@ -80,7 +80,7 @@ impl World {
 
     /// A valid submission of the named subcategory in `region`: its required form fields
     /// filled, and a PNG attached where a photo is required.
-    async fn body(&self, subcategory: &str, region: &str, kind: &str) -> Value {
+    pub(crate) async fn body(&self, subcategory: &str, region: &str, kind: &str) -> Value {
         let sub = self.subcategory(subcategory);
         let fields: serde_json::Map<String, Value> = sub["form"]["fields"]
             .as_array()

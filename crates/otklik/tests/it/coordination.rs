@@ -250,3 +250,51 @@ async fn staff_pages_offer_the_new_actions_and_show_the_time_left() {
     assert!(!own.contains("Маршрутизация"));
     w.app.stop().await;
 }
+
+/// Clients that hang up mid-request must not leave a database connection inside a
+/// half-done transaction: every later request still succeeds.
+#[tokio::test]
+async fn clients_that_hang_up_do_not_break_the_server() {
+    let w = World::start(Backend::Sqlite).await;
+    let body = w.body(POTHOLES, "Тверская область", "message").await;
+    let token = w.citizen.token.clone();
+    let url = w.app.url("/api/v1/submissions");
+    let mut tasks = Vec::new();
+    // Timeouts from 1 to 40 ms cut requests off at every stage of their work.
+    for round in 0..160u64 {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(1 + round % 40))
+            .build()
+            .unwrap();
+        let (token, url, body) = (token.clone(), url.clone(), body.clone());
+        let proof = w.app.url("/api/v1/log/proof/inclusion?index=0&size=1");
+        tasks.push(tokio::spawn(async move {
+            let _ = client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await;
+            let _ = client.get(&proof).send().await;
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // Whatever was cut off, the server answers every request afterwards.
+    for _ in 0..10 {
+        let created = w.submit(POTHOLES).await;
+        let id = created["id"].clone();
+        ok(w.citizen.get(&path(&id, "")).await);
+        ok(w.citizen
+            .get(&format!("/api/v1/submissions/{id}/receipts"))
+            .await);
+    }
+    let size = ok(w.citizen.get("/api/v1/log").await)["size"]
+        .as_u64()
+        .unwrap();
+    ok(w.citizen
+        .get(&format!("/api/v1/log/proof/inclusion?index=0&size={size}"))
+        .await);
+    w.app.stop().await;
+}
