@@ -173,12 +173,15 @@ pub(crate) fn state_of(c: StateColumns<'_>) -> StoreResult<SubmissionState> {
     })
 }
 
-/// `SELECT` columns for `StateColumns`, on `submissions s`.
+/// `SELECT` columns of a `StateRow`, on `submissions s`: what the domain decides on, and
+/// what the term's deadline is computed from.
 macro_rules! state_select {
     () => {
         "s.kind, s.status, s.author_id, s.org_id, s.region_id, s.round, s.rating, \
          s.deadline_at, (SELECT COUNT(*) FROM events x \
-             WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions"
+             WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions, \
+         s.subcategory_id, s.municipality_id, s.created_at, s.term_started_at, s.paused_at, \
+         s.pauses, s.extension_days"
     };
 }
 
@@ -431,6 +434,13 @@ pub(crate) struct StateRow {
     rating: Option<i64>,
     pub deadline_at: i64,
     extensions: i64,
+    pub subcategory_id: i64,
+    pub municipality_id: Option<i64>,
+    pub created_at: i64,
+    pub term_started_at: i64,
+    pub paused_at: Option<i64>,
+    pub pauses: String,
+    pub extension_days: i64,
 }
 
 impl StateRow {
@@ -1342,14 +1352,8 @@ macro_rules! impl_store {
                 if !files.is_empty() && !action.accepts_files() {
                     return Err($crate::StoreError::InvalidReference("files_not_allowed"));
                 }
-                let (subcategory, municipality, created_at, term_started, paused_at, pauses, extension) =
-                    ::sqlx::query_as::<$db, (i64, Option<i64>, i64, i64, Option<i64>, String, i64)>(
-                        "SELECT subcategory_id, municipality_id, created_at, term_started_at, \
-                                paused_at, pauses, extension_days FROM submissions WHERE id = $1",
-                    )
-                    .bind(id.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let (subcategory, municipality, created_at) =
+                    (row.subcategory_id, row.municipality_id, row.created_at);
                 let mut subcategory_after = subcategory;
                 let mut route: Option<String> = None;
                 if let Some(new_subcategory) = transition.reroute {
@@ -1383,8 +1387,9 @@ macro_rules! impl_store {
                     subcategory_after,
                 )
                 .await?;
-                let mut pauses = $crate::terms::pauses_of(&pauses)?;
-                let (mut term_started, mut paused_at, mut extension) = (term_started, paused_at, extension);
+                let mut pauses = $crate::terms::pauses_of(&row.pauses)?;
+                let (mut term_started, mut paused_at, mut extension) =
+                    (row.term_started_at, row.paused_at, row.extension_days);
                 let mut deadline = $crate::common::from_ts(row.deadline_at)?;
                 if transition.restarts_term {
                     term_started = at_ts;

@@ -341,9 +341,12 @@ async fn edit_is_detected(backend: Backend) {
         "UPDATE events SET body = 'Ответ был другим' WHERE kind = 'answered'",
     )
     .await;
-    let (code, out, _) = otklik(&audit);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("invalid: event_mismatch at leaf 2"), "{out}");
+    let (code, out, err) = otklik(&audit);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("invalid: event_mismatch at leaf 2"),
+        "{out}\n{err}"
+    );
     // The receipt the citizen downloads now does not verify.
     let (edited, _, _) = receipt_files_after_edit(&w, &id, dir.path()).await;
     let (code, out, _) = verify(&edited);
