@@ -7,6 +7,7 @@
 //! - [`lifecycle::decide`] is the single authority on which status transitions are legal
 //!   and who may make them.
 
+pub mod access;
 pub mod attachment;
 pub mod calendar;
 pub mod error;

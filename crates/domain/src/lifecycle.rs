@@ -83,6 +83,38 @@ pub enum Role {
     /// The ministry's read-only analyst: monitoring and incidents of all regions, never a
     /// submission itself (no personal data).
     Analyst,
+    /// The administrator of one organisation: manages its officials, its integration
+    /// clients and the sites that embed its widget. Does not handle submissions and does
+    /// not read citizens' personal data (separation of duties).
+    OrgAdmin(OrgId),
+    /// An external system of one organisation (its case-management system), acting
+    /// through the API within the scopes granted to it, like an official of that
+    /// organisation.
+    Integration(OrgId),
+}
+
+impl Role {
+    /// The organisation whose submissions this role handles (an official or the
+    /// organisation's system).
+    pub fn handling_org(self) -> Option<OrgId> {
+        match self {
+            Role::Official(org) | Role::Integration(org) => Some(org),
+            _ => None,
+        }
+    }
+
+    /// The organisation this role belongs to, whatever it does there.
+    pub fn organisation(self) -> Option<OrgId> {
+        match self {
+            Role::Official(org) | Role::Integration(org) | Role::OrgAdmin(org) => Some(org),
+            _ => None,
+        }
+    }
+
+    /// Staff: everyone but citizens.
+    pub fn is_staff(self) -> bool {
+        self != Role::Citizen
+    }
 }
 
 /// What `decide` needs to know about a submission.
@@ -300,9 +332,10 @@ pub fn can_view(state: &SubmissionState, actor: &Actor) -> bool {
     match actor.role {
         Role::Operator => true,
         Role::Official(org) => org == state.org || actor.user == state.author,
+        Role::Integration(org) => org == state.org,
         Role::Coordinator(region) => region == state.region || actor.user == state.author,
         Role::Citizen => actor.user == state.author,
-        Role::Analyst => false,
+        Role::Analyst | Role::OrgAdmin(_) => false,
     }
 }
 
@@ -482,7 +515,7 @@ pub fn available(state: &SubmissionState, actor: &Actor) -> Vec<&'static str> {
 /// answers) and the operator may do what the coordinator does; the citizen's actions
 /// belong to the author alone, acting as a citizen.
 fn may_act(state: &SubmissionState, actor: &Actor, action: &Action) -> bool {
-    let holds = matches!(actor.role, Role::Official(org) if org == state.org);
+    let holds = actor.role.handling_org() == Some(state.org);
     let coordinates = match actor.role {
         Role::Coordinator(region) => region == state.region,
         Role::Operator => true,

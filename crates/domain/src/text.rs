@@ -200,3 +200,117 @@ mod tests {
         );
     }
 }
+
+/// A web origin allowed to embed an organisation's widget: `https://host[:port]`, or
+/// `http://` for loopback hosts (development, tests). Lower case, no path, no trailing
+/// slash — exactly as browsers send it in `Origin` and as CSP `frame-ancestors` wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetOrigin(String);
+
+impl WidgetOrigin {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+        if value.is_empty() {
+            return Err("required");
+        }
+        let (scheme, rest) = value.split_once("://").ok_or("invalid_origin")?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !host.contains(']') || host.ends_with(']') => {
+                let port: u16 = port.parse().map_err(|_| "invalid_origin")?;
+                (host, Some(port))
+            }
+            _ => (rest, None),
+        };
+        if port == Some(0) || host.is_empty() || host.len() > 253 {
+            return Err("invalid_origin");
+        }
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        if !host.split('.').all(label_ok) {
+            return Err("invalid_origin");
+        }
+        let loopback = host == "localhost" || host == "127.0.0.1";
+        match scheme {
+            "https" => {}
+            "http" if loopback => {}
+            _ => return Err("invalid_origin"),
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An integration client's identifier: 3–64 of `A–Z a–z 0–9 - _`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        let ok = (3..=64).contains(&value.len())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if value.is_empty() {
+            Err("required")
+        } else if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("invalid_client_id")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        let ok = |s: &str| WidgetOrigin::parse(s).map(|o| o.as_str().to_owned());
+        assert_eq!(ok("https://Mos.RU/").as_deref(), Ok("https://mos.ru"));
+        assert_eq!(
+            ok("https://xn--80ak6aa92e.xn--p1ai:8443").as_deref(),
+            Ok("https://xn--80ak6aa92e.xn--p1ai:8443")
+        );
+        assert_eq!(
+            ok("http://127.0.0.1:41000").as_deref(),
+            Ok("http://127.0.0.1:41000")
+        );
+        for bad in [
+            "mos.ru",
+            "http://mos.ru",
+            "https://mos.ru/path",
+            "https://mos.ru:0",
+            "https://mos.ru:99999",
+            "javascript://x",
+            "https://-bad.ru",
+            "https://a b.ru",
+            "https://",
+            "https://*.mos.ru",
+        ] {
+            assert!(WidgetOrigin::parse(bad).is_err(), "{bad} must be refused");
+        }
+        assert_eq!(WidgetOrigin::parse(" "), Err("required"));
+    }
+
+    #[test]
+    fn client_ids_are_short_and_plain() {
+        assert!(ClientId::parse("sed-tver_1").is_ok());
+        assert_eq!(ClientId::parse("ab"), Err("invalid_client_id"));
+        assert_eq!(ClientId::parse("a.b.c"), Err("invalid_client_id"));
+        assert_eq!(ClientId::parse(""), Err("required"));
+    }
+}

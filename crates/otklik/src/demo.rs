@@ -12,6 +12,7 @@
 //! - «Выплаты и пособия» and «Доступная среда» (no social protection body in the demo set);
 //! - «Загрязнение водоёмов» (no environmental body in the demo set).
 
+use otklik_domain::access::Verification;
 use otklik_domain::form::{FieldKind, FieldSpec, FormSpec};
 use otklik_domain::lifecycle::Role;
 use otklik_domain::text::{Email, PersonName};
@@ -40,6 +41,8 @@ const ROLE_OFFICIAL: &str = "должностное лицо";
 const ROLE_OPERATOR: &str = "оператор";
 const ROLE_COORDINATOR: &str = "координатор региона";
 const ROLE_ANALYST: &str = "аналитик министерства";
+const ROLE_ORG_ADMIN: &str = "администратор организации";
+const ROLE_INTEGRATION: &str = "информационная система";
 
 /// Domain of every demo e-mail address.
 const EMAIL_DOMAIN: &str = "demo.otklik.local";
@@ -239,6 +242,19 @@ const CITIZENS: &[PersonDef] = &[
         email: "maria.smirnova",
     },
 ];
+
+/// How verified each demo citizen is (as if each had linked a Госуслуги account): Ivan's
+/// account is confirmed, Maria's standard, so the demo shows both.
+const CITIZEN_LEVELS: &[Verification] = &[Verification::Verified, Verification::Standard];
+
+/// Organisation administrators, by organisation key.
+const ORG_ADMINS: &[(&str, PersonDef)] = &[(
+    "tver_city",
+    PersonDef {
+        name: "Светлана Егорова",
+        email: "admin.tver-city",
+    },
+)];
 
 const OPERATOR: PersonDef = PersonDef {
     name: "Елена Соколова",
@@ -990,7 +1006,7 @@ pub async fn load(
     }
 
     let mut accounts = Vec::new();
-    for citizen in CITIZENS {
+    for (citizen, level) in CITIZENS.iter().zip(CITIZEN_LEVELS) {
         let account = create_account(
             store,
             hash_password,
@@ -998,6 +1014,26 @@ pub async fn load(
             citizen,
             Role::Citizen,
             None,
+            *level,
+        )
+        .await?;
+        accounts.push(account);
+    }
+    for (org_key, person) in ORG_ADMINS {
+        let (id, _) = lookup(&orgs, org_key)?;
+        let name = ORGANISATIONS
+            .iter()
+            .find(|o| o.key == *org_key)
+            .map(|o| o.name)
+            .ok_or(BAD_DATA)?;
+        let account = create_account(
+            store,
+            hash_password,
+            fixed_password,
+            person,
+            Role::OrgAdmin(id),
+            Some(name),
+            Verification::Verified,
         )
         .await?;
         accounts.push(account);
@@ -1011,6 +1047,7 @@ pub async fn load(
             &org.official,
             Role::Official(id),
             Some(org.name),
+            Verification::Verified,
         )
         .await?;
         accounts.push(account);
@@ -1022,6 +1059,7 @@ pub async fn load(
         &OPERATOR,
         Role::Operator,
         None,
+        Verification::Verified,
     )
     .await?;
     accounts.push(operator);
@@ -1039,6 +1077,7 @@ pub async fn load(
             person,
             Role::Coordinator(region),
             Some(name),
+            Verification::Verified,
         )
         .await?;
         accounts.push(account);
@@ -1050,6 +1089,7 @@ pub async fn load(
         &ANALYST,
         Role::Analyst,
         Some("Минэкономразвития России"),
+        Verification::Verified,
     )
     .await?;
     accounts.push(analyst);
@@ -1067,6 +1107,7 @@ async fn create_account(
     person: &PersonDef,
     role: Role,
     organisation: Option<&str>,
+    verification: Verification,
 ) -> StoreResult<DemoAccount> {
     let address = format!("{}@{EMAIL_DOMAIN}", person.email);
     let email = Email::parse(&address).map_err(|_| BAD_DATA)?;
@@ -1078,6 +1119,7 @@ async fn create_account(
             password_hash: hash_password(&password),
             full_name,
             role,
+            verification,
         })
         .await?;
     Ok(DemoAccount {
@@ -1087,6 +1129,8 @@ async fn create_account(
             Role::Operator => ROLE_OPERATOR,
             Role::Coordinator(_) => ROLE_COORDINATOR,
             Role::Analyst => ROLE_ANALYST,
+            Role::OrgAdmin(_) => ROLE_ORG_ADMIN,
+            Role::Integration(_) => ROLE_INTEGRATION,
         },
         email: email.as_str().to_owned(),
         password,
@@ -1218,12 +1262,14 @@ mod tests {
             .chain(ORGANISATIONS.iter().map(|o| &o.official))
             .chain([&OPERATOR, &ANALYST])
             .chain(COORDINATORS.iter().map(|(_, p)| p))
+            .chain(ORG_ADMINS.iter().map(|(_, p)| p))
             .map(|p| p.email)
             .collect();
         assert_eq!(
             emails.len(),
-            CITIZENS.len() + ORGANISATIONS.len() + 2 + COORDINATORS.len()
+            CITIZENS.len() + ORGANISATIONS.len() + 2 + COORDINATORS.len() + ORG_ADMINS.len()
         );
+        assert_eq!(CITIZEN_LEVELS.len(), CITIZENS.len());
     }
 
     #[test]

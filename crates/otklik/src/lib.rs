@@ -6,6 +6,7 @@ pub mod calendar_cli;
 pub mod demo;
 pub mod log_cli;
 pub mod monitor;
+pub mod settings;
 pub mod transparency;
 
 pub use monitor::MonitorConfig;
@@ -79,7 +80,8 @@ pub struct ServeConfig {
     pub demo: bool,
     /// The same password for every demo account (tests); random when None.
     pub demo_password: Option<String>,
-    pub secure_cookies: bool,
+    /// The web layer's settings (security, identity, rate limits, the identity provider).
+    pub web: WebConfig,
     pub log: LogConfig,
     pub monitor: MonitorConfig,
 }
@@ -130,13 +132,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     } else {
         Vec::new()
     };
-    let state = AppState::new(
-        store.clone(),
-        WebConfig {
-            secure_cookies: config.secure_cookies,
-        },
-    )
-    .await?;
+    let state = AppState::new(store.clone(), config.web.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| AppError::Listen {

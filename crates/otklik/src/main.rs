@@ -233,9 +233,14 @@ struct ServeArgs {
     /// into a server database: its staff passwords are printed).
     #[arg(long)]
     demo: bool,
-    /// Mark cookies Secure (serve behind HTTPS). Accepts 1/0, true/false, yes/no.
+    /// Mark cookies Secure and send HSTS (served behind HTTPS); the same as `tls = true`
+    /// in the settings file's [security]. Accepts 1/0, true/false, yes/no.
     #[arg(long, env = "OTKLIK_SECURE_COOKIES", value_parser = clap::builder::FalseyValueParser::new())]
     secure_cookies: bool,
+    /// The settings file (TOML): [security], [identity], [rate_limits], [oidc]. See
+    /// docs/IDENTITY.md. Unknown keys are refused.
+    #[arg(long, env = "OTKLIK_CONFIG")]
+    config: Option<PathBuf>,
     /// The transparency log's Ed25519 signing key file (created when missing).
     /// Default: log-signing.key in the data directory.
     #[arg(long, env = "OTKLIK_LOG_KEY")]
@@ -262,7 +267,7 @@ enum AdminCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// citizen, official or operator.
+        /// citizen, official, org_admin, operator or analyst.
         #[arg(long, default_value = "citizen")]
         role: String,
         /// The organisation id of an official.
@@ -519,11 +524,22 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             "--tree-head-interval: at least 1 second".into(),
         ));
     }
+    let settings = match &args.config {
+        Some(path) => otklik::settings::Settings::load(path).map_err(otklik::AppError::Usage)?,
+        None => otklik::settings::Settings::default(),
+    };
+    let mut security = settings.security;
+    security.tls |= args.secure_cookies;
     let running = otklik::start(ServeConfig {
         listen: args.listen,
         demo: args.demo || (!args.no_demo && args.db.database_url.is_none()),
         demo_password: None,
-        secure_cookies: args.secure_cookies,
+        web: otklik_web::WebConfig {
+            security,
+            identity: settings.identity,
+            rate_limits: settings.rate_limits,
+            oidc: settings.oidc,
+        },
         log: otklik::LogConfig {
             key_file: args
                 .log_key
@@ -560,10 +576,18 @@ async fn create_user(
     let role = match (role, org) {
         ("citizen", None) => Role::Citizen,
         ("operator", None) => Role::Operator,
+        ("analyst", None) => Role::Analyst,
         ("official", Some(org)) => Role::Official(OrgId(org)),
-        ("official", None) => return Err(usage("an official needs --org ID")),
-        (_, Some(_)) => return Err(usage("--org is for officials only")),
-        _ => return Err(usage("--role is citizen, official or operator")),
+        ("org_admin", Some(org)) => Role::OrgAdmin(OrgId(org)),
+        ("official" | "org_admin", None) => {
+            return Err(usage("an official or org_admin needs --org ID"))
+        }
+        (_, Some(_)) => return Err(usage("--org is for officials and org_admin only")),
+        _ => {
+            return Err(usage(
+                "--role is citizen, official, org_admin, operator or analyst",
+            ))
+        }
     };
     let (password, generated) = match std::env::var("OTKLIK_PASSWORD") {
         Ok(p) => (p, false),
@@ -571,7 +595,7 @@ async fn create_user(
     };
     NewPassword::parse(&password).map_err(|c| usage(&format!("OTKLIK_PASSWORD: {c}")))?;
     let store = db.database().open().await?;
-    if let Role::Official(org) = role {
+    if let Some(org) = role.organisation() {
         store
             .organisation(org)
             .await
@@ -585,6 +609,13 @@ async fn create_user(
             password_hash,
             full_name,
             role,
+            // Accounts made here are vouched for by the administrator who runs this;
+            // a citizen's level comes from an identity provider.
+            verification: if role == Role::Citizen {
+                otklik_domain::access::Verification::Unverified
+            } else {
+                otklik_domain::access::Verification::Verified
+            },
         })
         .await?;
     println!("created user {id}");

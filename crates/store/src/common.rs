@@ -111,6 +111,8 @@ pub(crate) fn role_columns(role: Role) -> (&'static str, Option<i64>, Option<i64
         Role::Operator => ("operator", None, None),
         Role::Coordinator(region) => ("coordinator", None, Some(region.0)),
         Role::Analyst => ("analyst", None, None),
+        Role::OrgAdmin(org) => ("org_admin", Some(org.0), None),
+        Role::Integration(org) => ("integration", Some(org.0), None),
     }
 }
 
@@ -121,6 +123,8 @@ pub(crate) fn role_of(role: &str, org: Option<i64>, region: Option<i64>) -> Stor
         ("operator", None, None) => Ok(Role::Operator),
         ("coordinator", None, Some(region)) => Ok(Role::Coordinator(RegionId(region))),
         ("analyst", None, None) => Ok(Role::Analyst),
+        ("org_admin", Some(org), None) => Ok(Role::OrgAdmin(OrgId(org))),
+        ("integration", Some(org), None) => Ok(Role::Integration(OrgId(org))),
         _ => Err(corrupt("users.role")),
     }
 }
@@ -408,6 +412,9 @@ pub(crate) struct UserRow {
     org_id: Option<i64>,
     region_id: Option<i64>,
     password_hash: String,
+    verification: String,
+    locked_until: Option<i64>,
+    disabled_at: Option<i64>,
 }
 
 impl UserRow {
@@ -418,8 +425,19 @@ impl UserRow {
             email: self.email,
             full_name: self.full_name,
             password_hash: self.password_hash,
+            verification: verification_of(&self.verification)?,
+            locked_until: self.locked_until.map(from_ts).transpose()?,
+            disabled: self.disabled_at.is_some(),
         })
     }
+}
+
+pub(crate) fn verification_of(raw: &str) -> StoreResult<otklik_domain::access::Verification> {
+    otklik_domain::access::Verification::parse(raw).ok_or_else(|| corrupt("users.verification"))
+}
+
+pub(crate) fn scopes_of(raw: &str) -> StoreResult<Vec<otklik_domain::access::ApiScope>> {
+    otklik_domain::access::ApiScope::parse_list(raw).ok_or_else(|| corrupt("scopes"))
 }
 
 /// What `apply` reads (and locks) before it lets the domain decide.
@@ -743,7 +761,8 @@ impl AccessRow {
 
 macro_rules! user_select {
     () => {
-        "SELECT id, email, full_name, role, org_id, region_id, password_hash FROM users"
+        "SELECT id, email, full_name, role, org_id, region_id, password_hash, verification, \
+                locked_until, disabled_at FROM users"
     };
 }
 
@@ -1095,8 +1114,8 @@ macro_rules! impl_store {
                 };
                 let id = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO users (email, password_hash, full_name, role, org_id, region_id, \
-                         created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                         created_at, verification) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 )
                 .bind(user.email.as_str())
                 .bind(&user.password_hash)
@@ -1105,6 +1124,7 @@ macro_rules! impl_store {
                 .bind(org)
                 .bind(region)
                 .bind($crate::common::ts(::time::OffsetDateTime::now_utc()))
+                .bind(user.verification.as_str())
                 .fetch_one(self.$write())
                 .await
                 .map_err(|e| $crate::common::constraint(e, "email_taken", missing))?;
@@ -1174,9 +1194,11 @@ macro_rules! impl_store {
                 now: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<Option<$crate::UserRecord>> {
                 ::sqlx::query_as::<$db, $crate::common::UserRow>(
-                    "SELECT u.id, u.email, u.full_name, u.role, u.org_id, u.region_id, u.password_hash \
+                    "SELECT u.id, u.email, u.full_name, u.role, u.org_id, u.region_id, \
+                            u.password_hash, u.verification, u.locked_until, u.disabled_at \
                      FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.token_sha256 = $1 AND s.expires_at > $2",
+                     WHERE s.token_sha256 = $1 AND s.expires_at > $2 \
+                       AND u.disabled_at IS NULL AND s.scopes IS NULL",
                 )
                 .bind(&token_sha256[..])
                 .bind($crate::common::ts(now))

@@ -12,6 +12,7 @@
 mod admin_sql;
 mod calendars;
 mod common;
+mod identity_sql;
 pub mod ledger;
 mod ledger_sql;
 mod model;
@@ -24,6 +25,7 @@ pub use ledger::{
 pub use model::*;
 
 use async_trait::async_trait;
+use otklik_domain::access::ApiScope;
 use otklik_domain::lifecycle::{Action, Actor, SubmissionKind, TransitionError};
 use otklik_domain::text::Email;
 use otklik_domain::{attachment::Attachment, form::FormSpec, *};
@@ -264,9 +266,113 @@ pub trait Admin: Send + Sync + 'static {
     ) -> StoreResult<SubcategoryId>;
 }
 
+/// Who people are and what they may do: verification levels, identities from providers,
+/// lockout, scoped client tokens, organisations' staff and widget sites.
+#[async_trait]
+pub trait Identity: Send + Sync + 'static {
+    /// Counts a failed password login; once `policy.max_failures` are reached in a row,
+    /// locks password logins until now + `policy.lock_for`. Returns the lock's end.
+    async fn record_login_failure(
+        &self,
+        user: UserId,
+        policy: LockoutPolicy,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>>;
+    /// A successful login clears the failure count and any lock.
+    async fn record_login_success(&self, user: UserId) -> StoreResult<()>;
+
+    /// The person and scopes of a live session of an enabled account.
+    async fn session(
+        &self,
+        token_sha256: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<SessionRecord>>;
+    /// A session limited to `scopes` (an integration client's access token).
+    async fn create_scoped_session(
+        &self,
+        token_sha256: &[u8; 32],
+        user: UserId,
+        scopes: &[ApiScope],
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    async fn begin_provider_login(&self, pending: PendingLogin) -> StoreResult<()>;
+    /// Takes (and deletes) a pending login by its state, if it has not expired; expired
+    /// ones are swept on the way. A state can be taken once.
+    async fn take_provider_login(
+        &self,
+        state_sha256: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<PendingLogin>>;
+    /// Signs in with a provider's identity: the account linked to it (its verification,
+    /// name, birth date and region refreshed from the provider), or a new citizen
+    /// account. With `link`, attaches the identity to that account instead.
+    /// `Conflict("identity_in_use")` when the national identifier belongs to another
+    /// account; `Conflict("identity_linked_elsewhere")` when linking an identity that
+    /// another account holds; `Conflict("account_disabled")`.
+    async fn sign_in_with_identity(
+        &self,
+        identity: ProvidedIdentity,
+        link: Option<UserId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRecord>;
+    async fn account_profile(&self, user: UserId) -> StoreResult<AccountProfile>;
+    /// Every staff read of this citizen's personal data, newest first.
+    async fn personal_data_accesses_of(
+        &self,
+        citizen: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<PersonalDataAccess>>;
+
+    /// The organisation's people (officials, administrators), by name.
+    async fn staff(&self, org: OrgId) -> StoreResult<Vec<UserRecord>>;
+    /// Disables or re-enables a staff account of `org` (its sessions end when disabled).
+    /// `NotFound` when the account is not staff of `org`.
+    async fn set_staff_disabled(
+        &self,
+        org: OrgId,
+        user: UserId,
+        disabled: bool,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Creates an integration client: its own principal (role `integration`) and its
+    /// credentials. `Conflict("client_id_taken")`.
+    async fn create_api_client(&self, client: NewApiClient) -> StoreResult<UserId>;
+    async fn api_client(&self, client_id: &str) -> StoreResult<Option<ApiClientRecord>>;
+    async fn api_clients(&self, org: OrgId) -> StoreResult<Vec<ApiClientRecord>>;
+    /// Revokes a client of `org`: its tokens stop working at once.
+    async fn revoke_api_client(
+        &self,
+        org: OrgId,
+        client_id: &str,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    async fn widget_sites(&self, org: OrgId) -> StoreResult<Vec<WidgetSite>>;
+    /// `Conflict("widget_site_exists")`.
+    async fn add_widget_site(
+        &self,
+        org: OrgId,
+        origin: &str,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// `NotFound` when the site was not registered.
+    async fn remove_widget_site(
+        &self,
+        org: OrgId,
+        origin: &str,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
-pub trait Store: Ledger + Admin + Send + Sync + 'static {
+pub trait Store: Ledger + Admin + Identity + Send + Sync + 'static {
     /// Answers only when the database answers a query.
     async fn health(&self) -> StoreResult<()>;
 

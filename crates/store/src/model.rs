@@ -1,6 +1,7 @@
 //! Records the store takes and returns. Inputs hold parsed domain types, so the store
 //! never receives an unchecked value.
 
+use otklik_domain::access::{ApiScope, Verification};
 use otklik_domain::attachment::Attachment;
 use otklik_domain::form::{FormSpec, FormValues};
 use otklik_domain::lifecycle::{
@@ -103,6 +104,9 @@ pub struct NewUser {
     pub password_hash: String,
     pub full_name: PersonName,
     pub role: Role,
+    /// How well the identity is established; staff accounts are vouched for by whoever
+    /// creates them.
+    pub verification: Verification,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +116,104 @@ pub struct UserRecord {
     pub full_name: String,
     pub role: Role,
     pub password_hash: String,
+    pub verification: Verification,
+    /// Password logins are refused until then (too many failures).
+    pub locked_until: Option<OffsetDateTime>,
+    /// A disabled account can neither sign in nor use its sessions.
+    pub disabled: bool,
+}
+
+/// A live session: its person or system and, for an integration client's token, the
+/// scopes it was granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub scopes: Option<Vec<ApiScope>>,
+}
+
+/// When password logins lock: after `max_failures` failures in a row, for `lock_for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub lock_for: time::Duration,
+}
+
+/// What an identity provider asserted about a person, after its token was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvidedIdentity {
+    pub issuer: String,
+    pub subject: String,
+    /// HMAC of the national identifier, when the provider gave one: one account per person.
+    pub identity_key: Option<[u8; 32]>,
+    pub full_name: Option<PersonName>,
+    pub email: Option<Email>,
+    pub birth_date: Option<time::Date>,
+    /// The region of residence, by ISO 3166-2 code (resolved by the store).
+    pub home_region_code: Option<String>,
+    pub verification: Verification,
+}
+
+/// A login started at the identity provider, kept until the browser returns (once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLogin {
+    pub state_sha256: [u8; 32],
+    /// SHA-256 of the browser's cookie: the login completes only in the browser that began it.
+    pub browser_sha256: [u8; 32],
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Link the identity to this signed-in account instead of signing in with it.
+    pub link_user: Option<UserId>,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An identity provider account linked to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub verification: Verification,
+    pub linked_at: OffsetDateTime,
+    pub last_login_at: OffsetDateTime,
+}
+
+/// A person's own profile as the account page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountProfile {
+    pub user: UserRecord,
+    pub birth_date: Option<time::Date>,
+    pub home_region: Option<String>,
+    pub identities: Vec<LinkedIdentity>,
+    /// Whether a national identifier is on record (the key itself is never shown).
+    pub has_identity_key: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiClient {
+    pub client_id: String,
+    pub org: OrgId,
+    pub name: PersonName,
+    pub secret_sha256: [u8; 32],
+    pub scopes: Vec<ApiScope>,
+    pub created_by: UserId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClientRecord {
+    pub client_id: String,
+    pub user: UserRecord,
+    pub name: String,
+    pub org: OrgId,
+    pub secret_sha256: Vec<u8>,
+    pub scopes: Vec<ApiScope>,
+    pub created_at: OffsetDateTime,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetSite {
+    pub origin: String,
+    pub added_by: String,
+    pub added_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]

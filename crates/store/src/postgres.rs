@@ -6,6 +6,7 @@
 
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
+use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::StoreResult;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -68,6 +69,14 @@ impl_admin! {
     lock: " FOR UPDATE",
     begin_write: "BEGIN",
     begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+}
+
+impl_identity! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
 }
 
 impl_ledger! {

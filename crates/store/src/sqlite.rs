@@ -8,6 +8,7 @@
 
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
+use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{
@@ -160,6 +161,14 @@ impl_admin! {
     lock: "",
     begin_write: "BEGIN IMMEDIATE",
     begin_read: "BEGIN",
+}
+
+impl_identity! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
 }
 
 impl_ledger! {

@@ -16,6 +16,7 @@ use axum::response::Response;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use otklik_domain::access::{self, ApiScope, Capability, Principal};
 use otklik_domain::lifecycle::{Actor, Role};
 use otklik_domain::text::Email;
 use otklik_store::UserRecord;
@@ -77,17 +78,29 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 }
 
 /// Checks the credentials and opens a session; the same error for an unknown address
-/// and a wrong password, with the same cost, so accounts cannot be enumerated.
+/// and a wrong password, with the same cost, so accounts cannot be enumerated. Rate
+/// limited per client address and per account; after repeated failures the account's
+/// password logins lock for a while (`429 account_locked` with `Retry-After`).
 pub async fn login(
     state: &AppState,
+    ip: std::net::IpAddr,
     email: &str,
     password: &str,
 ) -> Result<(UserRecord, String, OffsetDateTime), AppError> {
+    state.limiter.login(ip, email)?;
     let invalid = || AppError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_credentials");
     let user = match Email::parse(email) {
         Ok(email) => state.store.user_by_email(&email).await?,
         Err(_) => None,
     };
+    let now = OffsetDateTime::now_utc();
+    if let Some(until) = user
+        .as_ref()
+        .and_then(|u| u.locked_until)
+        .filter(|t| *t > now)
+    {
+        return Err(locked(until, now));
+    }
     let phc = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -96,14 +109,48 @@ pub async fn login(
     let ok = with_argon2(move || verify_password(&password, &phc))
         .await
         .unwrap_or(false);
-    let user = user.filter(|_| ok).ok_or_else(invalid)?;
+    let Some(user) = user else {
+        return Err(invalid());
+    };
+    if !ok {
+        let policy = otklik_store::LockoutPolicy {
+            max_failures: state.config.identity.lockout_failures.max(1),
+            lock_for: Duration::seconds(i64::from(state.config.identity.lockout_seconds)),
+        };
+        let locked_until = state
+            .store
+            .record_login_failure(user.id, policy, now)
+            .await?;
+        return Err(match locked_until.filter(|t| *t > now) {
+            Some(until) => locked(until, now),
+            None => invalid(),
+        });
+    }
+    if user.disabled {
+        return Err(invalid());
+    }
+    state.store.record_login_success(user.id).await?;
+    let (token, expires) = open_session(state, user.id).await?;
+    Ok((user, token, expires))
+}
+
+/// A new session for `user`: the token to hand out and when it expires.
+pub async fn open_session(
+    state: &AppState,
+    user: otklik_domain::UserId,
+) -> Result<(String, OffsetDateTime), AppError> {
     let token = new_token();
     let expires = OffsetDateTime::now_utc() + SESSION_LIFETIME;
     state
         .store
-        .create_session(&token_digest(&token), user.id, expires)
+        .create_session(&token_digest(&token), user, expires)
         .await?;
-    Ok((user, token, expires))
+    Ok((token, expires))
+}
+
+fn locked(until: OffsetDateTime, now: OffsetDateTime) -> AppError {
+    let seconds = (until - now).whole_seconds().max(1);
+    AppError::too_many_requests("account_locked", seconds.unsigned_abs())
 }
 
 /// A valid hash of a random password, verified when the account does not exist.
@@ -121,6 +168,15 @@ pub fn actor_of(user: &UserRecord) -> Actor {
     }
 }
 
+/// Who asks, for the policy: a person (no scopes) or an integration client's token.
+pub fn principal_of(user: &UserRecord, scopes: Option<Vec<ApiScope>>) -> Principal {
+    Principal {
+        actor: actor_of(user),
+        verification: user.verification,
+        scopes,
+    }
+}
+
 pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Citizen => "citizen",
@@ -128,6 +184,8 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Operator => "operator",
         Role::Coordinator(_) => "coordinator",
         Role::Analyst => "analyst",
+        Role::OrgAdmin(_) => "org_admin",
+        Role::Integration(_) => "integration",
     }
 }
 
@@ -180,7 +238,7 @@ pub async fn ensure_csrf_cookie(
     let cookie = Cookie::build((CSRF_COOKIE, value))
         .path("/")
         .http_only(true)
-        .secure(state.config.secure_cookies)
+        .secure(state.config.security.tls)
         .same_site(SameSite::Lax)
         .max_age(Duration::days(365))
         .build();
@@ -197,11 +255,23 @@ pub struct Ctx {
     pub csrf: String,
     /// The session token, for logout.
     pub session: Option<String>,
+    /// This browser's own cookie value: a login at an identity provider is bound to it.
+    pub browser: Option<String>,
 }
 
 impl Ctx {
     pub fn actor(&self) -> Option<Actor> {
         self.user.as_ref().map(actor_of)
+    }
+
+    pub fn principal(&self) -> Option<Principal> {
+        self.user.as_ref().map(|u| principal_of(u, None))
+    }
+
+    /// The signed-in person, if the policy lets them do `capability`.
+    pub fn require(&self, capability: Capability) -> Result<&UserRecord, AppError> {
+        access::check(self.principal().as_ref(), capability)?;
+        self.require_user()
     }
 
     pub fn require_user(&self) -> Result<&UserRecord, AppError> {
@@ -239,12 +309,15 @@ impl FromRequestParts<AppState> for Ctx {
             .get(SESSION_COOKIE)
             .map(|c| c.value().to_owned())
             .filter(|v| !v.is_empty());
+        // Pages are for people: a client's scoped token never opens a page session.
         let user = match &session {
             Some(token) => state
                 .store
-                .session_user(&token_digest(token), OffsetDateTime::now_utc())
+                .session(&token_digest(token), OffsetDateTime::now_utc())
                 .await
-                .map_err(AppError::from)?,
+                .map_err(AppError::from)?
+                .filter(|s| s.scopes.is_none())
+                .map(|s| s.user),
             None => None,
         };
         // Signed in, forms are bound to the live session, so a cookie planted by a
@@ -262,17 +335,33 @@ impl FromRequestParts<AppState> for Ctx {
                 csrf_token(&state.csrf_key, &binding)
             },
             session: user.and(session),
+            browser: jar
+                .get(CSRF_COOKIE)
+                .map(|c| c.value().to_owned())
+                .filter(|v| !v.is_empty()),
         })
     }
 }
 
-/// The user of an API request, authenticated by `Authorization: Bearer <token>`.
+/// The user of an API request, authenticated by `Authorization: Bearer <token>` (a
+/// person's session or an integration client's access token), or by an integration
+/// client's API key (`X-Api-Key: <client_id>.<secret>`). The second field holds the
+/// scopes of a client; `None` for a person.
 #[derive(Debug, Clone)]
-pub struct ApiUser(pub UserRecord);
+pub struct ApiUser(pub UserRecord, pub Option<Vec<ApiScope>>);
 
 impl ApiUser {
     pub fn actor(&self) -> Actor {
         actor_of(&self.0)
+    }
+
+    pub fn principal(&self) -> Principal {
+        principal_of(&self.0, self.1.clone())
+    }
+
+    /// Refuses unless the policy lets this user do `capability`.
+    pub fn require(&self, capability: Capability) -> Result<(), AppError> {
+        access::check(Some(&self.principal()), capability).map_err(AppError::from)
     }
 }
 
@@ -283,14 +372,95 @@ impl FromRequestParts<AppState> for ApiUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(key) = api_key(&parts.headers) {
+            return client_by_key(state, key).await.map_err(Into::into);
+        }
         let token = bearer_token(&parts.headers).ok_or_else(AppError::unauthorized)?;
-        let user = state
+        let session = state
             .store
-            .session_user(&token_digest(token), OffsetDateTime::now_utc())
+            .session(&token_digest(token), OffsetDateTime::now_utc())
             .await
             .map_err(AppError::from)?
             .ok_or_else(AppError::unauthorized)?;
-        Ok(Self(user))
+        Ok(Self(session.user, session.scopes))
+    }
+}
+
+/// The `X-Api-Key` header of an integration client.
+fn api_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+/// An integration client by `<client_id>.<secret>`: live, not revoked, secret matching.
+async fn client_by_key(state: &AppState, key: &str) -> Result<ApiUser, AppError> {
+    let (client_id, secret) = key.split_once('.').ok_or_else(AppError::unauthorized)?;
+    let client = authenticate_client(state, client_id, secret)
+        .await?
+        .ok_or_else(AppError::unauthorized)?;
+    Ok(ApiUser(client.user, Some(client.scopes)))
+}
+
+/// Checks an integration client's credentials in constant time; `None` when unknown,
+/// revoked or wrong.
+pub async fn authenticate_client(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+) -> Result<Option<otklik_store::ApiClientRecord>, AppError> {
+    let Some(client) = state.store.api_client(client_id).await? else {
+        return Ok(None);
+    };
+    let given = token_digest(secret);
+    let same = client.secret_sha256.len() == given.len()
+        && client
+            .secret_sha256
+            .iter()
+            .zip(given.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    Ok((same && !client.revoked && !client.user.disabled).then_some(client))
+}
+
+/// The address of the client: the connection's peer, or (behind a trusted proxy) the
+/// last address the proxies added to `X-Forwarded-For`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let proxies = &state.config.security.trusted_proxies;
+        if !proxies.contains(&peer) {
+            return Ok(Self(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded
+            .iter()
+            .rev()
+            .find(|a| !proxies.contains(a))
+            .copied()
+            .unwrap_or(peer);
+        Ok(Self(client))
     }
 }
 
@@ -327,6 +497,7 @@ mod tests {
             user: None,
             csrf: a.clone(),
             session: None,
+            browser: None,
         };
         assert!(ctx.check_csrf(&a).is_ok());
         assert!(ctx.check_csrf("").is_err());
@@ -334,6 +505,7 @@ mod tests {
             user: None,
             csrf: String::new(),
             session: None,
+            browser: None,
         };
         assert!(empty.check_csrf("").is_err());
     }

@@ -11,6 +11,8 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
     pub fields: Vec<FieldError>,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -19,6 +21,24 @@ impl AppError {
             status,
             code,
             fields: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// `429` (or `503` for an unavailable dependency) with `Retry-After`.
+    pub fn too_many_requests(code: &'static str, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code)
+        }
+    }
+
+    /// Access refused by the policy, with the reason's code.
+    pub fn denied(denied: otklik_domain::access::Denied) -> Self {
+        use otklik_domain::access::Denied;
+        match denied {
+            Denied::SignInRequired => Self::unauthorized(),
+            other => Self::new(StatusCode::FORBIDDEN, other.code()),
         }
     }
 
@@ -27,6 +47,7 @@ impl AppError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "validation_failed",
             fields: errors.0,
+            retry_after: None,
         }
     }
 
@@ -73,6 +94,12 @@ impl AppError {
     }
 }
 
+impl From<otklik_domain::access::Denied> for AppError {
+    fn from(d: otklik_domain::access::Denied) -> Self {
+        Self::denied(d)
+    }
+}
+
 impl From<TransitionError> for AppError {
     fn from(e: TransitionError) -> Self {
         match e {
@@ -94,6 +121,17 @@ impl From<StoreError> for AppError {
                 tracing::error!(error = %e, "store failed");
                 Self::internal()
             }
+        }
+    }
+}
+
+/// Sets `Retry-After` when the error says how long to wait.
+pub fn add_retry_after(response: &mut axum::response::Response, seconds: Option<u64>) {
+    if let Some(seconds) = seconds {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
         }
     }
 }

@@ -11,22 +11,20 @@
 
 pub mod api;
 pub mod auth;
+pub mod config;
 pub mod error;
 pub mod messages;
+pub mod oidc;
 pub mod pages;
+pub mod ratelimit;
 pub mod usecases;
+
+pub use config::WebConfig;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use otklik_store::Store;
 use std::sync::Arc;
-
-/// Settings of the web layer.
-#[derive(Debug, Clone)]
-pub struct WebConfig {
-    /// Mark cookies `Secure` (set when the platform is served over HTTPS).
-    pub secure_cookies: bool,
-}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -34,6 +32,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub csrf_key: Arc<[u8]>,
     pub config: Arc<WebConfig>,
+    pub limiter: Arc<ratelimit::Limiter>,
+    /// The identity provider's client, when one is configured.
+    pub oidc: Option<Arc<oidc::Provider>>,
 }
 
 impl AppState {
@@ -44,10 +45,16 @@ impl AppState {
     ) -> Result<Self, otklik_store::StoreError> {
         let candidate: [u8; 32] = rand::random();
         let key = store.server_secret(&candidate).await?;
+        let oidc = config
+            .oidc
+            .clone()
+            .map(|c| Arc::new(oidc::Provider::new(c, &key)));
         Ok(Self {
             store,
             csrf_key: key.into(),
+            limiter: Arc::new(ratelimit::Limiter::new(&config.rate_limits)),
             config: Arc::new(config),
+            oidc,
         })
     }
 }
@@ -60,7 +67,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(healthz))
         .route("/static/style.css", axum::routing::get(stylesheet))
         .layer(axum::middleware::from_fn(run_to_completion))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.config.security.tls,
+            security_headers,
+        ))
         .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
 }
@@ -89,7 +99,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -123,9 +134,18 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
 }
 
 /// Headers every response carries: no sniffing, no framing, a strict content policy
-/// (pages need no inline script), no referrer leaks.
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+/// (pages need no inline script), no referrer leaks; behind TLS, HSTS.
+async fn security_headers(
+    axum::extract::State(tls): axum::extract::State<bool>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
     let headers = response.headers_mut();
+    if tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     let set = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -2,6 +2,7 @@
 //! the same validation and the same permissions. Inputs arrive as raw strings and bytes
 //! and are parsed here into domain values; every invalid field is reported at once.
 
+use otklik_domain::access::{self, Capability, Principal, Verification};
 use otklik_domain::attachment::{self, Attachment};
 use otklik_domain::lifecycle::{Action, Actor, RejectionGround, Role, Score, SubmissionKind};
 use otklik_domain::text::{
@@ -10,7 +11,7 @@ use otklik_domain::text::{
 use otklik_domain::*;
 use otklik_store::{
     EventRecord, ListQuery, NewSubmission, NewUser, Page, Registered, Scope, Store, SubmissionCard,
-    SubmissionDetail, UserRecord,
+    SubmissionDetail,
 };
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -32,11 +33,15 @@ pub struct RegisterInput {
 pub async fn register_citizen(
     store: &dyn Store,
     input: &RegisterInput,
+    level: Verification,
 ) -> Result<UserId, AppError> {
     let mut errors = ValidationErrors::default();
     let email = errors.check("email", Email::parse(&input.email));
     let name = errors.check("full_name", PersonName::parse(&input.full_name));
-    let password = errors.check("password", NewPassword::parse(&input.password));
+    let password = errors.check(
+        "password",
+        NewPassword::parse(&input.password).and_then(|p| password_rules(p, &input.email)),
+    );
     if let Some(repeat) = &input.password_repeat {
         if password.is_some() && repeat != &input.password {
             errors.push("password_repeat", "passwords_differ");
@@ -56,6 +61,7 @@ pub async fn register_citizen(
         password_hash,
         full_name,
         role: Role::Citizen,
+        verification: level,
     };
     store.create_user(user).await.map_err(|e| match e {
         otklik_store::StoreError::Conflict("email_taken") => {
@@ -63,6 +69,47 @@ pub async fn register_citizen(
         }
         other => other.into(),
     })
+}
+
+/// Beyond length and variety: not one of the passwords every attacker tries first, and
+/// not the account's own address.
+pub fn password_rules(password: NewPassword, email: &str) -> Result<NewPassword, &'static str> {
+    const COMMON: &[&str] = &[
+        "password1",
+        "password123",
+        "qwerty123",
+        "qwerty1234",
+        "12345678a",
+        "1q2w3e4r",
+        "1q2w3e4r5t",
+        "qwe123456",
+        "a1234567",
+        "abc12345",
+        "abcd1234",
+        "iloveyou1",
+        "parol123",
+        "пароль123",
+        "passw0rd",
+        "p@ssw0rd",
+        "zaq12wsx",
+        "1qaz2wsx",
+        "admin123",
+        "welcome1",
+        "qwertyuiop1",
+        "gosuslugi1",
+        "password2026",
+        "qwerty2026",
+    ];
+    let lower = password.as_str().to_lowercase();
+    if COMMON.contains(&lower.as_str()) {
+        return Err("common_password");
+    }
+    let email = email.trim().to_lowercase();
+    let local = email.split('@').next().unwrap_or_default();
+    if local.chars().count() >= 4 && lower.contains(local) {
+        return Err("password_contains_email");
+    }
+    Ok(password)
 }
 
 /// A submission as typed: raw values, to be checked against the subcategory's form.
@@ -83,18 +130,20 @@ pub struct SubmitInput {
 /// organisation and registers it. Only citizens submit.
 pub async fn submit(
     store: &dyn Store,
-    author: &UserRecord,
+    author: &Principal,
     subcategory: SubcategoryId,
     input: SubmitInput,
     now: OffsetDateTime,
 ) -> Result<Registered, AppError> {
     // Staff accounts act for their organisation; submitting is a citizen's act.
-    if author.role != Role::Citizen {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "citizens_only",
-        ));
-    }
+    access::check(Some(author), Capability::Submit(SubmissionKind::Message)).map_err(
+        |d| match d {
+            access::Denied::Forbidden => {
+                AppError::new(axum::http::StatusCode::FORBIDDEN, "citizens_only")
+            }
+            other => other.into(),
+        },
+    )?;
     let sub = store.subcategory(subcategory).await.map_err(|e| match e {
         otklik_store::StoreError::NotFound => {
             AppError::field("subcategory_id", "unknown_subcategory")
@@ -178,10 +227,12 @@ pub async fn submit(
     else {
         return Err(AppError::validation(errors));
     };
+    // A 59-FZ appeal asks more of the author's identity than a message.
+    access::check(Some(author), Capability::Submit(kind))?;
     let decision = store.route_decision(sub.id, region, municipality).await?;
     let submission = NewSubmission {
         kind,
-        author: author.id,
+        author: author.actor.user,
         subcategory: sub.id,
         region,
         municipality,
@@ -332,12 +383,14 @@ pub fn parse_action(name: &str, input: &ActInput) -> Option<Result<Action, Valid
 /// Takes an action (named as the domain names it) on a submission on behalf of `actor`.
 pub async fn act(
     store: &dyn Store,
-    actor: Actor,
+    principal: &Principal,
     id: SubmissionId,
     name: &str,
     mut input: ActInput,
     now: OffsetDateTime,
 ) -> Result<EventRecord, AppError> {
+    access::handle_submission(principal)?;
+    let actor = principal.actor;
     let files = std::mem::take(&mut input.files);
     let action = parse_action(name, &input).ok_or_else(AppError::not_found)?;
     let mut errors = match &action {
@@ -379,11 +432,13 @@ pub async fn act(
 /// recorded in the access log (152-FZ).
 pub async fn view(
     store: &dyn Store,
-    actor: Actor,
+    principal: &Principal,
     id: SubmissionId,
     now: OffsetDateTime,
 ) -> Result<SubmissionDetail, AppError> {
+    let actor = principal.actor;
     let detail = store.submission(id, actor).await?;
+    access::view_submission(principal, &detail.state())?;
     record_staff_access(store, actor, detail.author, id, "view_submission", now).await?;
     Ok(detail)
 }
@@ -391,10 +446,16 @@ pub async fn view(
 /// A file of a submission for `actor`; a staff member's download is recorded like a read.
 pub async fn download(
     store: &dyn Store,
-    actor: Actor,
+    principal: &Principal,
     id: FileId,
     now: OffsetDateTime,
 ) -> Result<otklik_store::StoredFile, AppError> {
+    let actor = principal.actor;
+    if let Some(scopes) = &principal.scopes {
+        if !scopes.contains(&access::ApiScope::SubmissionsRead) {
+            return Err(access::Denied::ScopeRequired(access::ApiScope::SubmissionsRead).into());
+        }
+    }
     let file = store.file(id, actor).await?;
     record_staff_access(
         store,
@@ -428,14 +489,20 @@ async fn record_staff_access(
 /// Whose submissions a person's list shows: the citizen's own, the official's
 /// organisation's inbox, the coordinator's region, or everything for the operator. The
 /// ministry's analyst sees no submission, only aggregates: `forbidden`.
-pub fn scope_of(actor: Actor) -> Result<Scope, AppError> {
-    match actor.role {
-        Role::Citizen => Ok(Scope::Author(actor.user)),
-        Role::Official(org) => Ok(Scope::Organisation(org)),
-        Role::Coordinator(region) => Ok(Scope::Region(region)),
-        Role::Operator => Ok(Scope::All),
-        Role::Analyst => Err(AppError::forbidden()),
-    }
+pub fn scope_of(principal: &Principal) -> Result<Scope, AppError> {
+    let actor = principal.actor;
+    // The role says whose list it is; the policy says whether it may be read.
+    let (capability, scope) = match actor.role {
+        Role::Citizen => (Capability::ListOwn, Scope::Author(actor.user)),
+        Role::Official(org) | Role::Integration(org) => {
+            (Capability::ListOrganisation, Scope::Organisation(org))
+        }
+        Role::Coordinator(region) => (Capability::ListRegion, Scope::Region(region)),
+        Role::Operator => (Capability::ListAll, Scope::All),
+        Role::Analyst | Role::OrgAdmin(_) => return Err(AppError::forbidden()),
+    };
+    access::check(Some(principal), capability)?;
+    Ok(scope)
 }
 
 /// List filters as typed (query string).
@@ -505,8 +572,8 @@ pub fn parse_filters(f: &ListFilters, now: OffsetDateTime) -> Result<ListQuery, 
 
 pub async fn list(
     store: &dyn Store,
-    actor: Actor,
+    principal: &Principal,
     query: &ListQuery,
 ) -> Result<Page<SubmissionCard>, AppError> {
-    Ok(store.list(scope_of(actor)?, query).await?)
+    Ok(store.list(scope_of(principal)?, query).await?)
 }

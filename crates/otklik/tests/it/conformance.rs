@@ -324,6 +324,7 @@ impl World {
             password_hash: PASSWORD_HASH.to_owned(),
             full_name: PersonName::parse(name).unwrap(),
             role,
+            verification: otklik_domain::access::Verification::Verified,
         };
         let actor = |user, role| Actor { user, role };
         let citizen = store
@@ -664,6 +665,7 @@ async fn users(store: Arc<dyn Store>) {
         password_hash: PASSWORD_HASH.to_owned(),
         full_name: PersonName::parse("Иван Петров").unwrap(),
         role,
+        verification: otklik_domain::access::Verification::Standard,
     };
     // Addresses are stored as parsed: trimmed and lower-cased.
     let ivan = store
@@ -684,6 +686,9 @@ async fn users(store: Arc<dyn Store>) {
             full_name: "Иван Петров".to_owned(),
             role: Role::Citizen,
             password_hash: PASSWORD_HASH.to_owned(),
+            verification: otklik_domain::access::Verification::Standard,
+            locked_until: None,
+            disabled: false,
         }
     );
     assert_eq!(store.user(ivan).await.unwrap(), found);

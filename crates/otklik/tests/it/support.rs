@@ -41,12 +41,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// The server with settings of the test's own (rate limits, the identity provider, …).
+/// By default the rate limits never trigger: tests create many accounts from one address.
+pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let pg = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(TestDb::create().await),
     };
-    let config = ServeConfig {
+    let mut config = ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: Database {
             data_dir: dir.path().join("data"),
@@ -54,7 +60,10 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
         },
         demo: true,
         demo_password: Some(DEMO_PASSWORD.to_owned()),
-        secure_cookies: false,
+        web: otklik_web::WebConfig {
+            rate_limits: otklik_web::config::RateLimits::unlimited(),
+            ..Default::default()
+        },
         log: otklik::LogConfig {
             key_file: dir.path().join("data").join("log-signing.key"),
             alg: otklik_log::HashAlg::Sha256,
@@ -62,6 +71,7 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
         },
         monitor: otklik::MonitorConfig::default(),
     };
+    customise(&mut config);
     let database_url = config.database.url();
     let cli_db_args = match &pg {
         Some(db) => vec!["--database-url".to_owned(), db.url.clone()],
@@ -92,7 +102,9 @@ impl TestApp {
     pub fn official_of(&self, organisation: &str) -> &DemoAccount {
         self.accounts
             .iter()
-            .find(|a| a.organisation.as_deref() == Some(organisation))
+            .find(|a| {
+                a.organisation.as_deref() == Some(organisation) && a.role == "должностное лицо"
+            })
             .unwrap_or_else(|| panic!("no demo official for {organisation}"))
     }
 

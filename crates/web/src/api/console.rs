@@ -17,7 +17,7 @@ use otklik_domain::calendar::{
     DeadlinePolicy, DeadlinePolicySpec, TermUnit,
 };
 use otklik_domain::form::{FieldKind, FieldSpec, FormSpec};
-use otklik_domain::lifecycle::{Role, SubmissionKind};
+use otklik_domain::lifecycle::SubmissionKind;
 use otklik_domain::*;
 use otklik_store::{
     Category, ConfigChange, Organisation, OrganisationEdit, RecomputeReport, Region, RouteRule,
@@ -94,17 +94,15 @@ pub struct Doc;
 
 // --- access and errors shared with the pages ---------------------------------------------
 
-/// The console is the operator's alone.
+/// The console is the operator's alone (the policy's `Configure`).
 pub(crate) fn require_operator(user: &UserRecord) -> Result<(), AppError> {
-    if user.role == Role::Operator {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
+    otklik_domain::access::check_role(user.role, otklik_domain::access::Capability::Configure)
+        .map_err(AppError::from)
 }
 
 fn operator(user: &ApiUser) -> Result<(), ApiError> {
-    require_operator(&user.0).map_err(ApiError::from)
+    user.require(otklik_domain::access::Capability::Configure)
+        .map_err(ApiError::from)
 }
 
 /// A store refusal that names one input (`unknown_region`, …) moved onto that input, so

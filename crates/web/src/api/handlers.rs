@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 
 use super::types::*;
 use super::{ApiError, ApiJson, API_UPLOAD_LIMIT};
-use crate::auth::{self, ApiUser};
+use crate::auth::{self, ApiUser, ClientIp};
 use crate::error::AppError;
 use crate::usecases::{self, ActInput, RegisterInput, SubmitInput};
 use crate::AppState;
@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/submissions/{id}/return-answer", post(return_answer))
         .route("/submissions/{id}/recategorise", post(recategorise))
         .route("/files/{id}", get(file))
+        .merge(super::oauth::routes())
         .merge(super::log::routes())
         .merge(super::monitoring::routes())
         .merge(super::console::routes())
@@ -75,7 +76,7 @@ pub fn routes() -> Router<AppState> {
         register, create_token, revoke_token, me, regions, municipalities, organisations, catalogue,
         list, create, show, take_into_work, intermediate_answer, answer, redirect, reject,
         rate, send_back, request_clarification, clarify, extend, return_answer, recategorise,
-        file,
+        file, super::oauth::token,
         super::log::info, super::log::latest_tree_head, super::log::tree_head,
         super::log::inclusion, super::log::consistency, super::log::leaves,
         super::log::receipts, super::log::receipt
@@ -88,7 +89,7 @@ pub fn routes() -> Router<AppState> {
         SubmissionList, CardView, FileView, EventView, AuthorView, SubmissionView,
         super::log::TreeHeadView, super::log::LogInfoView, super::log::InclusionView,
         super::log::ConsistencyView, super::log::LeafView, super::log::LeavesView,
-        super::log::ReceiptEntryView
+        super::log::ReceiptEntryView, super::oauth::ClientTokenResponse, super::oauth::OAuthError
     )),
     modifiers(&BearerAuth),
     tags(
@@ -134,15 +135,22 @@ async fn openapi_json() -> Response {
     responses((status = 201, body = UserView), (status = 422, body = Problem), (status = 409, body = Problem)))]
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
+    state.limiter.register(ip)?;
     let input = RegisterInput {
         email: body.email,
         full_name: body.full_name,
         password: body.password,
         password_repeat: None,
     };
-    let id = usecases::register_citizen(state.store.as_ref(), &input).await?;
+    let id = usecases::register_citizen(
+        state.store.as_ref(),
+        &input,
+        state.config.identity.local_accounts_level,
+    )
+    .await?;
     let user = state.store.user(id).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
 }
@@ -152,9 +160,10 @@ async fn register(
     responses((status = 201, body = TokenResponse), (status = 401, body = Problem)))]
 async fn create_token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> ApiResult<Response> {
-    let (user, token, expires) = auth::login(&state, &body.email, &body.password).await?;
+    let (user, token, expires) = auth::login(&state, ip, &body.email, &body.password).await?;
     let response = TokenResponse {
         token,
         expires_at: rfc3339(expires),
@@ -336,7 +345,7 @@ async fn list(
     if !errors.is_empty() {
         return Err(AppError::validation(errors).into());
     }
-    let page = usecases::list(state.store.as_ref(), user.actor(), &query).await?;
+    let page = usecases::list(state.store.as_ref(), &user.principal(), &query).await?;
     Ok(Json(SubmissionList {
         items: page.items.iter().map(|c| CardView::new(c, now)).collect(),
         total: page.total,
@@ -365,9 +374,11 @@ fn decode_files(files: Vec<FileUpload>) -> Result<Vec<(String, Vec<u8>)>, AppErr
 async fn create(
     State(state): State<AppState>,
     user: ApiUser,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SubmitRequest>,
 ) -> ApiResult<Response> {
     let now = OffsetDateTime::now_utc();
+    state.limiter.submit(ip, user.0.id)?;
     let Some(subcategory) = body.subcategory_id else {
         return Err(AppError::field("subcategory_id", "required").into());
     };
@@ -384,13 +395,14 @@ async fn create(
     };
     let registered = usecases::submit(
         state.store.as_ref(),
-        &user.0,
+        &user.principal(),
         SubcategoryId(subcategory),
         input,
         now,
     )
     .await?;
-    let detail = usecases::view(state.store.as_ref(), user.actor(), registered.id, now).await?;
+    let detail =
+        usecases::view(state.store.as_ref(), &user.principal(), registered.id, now).await?;
     Ok((
         StatusCode::CREATED,
         [(
@@ -412,7 +424,7 @@ async fn show(
 ) -> ApiResult<Json<SubmissionView>> {
     let id = parse_id(&id)?;
     let now = OffsetDateTime::now_utc();
-    let detail = usecases::view(state.store.as_ref(), user.actor(), id, now).await?;
+    let detail = usecases::view(state.store.as_ref(), &user.principal(), id, now).await?;
     Ok(Json(SubmissionView::new(&detail, user.actor(), now)))
 }
 
@@ -431,9 +443,17 @@ async fn act(
 ) -> ApiResult<Response> {
     let id = parse_id(id)?;
     let now = OffsetDateTime::now_utc();
-    usecases::act(state.store.as_ref(), user.actor(), id, name, input, now).await?;
+    usecases::act(
+        state.store.as_ref(),
+        &user.principal(),
+        id,
+        name,
+        input,
+        now,
+    )
+    .await?;
     // The response shows the author's contact to staff: a read like any other.
-    match usecases::view(state.store.as_ref(), user.actor(), id, now).await {
+    match usecases::view(state.store.as_ref(), &user.principal(), id, now).await {
         Ok(detail) => Ok(Json(SubmissionView::new(&detail, user.actor(), now)).into_response()),
         // The action took the submission out of the caller's sight (an official redirected
         // it to another organisation): it succeeded, and there is nothing left to show.
@@ -656,6 +676,6 @@ async fn file(
         .map(FileId)
         .map_err(|_| AppError::not_found())?;
     let now = OffsetDateTime::now_utc();
-    let file = usecases::download(state.store.as_ref(), user.actor(), id, now).await?;
+    let file = usecases::download(state.store.as_ref(), &user.principal(), id, now).await?;
     Ok(crate::pages::file_response(file))
 }

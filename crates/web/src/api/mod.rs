@@ -6,6 +6,7 @@ pub mod console;
 mod handlers;
 pub mod log;
 pub mod monitoring;
+pub mod oauth;
 mod types;
 
 pub use handlers::ApiDoc;
@@ -64,12 +65,20 @@ impl IntoResponse for ApiError {
                 .collect(),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
+        let mut response = (
             e.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        crate::error::add_retry_after(&mut response, e.retry_after);
+        if e.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"otklik\""),
+            );
+        }
+        response
     }
 }
 

@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use otklik_domain::access::{self, Capability};
 use otklik_domain::lifecycle::{IncidentKind, Role};
 use otklik_domain::text::Reason;
 use otklik_domain::{IncidentId, OrgId, RegionId, ValidationErrors};
@@ -69,22 +70,22 @@ pub enum Reach {
 
 /// The reach of a role; officials and citizens have none (403).
 pub fn reach_of(role: Role) -> Result<Reach, AppError> {
-    match role {
-        Role::Operator | Role::Analyst => Ok(Reach::All),
-        Role::Coordinator(region) => Ok(Reach::Region(region)),
-        Role::Citizen | Role::Official(_) => Err(AppError::forbidden()),
-    }
+    access::check_role(role, Capability::ReadMonitoring)?;
+    Ok(match access::region_of(role) {
+        Some(region) => Reach::Region(region),
+        None => Reach::All,
+    })
 }
 
 /// Whether the role may resolve incidents (of its reach): not the analyst.
 pub fn may_resolve(role: Role) -> bool {
-    matches!(role, Role::Operator | Role::Coordinator(_))
+    access::check_role(role, Capability::ManageIncidents).is_ok()
 }
 
 /// Whether the role may open the submission behind an incident of its reach. The
-/// analyst sees aggregates only (`lifecycle::can_view`).
+/// analyst sees aggregates only (`lifecycle::can_view`): those who manage incidents do.
 pub fn opens_submissions(role: Role) -> bool {
-    matches!(role, Role::Operator | Role::Coordinator(_))
+    access::check_role(role, Capability::ManageIncidents).is_ok()
 }
 
 /// The organisations a person may filter by: all, or for a coordinator those of its

@@ -66,9 +66,13 @@ pub struct UserView {
     pub id: i64,
     pub email: String,
     pub full_name: String,
-    /// `citizen`, `official` or `operator`.
+    /// `citizen`, `official`, `org_admin`, `integration`, `coordinator`, `operator` or
+    /// `analyst`.
     pub role: String,
     pub organisation_id: Option<i64>,
+    /// How well the identity is established: `unverified`, `standard` or `verified`.
+    /// A 59-FZ appeal needs `standard`; votes and signatures need `verified`.
+    pub verification: String,
 }
 
 impl From<&UserRecord> for UserView {
@@ -78,10 +82,8 @@ impl From<&UserRecord> for UserView {
             email: u.email.clone(),
             full_name: u.full_name.clone(),
             role: auth::role_name(u.role).to_owned(),
-            organisation_id: match u.role {
-                otklik_domain::lifecycle::Role::Official(org) => Some(org.0),
-                _ => None,
-            },
+            organisation_id: u.role.organisation().map(|o| o.0),
+            verification: u.verification.as_str().to_owned(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Server-rendered pages. Every page works without JavaScript: plain links, GET filter
 //! forms, POST forms with a CSRF token, and POST-redirect-GET after every change.
 
+mod account;
 mod console;
 mod forms;
 mod monitoring;
+mod organisation;
 mod views;
 
 use askama::Template;
@@ -19,11 +21,13 @@ use otklik_domain::*;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::auth::{self, Ctx};
+use crate::auth::{self, ClientIp, Ctx};
 use crate::error::AppError;
 use crate::usecases::{self, ActInput, ListFilters, RegisterInput, SubmitInput};
 use crate::AppState;
 use forms::read_multipart;
+use otklik_domain::access::Capability;
+use otklik_domain::lifecycle::SubmissionKind;
 use views::*;
 
 /// Room for five 10 MiB files and the form around them.
@@ -54,6 +58,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/files/{id}", get(download))
         .merge(monitoring::routes())
+        .merge(account::routes())
+        .merge(organisation::routes())
         .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(|| async {
@@ -94,8 +100,11 @@ impl IntoResponse for PageError {
             chrome: Chrome::anonymous(title_for(self.0.status)),
             status: self.0.status.as_u16(),
             message: crate::messages::error(self.0.code),
+            help: crate::messages::help(self.0.code),
         };
-        (self.0.status, render(&page)).into_response()
+        let mut response = (self.0.status, render(&page)).into_response();
+        crate::error::add_retry_after(&mut response, self.0.retry_after);
+        response
     }
 }
 
@@ -104,6 +113,7 @@ fn title_for(status: StatusCode) -> &'static str {
         StatusCode::NOT_FOUND => "Не найдено",
         StatusCode::FORBIDDEN => "Доступ запрещён",
         StatusCode::PAYLOAD_TOO_LARGE => "Слишком большой запрос",
+        StatusCode::TOO_MANY_REQUESTS => "Слишком много попыток",
         s if s.is_server_error() => "Ошибка сервера",
         _ => "Ошибка",
     }
@@ -133,6 +143,15 @@ pub(crate) fn render_status(status: StatusCode, t: &impl Template) -> Response {
     response
 }
 
+/// Staff who open the submission form are told that submitting is for citizens.
+fn citizens_only(e: AppError) -> AppError {
+    if e.code == "forbidden" {
+        AppError::new(StatusCode::FORBIDDEN, "citizens_only")
+    } else {
+        e
+    }
+}
+
 async fn not_found() -> PageError {
     PageError(AppError::not_found())
 }
@@ -155,43 +174,58 @@ struct LoginForm {
     password: String,
 }
 
-async fn login_form(ctx: Ctx) -> Response {
-    render(&LoginPage::new(&ctx, "", None))
+async fn login_form(State(state): State<AppState>, ctx: Ctx) -> Response {
+    render(&LoginPage::new(&ctx, "", None, provider_name(&state)))
+}
+
+fn provider_name(state: &AppState) -> Option<String> {
+    state.oidc.as_ref().map(|p| p.display_name().to_owned())
 }
 
 async fn login_submit(
     State(state): State<AppState>,
     ctx: Ctx,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> PageResult {
     let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
     ctx.check_csrf(&form.csrf)?;
-    match auth::login(&state, &form.email, &form.password).await {
+    match auth::login(&state, ip, &form.email, &form.password).await {
         Ok((user, token, _)) => {
             // A new session at every sign-in; the one this browser had (if any) ends.
             if let Some(old) = &ctx.session {
                 state.store.delete_session(&auth::token_digest(old)).await?;
             }
-            let jar = jar.add(auth::session_cookie(token, state.config.secure_cookies));
-            Ok((jar, Redirect::to(home_of(user.role))).into_response())
+            let jar = jar.add(auth::session_cookie(token, state.config.security.tls));
+            Ok((jar, Redirect::to(&home_of(user.role))).into_response())
         }
-        Err(e) if e.code == "invalid_credentials" => Ok(render_status(
-            StatusCode::UNAUTHORIZED,
-            &LoginPage::new(&ctx, &form.email, Some(crate::messages::error(e.code))),
-        )),
+        Err(e) if e.code == "invalid_credentials" || e.status == StatusCode::TOO_MANY_REQUESTS => {
+            let mut response = render_status(
+                e.status,
+                &LoginPage::new(
+                    &ctx,
+                    &form.email,
+                    Some(crate::messages::error(e.code)),
+                    provider_name(&state),
+                ),
+            );
+            crate::error::add_retry_after(&mut response, e.retry_after);
+            Ok(response)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Where a person lands after signing in.
-fn home_of(role: Role) -> &'static str {
+pub(crate) fn home_of(role: Role) -> String {
     match role {
-        Role::Citizen => "/my",
-        Role::Official(_) => "/inbox",
-        Role::Operator => "/operator",
-        Role::Coordinator(_) => "/coordination",
-        Role::Analyst => "/monitoring",
+        Role::Citizen => "/my".to_owned(),
+        Role::Official(_) | Role::Integration(_) => "/inbox".to_owned(),
+        Role::Operator => "/operator".to_owned(),
+        Role::Coordinator(_) => "/coordination".to_owned(),
+        Role::Analyst => "/monitoring".to_owned(),
+        Role::OrgAdmin(org) => format!("/org/{org}"),
     }
 }
 
@@ -216,21 +250,27 @@ async fn register_form(ctx: Ctx) -> Response {
 async fn register_submit(
     State(state): State<AppState>,
     ctx: Ctx,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     form: Result<Form<RegisterForm>, axum::extract::rejection::FormRejection>,
 ) -> PageResult {
     let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
     ctx.check_csrf(&form.csrf)?;
+    state.limiter.register(ip)?;
     let input = RegisterInput {
         email: form.email,
         full_name: form.full_name,
         password: form.password,
         password_repeat: Some(form.password_repeat),
     };
-    match usecases::register_citizen(state.store.as_ref(), &input).await {
-        Ok(_) => {
-            let (_, token, _) = auth::login(&state, &input.email, &input.password).await?;
-            let jar = jar.add(auth::session_cookie(token, state.config.secure_cookies));
+    let level = state.config.identity.local_accounts_level;
+    match usecases::register_citizen(state.store.as_ref(), &input, level).await {
+        Ok(user) => {
+            if let Some(old) = &ctx.session {
+                state.store.delete_session(&auth::token_digest(old)).await?;
+            }
+            let (token, _) = auth::open_session(&state, user).await?;
+            let jar = jar.add(auth::session_cookie(token, state.config.security.tls));
             Ok((jar, Redirect::to("/my?done=registered_account")).into_response())
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok(render_status(
@@ -286,9 +326,8 @@ async fn submit_form(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = parse_id(&id)?;
-    if ctx.require_user()?.role != Role::Citizen {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "citizens_only").into());
-    }
+    ctx.require(Capability::Submit(SubmissionKind::Message))
+        .map_err(citizens_only)?;
     let page = SubmitPage::build(
         &state,
         &ctx,
@@ -303,11 +342,13 @@ async fn submit_form(
 async fn submit_post(
     State(state): State<AppState>,
     ctx: Ctx,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
     let id = parse_id(&id)?;
     let user = ctx.require_user()?.clone();
+    state.limiter.submit(ip, user.id)?;
     let data =
         read_multipart(multipart.map_err(|_| AppError::bad_request("invalid_form"))?).await?;
     ctx.check_csrf(data.text("csrf"))?;
@@ -322,7 +363,7 @@ async fn submit_post(
     let subcategory = SubcategoryId(id);
     match usecases::submit(
         state.store.as_ref(),
-        &user,
+        &auth::principal_of(&user, None),
         subcategory,
         input.clone(),
         OffsetDateTime::now_utc(),
@@ -387,22 +428,17 @@ async fn list_page(
     kind: ListKind,
 ) -> PageResult {
     let Query(filters) = filters.map_err(|_| AppError::bad_request("invalid_form"))?;
-    let user = ctx.require_user()?;
-    let actor = auth::actor_of(user);
-    let allowed = match kind {
-        ListKind::Mine => true,
-        ListKind::Inbox => matches!(user.role, Role::Official(_)),
-        ListKind::Region => matches!(user.role, Role::Coordinator(_)),
-        ListKind::All => user.role == Role::Operator,
-    };
-    if !allowed {
-        return Err(AppError::forbidden().into());
-    }
+    let user = ctx.require(match kind {
+        ListKind::Mine => Capability::OwnAccount,
+        ListKind::Inbox => Capability::ListOrganisation,
+        ListKind::Region => Capability::ListRegion,
+        ListKind::All => Capability::ListAll,
+    })?;
     let now = OffsetDateTime::now_utc();
     let query = usecases::parse_filters(&filters, now)?;
     let scope = match kind {
         ListKind::Mine => otklik_store::Scope::Author(user.id),
-        _ => usecases::scope_of(actor)?,
+        _ => usecases::scope_of(&auth::principal_of(user, None))?,
     };
     let page = state.store.list(scope, &query).await?;
     let catalogue = state.store.catalogue().await?;
@@ -480,7 +516,7 @@ async fn act_post(
     let now = OffsetDateTime::now_utc();
     match usecases::act(
         state.store.as_ref(),
-        auth::actor_of(&user),
+        &auth::principal_of(&user, None),
         id,
         &name,
         input.clone(),
@@ -518,8 +554,13 @@ async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
     let id = parse_id(&id)?;
     let user = ctx.require_user()?;
     let now = OffsetDateTime::now_utc();
-    let file =
-        usecases::download(state.store.as_ref(), auth::actor_of(user), FileId(id), now).await?;
+    let file = usecases::download(
+        state.store.as_ref(),
+        &auth::principal_of(user, None),
+        FileId(id),
+        now,
+    )
+    .await?;
     Ok(file_response(file))
 }
 

@@ -49,6 +49,8 @@ pub struct ErrorPage {
     pub chrome: Chrome,
     pub status: u16,
     pub message: &'static str,
+    /// What to do about it, with a link (e.g. how to verify one's identity).
+    pub help: Option<crate::messages::Help>,
 }
 
 #[derive(Template)]
@@ -63,11 +65,19 @@ pub struct LoginPage {
     pub chrome: Chrome,
     pub fields: Vec<FieldView>,
     pub error: Option<&'static str>,
+    /// The identity provider's name, when login through it is offered.
+    pub provider: Option<String>,
 }
 
 impl LoginPage {
-    pub fn new(ctx: &Ctx, email: &str, error: Option<&'static str>) -> Self {
+    pub fn new(
+        ctx: &Ctx,
+        email: &str,
+        error: Option<&'static str>,
+        provider: Option<String>,
+    ) -> Self {
         Self {
+            provider,
             chrome: Chrome::new(ctx, "Вход"),
             fields: vec![
                 FieldView::new("email", "Электронная почта", "email")
@@ -536,7 +546,13 @@ impl DetailPage {
     ) -> Result<Self, AppError> {
         let actor = auth::actor_of(user);
         let now = OffsetDateTime::now_utc();
-        let d = usecases::view(state.store.as_ref(), actor, id, now).await?;
+        let d = usecases::view(
+            state.store.as_ref(),
+            &auth::principal_of(user, None),
+            id,
+            now,
+        )
+        .await?;
         let org = state.store.organisation(d.org).await?;
         let sub = state.store.subcategory(d.subcategory).await?;
         let is_author = user.id == d.author;

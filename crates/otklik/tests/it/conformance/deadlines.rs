@@ -39,6 +39,7 @@ async fn coordinator_of(store: &dyn Store, region: RegionId, mail: &str) -> Acto
             password_hash: PASSWORD_HASH.to_owned(),
             full_name: PersonName::parse("Координатор Региона").unwrap(),
             role: Role::Coordinator(region),
+            verification: otklik_domain::access::Verification::Verified,
         })
         .await
         .unwrap();

@@ -1,0 +1,211 @@
+//! The web layer's settings. Each section is what the settings file's table of the same
+//! name holds (see `otklik::settings`); unknown keys are refused, and secrets never print.
+
+use otklik_domain::access::Verification;
+use serde::Deserialize;
+use std::net::IpAddr;
+
+/// A secret setting (a client secret): shown as `***` by `Debug`, never logged.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Everything the web layer is configured with.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    pub security: SecurityConfig,
+    pub identity: IdentityConfig,
+    pub rate_limits: RateLimits,
+    /// The identity provider (ЕСИА or a regional gateway); `None`: local accounts only.
+    pub oidc: Option<OidcConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// The platform is served over HTTPS (by a proxy in front): cookies are `Secure` and
+    /// responses carry `Strict-Transport-Security`.
+    pub tls: bool,
+    /// Peers whose `X-Forwarded-For` is believed (the reverse proxy); anyone else's
+    /// address is the connection's.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// The verification level of an account registered here with an e-mail address.
+    /// `unverified` unless the installation checks identities some other way.
+    pub local_accounts_level: Verification,
+    /// Failed password logins in a row before the account locks.
+    pub lockout_failures: u32,
+    /// How long a locked account stays locked, in seconds.
+    pub lockout_seconds: u32,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            local_accounts_level: Verification::Unverified,
+            lockout_failures: 5,
+            lockout_seconds: 15 * 60,
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_minute`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn new(per_minute: u32, burst: u32) -> Self {
+        Self { per_minute, burst }
+    }
+}
+
+/// Rate limits per client address and per account, with `429` and `Retry-After`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Login attempts (pages and API) from one address.
+    pub login_per_ip: Rate,
+    /// Login attempts for one account (by the address typed).
+    pub login_per_account: Rate,
+    /// Registrations from one address.
+    pub register_per_ip: Rate,
+    /// Submissions from one address.
+    pub submit_per_ip: Rate,
+    /// Submissions by one account.
+    pub submit_per_account: Rate,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            login_per_ip: Rate::new(30, 30),
+            login_per_account: Rate::new(5, 10),
+            register_per_ip: Rate::new(10, 20),
+            submit_per_ip: Rate::new(60, 60),
+            submit_per_account: Rate::new(10, 20),
+        }
+    }
+}
+
+impl RateLimits {
+    /// Limits so high they never trigger (load tests, the test suite's many accounts).
+    pub fn unlimited() -> Self {
+        let huge = Rate::new(1_000_000, 1_000_000);
+        Self {
+            login_per_ip: huge,
+            login_per_account: huge,
+            register_per_ip: huge,
+            submit_per_ip: huge,
+            submit_per_account: huge,
+        }
+    }
+}
+
+/// An OpenID Connect provider and how its claims map to a person.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer URL; its discovery document is read at the first login.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// This platform's callback, as registered with the provider:
+    /// `https://PLATFORM/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// What the login button says, e.g. "Госуслуги".
+    #[serde(default = "default_display_name")]
+    pub display_name: String,
+    /// Scopes asked for besides `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Seconds of clock difference tolerated when checking token times.
+    #[serde(default = "default_clock_skew")]
+    pub clock_skew_seconds: u32,
+    /// Seconds to wait for the provider.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u32,
+    #[serde(default)]
+    pub claims: ClaimMapping,
+}
+
+fn default_display_name() -> String {
+    "Госуслуги".to_owned()
+}
+
+fn default_scopes() -> Vec<String> {
+    ["profile", "email", "address"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn default_clock_skew() -> u32 {
+    60
+}
+
+fn default_timeout() -> u32 {
+    10
+}
+
+/// Which ID-token claims carry what. A name is a claim, or a path into a claim's object
+/// with dots (`address.region`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimMapping {
+    pub name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub birth_date: String,
+    /// The region of residence as an ISO 3166-2 code (`RU-TVE`).
+    pub region: String,
+    /// The national identifier (e.g. `snils`) whose keyed hash makes one account per
+    /// person; empty: none.
+    pub identity_key: String,
+    /// The claim that says how verified the account is (e.g. `acr` or `trust_level`).
+    pub verification: String,
+    /// Its values, each mapped to a level; a value not listed gives `default_level`.
+    pub verification_values: std::collections::BTreeMap<String, Verification>,
+    pub default_level: Verification,
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        Self {
+            name: "name".to_owned(),
+            given_name: "given_name".to_owned(),
+            family_name: "family_name".to_owned(),
+            email: "email".to_owned(),
+            birth_date: "birthdate".to_owned(),
+            region: "address.region".to_owned(),
+            identity_key: String::new(),
+            verification: "acr".to_owned(),
+            verification_values: Default::default(),
+            default_level: Verification::Unverified,
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! An organisation's own administration, for its administrator (and the operator): its
+//! officials and administrators, its integration clients (API keys with scopes), and the
+//! sites allowed to embed its widget. Secrets (a new official's first password, a
+//! client's secret) are shown once, on the page that answers the form, and never stored
+//! in the clear.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use otklik_domain::access::{ApiScope, Capability, Verification};
+use otklik_domain::lifecycle::Role;
+use otklik_domain::text::{ClientId, Email, PersonName, WidgetOrigin};
+use otklik_domain::{OrgId, UserId};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::views::Chrome;
+use super::{render, render_status, PageError, PageResult};
+use crate::auth::{self, Ctx};
+use crate::error::AppError;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/org", get(mine))
+        .route("/org/{id}", get(page))
+        .route("/org/{id}/staff", post(add_staff))
+        .route("/org/{id}/staff/{user}/{state}", post(staff_state))
+        .route("/org/{id}/clients", post(add_client))
+        .route("/org/{id}/clients/{client}/revoke", post(revoke_client))
+        .route("/org/{id}/sites", post(add_site))
+        .route("/org/{id}/sites/remove", post(remove_site))
+}
+
+/// An administrator's own organisation; the operator administers them all from the
+/// console's list.
+async fn mine(ctx: Ctx) -> PageResult {
+    let user = ctx.require_user()?;
+    match user.role {
+        Role::OrgAdmin(org) => Ok(Redirect::to(&format!("/org/{org}")).into_response()),
+        _ => {
+            ctx.require(Capability::Configure)?;
+            Ok(Redirect::to("/console/organisations").into_response())
+        }
+    }
+}
+
+fn org_id(raw: &str) -> Result<OrgId, PageError> {
+    raw.parse::<i64>()
+        .map(OrgId)
+        .map_err(|_| PageError(AppError::not_found()))
+}
+
+/// The administrator of `org` (the policy decides), before any input is looked at.
+fn admin<'a>(ctx: &'a Ctx, org: OrgId) -> Result<&'a otklik_store::UserRecord, PageError> {
+    Ok(ctx.require(Capability::AdministerOrganisation(org))?)
+}
+
+#[derive(Template)]
+#[template(path = "organisation_admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    org: i64,
+    org_name: String,
+    staff: Vec<StaffRow>,
+    clients: Vec<ClientRow>,
+    sites: Vec<SiteRow>,
+    scopes: Vec<(&'static str, &'static str)>,
+    /// A secret to show once: (what it is, the value).
+    revealed: Option<(String, String)>,
+    error: Option<&'static str>,
+    done: Option<&'static str>,
+}
+
+struct StaffRow {
+    id: i64,
+    name: String,
+    email: String,
+    role: &'static str,
+    disabled: bool,
+}
+
+struct ClientRow {
+    client_id: String,
+    name: String,
+    scopes: String,
+    created_at: String,
+    revoked: bool,
+}
+
+struct SiteRow {
+    origin: String,
+    added_by: String,
+    added_at: String,
+}
+
+async fn build(
+    state: &AppState,
+    ctx: &Ctx,
+    org: OrgId,
+    revealed: Option<(String, String)>,
+    error: Option<&'static str>,
+    done: Option<&'static str>,
+) -> Result<AdminPage, AppError> {
+    let organisation = state.store.organisation(org).await?;
+    let staff = state.store.staff(org).await?;
+    let clients = state.store.api_clients(org).await?;
+    let sites = state.store.widget_sites(org).await?;
+    Ok(AdminPage {
+        chrome: Chrome::new(ctx, "Администрирование организации"),
+        org: org.0,
+        org_name: organisation.name,
+        staff: staff
+            .into_iter()
+            .map(|u| StaffRow {
+                id: u.id.0,
+                name: u.full_name,
+                email: u.email,
+                role: match u.role {
+                    Role::OrgAdmin(_) => "администратор",
+                    _ => "должностное лицо",
+                },
+                disabled: u.disabled,
+            })
+            .collect(),
+        clients: clients
+            .into_iter()
+            .map(|c| ClientRow {
+                client_id: c.client_id,
+                name: c.name,
+                scopes: ApiScope::join(&c.scopes),
+                created_at: crate::messages::datetime(c.created_at),
+                revoked: c.revoked,
+            })
+            .collect(),
+        sites: sites
+            .into_iter()
+            .map(|s| SiteRow {
+                origin: s.origin,
+                added_by: s.added_by,
+                added_at: crate::messages::datetime(s.added_at),
+            })
+            .collect(),
+        scopes: vec![
+            ("submissions:read", "Читать обращения организации"),
+            (
+                "submissions:write",
+                "Работать с обращениями: брать в работу, отвечать, перенаправлять",
+            ),
+        ],
+        revealed,
+        error,
+        done,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    query: Result<axum::extract::Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let org = org_id(&id)?;
+    admin(&ctx, org)?;
+    let done = query
+        .ok()
+        .and_then(|q| q.0.done)
+        .and_then(|d| done_message(&d));
+    Ok(render(&build(&state, &ctx, org, None, None, done).await?))
+}
+
+fn done_message(code: &str) -> Option<&'static str> {
+    match code {
+        "staff_disabled" => Some("Учётная запись отключена, её сеансы завершены."),
+        "staff_enabled" => Some("Учётная запись снова включена."),
+        "client_revoked" => Some("Доступ системы отозван: её ключи больше не действуют."),
+        "site_added" => Some("Сайт добавлен: он может встраивать форму организации."),
+        "site_removed" => Some("Сайт удалён."),
+        _ => None,
+    }
+}
+
+/// Re-renders the page with an error for a refused form, with its status.
+async fn refused(state: &AppState, ctx: &Ctx, org: OrgId, e: AppError) -> PageResult {
+    if e.status.is_server_error() || e.status == StatusCode::NOT_FOUND {
+        return Err(e.into());
+    }
+    let code = e.fields.first().map_or(e.code, |f| f.code);
+    let page = build(
+        state,
+        ctx,
+        org,
+        None,
+        Some(crate::messages::error(code)),
+        None,
+    )
+    .await?;
+    Ok(render_status(e.status, &page))
+}
+
+#[derive(Deserialize, Default)]
+struct StaffForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// Adds an official (or administrator); the first password is generated and shown once.
+async fn add_staff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Result<Form<StaffForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let org = org_id(&id)?;
+    admin(&ctx, org)?;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    let parsed = (|| {
+        let email = Email::parse(&form.email).map_err(|c| AppError::field("email", c))?;
+        let name =
+            PersonName::parse(&form.full_name).map_err(|c| AppError::field("full_name", c))?;
+        let role = match form.role.as_str() {
+            "official" | "" => Role::Official(org),
+            "org_admin" => Role::OrgAdmin(org),
+            _ => return Err(AppError::field("role", "unknown_value")),
+        };
+        Ok((email, name, role))
+    })();
+    let (email, full_name, role) = match parsed {
+        Ok(v) => v,
+        Err(e) => return refused(&state, &ctx, org, e).await,
+    };
+    let password = auth::new_token();
+    let secret = password.clone();
+    let password_hash = auth::with_argon2(move || auth::hash_password(&secret))
+        .await
+        .ok_or_else(AppError::internal)??;
+    let created = state
+        .store
+        .create_user(otklik_store::NewUser {
+            email: email.clone(),
+            password_hash,
+            full_name,
+            role,
+            // The organisation vouches for its staff.
+            verification: Verification::Verified,
+        })
+        .await;
+    match created {
+        Ok(_) => {
+            let page = build(
+                &state,
+                &ctx,
+                org,
+                Some((format!("Пароль для первого входа {}", email.as_str()), password)),
+                None,
+                Some("Учётная запись создана. Передайте пароль сотруднику лично; он показан один раз."),
+            )
+            .await?;
+            Ok(render_status(StatusCode::CREATED, &page))
+        }
+        Err(e) => refused(&state, &ctx, org, AppError::from(e)).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn staff_state(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, user, action)): Path<(String, String, String)>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let org = org_id(&id)?;
+    let me = admin(&ctx, org)?.id;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    let user = UserId(user.parse::<i64>().map_err(|_| AppError::not_found())?);
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(AppError::not_found().into()),
+    };
+    if disabled && user == me {
+        // Locking oneself out helps nobody; another administrator or the operator can.
+        return refused(&state, &ctx, org, AppError::forbidden()).await;
+    }
+    state
+        .store
+        .set_staff_disabled(org, user, disabled, me, OffsetDateTime::now_utc())
+        .await?;
+    let done = if disabled {
+        "staff_disabled"
+    } else {
+        "staff_enabled"
+    };
+    Ok(Redirect::to(&format!("/org/{org}?done={done}")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct ClientForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    name: String,
+    /// Repeated checkboxes arrive as one value each.
+    #[serde(default)]
+    scope: Vec<String>,
+}
+
+/// Registers an integration client; its secret is generated and shown once.
+async fn add_client(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> PageResult {
+    let org = org_id(&id)?;
+    let me = admin(&ctx, org)?.id;
+    // Checkbox lists repeat a key, which `Form` cannot gather; parse pairs directly.
+    let mut form = ClientForm::default();
+    for (key, value) in form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "csrf" => form.csrf = value.into_owned(),
+            "client_id" => form.client_id = value.into_owned(),
+            "name" => form.name = value.into_owned(),
+            "scope" => form.scope.push(value.into_owned()),
+            _ => {}
+        }
+    }
+    ctx.check_csrf(&form.csrf)?;
+    let parsed = (|| {
+        let client_id =
+            ClientId::parse(&form.client_id).map_err(|c| AppError::field("client_id", c))?;
+        let name = PersonName::parse(&form.name).map_err(|c| AppError::field("name", c))?;
+        let scopes = ApiScope::parse_list(&form.scope.join(" "))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| AppError::field("scope", "invalid_scope"))?;
+        Ok((client_id, name, scopes))
+    })();
+    let (client_id, name, scopes) = match parsed {
+        Ok(v) => v,
+        Err(e) => return refused(&state, &ctx, org, e).await,
+    };
+    let secret = auth::new_token();
+    let created = state
+        .store
+        .create_api_client(otklik_store::NewApiClient {
+            client_id: client_id.as_str().to_owned(),
+            org,
+            name,
+            secret_sha256: auth::token_digest(&secret),
+            scopes,
+            created_by: me,
+        })
+        .await;
+    match created {
+        Ok(_) => {
+            let page = build(
+                &state,
+                &ctx,
+                org,
+                Some((
+                    format!("Секрет системы {} (client_secret)", client_id.as_str()),
+                    secret,
+                )),
+                None,
+                Some("Система подключена. Сохраните секрет: он показан один раз. Ключ для заголовка X-Api-Key — идентификатор, точка и секрет."),
+            )
+            .await?;
+            Ok(render_status(StatusCode::CREATED, &page))
+        }
+        Err(e) => refused(&state, &ctx, org, AppError::from(e)).await,
+    }
+}
+
+async fn revoke_client(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, client)): Path<(String, String)>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let org = org_id(&id)?;
+    let me = admin(&ctx, org)?.id;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    state
+        .store
+        .revoke_api_client(org, &client, me, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Redirect::to(&format!("/org/{org}?done=client_revoked")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct SiteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    origin: String,
+}
+
+async fn add_site(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Result<Form<SiteForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    site_change(state, ctx, id, form, true).await
+}
+
+async fn remove_site(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Result<Form<SiteForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    site_change(state, ctx, id, form, false).await
+}
+
+async fn site_change(
+    state: AppState,
+    ctx: Ctx,
+    id: String,
+    form: Result<Form<SiteForm>, axum::extract::rejection::FormRejection>,
+    add: bool,
+) -> Result<Response, PageError> {
+    let org = org_id(&id)?;
+    let me = admin(&ctx, org)?.id;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    let origin = match WidgetOrigin::parse(&form.origin) {
+        Ok(o) => o,
+        Err(code) => return refused(&state, &ctx, org, AppError::field("origin", code)).await,
+    };
+    let now = OffsetDateTime::now_utc();
+    let result = if add {
+        state
+            .store
+            .add_widget_site(org, origin.as_str(), me, now)
+            .await
+    } else {
+        state
+            .store
+            .remove_widget_site(org, origin.as_str(), me, now)
+            .await
+    };
+    match result {
+        Ok(()) => {
+            let done = if add { "site_added" } else { "site_removed" };
+            Ok(Redirect::to(&format!("/org/{org}?done={done}")).into_response())
+        }
+        Err(e) => refused(&state, &ctx, org, AppError::from(e)).await,
+    }
+}
