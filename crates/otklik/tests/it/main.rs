@@ -1,3 +1,4 @@
+mod access_matrix;
 mod admin_cli;
 mod api;
 mod browser;
@@ -5,6 +6,7 @@ mod calendar_cli;
 mod conformance;
 mod console;
 mod coordination;
+mod identity;
 mod monitoring;
 mod pages;
 mod pg;

@@ -1,0 +1,1 @@
+//! Every route × every role (written by a helper).

@@ -1,0 +1,1 @@
+//! Login with a real OpenID Connect provider, verification levels, lockout, rate limits, integration clients.
