@@ -135,7 +135,7 @@ impl World {
     }
 }
 
-fn sample_value(field: &Value) -> String {
+pub(crate) fn sample_value(field: &Value) -> String {
     match field["kind"].as_str().unwrap() {
         "number" => "21".to_owned(),
         "date" => "2026-01-15".to_owned(),

@@ -110,9 +110,14 @@ impl TestApp {
 
     /// A bearer token for a demo account.
     pub async fn token(&self, email: &str) -> String {
+        self.token_with(email, DEMO_PASSWORD).await
+    }
+
+    /// A bearer token for an account with this password.
+    pub async fn token_with(&self, email: &str, password: &str) -> String {
         let response = reqwest::Client::new()
             .post(self.url("/api/v1/auth/token"))
-            .json(&serde_json::json!({ "email": email, "password": DEMO_PASSWORD }))
+            .json(&serde_json::json!({ "email": email, "password": password }))
             .send()
             .await
             .unwrap();
