@@ -88,13 +88,20 @@ conformance!(
         an_appeal_redirected_late_is_an_incident,
         the_monitor_warns_and_records_breaches_once,
         organisations_and_catalogue_are_edited_on_record,
+        lockout_counts_failures_and_a_success_clears_them,
+        provider_identities_make_one_account_per_person,
+        pending_provider_logins_are_taken_once,
+        integration_clients_get_scoped_sessions_until_revoked,
+        staff_and_widget_sites_are_managed_on_record,
     ],
     url: [reopening_the_store, log_audit_detects_edits],
 );
 
 mod deadlines;
+mod identity;
 mod ledger;
 use deadlines::*;
+use identity::*;
 use ledger::*;
 
 async fn open(url: &str, backend: &str) -> Arc<dyn Store> {
