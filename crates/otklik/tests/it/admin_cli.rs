@@ -160,3 +160,33 @@ fn the_deadline_commands_report_what_they_did() {
         "{out}"
     );
 }
+
+#[test]
+fn the_settings_file_refuses_unknown_keys_naming_key_file_and_line_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let settings = dir.path().join("otklik.toml");
+    std::fs::write(
+        &settings,
+        "[identity]\nlockout_failures = 3\n\n[oidc]\nissuer = \"https://esia.example\"\n\
+         client_id = \"OTKLIK\"\nclient_secret = \"do-not-print-me\"\n\
+         redirect_url = \"https://otklik.example/auth/oidc/callback\"\n\
+         clinet_secret = \"do-not-print-me\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = otklik(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--config",
+        settings.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    let shown = format!("{out}\n{err}");
+    assert!(shown.contains("otklik.toml:9: unknown key `clinet_secret`"), "{shown}");
+    assert!(!shown.contains("do-not-print-me"), "a secret was printed: {shown}");
+    // Nothing was started or created.
+    assert!(!data.join("otklik.db").exists());
+}
