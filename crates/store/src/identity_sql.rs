@@ -761,7 +761,7 @@ macro_rules! impl_identity {
                     .as_ref()
                     .map_or("Пользователь", |n| n.as_str())
                     .to_owned();
-                Ok(::sqlx::query_scalar::<$db, i64>(
+                ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO users (email, password_hash, full_name, role, created_at, \
                          verification) VALUES ($1, $2, $3, 'citizen', $4, $5) RETURNING id",
                 )
@@ -772,7 +772,7 @@ macro_rules! impl_identity {
                 .bind(identity.verification.as_str())
                 .fetch_one(&mut *conn)
                 .await
-                .map_err(|e| $crate::common::constraint(e, "email_taken", "unknown_user"))?)
+                .map_err(|e| $crate::common::constraint(e, "email_taken", "unknown_user"))
             }
         }
     };

@@ -88,6 +88,7 @@ fn too_many(retry_after: u64) -> AppError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

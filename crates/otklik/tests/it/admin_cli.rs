@@ -185,8 +185,14 @@ fn the_settings_file_refuses_unknown_keys_naming_key_file_and_line_without_secre
     ]);
     assert_ne!(code, 0);
     let shown = format!("{out}\n{err}");
-    assert!(shown.contains("otklik.toml:9: unknown key `clinet_secret`"), "{shown}");
-    assert!(!shown.contains("do-not-print-me"), "a secret was printed: {shown}");
+    assert!(
+        shown.contains("otklik.toml:9: unknown key `clinet_secret`"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("do-not-print-me"),
+        "a secret was printed: {shown}"
+    );
     // Nothing was started or created.
     assert!(!data.join("otklik.db").exists());
 }

@@ -74,9 +74,11 @@ async fn app_with_provider(
     let issuer = issuer.to_owned();
     spawn_app_with(Backend::Sqlite, move |config| {
         config.listen = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut claims = otklik_web::config::ClaimMapping::default();
-        claims.identity_key = "snils".to_owned();
-        claims.verification = "trust_level".to_owned();
+        let claims = otklik_web::config::ClaimMapping {
+            identity_key: "snils".to_owned(),
+            verification: "trust_level".to_owned(),
+            ..Default::default()
+        };
         config.web.oidc = Some(otklik_web::config::OidcConfig {
             issuer,
             client_id: CLIENT_ID.to_owned(),

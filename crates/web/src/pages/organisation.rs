@@ -55,7 +55,7 @@ fn org_id(raw: &str) -> Result<OrgId, PageError> {
 }
 
 /// The administrator of `org` (the policy decides), before any input is looked at.
-fn admin<'a>(ctx: &'a Ctx, org: OrgId) -> Result<&'a otklik_store::UserRecord, PageError> {
+fn admin(ctx: &Ctx, org: OrgId) -> Result<&otklik_store::UserRecord, PageError> {
     Ok(ctx.require(Capability::AdministerOrganisation(org))?)
 }
 
