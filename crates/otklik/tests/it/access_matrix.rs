@@ -874,6 +874,8 @@ struct World {
     principals: Vec<Principal>,
     number: String,
     author_email: String,
+    /// A valid message of Ivan's (JSON), to try again as an appeal.
+    message: Value,
     /// Disagreements found while setting up (a probe on a live submission).
     findings: Vec<Mismatch>,
 }
@@ -881,71 +883,6 @@ struct World {
 impl World {
     fn principal(&self, who: Who) -> &Principal {
         self.principals.iter().find(|p| p.who == who).unwrap()
-    }
-
-    async fn send(&self, p: &Principal, row: &Row) -> Actual {
-        let api = row.api();
-        let url = self.app.url(&row.path);
-        let mut rb = if api {
-            self.api.request(row.method.clone(), &url)
-        } else {
-            p.page.request(row.method.clone(), &url)
-        };
-        // People use pages with their cookie; a client sends its credential everywhere.
-        if api || p.who.is_client() {
-            if let Some(auth) = &p.api {
-                rb = auth.apply(rb);
-            }
-        }
-        rb = match &row.body {
-            Body::None => rb,
-            Body::Json(v) => rb.json(v),
-            Body::Form(pairs) => {
-                let mut all = vec![("csrf".to_owned(), p.csrf.clone())];
-                all.extend(pairs.iter().cloned());
-                rb.form(&all)
-            }
-            Body::Multipart(pairs) => {
-                let mut form = Form::new().text("csrf", p.csrf.clone());
-                for (k, v) in pairs {
-                    form = form.text(k.clone(), v.clone());
-                }
-                rb.multipart(form)
-            }
-            Body::Raw(content_type, body) => rb.header(CONTENT_TYPE, *content_type).body(*body),
-        };
-        let r = rb.send().await.unwrap();
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let body = r.text().await.unwrap_or_default();
-        let code = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| {
-                v["code"]
-                    .as_str()
-                    .or_else(|| v["error"].as_str())
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
-        Actual {
-            outcome: Outcome::of(api, status, &location, &body),
-            detail: if location.is_empty() {
-                code
-            } else {
-                format!("→ {location}")
-            },
-            status,
-            // Only the analyst's answers are read again (for personal data).
-            body: if p.who == Who::Analyst {
-                body
-            } else {
-                String::new()
-            },
-        }
     }
 
     /// A JSON request with an API credential; its status and body.
@@ -992,6 +929,72 @@ impl World {
             .await
             .unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+/// Sends one row's request as one principal.
+async fn send(api_client: &Client, base: &str, p: &Principal, row: &Row) -> Actual {
+    let api = row.api();
+    let url = format!("{base}{}", row.path);
+    let mut rb = if api {
+        api_client.request(row.method.clone(), &url)
+    } else {
+        p.page.request(row.method.clone(), &url)
+    };
+    // People use pages with their cookie; a client sends its credential everywhere.
+    if api || p.who.is_client() {
+        if let Some(auth) = &p.api {
+            rb = auth.apply(rb);
+        }
+    }
+    rb = match &row.body {
+        Body::None => rb,
+        Body::Json(v) => rb.json(v),
+        Body::Form(pairs) => {
+            let mut all = vec![("csrf".to_owned(), p.csrf.clone())];
+            all.extend(pairs.iter().cloned());
+            rb.form(&all)
+        }
+        Body::Multipart(pairs) => {
+            let mut form = Form::new().text("csrf", p.csrf.clone());
+            for (k, v) in pairs {
+                form = form.text(k.clone(), v.clone());
+            }
+            rb.multipart(form)
+        }
+        Body::Raw(content_type, body) => rb.header(CONTENT_TYPE, *content_type).body(*body),
+    };
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = r.text().await.unwrap_or_default();
+    let code = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v["code"]
+                .as_str()
+                .or_else(|| v["error"].as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    Actual {
+        outcome: Outcome::of(api, status, &location, &body),
+        detail: if location.is_empty() {
+            code
+        } else {
+            format!("→ {location}")
+        },
+        status,
+        // Only the analyst's answers are read again (for personal data).
+        body: if p.who == Who::Analyst {
+            body
+        } else {
+            String::new()
+        },
     }
 }
 
@@ -1082,6 +1085,7 @@ async fn world() -> World {
         principals,
         number: String::new(),
         author_email: CITIZEN.to_owned(),
+        message: Value::Null,
         findings: Vec::new(),
     };
     let me = ok_json(
@@ -1138,22 +1142,23 @@ async fn world() -> World {
         .filter(|f| f["required"] == true)
         .map(|f| (f["key"].as_str().unwrap().to_owned(), sample(f).into()))
         .collect();
+    w.message = json!({
+        "kind": "message",
+        "subcategory_id": traffic_light["id"],
+        "region_id": tver,
+        "text": TEXT,
+        "fields": fields,
+        "attachments": [{
+            "name": "svetofor.png",
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(PNG_1X1),
+        }],
+    });
     let created = w
         .call_as(
             Who::Author,
             Method::POST,
             "/api/v1/submissions",
-            Some(json!({
-                "kind": "message",
-                "subcategory_id": traffic_light["id"],
-                "region_id": tver,
-                "text": TEXT,
-                "fields": fields,
-                "attachments": [{
-                    "name": "svetofor.png",
-                    "content_base64": base64::engine::general_purpose::STANDARD.encode(PNG_1X1),
-                }],
-            })),
+            Some(w.message.clone()),
         )
         .await;
     assert_eq!(created.0, 201, "{}", created.1);
@@ -1427,7 +1432,7 @@ async fn listed(w: &World, who: Who) -> Vec<String> {
 async fn boundaries(
     w: &World,
     results: &[(usize, Who, Actual)],
-    rows: &[Row],
+    rows: &[Arc<Row>],
     out: &mut Vec<Mismatch>,
 ) {
     let s = &w.ids.submission;
@@ -1597,6 +1602,56 @@ async fn boundaries(
             );
         }
     }
+    // A 59-FZ appeal needs a standard identity: the unverified citizen's valid appeal is
+    // refused (after the form is checked), in the API and on the page.
+    let mut appeal = w.message.clone();
+    appeal["kind"] = json!("appeal");
+    let (status, body) = w
+        .call_as(
+            Who::Unverified,
+            Method::POST,
+            "/api/v1/submissions",
+            Some(appeal),
+        )
+        .await;
+    if (status, body["code"].as_str()) != (403, Some("verification_standard_required")) {
+        fail(
+            "POST /api/v1/submissions (valid appeal)".to_owned(),
+            Who::Unverified,
+            "403 verification_standard_required",
+            format!("{status} {body}"),
+        );
+    }
+    let unverified = w.principal(Who::Unverified);
+    let mut form = Form::new()
+        .text("csrf", unverified.csrf.clone())
+        .text("kind", "appeal")
+        .text("region", w.ids.tver.clone())
+        .text("text", TEXT);
+    for (key, value) in w.message["fields"].as_object().unwrap() {
+        form = form.text(
+            format!("{}{key}", otklik_domain::form::FIELD_PREFIX),
+            value.as_str().unwrap().to_owned(),
+        );
+    }
+    let r = unverified
+        .page
+        .post(w.app.url(&format!("/submit/{}", w.ids.subcategory)))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let html = r.text().await.unwrap();
+    if status != 403 || html.contains("Форма устарела") {
+        fail(
+            "POST /submit/{id} (valid appeal)".to_owned(),
+            Who::Unverified,
+            "403",
+            status.to_string(),
+        );
+    }
+
     // Whatever the analyst got from the matrix about the submission held nothing of it.
     for (i, who, actual) in results {
         if *who == Who::Analyst && about(&rows[*i].path) {
@@ -1642,7 +1697,7 @@ async fn every_route_for_every_principal() {
     let started = Instant::now();
     let w = world().await;
     let setup = started.elapsed();
-    let rows = matrix(&w.ids);
+    let rows: Vec<Arc<Row>> = matrix(&w.ids).into_iter().map(Arc::new).collect();
     let mut mismatches: Vec<Mismatch> = w
         .findings
         .iter()
@@ -1655,13 +1710,23 @@ async fn every_route_for_every_principal() {
         .collect();
     let mut results = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        for (p, expected) in w.principals.iter().zip(&row.expect) {
+        // The principals of a row ask at once.
+        let mut asking = tokio::task::JoinSet::new();
+        for (k, p) in w.principals.iter().enumerate() {
             let p = if row.fresh == Fresh::No {
                 p.clone()
             } else {
                 p.fresh(&w.app, row.fresh).await
             };
-            let actual = w.send(&p, row).await;
+            let (api, base, row) = (w.api.clone(), w.app.base.clone(), Arc::clone(row));
+            asking.spawn(async move { (k, send(&api, &base, &p, &row).await) });
+        }
+        let mut answers = asking.join_all().await;
+        answers.sort_by_key(|(k, _)| *k);
+        for ((_, actual), (p, expected)) in answers
+            .into_iter()
+            .zip(w.principals.iter().zip(&row.expect))
+        {
             if actual.outcome != *expected {
                 mismatches.push(Mismatch {
                     route: row.name(),
