@@ -593,3 +593,48 @@ async fn staff_get_no_submission_form_and_failed_actions_point_at_their_fields()
     assert!(html.contains(r#"id="answer-text-error""#));
     assert!(html.contains(r#"aria-invalid="true" aria-describedby="answer-text-error""#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_citizen_is_told_at_the_form_how_to_send_an_appeal() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let csrf = browser.csrf().await;
+    let r = browser
+        .post_form(
+            "/register",
+            &[
+                ("csrf", csrf.as_str()),
+                ("email", "new.citizen@example.ru"),
+                ("full_name", "Новый Гражданин"),
+                ("password", "Пароль-для-теста-1"),
+                ("password_repeat", "Пароль-для-теста-1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (sub, region) = potholes_in_tver(&app).await;
+    let form = Form::new()
+        .text("csrf", browser.csrf().await)
+        .text("kind", "appeal")
+        .text("region", region.to_string())
+        .text("text", TEXT)
+        .text("fields.road_part", "Проезжая часть")
+        .text("fields.address", "г. Тверь, ул. Вокзальная, 1")
+        .part("attachments", png("yama.png"));
+    let r = browser
+        .post_multipart(&format!("/submit/{sub}"), form)
+        .await;
+    assert_eq!(r.status(), 403);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("нужна подтверждённая личность"), "{html}");
+    assert!(html.contains("aria-invalid") || html.contains("field-error"));
+    assert_eq!(my_total(&browser).await, "0", "nothing was registered");
+    // A message goes through.
+    let r = browser
+        .post_multipart(
+            &format!("/submit/{sub}"),
+            pothole_form(&browser, TEXT, Some("г. Тверь, ул. Вокзальная, 1")).await,
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+}

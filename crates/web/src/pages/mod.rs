@@ -383,6 +383,17 @@ async fn submit_post(
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(e) if e.field_code("subcategory_id").is_some() => Err(AppError::not_found().into()),
+        // Not verified enough for an appeal: the form again, the reason at the choice.
+        Err(e) if e.code.starts_with("verification_") => {
+            let mut errors = otklik_domain::ValidationErrors::default();
+            errors.push("kind", e.code);
+            let shown = AppError {
+                status: StatusCode::FORBIDDEN,
+                ..AppError::validation(errors)
+            };
+            let page = SubmitPage::build(&state, &ctx, subcategory, &input, Some(&shown)).await?;
+            Ok(render_status(StatusCode::FORBIDDEN, &page))
+        }
         Err(e) => Err(e.into()),
     }
 }
