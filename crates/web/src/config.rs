@@ -100,12 +100,14 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
+    /// Per account strict (guessing passwords, flooding one inbox); per address generous,
+    /// since thousands of mobile users share one carrier-grade NAT address.
     fn default() -> Self {
         Self {
-            login_per_ip: Rate::new(30, 30),
+            login_per_ip: Rate::new(300, 600),
             login_per_account: Rate::new(5, 10),
-            register_per_ip: Rate::new(10, 20),
-            submit_per_ip: Rate::new(60, 60),
+            register_per_ip: Rate::new(60, 120),
+            submit_per_ip: Rate::new(300, 600),
             submit_per_account: Rate::new(10, 20),
         }
     }

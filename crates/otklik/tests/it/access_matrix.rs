@@ -606,245 +606,245 @@ fn matrix(ids: &Ids) -> Vec<Row> {
     let resolution = "Проверено, меры приняты";
     vec![
         // ---- pages: home, accounts ---------------------------------------------------------------------
-        //                                                                                               anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
-        get("/", &[],                                                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/login", &[],                                                                              "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        post("/login", &[],                                                                             "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
+        //                                                                                   anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
+        get("/", &[],                                                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/login", &[],                                                                  "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        post("/login", &[],                                                                 "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
             .form(&[("email", ""), ("password", "")]),
-        get("/register", &[],                                                                           "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        post("/register", &[],                                                                          "422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  422")
+        get("/register", &[],                                                               "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        post("/register", &[],                                                              "422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  422")
             .form(&[]),
-        post("/logout", &[],                                                                            "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+        post("/logout", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
             .form(&[]).fresh(Fresh::PageSession),
-        get("/account", &[],                                                                            "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/account", &[],                                                                "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
         // No identity provider is configured here: 404 for whoever gets that far.
-        get("/auth/oidc/start", &[],                                                                    "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
-        post("/auth/oidc/link", &[],                                                                    "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
+        get("/auth/oidc/start", &[],                                                        "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/auth/oidc/link", &[],                                                        "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/auth/oidc/callback", &[],                                                                 "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/auth/oidc/callback", &[],                                                     "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         // ---- pages: submitting and lists ---------------------------------------------------------------
-        get("/submit", &[],                                                                             "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/submit/{id}", &[sub],                                                                     "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
-        post("/submit/{id}", &[sub],                                                                    "lgn  422  422  422  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
+        get("/submit", &[],                                                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/submit/{id}", &[sub],                                                         "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
+        post("/submit/{id}", &[sub],                                                        "lgn  422  422  422  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
             .multipart(&[]),
         // The citizen's own list is `Capability::ListOwn`: citizens only.
-        get("/my", &[],                                                                                 "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
-        get("/inbox", &[],                                                                              "lgn  403  403  403  ok   ok   ok   403  403  403  403  403  lgn  lgn  lgn  lgn"),
-        get("/coordination", &[],                                                                       "lgn  403  403  403  403  403  403  403  ok   ok   403  403  lgn  lgn  lgn  lgn"),
-        get("/operator", &[],                                                                           "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/my", &[],                                                                     "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
+        get("/inbox", &[],                                                                  "lgn  403  403  403  ok   ok   ok   403  403  403  403  403  lgn  lgn  lgn  lgn"),
+        get("/coordination", &[],                                                           "lgn  403  403  403  403  403  403  403  ok   ok   403  403  lgn  lgn  lgn  lgn"),
+        get("/operator", &[],                                                               "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
         // ---- pages: the submission, its receipt, its file, its actions -------------------------------------
-        get("/submissions/{id}", &[s],                                                                  "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  lgn  lgn  lgn  lgn"),
-        get("/submissions/{id}/receipts/{index}", &[s, receipt],                           "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  lgn  lgn  lgn  lgn"),
-        get("/files/{id}", &[f],                                                                        "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  lgn  lgn  lgn  lgn"),
+        get("/submissions/{id}", &[s],                                                      "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  lgn  lgn  lgn  lgn"),
+        get("/submissions/{id}/receipts/{index}", &[s, receipt],                            "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  lgn  lgn  lgn  lgn"),
+        get("/files/{id}", &[f],                                                            "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  lgn  lgn  lgn  lgn"),
         // The holding official's actions.
-        post("/submissions/{id}/{action}", &[s, "take-into-work"],                                      "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "take-into-work"],                          "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[]),
-        post("/submissions/{id}/{action}", &[s, "intermediate-answer"],                                 "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "intermediate-answer"],                     "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[text]),
-        post("/submissions/{id}/{action}", &[s, "answer"],                                              "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "answer"],                                  "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[text]),
-        post("/submissions/{id}/{action}", &[s, "request-clarification"],                               "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "request-clarification"],                   "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[reason]),
-        post("/submissions/{id}/{action}", &[s, "extend"],                                              "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "extend"],                                  "lgn  403  404  404  409  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[("days", "5"), reason]),
         // Holder, coordinator and operator redirect; holder and coordinator reject.
-        post("/submissions/{id}/{action}", &[s, "redirect"],                                            "lgn  403  404  404  409  404  404  404  409  404  409  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "redirect"],                                "lgn  403  404  404  409  404  404  404  409  404  409  404  lgn  lgn  lgn  lgn")
             .multipart(&[("to_org", transport), reason]),
-        post("/submissions/{id}/{action}", &[s, "reject"],                                              "lgn  403  404  404  409  404  404  404  409  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "reject"],                                  "lgn  403  404  404  409  404  404  404  409  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[("ground", "unreadable_text"), ("comment", "Проверка прав доступа")]),
         // The author's actions, as a citizen.
-        post("/submissions/{id}/{action}", &[s, "rate"],                                                "lgn  409  404  404  403  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "rate"],                                    "lgn  409  404  404  403  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[("score", "5"), ("comment", "")]),
-        post("/submissions/{id}/{action}", &[s, "send-back"],                                           "lgn  409  404  404  403  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "send-back"],                               "lgn  409  404  404  403  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[reason]),
-        post("/submissions/{id}/{action}", &[s, "clarify"],                                             "lgn  409  404  404  403  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "clarify"],                                 "lgn  409  404  404  403  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
             .multipart(&[text]),
         // Moderation: the region's coordinator and the operator.
-        post("/submissions/{id}/{action}", &[s, "return-answer"],                                       "lgn  403  404  404  403  404  404  404  409  404  409  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "return-answer"],                           "lgn  403  404  404  403  404  404  404  409  404  409  404  lgn  lgn  lgn  lgn")
             .multipart(&[reason]),
-        post("/submissions/{id}/{action}", &[s, "recategorise"],                                        "lgn  403  404  404  403  404  404  404  409  404  409  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "recategorise"],                            "lgn  403  404  404  403  404  404  404  409  404  409  404  lgn  lgn  lgn  lgn")
             .multipart(&[("subcategory", other_sub), reason]),
-        post("/submissions/{id}/{action}", &[s, "no-such-action"],                                      "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
+        post("/submissions/{id}/{action}", &[s, "no-such-action"],                          "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
             .multipart(&[]),
         // ---- pages: monitoring and help ----------------------------------------------------------------
-        get("/incidents", &[],                                                                          "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
-        get("/incidents", &[],                                                                          "lgn  403  403  403  403  403  403  403  ok   404  ok   ok   lgn  lgn  lgn  lgn")
-            .query(&format!("region={}", ids.tver)),
-        post("/incidents/{id}/resolve", &[incident],                                       "lgn  403  403  403  403  403  403  403  409  404  409  403  lgn  lgn  lgn  lgn")
+        get("/incidents", &[],                                                              "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/incidents", &[],                                                              "lgn  403  403  403  403  403  403  403  ok   404  ok   ok   lgn  lgn  lgn  lgn")
+            .query(&format!("region={tver}")),
+        post("/incidents/{id}/resolve", &[incident],                                        "lgn  403  403  403  403  403  403  403  409  404  409  403  lgn  lgn  lgn  lgn")
             .form(&[("resolution", resolution)]),
-        get("/monitoring", &[],                                                                         "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
-        get("/help", &[],                                                                               "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/help/inbox", &[],                                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/help/deadlines", &[],                                                                     "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/help/coordination", &[],                                                                  "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/help/incidents", &[],                                                                     "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/monitoring", &[],                                                             "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/help", &[],                                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/help/inbox", &[],                                                             "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/help/deadlines", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/help/coordination", &[],                                                      "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/help/incidents", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         // ---- pages: the organisation's administration ----------------------------------------------------
-        get("/org", &[],                                                                                "lgn  403  403  403  403  403  403  ok   403  403  ok   403  lgn  lgn  lgn  lgn"),
-        get("/org/{id}", &[city],                                                                       "lgn  403  403  403  403  403  403  ok   403  403  ok   403  lgn  lgn  lgn  lgn"),
-        get("/org/{id}", &[transport],                                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/org/{id}/staff", &[city],                                                                "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/org", &[],                                                                    "lgn  403  403  403  403  403  403  ok   403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/org/{id}", &[city],                                                           "lgn  403  403  403  403  403  403  ok   403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/org/{id}", &[transport],                                                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/org/{id}/staff", &[city],                                                    "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
         // Enabling an enabled account changes nothing.
-        post("/org/{id}/staff/{user}/{state}", &[city, city_official, "enable"],           "lgn  403  403  403  403  403  403  ok   403  403  ok   403  lgn  lgn  lgn  lgn")
+        post("/org/{id}/staff/{user}/{state}", &[city, city_official, "enable"],            "lgn  403  403  403  403  403  403  ok   403  403  ok   403  lgn  lgn  lgn  lgn")
             .form(&[]),
         // Another organisation's official, through one's own organisation: not there.
-        post("/org/{id}/staff/{user}/{state}", &[city, transport_official, "enable"],      "lgn  403  403  403  403  403  403  404  403  403  404  403  lgn  lgn  lgn  lgn")
+        post("/org/{id}/staff/{user}/{state}", &[city, transport_official, "enable"],       "lgn  403  403  403  403  403  403  404  403  403  404  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        post("/org/{id}/staff/{user}/{state}", &[transport, transport_official, "enable"], "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn")
+        post("/org/{id}/staff/{user}/{state}", &[transport, transport_official, "enable"],  "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        post("/org/{id}/clients", &[city],                                                              "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
+        post("/org/{id}/clients", &[city],                                                  "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
         // Another organisation's client, through one's own organisation: not there.
-        post("/org/{id}/clients/{client}/revoke", &[city, other_client],                   "lgn  403  403  403  403  403  403  404  403  403  404  403  lgn  lgn  lgn  lgn")
+        post("/org/{id}/clients/{client}/revoke", &[city, other_client],                    "lgn  403  403  403  403  403  403  404  403  403  404  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        post("/org/{id}/sites", &[city],                                                                "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
+        post("/org/{id}/sites", &[city],                                                    "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[("origin", "")]),
-        post("/org/{id}/sites/remove", &[city],                                                         "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
+        post("/org/{id}/sites/remove", &[city],                                             "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[("origin", "")]),
         // ---- pages: the operator's console --------------------------------------------------------------
-        get("/console", &[],                                                                            "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        get("/console/routes", &[],                                                                     "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/routes", &[],                                                                    "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console", &[],                                                                "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/routes", &[],                                                         "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/routes", &[],                                                        "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/routes/check", &[],                                                               "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        get("/console/routes/{id}/delete", &[route],                                       "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/routes/{id}/delete", &["999999999"],                                             "lgn  403  403  403  403  403  403  403  403  403  404  403  lgn  lgn  lgn  lgn")
+        get("/console/routes/check", &[],                                                   "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/routes/{id}/delete", &[route],                                        "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/routes/{id}/delete", &["999999999"],                                 "lgn  403  403  403  403  403  403  403  403  403  404  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/organisations", &[],                                                              "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/organisations", &[],                                                             "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console/organisations", &[],                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/organisations", &[],                                                 "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/organisations/new", &[],                                                          "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        get("/console/organisations/{id}", &[city],                                                     "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/organisations/{id}", &[city],                                                    "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console/organisations/new", &[],                                              "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/organisations/{id}", &[city],                                         "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/organisations/{id}", &[city],                                        "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/catalogue", &[],                                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/categories", &[],                                                                "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console/catalogue", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/categories", &[],                                                    "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/categories/{id}", &[category],                                       "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/categories/{id}", &[category],                                      "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console/categories/{id}", &[category],                                        "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/categories/{id}", &[category],                                       "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        post("/console/subcategories", &[],                                                             "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        post("/console/subcategories", &[],                                                 "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/subcategories/new", &[],                                                          "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        get("/console/subcategories/{id}", &[sub],                                                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/subcategories/{id}", &[sub],                                                     "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console/subcategories/new", &[],                                              "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/subcategories/{id}", &[sub],                                          "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/subcategories/{id}", &[sub],                                         "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/policies", &[],                                                                   "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/policies", &[],                                                                  "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console/policies", &[],                                                       "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/policies", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        get("/console/calendars", &[],                                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        get("/console/calendars/{layer}", &["federal"],                                                 "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
-        post("/console/calendars/{layer}/days", &["federal"],                                           "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        get("/console/calendars", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/calendars/{layer}", &["federal"],                                     "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/calendars/{layer}/days", &["federal"],                               "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        post("/console/calendars/{layer}/days/{date}/delete", &["federal", "not-a-date"],               "lgn  403  403  403  403  403  403  403  403  403  404  403  lgn  lgn  lgn  lgn")
+        post("/console/calendars/{layer}/days/{date}/delete", &["federal", "not-a-date"],   "lgn  403  403  403  403  403  403  403  403  403  404  403  lgn  lgn  lgn  lgn")
             .form(&[]),
-        post("/console/calendars/{layer}/upload", &["federal"],                                         "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
+        post("/console/calendars/{layer}/upload", &["federal"],                             "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .multipart(&[]),
-        get("/console/changes", &[],                                                                    "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/changes", &[],                                                        "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
         // ---- outside both routers -----------------------------------------------------------------------
-        get("/healthz", &[],                                                                            "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/static/style.css", &[],                                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/healthz", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/static/style.css", &[],                                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
 
         // ---- API: accounts, reference data ---------------------------------------------------------------
-        //                                                                                               anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
-        get("/api/v1/openapi.json", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        post("/api/v1/auth/register", &[],                                                              "422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  422")
+        //                                                                                   anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
+        get("/api/v1/openapi.json", &[],                                                    "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        post("/api/v1/auth/register", &[],                                                  "422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  422")
             .json(json!({})),
-        post("/api/v1/auth/token", &[],                                                                 "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
+        post("/api/v1/auth/token", &[],                                                     "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
             .json(json!({})),
-        delete("/api/v1/auth/token", &[],                                                               "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+        delete("/api/v1/auth/token", &[],                                                   "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
             .fresh(Fresh::ApiToken),
-        get("/api/v1/me", &[],                                                                          "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        post("/api/v1/oauth/token", &[],                                                                "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
+        get("/api/v1/me", &[],                                                              "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        post("/api/v1/oauth/token", &[],                                                    "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
             .raw("application/x-www-form-urlencoded", "grant_type=client_credentials"),
-        get("/api/v1/regions", &[],                                                                     "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/api/v1/regions/{id}/municipalities", &[tver],                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/api/v1/organisations", &[],                                                               "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/api/v1/catalogue", &[],                                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/regions", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/regions/{id}/municipalities", &[tver],                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/organisations", &[],                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/catalogue", &[],                                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         // ---- API: submissions ------------------------------------------------------------------------------
         // Lists: the citizen's own, the organisation's inbox (read scope), the region's,
         // everything; nothing for the analyst and the administrator.
-        get("/api/v1/submissions", &[],                                                                 "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  ok   ok   403  ok"),
-        post("/api/v1/submissions", &[],                                                                "lgn  422  422  422  403  403  403  403  403  403  403  403  403  403  403  403")
+        get("/api/v1/submissions", &[],                                                     "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  ok   ok   403  ok"),
+        post("/api/v1/submissions", &[],                                                    "lgn  422  422  422  403  403  403  403  403  403  403  403  403  403  403  403")
             .json(json!({ "subcategory_id": n(sub) })),
-        get("/api/v1/submissions/{id}", &[s],                                                           "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
-        get("/api/v1/files/{id}", &[f],                                                                 "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
+        get("/api/v1/submissions/{id}", &[s],                                               "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
+        get("/api/v1/files/{id}", &[f],                                                     "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
         // Receipts are a read of the submission: `view_submission`, read scope included.
-        get("/api/v1/submissions/{id}/receipts", &[s],                                                  "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
-        get("/api/v1/submissions/{id}/receipts/{index}", &[s, receipt],                    "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
+        get("/api/v1/submissions/{id}/receipts", &[s],                                      "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
+        get("/api/v1/submissions/{id}/receipts/{index}", &[s, receipt],                     "lgn  ok   404  404  ok   404  404  404  ok   404  ok   404  ok   ok   403  404"),
         // Acting needs the write scope (`handle_submission`), then `decide`.
-        post("/api/v1/submissions/{id}/take-into-work", &[s],                                           "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404"),
-        post("/api/v1/submissions/{id}/intermediate-answer", &[s],                                      "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
+        post("/api/v1/submissions/{id}/take-into-work", &[s],                               "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404"),
+        post("/api/v1/submissions/{id}/intermediate-answer", &[s],                          "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
             .json(api_text.clone()),
-        post("/api/v1/submissions/{id}/answer", &[s],                                                   "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
+        post("/api/v1/submissions/{id}/answer", &[s],                                       "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
             .json(api_text.clone()),
-        post("/api/v1/submissions/{id}/request-clarification", &[s],                                    "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
+        post("/api/v1/submissions/{id}/request-clarification", &[s],                        "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
             .json(api_reason.clone()),
-        post("/api/v1/submissions/{id}/extend", &[s],                                                   "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
+        post("/api/v1/submissions/{id}/extend", &[s],                                       "lgn  403  404  404  409  404  404  404  403  404  403  404  403  409  409  404")
             .json(json!({ "days": 5, "reason": "Проверка прав доступа" })),
-        post("/api/v1/submissions/{id}/redirect", &[s],                                                 "lgn  403  404  404  409  404  404  404  409  404  409  404  403  409  409  404")
+        post("/api/v1/submissions/{id}/redirect", &[s],                                     "lgn  403  404  404  409  404  404  404  409  404  409  404  403  409  409  404")
             .json(json!({ "organisation_id": n(transport), "reason": "Проверка прав доступа" })),
-        post("/api/v1/submissions/{id}/reject", &[s],                                                   "lgn  403  404  404  409  404  404  404  409  404  403  404  403  409  409  404")
+        post("/api/v1/submissions/{id}/reject", &[s],                                       "lgn  403  404  404  409  404  404  404  409  404  403  404  403  409  409  404")
             .json(json!({ "ground": "unreadable_text", "comment": "Проверка прав доступа" })),
-        post("/api/v1/submissions/{id}/rate", &[s],                                                     "lgn  409  404  404  403  404  404  404  403  404  403  404  403  403  403  404")
+        post("/api/v1/submissions/{id}/rate", &[s],                                         "lgn  409  404  404  403  404  404  404  403  404  403  404  403  403  403  404")
             .json(json!({ "score": 5 })),
-        post("/api/v1/submissions/{id}/send-back", &[s],                                                "lgn  409  404  404  403  404  404  404  403  404  403  404  403  403  403  404")
+        post("/api/v1/submissions/{id}/send-back", &[s],                                    "lgn  409  404  404  403  404  404  404  403  404  403  404  403  403  403  404")
             .json(api_reason.clone()),
-        post("/api/v1/submissions/{id}/clarify", &[s],                                                  "lgn  409  404  404  403  404  404  404  403  404  403  404  403  403  403  404")
+        post("/api/v1/submissions/{id}/clarify", &[s],                                      "lgn  409  404  404  403  404  404  404  403  404  403  404  403  403  403  404")
             .json(api_text.clone()),
-        post("/api/v1/submissions/{id}/return-answer", &[s],                                            "lgn  403  404  404  403  404  404  404  409  404  409  404  403  403  403  404")
+        post("/api/v1/submissions/{id}/return-answer", &[s],                                "lgn  403  404  404  403  404  404  404  409  404  409  404  403  403  403  404")
             .json(api_reason.clone()),
-        post("/api/v1/submissions/{id}/recategorise", &[s],                                             "lgn  403  404  404  403  404  404  404  409  404  409  404  403  403  403  404")
-            .json(json!({ "subcategory_id": n(&ids.other_subcategory), "reason": "Проверка прав доступа" })),
+        post("/api/v1/submissions/{id}/recategorise", &[s],                                 "lgn  403  404  404  403  404  404  404  409  404  409  404  403  403  403  404")
+            .json(json!({ "subcategory_id": n(other_sub), "reason": "Проверка прав доступа" })),
         // ---- API: the transparency log (public) ------------------------------------------------------------
-        get("/api/v1/log", &[],                                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/api/v1/log/tree-head", &[],                                                               "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/api/v1/log/tree-head/{size}", &[tree],                                  "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
-        get("/api/v1/log/proof/inclusion", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
-            .query(&format!("index=0&size={}", ids.tree_size)),
-        get("/api/v1/log/proof/consistency", &[],                                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
-            .query(&format!("first=1&second={}", ids.tree_size)),
-        get("/api/v1/log/leaves", &[],                                                                  "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+        get("/api/v1/log", &[],                                                             "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/log/tree-head", &[],                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/log/tree-head/{size}", &[tree],                                        "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/log/proof/inclusion", &[],                                             "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+            .query(&format!("index=0&size={tree}")),
+        get("/api/v1/log/proof/consistency", &[],                                           "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+            .query(&format!("first=1&second={tree}")),
+        get("/api/v1/log/leaves", &[],                                                      "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
             .query("start=0&count=1"),
         // ---- API: monitoring -------------------------------------------------------------------------------
-        get("/api/v1/incidents", &[],                                                                   "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   403  403  403  403"),
-        get("/api/v1/incidents", &[],                                                                   "lgn  403  403  403  403  403  403  403  ok   404  ok   ok   403  403  403  403")
-            .query(&format!("region_id={}", ids.tver)),
-        post("/api/v1/incidents/{id}/resolve", &[incident],                                "lgn  403  403  403  403  403  403  403  409  404  409  403  403  403  403  403")
+        get("/api/v1/incidents", &[],                                                       "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   403  403  403  403"),
+        get("/api/v1/incidents", &[],                                                       "lgn  403  403  403  403  403  403  403  ok   404  ok   ok   403  403  403  403")
+            .query(&format!("region_id={tver}")),
+        post("/api/v1/incidents/{id}/resolve", &[incident],                                 "lgn  403  403  403  403  403  403  403  409  404  409  403  403  403  403  403")
             .json(json!({ "resolution": resolution })),
-        get("/api/v1/monitoring/regions", &[],                                                          "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   403  403  403  403"),
+        get("/api/v1/monitoring/regions", &[],                                              "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   403  403  403  403"),
         // ---- API: the operator's console -------------------------------------------------------------------
-        get("/api/v1/console/routes", &[],                                                              "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
-        post("/api/v1/console/routes", &[],                                                             "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        get("/api/v1/console/routes", &[],                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        post("/api/v1/console/routes", &[],                                                 "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        get("/api/v1/console/routes/decision", &[],                                                     "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403"),
-        delete("/api/v1/console/routes/{id}", &["999999999"],                                           "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
-        get("/api/v1/console/organisations", &[],                                                       "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
-        post("/api/v1/console/organisations", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        get("/api/v1/console/routes/decision", &[],                                         "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403"),
+        delete("/api/v1/console/routes/{id}", &["999999999"],                               "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
+        get("/api/v1/console/organisations", &[],                                           "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        post("/api/v1/console/organisations", &[],                                          "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        get("/api/v1/console/organisations/{id}", &[city],                                              "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
-        put("/api/v1/console/organisations/{id}", &[city],                                              "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        get("/api/v1/console/organisations/{id}", &[city],                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        put("/api/v1/console/organisations/{id}", &[city],                                  "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        get("/api/v1/console/categories", &[],                                                          "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
-        post("/api/v1/console/categories", &[],                                                         "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        get("/api/v1/console/categories", &[],                                              "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        post("/api/v1/console/categories", &[],                                             "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        put("/api/v1/console/categories/{id}", &[category],                                "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        put("/api/v1/console/categories/{id}", &[category],                                 "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        post("/api/v1/console/subcategories", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        post("/api/v1/console/subcategories", &[],                                          "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        get("/api/v1/console/subcategories/{id}", &[sub],                                               "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
-        put("/api/v1/console/subcategories/{id}", &[sub],                                               "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        get("/api/v1/console/subcategories/{id}", &[sub],                                   "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        put("/api/v1/console/subcategories/{id}", &[sub],                                   "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        get("/api/v1/console/policies", &[],                                                            "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
-        put("/api/v1/console/policies", &[],                                                            "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        get("/api/v1/console/policies", &[],                                                "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        put("/api/v1/console/policies", &[],                                                "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        get("/api/v1/console/calendars/{layer}", &["federal"],                                          "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
-        post("/api/v1/console/calendars/{layer}/days", &["federal"],                                    "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        get("/api/v1/console/calendars/{layer}", &["federal"],                              "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        post("/api/v1/console/calendars/{layer}/days", &["federal"],                        "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        delete("/api/v1/console/calendars/{layer}/days/{date}", &["federal", "not-a-date"],             "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
-        post("/api/v1/console/calendars/{layer}/import", &["federal"],                                  "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+        delete("/api/v1/console/calendars/{layer}/days/{date}", &["federal", "not-a-date"], "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
+        post("/api/v1/console/calendars/{layer}/import", &["federal"],                      "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
-        get("/api/v1/console/changes", &[],                                                             "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        get("/api/v1/console/changes", &[],                                                 "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
     ]
 }
 
