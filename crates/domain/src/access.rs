@@ -215,11 +215,19 @@ pub fn check_role(role: Role, capability: Capability) -> Result<(), Denied> {
     }
 }
 
+/// May `principal` read submissions at all (before the store finds which)? An
+/// integration client needs the read scope; everyone else is judged per submission.
+pub fn read_submissions(principal: &Principal) -> Result<(), Denied> {
+    if principal.has_scope(ApiScope::SubmissionsRead) {
+        Ok(())
+    } else {
+        Err(Denied::ScopeRequired(ApiScope::SubmissionsRead))
+    }
+}
+
 /// May `principal` read this submission, with the personal data in it?
 pub fn view_submission(principal: &Principal, state: &SubmissionState) -> Result<(), Denied> {
-    if !principal.has_scope(ApiScope::SubmissionsRead) {
-        return Err(Denied::ScopeRequired(ApiScope::SubmissionsRead));
-    }
+    read_submissions(principal)?;
     if lifecycle::can_view(state, &principal.actor) {
         Ok(())
     } else {

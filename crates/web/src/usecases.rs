@@ -451,11 +451,7 @@ pub async fn download(
     now: OffsetDateTime,
 ) -> Result<otklik_store::StoredFile, AppError> {
     let actor = principal.actor;
-    if let Some(scopes) = &principal.scopes {
-        if !scopes.contains(&access::ApiScope::SubmissionsRead) {
-            return Err(access::Denied::ScopeRequired(access::ApiScope::SubmissionsRead).into());
-        }
-    }
+    access::read_submissions(principal)?;
     let file = store.file(id, actor).await?;
     record_staff_access(
         store,

@@ -22,7 +22,8 @@
 //! page form carries the principal's valid CSRF token, so refusals come from the policy.
 //!
 //! [`every_route_has_a_row`] reads the router sources and fails when a route has no row
-//! (or a row no longer names a route).
+//! (or a row no longer names a route). `ACCESS_MATRIX_PRINT=1` prints every answer
+//! (status, redirect target or problem code) of the whole matrix.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -1517,20 +1518,33 @@ async fn boundaries(
             );
         }
     }
-    for (who, page) in [
-        (Who::OtherOrgOfficial, "/inbox"),
-        (Who::OtherRegionOfficial, "/inbox"),
-        (Who::OtherCoordinator, "/coordination"),
-        (Who::OtherCoordinator, "/incidents"),
-        (Who::OtherCoordinator, "/monitoring"),
+    // The same on pages (the holders' pages show it: the checks are not vacuous).
+    for (who, page, shown) in [
+        (Who::Official, "/inbox?status=rejected", true),
+        (Who::OtherOrgOfficial, "/inbox?status=rejected", false),
+        (Who::OtherRegionOfficial, "/inbox?status=rejected", false),
+        (Who::Coordinator, "/coordination?status=rejected", true),
+        (
+            Who::OtherCoordinator,
+            "/coordination?status=rejected",
+            false,
+        ),
+        (Who::Coordinator, "/incidents", true),
+        (Who::OtherCoordinator, "/incidents", false),
+        (Who::OtherCoordinator, "/monitoring", false),
     ] {
         let (status, html) = w.page_as(who, page).await;
-        if status != 200 || html.contains(&w.number) {
+        if status != 200 || html.contains(&w.number) != shown {
+            let want = if shown {
+                "200 with the submission"
+            } else {
+                "200 without the submission"
+            };
             fail(
                 format!("GET {page}"),
                 who,
-                "200 without the submission",
-                format!("{status}, listed: {}", html.contains(&w.number)),
+                want,
+                format!("{status}, shown: {}", html.contains(&w.number)),
             );
         }
     }

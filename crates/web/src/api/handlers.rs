@@ -452,6 +452,10 @@ async fn act(
         now,
     )
     .await?;
+    // A client that may act but not read gets the success without the submission.
+    if otklik_domain::access::read_submissions(&user.principal()).is_err() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     // The response shows the author's contact to staff: a read like any other.
     match usecases::view(state.store.as_ref(), &user.principal(), id, now).await {
         Ok(detail) => Ok(Json(SubmissionView::new(&detail, user.actor(), now)).into_response()),

@@ -245,6 +245,7 @@ async fn receipts(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ReceiptEntryView>>> {
     let id = submission_id(&id)?;
+    otklik_domain::access::read_submissions(&user.principal()).map_err(AppError::from)?;
     let entries = state.store.receipts(id, user.actor()).await?;
     Ok(Json(
         entries
@@ -274,6 +275,7 @@ async fn receipt(
 ) -> ApiResult<Response> {
     let id = submission_id(&id)?;
     let index = index.parse::<u64>().map_err(|_| AppError::not_found())?;
+    otklik_domain::access::read_submissions(&user.principal()).map_err(AppError::from)?;
     let receipt = state.store.receipt(id, index, user.actor()).await?;
     Ok(receipt_response(&receipt, id, index))
 }

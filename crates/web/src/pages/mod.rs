@@ -440,7 +440,7 @@ async fn list_page(
 ) -> PageResult {
     let Query(filters) = filters.map_err(|_| AppError::bad_request("invalid_form"))?;
     let user = ctx.require(match kind {
-        ListKind::Mine => Capability::OwnAccount,
+        ListKind::Mine => Capability::ListOwn,
         ListKind::Inbox => Capability::ListOrganisation,
         ListKind::Region => Capability::ListRegion,
         ListKind::All => Capability::ListAll,
