@@ -7,8 +7,8 @@
 //!   live session when signed in, and otherwise a random per-browser `otklik_csrf`
 //!   cookie. A cross-site page can neither read these cookies nor compute the token.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordVerifier};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, request::Parts, HeaderValue};
 use axum::middleware::Next;
@@ -30,27 +30,86 @@ pub const SESSION_COOKIE: &str = "otklik_session";
 pub const CSRF_COOKIE: &str = "otklik_csrf";
 pub const SESSION_LIFETIME: Duration = Duration::days(14);
 
-/// Hashes a password with argon2id and a random salt.
+/// Hashes a password with argon2id (default parameters) and a random salt.
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            AppError::internal()
-        })
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "password hashing failed");
+        AppError::internal()
+    };
+    let params = Params::default();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| failed(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    with_blocks(params.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(password.as_bytes(), salt_raw, &mut out, blocks)
+    })
+    .map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
+/// Checks a password against its PHC string, in constant time.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) =
+        (Algorithm::try_from(hash.algorithm), Params::try_from(&hash))
+    else {
+        return false;
+    };
+    let version = hash
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_raw) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let computed = with_blocks(params.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(password.as_bytes(), salt_raw, &mut out, blocks)
+    });
+    computed.is_ok()
+        && argon2::password_hash::Output::new(&out).is_ok_and(|actual| actual == expected)
 }
+
+/// Runs argon2 in a reused block of memory. Each hash needs ~19 MiB; allocating and
+/// freeing that per login left the allocator holding hundreds of megabytes under a login
+/// flood, so the blocks are kept (at most one per concurrent hash, see [`with_argon2`]).
+fn with_blocks<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    static POOL: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+    let taken = POOL.lock().ok().and_then(|mut pool| pool.pop());
+    let mut blocks = match taken {
+        Some(b) if b.len() == count => b,
+        _ => vec![Block::default(); count],
+    };
+    let result = work(&mut blocks);
+    if let Ok(mut pool) = POOL.lock() {
+        if pool.len() < ARGON2_POOL_LIMIT {
+            pool.push(blocks);
+        }
+    }
+    result
+}
+
+/// Blocks kept for reuse: as many as hashes may run at once on a large machine.
+const ARGON2_POOL_LIMIT: usize = 16;
 
 /// Runs argon2 work off the async threads, at most two per core at a time: each hash
 /// takes ~19 MiB and tens of milliseconds, so a flood of logins queues here instead of
@@ -61,7 +120,7 @@ pub async fn with_argon2<T: Send + 'static>(
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     let permits = PERMITS.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        tokio::sync::Semaphore::new(cores * 2)
+        tokio::sync::Semaphore::new((cores * 2).min(ARGON2_POOL_LIMIT))
     });
     let _permit = permits.acquire().await.ok()?;
     tokio::task::spawn_blocking(work).await.ok()
@@ -481,10 +540,31 @@ mod tests {
     #[test]
     fn passwords_verify_only_against_their_hash() {
         let hash = hash_password("пароль-2026").unwrap_or_default();
-        assert!(hash.starts_with("$argon2id$"));
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password("пароль-2026", &hash));
         assert!(!verify_password("пароль-2027", &hash));
         assert!(!verify_password("x", "not a hash"));
+        assert!(!verify_password("x", "!"));
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_itself_verify_and_vice_versa() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default()
+            .hash_password("пароль-2026".as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        assert!(verify_password("пароль-2026", &theirs));
+        assert!(!verify_password("пароль-2025", &theirs));
+        let ours = hash_password("пароль-2026").unwrap_or_default();
+        let parsed = PasswordHash::new(&ours);
+        assert!(parsed.is_ok_and(|p| Argon2::default()
+            .verify_password("пароль-2026".as_bytes(), &p)
+            .is_ok()));
     }
 
     #[test]
