@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod messages;
 pub mod oidc;
+pub mod orgadmin;
 pub mod pages;
 pub mod ratelimit;
 pub mod usecases;

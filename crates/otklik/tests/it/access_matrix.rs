@@ -758,6 +758,22 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/api/v1/me", &[],                                                              "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         post("/api/v1/oauth/token", &[],                                                    "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
             .raw("application/x-www-form-urlencoded", "grant_type=client_credentials"),
+        // ---- API: the organisation's administration (its administrator and the operator) -----------------
+        //                                                                                   anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
+        get("/api/v1/organisations/{id}/staff", &[city],                                    "lgn  403  403  403  403  403  403  ok   403  403  ok   403  403  403  403  403"),
+        get("/api/v1/organisations/{id}/staff", &[transport],                               "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        post("/api/v1/organisations/{id}/staff", &[city],                                   "lgn  403  403  403  403  403  403  422  403  403  422  403  403  403  403  403")
+            .json(json!({})),
+        post("/api/v1/organisations/{id}/staff/{user}/{state}", &[city, city_official, "enable"], "lgn  403  403  403  403  403  403  ok   403  403  ok   403  403  403  403  403"),
+        post("/api/v1/organisations/{id}/staff/{user}/{state}", &[city, transport_official, "enable"], "lgn  403  403  403  403  403  403  404  403  403  404  403  403  403  403  403"),
+        get("/api/v1/organisations/{id}/clients", &[city],                                  "lgn  403  403  403  403  403  403  ok   403  403  ok   403  403  403  403  403"),
+        post("/api/v1/organisations/{id}/clients", &[city],                                 "lgn  403  403  403  403  403  403  422  403  403  422  403  403  403  403  403")
+            .json(json!({})),
+        delete("/api/v1/organisations/{id}/clients/{client}", &[city, other_client],        "lgn  403  403  403  403  403  403  404  403  403  404  403  403  403  403  403"),
+        get("/api/v1/organisations/{id}/widget-sites", &[city],                             "lgn  403  403  403  403  403  403  ok   403  403  ok   403  403  403  403  403"),
+        post("/api/v1/organisations/{id}/widget-sites", &[city],                            "lgn  403  403  403  403  403  403  422  403  403  422  403  403  403  403  403")
+            .json(json!({})),
+        delete("/api/v1/organisations/{id}/widget-sites", &[city],                          "lgn  403  403  403  403  403  403  422  403  403  422  403  403  403  403  403"),
         get("/api/v1/regions", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/api/v1/regions/{id}/municipalities", &[tver],                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/api/v1/organisations", &[],                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),

@@ -993,3 +993,143 @@ async fn behind_tls_cookies_are_secure_and_hsts_is_sent() {
     assert!(r.headers().get("strict-transport-security").is_none());
     plain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organisation_is_administered_through_the_api_too() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let admin = app.api(&app.token("admin.tver-city@demo.otklik.local").await);
+    let (_, me) = admin.get("/api/v1/me").await;
+    assert_eq!(me["role"], "org_admin");
+    let org = me["organisation_id"].as_i64().unwrap();
+    let base = format!("/api/v1/organisations/{org}");
+
+    let (status, created) = admin
+        .post(
+            &format!("{base}/staff"),
+            json!({ "email": "api.official@tver.ru", "full_name": "Сотрудник Через API" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let password = created["initial_password"].as_str().unwrap();
+    let official = app.api(&app.token_with("api.official@tver.ru", password).await);
+    assert_eq!(official.get("/api/v1/me").await.1["role"], "official");
+    // The same address again: a field error, nothing written.
+    let (status, body) = admin
+        .post(
+            &format!("{base}/staff"),
+            json!({ "email": "api.official@tver.ru", "full_name": "Другой Сотрудник" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("email_taken"))
+    );
+    let (_, staff) = admin.get(&format!("{base}/staff")).await;
+    let listed = staff.as_array().unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|s| s["email"] == "api.official@tver.ru")
+            .count(),
+        1
+    );
+    let id = created["id"].as_i64().unwrap();
+    let (status, _) = admin
+        .post(&format!("{base}/staff/{id}/disable"), json!({}))
+        .await;
+    assert_eq!(status, 204);
+    refused(official.get("/api/v1/me").await, 401, "unauthorized");
+    // Nobody disables themselves.
+    let own = me["id"].as_i64().unwrap();
+    refused(
+        admin
+            .post(&format!("{base}/staff/{own}/disable"), json!({}))
+            .await,
+        403,
+        "forbidden",
+    );
+
+    let (status, client) = admin
+        .post(
+            &format!("{base}/clients"),
+            json!({ "client_id": "sed-api", "name": "СЭД", "scopes": ["submissions:read", "submissions:write"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{client}");
+    assert_eq!(
+        client["scopes"],
+        json!(["submissions:read", "submissions:write"])
+    );
+    let key = format!("sed-api.{}", client["client_secret"].as_str().unwrap());
+    let http = reqwest::Client::new();
+    let listed = http
+        .get(app.url("/api/v1/submissions"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let (_, clients) = admin.get(&format!("{base}/clients")).await;
+    assert!(clients.to_string().contains("sed-api"));
+    assert!(!clients
+        .to_string()
+        .contains(client["client_secret"].as_str().unwrap()));
+    let r = http
+        .delete(app.url(&format!("{base}/clients/sed-api")))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let listed = http
+        .get(app.url("/api/v1/submissions"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 401);
+
+    refused(
+        admin
+            .post(
+                &format!("{base}/widget-sites"),
+                json!({ "origin": "ftp://tver.ru" }),
+            )
+            .await,
+        422,
+        "validation_failed",
+    );
+    let (status, site) = admin
+        .post(
+            &format!("{base}/widget-sites"),
+            json!({ "origin": "https://tver.ru" }),
+        )
+        .await;
+    assert_eq!(
+        (status, site["origin"].as_str()),
+        (201, Some("https://tver.ru"))
+    );
+    assert_eq!(
+        admin.get(&format!("{base}/widget-sites")).await.1[0]["origin"],
+        "https://tver.ru"
+    );
+    let r = http
+        .delete(app.url(&format!("{base}/widget-sites?origin=https%3A%2F%2Ftver.ru")))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        admin.get(&format!("{base}/widget-sites")).await.1,
+        json!([])
+    );
+
+    // Another organisation's administration is not this administrator's.
+    refused(
+        admin.get("/api/v1/organisations/1/staff").await,
+        403,
+        "forbidden",
+    );
+    app.stop().await;
+}

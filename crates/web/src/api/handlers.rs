@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/submissions/{id}/recategorise", post(recategorise))
         .route("/files/{id}", get(file))
         .merge(super::oauth::routes())
+        .merge(super::organisation::routes())
         .merge(super::log::routes())
         .merge(super::monitoring::routes())
         .merge(super::console::routes())
@@ -120,6 +121,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::monitoring::Doc::openapi());
     doc.merge(super::console::Doc::openapi());
+    doc.merge(super::organisation::Doc::openapi());
     doc
 }
 

@@ -7,6 +7,7 @@ mod handlers;
 pub mod log;
 pub mod monitoring;
 pub mod oauth;
+pub mod organisation;
 mod types;
 
 pub use handlers::ApiDoc;

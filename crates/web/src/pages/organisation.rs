@@ -10,17 +10,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use otklik_domain::access::{ApiScope, Capability, Verification};
+use otklik_domain::access::{ApiScope, Capability};
 use otklik_domain::lifecycle::Role;
-use otklik_domain::text::{ClientId, Email, PersonName, WidgetOrigin};
 use otklik_domain::{OrgId, UserId};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::views::Chrome;
 use super::{render, render_status, PageError, PageResult};
-use crate::auth::{self, Ctx};
+use crate::auth::Ctx;
 use crate::error::AppError;
+use crate::orgadmin;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -229,51 +228,31 @@ async fn add_staff(
     admin(&ctx, org)?;
     let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
     ctx.check_csrf(&form.csrf)?;
-    let parsed = (|| {
-        let email = Email::parse(&form.email).map_err(|c| AppError::field("email", c))?;
-        let name =
-            PersonName::parse(&form.full_name).map_err(|c| AppError::field("full_name", c))?;
-        let role = match form.role.as_str() {
-            "official" | "" => Role::Official(org),
-            "org_admin" => Role::OrgAdmin(org),
-            _ => return Err(AppError::field("role", "unknown_value")),
-        };
-        Ok((email, name, role))
-    })();
-    let (email, full_name, role) = match parsed {
-        Ok(v) => v,
-        Err(e) => return refused(&state, &ctx, org, e).await,
-    };
-    let password = auth::new_token();
-    let secret = password.clone();
-    let password_hash = auth::with_argon2(move || auth::hash_password(&secret))
-        .await
-        .ok_or_else(AppError::internal)??;
-    let created = state
-        .store
-        .create_user(otklik_store::NewUser {
-            email: email.clone(),
-            password_hash,
-            full_name,
-            role,
-            // The organisation vouches for its staff.
-            verification: Verification::Verified,
-        })
-        .await;
-    match created {
-        Ok(_) => {
+    match orgadmin::add_staff(
+        state.store.as_ref(),
+        org,
+        &form.email,
+        &form.full_name,
+        &form.role,
+    )
+    .await
+    {
+        Ok((_, password)) => {
             let page = build(
                 &state,
                 &ctx,
                 org,
-                Some((format!("Пароль для первого входа {}", email.as_str()), password)),
+                Some((
+                    format!("Пароль для первого входа {}", form.email.trim()),
+                    password,
+                )),
                 None,
                 Some("Учётная запись создана. Передайте пароль сотруднику лично; он показан один раз."),
             )
             .await?;
             Ok(render_status(StatusCode::CREATED, &page))
         }
-        Err(e) => refused(&state, &ctx, org, AppError::from(e)).await,
+        Err(e) => refused(&state, &ctx, org, e).await,
     }
 }
 
@@ -299,14 +278,11 @@ async fn staff_state(
         "enable" => false,
         _ => return Err(AppError::not_found().into()),
     };
-    if disabled && user == me {
-        // Locking oneself out helps nobody; another administrator or the operator can.
-        return refused(&state, &ctx, org, AppError::forbidden()).await;
+    if let Err(e) =
+        orgadmin::set_staff_disabled(state.store.as_ref(), org, me, user, disabled).await
+    {
+        return refused(&state, &ctx, org, e).await;
     }
-    state
-        .store
-        .set_staff_disabled(org, user, disabled, me, OffsetDateTime::now_utc())
-        .await?;
     let done = if disabled {
         "staff_disabled"
     } else {
@@ -349,40 +325,24 @@ async fn add_client(
         }
     }
     ctx.check_csrf(&form.csrf)?;
-    let parsed = (|| {
-        let client_id =
-            ClientId::parse(&form.client_id).map_err(|c| AppError::field("client_id", c))?;
-        let name = PersonName::parse(&form.name).map_err(|c| AppError::field("name", c))?;
-        let scopes = ApiScope::parse_list(&form.scope.join(" "))
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| AppError::field("scope", "invalid_scope"))?;
-        Ok((client_id, name, scopes))
-    })();
-    let (client_id, name, scopes) = match parsed {
-        Ok(v) => v,
-        Err(e) => return refused(&state, &ctx, org, e).await,
-    };
-    let secret = auth::new_token();
-    let created = state
-        .store
-        .create_api_client(otklik_store::NewApiClient {
-            client_id: client_id.as_str().to_owned(),
-            org,
-            name,
-            secret_sha256: auth::token_digest(&secret),
-            scopes,
-            created_by: me,
-        })
-        .await;
+    let created = orgadmin::add_client(
+        state.store.as_ref(),
+        org,
+        me,
+        &form.client_id,
+        &form.name,
+        &form.scope,
+    )
+    .await;
     match created {
-        Ok(_) => {
+        Ok(client) => {
             let page = build(
                 &state,
                 &ctx,
                 org,
                 Some((
-                    format!("Секрет системы {} (client_secret)", client_id.as_str()),
-                    secret,
+                    format!("Секрет системы {} (client_secret)", client.client_id),
+                    client.secret,
                 )),
                 None,
                 Some("Система подключена. Сохраните секрет: он показан один раз. Ключ для заголовка X-Api-Key — идентификатор, точка и секрет."),
@@ -390,7 +350,7 @@ async fn add_client(
             .await?;
             Ok(render_status(StatusCode::CREATED, &page))
         }
-        Err(e) => refused(&state, &ctx, org, AppError::from(e)).await,
+        Err(e) => refused(&state, &ctx, org, e).await,
     }
 }
 
@@ -404,10 +364,7 @@ async fn revoke_client(
     let me = admin(&ctx, org)?.id;
     let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
     ctx.check_csrf(&form.csrf)?;
-    state
-        .store
-        .revoke_api_client(org, &client, me, OffsetDateTime::now_utc())
-        .await?;
+    orgadmin::revoke_client(state.store.as_ref(), org, me, &client).await?;
     Ok(Redirect::to(&format!("/org/{org}?done=client_revoked")).into_response())
 }
 
@@ -448,24 +405,9 @@ async fn site_change(
     let me = admin(&ctx, org)?.id;
     let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
     ctx.check_csrf(&form.csrf)?;
-    let origin = match WidgetOrigin::parse(&form.origin) {
-        Ok(o) => o,
-        Err(code) => return refused(&state, &ctx, org, AppError::field("origin", code)).await,
-    };
-    let now = OffsetDateTime::now_utc();
-    let result = if add {
-        state
-            .store
-            .add_widget_site(org, origin.as_str(), me, now)
-            .await
-    } else {
-        state
-            .store
-            .remove_widget_site(org, origin.as_str(), me, now)
-            .await
-    };
+    let result = orgadmin::change_site(state.store.as_ref(), org, me, &form.origin, add).await;
     match result {
-        Ok(()) => {
+        Ok(_) => {
             let done = if add { "site_added" } else { "site_removed" };
             Ok(Redirect::to(&format!("/org/{org}?done={done}")).into_response())
         }
