@@ -411,6 +411,6 @@ async fn site_change(
             let done = if add { "site_added" } else { "site_removed" };
             Ok(Redirect::to(&format!("/org/{org}?done={done}")).into_response())
         }
-        Err(e) => refused(&state, &ctx, org, AppError::from(e)).await,
+        Err(e) => refused(&state, &ctx, org, e).await,
     }
 }
