@@ -1188,26 +1188,6 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn session_user(
-                &self,
-                token_sha256: &[u8; 32],
-                now: ::time::OffsetDateTime,
-            ) -> $crate::StoreResult<Option<$crate::UserRecord>> {
-                ::sqlx::query_as::<$db, $crate::common::UserRow>(
-                    "SELECT u.id, u.email, u.full_name, u.role, u.org_id, u.region_id, \
-                            u.password_hash, u.verification, u.locked_until, u.disabled_at \
-                     FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.token_sha256 = $1 AND s.expires_at > $2 \
-                       AND u.disabled_at IS NULL AND s.scopes IS NULL",
-                )
-                .bind(&token_sha256[..])
-                .bind($crate::common::ts(now))
-                .fetch_optional(self.$read())
-                .await?
-                .map($crate::common::UserRow::into_model)
-                .transpose()
-            }
-
             async fn delete_session(&self, token_sha256: &[u8; 32]) -> $crate::StoreResult<()> {
                 ::sqlx::query::<$db>("DELETE FROM sessions WHERE token_sha256 = $1")
                     .bind(&token_sha256[..])

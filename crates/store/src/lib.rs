@@ -426,12 +426,6 @@ pub trait Store: Ledger + Admin + Identity + Send + Sync + 'static {
         user: UserId,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// The user of a live session, or None when unknown or expired.
-    async fn session_user(
-        &self,
-        token_sha256: &[u8; 32],
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<UserRecord>>;
     async fn delete_session(&self, token_sha256: &[u8; 32]) -> StoreResult<()>;
 
     /// The installation's secret key (CSRF tokens): `candidate` is stored on first call,

@@ -748,31 +748,57 @@ async fn sessions(store: Arc<dyn Store>) {
         .create_session(&other, w.citizen.user, expires)
         .await
         .unwrap();
-    let user = store.session_user(&token, T0).await.unwrap().unwrap();
+    let user = store
+        .session(&token, T0)
+        .await
+        .unwrap()
+        .map(|s| s.user)
+        .unwrap();
     assert_eq!(
         (user.id, user.role, user.email.as_str()),
         (w.official.user, w.official.role, "clerk@tver.ru")
     );
     let just_before = expires - Duration::seconds(1);
     assert!(store
-        .session_user(&token, just_before)
+        .session(&token, just_before)
         .await
         .unwrap()
+        .map(|s| s.user)
         .is_some());
-    assert!(store.session_user(&token, expires).await.unwrap().is_none());
     assert!(store
-        .session_user(&token, expires + Duration::days(1))
+        .session(&token, expires)
+        .await
+        .unwrap()
+        .map(|s| s.user)
+        .is_none());
+    assert!(store
+        .session(&token, expires + Duration::days(1))
         .await
         .unwrap()
         .is_none());
-    assert!(store.session_user(&[9u8; 32], T0).await.unwrap().is_none());
+    assert!(store
+        .session(&[9u8; 32], T0)
+        .await
+        .unwrap()
+        .map(|s| s.user)
+        .is_none());
 
     store.delete_session(&token).await.unwrap();
-    assert!(store.session_user(&token, T0).await.unwrap().is_none());
+    assert!(store
+        .session(&token, T0)
+        .await
+        .unwrap()
+        .map(|s| s.user)
+        .is_none());
     // Deleting is idempotent and touches no other session.
     store.delete_session(&token).await.unwrap();
     assert_eq!(
-        store.session_user(&other, T0).await.unwrap().map(|u| u.id),
+        store
+            .session(&other, T0)
+            .await
+            .unwrap()
+            .map(|s| s.user)
+            .map(|u| u.id),
         Some(w.citizen.user)
     );
     assert_eq!(

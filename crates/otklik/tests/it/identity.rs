@@ -171,6 +171,28 @@ async fn account_page(app: &TestApp, client: &Client) -> String {
     r.text().await.unwrap()
 }
 
+/// Signs in through the login page (its CSRF token first), as a browser does.
+async fn page_login(app: &TestApp, client: &Client, email: &str, password: &str) -> Response {
+    let html = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_in(&html).as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn csrf_in(html: &str) -> String {
     let marker = r#"name="csrf" value=""#;
     let start = html.find(marker).expect("a csrf input") + marker.len();
@@ -497,24 +519,7 @@ async fn appeals_need_a_verified_identity_which_linking_the_provider_gives() {
 
     // The page explains how to get there.
     let client = browser();
-    let html = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", email),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = page_login(&app, &client, email, password).await;
     assert_eq!(r.status(), 303);
     let account = account_page(&app, &client).await;
     assert!(account.contains(r#"data-level="unverified""#));
@@ -546,24 +551,7 @@ async fn appeals_need_a_verified_identity_which_linking_the_provider_gives() {
 
     // The same provider identity cannot be linked to a second account.
     let maria = browser();
-    let html = maria
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    maria
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", crate::support::OTHER_CITIZEN),
-            ("password", DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    page_login(&app, &maria, crate::support::OTHER_CITIZEN, DEMO_PASSWORD).await;
     let account = account_page(&app, &maria).await;
     let start = maria
         .post(app.url("/auth/oidc/link"))
@@ -648,24 +636,7 @@ async fn logins_registrations_and_submissions_are_rate_limited() {
 
     // The login page shows the wait too.
     let client = browser();
-    let html = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", CITIZEN),
-            ("password", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = page_login(&app, &client, CITIZEN, "x").await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().get("retry-after").is_some());
     assert!(r.text().await.unwrap().contains("Слишком много попыток"));
@@ -705,24 +676,7 @@ async fn an_org_admin_connects_a_system_that_reads_only_its_organisations_submis
     let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
     let admin_email = "admin.tver-city@demo.otklik.local";
     let client = browser();
-    let html = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", admin_email),
-            ("password", DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = page_login(&app, &client, admin_email, DEMO_PASSWORD).await;
     let home = location(&r);
     assert!(home.starts_with("/org/"), "{home}");
     let html = client
@@ -884,24 +838,13 @@ async fn an_org_admin_connects_a_system_that_reads_only_its_organisations_submis
 async fn an_org_admin_manages_its_officials() {
     let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
     let client = browser();
-    let html = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", "admin.tver-city@demo.otklik.local"),
-            ("password", DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = page_login(
+        &app,
+        &client,
+        "admin.tver-city@demo.otklik.local",
+        DEMO_PASSWORD,
+    )
+    .await;
     let home = location(&r);
     let html = client
         .get(app.url(&home))

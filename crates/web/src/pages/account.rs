@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::views::Chrome;
-use super::{home_of, render, PageError, PageResult};
+use super::{home_of, render, CsrfForm, PageResult};
 use crate::auth::{self, Ctx};
 use crate::error::AppError;
 use crate::AppState;
@@ -38,12 +38,6 @@ fn provider(state: &AppState) -> Result<&crate::oidc::Provider, AppError> {
 /// Sends the browser to the provider to sign in.
 async fn start(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     begin(&state, &ctx, None).await
-}
-
-#[derive(Deserialize, Default)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// Sends a signed-in person to the provider to link that identity to this account.
@@ -121,8 +115,7 @@ async fn callback(
     let user = state
         .store
         .sign_in_with_identity(identity, pending.link_user, now)
-        .await
-        .map_err(conflict_page)?;
+        .await?;
     if pending.link_user.is_some() {
         return Ok(Redirect::to("/account?done=linked").into_response());
     }
@@ -133,11 +126,6 @@ async fn callback(
     let (token, _) = auth::open_session(&state, user.id).await?;
     let jar = jar.add(auth::session_cookie(token, state.config.security.tls));
     Ok((jar, Redirect::to(&home_of(user.role))).into_response())
-}
-
-/// A store conflict (one person, one account) as a page with its reason.
-fn conflict_page(e: otklik_store::StoreError) -> PageError {
-    PageError(e.into())
 }
 
 #[derive(Deserialize, Default)]

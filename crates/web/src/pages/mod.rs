@@ -281,10 +281,11 @@ async fn register_submit(
     }
 }
 
-#[derive(Deserialize, Default)]
-struct CsrfForm {
+/// A form that carries nothing but its CSRF token (logout, confirmations).
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 async fn logout(

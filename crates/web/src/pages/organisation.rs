@@ -16,7 +16,7 @@ use otklik_domain::{OrgId, UserId};
 use serde::Deserialize;
 
 use super::views::Chrome;
-use super::{render, render_status, PageError, PageResult};
+use super::{render, render_status, CsrfForm, PageError, PageResult};
 use crate::auth::Ctx;
 use crate::error::AppError;
 use crate::orgadmin;
@@ -254,12 +254,6 @@ async fn add_staff(
         }
         Err(e) => refused(&state, &ctx, org, e).await,
     }
-}
-
-#[derive(Deserialize, Default)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn staff_state(

@@ -16,6 +16,7 @@ use time::{Date, OffsetDateTime};
 
 use super::super::forms::{FieldView, SummaryItem};
 use super::super::views::Chrome;
+use super::super::CsrfForm;
 use super::super::{render, render_status};
 use super::{
     count, input, operator, operator_post, region_options, summary, text, PageResult, Target,
@@ -275,12 +276,6 @@ async fn add(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn delete(

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use super::super::forms::{FieldView, SummaryItem};
 use super::super::views::Chrome;
+use super::super::CsrfForm;
 use super::super::{render, render_status};
 use super::{
     input, operator, operator_post, org_options, region_options, subcategory_options, summary,
@@ -372,12 +373,6 @@ async fn confirm_delete(
         action: row.delete_href.clone(),
         rule: row,
     }))
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn delete(
