@@ -221,6 +221,23 @@ pub enum IncidentKind {
     AnswerRejected,
     /// The citizen rated the answer 2 or lower.
     LowRating,
+    /// A routed submission could not be delivered to the organisation's own system after
+    /// the configured number of attempts (the operator's alert; delivery goes on).
+    DeliveryFailing,
+}
+
+/// How a submission reached the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Channel {
+    /// The portal's own pages.
+    #[default]
+    Portal,
+    /// The form embedded on a registered site of an organisation.
+    Widget,
+    /// The JSON API (`/api/v1`), from an application acting for the citizen.
+    Api,
+    /// The Open311 GeoReport v2 endpoint.
+    Open311,
 }
 
 /// What an action does to the term's clock.
@@ -674,6 +691,13 @@ named_enum!(IncidentKind {
     LateAnswer => "late_answer",
     AnswerRejected => "answer_rejected",
     LowRating => "low_rating",
+    DeliveryFailing => "delivery_failing",
+});
+named_enum!(Channel {
+    Portal => "portal",
+    Widget => "widget",
+    Api => "api",
+    Open311 => "open311",
 });
 
 impl Status {

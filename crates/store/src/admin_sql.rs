@@ -1107,6 +1107,7 @@ macro_rules! impl_admin {
                     q = match p {
                         Param::Int(v) => q.bind(*v),
                         Param::Text(v) => q.bind(*v),
+                        Param::Owned(v) => q.bind(v.clone()),
                     };
                 }
                 let mut tx = self.$read().begin_with($begin_read).await?;
@@ -1122,6 +1123,7 @@ macro_rules! impl_admin {
                     count = match p {
                         Param::Int(v) => count.bind(*v),
                         Param::Text(v) => count.bind(*v),
+                        Param::Owned(v) => count.bind(v.clone()),
                     };
                 }
                 let total = count.fetch_one(&mut *tx).await?;
@@ -1132,6 +1134,7 @@ macro_rules! impl_admin {
                     by_kind_q = match p {
                         Param::Int(v) => by_kind_q.bind(*v),
                         Param::Text(v) => by_kind_q.bind(*v),
+                        Param::Owned(v) => by_kind_q.bind(v.clone()),
                     };
                 }
                 let counted = by_kind_q.fetch_all(&mut *tx).await?;
@@ -1274,7 +1277,8 @@ macro_rules! impl_admin {
                         "SELECT s.id, s.kind, s.status, c.name AS category_name, \
                                 sc.name AS subcategory_name, s.org_id, o.name AS org_name, \
                                 o.utc_offset_minutes AS org_utc_offset_minutes, \
-                                SUBSTR(s.text, 1, {chars}) AS excerpt, s.created_at, s.deadline_at \
+                                SUBSTR(s.text, 1, {chars}) AS excerpt, s.subcategory_id, \
+                                s.region_id, s.channel, s.created_at, s.updated_at, s.deadline_at \
                          FROM submissions s \
                          JOIN subcategories sc ON sc.id = s.subcategory_id \
                          JOIN categories c ON c.id = sc.category_id \

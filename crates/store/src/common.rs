@@ -133,6 +133,10 @@ pub(crate) fn status_of(raw: &str) -> StoreResult<Status> {
     Status::parse(raw).map_err(|_| corrupt("status"))
 }
 
+pub(crate) fn channel_of(raw: &str) -> StoreResult<otklik_domain::lifecycle::Channel> {
+    otklik_domain::lifecycle::Channel::parse(raw).map_err(|_| corrupt("submissions.channel"))
+}
+
 pub(crate) fn kind_of(raw: &str) -> StoreResult<SubmissionKind> {
     SubmissionKind::parse(raw).map_err(|_| corrupt("submissions.kind"))
 }
@@ -218,10 +222,11 @@ pub(crate) fn open_statuses_sql(with_paused: bool) -> String {
 }
 
 /// A value bound to a dynamically built query.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Param {
     Int(i64),
     Text(&'static str),
+    Owned(String),
 }
 
 /// The WHERE clause of a list query (and its parameters, numbered from `$1`).
@@ -248,12 +253,35 @@ pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param
             Param::Int(category.0),
         );
     }
+    if let Some(subcategory) = query.subcategory {
+        push("s.subcategory_id = ?", Param::Int(subcategory.0));
+    }
+    if let Some(from) = query.created_from {
+        push("s.created_at >= ?", Param::Int(ts(from)));
+    }
+    if let Some(before) = query.created_before {
+        push("s.created_at < ?", Param::Int(ts(before)));
+    }
+    if let Some(channel) = query.channel {
+        push("s.channel = ?", Param::Text(channel.as_str()));
+    }
+    if let Some(origin) = &query.origin {
+        push("s.origin = ?", Param::Owned(origin.clone()));
+    }
     if query.overdue {
         let open = format!(
             "s.status IN ({}) AND s.deadline_at < ?",
             open_statuses_sql(false)
         );
         push(&open, Param::Int(ts(query.now)));
+    }
+    if let Some(open) = query.open {
+        let sql = format!(
+            "s.status {} ({})",
+            if open { "IN" } else { "NOT IN" },
+            open_statuses_sql(false)
+        );
+        conditions.push(sql);
     }
     let clause = if conditions.is_empty() {
         String::new()
@@ -499,6 +527,8 @@ pub(crate) struct SubmissionRow {
     deadline_at: i64,
     updated_at: i64,
     route: String,
+    channel: String,
+    origin: Option<String>,
     paused_at: Option<i64>,
     extensions: i64,
 }
@@ -546,6 +576,8 @@ impl SubmissionRow {
             deadline_at: from_ts(self.deadline_at)?,
             updated_at: from_ts(self.updated_at)?,
             route: self.route,
+            channel: channel_of(&self.channel)?,
+            origin: self.origin,
             extended: self.extensions > 0,
             paused_at: self.paused_at.map(from_ts).transpose()?,
             events,
@@ -712,7 +744,11 @@ pub(crate) struct CardRow {
     org_name: String,
     org_utc_offset_minutes: i64,
     excerpt: String,
+    subcategory_id: i64,
+    region_id: i64,
+    channel: String,
     created_at: i64,
+    updated_at: i64,
     deadline_at: i64,
 }
 
@@ -730,7 +766,11 @@ impl CardRow {
             org_name: self.org_name,
             org_utc_offset_minutes: i32_of(self.org_utc_offset_minutes, "utc_offset_minutes")?,
             excerpt: excerpt(&self.excerpt),
+            subcategory: SubcategoryId(self.subcategory_id),
+            region: RegionId(self.region_id),
+            channel: channel_of(&self.channel)?,
             created_at,
+            updated_at: from_ts(self.updated_at)?,
             deadline_at: from_ts(self.deadline_at)?,
         })
     }
@@ -1274,8 +1314,9 @@ macro_rules! impl_store {
                 let id = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO submissions (kind, author_id, subcategory_id, region_id, org_id, \
                          status, round, rating, text, fields_json, created_at, deadline_at, \
-                         updated_at, municipality_id, route, term_started_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7, $8, $9, $10, $11, $12, $13, $14) \
+                         updated_at, municipality_id, route, term_started_at, channel, origin) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7, $8, $9, $10, $11, $12, $13, $14, \
+                             $15, $16) \
                      RETURNING id",
                 )
                 .bind(submission.kind.as_str())
@@ -1292,6 +1333,8 @@ macro_rules! impl_store {
                 .bind(submission.municipality.map(|m| m.0))
                 .bind(&route)
                 .bind($crate::common::ts(at))
+                .bind(submission.channel.as_str())
+                .bind(submission.origin.as_ref().map(|o| o.as_str().to_owned()))
                 .fetch_one(&mut *tx)
                 .await?;
                 let event = $crate::common::NewEvent {
@@ -1531,7 +1574,7 @@ macro_rules! impl_store {
                             sc.name AS subcategory_name, s.region_id, r.name AS region_name, \
                             s.org_id, o.name AS org_name, s.round, s.rating, s.text, \
                             s.fields_json, s.created_at, s.deadline_at, s.updated_at, s.route, \
-                            s.paused_at, (SELECT COUNT(*) FROM events x \
+                            s.channel, s.origin, s.paused_at, (SELECT COUNT(*) FROM events x \
                                 WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions \
                      FROM submissions s \
                      JOIN users u ON u.id = s.author_id \
@@ -1585,7 +1628,8 @@ macro_rules! impl_store {
                     "SELECT s.id, s.kind, s.status, c.name AS category_name, \
                             sc.name AS subcategory_name, s.org_id, o.name AS org_name, \
                             o.utc_offset_minutes AS org_utc_offset_minutes, \
-                            SUBSTR(s.text, 1, {chars}) AS excerpt, s.created_at, s.deadline_at \
+                            SUBSTR(s.text, 1, {chars}) AS excerpt, s.subcategory_id, s.region_id, \
+                            s.channel, s.created_at, s.updated_at, s.deadline_at \
                      FROM submissions s \
                      JOIN subcategories sc ON sc.id = s.subcategory_id \
                      JOIN categories c ON c.id = sc.category_id \
@@ -1601,17 +1645,19 @@ macro_rules! impl_store {
                 let mut tx = self.$read().begin_with($begin_read).await?;
                 let mut count = ::sqlx::query_scalar::<$db, i64>(&count_sql);
                 for param in &params {
-                    count = match *param {
-                        Param::Int(v) => count.bind(v),
-                        Param::Text(v) => count.bind(v),
+                    count = match param {
+                        Param::Int(v) => count.bind(*v),
+                        Param::Text(v) => count.bind(*v),
+                        Param::Owned(v) => count.bind(v.clone()),
                     };
                 }
                 let total = count.fetch_one(&mut *tx).await?;
                 let mut page = ::sqlx::query_as::<$db, $crate::common::CardRow>(&page_sql);
                 for param in &params {
-                    page = match *param {
-                        Param::Int(v) => page.bind(v),
-                        Param::Text(v) => page.bind(v),
+                    page = match param {
+                        Param::Int(v) => page.bind(*v),
+                        Param::Text(v) => page.bind(*v),
+                        Param::Owned(v) => page.bind(v.clone()),
                     };
                 }
                 let rows = page.bind(limit).bind(offset).fetch_all(&mut *tx).await?;

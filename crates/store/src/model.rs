@@ -5,9 +5,9 @@ use otklik_domain::access::{ApiScope, Verification};
 use otklik_domain::attachment::Attachment;
 use otklik_domain::form::{FormSpec, FormValues};
 use otklik_domain::lifecycle::{
-    EventKind, RejectionGround, Role, Score, Status, SubmissionKind, SubmissionState,
+    Channel, EventKind, RejectionGround, Role, Score, Status, SubmissionKind, SubmissionState,
 };
-use otklik_domain::text::{Email, PersonName, SubmissionText};
+use otklik_domain::text::{Email, PersonName, SubmissionText, WidgetOrigin};
 use otklik_domain::*;
 use time::OffsetDateTime;
 
@@ -230,6 +230,10 @@ pub struct NewSubmission {
     pub text: SubmissionText,
     pub fields: FormValues,
     pub attachments: Vec<Attachment>,
+    /// How it arrived.
+    pub channel: Channel,
+    /// The registered site it was sent from (widget submissions only).
+    pub origin: Option<WidgetOrigin>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +316,9 @@ pub struct SubmissionDetail {
     /// How it was routed: `municipality:ID`, `region:ID`, `federal:ID` (rule ids),
     /// `coordinator` (no rule matched) or `manual`.
     pub route: String,
+    /// How it arrived, and from which registered site when through the widget.
+    pub channel: Channel,
+    pub origin: Option<String>,
     /// The term was extended once (appeals).
     pub extended: bool,
     /// Since when the clock is paused (waiting for the citizen), if it is.
@@ -351,7 +358,11 @@ pub struct SubmissionCard {
     pub org_utc_offset_minutes: i32,
     /// The first 160 characters of the text.
     pub excerpt: String,
+    pub subcategory: SubcategoryId,
+    pub region: RegionId,
+    pub channel: Channel,
     pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
     pub deadline_at: OffsetDateTime,
 }
 
@@ -375,9 +386,38 @@ pub struct ListQuery {
     /// Only open submissions whose deadline is before `now`.
     pub overdue: bool,
     pub now: OffsetDateTime,
+    pub subcategory: Option<SubcategoryId>,
+    /// Only open (`Some(true)`) or only finished (`Some(false)`) submissions.
+    pub open: Option<bool>,
+    /// Registered at or after / before these instants.
+    pub created_from: Option<OffsetDateTime>,
+    pub created_before: Option<OffsetDateTime>,
+    /// Only those that arrived through this channel (and from this widget site).
+    pub channel: Option<Channel>,
+    pub origin: Option<String>,
     /// 1 to 200.
     pub limit: u32,
     pub offset: u32,
+}
+
+impl ListQuery {
+    /// No filters: the first 50, newest first.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self {
+            status: None,
+            category: None,
+            overdue: false,
+            now,
+            subcategory: None,
+            open: None,
+            created_from: None,
+            created_before: None,
+            channel: None,
+            origin: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,6 +48,7 @@ pub fn incident(k: IncidentKind) -> &'static str {
         IncidentKind::LateAnswer => "Нарушен срок ответа",
         IncidentKind::AnswerRejected => "Ответ отклонён координатором",
         IncidentKind::LowRating => "Низкая оценка ответа (1–2)",
+        IncidentKind::DeliveryFailing => "Не доставлено в систему организации",
     }
 }
 

@@ -4,9 +4,11 @@
 
 use otklik_domain::access::{self, Capability, Principal, Verification};
 use otklik_domain::attachment::{self, Attachment};
-use otklik_domain::lifecycle::{Action, Actor, RejectionGround, Role, Score, SubmissionKind};
+use otklik_domain::lifecycle::{
+    Action, Actor, Channel, RejectionGround, Role, Score, SubmissionKind,
+};
 use otklik_domain::text::{
-    AnswerText, Email, NewPassword, PersonName, RatingComment, Reason, SubmissionText,
+    AnswerText, Email, NewPassword, PersonName, RatingComment, Reason, SubmissionText, WidgetOrigin,
 };
 use otklik_domain::*;
 use otklik_store::{
@@ -124,6 +126,9 @@ pub struct SubmitInput {
     pub fields: BTreeMap<String, String>,
     /// Uploaded files: (name as sent, content).
     pub files: Vec<(String, Vec<u8>)>,
+    /// How it arrives (the caller knows), and the widget's registered site.
+    pub channel: Channel,
+    pub origin: Option<WidgetOrigin>,
 }
 
 /// Checks a submission against its subcategory's form, routes it to the competent
@@ -240,6 +245,8 @@ pub async fn submit(
         text,
         fields,
         attachments,
+        channel: input.channel,
+        origin: input.origin,
     };
     Ok(store.register_submission(submission, now).await?)
 }
@@ -560,9 +567,9 @@ pub fn parse_filters(f: &ListFilters, now: OffsetDateTime) -> Result<ListQuery, 
         status,
         category,
         overdue,
-        now,
         limit: PAGE_SIZE,
         offset: (page - 1) * PAGE_SIZE,
+        ..ListQuery::new(now)
     })
 }
 

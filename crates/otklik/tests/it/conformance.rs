@@ -7,7 +7,8 @@
 use otklik_domain::attachment::Attachment;
 use otklik_domain::form::{FormSpec, FormValues};
 use otklik_domain::lifecycle::{
-    Action, Actor, EventKind, RejectionGround, Role, Score, Status, SubmissionKind, TransitionError,
+    Action, Actor, Channel, EventKind, RejectionGround, Role, Score, Status, SubmissionKind,
+    TransitionError,
 };
 use otklik_domain::text::{AnswerText, Email, PersonName, RatingComment, Reason, SubmissionText};
 use otklik_domain::*;
@@ -214,14 +215,7 @@ fn transition(error: TransitionError) -> String {
 }
 
 fn list_query() -> ListQuery {
-    ListQuery {
-        status: None,
-        category: None,
-        overdue: false,
-        now: T0,
-        limit: 50,
-        offset: 0,
-    }
+    ListQuery::new(T0)
 }
 
 /// A region with a regional body, a second body in another time zone, a coordinator,
@@ -392,6 +386,8 @@ impl World {
                 FormValues::default()
             },
             attachments: Vec::new(),
+            channel: Default::default(),
+            origin: None,
         }
     }
 
@@ -1687,7 +1683,11 @@ async fn lists(store: Arc<dyn Store>) {
             org_name: "Министерство транспорта".to_owned(),
             org_utc_offset_minutes: 180,
             excerpt: long.chars().take(160).collect(),
+            subcategory: w.pothole,
+            region: w.region,
+            channel: Channel::Portal,
             created_at: minute(1),
+            updated_at: minute(1),
             deadline_at: datetime!(2026-12-18 20:59:59 UTC),
         }
     );

@@ -394,6 +394,8 @@ async fn create(
         text: body.text,
         fields: body.fields,
         files: decode_files(body.attachments)?,
+        channel: otklik_domain::lifecycle::Channel::Api,
+        origin: None,
     };
     let registered = usecases::submit(
         state.store.as_ref(),

@@ -360,6 +360,8 @@ async fn submit_post(
         text: data.text("text").to_owned(),
         fields: data.prefixed(otklik_domain::form::FIELD_PREFIX),
         files: data.files,
+        channel: otklik_domain::lifecycle::Channel::Portal,
+        origin: None,
     };
     let subcategory = SubcategoryId(id);
     match usecases::submit(
