@@ -278,6 +278,8 @@ pub struct CardView {
     pub created_at: String,
     pub deadline_at: String,
     pub overdue: bool,
+    /// How it arrived: `portal`, `widget`, `api` or `open311`.
+    pub channel: String,
 }
 
 impl CardView {
@@ -295,6 +297,7 @@ impl CardView {
             created_at: rfc3339(c.created_at),
             deadline_at: rfc3339(c.deadline_at),
             overdue: c.status.is_open() && c.deadline_at < now,
+            channel: c.channel.as_str().to_owned(),
         }
     }
 }
@@ -395,6 +398,10 @@ pub struct SubmissionView {
     pub deadline_at: String,
     pub updated_at: String,
     pub overdue: bool,
+    /// How it arrived: `portal`, `widget`, `api` or `open311`.
+    pub channel: String,
+    /// The registered site a widget submission was sent from.
+    pub origin: Option<String>,
     /// The author's contact, shown to staff only (each such read is logged).
     pub author: Option<AuthorView>,
     pub attachments: Vec<FileView>,
@@ -431,6 +438,8 @@ impl SubmissionView {
             deadline_at: rfc3339(d.deadline_at),
             updated_at: rfc3339(d.updated_at),
             overdue: d.status.is_open() && d.deadline_at < now,
+            channel: d.channel.as_str().to_owned(),
+            origin: d.origin.clone(),
             author: staff_view.then(|| AuthorView {
                 name: d.author_name.clone(),
                 email: d.author_email.clone(),
