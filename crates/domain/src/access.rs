@@ -139,6 +139,9 @@ pub enum Capability {
     /// An organisation's own administration: its officials, integration clients and
     /// widget sites (its administrator, and the operator).
     AdministerOrganisation(OrgId),
+    /// Take the organisation's messages from the pull queue and acknowledge them (its
+    /// integration clients, with the read scope).
+    ReceiveDeliveries,
 }
 
 impl Capability {
@@ -154,7 +157,7 @@ impl Capability {
     /// The scope an integration client needs for this; `None` if no client may do it.
     fn api_scope(self) -> Option<ApiScope> {
         match self {
-            Self::ListOrganisation => Some(ApiScope::SubmissionsRead),
+            Self::ListOrganisation | Self::ReceiveDeliveries => Some(ApiScope::SubmissionsRead),
             _ => None,
         }
     }
@@ -267,6 +270,7 @@ fn role_may(role: Role, capability: Capability) -> bool {
         ReadMonitoring => matches!(role, Role::Operator | Role::Analyst | Role::Coordinator(_)),
         ManageIncidents => matches!(role, Role::Operator | Role::Coordinator(_)),
         AdministerOrganisation(org) => role == Role::Operator || role == Role::OrgAdmin(org),
+        ReceiveDeliveries => matches!(role, Role::Integration(_)),
     }
 }
 
@@ -387,6 +391,25 @@ mod tests {
         assert_eq!(view_submission(&other, &state), Err(Denied::Forbidden));
         let admin = person(Role::OrgAdmin(ORG), Verification::Verified);
         assert_eq!(view_submission(&admin, &state), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn only_integration_clients_with_the_read_scope_take_deliveries() {
+        let mut client = person(Role::Integration(ORG), Verification::Verified);
+        client.scopes = Some(vec![ApiScope::SubmissionsRead]);
+        assert_eq!(check(Some(&client), Capability::ReceiveDeliveries), Ok(()));
+        client.scopes = Some(vec![ApiScope::SubmissionsWrite]);
+        assert_eq!(
+            check(Some(&client), Capability::ReceiveDeliveries),
+            Err(Denied::ScopeRequired(ApiScope::SubmissionsRead))
+        );
+        for role in [Role::Official(ORG), Role::OrgAdmin(ORG), Role::Operator] {
+            let staff = person(role, Verification::Verified);
+            assert_eq!(
+                check(Some(&staff), Capability::ReceiveDeliveries),
+                Err(Denied::Forbidden)
+            );
+        }
     }
 
     #[test]

@@ -114,10 +114,7 @@ impl DeliverySettings {
         }
         let push = match (mode, push) {
             (DeliveryMode::Push, Some((url, secret))) => {
-                if secret.len() < MIN_SECRET_LEN
-                    || secret.len() > 200
-                    || !secret.chars().all(|c| c.is_ascii_graphic())
-                {
+                if !secret_is_strong(&secret) {
                     errors.push("push_secret", "weak_secret");
                 }
                 Some((url, secret))
@@ -138,6 +135,11 @@ impl DeliverySettings {
             alert_after_failures,
         })
     }
+}
+
+/// 32 to 200 printable ASCII characters.
+pub fn secret_is_strong(secret: &str) -> bool {
+    (MIN_SECRET_LEN..=200).contains(&secret.len()) && secret.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// How long to wait before the next push after `failures` failed attempts in a row

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod attachment;
 pub mod calendar;
+pub mod delivery;
 pub mod error;
 pub mod form;
 pub mod ids;

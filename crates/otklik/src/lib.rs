@@ -96,6 +96,7 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     tree_heads: tokio::task::JoinHandle<()>,
     monitor: tokio::task::JoinHandle<()>,
+    deliveries: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -105,6 +106,9 @@ impl Running {
         let _ = self.task.await;
         self.tree_heads.abort();
         self.monitor.abort();
+        if let Some(deliveries) = self.deliveries {
+            deliveries.abort();
+        }
     }
 
     /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -150,6 +154,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let tree_heads =
         transparency::spawn_tree_heads(store.clone(), signer, config.log.tree_head_interval);
     let monitor = monitor::spawn(store.clone(), config.monitor);
+    let deliveries = otklik_web::delivery::spawn_worker(store.clone(), config.web.delivery.clone());
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -159,6 +164,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         task,
         tree_heads,
         monitor,
+        deliveries,
     })
 }
 

@@ -539,6 +539,7 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             identity: settings.identity,
             rate_limits: settings.rate_limits,
             oidc: settings.oidc,
+            delivery: settings.delivery,
         },
         log: otklik::LogConfig {
             key_file: args

@@ -4,7 +4,9 @@
 //! file and the line; a secret's value is never part of an error or a log line. The
 //! provider's client secret may come from `OTKLIK_OIDC_CLIENT_SECRET` instead of the file.
 
-use otklik_web::config::{IdentityConfig, OidcConfig, RateLimits, Secret, SecurityConfig};
+use otklik_web::config::{
+    DeliveryConfig, IdentityConfig, OidcConfig, RateLimits, Secret, SecurityConfig,
+};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -16,6 +18,7 @@ pub struct Settings {
     pub identity: IdentityConfig,
     pub rate_limits: RateLimits,
     pub oidc: Option<OidcConfig>,
+    pub delivery: DeliveryConfig,
 }
 
 impl Settings {
@@ -90,6 +93,19 @@ impl Settings {
         if self.identity.lockout_failures == 0 {
             return Err("[identity] lockout_failures must be at least 1".to_owned());
         }
+        let d = &self.delivery;
+        if d.poll_interval_ms == 0
+            || d.timeout_seconds == 0
+            || d.retry_base_seconds == 0
+            || d.retry_max_seconds < d.retry_base_seconds
+            || d.batch == 0
+        {
+            return Err(
+                "[delivery] intervals, timeout and batch must be at least 1, and \
+                 retry_max_seconds at least retry_base_seconds"
+                    .to_owned(),
+            );
+        }
         Ok(())
     }
 }
@@ -112,6 +128,10 @@ lockout_seconds = 60
 [rate_limits]
 login_per_ip = { per_minute = 10, burst = 5 }
 
+[delivery]
+retry_base_seconds = 2
+retry_max_seconds = 600
+
 [oidc]
 issuer = "https://esia.gosuslugi.ru"
 client_id = "OTKLIK01"
@@ -131,6 +151,8 @@ verification_values = { "11" = "standard", "12" = "verified" }
         assert!(s.security.tls);
         assert_eq!(s.identity.lockout_failures, 3);
         assert_eq!(s.rate_limits.login_per_ip.burst, 5);
+        assert_eq!(s.delivery.retry_max_seconds, 600);
+        assert!(s.delivery.enabled);
         let oidc = s.oidc.unwrap();
         assert_eq!(oidc.client_secret.expose(), "s3cr3t-value");
         assert_eq!(oidc.claims.identity_key, "snils");

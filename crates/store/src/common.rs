@@ -279,7 +279,8 @@ pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param
         let sql = format!(
             "s.status {} ({})",
             if open { "IN" } else { "NOT IN" },
-            open_statuses_sql(false)
+            // Open includes those waiting for the citizen's clarification.
+            open_statuses_sql(true)
         );
         conditions.push(sql);
     }
@@ -1357,6 +1358,8 @@ macro_rules! impl_store {
                 let event_id = Self::insert_event(&mut *tx, &event).await?;
                 Self::insert_files(&mut *tx, id, None, &submission.attachments).await?;
                 Self::log_event(&mut *tx, event_id).await?;
+                Self::enqueue_deliveries(&mut *tx, id, event_id, None, submission.org.0, false, $crate::common::ts(at))
+                    .await?;
                 tx.commit().await?;
                 let id = ::otklik_domain::SubmissionId(id);
                 Ok($crate::Registered {
@@ -1506,6 +1509,16 @@ macro_rules! impl_store {
                 let event_id = Self::insert_event(&mut *tx, &event).await?;
                 Self::insert_files(&mut *tx, id.0, Some(event_id), &files).await?;
                 Self::log_event(&mut *tx, event_id).await?;
+                Self::enqueue_deliveries(
+                    &mut *tx,
+                    id.0,
+                    event_id,
+                    Some(state.org.0),
+                    transition.org_after.0,
+                    actor.role.organisation() == Some(state.org),
+                    at_ts,
+                )
+                .await?;
                 // Incidents the action reveals: its own (a returned answer, a low rating),
                 // and an appeal redirected after the redirect term (59-FZ art. 8 part 3).
                 let mut incidents: Vec<(IncidentKind, Option<i64>)> =

@@ -12,6 +12,7 @@
 mod admin_sql;
 mod calendars;
 mod common;
+mod delivery_sql;
 mod identity_sql;
 pub mod ledger;
 mod ledger_sql;
@@ -370,9 +371,105 @@ pub trait Identity: Send + Sync + 'static {
     ) -> StoreResult<()>;
 }
 
+/// Deliveries of routed submissions to organisations' own systems: settings, the outbox
+/// (written in the routing's transaction by `register_submission` and `apply`), pushes
+/// claimed by the worker, the pull queue, and what the organisation and operator see.
+#[async_trait]
+pub trait Deliveries: Send + Sync + 'static {
+    async fn integration(&self, org: OrgId) -> StoreResult<Option<IntegrationRecord>>;
+    /// Sets the organisation's settings (`InvalidReference("unknown_organisation")`),
+    /// recording the change (never the secret). New routing events are delivered from
+    /// now on; earlier undelivered ones keep going the new way.
+    async fn put_integration(
+        &self,
+        org: OrgId,
+        settings: &otklik_domain::delivery::DeliverySettings,
+        by: Option<UserId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Stops deliveries to the organisation (`NotFound` when none were set); undelivered
+    /// messages stay in the outbox and go out if settings return.
+    async fn remove_integration(
+        &self,
+        org: OrgId,
+        by: Option<UserId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Takes up to `limit` pushes that are due, leasing each for `lease` so that no other
+    /// worker sends it meanwhile.
+    async fn claim_pushes(
+        &self,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<OutgoingDelivery>>;
+    /// Records how claimed pushes ended, all in one transaction; a failure that reaches
+    /// the organisation's alert threshold raises a `delivery_failing` incident (once per
+    /// delivery).
+    async fn finish_pushes(
+        &self,
+        outcomes: &[(DeliveryId, PushOutcome)],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The pull queue: the oldest visible undelivered message of a pull organisation,
+    /// hidden for its visibility timeout; `None` when there is nothing to take.
+    async fn pull_delivery(
+        &self,
+        org: OrgId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OutgoingDelivery>>;
+    /// Acknowledges a message of `org` (again is fine); `NotFound` otherwise.
+    async fn ack_delivery(
+        &self,
+        org: OrgId,
+        id: DeliveryId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The organisation's deliveries, newest first.
+    async fn deliveries(
+        &self,
+        org: OrgId,
+        state: Option<DeliveryState>,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    async fn delivery_summary(&self, org: OrgId) -> StoreResult<DeliverySummary>;
+    /// Every organisation with settings, by name, with its summary (the operator's view).
+    async fn integration_overview(&self) -> StoreResult<Vec<IntegrationOverview>>;
+}
+
+/// Inbound calls with an `Idempotency-Key` (integration clients posting actions): the
+/// first answer is kept for a day and replayed to repeats of the same request.
+#[async_trait]
+pub trait Idempotency: Send + Sync + 'static {
+    /// Claims `key` for `principal` with this request's digest. A claim left unfinished
+    /// for `IDEMPOTENCY_STALE` (a crashed node) or a key older than `IDEMPOTENCY_TTL`
+    /// counts as fresh.
+    async fn begin_idempotent(
+        &self,
+        principal: UserId,
+        key: &str,
+        request_sha256: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> StoreResult<IdempotencyBegin>;
+    async fn finish_idempotent(
+        &self,
+        principal: UserId,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()>;
+    /// Forgets an unfinished claim (the call failed in a way worth retrying).
+    async fn abandon_idempotent(&self, principal: UserId, key: &str) -> StoreResult<()>;
+}
+
+pub const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
+pub const IDEMPOTENCY_STALE: time::Duration = time::Duration::minutes(2);
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
-pub trait Store: Ledger + Admin + Identity + Send + Sync + 'static {
+pub trait Store:
+    Ledger + Admin + Identity + Deliveries + Idempotency + Send + Sync + 'static
+{
     /// Answers only when the database answers a query.
     async fn health(&self) -> StoreResult<()>;
 

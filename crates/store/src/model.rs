@@ -577,3 +577,145 @@ pub struct RegionSummary {
     pub answered: u64,
     pub incidents_open: u64,
 }
+
+// --- deliveries to organisations' own systems -------------------------------------------
+
+/// An outbox row's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeliveryId(pub i64);
+
+/// An organisation's delivery settings as stored. The push secret is here because the
+/// platform must sign with it; pages and the API never show it after it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationRecord {
+    pub org: OrgId,
+    pub mode: otklik_domain::delivery::DeliveryMode,
+    pub push_url: Option<String>,
+    pub push_secret: Option<String>,
+    pub visibility_timeout_seconds: u64,
+    pub alert_after_failures: u32,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Not delivered yet, no failed attempt.
+    Pending,
+    /// Not delivered yet, the last attempt failed (or a pulled copy was not acknowledged).
+    Failing,
+    Delivered,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Failing => "failing",
+            Self::Delivered => "delivered",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        match raw {
+            "pending" => Ok(Self::Pending),
+            "failing" => Ok(Self::Failing),
+            "delivered" => Ok(Self::Delivered),
+            _ => Err("unknown_value"),
+        }
+    }
+}
+
+/// One delivery as the organisation and the operator see it (without its payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    /// The idempotency key the receiver deduplicates by.
+    pub key: String,
+    pub org: OrgId,
+    pub submission: SubmissionId,
+    /// `submission.routed`, `submission.updated` or `submission.withdrawn`.
+    pub event: String,
+    pub created_at: OffsetDateTime,
+    pub attempts: u32,
+    pub next_attempt_at: OffsetDateTime,
+    pub failing_since: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub alerted_at: Option<OffsetDateTime>,
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
+impl DeliveryRecord {
+    pub fn state(&self) -> DeliveryState {
+        match (self.delivered_at, self.failing_since) {
+            (Some(_), _) => DeliveryState::Delivered,
+            (None, Some(_)) => DeliveryState::Failing,
+            (None, None) => DeliveryState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliverySummary {
+    pub pending: u64,
+    pub failing: u64,
+    pub delivered: u64,
+    /// The oldest undelivered one was created then.
+    pub oldest_undelivered_at: Option<OffsetDateTime>,
+}
+
+/// One organisation's line of the operator's overview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationOverview {
+    pub org: OrgId,
+    pub org_name: String,
+    pub mode: otklik_domain::delivery::DeliveryMode,
+    pub summary: DeliverySummary,
+}
+
+/// A message on its way out: what to send and (push) where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingDelivery {
+    pub id: DeliveryId,
+    pub key: String,
+    pub org: OrgId,
+    pub event: String,
+    /// The JSON envelope, exactly as sent and signed.
+    pub payload: String,
+    /// Attempts including this one.
+    pub attempts: u32,
+    /// Push: the endpoint and the signing key.
+    pub push: Option<(String, String)>,
+}
+
+/// How a push ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    Delivered,
+    Failed {
+        /// Short, without personal data (`status 503`, `timeout`, `connection refused`).
+        error: String,
+        retry_at: OffsetDateTime,
+    },
+}
+
+/// What the first answer to an idempotent call was, kept to replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Where a call with an `Idempotency-Key` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// First time: go ahead, then `finish_idempotent` (or `abandon_idempotent`).
+    Fresh,
+    /// Done before with the same request: answer this again.
+    Replay(StoredResponse),
+    /// The same key is being processed right now.
+    InProgress,
+    /// The key was used with a different request.
+    Mismatch,
+}

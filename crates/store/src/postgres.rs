@@ -6,6 +6,7 @@
 
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
+use crate::delivery_sql::impl_deliveries;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::StoreResult;
@@ -77,6 +78,16 @@ impl_identity! {
     write: pool,
     read: pool,
     begin_write: "BEGIN",
+}
+
+impl_deliveries! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
+    lock_row: " FOR UPDATE",
+    skip_locked: " FOR UPDATE OF d SKIP LOCKED",
 }
 
 impl_ledger! {

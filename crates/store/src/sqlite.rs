@@ -8,6 +8,7 @@
 
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
+use crate::delivery_sql::impl_deliveries;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::{StoreError, StoreResult};
@@ -169,6 +170,16 @@ impl_identity! {
     write: writer,
     read: reader,
     begin_write: "BEGIN IMMEDIATE",
+}
+
+impl_deliveries! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
+    lock_row: "",
+    skip_locked: "",
 }
 
 impl_ledger! {

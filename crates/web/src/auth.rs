@@ -30,6 +30,22 @@ pub const SESSION_COOKIE: &str = "otklik_session";
 pub const CSRF_COOKIE: &str = "otklik_csrf";
 pub const SESSION_LIFETIME: Duration = Duration::days(14);
 
+/// The embedded widget's own session and CSRF cookies (see `docs/WIDGET.md`): sent only
+/// to `/widget…` paths, and behind TLS `SameSite=None; Secure; Partitioned`, so that they
+/// work inside a cross-site frame and live in the host site's partition. The portal's
+/// cookies are never read there, nor these on the portal.
+pub const WIDGET_SESSION_COOKIE: &str = "otklik_widget_session";
+pub const WIDGET_CSRF_COOKIE: &str = "otklik_widget_csrf";
+pub const WIDGET_PATH: &str = "/widget";
+
+/// Whether a request path is the widget's (its pages, not `/widget.js`).
+pub fn is_widget_path(path: &str) -> bool {
+    path == WIDGET_PATH
+        || path
+            .strip_prefix(WIDGET_PATH)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Hashes a password with argon2id (default parameters) and a random salt.
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -267,6 +283,36 @@ pub fn removal_cookie() -> Cookie<'static> {
         .build()
 }
 
+/// A cookie of the widget: `Path=/widget`, `HttpOnly`; behind TLS `SameSite=None; Secure;
+/// Partitioned` (a frame on another site gets it, in that site's partition only); on plain
+/// HTTP (development, loopback) `SameSite=Lax`, since browsers refuse `None` without
+/// `Secure`.
+pub fn widget_cookie(
+    name: &'static str,
+    value: String,
+    tls: bool,
+    max_age: Duration,
+) -> Cookie<'static> {
+    let builder = Cookie::build((name, value))
+        .path(WIDGET_PATH)
+        .http_only(true)
+        .max_age(max_age);
+    if tls {
+        builder
+            .secure(true)
+            .same_site(SameSite::None)
+            .partitioned(true)
+            .build()
+    } else {
+        builder.same_site(SameSite::Lax).build()
+    }
+}
+
+/// Tells the browser to forget the widget's session (in the same partition).
+pub fn widget_removal_cookie(tls: bool) -> Cookie<'static> {
+    widget_cookie(WIDGET_SESSION_COOKIE, String::new(), tls, Duration::ZERO)
+}
+
 fn csrf_token(key: &[u8], binding: &str) -> String {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
         return String::new();
@@ -277,30 +323,42 @@ fn csrf_token(key: &[u8], binding: &str) -> String {
 }
 
 /// Gives every browser a CSRF cookie before the page handlers run, so that the first
-/// page already carries a valid token in its forms.
+/// page already carries a valid token in its forms. The widget's pages get the widget's
+/// own cookie instead (a `Lax` cookie is not sent to a frame on another site).
 pub async fn ensure_csrf_cookie(
     axum::extract::State(state): axum::extract::State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let widget = is_widget_path(request.uri().path());
+    let name = if widget {
+        WIDGET_CSRF_COOKIE
+    } else {
+        CSRF_COOKIE
+    };
     if CookieJar::from_headers(request.headers())
-        .get(CSRF_COOKIE)
+        .get(name)
         .is_some()
     {
         return next.run(request).await;
     }
     let value = new_token();
-    if let Ok(header_value) = HeaderValue::from_str(&format!("{CSRF_COOKIE}={value}")) {
+    if let Ok(header_value) = HeaderValue::from_str(&format!("{name}={value}")) {
         request.headers_mut().append(header::COOKIE, header_value);
     }
     let mut response = next.run(request).await;
-    let cookie = Cookie::build((CSRF_COOKIE, value))
-        .path("/")
-        .http_only(true)
-        .secure(state.config.security.tls)
-        .same_site(SameSite::Lax)
-        .max_age(Duration::days(365))
-        .build();
+    let tls = state.config.security.tls;
+    let cookie = if widget {
+        widget_cookie(name, value, tls, Duration::days(365))
+    } else {
+        Cookie::build((CSRF_COOKIE, value))
+            .path("/")
+            .http_only(true)
+            .secure(tls)
+            .same_site(SameSite::Lax)
+            .max_age(Duration::days(365))
+            .build()
+    };
     if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -316,6 +374,9 @@ pub struct Ctx {
     pub session: Option<String>,
     /// This browser's own cookie value: a login at an identity provider is bound to it.
     pub browser: Option<String>,
+    /// This platform's origin as the browser addressed it (`https://host`), for text
+    /// that names the platform's own address (the widget's snippet).
+    pub platform: String,
 }
 
 impl Ctx {
@@ -359,13 +420,52 @@ impl FromRequestParts<AppState> for Ctx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        Self::from_cookies(parts, state, SESSION_COOKIE, CSRF_COOKIE, "").await
+    }
+}
+
+/// The context of a widget page (`/widget/…`): the same as [`Ctx`], but from the widget's
+/// own session and CSRF cookies, and with tokens that differ from the portal's.
+#[derive(Debug, Clone)]
+pub struct WidgetCtx(pub Ctx);
+
+impl FromRequestParts<AppState> for WidgetCtx {
+    type Rejection = crate::pages::PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ctx::from_cookies(
+            parts,
+            state,
+            WIDGET_SESSION_COOKIE,
+            WIDGET_CSRF_COOKIE,
+            "widget-",
+        )
+        .await
+        .map(Self)
+    }
+}
+
+impl Ctx {
+    /// Who is signed in by the session cookie `session_name`, and the CSRF token bound to
+    /// that session or to the browser's cookie `csrf_name`; `tag` keeps the tokens of
+    /// different cookie pairs apart.
+    async fn from_cookies(
+        parts: &Parts,
+        state: &AppState,
+        session_name: &str,
+        csrf_name: &str,
+        tag: &str,
+    ) -> Result<Self, crate::pages::PageError> {
         let jar = CookieJar::from_headers(&parts.headers);
         let binding = jar
-            .get(CSRF_COOKIE)
+            .get(csrf_name)
             .map(|c| c.value().to_owned())
             .unwrap_or_default();
         let session = jar
-            .get(SESSION_COOKIE)
+            .get(session_name)
             .map(|c| c.value().to_owned())
             .filter(|v| !v.is_empty());
         // Pages are for people: a client's scoped token never opens a page session.
@@ -382,9 +482,9 @@ impl FromRequestParts<AppState> for Ctx {
         // Signed in, forms are bound to the live session, so a cookie planted by a
         // sibling site cannot yield a valid token; signed out, to the browser's cookie.
         let binding = match (&user, &session) {
-            (Some(_), Some(token)) => format!("session:{token}"),
+            (Some(_), Some(token)) => format!("{tag}session:{token}"),
             _ if binding.is_empty() => String::new(),
-            _ => format!("browser:{binding}"),
+            _ => format!("{tag}browser:{binding}"),
         };
         Ok(Self {
             user: user.clone(),
@@ -395,11 +495,31 @@ impl FromRequestParts<AppState> for Ctx {
             },
             session: user.and(session),
             browser: jar
-                .get(CSRF_COOKIE)
+                .get(csrf_name)
                 .map(|c| c.value().to_owned())
                 .filter(|v| !v.is_empty()),
+            platform: platform_origin(parts, state.config.security.tls),
         })
     }
+}
+
+/// This platform's origin as the request addressed it: the scheme the installation is
+/// served with, and the `Host` the browser sent (or the URI's authority, HTTP/2).
+fn platform_origin(parts: &Parts, tls: bool) -> String {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }
 
 /// The user of an API request, authenticated by `Authorization: Bearer <token>` (a
@@ -578,6 +698,7 @@ mod tests {
             csrf: a.clone(),
             session: None,
             browser: None,
+            platform: String::new(),
         };
         assert!(ctx.check_csrf(&a).is_ok());
         assert!(ctx.check_csrf("").is_err());
@@ -586,6 +707,7 @@ mod tests {
             csrf: String::new(),
             session: None,
             browser: None,
+            platform: String::new(),
         };
         assert!(empty.check_csrf("").is_err());
     }

@@ -34,6 +34,38 @@ pub struct WebConfig {
     pub rate_limits: RateLimits,
     /// The identity provider (ЕСИА or a regional gateway); `None`: local accounts only.
     pub oidc: Option<OidcConfig>,
+    pub delivery: DeliveryConfig,
+}
+
+/// The worker that pushes routed submissions to organisations' own systems.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Run the push worker on this node (several nodes may: a push is leased to one).
+    pub enabled: bool,
+    /// How often to look for due pushes, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long one push may take, in seconds.
+    pub timeout_seconds: u64,
+    /// The first retry waits about this long; each next one twice as long …
+    pub retry_base_seconds: u64,
+    /// … up to this.
+    pub retry_max_seconds: u64,
+    /// Pushes taken per pass.
+    pub batch: u32,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval_ms: 1000,
+            timeout_seconds: 10,
+            retry_base_seconds: 5,
+            retry_max_seconds: 3600,
+            batch: 16,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

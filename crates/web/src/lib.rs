@@ -12,9 +12,11 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod messages;
 pub mod oidc;
+pub mod open311;
 pub mod orgadmin;
 pub mod pages;
 pub mod ratelimit;
@@ -64,9 +66,17 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes(&state))
-        .nest("/api/v1", api::routes())
+        .nest(
+            "/api/v1",
+            api::routes().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                api::idempotency::layer,
+            )),
+        )
+        .merge(open311::routes())
         .route("/healthz", axum::routing::get(healthz))
         .route("/static/style.css", axum::routing::get(stylesheet))
+        .route("/widget.js", axum::routing::get(pages::widget_script))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::map_response_with_state(
             state.config.security.tls,
@@ -134,12 +144,21 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
     )
 }
 
-/// Headers every response carries: no sniffing, no framing, a strict content policy
-/// (pages need no inline script), no referrer leaks; behind TLS, HSTS.
+/// Put in a response's extensions by a handler whose page may be shown in a frame on
+/// other sites (the widget's, whose own `Content-Security-Policy` names in
+/// `frame-ancestors` the sites allowed): no `X-Frame-Options: DENY` is added to it.
+/// Without its own policy such a response still gets `frame-ancestors 'none'`.
+#[derive(Debug, Clone, Copy)]
+pub struct Frameable;
+
+/// Headers every response carries: no sniffing, no framing (except [`Frameable`]
+/// responses, by their own policy), a strict content policy (pages need no inline
+/// script), no referrer leaks; behind TLS, HSTS.
 async fn security_headers(
     axum::extract::State(tls): axum::extract::State<bool>,
     mut response: axum::response::Response,
 ) -> axum::response::Response {
+    let frameable = response.extensions().get::<Frameable>().is_some();
     let headers = response.headers_mut();
     if tls {
         headers.insert(
@@ -158,6 +177,9 @@ async fn security_headers(
         ),
     ];
     for (name, value) in set {
+        if frameable && name == header::X_FRAME_OPTIONS {
+            continue;
+        }
         headers
             .entry(name)
             .or_insert(HeaderValue::from_static(value));

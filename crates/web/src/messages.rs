@@ -87,6 +87,12 @@ pub fn error(code: &str) -> &'static str {
         "photo_required" => "Для этой темы нужна хотя бы одна фотография (JPEG или PNG).",
         "files_not_allowed" => "К этому действию нельзя прикладывать файлы.",
         "out_of_range" => "Выберите значение из допустимого диапазона.",
+        "invalid_url" => "Введите адрес вида https://сервер/путь без логина и пароля.",
+        "https_required" => "Адрес должен начинаться с https:// (http:// — только для локального сервера).",
+        "weak_secret" => "Ключ подписи — от 32 до 200 печатных латинских символов.",
+        "idempotency_key_reused" => "Этот ключ идемпотентности уже использован для другого запроса.",
+        "idempotency_key_in_progress" => "Запрос с этим ключом идемпотентности ещё выполняется.",
+        "invalid_idempotency_key" => "Ключ идемпотентности — от 1 до 255 видимых символов ASCII.",
         "unknown_region" => "Выберите регион из списка.",
         "unknown_subcategory" => "Такой темы нет.",
         "unknown_organisation" => "Такой организации нет.",
@@ -261,4 +267,22 @@ pub fn date(at: time::OffsetDateTime, offset_minutes: i32) -> String {
 
 fn moscow() -> time::UtcOffset {
     time::UtcOffset::from_hms(3, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// A delivery's event, for the organisation's administrator.
+pub fn delivery_event(event: &str) -> &'static str {
+    match event {
+        "submission.routed" => "поступило в организацию",
+        "submission.updated" => "действие заявителя или координатора",
+        "submission.withdrawn" => "передано в другую организацию",
+        _ => "событие",
+    }
+}
+
+pub fn delivery_state(state: otklik_store::DeliveryState) -> &'static str {
+    match state {
+        otklik_store::DeliveryState::Pending => "ожидает передачи",
+        otklik_store::DeliveryState::Failing => "ошибка, повторяется",
+        otklik_store::DeliveryState::Delivered => "передано",
+    }
 }

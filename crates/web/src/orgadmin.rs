@@ -146,3 +146,69 @@ pub async fn change_site(
     })?;
     Ok(origin.as_str().to_owned())
 }
+
+/// Delivery settings as typed (page form or API body).
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationInput {
+    pub mode: String,
+    pub push_url: String,
+    /// Empty: keep the stored secret, or generate one when there is none.
+    pub push_secret: String,
+    pub visibility_timeout_seconds: Option<u64>,
+    pub alert_after_failures: Option<u32>,
+}
+
+/// Sets how `org`'s own system takes its submissions. Returns the push secret when one
+/// was generated (shown once; only the organisation's system needs it).
+pub async fn set_integration(
+    store: &dyn Store,
+    org: OrgId,
+    by: UserId,
+    input: IntegrationInput,
+    now: OffsetDateTime,
+) -> Result<Option<String>, AppError> {
+    use otklik_domain::delivery::{self, DeliveryMode, DeliverySettings, PushUrl};
+    let mut errors = otklik_domain::ValidationErrors::default();
+    let mode = errors.check("mode", DeliveryMode::parse(&input.mode));
+    let mut generated = None;
+    let push = match mode {
+        Some(DeliveryMode::Push) => {
+            let url = errors.check("push_url", PushUrl::parse(&input.push_url));
+            let secret = match input.push_secret.trim() {
+                "" => match store.integration(org).await?.and_then(|i| i.push_secret) {
+                    Some(kept) => kept,
+                    None => {
+                        let fresh = auth::new_token();
+                        generated = Some(fresh.clone());
+                        fresh
+                    }
+                },
+                given => given.to_owned(),
+            };
+            url.map(|url| (url, secret))
+        }
+        _ => None,
+    };
+    let (Some(mode), true) = (mode, errors.is_empty()) else {
+        return Err(AppError::validation(errors));
+    };
+    let settings = DeliverySettings::new(
+        mode,
+        push,
+        input
+            .visibility_timeout_seconds
+            .unwrap_or(delivery::DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
+        input
+            .alert_after_failures
+            .unwrap_or(delivery::DEFAULT_ALERT_AFTER_FAILURES),
+    )
+    .map_err(AppError::validation)?;
+    store
+        .put_integration(org, &settings, Some(by), now)
+        .await
+        .map_err(|e| match e {
+            otklik_store::StoreError::InvalidReference(_) => AppError::not_found(),
+            other => other.into(),
+        })?;
+    Ok(generated)
+}

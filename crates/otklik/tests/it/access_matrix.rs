@@ -15,7 +15,8 @@
 //! change that is already so (enabling an enabled account).
 //!
 //! Outcome classes: `ok` is 2xx or a redirect elsewhere than the login page; `lgn` is a
-//! page's 303 to `/login` or the API's 401; `403`, `404` (hidden: another organisation's
+//! page's 303 to `/login` (the widget's: to its own sign-in, `/widget/{org}/login`) or the
+//! API's 401; `403`, `404` (hidden: another organisation's
 //! or region's submission is answered as if it did not exist), or an exact status.
 //! Pages are for people: an integration client there is anonymous (it sends its key, its
 //! bearer token and even its token as the session cookie, and all are ignored). Every
@@ -29,7 +30,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{json, Value};
 
 use crate::support::{
-    spawn_app, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN, PNG_1X1,
+    csrf_in, spawn_app, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN, PNG_1X1,
 };
 
 /// No photo required; routed in Тверская область to the city administration.
@@ -62,6 +62,9 @@ const AUTHOR_NAME: &str = "Иван Петров";
 const TEXT: &str = "Светофор на перекрёстке Советской и Горького не работает третий день.";
 const UNVERIFIED_EMAIL: &str = "matrix.unverified@example.ru";
 const UNVERIFIED_PASSWORD: &str = "matrix-pass-2026";
+/// A site registered for the city administration's widget, and one that is not.
+const WIDGET_SITE: &str = "https://widget.matrix.example";
+const OTHER_SITE: &str = "https://elsewhere.matrix.example";
 
 // --- principals -------------------------------------------------------------------------------
 
@@ -272,14 +275,6 @@ impl Principal {
     }
 }
 
-/// The value of the first hidden `csrf` input of a page.
-fn csrf_in(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).expect("a csrf input") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
-}
-
 async fn csrf_of(app: &TestApp, page: &Client, auth: Option<&ApiAuth>) -> String {
     let mut rb = page.get(app.url("/login"));
     if let Some(auth) = auth {
@@ -387,6 +382,7 @@ impl Outcome {
         match status {
             200..=299 => Self::Ok,
             300..=399 if location == "/login" || location.starts_with("/login?") => Self::Login,
+            300..=399 if is_widget_login(location) => Self::Login,
             300..=399 => Self::Ok,
             401 if api => Self::Login,
             403 if body.contains("csrf_failed") || body.contains("Форма устарела") => {
@@ -397,6 +393,15 @@ impl Outcome {
             s => Self::Status(s),
         }
     }
+}
+
+/// The widget's sign-in page, `/widget/{org}/login?…`.
+fn is_widget_login(location: &str) -> bool {
+    location.starts_with("/widget/")
+        && location
+            .split('?')
+            .next()
+            .is_some_and(|path| path.ends_with("/login"))
 }
 
 impl fmt::Display for Outcome {
@@ -605,10 +610,36 @@ fn matrix(ids: &Ids) -> Vec<Row> {
     let api_reason = json!({ "reason": "Проверка прав доступа" });
     let api_text = json!({ "text": "Ответ для проверки прав доступа" });
     let resolution = "Проверено, меры приняты";
+    let widget_site = format!("origin={WIDGET_SITE}");
+    let other_site = format!("origin={OTHER_SITE}");
     vec![
         // ---- pages: home, accounts ---------------------------------------------------------------------
         //                                                                                   anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
         get("/", &[],                                                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        // ---- the widget: its script, and its pages in a frame on the city's registered site ------------
+        // The widget has a session of its own (a cookie for /widget only): a portal session,
+        // a client's key or token open nothing there, so its pages send everyone to the
+        // widget's sign-in. A site that is not registered (or none) is refused first.
+        get("/widget.js", &[],                                                              "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/widget/{org}", &[city],                                                       "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .query(&widget_site),
+        get("/widget/{org}", &[city],                                                       "403  403  403  403  403  403  403  403  403  403  403  403  403  403  403  403")
+            .query(&other_site),
+        get("/widget/{org}", &[city],                                                       "400  400  400  400  400  400  400  400  400  400  400  400  400  400  400  400"),
+        get("/widget/{org}", &[transport],                                                  "403  403  403  403  403  403  403  403  403  403  403  403  403  403  403  403")
+            .query(&widget_site),
+        get("/widget/{org}", &["999999999"],                                                "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .query(&widget_site),
+        post("/widget/{org}", &[city],                                                      "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .query(&widget_site).multipart(&[]),
+        get("/widget/{org}/login", &[city],                                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+            .query(&widget_site),
+        post("/widget/{org}/login", &[city],                                                "403  403  403  403  403  403  403  403  403  403  403  403  403  403  403  403")
+            .query(&other_site).form(&[("email", ""), ("password", "")]),
+        post("/widget/{org}/logout", &[city],                                               "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .query(&widget_site).form(&[]),
+        get("/widget/{org}/my", &[city],                                                    "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .query(&widget_site),
         get("/login", &[],                                                                  "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         post("/login", &[],                                                                 "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
             .form(&[("email", ""), ("password", "")]),
@@ -702,6 +733,11 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .form(&[("origin", "")]),
         post("/org/{id}/sites/remove", &[city],                                             "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
             .form(&[("origin", "")]),
+        // Delivery settings: none are set for the city, so removing them finds nothing.
+        post("/org/{id}/integration", &[city],                                              "lgn  403  403  403  403  403  403  422  403  403  422  403  lgn  lgn  lgn  lgn")
+            .form(&[("mode", "")]),
+        post("/org/{id}/integration/remove", &[city],                                       "lgn  403  403  403  403  403  403  404  403  403  404  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
         // ---- pages: the operator's console --------------------------------------------------------------
         get("/console", &[],                                                                "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
         get("/console/routes", &[],                                                         "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
@@ -774,6 +810,16 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/api/v1/organisations/{id}/widget-sites", &[city],                            "lgn  403  403  403  403  403  403  422  403  403  422  403  403  403  403  403")
             .json(json!({})),
         delete("/api/v1/organisations/{id}/widget-sites", &[city],                          "lgn  403  403  403  403  403  403  422  403  403  422  403  403  403  403  403"),
+        // ---- API: deliveries to organisations' systems ----------------------------------------------------
+        get("/api/v1/organisations/{id}/integration", &[city],                              "lgn  403  403  403  403  403  403  404  403  403  404  403  403  403  403  403"),
+        put("/api/v1/organisations/{id}/integration", &[city],                              "lgn  403  403  403  403  403  403  422  403  403  422  403  403  403  403  403")
+            .json(json!({})),
+        delete("/api/v1/organisations/{id}/integration", &[city],                           "lgn  403  403  403  403  403  403  404  403  403  404  403  403  403  403  403"),
+        get("/api/v1/organisations/{id}/deliveries", &[city],                               "lgn  403  403  403  403  403  403  ok   403  403  ok   403  403  403  403  403"),
+        // The pull queue is its organisation's systems' own (the city's is empty: 204).
+        get("/api/v1/deliveries/next", &[],                                                 "lgn  403  403  403  403  403  403  403  403  403  403  403  ok   ok   403  ok"),
+        post("/api/v1/deliveries/{id}/ack", &["999999"],                                    "lgn  403  403  403  403  403  403  403  403  403  403  403  404  404  403  404"),
+        get("/api/v1/console/integrations", &[],                                            "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
         get("/api/v1/regions", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/api/v1/regions/{id}/municipalities", &[tver],                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/api/v1/organisations", &[],                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
@@ -862,6 +908,22 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/api/v1/console/calendars/{layer}/import", &["federal"],                      "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
             .json(json!({})),
         get("/api/v1/console/changes", &[],                                                 "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        // ---- Open311 GeoReport v2 (outside both routers; the key is a parameter or a header) -------------
+        // People's cookies are ignored (they are anonymous here); the clients send their
+        // key as a header. Anonymous callers read messages as summaries; a key reads its
+        // own scope (`c-wo` has no read scope: no list); only a citizen's key submits.
+        //                                                                                   anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
+        get("/open311/v2/{file}", &["discovery.json"],                                      "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/open311/v2/{file}", &["services.xml"],                                        "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/open311/v2/{file}", &["requests.json"],                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  ok"),
+        get("/open311/v2/{file}", &["requests.csv"],                                        "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/open311/v2/{file}", &["requests.json"],                                      "400  400  400  400  400  400  400  400  400  400  400  400  403  403  403  403")
+            .form(&[("service_code", sub)]),
+        get("/open311/v2/services/{file}", &[&format!("{sub}.json")],                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        // Ivan's message: its summary for everybody, in full for those who may read it.
+        get("/open311/v2/requests/{file}", &[&format!("{s}.xml")],                          "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/open311/v2/requests/{file}", &["999999999.json"],                             "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/open311/v2/tokens/{file}", &["1999-0000001.json"],                            "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
     ]
 }
 
@@ -1277,6 +1339,17 @@ async fn world() -> World {
         w.principals.iter().map(|p| p.who).collect::<Vec<_>>(),
         PRINCIPALS
     );
+    // The site the city administration's widget may be embedded on.
+    w.app
+        .store
+        .add_widget_site(
+            OrgId(city),
+            WIDGET_SITE,
+            admin,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
 
     // The write-only system takes the live submission into work: `handle_submission`
     // lets it act, so the action is its to take.
@@ -1820,102 +1893,9 @@ async fn every_route_for_every_principal() {
 
 // --- completeness -------------------------------------------------------------------------------
 
-/// Every `.route("…", method(…)…)` of the web crate's sources, as (METHOD, path), with
-/// `/api/v1` before the API's.
-fn declared_routes() -> BTreeSet<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
-    let mut files = Vec::new();
-    let mut dirs = vec![root.clone()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    let mut routes = BTreeSet::new();
-    for file in files {
-        let source = std::fs::read_to_string(&file).unwrap();
-        let prefix = if file.strip_prefix(&root).unwrap().starts_with("api") {
-            "/api/v1"
-        } else {
-            ""
-        };
-        for (path, methods) in scan_routes(&source) {
-            assert!(
-                !methods.is_empty(),
-                "{}: cannot read the methods of route {path}",
-                file.display()
-            );
-            for method in methods {
-                routes.insert((method, format!("{prefix}{path}")));
-            }
-        }
-    }
-    routes
-}
-
-/// The `.route(` calls of one source file: each path with its methods.
-fn scan_routes(source: &str) -> Vec<(String, Vec<String>)> {
-    const METHODS: [&str; 9] = [
-        "get", "post", "put", "delete", "patch", "head", "options", "trace", "any",
-    ];
-    let bytes = source.as_bytes();
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(at) = source[from..].find(".route(") {
-        let start = from + at;
-        from = start + ".route(".len();
-        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-        if source[line_start..start].contains("//") {
-            continue;
-        }
-        // The path literal.
-        let rest = source[from..].trim_start();
-        let Some(rest) = rest.strip_prefix('"') else {
-            panic!(
-                "a route whose path is not a literal: {}",
-                &source[start..start + 60.min(source.len() - start)]
-            );
-        };
-        let path = rest[..rest.find('"').unwrap()].to_owned();
-        // The arguments, up to the matching parenthesis (strings skipped).
-        let mut depth = 1;
-        let mut i = from;
-        let mut in_string = false;
-        while depth > 0 {
-            match bytes[i] {
-                b'\\' if in_string => i += 1,
-                b'"' => in_string = !in_string,
-                b'(' if !in_string => depth += 1,
-                b')' if !in_string => depth -= 1,
-                _ => {}
-            }
-            i += 1;
-        }
-        let args = &source[from..i];
-        let mut methods = Vec::new();
-        for method in METHODS {
-            let call = format!("{method}(");
-            let mut k = 0;
-            while let Some(hit) = args[k..].find(&call) {
-                let pos = k + hit;
-                let before = args[..pos].chars().next_back();
-                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    methods.push(method.to_uppercase());
-                }
-                k = pos + call.len();
-            }
-        }
-        methods.sort();
-        methods.dedup();
-        found.push((path, methods));
-    }
-    found
-}
+// The route scanner lives in `support.rs`: the OpenAPI completeness test reads the same
+// routes.
+use crate::support::{declared_routes, scan_routes};
 
 #[test]
 fn every_route_has_a_row() {

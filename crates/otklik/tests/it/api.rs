@@ -275,9 +275,13 @@ async fn register_then_token_then_me_and_revoke() {
     assert_eq!(me["full_name"], "Пётр Новиков");
     assert_eq!(me["organisation_id"], Value::Null);
 
-    // The same address in other letter case is the same address.
-    let (status, _, problem) = post_public(&app, "/api/v1/auth/register", account).await;
-    assert_eq!(status, 422, "{problem}");
+    // The same address in other letter case is the same address: a conflict, on the field.
+    let (status, content_type, problem) = post_public(&app, "/api/v1/auth/register", account).await;
+    assert_eq!(
+        (status, content_type.as_str(), problem["code"].as_str()),
+        (409, "application/problem+json", Some("email_taken")),
+        "{problem}"
+    );
     assert_eq!(problem["errors"][0]["field"], "email");
     assert_eq!(problem["errors"][0]["code"], "email_taken");
 
@@ -917,4 +921,371 @@ async fn wrong_methods_and_query_strings_are_problems() {
         .await
         .unwrap();
     assert_eq!(r.headers()["cache-control"], "no-store");
+}
+
+// --- bad input: every class is a 4xx problem with a code, never a 500 ----------------------
+
+/// Sends `body` with `content_type` to a public JSON endpoint.
+async fn post_bytes(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String, Value) {
+    let r = reqwest::Client::new()
+        .post(app.url(path))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    problem_parts(r).await
+}
+
+/// Asserts a problem+json answer with this status and code.
+fn problem(
+    (status, content_type, body): (u16, String, Value),
+    want_status: u16,
+    want_code: &str,
+) -> Value {
+    assert_eq!(
+        (status, content_type.as_str(), body["code"].as_str()),
+        (want_status, "application/problem+json", Some(want_code)),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_problem() {
+    let app = spawn_app().await;
+    for body in [r#"{"email": "#, "not json", r#"{"email": "a@b.ru",}"#, ""] {
+        let answer = post_bytes(&app, "/api/v1/auth/register", "application/json", body).await;
+        let p = problem(answer, 400, "invalid_json");
+        assert!(p["detail"].is_string() || body.is_empty(), "{p}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_415_problem() {
+    let app = spawn_app().await;
+    let json = r#"{"email": "a@b.ru", "password": "x"}"#;
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        let answer = post_bytes(&app, "/api/v1/auth/token", content_type, json).await;
+        problem(answer, 415, "unsupported_media_type");
+    }
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/token"))
+        .body(json)
+        .send()
+        .await
+        .unwrap();
+    problem(problem_parts(r).await, 415, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_a_413_problem() {
+    let app = spawn_app().await;
+    // The default limit of a JSON body is 2 MiB (uploads have their own, larger one).
+    let body = format!(
+        r#"{{"email": "a@b.ru", "password": "{}"}}"#,
+        "x".repeat(3 << 20)
+    );
+    let answer = post_bytes(&app, "/api/v1/auth/token", "application/json", body).await;
+    problem(answer, 413, "request_too_large");
+    let citizen = app.api(&app.token(CITIZEN).await);
+    let r = citizen
+        .client
+        .post(app.url("/api/v1/submissions/1/rate"))
+        .bearer_auth(&citizen.token)
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"score": 5, "comment": "{}"}}"#,
+            "я".repeat(2 << 20)
+        ))
+        .send()
+        .await
+        .unwrap();
+    problem(problem_parts(r).await, 413, "request_too_large");
+}
+
+#[tokio::test]
+async fn unknown_fields_and_wrong_types_are_422_problems() {
+    let app = spawn_app().await;
+    let body = json!({"email": "a@b.ru", "password": "x", "remember_me": true});
+    let p = problem(
+        post_public(&app, "/api/v1/auth/token", body).await,
+        422,
+        "unknown_field",
+    );
+    assert_eq!(field_code(&p, "remember_me"), Some("unknown_field"), "{p}");
+    // Nested bodies too: a file of a submission.
+    let citizen = app.api(&app.token(CITIZEN).await);
+    let (status, p) = citizen
+        .post(
+            "/api/v1/submissions",
+            json!({"kind": "message", "attachments": [{"name": "a.png", "content_base64": "", "size": 1}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (422, Some("unknown_field")),
+        "{p}"
+    );
+    assert_eq!(field_code(&p, "size"), Some("unknown_field"), "{p}");
+    // A value of the wrong type.
+    let (status, p) = citizen
+        .post("/api/v1/submissions/1/rate", json!({"score": "пять"}))
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (422, Some("invalid_body")),
+        "{p}"
+    );
+    assert!(p["detail"].as_str().unwrap().contains("score"), "{p}");
+}
+
+#[tokio::test]
+async fn bad_query_values_are_problems_naming_the_parameter() {
+    let app = spawn_app().await;
+    let operator = app.api(&app.token(OPERATOR).await);
+    let get = |path: &'static str| {
+        let r = operator
+            .client
+            .get(app.url(path))
+            .bearer_auth(&operator.token)
+            .send();
+        async move { problem_parts(r.await.unwrap()).await }
+    };
+    for (path, field) in [
+        ("/api/v1/submissions?limit=lots", "limit"),
+        ("/api/v1/submissions?limit=0", "limit"),
+        ("/api/v1/submissions?overdue=maybe", "overdue"),
+        ("/api/v1/submissions?status=lost", "status"),
+        ("/api/v1/incidents?page=0", "page"),
+        ("/api/v1/incidents?resolved=perhaps", "resolved"),
+        ("/api/v1/console/changes?offset=-1", "offset"),
+    ] {
+        let p = problem(get(path).await, 422, "validation_failed");
+        assert!(field_code(&p, field).is_some(), "{path}: {p}");
+    }
+    problem(
+        get("/api/v1/log/leaves?start=first").await,
+        422,
+        "invalid_parameter",
+    );
+    problem(
+        get("/api/v1/log/proof/inclusion?index=1").await,
+        422,
+        "missing_parameter",
+    );
+    // A parameter without a value fits no type: leave it out instead.
+    problem(
+        get("/api/v1/incidents?region_id=").await,
+        400,
+        "invalid_query",
+    );
+    // A parameter given twice does not fit a single value.
+    problem(
+        get("/api/v1/console/changes?limit=1&limit=2").await,
+        400,
+        "invalid_query",
+    );
+}
+
+#[tokio::test]
+async fn malformed_ids_in_paths_are_404_problems() {
+    let app = spawn_app().await;
+    let citizen = app.api(&app.token(CITIZEN).await);
+    for path in [
+        "/api/v1/submissions/abc",
+        "/api/v1/submissions/%FF%FE",
+        "/api/v1/submissions/99999999999999999999999",
+        "/api/v1/regions/-/municipalities",
+        "/api/v1/log/tree-head/%00",
+    ] {
+        let r = citizen
+            .client
+            .get(app.url(path))
+            .bearer_auth(&citizen.token)
+            .send()
+            .await
+            .unwrap();
+        problem(problem_parts(r).await, 404, "not_found");
+    }
+}
+
+// --- the OpenAPI document ------------------------------------------------------------------
+
+/// The document the server serves, as JSON.
+fn openapi_json() -> Value {
+    serde_json::to_value(otklik_web::api::openapi()).unwrap()
+}
+
+/// (METHOD, path) of every operation of the document.
+fn documented_operations(doc: &Value) -> std::collections::BTreeSet<(String, String)> {
+    let mut found = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in [
+            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+        ] {
+            if item.get(method).is_some() {
+                found.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Every `/api/v1` route of the routers is an operation of the document, and every
+/// operation of the document is a route. A new endpoint fails here until its handler
+/// has its `#[utoipa::path]` and is listed in its module's `Doc`.
+#[test]
+fn openapi_names_every_api_route_and_only_those() {
+    let declared: std::collections::BTreeSet<(String, String)> = crate::support::declared_routes()
+        .into_iter()
+        .filter(|(_, path)| path.starts_with("/api/v1/"))
+        .collect();
+    assert!(
+        declared.len() > 60,
+        "only {} API routes found",
+        declared.len()
+    );
+    let documented = documented_operations(&openapi_json());
+    let missing: Vec<_> = declared.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&declared).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "API routes the OpenAPI document does not describe: {missing:#?}\n\
+         operations of the document that no router declares: {stale:#?}"
+    );
+}
+
+/// Every operation says what it answers: a success, and its errors as problem+json (the
+/// OAuth token endpoint answers errors as RFC 6749 says, in plain JSON).
+#[test]
+fn openapi_operations_document_success_and_problems() {
+    let doc = openapi_json();
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{} {path}", method.to_uppercase());
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_owned()),
+                "{name}: operationId {id:?} is not unique"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{name}: no success response"
+            );
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            assert!(
+                !secured || responses.contains_key("401"),
+                "{name}: secured, no 401"
+            );
+            if op
+                .get("requestBody")
+                .is_some_and(|b| b["content"].get("application/json").is_some())
+            {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{name}: no {status}");
+                }
+            }
+            for (status, response) in responses {
+                let response = match response["$ref"].as_str() {
+                    Some(r) => &doc["components"]["responses"][r.rsplit('/').next().unwrap()],
+                    None => response,
+                };
+                if status.starts_with('4') && path != "/api/v1/oauth/token" {
+                    assert!(
+                        response["content"]
+                            .get("application/problem+json")
+                            .is_some()
+                            && response["content"].as_object().unwrap().len() == 1,
+                        "{name} {status}: not a problem+json response: {response}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Every `$ref` of the document names something the document has (a schema used only
+/// by a query parameter is not collected by itself: its module lists it).
+#[test]
+fn openapi_references_resolve() {
+    fn walk<'a>(value: &'a Value, refs: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    refs.push(r);
+                }
+                map.values().for_each(|v| walk(v, refs));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, refs)),
+            _ => {}
+        }
+    }
+    let doc = openapi_json();
+    let mut refs = Vec::new();
+    walk(&doc, &mut refs);
+    assert!(refs.len() > 100, "only {} references", refs.len());
+    let dangling: std::collections::BTreeSet<&str> = refs
+        .into_iter()
+        .filter(|r| {
+            let pointer = r.strip_prefix('#').unwrap_or("?");
+            doc.pointer(pointer).is_none()
+        })
+        .collect();
+    assert!(dangling.is_empty(), "references to nothing: {dangling:#?}");
+}
+
+/// Sorts every object's keys, so that the stored document is stable.
+fn canonical(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let sorted: std::collections::BTreeMap<String, Value> =
+                map.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+            Value::Object(sorted.into_iter().collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
+    }
+}
+
+/// `docs/openapi.json` is the document the code generates, so that a change of the API
+/// shows in review. `OTKLIK_UPDATE_OPENAPI=1 cargo test -p otklik --test it openapi`
+/// rewrites it.
+#[test]
+fn openapi_snapshot_is_current() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let generated = serde_json::to_string_pretty(&canonical(openapi_json())).unwrap() + "\n";
+    if std::env::var_os("OTKLIK_UPDATE_OPENAPI").is_some_and(|v| v == "1") {
+        std::fs::write(&file, &generated).unwrap();
+        return;
+    }
+    let stored = std::fs::read_to_string(&file).unwrap_or_default();
+    if stored != generated {
+        let first = stored
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| stored.lines().count().min(generated.lines().count()));
+        let line = |text: &str| text.lines().nth(first).unwrap_or("<end>").to_owned();
+        panic!(
+            "docs/openapi.json is not the document the code generates (first difference at \
+             line {}:\n  stored:    {}\n  generated: {}).\nIf the API change is intended, \
+             refresh it with\n  OTKLIK_UPDATE_OPENAPI=1 cargo test -p otklik --test it openapi\n\
+             and commit the file with the change.",
+            first + 1,
+            line(&stored),
+            line(&generated),
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! `$CARGO_TARGET_TMPDIR/screenshots` for people to look at.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; the test command installs them.
+//! The driver's start-up and the page helpers are shared with `widget.rs`.
 //! `OTKLIK_CHROMEDRIVER` / `OTKLIK_CHROMIUM` override the binaries' paths.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use crate::support::{spawn_app, TestApp, CITIZEN, DEMO_PASSWORD, PDF_MINI};
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
     _profile: tempfile::TempDir,
@@ -27,7 +28,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Driver {
+pub(crate) async fn start_driver() -> Driver {
     let binary = std::env::var("OTKLIK_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -58,7 +59,7 @@ async fn start_driver() -> Driver {
     }
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     let chromium = std::env::var("OTKLIK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -81,7 +82,7 @@ async fn browser(driver: &Driver) -> Client {
         .expect("chromium session")
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     let el = c.find(Locator::Css(css)).await.unwrap();
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
@@ -98,7 +99,7 @@ async fn click(c: &Client, css: &str) {
 
 /// Clicks a button that submits a form and waits until the next page has replaced this
 /// one (the old document's root goes stale) and has loaded.
-async fn submit(c: &Client, css: &str) {
+pub(crate) async fn submit(c: &Client, css: &str) {
     let old = c.find(Locator::Css("html")).await.unwrap();
     click(c, css).await;
     for _ in 0..200 {
@@ -122,7 +123,7 @@ async fn submit(c: &Client, css: &str) {
     panic!("the page after {css} did not load");
 }
 
-async fn page_text(c: &Client) -> String {
+pub(crate) async fn page_text(c: &Client) -> String {
     c.find(Locator::Css("main"))
         .await
         .unwrap()
@@ -143,7 +144,7 @@ async fn logout(c: &Client) {
 }
 
 /// Saves a screenshot at the given width, and checks the page does not scroll sideways.
-async fn look(c: &Client, name: &str, width: u32) {
+pub(crate) async fn look(c: &Client, name: &str, width: u32) {
     c.set_window_size(width, 1000).await.unwrap();
     let overflow = c
         .execute(

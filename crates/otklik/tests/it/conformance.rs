@@ -94,14 +94,21 @@ conformance!(
         pending_provider_logins_are_taken_once,
         integration_clients_get_scoped_sessions_until_revoked,
         staff_and_widget_sites_are_managed_on_record,
+        the_outbox_is_written_with_the_routing,
+        pushes_retry_then_alert_once,
+        the_pull_queue_hides_and_returns_messages,
+        idempotency_keys_replay_the_first_answer,
+        lists_filter_by_channel_site_state_and_dates,
     ],
     url: [reopening_the_store, log_audit_detects_edits],
 );
 
 mod deadlines;
+mod deliveries;
 mod identity;
 mod ledger;
 use deadlines::*;
+use deliveries::*;
 use identity::*;
 use ledger::*;
 

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::support::{
-    spawn_app, spawn_app_on, Api, Backend, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR,
+    csrf_in, spawn_app, spawn_app_on, Api, Backend, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR,
 };
 
 /// Photo required; routed in Тверская область by a region rule to the transport ministry.
@@ -117,14 +117,6 @@ impl<'a> Web<'a> {
             .await
             .unwrap()
     }
-}
-
-/// The value of the first hidden `csrf` input of a page.
-fn csrf_in(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).expect("a csrf input") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
 }
 
 fn location(r: &Response) -> String {

@@ -12,7 +12,9 @@ use reqwest::{Client, Response};
 use serde_json::{json, Value};
 
 use crate::api::{refused, sample_value};
-use crate::support::{spawn_app_with, Backend, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR};
+use crate::support::{
+    csrf_in, page_login, spawn_app_with, Backend, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR,
+};
 
 const CLIENT_ID: &str = "otklik";
 const CLIENT_SECRET: &str = "otklik-test-secret";
@@ -169,35 +171,6 @@ async fn account_page(app: &TestApp, client: &Client) -> String {
     let r = client.get(app.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     r.text().await.unwrap()
-}
-
-/// Signs in through the login page (its CSRF token first), as a browser does.
-async fn page_login(app: &TestApp, client: &Client, email: &str, password: &str) -> Response {
-    let html = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", email),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
-fn csrf_in(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).expect("a csrf input") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
 }
 
 async fn user_count(app: &TestApp) -> i64 {
@@ -956,7 +929,7 @@ async fn the_organisation_is_administered_through_the_api_too() {
     let password = created["initial_password"].as_str().unwrap();
     let official = app.api(&app.token_with("api.official@tver.ru", password).await);
     assert_eq!(official.get("/api/v1/me").await.1["role"], "official");
-    // The same address again: a field error, nothing written.
+    // The same address again: a conflict naming the field, nothing written.
     let (status, body) = admin
         .post(
             &format!("{base}/staff"),
@@ -965,7 +938,7 @@ async fn the_organisation_is_administered_through_the_api_too() {
         .await;
     assert_eq!(
         (status, body["errors"][0]["code"].as_str()),
-        (422, Some("email_taken"))
+        (409, Some("email_taken"))
     );
     let (_, staff) = admin.get(&format!("{base}/staff")).await;
     let listed = staff.as_array().unwrap();

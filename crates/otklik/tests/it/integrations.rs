@@ -109,19 +109,6 @@ async fn submit_traffic_light(citizen: &Api) -> i64 {
     created["id"].as_i64().unwrap()
 }
 
-async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
-    let r = api
-        .client
-        .put(format!("{}{path}", api.base))
-        .bearer_auth(&api.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_are_signed_retried_until_accepted_and_alert_the_operator() {
     let app = app_with_fast_retries().await;
@@ -133,33 +120,38 @@ async fn pushes_are_signed_retried_until_accepted_and_alert_the_operator() {
     let settings = format!("/api/v1/organisations/{city}/integration");
 
     // Bad settings change nothing.
-    let (status, problem) = put(
-        &admin,
-        &settings,
-        json!({ "mode": "push", "push_url": "http://sed.tver.ru/in" }),
-    )
-    .await;
+    let (status, problem) = admin
+        .put_json(
+            &settings,
+            json!({ "mode": "push", "push_url": "http://sed.tver.ru/in" }),
+        )
+        .await;
     assert_eq!(
         (status, problem["errors"][0]["code"].as_str()),
         (422, Some("https_required"))
     );
-    let (status, problem) = put(&admin, &settings, json!({ "mode": "telepathy" })).await;
+    let (status, problem) = admin
+        .put_json(&settings, json!({ "mode": "telepathy" }))
+        .await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (422, Some("mode"))
     );
     assert_eq!(admin.get(&settings).await.0, 404);
     assert_eq!(
-        put(&citizen, &settings, json!({ "mode": "pull" })).await.0,
+        citizen
+            .put_json(&settings, json!({ "mode": "pull" }))
+            .await
+            .0,
         403
     );
 
-    let set = ok(put(
-        &admin,
-        &settings,
-        json!({ "mode": "push", "push_url": url, "alert_after_failures": 2 }),
-    )
-    .await);
+    let set = ok(admin
+        .put_json(
+            &settings,
+            json!({ "mode": "push", "push_url": url, "alert_after_failures": 2 }),
+        )
+        .await);
     let secret = set["push_secret"].as_str().unwrap().to_owned();
     assert!(secret.len() >= 32);
     let shown = ok(admin.get(&settings).await);
@@ -264,12 +256,12 @@ async fn the_pull_queue_and_idempotent_inbound_actions() {
     let admin = app.api(&app.token(ORG_ADMIN).await);
     let citizen = app.api(&app.token(CITIZEN).await);
     let city = id_named(&citizen, "/api/v1/organisations", CITY).await;
-    ok(put(
-        &admin,
-        &format!("/api/v1/organisations/{city}/integration"),
-        json!({ "mode": "pull", "visibility_timeout_seconds": 60 }),
-    )
-    .await);
+    ok(admin
+        .put_json(
+            &format!("/api/v1/organisations/{city}/integration"),
+            json!({ "mode": "pull", "visibility_timeout_seconds": 60 }),
+        )
+        .await);
     let (status, client) = admin
         .post(
             &format!("/api/v1/organisations/{city}/clients"),

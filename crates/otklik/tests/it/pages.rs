@@ -9,8 +9,8 @@ use reqwest::{Client, Response};
 use serde_json::Value;
 
 use crate::support::{
-    spawn_app, spawn_app_on, Backend, TestApp, CITIZEN, DEMO_PASSWORD, OTHER_CITIZEN, PDF_MINI,
-    PNG_1X1,
+    csrf_in, spawn_app, spawn_app_on, Backend, TestApp, CITIZEN, DEMO_PASSWORD, OTHER_CITIZEN,
+    PDF_MINI, PNG_1X1,
 };
 
 /// Photo required; its form asks for an address; routed to the transport ministry.
@@ -86,14 +86,6 @@ impl<'a> Browser<'a> {
         self.post_multipart(&format!("/submissions/{id}/{action}"), form)
             .await
     }
-}
-
-/// The value of the first hidden `csrf` input of a page.
-fn csrf_in(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).expect("a csrf input") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
 }
 
 fn location(r: &Response) -> &str {

@@ -183,6 +183,20 @@ impl Api {
     }
 }
 
+impl Api {
+    pub async fn put_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        read(r).await
+    }
+}
+
 async fn read(r: reqwest::Response) -> (u16, serde_json::Value) {
     let status = r.status().as_u16();
     let bytes = r.bytes().await.unwrap();
@@ -199,3 +213,137 @@ pub const PNG_1X1: &[u8] = &[
     0x42, 0x60, 0x82,
 ];
 pub const PDF_MINI: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).expect("a csrf input") + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_owned()
+}
+
+/// Signs in through the login page (its CSRF token first), as a browser does.
+pub async fn page_login(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let html = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_in(&html).as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+// --- the routes the routers declare -------------------------------------------------------------
+
+/// Every `.route("…", method(…)…)` of the web crate's sources, as (METHOD, path), with
+/// `/api/v1` before the API's.
+pub fn declared_routes() -> std::collections::BTreeSet<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut routes = std::collections::BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let prefix = if file.strip_prefix(&root).unwrap().starts_with("api") {
+            "/api/v1"
+        } else {
+            ""
+        };
+        for (path, methods) in scan_routes(&source) {
+            assert!(
+                !methods.is_empty(),
+                "{}: cannot read the methods of route {path}",
+                file.display()
+            );
+            for method in methods {
+                routes.insert((method, format!("{prefix}{path}")));
+            }
+        }
+    }
+    routes
+}
+
+/// The `.route(` calls of one source file: each path with its methods.
+pub fn scan_routes(source: &str) -> Vec<(String, Vec<String>)> {
+    const METHODS: [&str; 9] = [
+        "get", "post", "put", "delete", "patch", "head", "options", "trace", "any",
+    ];
+    let bytes = source.as_bytes();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = source[from..].find(".route(") {
+        let start = from + at;
+        from = start + ".route(".len();
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        if source[line_start..start].contains("//") {
+            continue;
+        }
+        // The path literal.
+        let rest = source[from..].trim_start();
+        let Some(rest) = rest.strip_prefix('"') else {
+            panic!(
+                "a route whose path is not a literal: {}",
+                &source[start..start + 60.min(source.len() - start)]
+            );
+        };
+        let path = rest[..rest.find('"').unwrap()].to_owned();
+        // The arguments, up to the matching parenthesis (strings skipped).
+        let mut depth = 1;
+        let mut i = from;
+        let mut in_string = false;
+        while depth > 0 {
+            match bytes[i] {
+                b'\\' if in_string => i += 1,
+                b'"' => in_string = !in_string,
+                b'(' if !in_string => depth += 1,
+                b')' if !in_string => depth -= 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        let args = &source[from..i];
+        let mut methods = Vec::new();
+        for method in METHODS {
+            let call = format!("{method}(");
+            let mut k = 0;
+            while let Some(hit) = args[k..].find(&call) {
+                let pos = k + hit;
+                let before = args[..pos].chars().next_back();
+                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    methods.push(method.to_uppercase());
+                }
+                k = pos + call.len();
+            }
+        }
+        methods.sort();
+        methods.dedup();
+        found.push((path, methods));
+    }
+    found
+}

@@ -15,7 +15,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::browser::{browser, fill, look, page_text, start_driver, submit};
-use crate::support::{spawn_app, spawn_app_with, Backend, TestApp, CITIZEN, DEMO_PASSWORD};
+use crate::support::{
+    csrf_in, spawn_app, spawn_app_with, Backend, TestApp, CITIZEN, DEMO_PASSWORD,
+};
 
 const CITY: &str = "Администрация города Твери";
 const CITY_ADMIN: &str = "admin.tver-city@demo.otklik.local";
@@ -70,13 +72,6 @@ fn frame_ancestors(r: &reqwest::Response) -> String {
         .find_map(|d| d.strip_prefix("frame-ancestors "))
         .unwrap_or_default()
         .to_owned()
-}
-
-fn csrf_in(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).expect("a csrf input") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
 }
 
 /// Every `Set-Cookie` of a response.

@@ -6,8 +6,7 @@
 //! accept and refuse the same things with the same field codes. Every change goes through
 //! the store's `Admin` methods, which record it with the acting user.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -27,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{rfc3339, ApiError, ApiJson, Problem};
+use super::{rfc3339, ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::auth::ApiUser;
 use crate::error::AppError;
 use crate::AppState;
@@ -100,9 +99,21 @@ pub(crate) fn require_operator(user: &UserRecord) -> Result<(), AppError> {
         .map_err(AppError::from)
 }
 
-fn operator(user: &ApiUser) -> Result<(), ApiError> {
-    user.require(otklik_domain::access::Capability::Configure)
-        .map_err(ApiError::from)
+/// The caller, once the policy lets it configure: the operator. An extractor, so that it
+/// runs before the body is read and everyone else gets 401 or 403 whatever they send.
+pub struct Operator(pub ApiUser);
+
+impl axum::extract::FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = ApiUser::from_request_parts(parts, state).await?;
+        user.require(otklik_domain::access::Capability::Configure)?;
+        Ok(Self(user))
+    }
 }
 
 /// A store refusal that names one input (`unknown_region`, …) moved onto that input, so
@@ -351,30 +362,46 @@ impl From<&RouteRule> for RouteRuleView {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct RouteRequest {
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(required, value_type = i64)]
     pub subcategory_id: Option<i64>,
     /// `federal`, `region` (needs `region_id`) or `municipality` (needs `region_id` and
     /// `municipality_id` of that region).
+    #[serde(default)]
+    #[schema(required, value_type = ScopeSchema)]
     pub scope: String,
+    #[serde(default, deserialize_with = "super::whole")]
     pub region_id: Option<i64>,
+    #[serde(default, deserialize_with = "super::whole")]
     pub municipality_id: Option<i64>,
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(required, value_type = i64)]
     pub organisation_id: Option<i64>,
 }
+
+super::types::text_schema!(ScopeSchema, "RouteScope", {
+    super::types::one_of(SCOPES.iter().copied(), "Where a routing rule applies.")
+});
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RouteListParams {
     /// Only the rules of this subcategory.
+    #[param(value_type = Option<i64>)]
     pub subcategory_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DecisionParams {
+    #[param(required, value_type = i64)]
     pub subcategory_id: Option<String>,
+    #[param(required, value_type = i64)]
     pub region_id: Option<String>,
-    /// Optional.
+    /// Optional: a municipality of the region.
+    #[param(value_type = Option<i64>)]
     pub municipality_id: Option<String>,
 }
 
@@ -398,21 +425,14 @@ pub(crate) fn decision_parts(label: &str) -> (&str, Option<i64>) {
     }
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError(AppError::bad_request("invalid_query"), Some(e.body_text())))
-}
-
 /// The routing rules, by subcategory.
 #[utoipa::path(get, path = "/api/v1/console/routes", tag = "console", params(RouteListParams), security(("bearer" = [])),
     responses((status = 200, body = Vec<RouteRuleView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list_routes(
     State(state): State<AppState>,
-    user: ApiUser,
-    params: Result<Query<RouteListParams>, QueryRejection>,
+    _: Operator,
+    ApiQuery(params): ApiQuery<RouteListParams>,
 ) -> ApiResult<Json<Vec<RouteRuleView>>> {
-    operator(&user)?;
-    let params = query(params)?;
     let filter = match params.subcategory_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => {
@@ -431,10 +451,9 @@ async fn list_routes(
     responses((status = 201, body = RouteRuleView), (status = 200, body = RouteRuleView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn put_route(
     State(state): State<AppState>,
-    user: ApiUser,
+    Operator(user): Operator,
     ApiJson(body): ApiJson<RouteRequest>,
 ) -> ApiResult<Response> {
-    operator(&user)?;
     let input = RouteInput {
         subcategory: id_text(body.subcategory_id),
         scope: body.scope,
@@ -472,10 +491,9 @@ async fn put_route(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_route(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    Operator(user): Operator,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    operator(&user)?;
     let id = id.parse::<i64>().map_err(|_| AppError::not_found())?;
     state
         .store
@@ -490,11 +508,9 @@ async fn delete_route(
     responses((status = 200, body = RouteDecisionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn route_decision(
     State(state): State<AppState>,
-    user: ApiUser,
-    params: Result<Query<DecisionParams>, QueryRejection>,
+    _: Operator,
+    ApiQuery(p): ApiQuery<DecisionParams>,
 ) -> ApiResult<Json<RouteDecisionView>> {
-    operator(&user)?;
-    let p = query(params)?;
     let store = state.store.as_ref();
     let (sub, region, municipality) = parse_decision(
         store,
@@ -669,19 +685,36 @@ impl From<&Organisation> for ConsoleOrganisationView {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ConsoleOrganisationRequest {
+    #[serde(default)]
+    #[schema(required, value_type = super::OrganisationNameSchema)]
     pub name: String,
+    #[serde(default)]
+    #[schema(required, value_type = OrganisationKindSchema)]
     pub kind: String,
+    #[serde(default, deserialize_with = "super::whole")]
     pub region_id: Option<i64>,
     /// A municipality of `region_id`.
+    #[serde(default, deserialize_with = "super::whole")]
     pub municipality_id: Option<i64>,
+    #[serde(default, deserialize_with = "super::whole")]
     pub parent_id: Option<i64>,
     /// The region's coordinator: receives what no rule routes.
+    #[serde(default)]
     pub is_coordinator: bool,
     /// Left out: the municipality's, else the region's, else Moscow time (180).
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(minimum = -720, maximum = 840)]
     pub utc_offset_minutes: Option<i64>,
 }
+
+super::types::text_schema!(OrganisationKindSchema, "OrganisationKind", {
+    super::types::one_of(
+        ORGANISATION_KINDS.iter().copied(),
+        "An organisation's kind.",
+    )
+});
 
 impl From<ConsoleOrganisationRequest> for OrganisationInput {
     fn from(b: ConsoleOrganisationRequest) -> Self {
@@ -708,9 +741,8 @@ fn org_id(raw: &str) -> Result<OrgId, AppError> {
     responses((status = 200, body = Vec<ConsoleOrganisationView>), (status = 403, body = Problem)))]
 async fn list_organisations(
     State(state): State<AppState>,
-    user: ApiUser,
+    _: Operator,
 ) -> ApiResult<Json<Vec<ConsoleOrganisationView>>> {
-    operator(&user)?;
     let orgs = state.store.organisations().await?;
     Ok(Json(
         orgs.iter().map(ConsoleOrganisationView::from).collect(),
@@ -721,10 +753,9 @@ async fn list_organisations(
     responses((status = 200, body = ConsoleOrganisationView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn show_organisation(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    _: Operator,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConsoleOrganisationView>> {
-    operator(&user)?;
     let org = state.store.organisation(org_id(&id)?).await?;
     Ok(Json(ConsoleOrganisationView::from(&org)))
 }
@@ -734,10 +765,9 @@ async fn show_organisation(
     responses((status = 201, body = ConsoleOrganisationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_organisation(
     State(state): State<AppState>,
-    user: ApiUser,
+    Operator(user): Operator,
     ApiJson(body): ApiJson<ConsoleOrganisationRequest>,
 ) -> ApiResult<Response> {
-    operator(&user)?;
     let org = save_organisation(&state, &user.0, None, body.into()).await?;
     Ok((
         StatusCode::CREATED,
@@ -751,11 +781,10 @@ async fn create_organisation(
     responses((status = 200, body = ConsoleOrganisationView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_organisation(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    Operator(user): Operator,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ConsoleOrganisationRequest>,
 ) -> ApiResult<Json<ConsoleOrganisationView>> {
-    operator(&user)?;
     let id = org_id(&id)?;
     state.store.organisation(id).await?;
     let org = save_organisation(&state, &user.0, Some(id), body.into()).await?;
@@ -902,25 +931,42 @@ pub(crate) async fn parse_subcategory(
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct FormFieldBody {
     /// `[a-z][a-z0-9_]*`, at most 40 characters, unique in the form.
+    #[serde(default)]
+    #[schema(required)]
     pub key: String,
+    #[serde(default)]
+    #[schema(required)]
     pub label: String,
-    /// `text`, `number`, `date`, `select`, `multi_select` or `address`.
+    #[serde(default)]
+    #[schema(required, value_type = FieldKindSchema)]
     pub kind: String,
+    #[serde(default)]
     pub required: bool,
+    #[serde(default)]
     pub hint: Option<String>,
     /// The choices of `select` and `multi_select` (no `;` in a multi-select's options).
+    #[serde(default)]
     pub options: Vec<String>,
 }
+
+super::types::text_schema!(FieldKindSchema, "FieldKind", {
+    super::types::one_of(
+        FieldKind::ALL.iter().map(|k| k.as_str()),
+        "A form field's kind; `date` values are `YYYY-MM-DD`.",
+    )
+});
 
 /// A subcategory's form. Photos and files are attachments, not fields:
 /// `photo_required` asks for at least one photo.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct FormBody {
+    #[serde(default)]
     pub photo_required: bool,
+    #[serde(default)]
     pub fields: Vec<FormFieldBody>,
 }
 
@@ -969,16 +1015,23 @@ fn subcategory_view(s: &otklik_store::Subcategory) -> ConsoleSubcategoryView {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct CategoryRequest {
+    #[serde(default)]
+    #[schema(required, value_type = super::CategoryNameSchema)]
     pub name: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct SubcategoryRequest {
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(required, value_type = i64)]
     pub category_id: Option<i64>,
+    #[serde(default)]
+    #[schema(required, value_type = super::CategoryNameSchema)]
     pub name: String,
+    #[serde(default)]
     pub form: FormBody,
 }
 
@@ -987,9 +1040,8 @@ pub struct SubcategoryRequest {
     responses((status = 200, body = Vec<ConsoleCategoryView>), (status = 403, body = Problem)))]
 async fn list_categories(
     State(state): State<AppState>,
-    user: ApiUser,
+    _: Operator,
 ) -> ApiResult<Json<Vec<ConsoleCategoryView>>> {
-    operator(&user)?;
     let catalogue = state.store.catalogue().await?;
     Ok(Json(
         catalogue
@@ -1008,10 +1060,9 @@ async fn list_categories(
     responses((status = 201, body = ConsoleCategoryView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_category(
     State(state): State<AppState>,
-    user: ApiUser,
+    Operator(user): Operator,
     ApiJson(body): ApiJson<CategoryRequest>,
 ) -> ApiResult<Response> {
-    operator(&user)?;
     let name = parse_category_name(&body.name)?;
     let id = state
         .store
@@ -1031,11 +1082,10 @@ async fn create_category(
     responses((status = 200, body = ConsoleCategoryView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn rename_category(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    Operator(user): Operator,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<CategoryRequest>,
 ) -> ApiResult<Json<ConsoleCategoryView>> {
-    operator(&user)?;
     let id = CategoryId(id.parse::<i64>().map_err(|_| AppError::not_found())?);
     let name = parse_category_name(&body.name)?;
     state
@@ -1069,10 +1119,9 @@ fn subcategory_id(raw: &str) -> Result<SubcategoryId, AppError> {
     responses((status = 200, body = ConsoleSubcategoryView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn show_subcategory(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    _: Operator,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConsoleSubcategoryView>> {
-    operator(&user)?;
     let sub = state.store.subcategory(subcategory_id(&id)?).await?;
     Ok(Json(subcategory_view(&sub)))
 }
@@ -1082,10 +1131,9 @@ async fn show_subcategory(
     responses((status = 201, body = ConsoleSubcategoryView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_subcategory(
     State(state): State<AppState>,
-    user: ApiUser,
+    Operator(user): Operator,
     ApiJson(body): ApiJson<SubcategoryRequest>,
 ) -> ApiResult<Response> {
-    operator(&user)?;
     let sub = save_subcategory_request(&state, &user.0, None, body).await?;
     Ok((StatusCode::CREATED, Json(subcategory_view(&sub))).into_response())
 }
@@ -1096,11 +1144,10 @@ async fn create_subcategory(
     responses((status = 200, body = ConsoleSubcategoryView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_subcategory(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    Operator(user): Operator,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SubcategoryRequest>,
 ) -> ApiResult<Json<ConsoleSubcategoryView>> {
-    operator(&user)?;
     let id = subcategory_id(&id)?;
     state.store.subcategory(id).await?;
     let sub = save_subcategory_request(&state, &user.0, Some(id), body).await?;
@@ -1345,23 +1392,42 @@ pub struct PolicyView {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct PolicyRequest {
-    /// `message` or `appeal`.
+    #[serde(default)]
+    #[schema(required, value_type = super::SubmissionKindSchema)]
     pub kind: String,
     /// Left out: the policy of the kind.
+    #[serde(default, deserialize_with = "super::whole")]
     pub subcategory_id: Option<i64>,
-    /// `working_days` or `calendar_days`.
+    #[serde(default)]
+    #[schema(required, value_type = TermUnitSchema)]
     pub unit: String,
     /// Days, 1 to 365; left out: the stage does not apply.
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(minimum = 1, maximum = 365)]
     pub moderation: Option<i64>,
+    /// Days, 1 to 365; left out: the stage does not apply.
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(minimum = 1, maximum = 365)]
     pub registration: Option<i64>,
+    /// Days, 1 to 365; left out: the stage does not apply.
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(minimum = 1, maximum = 365)]
     pub redirect: Option<i64>,
     /// Days, 1 to 365.
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(required, value_type = u32, minimum = 1, maximum = 365)]
     pub answer: Option<i64>,
     /// The longest extension, 1 to 30 days; left out: no extension.
+    #[serde(default, deserialize_with = "super::whole")]
+    #[schema(minimum = 1, maximum = 30)]
     pub extension: Option<i64>,
 }
+
+super::types::text_schema!(TermUnitSchema, "TermUnit", {
+    super::types::one_of(UNITS.iter().map(|u| u.as_str()), "How a term counts days.")
+});
 
 /// How many open deadlines were recomputed, and how many of them moved.
 #[derive(Debug, Serialize, ToSchema)]
@@ -1384,9 +1450,8 @@ impl From<RecomputeReport> for RecomputeView {
     responses((status = 200, body = Vec<PolicyView>), (status = 403, body = Problem)))]
 async fn list_policies(
     State(state): State<AppState>,
-    user: ApiUser,
+    _: Operator,
 ) -> ApiResult<Json<Vec<PolicyView>>> {
-    operator(&user)?;
     let rows = policy_rows(state.store.as_ref()).await?;
     Ok(Json(
         rows.into_iter()
@@ -1410,10 +1475,9 @@ async fn list_policies(
     responses((status = 200, body = RecomputeView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn put_policy(
     State(state): State<AppState>,
-    user: ApiUser,
+    Operator(user): Operator,
     ApiJson(body): ApiJson<PolicyRequest>,
 ) -> ApiResult<Json<RecomputeView>> {
-    operator(&user)?;
     let input = PolicyInput {
         kind: body.kind,
         subcategory: id_text(body.subcategory_id),
@@ -1612,20 +1676,26 @@ pub struct CalendarView {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct CalendarDayRequest {
     /// `YYYY-MM-DD`.
+    #[serde(default)]
+    #[schema(required, format = Date)]
     pub date: String,
-    /// `holiday`, `day-off` (a weekday), `working` (a Saturday or Sunday) or `short`.
+    /// A `day-off` must be a weekday, a `working` day a Saturday or Sunday.
+    #[serde(default)]
+    #[schema(required, value_type = super::DayKindSchema)]
     pub kind: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct CalendarImportRequest {
     /// A calendar file: `YYYY-MM-DD <holiday|day-off|working|short> [# comment]` per
     /// line. For the federal layer each year in it replaces that year and must list all
     /// the Labour Code's holidays.
+    #[serde(default)]
+    #[schema(required)]
     pub text: String,
 }
 
@@ -1642,10 +1712,9 @@ pub struct CalendarImportView {
     responses((status = 200, body = CalendarView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn calendar_days(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(layer): Path<String>,
+    _: Operator,
+    ApiPath(layer): ApiPath<String>,
 ) -> ApiResult<Json<CalendarView>> {
-    operator(&user)?;
     let layer = layer_of(state.store.as_ref(), &layer).await?;
     let days = state.store.calendar_days(layer.code()).await?;
     Ok(Json(CalendarView {
@@ -1665,11 +1734,10 @@ async fn calendar_days(
     responses((status = 200, body = RecomputeView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn add_calendar_day(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(layer): Path<String>,
+    Operator(user): Operator,
+    ApiPath(layer): ApiPath<String>,
     ApiJson(body): ApiJson<CalendarDayRequest>,
 ) -> ApiResult<Json<RecomputeView>> {
-    operator(&user)?;
     let store = state.store.as_ref();
     let layer = layer_of(store, &layer).await?;
     let entry = parse_day(&body.date, &body.kind)?;
@@ -1682,10 +1750,9 @@ async fn add_calendar_day(
     responses((status = 200, body = RecomputeView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_calendar_day(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path((layer, date)): Path<(String, String)>,
+    Operator(user): Operator,
+    ApiPath((layer, date)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<RecomputeView>> {
-    operator(&user)?;
     let store = state.store.as_ref();
     let layer = layer_of(store, &layer).await?;
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -1708,11 +1775,10 @@ async fn delete_calendar_day(
     responses((status = 200, body = CalendarImportView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn import_calendar(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(layer): Path<String>,
+    Operator(user): Operator,
+    ApiPath(layer): ApiPath<String>,
     ApiJson(body): ApiJson<CalendarImportRequest>,
 ) -> ApiResult<Json<CalendarImportView>> {
-    operator(&user)?;
     let store = state.store.as_ref();
     let layer = layer_of(store, &layer).await?;
     let entries = parse_import(&layer, &body.text)
@@ -1769,7 +1835,9 @@ impl From<&ConfigChange> for ConfigChangeView {
 #[into_params(parameter_in = Query)]
 pub struct ChangesParams {
     /// 1 to 200, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 10000000)]
     pub offset: Option<String>,
 }
 
@@ -1781,11 +1849,9 @@ pub(crate) const CHANGES_PAGE: u32 = 50;
     responses((status = 200, body = Vec<ConfigChangeView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn changes(
     State(state): State<AppState>,
-    user: ApiUser,
-    params: Result<Query<ChangesParams>, QueryRejection>,
+    _: Operator,
+    ApiQuery(p): ApiQuery<ChangesParams>,
 ) -> ApiResult<Json<Vec<ConfigChangeView>>> {
-    operator(&user)?;
-    let p = query(params)?;
     let mut errors = ValidationErrors::default();
     let limit = match p.limit.as_deref().map(str::trim) {
         None | Some("") => Some(CHANGES_PAGE),

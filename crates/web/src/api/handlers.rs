@@ -1,6 +1,6 @@
 //! API handlers and the OpenAPI document that describes them.
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use utoipa::OpenApi;
 
 use super::types::*;
-use super::{ApiError, ApiJson, API_UPLOAD_LIMIT};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, API_UPLOAD_LIMIT};
 use crate::auth::{self, ApiUser, ClientIp};
 use crate::error::AppError;
 use crate::usecases::{self, ActInput, RegisterInput, SubmitInput};
@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::log::routes())
         .merge(super::monitoring::routes())
         .merge(super::console::routes())
+        .merge(super::integration::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -74,7 +75,7 @@ pub fn routes() -> Router<AppState> {
                        Errors are RFC 9457 problem+json with a stable `code`."
     ),
     paths(
-        register, create_token, revoke_token, me, regions, municipalities, organisations, catalogue,
+        openapi_json, register, create_token, revoke_token, me, regions, municipalities, organisations, catalogue,
         list, create, show, take_into_work, intermediate_answer, answer, redirect, reject,
         rate, send_back, request_clarification, clarify, extend, return_answer, recategorise,
         file, super::oauth::token,
@@ -83,7 +84,7 @@ pub fn routes() -> Router<AppState> {
         super::log::receipts, super::log::receipt
     ),
     components(schemas(
-        Problem, ProblemField, RegisterRequest, TokenRequest, TokenResponse, UserView,
+        Problem, ProblemField, StatusSchema, RegisterRequest, TokenRequest, TokenResponse, UserView,
         RegionView, MunicipalityView, OrganisationView, CategoryView, SubcategoryView, FormView, FormFieldView,
         FileUpload, SubmitRequest, AnswerRequest, RedirectRequest, RejectRequest, RateRequest,
         SendBackRequest, ReasonRequest, ClarifyRequest, ExtendRequest, RecategoriseRequest,
@@ -106,11 +107,18 @@ struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // An integration client's `<client_id>.<secret>`.
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
         );
     }
 }
@@ -122,9 +130,138 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::monitoring::Doc::openapi());
     doc.merge(super::console::Doc::openapi());
     doc.merge(super::organisation::Doc::openapi());
+    doc.merge(super::integration::Doc::openapi());
+    complete_errors(&mut doc);
     doc
 }
 
+/// The problem responses every operation can give because of how it reads its request,
+/// whatever its handler does: `(status, component name, description)`.
+const STANDARD_PROBLEMS: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "The JSON body does not parse (`invalid_json`), or a query parameter does not fit its type, is repeated or has no value (`invalid_query`)."),
+    ("401", "Unauthorized", "No valid bearer token or API key (`unauthorized`)."),
+    ("403", "Forbidden", "The policy refuses this caller (`forbidden` or a more precise code)."),
+    ("404", "NotFound", "Nothing with this id, or nothing this caller may see (`not_found`); a malformed id is not found either."),
+    ("409", "Conflict", "The resource's state does not allow this now (e.g. `illegal_transition`, `already_resolved`)."),
+    ("413", "PayloadTooLarge", "The body is larger than this operation accepts (`request_too_large`)."),
+    ("415", "UnsupportedMediaType", "The body is not sent as `application/json` (`unsupported_media_type`)."),
+    ("422", "UnprocessableEntity", "The request is well-formed but its values are not accepted: `validation_failed` with a code per field in `errors`, `unknown_field` (a property the body type does not have), or `invalid_body` (a property of the wrong type, or a required one missing)."),
+    ("429", "TooManyRequests", "Too many attempts from this address or account (`rate_limited`); `Retry-After` says when to try again."),
+];
+
+/// Completes every operation's error responses from its shape, so that the document
+/// says what the extractors do without each annotation repeating it: a secured
+/// operation can answer 401 (`ApiUser`), one with a JSON body 400, 413, 415 and 422
+/// (`ApiJson`), one with path parameters 404 (`ApiPath`), one with query parameters 400
+/// and 422 (`ApiQuery` and the handlers' checks). Problems are served as
+/// `application/problem+json`; an annotation's own description of a status is kept,
+/// other problem responses point at the shared `components.responses`.
+fn complete_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Ref, RefOr};
+
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (status, name, description) in STANDARD_PROBLEMS {
+        components.responses.insert(
+            (*name).to_owned(),
+            RefOr::T(problem_response(status, description)),
+        );
+    }
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let params = operation.parameters.as_deref().unwrap_or_default();
+            let has = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
+            let (in_path, in_query) = (has(ParameterIn::Path), has(ParameterIn::Query));
+            let json_body = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.contains_key("application/json"));
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let mut statuses = Vec::new();
+            if json_body || in_query {
+                statuses.extend(["400", "422"]);
+            }
+            if secured {
+                statuses.push("401");
+            }
+            if in_path {
+                statuses.push("404");
+            }
+            if json_body {
+                statuses.extend(["413", "415"]);
+            }
+            let responses = &mut operation.responses.responses;
+            for status in statuses {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(utoipa::openapi::Response::new("")));
+            }
+            for (status, response) in responses.iter_mut() {
+                let RefOr::T(r) = response else { continue };
+                let is_problem = r.content.is_empty() || r.content.values().any(is_problem_schema);
+                if !is_problem || !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                let standard = STANDARD_PROBLEMS.iter().find(|(s, ..)| s == status);
+                match standard {
+                    Some((_, name, _)) if r.description.is_empty() => {
+                        *response = RefOr::Ref(Ref::new(format!("#/components/responses/{name}")));
+                    }
+                    _ => {
+                        let own = std::mem::take(&mut r.description);
+                        *r = problem_response(status, &own);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_problem_schema(content: &utoipa::openapi::Content) -> bool {
+    matches!(&content.schema, Some(utoipa::openapi::RefOr::Ref(r))
+        if r.ref_location == "#/components/schemas/Problem")
+}
+
+/// A problem+json response, with `WWW-Authenticate` on 401 and `Retry-After` on 429.
+fn problem_response(status: &str, description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Content, Ref, ResponseBuilder};
+    let mut response = ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        Content::new(Some(Ref::from_schema_name("Problem"))),
+    );
+    let header = |kind: Type, text: &str| {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(kind).build())
+            .description(Some(text))
+            .build()
+    };
+    match status {
+        "401" => {
+            response = response.header(
+                "WWW-Authenticate",
+                header(Type::String, "`Bearer realm=\"otklik\"`"),
+            );
+        }
+        "429" => {
+            response = response.header("Retry-After", header(Type::Integer, "Seconds to wait."));
+        }
+        _ => {}
+    }
+    response.build()
+}
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "reference",
+    responses((status = 200, description = "The OpenAPI document", body = OpenApiDocumentSchema)))]
 async fn openapi_json() -> Response {
     match openapi().to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
@@ -134,7 +271,8 @@ async fn openapi_json() -> Response {
 
 /// Registers a citizen account.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = UserView), (status = 422, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201, body = UserView), (status = 409, body = Problem, description = "`email_taken`: an account with this address exists"),
+        (status = 429, body = Problem)))]
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -152,14 +290,16 @@ async fn register(
         &input,
         state.config.identity.local_accounts_level,
     )
-    .await?;
+    .await
+    .map_err(super::conflict)?;
     let user = state.store.user(id).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
 }
 
 /// Exchanges credentials for a bearer token (valid 14 days).
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
-    responses((status = 201, body = TokenResponse), (status = 401, body = Problem)))]
+    responses((status = 201, body = TokenResponse), (status = 401, body = Problem, description = "`invalid_credentials`, or `account_locked` after repeated failures"),
+        (status = 429, body = Problem)))]
 async fn create_token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -222,7 +362,7 @@ async fn regions(State(state): State<AppState>) -> ApiResult<Json<Vec<RegionView
     responses((status = 200, body = Vec<MunicipalityView>), (status = 404, body = Problem)))]
 async fn municipalities(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<MunicipalityView>>> {
     let id = id
         .parse::<i64>()
@@ -309,19 +449,24 @@ async fn catalogue(State(state): State<AppState>) -> ApiResult<Json<Vec<Category
 /// The caller's list: own submissions (citizen), the organisation's inbox (official),
 /// everything (operator). Newest first.
 #[utoipa::path(get, path = "/api/v1/submissions", tag = "submissions", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = SubmissionList), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionList), (status = 403, body = Problem, description = "Roles without submissions (an organisation's administrator)")))]
 async fn list(
     State(state): State<AppState>,
     user: ApiUser,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<SubmissionList>> {
-    let Query(params) = params
-        .map_err(|e| ApiError(AppError::bad_request("invalid_query"), Some(e.body_text())))?;
     let now = OffsetDateTime::now_utc();
+    // The pages take a checkbox's `on`; the API a boolean, and nothing else.
+    let overdue = match params.overdue.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Some("true".to_owned()),
+        Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => None,
+        Some(_) => return Err(AppError::field("overdue", "unknown_value").into()),
+    };
     let filters = usecases::ListFilters {
         status: params.status,
         category: params.category_id,
-        overdue: params.overdue,
+        overdue,
         page: None,
         done: None,
     };
@@ -372,7 +517,9 @@ fn decode_files(files: Vec<FileUpload>) -> Result<Vec<(String, Vec<u8>)>, AppErr
 /// Sends a message or an appeal. It is registered at once with a number and a deadline
 /// and routed to the competent organisation.
 #[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = SubmitRequest, security(("bearer" = [])),
-    responses((status = 201, body = SubmissionView), (status = 401, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SubmissionView, headers(("Location" = String, description = "The new submission"))),
+        (status = 403, body = Problem, description = "Only citizens submit (`citizens_only`); an appeal needs a standard identity"),
+        (status = 429, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     user: ApiUser,
@@ -420,11 +567,11 @@ async fn create(
 
 /// One submission with its timeline, files and the actions the caller may take.
 #[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn show(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SubmissionView>> {
     let id = parse_id(&id)?;
     let now = OffsetDateTime::now_utc();
@@ -472,22 +619,22 @@ async fn act(
 
 /// An official of the holding organisation takes the submission into work.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/take-into-work", tag = "submissions", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn take_into_work(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     act(&state, &user, &id, "take_into_work", ActInput::default()).await
 }
 
 /// Posts an intermediate answer (the submission stays in work).
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/intermediate-answer", tag = "submissions", params(("id" = i64, Path)), request_body = AnswerRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn intermediate_answer(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AnswerRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -500,11 +647,11 @@ async fn intermediate_answer(
 
 /// Gives the final answer, with result documents.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/answer", tag = "submissions", params(("id" = i64, Path)), request_body = AnswerRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn answer(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AnswerRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -517,11 +664,11 @@ async fn answer(
 
 /// Redirects the submission to another organisation, with a reason.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/redirect", tag = "submissions", params(("id" = i64, Path)), request_body = RedirectRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 204, description = "Redirected out of the caller's organisation, which no longer sees it"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Redirected out of the caller's organisation, which no longer sees it, or the caller may not read submissions"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn redirect(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RedirectRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -537,11 +684,11 @@ async fn redirect(
 
 /// Leaves the submission without an answer on the merits, on a legal ground.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/reject", tag = "submissions", params(("id" = i64, Path)), request_body = RejectRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn reject(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RejectRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -554,11 +701,11 @@ async fn reject(
 
 /// The author rates the answer, 1 to 5.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/rate", tag = "submissions", params(("id" = i64, Path)), request_body = RateRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn rate(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RateRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -571,11 +718,11 @@ async fn rate(
 
 /// After a rating of 1 or 2, the author sends the answer back for re-review, once.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/send-back", tag = "submissions", params(("id" = i64, Path)), request_body = SendBackRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn send_back(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SendBackRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -588,11 +735,11 @@ async fn send_back(
 /// The holding official asks the citizen to clarify; the term's clock pauses until the
 /// citizen answers.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/request-clarification", tag = "submissions", params(("id" = i64, Path)), request_body = ReasonRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn request_clarification(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -604,11 +751,11 @@ async fn request_clarification(
 
 /// The author's clarification; the clock resumes and the deadline moves by the pause.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/clarify", tag = "submissions", params(("id" = i64, Path)), request_body = ClarifyRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn clarify(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ClarifyRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -620,11 +767,11 @@ async fn clarify(
 
 /// Extends an appeal's term once, by 1–30 days, with notice to the citizen.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/extend", tag = "submissions", params(("id" = i64, Path)), request_body = ExtendRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn extend(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ExtendRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -637,11 +784,11 @@ async fn extend(
 
 /// The region's coordinator returns an answer that does not answer (an incident).
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/return-answer", tag = "submissions", params(("id" = i64, Path)), request_body = ReasonRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions (a client without `submissions:read`) or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn return_answer(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -653,11 +800,11 @@ async fn return_answer(
 
 /// The region's coordinator fixes the category; the submission is routed again.
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/recategorise", tag = "submissions", params(("id" = i64, Path)), request_body = RecategoriseRequest, security(("bearer" = [])),
-    responses((status = 200, body = SubmissionView), (status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionView), (status = 204, description = "Done; the caller may not read submissions or no longer sees this one"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn recategorise(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RecategoriseRequest>,
 ) -> ApiResult<Response> {
     let input = ActInput {
@@ -673,11 +820,12 @@ async fn recategorise(
 
 /// Downloads a file of a submission the caller may see.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "submissions", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "The file's bytes"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 403, body = Problem), (status = 200, description = "The file's bytes, as uploaded",
+        content((FileBytesSchema = "image/jpeg"), (FileBytesSchema = "image/png"), (FileBytesSchema = "application/pdf")))))]
 async fn file(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let id = id
         .parse::<i64>()

@@ -2,7 +2,7 @@
 //! state of their deliveries, the pull queue their integration clients read, and the
 //! operator's overview. Pushes are sent by `crate::delivery`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{rfc3339, ApiError, ApiJson, Problem};
+use super::{rfc3339, ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::auth::ApiUser;
 use crate::error::AppError;
 use crate::{orgadmin, AppState};
@@ -37,19 +37,54 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(settings, put_settings, remove_settings, deliveries, next, ack, overview),
     components(schemas(IntegrationView, IntegrationRequest, IntegrationResponse, DeliveryView,
-        DeliveryList, SummaryView, PulledMessage, OverviewLine)),
+        DeliveryList, SummaryView, PulledMessage, OverviewLine, DeliveryModeSchema,
+        DeliveryStateSchema, PushUrlSchema, PushSecretSchema)),
     tags((name = "integration", description = "Delivery of routed submissions to organisations' own systems: push, pull queue, state"))
 )]
 pub struct Doc;
 
-fn administered(user: &ApiUser, raw: &str) -> Result<OrgId, ApiError> {
+/// The organisation of the path, if this user administers it and it exists.
+async fn administered(state: &AppState, user: &ApiUser, raw: &str) -> Result<OrgId, ApiError> {
     let org = raw
         .parse::<i64>()
         .map(OrgId)
         .map_err(|_| AppError::not_found())?;
     user.require(Capability::AdministerOrganisation(org))?;
+    state.store.organisation(org).await?;
     Ok(org)
 }
+
+super::types::text_schema!(DeliveryModeSchema, "DeliveryMode", {
+    super::types::one_of(
+        ["push", "pull"],
+        "`push`: the platform POSTs to `push_url`; `pull`: the system reads `/api/v1/deliveries/next`.",
+    )
+});
+super::types::text_schema!(DeliveryStateSchema, "DeliveryState", {
+    super::types::one_of(
+        ["pending", "failing", "delivered"],
+        "Where a delivery stands.",
+    )
+});
+super::types::text_schema!(PushUrlSchema, "PushUrl", {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^(https://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?|http://(127\.0\.0\.1|localhost)(:[1-9][0-9]{0,3})?)(/[A-Za-z0-9._~/-]*)?$"))
+        .max_length(Some(2000))
+        .description(Some("`https://…`, or `http://` to a loopback host; no credentials, no fragment."))
+        .build()
+        .into()
+});
+super::types::text_schema!(PushSecretSchema, "PushSecret", {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[!-~]{32,200}$"))
+        .description(Some("32 to 200 printable ASCII characters."))
+        .build()
+        .into()
+});
 
 /// An organisation's delivery settings; the push secret is never shown.
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,9 +128,9 @@ impl From<DeliverySummary> for SummaryView {
 async fn settings(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<IntegrationView>> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     let record = state
         .store
         .integration(org)
@@ -119,20 +154,24 @@ pub struct IntegrationRequest {
     /// `push` (the platform POSTs to `push_url`) or `pull` (the system reads
     /// `/api/v1/deliveries/next`).
     #[serde(default)]
+    #[schema(required, value_type = DeliveryModeSchema)]
     pub mode: String,
-    /// Push: `https://…` (or `http://` to a loopback host).
+    /// Push (required there): `https://…` (or `http://` to a loopback host).
     #[serde(default)]
+    #[schema(nullable, value_type = PushUrlSchema)]
     pub push_url: Option<String>,
-    /// Push: the HMAC key (32–200 printable ASCII characters). Omitted: the stored one
-    /// is kept, or a new one is generated and returned once.
+    /// Push: the HMAC key. Omitted or null: the stored one is kept, or a new one is
+    /// generated and returned once. (Null, like omitted, means the default everywhere.)
     #[serde(default)]
+    #[schema(nullable, value_type = PushSecretSchema)]
     pub push_secret: Option<String>,
-    /// Pull: how long a taken message stays hidden before it comes back (10–86400;
-    /// default 300).
+    /// Pull: how long a taken message stays hidden before it comes back (default 300).
     #[serde(default)]
+    #[schema(nullable, value_type = u64, minimum = 10, maximum = 86400)]
     pub visibility_timeout_seconds: Option<u64>,
-    /// After this many failed attempts in a row the operator is alerted (1–1000; default 5).
+    /// After this many failed attempts of one message the operator is alerted (default 5).
     #[serde(default)]
+    #[schema(nullable, value_type = u32, minimum = 1, maximum = 1000)]
     pub alert_after_failures: Option<u32>,
 }
 
@@ -150,10 +189,24 @@ pub struct IntegrationResponse {
 async fn put_settings(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<IntegrationRequest>,
 ) -> ApiResult<Json<IntegrationResponse>> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
+    // A value given must be valid whatever the mode (a form's empty field is "not
+    // given"; in JSON that is an absent or null one).
+    let mut errors = otklik_domain::ValidationErrors::default();
+    if let Some(url) = &body.push_url {
+        errors.check("push_url", otklik_domain::delivery::PushUrl::parse(url));
+    }
+    if let Some(secret) = &body.push_secret {
+        if !otklik_domain::delivery::secret_is_strong(secret) {
+            errors.push("push_secret", "weak_secret");
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors).into());
+    }
     let generated = orgadmin::set_integration(
         state.store.as_ref(),
         org,
@@ -181,9 +234,9 @@ async fn put_settings(
 async fn remove_settings(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     state
         .store
         .remove_integration(org, Some(user.0.id), OffsetDateTime::now_utc())
@@ -241,8 +294,10 @@ pub struct DeliveryList {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     /// `pending`, `failing` or `delivered`; all when absent.
+    #[param(value_type = Option<DeliveryStateSchema>)]
     pub state: Option<String>,
     /// 1-based page of 50.
+    #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u32>,
 }
 
@@ -254,10 +309,10 @@ pub struct DeliveryParams {
 async fn deliveries(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
-    Query(params): Query<DeliveryParams>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<DeliveryParams>,
 ) -> ApiResult<Json<DeliveryList>> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     let filter = match params.state.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(DeliveryState::parse(raw).map_err(|c| AppError::field("state", c))?),
@@ -337,7 +392,7 @@ fn receiving_org(user: &ApiUser) -> Result<OrgId, ApiError> {
 async fn ack(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let org = receiving_org(&user)?;
     let id = id

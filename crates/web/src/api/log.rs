@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::types::rfc3339;
-use super::ApiError;
+use super::{ApiError, ApiPath, ApiQuery};
 use crate::auth::ApiUser;
 use crate::error::AppError;
 use crate::AppState;
@@ -152,7 +152,7 @@ async fn latest_tree_head(State(state): State<AppState>) -> ApiResult<Json<TreeH
     responses((status = 200, body = TreeHeadView), (status = 404, body = super::types::Problem)))]
 async fn tree_head(
     State(state): State<AppState>,
-    Path(size): Path<String>,
+    ApiPath(size): ApiPath<String>,
 ) -> ApiResult<Json<TreeHeadView>> {
     let size = size.parse::<u64>().map_err(|_| AppError::not_found())?;
     let head = state.store.tree_head(size).await?;
@@ -161,11 +161,11 @@ async fn tree_head(
 
 /// The inclusion proof of leaf `index` in the tree of `size` leaves (RFC 9162 §2.1.3).
 #[utoipa::path(get, path = "/api/v1/log/proof/inclusion", tag = "log",
-    params(("index" = u64, Query, description = "leaf index"), ("size" = u64, Query, description = "tree size")),
+    params(("index" = u64, Query, minimum = 0, description = "leaf index"), ("size" = u64, Query, minimum = 0, description = "tree size")),
     responses((status = 200, body = InclusionView), (status = 422, body = super::types::Problem)))]
 async fn inclusion(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> ApiResult<Json<InclusionView>> {
     let index = number(&query, "index")?;
     let size = number(&query, "size")?;
@@ -182,11 +182,11 @@ async fn inclusion(
 /// The consistency proof between the trees of `first` and `second` leaves
 /// (RFC 9162 §2.1.4); `0 < first <= second <= size`.
 #[utoipa::path(get, path = "/api/v1/log/proof/consistency", tag = "log",
-    params(("first" = u64, Query, description = "older size"), ("second" = u64, Query, description = "newer size")),
+    params(("first" = u64, Query, minimum = 0, description = "older size"), ("second" = u64, Query, minimum = 0, description = "newer size")),
     responses((status = 200, body = ConsistencyView), (status = 422, body = super::types::Problem)))]
 async fn consistency(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> ApiResult<Json<ConsistencyView>> {
     let first = number(&query, "first")?;
     let second = number(&query, "second")?;
@@ -202,11 +202,11 @@ async fn consistency(
 
 /// Leaves from `start`, at most `count` (≤ 1000), for auditors who recompute the tree.
 #[utoipa::path(get, path = "/api/v1/log/leaves", tag = "log",
-    params(("start" = u64, Query, description = "first index"), ("count" = Option<u32>, Query, description = "how many, ≤ 1000 (default 100)")),
+    params(("start" = u64, Query, minimum = 0, description = "first index"), ("count" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "how many, ≤ 1000 (default 100)")),
     responses((status = 200, body = LeavesView), (status = 422, body = super::types::Problem)))]
 async fn leaves(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> ApiResult<Json<LeavesView>> {
     let start = number(&query, "start")?;
     let count = match query.get("count") {
@@ -238,11 +238,11 @@ fn submission_id(raw: &str) -> Result<SubmissionId, AppError> {
 /// The log leaves of a submission, each with its receipt's address.
 #[utoipa::path(get, path = "/api/v1/submissions/{id}/receipts", tag = "log", security(("bearer" = [])),
     params(("id" = i64, Path, description = "submission id")),
-    responses((status = 200, body = Vec<ReceiptEntryView>), (status = 404, body = super::types::Problem)))]
+    responses((status = 200, body = Vec<ReceiptEntryView>), (status = 403, body = super::types::Problem), (status = 404, body = super::types::Problem)))]
 async fn receipts(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ReceiptEntryView>>> {
     let id = submission_id(&id)?;
     otklik_domain::access::read_submissions(&user.principal()).map_err(AppError::from)?;
@@ -266,12 +266,13 @@ async fn receipts(
 /// until a tree head covers the leaf. Check it with `otklik log verify-receipt`.
 #[utoipa::path(get, path = "/api/v1/submissions/{id}/receipts/{index}", tag = "log", security(("bearer" = [])),
     params(("id" = i64, Path, description = "submission id"), ("index" = u64, Path, description = "leaf index")),
-    responses((status = 200, description = "the receipt JSON"), (status = 404, body = super::types::Problem),
+    responses((status = 200, description = "The receipt (see docs/TRANSPARENCY_LOG.md), as a download", body = ReceiptSchema),
+        (status = 403, body = super::types::Problem), (status = 404, body = super::types::Problem),
         (status = 409, body = super::types::Problem)))]
 async fn receipt(
     State(state): State<AppState>,
     user: ApiUser,
-    Path((id, index)): Path<(String, String)>,
+    ApiPath((id, index)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let id = submission_id(&id)?;
     let index = index.parse::<u64>().map_err(|_| AppError::not_found())?;
@@ -302,3 +303,21 @@ pub fn receipt_response(
     )
         .into_response()
 }
+
+super::types::text_schema!(
+    /// A receipt: the leaf, the signed tree head and the inclusion proof (and, for the
+    /// author, what the leaf's commitment hides), checked by `otklik log verify-receipt`.
+    ReceiptSchema,
+    "Receipt",
+    {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "The format is described in docs/TRANSPARENCY_LOG.md; `otklik log \
+                 verify-receipt` checks it offline.",
+            ))
+            .build()
+            .into()
+    }
+);

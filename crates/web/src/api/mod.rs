@@ -4,16 +4,19 @@
 
 pub mod console;
 mod handlers;
+pub mod idempotency;
+pub mod integration;
 pub mod log;
 pub mod monitoring;
 pub mod oauth;
 pub mod organisation;
 mod types;
 
-pub use handlers::ApiDoc;
+pub use handlers::{openapi, ApiDoc};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -83,7 +86,27 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body whose every rejection is a problem+json with a code.
+/// A refusal because something with the same unique name exists (an e-mail address, a
+/// client id, a site): the use cases, shared with the pages' forms, report it on the
+/// field (422); the API says `409 Conflict`, with the same field error and the field's
+/// code as the problem's code.
+pub fn conflict(e: AppError) -> AppError {
+    const TAKEN: &[&str] = &["email_taken", "client_id_taken", "widget_site_exists"];
+    match e.fields.as_slice() {
+        [field] if e.status == StatusCode::UNPROCESSABLE_ENTITY && TAKEN.contains(&field.code) => {
+            AppError {
+                status: StatusCode::CONFLICT,
+                code: field.code,
+                ..e
+            }
+        }
+        _ => e,
+    }
+}
+
+/// A JSON body whose every rejection is a problem+json with a code: `invalid_json` (400),
+/// `unsupported_media_type` (415), `request_too_large` (413), `unknown_field` (422, the
+/// field named in `errors`) or `invalid_body` (422, wrong types or missing fields).
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -111,5 +134,63 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         }
         _ => None,
     };
+    if let Some(field) = detail.as_deref().and_then(unknown_field) {
+        // `#[serde(deny_unknown_fields)]`: name the field like any other field error.
+        let mut error = AppError::field(&field, "unknown_field");
+        error.code = "unknown_field";
+        return ApiError(error, detail);
+    }
     ApiError(AppError::new(status, code), detail)
+}
+
+/// The field serde refused as unknown (its message: "unknown field `x`, expected …").
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = &message[message.find("unknown field `")? + "unknown field `".len()..];
+    Some(rest[..rest.find('`')?].to_owned())
+}
+
+/// A query string whose rejection (a value that does not fit the parameter's type, a
+/// repeated parameter, a parameter without a value) is a problem+json `invalid_query`
+/// (400), not axum's plain text.
+/// Values that parse but are out of range are the handlers' 422 field errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // `?region_id=` fits no type: leave a parameter out rather than send it empty.
+        let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) =
+            form_urlencoded::parse(query.as_bytes()).find(|(_, v)| v.is_empty())
+        {
+            return Err(ApiError(
+                AppError::bad_request("invalid_query"),
+                Some(format!("parameter `{name}` has no value")),
+            ));
+        }
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError(
+                AppError::bad_request("invalid_query"),
+                Some(rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// Path parameters whose rejection (bytes that are not UTF-8 once percent-decoded, a
+/// value of the wrong type) is `404 not_found` in problem+json: a malformed id names
+/// nothing, like an id that does not exist.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(_) => Err(AppError::not_found().into()),
+        }
+    }
 }

@@ -8,8 +8,7 @@
 //!   identifies a citizen nor a link into a submission;
 //! - officials and citizens are refused (403).
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{rfc3339, ApiError, ApiJson, Problem};
+use super::{rfc3339, ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::auth::ApiUser;
 use crate::error::AppError;
 use crate::AppState;
@@ -45,6 +44,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(list_incidents, resolve_incident, region_summaries),
     components(schemas(
+        super::IncidentKindSchema,
         IncidentView,
         IncidentList,
         KindCount,
@@ -265,18 +265,24 @@ pub async fn summaries(
 
 // --- wire types ------------------------------------------------------------------------
 
+/// The query of the incident register. Values are read as text and checked by
+/// [`incident_query`], which names the parameter in its 422; the types below are what it
+/// accepts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IncidentParams {
-    /// `late_registration`, `late_moderation`, `late_redirect`, `late_answer`,
-    /// `answer_rejected` or `low_rating`.
+    #[param(value_type = Option<super::IncidentKindSchema>)]
     pub kind: Option<String>,
     /// A region's id; a coordinator may name only its own (another gives 404).
+    #[param(value_type = Option<i64>)]
     pub region_id: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub organisation_id: Option<String>,
     /// `false`: open only; `true`: resolved only; absent: both.
+    #[param(value_type = Option<bool>)]
     pub resolved: Option<String>,
     /// 1-based, 25 incidents a page.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100000)]
     pub page: Option<String>,
 }
 
@@ -285,7 +291,7 @@ pub struct IncidentParams {
 pub struct IncidentView {
     pub id: i64,
     /// `late_registration`, `late_moderation`, `late_redirect`, `late_answer`,
-    /// `answer_rejected` or `low_rating`.
+    /// `answer_rejected`, `low_rating` or `delivery_failing`.
     pub kind: String,
     /// The kind in Russian.
     pub kind_label: String,
@@ -353,9 +359,11 @@ pub struct IncidentList {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
-    /// What was done about the incident: 3 to 2000 characters.
+    /// What was done about the incident.
+    #[serde(default)]
+    #[schema(required, value_type = super::ReasonSchema)]
     pub resolution: String,
 }
 
@@ -383,10 +391,8 @@ pub struct RegionSummaryView {
 async fn list_incidents(
     State(state): State<AppState>,
     user: ApiUser,
-    params: Result<Query<IncidentParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<IncidentParams>,
 ) -> ApiResult<Json<IncidentList>> {
-    let Query(params) = params
-        .map_err(|e| ApiError(AppError::bad_request("invalid_query"), Some(e.body_text())))?;
     let reach = reach_of(user.0.role)?;
     let filters = IncidentFilters {
         kind: params.kind.unwrap_or_default(),
@@ -428,9 +434,14 @@ async fn list_incidents(
 async fn resolve_incident(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<ResolveRequest>,
+    ApiPath(id): ApiPath<String>,
+    body: Result<ApiJson<ResolveRequest>, ApiError>,
 ) -> ApiResult<StatusCode> {
+    // Those who may not resolve are refused whatever they send.
+    if !may_resolve(user.0.role) {
+        return Err(AppError::forbidden().into());
+    }
+    let ApiJson(body) = body?;
     let id = id
         .parse::<i64>()
         .map(IncidentId)

@@ -36,6 +36,42 @@ pub struct ClientTokenResponse {
     pub scope: String,
 }
 
+/// The token request (RFC 6749 §4.4.2), as `application/x-www-form-urlencoded`. Unlike
+/// the JSON bodies of this API, unknown parameters are ignored, as RFC 6749 §3.2 asks.
+#[derive(Debug, ToSchema)]
+pub struct ClientTokenRequest {
+    #[schema(value_type = GrantTypeSchema)]
+    pub grant_type: String,
+    /// Space-separated scopes, a subset of the client's (all of them when left out).
+    #[schema(value_type = ScopeListSchema, required = false)]
+    pub scope: Option<String>,
+    /// With `client_secret`, when the credentials are not sent in HTTP Basic.
+    #[schema(value_type = String, required = false)]
+    pub client_id: Option<String>,
+    #[schema(value_type = String, required = false)]
+    pub client_secret: Option<String>,
+}
+
+super::types::text_schema!(GrantTypeSchema, "GrantType", {
+    super::types::one_of(["client_credentials"], "Only the client credentials grant.")
+});
+
+super::types::text_schema!(ScopeListSchema, "ScopeList", {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    // `ApiScope::parse_list`: split at ASCII whitespace.
+    let one = ApiScope::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("|");
+    let space = r"[\t\n\x0C\r ]";
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^(?:{space}*(?:{one}))*{space}*$")))
+        .build()
+        .into()
+});
+
 /// RFC 6749 §5.2.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OAuthError {
@@ -65,7 +101,7 @@ fn oauth_error(status: StatusCode, code: &'static str) -> Response {
 /// `grant_type=client_credentials` (and optionally `scope`) as a form, with the client's
 /// credentials in HTTP Basic or as `client_id` and `client_secret` fields.
 #[utoipa::path(post, path = "/api/v1/oauth/token", tag = "auth",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+    request_body(content = ClientTokenRequest, content_type = "application/x-www-form-urlencoded",
         description = "grant_type=client_credentials&scope=submissions:read"),
     responses((status = 200, body = ClientTokenResponse), (status = 400, body = OAuthError),
         (status = 401, body = OAuthError), (status = 429, body = OAuthError)))]

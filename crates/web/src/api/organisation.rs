@@ -2,7 +2,7 @@
 //! operator: officials, integration clients, widget sites (the same use cases as the
 //! `/org/{id}` pages).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use otklik_domain::{OrgId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{rfc3339, ApiError, ApiJson, Problem};
+use super::{rfc3339, ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::auth::ApiUser;
 use crate::error::AppError;
 use crate::{orgadmin, AppState};
@@ -47,13 +47,15 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct Doc;
 
-/// The organisation of the path, if this user administers it.
-fn administered(user: &ApiUser, raw: &str) -> Result<OrgId, ApiError> {
+/// The organisation of the path, if this user administers it: 403 for those who may
+/// not, then 404 when the operator names an organisation that does not exist.
+async fn administered(state: &AppState, user: &ApiUser, raw: &str) -> Result<OrgId, ApiError> {
     let org = raw
         .parse::<i64>()
         .map(OrgId)
         .map_err(|_| AppError::not_found())?;
     user.require(Capability::AdministerOrganisation(org))?;
+    state.store.organisation(org).await?;
     Ok(org)
 }
 
@@ -73,9 +75,9 @@ pub struct StaffView {
 async fn staff(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<StaffView>>> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     let people = state.store.staff(org).await?;
     Ok(Json(
         people
@@ -96,15 +98,23 @@ async fn staff(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewStaffRequest {
     #[serde(default)]
+    #[schema(required, value_type = super::EmailSchema)]
     pub email: String,
     #[serde(default)]
+    #[schema(required, value_type = super::PersonNameSchema)]
     pub full_name: String,
-    /// `official` (default) or `org_admin`.
+    /// `official` (when left out) or `org_admin`.
     #[serde(default)]
+    #[schema(value_type = StaffRoleSchema)]
     pub role: String,
 }
+
+super::types::text_schema!(StaffRoleSchema, "StaffRole", {
+    super::types::one_of(["official", "org_admin"], "A staff member's role.")
+});
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NewStaffResponse {
@@ -116,14 +126,17 @@ pub struct NewStaffResponse {
 /// Adds an official or administrator; the first password is returned once.
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/staff", tag = "organisation", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = NewStaffRequest,
-    responses((status = 201, body = NewStaffResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = NewStaffResponse), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "`email_taken`")))]
 async fn add_staff(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<NewStaffRequest>,
+    ApiPath(id): ApiPath<String>,
+    body: Result<ApiJson<NewStaffRequest>, ApiError>,
 ) -> ApiResult<Response> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
+    // The body is read once the caller may administer the organisation.
+    let ApiJson(body) = body?;
     let (id, password) = orgadmin::add_staff(
         state.store.as_ref(),
         org,
@@ -131,7 +144,8 @@ async fn add_staff(
         &body.full_name,
         &body.role,
     )
-    .await?;
+    .await
+    .map_err(super::conflict)?;
     let response = NewStaffResponse {
         id: id.0,
         initial_password: password,
@@ -146,9 +160,9 @@ async fn add_staff(
 async fn staff_state(
     State(state): State<AppState>,
     user: ApiUser,
-    Path((id, account, action)): Path<(String, String, String)>,
+    ApiPath((id, account, action)): ApiPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     let account = UserId(account.parse::<i64>().map_err(|_| AppError::not_found())?);
     let disabled = match action.as_str() {
         "disable" => true,
@@ -174,9 +188,9 @@ pub struct ClientView {
 async fn clients(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ClientView>>> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     let list = state.store.api_clients(org).await?;
     Ok(Json(
         list.into_iter()
@@ -192,15 +206,33 @@ async fn clients(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewClientRequest {
+    /// 3 to 64 of `A–Z a–z 0–9 - _` (surrounding whitespace is trimmed); unique.
     #[serde(default)]
+    #[schema(required, value_type = ClientIdSchema)]
     pub client_id: String,
     #[serde(default)]
+    #[schema(required, value_type = super::PersonNameSchema)]
     pub name: String,
-    /// `submissions:read`, `submissions:write`.
+    /// At least one.
     #[serde(default)]
+    #[schema(required, value_type = Vec<super::ApiScopeSchema>, min_items = 1)]
     pub scopes: Vec<String>,
 }
+
+super::types::text_schema!(ClientIdSchema, "ClientId", {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(
+            "^{space}*[A-Za-z0-9_-]{{3,64}}{space}*$",
+            space = super::types::SPACE
+        )))
+        .description(Some("An integration client's identifier."))
+        .build()
+        .into()
+});
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NewClientResponse {
@@ -213,14 +245,17 @@ pub struct NewClientResponse {
 /// Connects an integration client; its secret is returned once.
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/clients", tag = "organisation", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = NewClientRequest,
-    responses((status = 201, body = NewClientResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = NewClientResponse), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "`client_id_taken`")))]
 async fn add_client(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<NewClientRequest>,
+    ApiPath(id): ApiPath<String>,
+    body: Result<ApiJson<NewClientRequest>, ApiError>,
 ) -> ApiResult<Response> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
+    // The body is read once the caller may administer the organisation.
+    let ApiJson(body) = body?;
     let client = orgadmin::add_client(
         state.store.as_ref(),
         org,
@@ -229,7 +264,8 @@ async fn add_client(
         &body.name,
         &body.scopes,
     )
-    .await?;
+    .await
+    .map_err(super::conflict)?;
     let response = NewClientResponse {
         client_id: client.client_id,
         client_secret: client.secret,
@@ -245,9 +281,9 @@ async fn add_client(
 async fn revoke_client(
     State(state): State<AppState>,
     user: ApiUser,
-    Path((id, client)): Path<(String, String)>,
+    ApiPath((id, client)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     orgadmin::revoke_client(state.store.as_ref(), org, user.0.id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -260,11 +296,41 @@ pub struct SiteView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SiteRequest {
-    /// `https://host[:port]`.
+    #[serde(default)]
+    #[schema(required, value_type = WidgetOriginSchema)]
+    pub origin: String,
+}
+
+/// `?origin=…` of the site to remove (other parameters are ignored, as in every query).
+#[derive(Debug, Deserialize)]
+pub struct SiteQuery {
     #[serde(default)]
     pub origin: String,
 }
+
+super::types::text_schema!(WidgetOriginSchema, "WidgetOrigin", {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    // `WidgetOrigin::parse`: trimmed, a trailing `/` dropped, case-insensitive; `https`,
+    // or `http` for `localhost` and `127.0.0.1`; DNS labels of letters, digits and inner
+    // hyphens; an optional port 1–65535.
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let host = format!("{label}(?:\\.{label})*");
+    let port = "(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?";
+    let space = super::types::SPACE;
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(
+            "^{space}*(?:[Hh][Tt][Tt][Pp][Ss]://{host}|[Hh][Tt][Tt][Pp]://(?:[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|127\\.0\\.0\\.1)){port}/*{space}*$"
+        )))
+        .description(Some(
+            "A site allowed to embed the widget: `https://host[:port]` (or `http://` for \
+             `localhost` and `127.0.0.1`), no path.",
+        ))
+        .build()
+        .into()
+});
 
 /// The sites allowed to embed the organisation's widget.
 #[utoipa::path(get, path = "/api/v1/organisations/{id}/widget-sites", tag = "organisation", security(("bearer" = [])),
@@ -272,9 +338,9 @@ pub struct SiteRequest {
 async fn sites(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<SiteView>>> {
-    let org = administered(&user, &id)?;
+    let org = administered(&state, &user, &id).await?;
     let list = state.store.widget_sites(org).await?;
     Ok(Json(
         list.into_iter()
@@ -290,16 +356,20 @@ async fn sites(
 /// Allows a site to embed the widget.
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/widget-sites", tag = "organisation", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = SiteRequest,
-    responses((status = 201, body = SiteView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SiteView), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "`widget_site_exists`")))]
 async fn add_site(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<SiteRequest>,
+    ApiPath(id): ApiPath<String>,
+    body: Result<ApiJson<SiteRequest>, ApiError>,
 ) -> ApiResult<Response> {
-    let org = administered(&user, &id)?;
-    let origin =
-        orgadmin::change_site(state.store.as_ref(), org, user.0.id, &body.origin, true).await?;
+    let org = administered(&state, &user, &id).await?;
+    // The body is read once the caller may administer the organisation.
+    let ApiJson(body) = body?;
+    let origin = orgadmin::change_site(state.store.as_ref(), org, user.0.id, &body.origin, true)
+        .await
+        .map_err(super::conflict)?;
     let view = SiteView {
         origin,
         added_by: user.0.full_name.clone(),
@@ -310,16 +380,15 @@ async fn add_site(
 
 /// Removes a site: `?origin=https://host`.
 #[utoipa::path(delete, path = "/api/v1/organisations/{id}/widget-sites", tag = "organisation", security(("bearer" = [])),
-    params(("id" = i64, Path), ("origin" = String, Query)),
+    params(("id" = i64, Path), ("origin" = WidgetOriginSchema, Query, description = "The site to remove")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn remove_site(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
-    query: Result<Query<SiteRequest>, axum::extract::rejection::QueryRejection>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<SiteQuery>,
 ) -> ApiResult<StatusCode> {
-    let org = administered(&user, &id)?;
-    let Query(query) = query.map_err(|_| AppError::bad_request("invalid_query"))?;
+    let org = administered(&state, &user, &id).await?;
     orgadmin::change_site(state.store.as_ref(), org, user.0.id, &query.origin, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,56 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth;
 
+/// An optional integer of a request body. JSON Schema counts `4.0` as the integer 4, and
+/// so does this: a number with a fraction, or outside `i64`, is refused like any value of
+/// the wrong type (`invalid_body`).
+pub fn whole<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    struct Whole;
+
+    impl<'de> serde::de::Visitor<'de> for Whole {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // i64::MIN is -2^63 exactly; 2^63 is the first float past i64::MAX.
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(Some(v as i64))
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Whole)
+        }
+    }
+
+    deserializer.deserialize_option(Whole)
+}
+
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
@@ -38,18 +88,33 @@ pub struct ProblemField {
     pub message: String,
 }
 
+// Request bodies: unknown properties are refused (`unknown_field`); a missing property
+// reads as empty and is refused by the field's own check (`required`), so every
+// property the schema marks required is one the server needs.
+
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    #[serde(default)]
+    #[schema(required, value_type = EmailSchema)]
     pub email: String,
+    #[serde(default)]
+    #[schema(required, value_type = PersonNameSchema)]
     pub full_name: String,
+    #[serde(default)]
+    #[schema(required, value_type = PasswordSchema)]
     pub password: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
+    /// Anything else than a known account's address gets 401 `invalid_credentials`.
+    #[serde(default)]
+    #[schema(required)]
     pub email: String,
+    #[serde(default)]
+    #[schema(required)]
     pub password: String,
 }
 
@@ -152,104 +217,158 @@ pub struct FormFieldView {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct FileUpload {
+    /// The original name; only its letters, digits and a few separators are kept, and
+    /// the extension follows the real type.
+    #[serde(default)]
     pub name: String,
     /// The file's bytes, standard base64. JPEG, PNG or PDF (checked from the bytes), ≤ 10 MiB.
+    #[serde(default)]
+    #[schema(required, content_encoding = "base64")]
     pub content_base64: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// `message` or `appeal` (59-FZ).
+    #[serde(default)]
+    #[schema(required, value_type = SubmissionKindSchema)]
     pub kind: String,
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(required, value_type = i64)]
     pub subcategory_id: Option<i64>,
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(required, value_type = i64)]
     pub region_id: Option<i64>,
     /// Optional: the municipality the submission is about (see `/regions/{id}/municipalities`).
+    #[serde(default, deserialize_with = "whole")]
     pub municipality_id: Option<i64>,
+    #[serde(default)]
+    #[schema(required, value_type = SubmissionTextSchema)]
     pub text: String,
     /// Values of the subcategory's form fields, by key; a `multi_select` value is the
     /// chosen options joined by `"; "`.
+    #[serde(default)]
     pub fields: BTreeMap<String, String>,
     /// Up to 5 files.
+    #[serde(default)]
+    #[schema(max_items = 5)]
     pub attachments: Vec<FileUpload>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct AnswerRequest {
+    #[serde(default)]
+    #[schema(required, value_type = AnswerTextSchema)]
     pub text: String,
     /// Result documents, up to 5 files.
+    #[serde(default)]
+    #[schema(max_items = 5)]
     pub attachments: Vec<FileUpload>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    #[serde(default)]
+    #[schema(required, value_type = ReasonSchema)]
     pub reason: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ClarifyRequest {
+    #[serde(default)]
+    #[schema(required, value_type = AnswerTextSchema)]
     pub text: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ExtendRequest {
     /// 1 to 30.
-    pub days: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(required, value_type = u32, minimum = 1, maximum = 30)]
+    pub days: Option<i64>,
+    #[serde(default)]
+    #[schema(required, value_type = ReasonSchema)]
     pub reason: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct RecategoriseRequest {
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(required, value_type = i64)]
     pub subcategory_id: Option<i64>,
+    #[serde(default)]
+    #[schema(required, value_type = ReasonSchema)]
     pub reason: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct RedirectRequest {
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(required, value_type = i64)]
     pub organisation_id: Option<i64>,
+    #[serde(default)]
+    #[schema(required, value_type = ReasonSchema)]
     pub reason: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct RejectRequest {
-    /// `obscene_language`, `unreadable_text`, `repeated_question`, `court_matter`, `protected_secret`.
+    /// The legal ground (59-FZ art. 11).
+    #[serde(default)]
+    #[schema(required, value_type = RejectionGroundSchema)]
     pub ground: String,
+    #[serde(default)]
+    #[schema(required, value_type = ReasonSchema)]
     pub comment: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct RateRequest {
     /// 1 to 5.
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(required, value_type = u8, minimum = 1, maximum = 5)]
     pub score: Option<i64>,
+    #[serde(default)]
+    #[schema(value_type = RatingCommentSchema)]
     pub comment: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct SendBackRequest {
+    #[serde(default)]
+    #[schema(required, value_type = ReasonSchema)]
     pub reason: String,
 }
 
+/// The query of the submission list. Values are read as text and checked by the
+/// handler, which names the parameter in its 422; the types below are what it accepts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Filter by status: `registered`, `in_progress`, `answered`, `rated`, `rejected`, `reopened`.
+    /// Filter by status.
+    #[param(value_type = Option<StatusSchema>)]
     pub status: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub category_id: Option<String>,
     /// Only open submissions past their deadline.
+    #[param(value_type = Option<bool>)]
     pub overdue: Option<String>,
     /// 1 to 200, default 25.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 4294967295u32)]
     pub offset: Option<String>,
 }
 
@@ -450,3 +569,246 @@ impl SubmissionView {
         }
     }
 }
+
+// --- the schemas of validated text ------------------------------------------------------
+//
+// The domain trims text (Rust's `char::is_whitespace`), turns CRLF into LF, refuses
+// control characters other than tab and line feed, and bounds the length in characters
+// (`otklik_domain::text`). These schemas say exactly that as an ECMA-262 pattern built
+// from the same bounds, so that a client (or a fuzzer) can tell valid text from invalid
+// without asking the server.
+
+/// Whitespace as `str::trim` sees it (the Unicode `White_Space` property).
+pub(crate) const SPACE: &str = r"[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+/// A character that may start or end a text: neither whitespace nor a control character.
+const EDGE: &str = r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+/// A character inside a text: anything but a control character other than tab and line
+/// feed; CRLF counts as one character (it is stored as LF).
+const INNER: &str = r"(?:\r\n|[^\x00-\x08\x0B-\x1F\x7F-\x9F])";
+/// A character inside a name: no control characters at all.
+const NAME_INNER: &str = r"[^\x00-\x1F\x7F-\x9F]";
+
+/// The pattern of a trimmed text of `min..=max` characters (`min >= 1`) whose inner
+/// characters match `inner`; `optional` also accepts nothing but whitespace.
+pub fn trimmed_pattern(min: usize, max: usize, inner: &str, optional: bool) -> String {
+    let body = if min >= 2 {
+        format!("{EDGE}{inner}{{{},{}}}{EDGE}", min - 2, max - 2)
+    } else {
+        format!("{EDGE}(?:{inner}{{0,{}}}{EDGE})?", max.saturating_sub(2))
+    };
+    let body = if optional {
+        format!("(?:{body})?")
+    } else {
+        body
+    };
+    format!("^{SPACE}*{body}{SPACE}*$")
+}
+
+fn string_schema(pattern: String, description: &str) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .build()
+        .into()
+}
+
+/// A named string schema, registered as a component under `$name`.
+macro_rules! text_schema {
+    ($(#[$doc:meta])* $marker:ident, $name:literal, $schema:expr) => {
+        $(#[$doc])*
+        pub struct $marker;
+
+        impl utoipa::PartialSchema for $marker {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::RefOr::T($schema)
+            }
+        }
+
+        impl utoipa::ToSchema for $marker {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
+pub(crate) use text_schema;
+
+fn bounded(min: usize, max: usize, what: &str) -> utoipa::openapi::schema::Schema {
+    string_schema(
+        trimmed_pattern(min, max, INNER, false),
+        &format!(
+            "{what}: {min} to {max} characters once surrounding whitespace is trimmed; \
+             no control characters other than tab and line breaks."
+        ),
+    )
+}
+
+fn name_of(max: usize, what: &str) -> utoipa::openapi::schema::Schema {
+    string_schema(
+        trimmed_pattern(2, max, NAME_INNER, false),
+        &format!(
+            "{what}: 2 to {max} characters once surrounding whitespace is trimmed; no \
+             control characters."
+        ),
+    )
+}
+
+text_schema!(SubmissionTextSchema, "SubmissionText", {
+    use otklik_domain::text::SubmissionText as T;
+    bounded(T::MIN_CHARS, T::MAX_CHARS, "The citizen's own words")
+});
+text_schema!(AnswerTextSchema, "AnswerText", {
+    use otklik_domain::text::AnswerText as T;
+    bounded(T::MIN_CHARS, T::MAX_CHARS, "An answer or a clarification")
+});
+text_schema!(ReasonSchema, "Reason", {
+    use otklik_domain::text::Reason as T;
+    bounded(T::MIN_CHARS, T::MAX_CHARS, "A reason or comment")
+});
+text_schema!(PersonNameSchema, "PersonName", {
+    use otklik_domain::text::PersonName as T;
+    bounded(T::MIN_CHARS, T::MAX_CHARS, "A name")
+});
+text_schema!(RatingCommentSchema, "RatingComment", {
+    use otklik_domain::text::RatingComment as T;
+    string_schema(
+        trimmed_pattern(T::MIN_CHARS, T::MAX_CHARS, INNER, true),
+        &format!(
+            "Optional: empty or only whitespace means none; else at most {} characters \
+             once trimmed, no control characters other than tab and line breaks.",
+            T::MAX_CHARS
+        ),
+    )
+});
+text_schema!(
+    /// An organisation's name in the console (`parse_name(…, 300)`).
+    OrganisationNameSchema,
+    "OrganisationName",
+    name_of(300, "An organisation's name")
+);
+text_schema!(
+    /// A category's or subcategory's name (`parse_name(…, 200)`).
+    CategoryNameSchema,
+    "CategoryName",
+    name_of(200, "A category's or subcategory's name")
+);
+text_schema!(EmailSchema, "Email", {
+    // `Email::parse`: trimmed, one `@`, something before it, a domain with a dot that
+    // neither starts nor ends it, no whitespace or control characters, ≤ 254 characters.
+    const CHAR: &str = r"[^@\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+    const NOT_DOT: &str =
+        r"[^@.\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+    let mut schema = string_schema(
+        format!("^{SPACE}*{CHAR}+@{NOT_DOT}{CHAR}*\\.{CHAR}*{NOT_DOT}{SPACE}*$"),
+        "An e-mail address (compared in lower case), at most 254 characters.",
+    );
+    if let utoipa::openapi::schema::Schema::Object(o) = &mut schema {
+        o.max_length = Some(254);
+    }
+    schema
+});
+text_schema!(PasswordSchema, "Password", {
+    use otklik_domain::text::NewPassword as T;
+    let mut schema = string_schema(
+        ".*".to_owned(),
+        "A new password: 8 to 128 characters, with at least one letter and one \
+         character that is not a letter, not a common password and not the e-mail \
+         address (`too_short`, `too_long`, `too_weak`).",
+    );
+    if let utoipa::openapi::schema::Schema::Object(o) = &mut schema {
+        o.pattern = None;
+        o.min_length = Some(T::MIN_CHARS);
+        o.max_length = Some(128);
+    }
+    schema
+});
+
+// --- the schemas of names from a closed list ---------------------------------------------
+
+pub(crate) fn one_of<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    description: &str,
+) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .description(Some(description))
+        .build()
+        .into()
+}
+
+text_schema!(SubmissionKindSchema, "SubmissionKind", {
+    use otklik_domain::lifecycle::SubmissionKind as T;
+    one_of(
+        T::ALL.iter().map(|k| k.as_str()),
+        "`message`, or `appeal` under 59-FZ.",
+    )
+});
+text_schema!(StatusSchema, "Status", {
+    use otklik_domain::lifecycle::Status as T;
+    one_of(T::ALL.iter().map(|k| k.as_str()), "A submission's status.")
+});
+text_schema!(RejectionGroundSchema, "RejectionGround", {
+    use otklik_domain::lifecycle::RejectionGround as T;
+    one_of(
+        T::ALL.iter().map(|k| k.as_str()),
+        "A legal ground to leave a submission without an answer on the merits.",
+    )
+});
+text_schema!(IncidentKindSchema, "IncidentKind", {
+    use otklik_domain::lifecycle::IncidentKind as T;
+    one_of(
+        T::ALL.iter().map(|k| k.as_str()),
+        "A procedure incident's kind.",
+    )
+});
+text_schema!(ApiScopeSchema, "ApiScope", {
+    use otklik_domain::access::ApiScope as T;
+    one_of(
+        T::ALL.iter().map(|k| k.as_str()),
+        "What an integration client may do.",
+    )
+});
+text_schema!(DayKindSchema, "DayKind", {
+    use otklik_domain::calendar::DayKind as T;
+    one_of(
+        T::ALL.iter().map(|k| k.as_str()),
+        "`holiday`, `day-off` (a weekday off), `working` (a Saturday or Sunday worked) or \
+         `short` (a shortened working day).",
+    )
+});
+
+text_schema!(
+    /// A downloaded file's bytes.
+    FileBytesSchema,
+    "FileBytes",
+    {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .build()
+            .into()
+    }
+);
+
+text_schema!(
+    /// The OpenAPI document itself.
+    OpenApiDocumentSchema,
+    "OpenApiDocument",
+    {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("openapi", ObjectBuilder::new().schema_type(Type::String))
+            .required("openapi")
+            .build()
+            .into()
+    }
+);

@@ -7,6 +7,9 @@ mod forms;
 mod monitoring;
 mod organisation;
 mod views;
+mod widget;
+
+pub(crate) use widget::script as widget_script;
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -61,6 +64,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(account::routes())
         .merge(organisation::routes())
         .merge(console::routes())
+        .merge(widget::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             PageError(AppError::new(

@@ -32,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/org/{id}/clients/{client}/revoke", post(revoke_client))
         .route("/org/{id}/sites", post(add_site))
         .route("/org/{id}/sites/remove", post(remove_site))
+        .route("/org/{id}/integration", post(set_integration))
+        .route("/org/{id}/integration/remove", post(remove_integration))
 }
 
 /// An administrator's own organisation; the operator administers them all from the
@@ -67,7 +69,12 @@ struct AdminPage {
     staff: Vec<StaffRow>,
     clients: Vec<ClientRow>,
     sites: Vec<SiteRow>,
+    /// The widget's snippet for the organisation's sites.
+    snippet: String,
     scopes: Vec<(&'static str, &'static str)>,
+    integration: Option<IntegrationBlock>,
+    /// The recent deliveries, newest first.
+    deliveries: Vec<DeliveryRow>,
     /// A secret to show once: (what it is, the value).
     revealed: Option<(String, String)>,
     error: Option<&'static str>,
@@ -90,6 +97,29 @@ struct ClientRow {
     revoked: bool,
 }
 
+/// The organisation's delivery settings and its outbox's state.
+struct IntegrationBlock {
+    push: bool,
+    push_url: String,
+    visibility_timeout_seconds: u64,
+    alert_after_failures: u32,
+    pending: u64,
+    failing: u64,
+    delivered: u64,
+    oldest_undelivered_at: Option<String>,
+}
+
+struct DeliveryRow {
+    submission: i64,
+    event: String,
+    state: &'static str,
+    failing: bool,
+    attempts: u32,
+    created_at: String,
+    last_error: String,
+    next_attempt_at: String,
+}
+
 struct SiteRow {
     origin: String,
     added_by: String,
@@ -108,6 +138,23 @@ async fn build(
     let staff = state.store.staff(org).await?;
     let clients = state.store.api_clients(org).await?;
     let sites = state.store.widget_sites(org).await?;
+    let integration = match state.store.integration(org).await? {
+        Some(i) => {
+            let summary = state.store.delivery_summary(org).await?;
+            Some(IntegrationBlock {
+                push: i.mode == otklik_domain::delivery::DeliveryMode::Push,
+                push_url: i.push_url.unwrap_or_default(),
+                visibility_timeout_seconds: i.visibility_timeout_seconds,
+                alert_after_failures: i.alert_after_failures,
+                pending: summary.pending,
+                failing: summary.failing,
+                delivered: summary.delivered,
+                oldest_undelivered_at: summary.oldest_undelivered_at.map(crate::messages::datetime),
+            })
+        }
+        None => None,
+    };
+    let deliveries = state.store.deliveries(org, None, 20, 0).await?;
     Ok(AdminPage {
         chrome: Chrome::new(ctx, "Администрирование организации"),
         org: org.0,
@@ -141,6 +188,28 @@ async fn build(
                 origin: s.origin,
                 added_by: s.added_by,
                 added_at: crate::messages::datetime(s.added_at),
+            })
+            .collect(),
+        snippet: super::widget::snippet(&ctx.platform, org),
+        integration,
+        deliveries: deliveries
+            .into_iter()
+            .map(|d| {
+                let state = d.state();
+                DeliveryRow {
+                    submission: d.submission.0,
+                    event: crate::messages::delivery_event(&d.event).to_owned(),
+                    state: crate::messages::delivery_state(state),
+                    failing: state == otklik_store::DeliveryState::Failing,
+                    attempts: d.attempts,
+                    created_at: crate::messages::datetime(d.created_at),
+                    last_error: d.last_error.unwrap_or_default(),
+                    next_attempt_at: if state == otklik_store::DeliveryState::Delivered {
+                        String::new()
+                    } else {
+                        crate::messages::datetime(d.next_attempt_at)
+                    },
+                }
             })
             .collect(),
         scopes: vec![
@@ -183,6 +252,10 @@ fn done_message(code: &str) -> Option<&'static str> {
         "client_revoked" => Some("Доступ системы отозван: её ключи больше не действуют."),
         "site_added" => Some("Сайт добавлен: он может встраивать форму организации."),
         "site_removed" => Some("Сайт удалён."),
+        "integration_set" => Some("Настройки передачи сохранены."),
+        "integration_removed" => Some(
+            "Передача остановлена. Недоставленные сообщения сохранены и уйдут, если передачу снова включить.",
+        ),
         _ => None,
     }
 }
@@ -407,4 +480,106 @@ async fn site_change(
         }
         Err(e) => refused(&state, &ctx, org, e).await,
     }
+}
+
+#[derive(Deserialize, Default)]
+struct IntegrationForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    push_url: String,
+    #[serde(default)]
+    push_secret: String,
+    #[serde(default)]
+    visibility_timeout_seconds: String,
+    #[serde(default)]
+    alert_after_failures: String,
+}
+
+/// A number field: empty is the default; anything else must parse.
+fn number<T: std::str::FromStr>(raw: &str, field: &str) -> Result<Option<T>, AppError> {
+    match raw.trim() {
+        "" => Ok(None),
+        value => value
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::field(field, "out_of_range")),
+    }
+}
+
+/// Sets how the organisation's own system takes its submissions; a generated push
+/// secret is shown once.
+async fn set_integration(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Result<Form<IntegrationForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let org = org_id(&id)?;
+    let me = admin(&ctx, org)?.id;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    let input = number(
+        &form.visibility_timeout_seconds,
+        "visibility_timeout_seconds",
+    )
+    .and_then(|timeout| {
+        Ok(orgadmin::IntegrationInput {
+            mode: form.mode.clone(),
+            push_url: form.push_url.clone(),
+            push_secret: form.push_secret.clone(),
+            visibility_timeout_seconds: timeout,
+            alert_after_failures: number(&form.alert_after_failures, "alert_after_failures")?,
+        })
+    });
+    let result = match input {
+        Ok(input) => {
+            orgadmin::set_integration(
+                state.store.as_ref(),
+                org,
+                me,
+                input,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(Some(secret)) => {
+            let page = build(
+                &state,
+                &ctx,
+                org,
+                Some(("Ключ подписи (push_secret)".to_owned(), secret)),
+                None,
+                Some("Настройки сохранены. Передайте ключ подписи администратору системы организации: он показан один раз."),
+            )
+            .await?;
+            Ok(render(&page))
+        }
+        Ok(None) => Ok(
+            Redirect::to(&format!("/org/{org}?done=integration_set#integration")).into_response(),
+        ),
+        Err(e) => refused(&state, &ctx, org, e).await,
+    }
+}
+
+async fn remove_integration(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    let org = org_id(&id)?;
+    let me = admin(&ctx, org)?.id;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    state
+        .store
+        .remove_integration(org, Some(me), time::OffsetDateTime::now_utc())
+        .await?;
+    Ok(Redirect::to(&format!("/org/{org}?done=integration_removed#integration")).into_response())
 }

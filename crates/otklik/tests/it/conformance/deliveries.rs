@@ -389,23 +389,75 @@ pub(super) async fn lists_filter_by_channel_site_state_and_dates(store: Arc<dyn 
     };
     let base = || ListQuery::new(later);
     assert_eq!(
-        ids(ListQuery { channel: Some(Channel::Widget), origin: Some(site.as_str().to_owned()), ..base() }).await,
+        ids(ListQuery {
+            channel: Some(Channel::Widget),
+            origin: Some(site.as_str().to_owned()),
+            ..base()
+        })
+        .await,
         vec![from_widget]
     );
     assert_eq!(
-        ids(ListQuery { channel: Some(Channel::Widget), origin: Some("https://other.example".to_owned()), ..base() }).await,
+        ids(ListQuery {
+            channel: Some(Channel::Widget),
+            origin: Some("https://other.example".to_owned()),
+            ..base()
+        })
+        .await,
         Vec::<SubmissionId>::new()
     );
-    assert_eq!(ids(ListQuery { channel: Some(Channel::Portal), ..base() }).await, vec![from_portal]);
-    assert_eq!(ids(ListQuery { subcategory: Some(w.bus), ..base() }).await, vec![from_widget]);
     assert_eq!(
-        ids(ListQuery { open: Some(true), ..base() }).await,
+        ids(ListQuery {
+            channel: Some(Channel::Portal),
+            ..base()
+        })
+        .await,
+        vec![from_portal]
+    );
+    assert_eq!(
+        ids(ListQuery {
+            subcategory: Some(w.bus),
+            ..base()
+        })
+        .await,
+        vec![from_widget]
+    );
+    assert_eq!(
+        ids(ListQuery {
+            open: Some(true),
+            ..base()
+        })
+        .await,
         vec![from_portal, from_widget],
         "awaiting a clarification is still open"
     );
-    assert_eq!(ids(ListQuery { open: Some(false), ..base() }).await, Vec::<SubmissionId>::new());
-    assert_eq!(ids(ListQuery { created_from: Some(later), ..base() }).await, vec![from_portal]);
-    assert_eq!(ids(ListQuery { created_before: Some(later), ..base() }).await, vec![from_widget]);
+    assert_eq!(
+        ids(ListQuery {
+            open: Some(false),
+            ..base()
+        })
+        .await,
+        Vec::<SubmissionId>::new()
+    );
+    assert_eq!(
+        ids(ListQuery {
+            created_from: Some(later),
+            ..base()
+        })
+        .await,
+        vec![from_portal]
+    );
+    assert_eq!(
+        ids(ListQuery {
+            created_before: Some(later),
+            ..base()
+        })
+        .await,
+        vec![from_widget]
+    );
     let detail = s.submission(from_widget, w.citizen).await.unwrap();
-    assert_eq!((detail.channel, detail.origin.as_deref()), (Channel::Widget, Some("https://tver.example")));
+    assert_eq!(
+        (detail.channel, detail.origin.as_deref()),
+        (Channel::Widget, Some("https://tver.example"))
+    );
 }
