@@ -247,6 +247,21 @@ async fn pushes_are_signed_retried_until_accepted_and_alert_the_operator() {
         (Some("push"), Some(1))
     );
     assert_eq!(citizen.get("/api/v1/console/integrations").await.0, 403);
+    // And in the console's list of organisations.
+    let browser = app.browser();
+    crate::support::page_login(&app, &browser, OPERATOR, crate::support::DEMO_PASSWORD).await;
+    let html = browser
+        .get(app.url("/console/organisations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("push: ожидают 0, с ошибками 0, передано 1"),
+        "{html}"
+    );
     app.stop().await;
 }
 

@@ -52,6 +52,9 @@ pub struct OrgRow {
     pub parent: String,
     pub coordinator: bool,
     pub utc: String,
+    /// Deliveries to the organisation's own system: how, and what is stuck.
+    pub delivery: String,
+    pub delivery_failing: bool,
 }
 
 #[derive(Template)]
@@ -98,9 +101,30 @@ async fn list(
         id.map(|id| map.get(&id).cloned().unwrap_or_else(|| format!("№ {id}")))
             .unwrap_or_else(|| "—".to_owned())
     };
+    let deliveries: BTreeMap<i64, otklik_store::IntegrationOverview> = store
+        .integration_overview()
+        .await?
+        .into_iter()
+        .map(|line| (line.org.0, line))
+        .collect();
+    let delivery_of = |org: i64| match deliveries.get(&org) {
+        None => ("—".to_owned(), false),
+        Some(line) => (
+            format!(
+                "{}: ожидают {}, с ошибками {}, передано {}",
+                line.mode.as_str(),
+                line.summary.pending,
+                line.summary.failing,
+                line.summary.delivered
+            ),
+            line.summary.failing > 0,
+        ),
+    };
     let rows = orgs
         .iter()
         .map(|o| OrgRow {
+            delivery: delivery_of(o.id.0).0,
+            delivery_failing: delivery_of(o.id.0).1,
             href: format!("/console/organisations/{}", o.id),
             name: o.name.clone(),
             kind: text::org_kind(&o.kind),
