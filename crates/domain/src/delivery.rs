@@ -50,20 +50,40 @@ impl PushUrl {
         if authority.is_empty() || authority.contains('@') || value.contains('#') {
             return Err("invalid_url");
         }
-        let host = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                if !host.contains(']') && host.contains(':') {
+        let (host, port) = match authority.strip_prefix('[') {
+            // An IPv6 address: `[addr]` or `[addr]:port`.
+            Some(rest) => {
+                let (addr, after) = rest.split_once(']').ok_or("invalid_url")?;
+                if addr.is_empty()
+                    || !addr
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+                {
                     return Err("invalid_url");
                 }
-                port.parse::<u16>()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or("invalid_url")?;
-                host
+                match after {
+                    "" => (format!("[{addr}]"), None),
+                    _ => (
+                        format!("[{addr}]"),
+                        Some(after.strip_prefix(':').ok_or("invalid_url")?),
+                    ),
+                }
             }
-            _ => authority,
+            None => match authority.rsplit_once(':') {
+                Some((host, port)) => (host.to_owned(), Some(port)),
+                None => (authority.to_owned(), None),
+            },
+        };
+        if host.is_empty() || (!host.starts_with('[') && host.contains(':')) {
+            return Err("invalid_url");
         }
-        .to_ascii_lowercase();
+        if let Some(port) = port {
+            port.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or("invalid_url")?;
+        }
+        let host = host.to_ascii_lowercase();
         let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
         match scheme.to_ascii_lowercase().as_str() {
             "https" => Ok(Self(value.to_owned())),
@@ -172,6 +192,7 @@ mod tests {
             "http://127.0.0.1:4100/hook",
             "http://localhost/hook",
             "http://[::1]:80/",
+            "https://[2a00:1450::1]/in",
         ] {
             assert!(PushUrl::parse(ok).is_ok(), "{ok}");
         }
@@ -183,6 +204,9 @@ mod tests {
             ("https:///path", "invalid_url"),
             ("https://sed.tver.ru/a b", "invalid_url"),
             ("https://sed.tver.ru:0/", "invalid_url"),
+            ("https://[::1/", "invalid_url"),
+            ("https://[]/", "invalid_url"),
+            ("https://a:b:c/", "invalid_url"),
             ("https://sed.tver.ru/#x", "invalid_url"),
             ("sed.tver.ru", "invalid_url"),
         ] {

@@ -222,6 +222,9 @@ pub(crate) struct OutgoingRow {
     pub attempts: i64,
     push_url: Option<String>,
     push_secret: Option<String>,
+    /// Pull only (read in the same query, so settings removed meanwhile cannot fail it).
+    #[sqlx(default)]
+    pub visibility_timeout_seconds: Option<i64>,
 }
 
 impl OutgoingRow {
@@ -383,7 +386,8 @@ macro_rules! impl_deliveries {
                 count_attempt: bool,
                 at: i64,
             ) -> $crate::StoreResult<()> {
-                let row = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, i64, i64)>(
+                // The threshold is NULL when the settings were removed meanwhile: no alert.
+                let row = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, i64, Option<i64>)>(
                     "UPDATE deliveries SET attempts = attempts + $2, last_error = $3, \
                          failing_since = COALESCE(failing_since, $4), next_attempt_at = $5 \
                      WHERE id = $1 AND delivered_at IS NULL \
@@ -401,7 +405,7 @@ macro_rules! impl_deliveries {
                 let Some((attempts, org, submission, alerted, created, threshold)) = row else {
                     return Ok(());
                 };
-                if alerted.is_none() && attempts >= threshold {
+                if alerted.is_none() && threshold.is_some_and(|t| attempts >= t) {
                     ::sqlx::query::<$db>("UPDATE deliveries SET alerted_at = $2 WHERE id = $1")
                         .bind(id)
                         .bind(at)
@@ -608,14 +612,21 @@ macro_rules! impl_deliveries {
                             }
                             $crate::PushOutcome::Failed { error, retry_at } => {
                                 let error: String = error.chars().take(300).collect();
-                                Self::record_failure(
-                                    &mut *tx,
-                                    id.0,
-                                    &error,
-                                    $crate::common::ts(*retry_at),
-                                    true,
-                                    at,
+                                let retry_at = $crate::common::ts(*retry_at);
+                                Self::record_failure(&mut *tx, id.0, &error, retry_at, true, at)
+                                    .await?;
+                                // A circuit breaker: the organisation's other waiting
+                                // messages wait with it, so one endpoint that is down
+                                // does not fill every pass with its timeouts.
+                                ::sqlx::query::<$db>(
+                                    "UPDATE deliveries SET next_attempt_at = $2 \
+                                     WHERE org_id = (SELECT org_id FROM deliveries WHERE id = $1) \
+                                       AND delivered_at IS NULL AND id <> $1 \
+                                       AND next_attempt_at < $2",
                                 )
+                                .bind(id.0)
+                                .bind(retry_at)
+                                .execute(&mut *tx)
                                 .await?;
                             }
                         }
@@ -636,7 +647,8 @@ macro_rules! impl_deliveries {
                 let result: $crate::StoreResult<Option<$crate::OutgoingDelivery>> = async {
                     let row = ::sqlx::query_as::<$db, $crate::delivery_sql::OutgoingRow>(concat!(
                         "SELECT d.id, d.idempotency_key, d.org_id, d.event, d.payload, \
-                                d.attempts, NULL AS push_url, NULL AS push_secret \
+                                d.attempts, NULL AS push_url, NULL AS push_secret, \
+                                i.visibility_timeout_seconds \
                          FROM deliveries d JOIN org_integrations i ON i.org_id = d.org_id \
                          WHERE d.org_id = $1 AND d.delivered_at IS NULL \
                            AND d.next_attempt_at <= $2 AND i.mode = 'pull' \
@@ -650,13 +662,7 @@ macro_rules! impl_deliveries {
                     let Some(row) = row else {
                         return Ok(None);
                     };
-                    let timeout = ::sqlx::query_scalar::<$db, i64>(
-                        "SELECT visibility_timeout_seconds FROM org_integrations WHERE org_id = $1",
-                    )
-                    .bind(org.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let visible_again = at.saturating_add(timeout);
+                    let visible_again = at.saturating_add(row.visibility_timeout_seconds.unwrap_or(0));
                     if row.attempts > 0 {
                         // Taken before and never acknowledged: that copy failed.
                         Self::record_failure(
@@ -786,10 +792,8 @@ macro_rules! impl_deliveries {
                 let stale = $crate::common::ts(now - $crate::IDEMPOTENCY_STALE);
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<$crate::IdempotencyBegin> = async {
-                    ::sqlx::query::<$db>(
-                        "DELETE FROM idempotency_keys WHERE principal_id = $1 AND created_at < $2",
-                    )
-                    .bind(principal.0)
+                    // Everyone's expired keys (by the age index), not only this caller's.
+                    ::sqlx::query::<$db>("DELETE FROM idempotency_keys WHERE created_at < $1")
                     .bind(expired)
                     .execute(&mut *tx)
                     .await?;

@@ -53,6 +53,10 @@ pub struct DeliveryConfig {
     pub retry_max_seconds: u64,
     /// Pushes taken per pass.
     pub batch: u32,
+    /// Allow push endpoints on loopback or private networks (development and tests). Off:
+    /// such URLs are refused when set, and names resolving to such addresses are refused
+    /// when sending, so an administrator cannot make the platform probe its own network.
+    pub allow_private_targets: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -64,6 +68,7 @@ impl Default for DeliveryConfig {
             retry_base_seconds: 5,
             retry_max_seconds: 3600,
             batch: 16,
+            allow_private_targets: false,
         }
     }
 }

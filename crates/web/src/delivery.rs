@@ -62,7 +62,7 @@ pub fn verify_signature(
     let (Some(timestamp), Some(given)) = (timestamp, given) else {
         return false;
     };
-    let age = (now.unix_timestamp() - timestamp).unsigned_abs();
+    let age = now.unix_timestamp().abs_diff(timestamp);
     if age > tolerance.as_secs() {
         return false;
     }
@@ -75,6 +75,76 @@ pub fn verify_signature(
     expected.verify_slice(&given).is_ok()
 }
 
+/// Whether an address is on the public internet: not loopback, private, link-local,
+/// shared (CGNAT), unspecified, multicast or unique-local, nor such an IPv4 address
+/// mapped into IPv6.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// Whether a push URL may be used when private targets are not allowed: its host is not
+/// `localhost` and, when it is an address, a public one. (Names are resolved at sending
+/// time by [`PublicOnly`].)
+pub fn may_target(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name != "localhost" && !name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(v4)) => is_public(v4.into()),
+        Some(url::Host::Ipv6(v6)) => is_public(v6.into()),
+        None => false,
+    }
+}
+
+/// A resolver that gives only public addresses: a name pointing into the platform's own
+/// network (or re-pointed there later) cannot be pushed to.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let public: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err("the name resolves to no public address".into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// Starts the push worker (when enabled): it claims due pushes, sends them and records
 /// the outcome, until the task is aborted.
 pub fn spawn_worker(
@@ -84,7 +154,11 @@ pub fn spawn_worker(
     if !config.enabled {
         return None;
     }
-    let client = match reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if !config.allow_private_targets {
+        builder = builder.dns_resolver(Arc::new(PublicOnly));
+    }
+    let client = match builder
         .timeout(Duration::from_secs(config.timeout_seconds))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("otklik/", env!("CARGO_PKG_VERSION")))
@@ -149,6 +223,10 @@ async fn send(
     let Some((url, secret)) = &delivery.push else {
         return failed("no push endpoint", delivery.attempts, config);
     };
+    // Names are checked by the resolver; addresses written in the URL are checked here.
+    if !config.allow_private_targets && !may_target(url) {
+        return failed("private address refused", delivery.attempts, config);
+    }
     let now = OffsetDateTime::now_utc();
     let body = delivery.payload.as_bytes().to_vec();
     let response = client
@@ -193,6 +271,31 @@ fn failed(error: &str, attempts: u32, config: &DeliveryConfig) -> PushOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_public_targets_are_allowed() {
+        for url in [
+            "http://127.0.0.1:9/hook",
+            "http://localhost/hook",
+            "https://10.1.2.3/in",
+            "https://192.168.0.10/in",
+            "https://169.254.169.254/latest",
+            "https://100.64.0.1/in",
+            "https://[::1]/in",
+            "https://[fd00::1]/in",
+            "https://[::ffff:127.0.0.1]/in",
+            "https://db.localhost/in",
+        ] {
+            assert!(!may_target(url), "{url}");
+        }
+        for url in [
+            "https://sed.tver.ru/in",
+            "https://8.8.8.8/in",
+            "https://[2a00:1450::1]/in",
+        ] {
+            assert!(may_target(url), "{url}");
+        }
+    }
 
     #[test]
     fn signatures_verify_and_refuse_changes() {

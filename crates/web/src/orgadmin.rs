@@ -165,6 +165,7 @@ pub async fn set_integration(
     org: OrgId,
     by: UserId,
     input: IntegrationInput,
+    allow_private_targets: bool,
     now: OffsetDateTime,
 ) -> Result<Option<String>, AppError> {
     use otklik_domain::delivery::{self, DeliveryMode, DeliverySettings, PushUrl};
@@ -173,7 +174,16 @@ pub async fn set_integration(
     let mut generated = None;
     let push = match mode {
         Some(DeliveryMode::Push) => {
-            let url = errors.check("push_url", PushUrl::parse(&input.push_url));
+            let url = errors
+                .check("push_url", PushUrl::parse(&input.push_url))
+                .filter(|url| {
+                    let allowed =
+                        allow_private_targets || crate::delivery::may_target(url.as_str());
+                    if !allowed {
+                        errors.push("push_url", "private_address");
+                    }
+                    allowed
+                });
             let secret = match input.push_secret.trim() {
                 "" => match store.integration(org).await?.and_then(|i| i.push_secret) {
                     Some(kept) => kept,

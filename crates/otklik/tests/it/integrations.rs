@@ -53,6 +53,8 @@ async fn app_with_fast_retries() -> TestApp {
             poll_interval_ms: 50,
             retry_base_seconds: 1,
             retry_max_seconds: 1,
+            // The receivers here are on loopback.
+            allow_private_targets: true,
             ..Default::default()
         };
     })
@@ -413,8 +415,6 @@ async fn the_pull_queue_and_idempotent_inbound_actions() {
     app.stop().await;
 }
 
-use base64::Engine as _;
-
 /// The administrator's page: settings by form (a refused one changes nothing), the
 /// outbox's state, and stopping deliveries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -523,3 +523,59 @@ async fn the_organisation_page_sets_and_shows_deliveries() {
     );
     app.stop().await;
 }
+
+/// Without `allow_private_targets`, an administrator cannot point pushes into the
+/// platform's own network; answers carrying a secret are never kept for replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_targets_are_refused_and_secrets_never_kept() {
+    let app = crate::support::spawn_app().await;
+    let admin = app.api(&app.token(ORG_ADMIN).await);
+    let city = id_named(&admin, "/api/v1/organisations", CITY).await;
+    let settings = format!("/api/v1/organisations/{city}/integration");
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "https://10.0.0.5/in",
+        "https://[::1]/in",
+    ] {
+        let (status, problem) = admin
+            .put_json(&settings, json!({ "mode": "push", "push_url": url }))
+            .await;
+        assert_eq!(
+            (status, problem["errors"][0]["code"].as_str()),
+            (422, Some("private_address")),
+            "{url}"
+        );
+    }
+    assert_eq!(admin.get(&settings).await.0, 404, "nothing was set");
+
+    let http = reqwest::Client::new();
+    let create = || {
+        http.post(app.url(&format!("/api/v1/organisations/{city}/clients")))
+            .bearer_auth(&admin.token)
+            .header("idempotency-key", "client-1")
+            .json(
+                &json!({ "client_id": "sed-once", "name": "СЭД", "scopes": ["submissions:read"] }),
+            )
+            .send()
+    };
+    let first = create().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let again = create().await.unwrap();
+    assert_eq!(
+        again.status(),
+        409,
+        "run again, not replayed with the secret"
+    );
+    assert!(again.headers().get("idempotent-replayed").is_none());
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    // The refusal (409) may be kept; the answer with the secret (201) never.
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys WHERE status = 201")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "no copy of the secret rests in the database");
+    pool.close().await;
+    app.stop().await;
+}
+
+use base64::Engine as _;

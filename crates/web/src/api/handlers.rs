@@ -311,7 +311,9 @@ async fn create_token(
         expires_at: rfc3339(expires),
         user: UserView::from(&user),
     };
-    Ok((StatusCode::CREATED, Json(response)).into_response())
+    Ok(super::idempotency::no_replay(
+        (StatusCode::CREATED, Json(response)).into_response(),
+    ))
 }
 
 /// Revokes the bearer token of this request.

@@ -24,6 +24,19 @@ use crate::error::AppError;
 use crate::AppState;
 
 pub const HEADER: &str = "idempotency-key";
+
+/// Marks an answer that carries a secret shown once (a first password, a client secret,
+/// a token): it is never kept for replay, so no copy of the secret rests in the database.
+/// A repeat of such a call runs again and gets the domain's own answer (409 for a taken
+/// name, a new token for a login).
+#[derive(Debug, Clone, Copy)]
+pub struct NoReplay;
+
+/// Adds [`NoReplay`] to a response.
+pub fn no_replay(mut response: Response) -> Response {
+    response.extensions_mut().insert(NoReplay);
+    response
+}
 pub const REPLAYED: &str = "idempotent-replayed";
 
 /// A key: 1 to 255 visible ASCII characters.
@@ -91,7 +104,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = response.status();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+    let secret = response.extensions().get::<NoReplay>().is_some();
+    if secret || status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         if let Err(e) = store.abandon_idempotent(principal, &key).await {
             tracing::warn!(code = e.code(), "cannot release an idempotency key: {e}");
         }

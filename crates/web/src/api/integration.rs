@@ -191,7 +191,7 @@ async fn put_settings(
     user: ApiUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<IntegrationRequest>,
-) -> ApiResult<Json<IntegrationResponse>> {
+) -> ApiResult<Response> {
     let org = administered(&state, &user, &id).await?;
     // A value given must be valid whatever the mode (a form's empty field is "not
     // given"; in JSON that is an absent or null one).
@@ -218,12 +218,16 @@ async fn put_settings(
             visibility_timeout_seconds: body.visibility_timeout_seconds,
             alert_after_failures: body.alert_after_failures,
         },
+        state.config.delivery.allow_private_targets,
         OffsetDateTime::now_utc(),
     )
     .await?;
-    Ok(Json(IntegrationResponse {
-        push_secret: generated,
-    }))
+    Ok(super::idempotency::no_replay(
+        Json(IntegrationResponse {
+            push_secret: generated,
+        })
+        .into_response(),
+    ))
 }
 
 /// Stops deliveries; undelivered messages stay and go out if settings return.

@@ -167,7 +167,7 @@ pub async fn token(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
-    response
+    crate::api::idempotency::no_replay(response)
 }
 
 /// `Authorization: Basic base64(client_id:client_secret)` (RFC 6749 §2.3.1: both

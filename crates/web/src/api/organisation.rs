@@ -150,7 +150,9 @@ async fn add_staff(
         id: id.0,
         initial_password: password,
     };
-    Ok((StatusCode::CREATED, Json(response)).into_response())
+    Ok(super::idempotency::no_replay(
+        (StatusCode::CREATED, Json(response)).into_response(),
+    ))
 }
 
 /// Disables (`disable`, ending its sessions) or re-enables (`enable`) a staff account.
@@ -271,7 +273,9 @@ async fn add_client(
         client_secret: client.secret,
         scopes: client.scopes.iter().map(|s| ApiScope::as_str(*s)).collect(),
     };
-    Ok((StatusCode::CREATED, Json(response)).into_response())
+    Ok(super::idempotency::no_replay(
+        (StatusCode::CREATED, Json(response)).into_response(),
+    ))
 }
 
 /// Revokes a client: its tokens and key stop working at once.

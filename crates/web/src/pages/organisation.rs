@@ -541,6 +541,7 @@ async fn set_integration(
                 org,
                 me,
                 input,
+                state.config.delivery.allow_private_targets,
                 time::OffsetDateTime::now_utc(),
             )
             .await
