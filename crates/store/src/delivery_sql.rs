@@ -797,8 +797,9 @@ macro_rules! impl_deliveries {
                     .bind(expired)
                     .execute(&mut *tx)
                     .await?;
-                    let existing = ::sqlx::query_as::<$db, (Vec<u8>, Option<i64>, Option<String>, Option<Vec<u8>>, i64)>(concat!(
-                        "SELECT request_sha256, status, content_type, body, created_at                          FROM idempotency_keys WHERE principal_id = $1 AND key = $2",
+                    let existing = ::sqlx::query_as::<$db, (Vec<u8>, Option<i64>, Option<String>, Option<String>, Option<Vec<u8>>, i64)>(concat!(
+                        "SELECT request_sha256, status, content_type, location, body, created_at \
+                         FROM idempotency_keys WHERE principal_id = $1 AND key = $2",
                         $lock_row
                     ))
                     .bind(principal.0)
@@ -806,23 +807,25 @@ macro_rules! impl_deliveries {
                     .fetch_optional(&mut *tx)
                     .await?;
                     match existing {
-                        Some((digest, _, _, _, _)) if digest.as_slice() != request_sha256.as_slice() => {
+                        Some((digest, _, _, _, _, _)) if digest.as_slice() != request_sha256.as_slice() => {
                             Ok($crate::IdempotencyBegin::Mismatch)
                         }
-                        Some((_, Some(status), content_type, body, _)) => {
+                        Some((_, Some(status), content_type, location, body, _)) => {
                             Ok($crate::IdempotencyBegin::Replay($crate::StoredResponse {
                                 status: u16::try_from(status)
                                     .map_err(|_| $crate::common::corrupt("idempotency_keys.status"))?,
                                 content_type,
+                                location,
                                 body: body.unwrap_or_default(),
                             }))
                         }
-                        Some((_, None, _, _, created)) if created >= stale => {
+                        Some((_, None, _, _, _, created)) if created >= stale => {
                             Ok($crate::IdempotencyBegin::InProgress)
                         }
                         Some(_) => {
                             ::sqlx::query::<$db>(
-                                "UPDATE idempotency_keys SET created_at = $3                                  WHERE principal_id = $1 AND key = $2",
+                                "UPDATE idempotency_keys SET created_at = $3 \
+                                 WHERE principal_id = $1 AND key = $2",
                             )
                             .bind(principal.0)
                             .bind(key)
@@ -833,7 +836,8 @@ macro_rules! impl_deliveries {
                         }
                         None => {
                             ::sqlx::query::<$db>(
-                                "INSERT INTO idempotency_keys (principal_id, key, request_sha256,                                      created_at) VALUES ($1, $2, $3, $4)",
+                                "INSERT INTO idempotency_keys (principal_id, key, request_sha256, \
+                                     created_at) VALUES ($1, $2, $3, $4)",
                             )
                             .bind(principal.0)
                             .bind(key)
@@ -863,13 +867,16 @@ macro_rules! impl_deliveries {
                 response: &$crate::StoredResponse,
             ) -> $crate::StoreResult<()> {
                 ::sqlx::query::<$db>(
-                    "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5                      WHERE principal_id = $1 AND key = $2",
+                    "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5, \
+                         location = $6 \
+                     WHERE principal_id = $1 AND key = $2",
                 )
                 .bind(principal.0)
                 .bind(key)
                 .bind(i64::from(response.status))
                 .bind(response.content_type.as_deref())
                 .bind(response.body.as_slice())
+                .bind(response.location.as_deref())
                 .execute(self.$write())
                 .await?;
                 Ok(())
@@ -881,7 +888,8 @@ macro_rules! impl_deliveries {
                 key: &str,
             ) -> $crate::StoreResult<()> {
                 ::sqlx::query::<$db>(
-                    "DELETE FROM idempotency_keys                      WHERE principal_id = $1 AND key = $2 AND status IS NULL",
+                    "DELETE FROM idempotency_keys \
+                     WHERE principal_id = $1 AND key = $2 AND status IS NULL",
                 )
                 .bind(principal.0)
                 .bind(key)

@@ -704,6 +704,8 @@ pub enum PushOutcome {
 pub struct StoredResponse {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The `Location` of what the call created, if it created something.
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 

@@ -77,7 +77,8 @@ async fn id_named(api: &Api, path: &str, name: &str) -> i64 {
         .unwrap()
 }
 
-async fn submit_traffic_light(citizen: &Api) -> i64 {
+/// A valid traffic-light message in Тверская область (required form fields filled).
+async fn traffic_light(citizen: &Api) -> Value {
     let catalogue = ok(citizen.get("/api/v1/catalogue").await);
     let sub = catalogue
         .as_array()
@@ -100,12 +101,13 @@ async fn submit_traffic_light(citizen: &Api) -> i64 {
         })
         .collect();
     let region = id_named(citizen, "/api/v1/regions", TVER).await;
+    json!({ "kind": "message", "subcategory_id": sub["id"], "region_id": region,
+            "text": TEXT, "fields": fields })
+}
+
+async fn submit_traffic_light(citizen: &Api) -> i64 {
     let (status, created) = citizen
-        .post(
-            "/api/v1/submissions",
-            json!({ "kind": "message", "subcategory_id": sub["id"], "region_id": region,
-                    "text": TEXT, "fields": fields }),
-        )
+        .post("/api/v1/submissions", traffic_light(citizen).await)
         .await;
     assert_eq!(status, 201, "{created}");
     created["id"].as_i64().unwrap()
@@ -574,6 +576,29 @@ async fn private_targets_are_refused_and_secrets_never_kept() {
         .await
         .unwrap();
     assert_eq!(kept, 0, "no copy of the secret rests in the database");
+
+    // A replayed creation answers the same submission, with its Location.
+    let citizen = app.api(&app.token(CITIZEN).await);
+    let body = traffic_light(&citizen).await;
+    let send = || {
+        http.post(app.url("/api/v1/submissions"))
+            .bearer_auth(&citizen.token)
+            .header("idempotency-key", "report-1")
+            .json(&body)
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let location = first.headers()["location"].clone();
+    let first: Value = first.json().await.unwrap();
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["location"], location);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let mine = ok(citizen.get("/api/v1/submissions").await);
+    assert_eq!(mine["total"], 1, "one submission, not two");
     pool.close().await;
     app.stop().await;
 }

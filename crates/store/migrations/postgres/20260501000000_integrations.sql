@@ -53,6 +53,7 @@ CREATE TABLE idempotency_keys (
     request_sha256 BYTEA    NOT NULL,
     status         BIGINT,
     content_type   TEXT,
+    location       TEXT,
     body           BYTEA,
     created_at     BIGINT NOT NULL,
     PRIMARY KEY (principal_id, key)

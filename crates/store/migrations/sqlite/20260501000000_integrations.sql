@@ -53,6 +53,7 @@ CREATE TABLE idempotency_keys (
     request_sha256 BLOB    NOT NULL,
     status         INTEGER,
     content_type   TEXT,
+    location       TEXT,
     body           BLOB,
     created_at     INTEGER NOT NULL,
     PRIMARY KEY (principal_id, key)

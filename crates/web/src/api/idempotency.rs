@@ -122,6 +122,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        location: head
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: body.to_vec(),
     };
     if let Err(e) = store.finish_idempotent(principal, &key, &stored).await {
@@ -160,6 +165,9 @@ fn replay(stored: StoredResponse) -> Response {
         .and_then(|c| HeaderValue::from_str(&c).ok())
     {
         headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Some(value) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, value);
     }
     headers.insert(REPLAYED, HeaderValue::from_static("true"));
     response

@@ -302,6 +302,7 @@ pub(super) async fn idempotency_keys_replay_the_first_answer(store: Arc<dyn Stor
     let answer = StoredResponse {
         status: 201,
         content_type: Some("application/json".to_owned()),
+        location: Some("/api/v1/submissions/7".to_owned()),
         body: b"{\"ok\":true}".to_vec(),
     };
     s.finish_idempotent(who, "k-1", &answer).await.unwrap();
