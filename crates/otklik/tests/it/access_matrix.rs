@@ -288,17 +288,7 @@ async fn csrf_of(app: &TestApp, page: &Client, auth: Option<&ApiAuth>) -> String
 /// A browser signed in through the login form, and its (session-bound) CSRF token.
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> (Client, String) {
     let page = app.browser();
-    let csrf = csrf_of(app, &page, None).await;
-    let r = page
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", email),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = crate::support::page_login(app, &page, email, password).await;
     assert_eq!(r.status(), 303, "login of {email}");
     let csrf = csrf_of(app, &page, None).await;
     (page, csrf)

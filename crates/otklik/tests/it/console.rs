@@ -44,18 +44,7 @@ impl<'a> Web<'a> {
             app,
             client: app.browser(),
         };
-        let csrf = web.csrf().await;
-        let r = web
-            .client
-            .post(app.url("/login"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("email", email),
-                ("password", DEMO_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = crate::support::page_login(app, &web.client, email, DEMO_PASSWORD).await;
         assert_eq!(r.status(), 303, "login of {email}");
         web
     }

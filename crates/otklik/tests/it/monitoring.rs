@@ -195,18 +195,7 @@ impl<'a> Browser<'a> {
 
     async fn signed_in(app: &'a TestApp, email: &str) -> Self {
         let browser = Self::anonymous(app);
-        let csrf = browser.csrf().await;
-        let r = browser
-            .client
-            .post(app.url("/login"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("email", email),
-                ("password", DEMO_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = crate::support::page_login(app, &browser.client, email, DEMO_PASSWORD).await;
         assert_eq!(r.status(), 303, "login of {email}");
         browser
     }

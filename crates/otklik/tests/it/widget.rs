@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::browser::{browser, fill, look, page_text, start_driver, submit};
 use crate::support::{
-    csrf_in, spawn_app, spawn_app_with, Backend, TestApp, CITIZEN, DEMO_PASSWORD,
+    csrf_in, page_login, spawn_app, spawn_app_with, Backend, TestApp, CITIZEN, DEMO_PASSWORD,
 };
 
 const CITY: &str = "Администрация города Твери";
@@ -287,24 +287,7 @@ async fn a_citizen_signs_in_submits_and_follows_through_the_widget() {
 
     // The portal's session does not open the widget: it has its own.
     let portal = app.browser();
-    let html = portal
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = portal
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", CITIZEN),
-            ("password", DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = page_login(&app, &portal, CITIZEN, DEMO_PASSWORD).await;
     assert_eq!(r.status(), 303);
     let r = portal
         .get(app.url(&format!("/widget/{city}/my?{q}")))
@@ -606,24 +589,7 @@ async fn the_organisation_page_shows_the_snippet() {
     let app = spawn_app().await;
     let city = org_id(&app, CITY).await;
     let page = app.browser();
-    let html = page
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = page
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_in(&html).as_str()),
-            ("email", CITY_ADMIN),
-            ("password", DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = page_login(&app, &page, CITY_ADMIN, DEMO_PASSWORD).await;
     assert_eq!(r.status(), 303);
     let html = page
         .get(app.url(&format!("/org/{city}")))

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::organisation::administered;
 use super::{rfc3339, ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::auth::ApiUser;
 use crate::error::AppError;
@@ -42,17 +43,6 @@ pub fn routes() -> Router<AppState> {
     tags((name = "integration", description = "Delivery of routed submissions to organisations' own systems: push, pull queue, state"))
 )]
 pub struct Doc;
-
-/// The organisation of the path, if this user administers it and it exists.
-async fn administered(state: &AppState, user: &ApiUser, raw: &str) -> Result<OrgId, ApiError> {
-    let org = raw
-        .parse::<i64>()
-        .map(OrgId)
-        .map_err(|_| AppError::not_found())?;
-    user.require(Capability::AdministerOrganisation(org))?;
-    state.store.organisation(org).await?;
-    Ok(org)
-}
 
 super::types::text_schema!(DeliveryModeSchema, "DeliveryMode", {
     super::types::one_of(

@@ -49,7 +49,11 @@ pub struct Doc;
 
 /// The organisation of the path, if this user administers it: 403 for those who may
 /// not, then 404 when the operator names an organisation that does not exist.
-async fn administered(state: &AppState, user: &ApiUser, raw: &str) -> Result<OrgId, ApiError> {
+pub(super) async fn administered(
+    state: &AppState,
+    user: &ApiUser,
+    raw: &str,
+) -> Result<OrgId, ApiError> {
     let org = raw
         .parse::<i64>()
         .map(OrgId)

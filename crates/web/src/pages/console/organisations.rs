@@ -122,9 +122,10 @@ async fn list(
     };
     let rows = orgs
         .iter()
-        .map(|o| OrgRow {
-            delivery: delivery_of(o.id.0).0,
-            delivery_failing: delivery_of(o.id.0).1,
+        .map(|o| (o, delivery_of(o.id.0)))
+        .map(|(o, (delivery, delivery_failing))| OrgRow {
+            delivery,
+            delivery_failing,
             href: format!("/console/organisations/{}", o.id),
             name: o.name.clone(),
             kind: text::org_kind(&o.kind),
