@@ -25,6 +25,8 @@ id_type!(
     MunicipalityId,
     RouteId,
     IncidentId,
+    NotificationId,
+    CampaignId,
 );
 
 /// The registration number a citizen sees: `YYYY-NNNNNNN`, the year of registration (UTC)

@@ -15,6 +15,7 @@ pub mod error;
 pub mod form;
 pub mod ids;
 pub mod lifecycle;
+pub mod notify;
 pub mod territory;
 pub mod text;
 

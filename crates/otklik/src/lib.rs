@@ -84,6 +84,8 @@ pub struct ServeConfig {
     pub web: WebConfig,
     pub log: LogConfig,
     pub monitor: MonitorConfig,
+    /// Notifications: the mail server, the SMS/push gateway, the worker.
+    pub notifications: otklik_notify::NotifyConfig,
 }
 
 /// A running server.
@@ -97,6 +99,7 @@ pub struct Running {
     tree_heads: tokio::task::JoinHandle<()>,
     monitor: tokio::task::JoinHandle<()>,
     deliveries: Option<tokio::task::JoinHandle<()>>,
+    notifications: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -106,8 +109,8 @@ impl Running {
         let _ = self.task.await;
         self.tree_heads.abort();
         self.monitor.abort();
-        if let Some(deliveries) = self.deliveries {
-            deliveries.abort();
+        for worker in [self.deliveries, self.notifications].into_iter().flatten() {
+            worker.abort();
         }
     }
 
@@ -148,6 +151,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         source,
     })?;
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let key = state.csrf_key.clone();
     let task = tokio::spawn(otklik_web::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -155,6 +159,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         transparency::spawn_tree_heads(store.clone(), signer, config.log.tree_head_interval);
     let monitor = monitor::spawn(store.clone(), config.monitor);
     let deliveries = otklik_web::delivery::spawn_worker(store.clone(), config.web.delivery.clone());
+    let notifications = spawn_notifier(&store, key, &config.notifications, addr)?;
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -165,7 +170,25 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         tree_heads,
         monitor,
         deliveries,
+        notifications,
     })
+}
+
+/// Starts the notification worker (when enabled), with links under the configured
+/// public address or, when none is set, the address the server listens on.
+fn spawn_notifier(
+    store: &Arc<dyn Store>,
+    key: Arc<[u8]>,
+    config: &otklik_notify::NotifyConfig,
+    addr: SocketAddr,
+) -> Result<Option<tokio::task::JoinHandle<()>>, AppError> {
+    let public_url = match config.public_url.as_str() {
+        "" => format!("http://{addr}"),
+        url => url.to_owned(),
+    };
+    let notifier = otklik_notify::Notifier::new(store.clone(), config.clone(), key, &public_url)
+        .map_err(|e| AppError::Usage(format!("[notifications]: {e}")))?;
+    Ok(otklik_notify::worker::spawn(Arc::new(notifier)))
 }
 
 /// Loads (or refreshes) the 89 federal subjects the domain ships, with their codes,

@@ -553,6 +553,7 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             interval: std::time::Duration::from_secs(args.monitor_interval.max(1)),
             warn_working_days: args.warn_working_days,
         },
+        notifications: settings.notifications,
         database,
     })
     .await?;

@@ -19,6 +19,7 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub oidc: Option<OidcConfig>,
     pub delivery: DeliveryConfig,
+    pub notifications: otklik_notify::NotifyConfig,
 }
 
 impl Settings {
@@ -50,6 +51,12 @@ impl Settings {
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let (Some(smtp), Some(password)) = (
+            self.notifications.smtp.as_mut(),
+            var("OTKLIK_SMTP_PASSWORD"),
+        ) {
+            smtp.password = Some(otklik_notify::Secret::new(password));
+        }
         if let (Some(oidc), Some(secret)) = (self.oidc.as_mut(), var("OTKLIK_OIDC_CLIENT_SECRET")) {
             oidc.client_secret = Secret::new(secret);
         }
@@ -106,6 +113,7 @@ impl Settings {
                     .to_owned(),
             );
         }
+        self.notifications.check()?;
         Ok(())
     }
 }

@@ -993,6 +993,14 @@ macro_rules! impl_admin {
                     for (id, org, region, due) in rows {
                         if Self::raise_incident(&mut *tx, IncidentKind::LateAnswer, id, org, region, Some(due), now_ts).await? {
                             report.incidents += 1;
+                            Self::notify_staff(
+                                &mut *tx,
+                                id,
+                                ::otklik_domain::notify::NotificationKind::DeadlineBreach,
+                                &format!("breach:{id}:{due}"),
+                                now_ts,
+                            )
+                            .await?;
                         }
                     }
                     tx.commit().await?;
@@ -1042,6 +1050,14 @@ macro_rules! impl_admin {
                         .bind(due)
                         .bind(now_ts)
                         .execute(&mut *tx)
+                        .await?;
+                        Self::notify_staff(
+                            &mut *tx,
+                            id,
+                            ::otklik_domain::notify::NotificationKind::DeadlineWarning,
+                            &format!("warning:{id}:{due}"),
+                            now_ts,
+                        )
                         .await?;
                         report.warnings += 1;
                     }

@@ -1360,6 +1360,15 @@ macro_rules! impl_store {
                 Self::log_event(&mut *tx, event_id).await?;
                 Self::enqueue_deliveries(&mut *tx, id, event_id, None, submission.org.0, false, $crate::common::ts(at))
                     .await?;
+                Self::enqueue_notifications(
+                    &mut *tx,
+                    id,
+                    event_id,
+                    ::otklik_domain::lifecycle::EventKind::Registered,
+                    false,
+                    $crate::common::ts(at),
+                )
+                .await?;
                 tx.commit().await?;
                 let id = ::otklik_domain::SubmissionId(id);
                 Ok($crate::Registered {
@@ -1516,6 +1525,15 @@ macro_rules! impl_store {
                     Some(state.org.0),
                     transition.org_after.0,
                     actor.role.organisation() == Some(state.org),
+                    at_ts,
+                )
+                .await?;
+                Self::enqueue_notifications(
+                    &mut *tx,
+                    id.0,
+                    event_id,
+                    transition.event,
+                    transition.org_after != state.org,
                     at_ts,
                 )
                 .await?;

@@ -17,6 +17,7 @@ mod identity_sql;
 pub mod ledger;
 mod ledger_sql;
 mod model;
+mod notify_sql;
 mod terms;
 
 pub use ledger::{
@@ -438,6 +439,124 @@ pub trait Deliveries: Send + Sync + 'static {
     async fn integration_overview(&self) -> StoreResult<Vec<IntegrationOverview>>;
 }
 
+/// Notifications: the personal account's centre, each person's choices, the outbox the
+/// worker sends from (written by `register_submission`, `apply` and `monitor` in their
+/// own transactions), the operator's templates, and campaigns.
+#[async_trait]
+pub trait Notifications: Send + Sync + 'static {
+    /// A person's notifications, newest first, with how many there are and are unread.
+    async fn notifications(
+        &self,
+        user: UserId,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<NotificationPage>;
+    /// Marks the person's notifications read (`None`: all of them); returns how many
+    /// changed. Others' notifications are never touched.
+    async fn mark_read(
+        &self,
+        user: UserId,
+        ids: Option<&[NotificationId]>,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    async fn unread_count(&self, user: UserId) -> StoreResult<u64>;
+    async fn notification_settings(&self, user: UserId) -> StoreResult<NotificationSettings>;
+    /// Replaces the person's choices and gateway number; the campaign opt-out too.
+    async fn put_notification_settings(
+        &self,
+        user: UserId,
+        settings: &NotificationSettings,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// One-click unsubscribe: e-mail of one kind (and its waiting messages), or every
+    /// campaign (`None`), counted in `campaign`'s statistics when it came from one.
+    async fn unsubscribe(
+        &self,
+        user: UserId,
+        kind: Option<otklik_domain::notify::NotificationKind>,
+        campaign: Option<CampaignId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Takes up to `limit` messages that are due — immediate ones, and the whole digest
+    /// of each person whose oldest digest message is older than `digest_before` —
+    /// leasing each for `lease`.
+    async fn claim_notifications(
+        &self,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+        limit: u32,
+        digest_before: OffsetDateTime,
+    ) -> StoreResult<Vec<OutgoingNotification>>;
+    /// Records how claimed messages ended, in one transaction. A message already sent
+    /// stays sent.
+    async fn finish_notifications(
+        &self,
+        outcomes: &[(NotificationId, otklik_domain::notify::Channel, SendOutcome)],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn outbox_summary(&self) -> StoreResult<OutboxSummary>;
+
+    async fn notification_templates(&self) -> StoreResult<Vec<StoredTemplate>>;
+    /// Stores the operator's version of a template (checked by the caller), recording
+    /// the change.
+    async fn put_notification_template(&self, template: &StoredTemplate) -> StoreResult<()>;
+    /// Goes back to the shipped template; `NotFound` when there was no edit.
+    async fn reset_notification_template(
+        &self,
+        kind: &str,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// How many people a campaign with this audience would reach today.
+    async fn audience_size(
+        &self,
+        audience: &otklik_domain::notify::Audience,
+        today: time::Date,
+    ) -> StoreResult<u64>;
+    async fn create_campaign(
+        &self,
+        campaign: &NewCampaign,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<CampaignId>;
+    /// Every campaign, newest first.
+    async fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>>;
+    async fn campaign(&self, id: CampaignId) -> StoreResult<CampaignRecord>;
+    /// Starts, pauses, resumes or cancels a campaign as `CampaignStatus::after` allows
+    /// (`Conflict("campaign_command_not_allowed")`). Starting fixes its recipients.
+    async fn command_campaign(
+        &self,
+        id: CampaignId,
+        command: otklik_domain::notify::CampaignCommand,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<CampaignRecord>;
+    /// Takes up to `limit` due messages of a running campaign, leasing each for `lease`.
+    async fn claim_campaign_messages(
+        &self,
+        campaign: CampaignId,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<OutgoingCampaignMessage>>;
+    /// Records how campaign messages ended; a campaign with nothing left to send is
+    /// finished.
+    async fn finish_campaign_messages(
+        &self,
+        campaign: CampaignId,
+        outcomes: &[(UserId, SendOutcome)],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Counts the first opening of a campaign message (its image was loaded).
+    async fn record_campaign_open(
+        &self,
+        campaign: CampaignId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+}
+
 /// Inbound calls with an `Idempotency-Key` (integration clients posting actions): the
 /// first answer is kept for a day and replayed to repeats of the same request.
 #[async_trait]
@@ -468,7 +587,7 @@ pub const IDEMPOTENCY_STALE: time::Duration = time::Duration::minutes(2);
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
-    Ledger + Admin + Identity + Deliveries + Idempotency + Send + Sync + 'static
+    Ledger + Admin + Identity + Deliveries + Idempotency + Notifications + Send + Sync + 'static
 {
     /// Answers only when the database answers a query.
     async fn health(&self) -> StoreResult<()>;

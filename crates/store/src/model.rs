@@ -721,3 +721,164 @@ pub enum IdempotencyBegin {
     /// The key was used with a different request.
     Mismatch,
 }
+
+// --- notifications and campaigns -------------------------------------------------------
+
+/// One entry of a person's notification centre.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationRecord {
+    pub id: NotificationId,
+    pub kind: otklik_domain::notify::NotificationKind,
+    pub submission: Option<SubmissionId>,
+    /// The values its templates use (see `docs/NOTIFICATIONS.md`).
+    pub vars: serde_json::Value,
+    pub created_at: OffsetDateTime,
+    pub read_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationRecord>,
+    pub total: u64,
+    pub unread: u64,
+}
+
+/// A person's notification settings as stored: their choices (kinds and channels
+/// without a row use the kind's default), the gateway number, whether e-mail can reach
+/// them, and whether they opted out of campaigns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationSettings {
+    pub choices: Vec<(
+        otklik_domain::notify::NotificationKind,
+        otklik_domain::notify::Channel,
+        otklik_domain::notify::Delivery,
+    )>,
+    pub phone: Option<otklik_domain::notify::PhoneNumber>,
+    pub email_deliverable: bool,
+    pub campaigns_opted_out: bool,
+}
+
+impl NotificationSettings {
+    /// The delivery in force for a kind and channel.
+    pub fn delivery(
+        &self,
+        kind: otklik_domain::notify::NotificationKind,
+        channel: otklik_domain::notify::Channel,
+    ) -> otklik_domain::notify::Delivery {
+        self.choices
+            .iter()
+            .find(|(k, c, _)| *k == kind && *c == channel)
+            .map(|(_, _, d)| *d)
+            .unwrap_or_else(|| kind.default_delivery(channel))
+    }
+}
+
+/// A message the worker is to send: one notification through one channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingNotification {
+    pub id: NotificationId,
+    pub channel: otklik_domain::notify::Channel,
+    pub user: UserId,
+    pub email: String,
+    pub phone: Option<String>,
+    pub kind: otklik_domain::notify::NotificationKind,
+    pub submission: Option<SubmissionId>,
+    pub vars: serde_json::Value,
+    pub created_at: OffsetDateTime,
+    /// Part of the person's digest rather than a message of its own.
+    pub digest: bool,
+    /// Attempts including this one.
+    pub attempts: u32,
+}
+
+/// How sending one message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent,
+    /// A temporary failure: try again at `retry_at`.
+    Retry {
+        error: String,
+        retry_at: OffsetDateTime,
+    },
+    /// A permanent failure (the server refused the address): not tried again.
+    Failed {
+        error: String,
+    },
+    /// Not sent and never will be (the channel is not configured here).
+    Skipped {
+        reason: String,
+    },
+}
+
+/// The outbox at a glance (the operator's view).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxSummary {
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    /// The oldest message still waiting (digests excluded), if any.
+    pub oldest_pending_at: Option<OffsetDateTime>,
+}
+
+/// An operator's version of a template (the shipped one applies where there is none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTemplate {
+    /// A notification kind, or `digest`.
+    pub kind: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub updated_by: Option<UserId>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A campaign as the operator writes it (checked by the web layer and the notify
+/// crate's template check before it gets here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCampaign {
+    pub title: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub audience: otklik_domain::notify::Audience,
+    pub rate: otklik_domain::notify::SendRate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRecord {
+    pub id: CampaignId,
+    pub title: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub audience: otklik_domain::notify::Audience,
+    pub rate: otklik_domain::notify::SendRate,
+    pub status: otklik_domain::notify::CampaignStatus,
+    /// Fixed when the campaign starts.
+    pub recipients: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub opened: u64,
+    pub unsubscribed: u64,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub started_at: Option<OffsetDateTime>,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+impl CampaignRecord {
+    /// Recipients not yet sent to nor given up on.
+    pub fn pending(&self) -> u64 {
+        self.recipients.saturating_sub(self.sent + self.failed)
+    }
+}
+
+/// One campaign message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingCampaignMessage {
+    pub campaign: CampaignId,
+    pub user: UserId,
+    pub email: String,
+    pub attempts: u32,
+}

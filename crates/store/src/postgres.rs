@@ -9,6 +9,7 @@ use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
+use crate::notify_sql::impl_notifications;
 use crate::StoreResult;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
@@ -88,6 +89,15 @@ impl_deliveries! {
     begin_write: "BEGIN",
     lock_row: " FOR UPDATE",
     skip_locked: " FOR UPDATE OF d SKIP LOCKED",
+}
+
+impl_notifications! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
+    skip_locked: " FOR UPDATE SKIP LOCKED",
 }
 
 impl_ledger! {

@@ -11,6 +11,7 @@ use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
+use crate::notify_sql::impl_notifications;
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -179,6 +180,15 @@ impl_deliveries! {
     read: reader,
     begin_write: "BEGIN IMMEDIATE",
     lock_row: "",
+    skip_locked: "",
+}
+
+impl_notifications! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
     skip_locked: "",
 }
 

@@ -377,6 +377,8 @@ pub struct Ctx {
     /// This platform's origin as the browser addressed it (`https://host`), for text
     /// that names the platform's own address (the widget's snippet).
     pub platform: String,
+    /// The signed-in person's unread notifications (portal pages only), for the menu.
+    pub unread: u64,
 }
 
 impl Ctx {
@@ -486,7 +488,16 @@ impl Ctx {
             _ if binding.is_empty() => String::new(),
             _ => format!("{tag}browser:{binding}"),
         };
+        let unread = match (&user, tag) {
+            (Some(user), "") => state
+                .store
+                .unread_count(user.id)
+                .await
+                .map_err(AppError::from)?,
+            _ => 0,
+        };
         Ok(Self {
+            unread,
             user: user.clone(),
             csrf: if binding.is_empty() {
                 String::new()
@@ -699,6 +710,7 @@ mod tests {
             session: None,
             browser: None,
             platform: String::new(),
+            unread: 0,
         };
         assert!(ctx.check_csrf(&a).is_ok());
         assert!(ctx.check_csrf("").is_err());
@@ -708,6 +720,7 @@ mod tests {
             session: None,
             browser: None,
             platform: String::new(),
+            unread: 0,
         };
         assert!(empty.check_csrf("").is_err());
     }

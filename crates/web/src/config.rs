@@ -6,25 +6,7 @@ use serde::Deserialize;
 use std::net::IpAddr;
 
 /// A secret setting (a client secret): shown as `***` by `Debug`, never logged.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use otklik_notify::Secret;
 
 /// Everything the web layer is configured with.
 #[derive(Debug, Clone, Default)]

@@ -12,68 +12,14 @@
 //! connection) is retried with exponential backoff and jitter, for ever: nothing is
 //! dropped, and after the organisation's threshold the operator is alerted.
 
-use hmac::{Hmac, Mac};
 use otklik_store::{OutgoingDelivery, PushOutcome, Store};
-use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::config::DeliveryConfig;
 
-/// The signature header's value for `body` sent at `timestamp`.
-pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac(secret, timestamp, body))
-    )
-}
-
-fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
-    // HMAC takes a key of any length.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return Vec::new(),
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// What a receiver does: checks the signature in constant time and that the timestamp is
-/// within `tolerance` of `now` (against replays).
-pub fn verify_signature(
-    secret: &str,
-    header: &str,
-    body: &[u8],
-    now: OffsetDateTime,
-    tolerance: Duration,
-) -> bool {
-    let mut timestamp = None;
-    let mut given = None;
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", v)) => given = hex::decode(v).ok(),
-            _ => {}
-        }
-    }
-    let (Some(timestamp), Some(given)) = (timestamp, given) else {
-        return false;
-    };
-    let age = now.unix_timestamp().abs_diff(timestamp);
-    if age > tolerance.as_secs() {
-        return false;
-    }
-    let Ok(mut expected) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    expected.update(timestamp.to_string().as_bytes());
-    expected.update(b".");
-    expected.update(body);
-    expected.verify_slice(&given).is_ok()
-}
+pub use otklik_notify::webhook::{signature, verify_signature};
 
 /// Whether an address is on the public internet: not loopback, private, link-local,
 /// shared (CGNAT), unspecified, multicast or unique-local, nor such an IPv4 address

@@ -2,6 +2,7 @@
 //! stable codes; people read these.
 
 use otklik_domain::lifecycle::{EventKind, IncidentKind, RejectionGround, Status, SubmissionKind};
+use otklik_domain::notify::{CampaignStatus, Delivery, NotificationKind};
 
 pub fn status(s: Status) -> &'static str {
     match s {
@@ -68,6 +69,16 @@ pub fn ground(g: RejectionGround) -> &'static str {
 pub fn error(code: &str) -> &'static str {
     match code {
         "required" => "Заполните это поле.",
+        "invalid_phone" => "Введите номер телефона, например +7 912 345-67-89.",
+        "digest_email_only" => "Сводку можно получать только по электронной почте.",
+        "invalid_subject" => "Тема — одна строка не длиннее 200 знаков.",
+        "template_syntax" => "В шаблоне ошибка синтаксиса: проверьте парные {{ }} и {% %}.",
+        "template_error" => "Шаблон не удаётся заполнить пробными значениями.",
+        "unknown_placeholder" => "В шаблоне есть подстановка, которой нет в списке допустимых.",
+        "below_min_age" => "Верхняя граница возраста меньше нижней.",
+        "campaign_command_not_allowed" => "Это действие с рассылкой сейчас недоступно.",
+        "invalid_token" => "Ссылка недействительна или повреждена. Откройте её из письма ещё раз.",
+        "municipality_needs_region" => "Чтобы выбрать муниципальное образование, выберите регион.",
         "too_short" => "Слишком коротко.",
         "too_long" => "Слишком длинно.",
         "control_characters" => "Текст содержит недопустимые управляющие символы.",
@@ -285,5 +296,44 @@ pub fn delivery_state(state: otklik_store::DeliveryState) -> &'static str {
         otklik_store::DeliveryState::Pending => "ожидает передачи",
         otklik_store::DeliveryState::Failing => "ошибка, повторяется",
         otklik_store::DeliveryState::Delivered => "передано",
+    }
+}
+
+pub fn notification_kind(kind: NotificationKind) -> &'static str {
+    use NotificationKind as K;
+    match kind {
+        K::Registered => "Обращение зарегистрировано",
+        K::TakenIntoWork => "Обращение взято в работу",
+        K::Redirected => "Обращение передано в другую организацию",
+        K::Extended => "Срок ответа продлён",
+        K::IntermediateAnswer => "Промежуточный ответ",
+        K::ClarificationRequested => "Запрошено уточнение",
+        K::Answered => "Дан ответ",
+        K::Rejected => "Оставлено без ответа по существу",
+        K::ReturnedForReview => "Повторное рассмотрение",
+        K::SigningRequest => "Документ ждёт подписи",
+        K::PollResult => "Итоги голосования",
+        K::NewSubmission => "Новое обращение в организацию",
+        K::CitizenReplied => "Заявитель ответил",
+        K::DeadlineWarning => "Скоро истекает срок ответа",
+        K::DeadlineBreach => "Нарушен срок ответа",
+    }
+}
+
+pub fn delivery(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Off => "Не присылать",
+        Delivery::Immediate => "Сразу",
+        Delivery::Digest => "В ежедневной сводке",
+    }
+}
+
+pub fn campaign_status(status: CampaignStatus) -> &'static str {
+    match status {
+        CampaignStatus::Draft => "Черновик",
+        CampaignStatus::Running => "Идёт отправка",
+        CampaignStatus::Paused => "Приостановлена",
+        CampaignStatus::Finished => "Завершена",
+        CampaignStatus::Cancelled => "Отменена",
     }
 }

@@ -13,6 +13,7 @@ mod open311;
 mod pages;
 mod pg;
 mod schemathesis;
+mod smtp_sink;
 mod support;
 mod transparency;
 mod widget;

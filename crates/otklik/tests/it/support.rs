@@ -70,6 +70,7 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeC
             tree_head_interval: std::time::Duration::from_millis(100),
         },
         monitor: otklik::MonitorConfig::default(),
+        notifications: otklik_notify::NotifyConfig::default(),
     };
     customise(&mut config);
     let database_url = config.database.url();

@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::monitoring::routes())
         .merge(super::console::routes())
         .merge(super::integration::routes())
+        .merge(super::notifications::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -131,6 +132,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::console::Doc::openapi());
     doc.merge(super::organisation::Doc::openapi());
     doc.merge(super::integration::Doc::openapi());
+    doc.merge(super::notifications::Doc::openapi());
     complete_errors(&mut doc);
     doc
 }

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod integration;
 pub mod log;
 pub mod monitoring;
+pub mod notifications;
 pub mod oauth;
 pub mod organisation;
 mod types;

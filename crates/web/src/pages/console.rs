@@ -10,6 +10,7 @@
 mod calendars;
 mod catalogue;
 mod changes;
+mod notifications;
 mod organisations;
 mod policies;
 mod routing;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .merge(policies::routes())
         .merge(calendars::routes())
         .merge(changes::routes())
+        .merge(notifications::routes())
 }
 
 /// The signed-in operator; anonymous visitors go to the login page, others get 403.

@@ -1,10 +1,11 @@
 //! Server-rendered pages. Every page works without JavaScript: plain links, GET filter
 //! forms, POST forms with a CSRF token, and POST-redirect-GET after every change.
 
-mod account;
+pub(crate) mod account;
 mod console;
 mod forms;
 mod monitoring;
+mod notifications;
 mod organisation;
 mod views;
 mod widget;
@@ -62,6 +63,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/files/{id}", get(download))
         .merge(monitoring::routes())
         .merge(account::routes())
+        .merge(notifications::routes())
         .merge(organisation::routes())
         .merge(console::routes())
         .merge(widget::routes())
@@ -123,7 +125,7 @@ fn title_for(status: StatusCode) -> &'static str {
     }
 }
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
 pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {

@@ -21,6 +21,8 @@ pub struct Chrome {
     pub user_name: Option<String>,
     pub role: &'static str,
     pub csrf: String,
+    /// Unread notifications, shown in the menu.
+    pub unread: u64,
 }
 
 impl Chrome {
@@ -30,6 +32,7 @@ impl Chrome {
             user_name: ctx.user.as_ref().map(|u| u.full_name.clone()),
             role: ctx.user.as_ref().map_or("", |u| auth::role_name(u.role)),
             csrf: ctx.csrf.clone(),
+            unread: ctx.unread,
         }
     }
 
@@ -39,6 +42,7 @@ impl Chrome {
             user_name: None,
             role: "",
             csrf: String::new(),
+            unread: 0,
         }
     }
 }
