@@ -570,7 +570,7 @@ mod tests {
 
         #[test]
         fn phone_parse_is_idempotent(digits in "[1-9][0-9]{7,14}") {
-            let phone = PhoneNumber::parse(&format!("+{digits}")).map_err(|e| TestCaseError::fail(e))?;
+            let phone = PhoneNumber::parse(&format!("+{digits}")).map_err(TestCaseError::fail)?;
             prop_assert_eq!(PhoneNumber::parse(phone.as_str()), Ok(phone.clone()));
         }
     }

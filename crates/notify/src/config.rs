@@ -48,7 +48,7 @@ pub struct NotifyConfig {
     /// … up to this.
     pub retry_max_seconds: u64,
     /// A digest goes out when its oldest message has waited this long.
-    pub digest_minutes: u64,
+    pub digest_seconds: u64,
 }
 
 impl Default for NotifyConfig {
@@ -63,7 +63,7 @@ impl Default for NotifyConfig {
             batch: 64,
             retry_base_seconds: 30,
             retry_max_seconds: 3600,
-            digest_minutes: 24 * 60,
+            digest_seconds: 24 * 60 * 60,
         }
     }
 }
@@ -119,7 +119,7 @@ impl NotifyConfig {
             || self.batch == 0
             || self.retry_base_seconds == 0
             || self.retry_max_seconds < self.retry_base_seconds
-            || self.digest_minutes == 0
+            || self.digest_seconds == 0
         {
             return Err(
                 "[notifications] intervals and batch must be at least 1, and \
@@ -127,9 +127,8 @@ impl NotifyConfig {
                     .to_owned(),
             );
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://"))
-        {
+        let web = |url: &str| url.starts_with("https://") || url.starts_with("http://");
+        if !(self.public_url.is_empty() || web(&self.public_url)) {
             return Err("[notifications] public_url must be an http(s) URL".to_owned());
         }
         if self.from.parse::<lettre::message::Mailbox>().is_err() {
@@ -146,7 +145,7 @@ impl NotifyConfig {
             }
         }
         if let Some(gateway) = &self.gateway {
-            if !(gateway.url.starts_with("https://") || gateway.url.starts_with("http://")) {
+            if !web(&gateway.url) {
                 return Err("[notifications.gateway] url must be an http(s) URL".to_owned());
             }
             if gateway.secret.expose().len() < 32 {

@@ -123,7 +123,7 @@ impl Notifier {
     pub async fn notifications_pass(&self) -> Result<usize, StoreError> {
         let now = OffsetDateTime::now_utc();
         let lease = Duration::from_secs(120);
-        let digest_before = now - Duration::from_secs(self.config.digest_minutes * 60);
+        let digest_before = now - Duration::from_secs(self.config.digest_seconds);
         let due = self
             .store
             .claim_notifications(now, lease, self.config.batch, digest_before)

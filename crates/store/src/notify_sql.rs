@@ -353,11 +353,10 @@ macro_rules! impl_notifications {
             ) -> $crate::StoreResult<String> {
                 ::sqlx::query_as::<$db, $crate::notify_sql::VarsRow>(
                     "SELECT s.id, s.created_at, s.deadline_at, s.status, s.kind, \
-                            sc.name AS subcategory, o.name AS organisation, r.utc_offset_minutes \
+                            sc.name AS subcategory, o.name AS organisation, o.utc_offset_minutes \
                      FROM submissions s \
                      JOIN subcategories sc ON sc.id = s.subcategory_id \
                      JOIN organisations o ON o.id = s.org_id \
-                     JOIN regions r ON r.id = o.region_id \
                      WHERE s.id = $1",
                 )
                 .bind(submission)
@@ -387,8 +386,9 @@ macro_rules! impl_notifications {
                 };
                 ::sqlx::query::<$db>(&format!(
                     "INSERT INTO notifications (user_id, kind, source, submission_id, vars, created_at) \
-                     SELECT r.id, $2, $3, $1, $4, $5 FROM ({recipients}) AS r \
-                     ON CONFLICT DO NOTHING"
+                     SELECT r.id, CAST($2 AS TEXT), CAST($3 AS TEXT), $1, CAST($4 AS TEXT), CAST($5 AS BIGINT) \
+                     FROM ({recipients}) AS r \
+                     WHERE 1 = 1 ON CONFLICT DO NOTHING"
                 ))
                 .bind(submission)
                 .bind(kind.as_str())
@@ -410,7 +410,8 @@ macro_rules! impl_notifications {
                         "INSERT INTO notification_outbox \
                              (notification_id, channel, user_id, digest, created_at, next_attempt_at) \
                          SELECT n.id, $3, n.user_id, \
-                                CASE WHEN COALESCE(p.delivery, $4) = '{digest}' THEN 1 ELSE 0 END, $5, $5 \
+                                CASE WHEN COALESCE(p.delivery, $4) = '{digest}' THEN 1 ELSE 0 END, \
+                                CAST($5 AS BIGINT), CAST($5 AS BIGINT) \
                          FROM notifications n JOIN users u ON u.id = n.user_id \
                          LEFT JOIN notification_preferences p \
                              ON p.user_id = n.user_id AND p.kind = n.kind AND p.channel = $3 \
@@ -593,14 +594,13 @@ macro_rules! impl_notifications {
                     let now = $crate::common::ts(now);
                     let updated = ::sqlx::query::<$db>(
                         "UPDATE users SET phone = $2, \
-                             campaign_opt_out_at = CASE WHEN $3 = 0 THEN NULL \
-                                 ELSE COALESCE(campaign_opt_out_at, $4) END \
+                             campaign_opt_out_at = CASE WHEN $3 IS NULL THEN NULL \
+                                 ELSE COALESCE(campaign_opt_out_at, $3) END \
                          WHERE id = $1",
                     )
                     .bind(user.0)
                     .bind(settings.phone.as_ref().map(|p| p.as_str().to_owned()))
-                    .bind(i64::from(settings.campaigns_opted_out))
-                    .bind(now)
+                    .bind(settings.campaigns_opted_out.then_some(now))
                     .execute(&mut *tx)
                     .await?;
                     if updated.rows_affected() == 0 {
@@ -694,7 +694,15 @@ macro_rules! impl_notifications {
                                 .await?;
                             }
                             // Messages of campaigns not yet sent to the person are dropped
-                            // (and counted as not delivered).
+                            // (and counted as not delivered); a running campaign left with
+                            // nothing to send is finished.
+                            let waiting = ::sqlx::query_scalar::<$db, i64>(
+                                "SELECT campaign_id FROM campaign_recipients \
+                                 WHERE user_id = $1 AND state = 'pending'",
+                            )
+                            .bind(user.0)
+                            .fetch_all(&mut *tx)
+                            .await?;
                             ::sqlx::query::<$db>(
                                 "UPDATE campaigns SET failed = failed + 1 WHERE id IN \
                                      (SELECT campaign_id FROM campaign_recipients \
@@ -710,6 +718,9 @@ macro_rules! impl_notifications {
                             .bind(user.0)
                             .execute(&mut *tx)
                             .await?;
+                            for campaign in waiting {
+                                Self::finish_if_done(&mut *tx, campaign, at).await?;
+                            }
                         }
                     }
                     Ok(())
@@ -1051,7 +1062,8 @@ macro_rules! impl_notifications {
                         );
                         let sql = format!(
                             "INSERT INTO campaign_recipients (campaign_id, user_id, next_attempt_at) \
-                             SELECT $1, u.id, $2 FROM users u WHERE {clause} ORDER BY u.id"
+                             SELECT CAST($1 AS BIGINT), u.id, CAST($2 AS BIGINT) FROM users u \
+                             WHERE {clause} ORDER BY u.id"
                         );
                         let mut query = ::sqlx::query::<$db>(&sql).bind(id.0).bind(at);
                         for param in params {

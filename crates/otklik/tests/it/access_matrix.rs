@@ -639,6 +639,18 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/logout", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
             .form(&[]).fresh(Fresh::PageSession),
         get("/account", &[],                                                                "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        // ---- pages: notifications (the centre and settings are everyone's own; the links in
+        // e-mails act by their signed token alone, so a forged one is 404 for all) ------------------
+        get("/account/notifications", &[],                                                  "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        post("/account/notifications/read", &[],                                            "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/account/notifications/settings", &[],                                         "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        post("/account/notifications/settings", &[],                                        "lgn  400  400  400  400  400  400  400  400  400  400  400  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/unsubscribe/{token}", &["1.answered.forged"],                                 "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/unsubscribe/{token}", &["1.answered.forged"],                                "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .form(&[]),
+        get("/n/open/{token}", &["1.1.forged"],                                             "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         // No identity provider is configured here: 404 for whoever gets that far.
         get("/auth/oidc/start", &[],                                                        "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         post("/auth/oidc/link", &[],                                                        "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
@@ -767,6 +779,18 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .form(&[]),
         post("/console/calendars/{layer}/upload", &["federal"],                             "lgn  403  403  403  403  403  403  403  403  403  422  403  lgn  lgn  lgn  lgn")
             .multipart(&[]),
+        get("/console/notifications", &[],                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/notifications/templates/{key}", &["registered"],                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/notifications/templates/{key}", &["no_such_kind"],                    "lgn  403  403  403  403  403  403  403  403  403  404  403  lgn  lgn  lgn  lgn"),
+        post("/console/notifications/templates/{key}", &["registered"],                     "lgn  403  403  403  403  403  403  403  403  403  400  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/console/campaigns", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/console/campaigns", &[],                                                     "lgn  403  403  403  403  403  403  403  403  403  400  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/console/campaigns/new", &[],                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/campaigns/{id}", &["999999999"],                                      "lgn  403  403  403  403  403  403  403  403  403  404  403  lgn  lgn  lgn  lgn"),
+        post("/console/campaigns/{id}/command", &["999999999"],                             "lgn  403  403  403  403  403  403  403  403  403  400  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
         get("/console/changes", &[],                                                        "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
         // ---- outside both routers -----------------------------------------------------------------------
         get("/healthz", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
@@ -782,6 +806,13 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         delete("/api/v1/auth/token", &[],                                                   "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
             .fresh(Fresh::ApiToken),
         get("/api/v1/me", &[],                                                              "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        // ---- API: one's notifications (people only: a client has no personal account) --------------
+        get("/api/v1/notifications", &[],                                                   "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
+        post("/api/v1/notifications/read", &[],                                             "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403")
+            .json(json!({})),
+        get("/api/v1/notifications/settings", &[],                                          "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
+        put("/api/v1/notifications/settings", &[],                                          "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403")
+            .json(json!({})),
         post("/api/v1/oauth/token", &[],                                                    "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
             .raw("application/x-www-form-urlencoded", "grant_type=client_credentials"),
         // ---- API: the organisation's administration (its administrator and the operator) -----------------

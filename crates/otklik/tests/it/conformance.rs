@@ -99,6 +99,14 @@ conformance!(
         the_pull_queue_hides_and_returns_messages,
         idempotency_keys_replay_the_first_answer,
         lists_filter_by_channel_site_state_and_dates,
+        notifications_are_written_with_the_event,
+        notifications_are_claimed_under_a_lease_and_finished_once,
+        notifications_digests_go_per_person_when_the_oldest_is_due,
+        notifications_follow_choices_and_reachability,
+        notifications_are_marked_read_by_their_owner_only,
+        notifications_campaign_audience_by_region_age_and_verification,
+        notifications_campaign_commands_claims_and_counters,
+        notifications_campaign_opt_outs_and_openings,
     ],
     url: [reopening_the_store, log_audit_detects_edits],
 );
@@ -107,10 +115,12 @@ mod deadlines;
 mod deliveries;
 mod identity;
 mod ledger;
+mod notifications;
 use deadlines::*;
 use deliveries::*;
 use identity::*;
 use ledger::*;
+use notifications::*;
 
 async fn open(url: &str, backend: &str) -> Arc<dyn Store> {
     let store = otklik_store::open(url)

@@ -31,6 +31,8 @@ pub struct TestApp {
     /// The arguments that point an `otklik` command at this database.
     pub cli_db_args: Vec<String>,
     running: Option<Running>,
+    /// The settings it was started with, to start it again (`restart`).
+    config: ServeConfig,
     _dir: tempfile::TempDir,
     _pg: Option<TestDb>,
 }
@@ -47,6 +49,11 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
 /// The server with settings of the test's own (rate limits, the identity provider, …).
 /// By default the rate limits never trigger: tests create many accounts from one address.
 pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    // The server's warnings and errors, shown with a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .try_init();
     let dir = tempfile::tempdir().expect("temp dir");
     let pg = match backend {
         Backend::Sqlite => None,
@@ -81,7 +88,7 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeC
             config.database.data_dir.display().to_string(),
         ],
     };
-    let running = otklik::start(config).await.expect("server starts");
+    let running = otklik::start(config.clone()).await.expect("server starts");
     TestApp {
         database_url,
         cli_db_args,
@@ -89,6 +96,7 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeC
         accounts: running.demo_accounts.clone(),
         store: running.store.clone(),
         running: Some(running),
+        config,
         _dir: dir,
         _pg: pg,
     }
@@ -143,6 +151,23 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap()
+    }
+
+    /// Stops the server (as `stop` does: requests in flight finish, the workers are
+    /// aborted) and starts it again on the same address with the same data, as a node
+    /// restarting does. `store` is the new server's.
+    pub async fn restart(&mut self) {
+        let running = self.running.take().expect("the server is running");
+        running.stop().await;
+        let mut config = self.config.clone();
+        config.listen = self
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the server's address");
+        let running = otklik::start(config).await.expect("server restarts");
+        self.store = running.store.clone();
+        self.running = Some(running);
     }
 
     pub async fn stop(mut self) {

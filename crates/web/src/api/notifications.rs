@@ -22,16 +22,19 @@ type ApiResult<T> = Result<T, ApiError>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/notifications", get(list))
-        .route("/notifications/read", post(mark_read))
-        .route("/notifications/settings", get(settings).put(put_settings))
+        .route("/notifications", get(list_notifications))
+        .route("/notifications/read", post(read_notifications))
+        .route(
+            "/notifications/settings",
+            get(notification_settings).put(put_notification_settings),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, mark_read, settings, put_settings),
+    paths(list_notifications, read_notifications, notification_settings, put_notification_settings),
     components(schemas(NotificationView, NotificationList, ReadRequest, ReadResponse, ChoiceView,
-        SettingsView, SettingsRequest, NotificationKindSchema, ChannelSchema, DeliverySchema)),
+        SettingsView, SettingsRequest, NotificationIdSchema, NotificationKindSchema, ChannelSchema, DeliverySchema)),
     tags((name = "notifications", description = "The personal account's notifications and how they reach the person"))
 )]
 pub struct Doc;
@@ -88,8 +91,9 @@ pub struct ListParams {
 /// One's notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])),
     params(ListParams),
-    responses((status = 200, body = NotificationList), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn list(
+    responses((status = 200, body = NotificationList), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn list_notifications(
     State(state): State<AppState>,
     user: ApiUser,
     ApiQuery(params): ApiQuery<ListParams>,
@@ -133,9 +137,36 @@ async fn list(
 #[serde(deny_unknown_fields)]
 pub struct ReadRequest {
     /// The notifications to mark read (at most 200); all of them when absent.
-    #[schema(max_items = 200)]
-    pub ids: Option<Vec<i64>>,
+    #[schema(max_items = 200, value_type = Option<Vec<NotificationIdSchema>>)]
+    pub ids: Option<Vec<WholeId>>,
 }
+
+/// A notification's id: a positive JSON integer (`42`, or `42.0`, which JSON Schema
+/// also calls an integer).
+#[derive(Debug)]
+pub struct WholeId(i64);
+
+impl<'de> Deserialize<'de> for WholeId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::types::whole(deserializer)?
+            .filter(|id| *id >= 1)
+            .map(WholeId)
+            .ok_or_else(|| serde::de::Error::custom("a positive integer"))
+    }
+}
+
+super::types::text_schema!(NotificationIdSchema, "NotificationId", {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(1))
+        .description(Some("A notification's id."))
+        .build()
+        .into()
+});
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadResponse {
@@ -146,8 +177,9 @@ pub struct ReadResponse {
 /// Marks one's notifications read (others' are never touched).
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", security(("bearer" = [])),
     request_body = ReadRequest,
-    responses((status = 200, body = ReadResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
-async fn mark_read(
+    responses((status = 200, body = ReadResponse), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn read_notifications(
     State(state): State<AppState>,
     user: ApiUser,
     ApiJson(request): ApiJson<ReadRequest>,
@@ -155,7 +187,7 @@ async fn mark_read(
     user.require(Capability::OwnAccount)?;
     let ids: Option<Vec<NotificationId>> = request
         .ids
-        .map(|ids| ids.into_iter().map(NotificationId).collect());
+        .map(|ids| ids.into_iter().map(|id| NotificationId(id.0)).collect());
     if ids.as_ref().is_some_and(|ids| ids.len() > 200) {
         return Err(AppError::field("ids", "too_long").into());
     }
@@ -226,7 +258,10 @@ fn view(settings: &NotificationSettings) -> SettingsView {
 /// How one's notifications reach one.
 #[utoipa::path(get, path = "/api/v1/notifications/settings", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = SettingsView), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn settings(State(state): State<AppState>, user: ApiUser) -> ApiResult<Json<SettingsView>> {
+async fn notification_settings(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> ApiResult<Json<SettingsView>> {
     user.require(Capability::OwnAccount)?;
     let settings = state.store.notification_settings(user.0.id).await?;
     Ok(Json(view(&settings)))
@@ -244,9 +279,9 @@ fn apply(
     }
     for (i, choice) in request.choices.iter().enumerate().take(64) {
         let kind = NotificationKind::parse(&choice.kind)
-            .map_err(|code| errors.push(&format!("choices[{i}].kind"), code));
+            .map_err(|code| errors.push(format!("choices[{i}].kind"), code));
         let channel = Channel::parse(&choice.channel)
-            .map_err(|code| errors.push(&format!("choices[{i}].channel"), code));
+            .map_err(|code| errors.push(format!("choices[{i}].channel"), code));
         let (Ok(kind), Ok(channel)) = (kind, channel) else {
             continue;
         };
@@ -257,7 +292,7 @@ fn apply(
                     .retain(|(k, c, _)| (*k, *c) != (kind, channel));
                 settings.choices.push((kind, channel, delivery));
             }
-            Err(code) => errors.push(&format!("choices[{i}].delivery"), code),
+            Err(code) => errors.push(format!("choices[{i}].delivery"), code),
         }
     }
     match request.phone.as_deref().map(str::trim) {
@@ -288,8 +323,9 @@ fn apply(
 /// Changes how one's notifications reach one.
 #[utoipa::path(put, path = "/api/v1/notifications/settings", tag = "notifications", security(("bearer" = [])),
     request_body = SettingsRequest,
-    responses((status = 200, body = SettingsView), (status = 401, body = Problem), (status = 422, body = Problem)))]
-async fn put_settings(
+    responses((status = 200, body = SettingsView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn put_notification_settings(
     State(state): State<AppState>,
     user: ApiUser,
     ApiJson(request): ApiJson<SettingsRequest>,

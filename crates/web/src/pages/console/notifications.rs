@@ -664,6 +664,7 @@ async fn campaign_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i
 #[derive(Deserialize)]
 struct CommandForm {
     csrf: String,
+    #[serde(default)]
     command: String,
 }
 
