@@ -698,7 +698,9 @@ macro_rules! impl_identity {
                          identity_key = COALESCE(identity_key, $3), \
                          full_name = COALESCE($4, full_name), \
                          birth_date = COALESCE($5, birth_date), \
-                         home_region_id = COALESCE($6, home_region_id) \
+                         home_region_id = COALESCE($6, home_region_id), \
+                         home_municipality_id = CASE WHEN $6 IS NULL OR $6 = home_region_id \
+                             THEN home_municipality_id ELSE NULL END \
                      WHERE id = $1",
                 )
                 .bind(user)

@@ -468,6 +468,15 @@ pub trait Notifications: Send + Sync + 'static {
         settings: &NotificationSettings,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Where the person lives (campaigns reach people by it): a region, and optionally
+    /// one of its municipalities (`InvalidReference("unknown_municipality")` otherwise;
+    /// `InvalidReference("unknown_region")` for a region that does not exist).
+    async fn put_home_place(
+        &self,
+        user: UserId,
+        region: Option<RegionId>,
+        municipality: Option<MunicipalityId>,
+    ) -> StoreResult<()>;
     /// One-click unsubscribe: e-mail of one kind (and its waiting messages), or every
     /// campaign (`None`), counted in `campaign`'s statistics when it came from one.
     async fn unsubscribe(

@@ -756,6 +756,10 @@ pub struct NotificationSettings {
     pub phone: Option<otklik_domain::notify::PhoneNumber>,
     pub email_deliverable: bool,
     pub campaigns_opted_out: bool,
+    /// Where the person lives, for campaigns' audiences (read here; written by
+    /// `put_home_place`, or vouched for by the identity provider).
+    pub home_region: Option<RegionId>,
+    pub home_municipality: Option<MunicipalityId>,
 }
 
 impl NotificationSettings {

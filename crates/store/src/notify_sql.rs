@@ -551,8 +551,10 @@ macro_rules! impl_notifications {
             ) -> $crate::StoreResult<$crate::NotificationSettings> {
                 use ::otklik_domain::notify::{Channel, NotificationKind};
                 let mut conn = self.$read().acquire().await?;
-                let (email, phone, opted_out) = ::sqlx::query_as::<$db, (String, Option<String>, Option<i64>)>(
-                    "SELECT email, phone, campaign_opt_out_at FROM users WHERE id = $1",
+                let (email, phone, opted_out, region, municipality) =
+                    ::sqlx::query_as::<$db, (String, Option<String>, Option<i64>, Option<i64>, Option<i64>)>(
+                    "SELECT email, phone, campaign_opt_out_at, home_region_id, home_municipality_id \
+                     FROM users WHERE id = $1",
                 )
                 .bind(user.0)
                 .fetch_optional(&mut *conn)
@@ -580,7 +582,57 @@ macro_rules! impl_notifications {
                     phone: $crate::notify_sql::phone_of(phone)?,
                     email_deliverable: !email.ends_with(".invalid"),
                     campaigns_opted_out: opted_out.is_some(),
+                    home_region: region.map(::otklik_domain::RegionId),
+                    home_municipality: municipality.map(::otklik_domain::MunicipalityId),
                 })
+            }
+
+            async fn put_home_place(
+                &self,
+                user: ::otklik_domain::UserId,
+                region: Option<::otklik_domain::RegionId>,
+                municipality: Option<::otklik_domain::MunicipalityId>,
+            ) -> $crate::StoreResult<()> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let result: $crate::StoreResult<()> = async {
+                    if let Some(region) = region {
+                        let known = ::sqlx::query_scalar::<$db, i64>(
+                            "SELECT COUNT(*) FROM regions WHERE id = $1",
+                        )
+                        .bind(region.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if known == 0 {
+                            return Err($crate::StoreError::InvalidReference("unknown_region"));
+                        }
+                    }
+                    if let Some(municipality) = municipality {
+                        let of = ::sqlx::query_scalar::<$db, i64>(
+                            "SELECT region_id FROM municipalities WHERE id = $1",
+                        )
+                        .bind(municipality.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if of.is_none() || of != region.map(|r| r.0) {
+                            return Err($crate::StoreError::InvalidReference("unknown_municipality"));
+                        }
+                    }
+                    let changed = ::sqlx::query::<$db>(
+                        "UPDATE users SET home_region_id = $2, home_municipality_id = $3 WHERE id = $1",
+                    )
+                    .bind(user.0)
+                    .bind(region.map(|r| r.0))
+                    .bind(municipality.map(|m| m.0))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if changed == 0 {
+                        return Err($crate::StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+                .await;
+                $crate::common::finish(tx, result).await
             }
 
             async fn put_notification_settings(

@@ -647,6 +647,8 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/account/notifications/settings", &[],                                         "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
         post("/account/notifications/settings", &[],                                        "lgn  400  400  400  400  400  400  400  400  400  400  400  lgn  lgn  lgn  lgn")
             .form(&[]),
+        post("/account/notifications/home", &[],                                            "lgn  400  400  400  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[("region", "not-a-number")]),
         get("/unsubscribe/{token}", &["1.answered.forged"],                                 "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         post("/unsubscribe/{token}", &["1.answered.forged"],                                "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404")
             .form(&[]),

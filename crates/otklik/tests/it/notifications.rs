@@ -702,9 +702,11 @@ async fn one_click_unsubscribe_stops_that_kind_of_email_only() {
 
 // --- 5. settings ------------------------------------------------------------------------------
 
-/// The name and selected value of every `<select>` of a page, and its checked checkboxes:
-/// what a browser would send for the form unchanged.
+/// The name and selected value of every `<select>` of the settings form, and its checked
+/// checkboxes: what a browser would send for the form unchanged.
 fn form_values(html: &str) -> Vec<(String, String)> {
+    // The settings form only: the place form after it is a form of its own.
+    let html = html.split("<h2 id=\"home\">").next().unwrap();
     let mut values = Vec::new();
     for piece in html.split("<select ").skip(1) {
         let name_at = piece.find("name=\"").unwrap() + "name=\"".len();
@@ -1119,5 +1121,91 @@ async fn the_operator_edits_checks_and_resets_templates() {
         mails[2].subject(),
         Some(format!("Обращение № {number} зарегистрировано"))
     );
+    w.app.stop().await;
+}
+
+// --- 8. where a citizen lives ----------------------------------------------------------------
+
+/// A citizen names their region, then one of its municipalities (campaigns reach people by
+/// them); a municipality that is not the region's is refused and changes nothing; staff
+/// have no such form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_says_where_they_live() {
+    let w = world(3600).await;
+    let settings_url = w.app.url("/account/notifications/settings");
+    let home_url = w.app.url("/account/notifications/home");
+    let browser = browser_of(&w.app, CITIZEN, DEMO_PASSWORD).await;
+    let me = ok(w.api(CITIZEN).await.get("/api/v1/me").await);
+    let me = otklik_domain::UserId(me["id"].as_i64().unwrap());
+    let (status, html) = page(&browser, &settings_url).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<h2 id="home">"#));
+    let csrf = csrf_in(&html);
+    let region = w.region.to_string();
+    let r = browser
+        .post(&home_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("region", region.as_str()),
+            ("municipality", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&browser, &format!("{settings_url}?saved=home")).await;
+    assert!(html.contains("Место жительства сохранено"));
+    let select = &html[html
+        .find(r#"id="f-home-municipality""#)
+        .expect("the region's municipalities")..];
+    let first = &select[select.find(r#"<option value=""#).unwrap() + 15..];
+    let first = &first[first.find(r#"<option value=""#).unwrap() + 15..];
+    let municipality = first[..first.find('"').unwrap()].to_owned();
+    let r = browser
+        .post(&home_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("region", region.as_str()),
+            ("municipality", municipality.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let stored = w.app.store.notification_settings(me).await.unwrap();
+    assert_eq!(stored.home_region, Some(otklik_domain::RegionId(w.region)));
+    assert_eq!(
+        stored.home_municipality.map(|m| m.0.to_string()),
+        Some(municipality.clone())
+    );
+    // Not a municipality of the region: 400 with the message, nothing changed.
+    let r = browser
+        .post(&home_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("region", region.as_str()),
+            ("municipality", "999999999"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("error-summary"));
+    assert_eq!(w.app.store.notification_settings(me).await.unwrap(), stored);
+    // Staff have no place form, and may not post one.
+    let official = w.app.official_of(CITY).email.clone();
+    let staff = browser_of(&w.app, &official, DEMO_PASSWORD).await;
+    let (_, html) = page(&staff, &settings_url).await;
+    assert!(!html.contains(r#"<h2 id="home">"#));
+    let r = staff
+        .post(&home_url)
+        .form(&[
+            ("csrf", csrf_in(&html).as_str()),
+            ("region", region.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     w.app.stop().await;
 }

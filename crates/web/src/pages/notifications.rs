@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             "/account/notifications/settings",
             get(settings_form).post(settings_save),
         )
+        .route("/account/notifications/home", post(home_save))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_form).post(unsubscribe),
@@ -176,6 +177,53 @@ struct SettingsPage {
     show_campaigns: bool,
     saved: bool,
     failed: bool,
+    /// Where the person lives (citizens): the choices and the current values.
+    place: Option<Place>,
+}
+
+pub struct Place {
+    pub regions: Vec<(String, String)>,
+    pub municipalities: Vec<(String, String)>,
+    pub region: String,
+    pub municipality: String,
+    pub error: Option<&'static str>,
+    pub saved: bool,
+}
+
+impl Place {
+    /// The place as the store holds it, with the choices of its region.
+    async fn load(
+        state: &AppState,
+        settings: &NotificationSettings,
+        error: Option<&'static str>,
+        saved: bool,
+    ) -> Result<Self, AppError> {
+        let regions = state.store.regions().await?;
+        let municipalities = match settings.home_region {
+            Some(region) => state.store.municipalities(region).await?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            regions: regions
+                .into_iter()
+                .map(|r| (r.id.to_string(), r.name))
+                .collect(),
+            municipalities: municipalities
+                .into_iter()
+                .map(|m| (m.id.to_string(), m.name))
+                .collect(),
+            region: settings
+                .home_region
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            municipality: settings
+                .home_municipality
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            error,
+            saved,
+        })
+    }
 }
 
 /// The kinds a person sees in their settings: citizens' for citizens, staff kinds for
@@ -230,12 +278,28 @@ fn settings_page(
         show_campaigns: role == Role::Citizen,
         saved,
         failed: phone_error.is_some(),
+        place: None,
     }
 }
 
 #[derive(Deserialize, Default)]
 struct SavedQuery {
     saved: Option<String>,
+}
+
+/// The page with the place form for citizens.
+async fn with_place(
+    state: &AppState,
+    role: Role,
+    settings: &NotificationSettings,
+    mut page: SettingsPage,
+    error: Option<&'static str>,
+    saved: bool,
+) -> Result<SettingsPage, AppError> {
+    if role == Role::Citizen {
+        page.place = Some(Place::load(state, settings, error, saved).await?);
+    }
+    Ok(page)
 }
 
 async fn settings_form(
@@ -250,10 +314,79 @@ async fn settings_form(
         .as_ref()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let saved = query.is_ok_and(|Query(q)| q.saved.is_some());
-    Ok(render(&settings_page(
-        &ctx, user.role, &settings, phone, None, saved,
-    )))
+    let (saved, place_saved) = match query {
+        Ok(Query(q)) => (
+            q.saved.as_deref() == Some("1"),
+            q.saved.as_deref() == Some("home"),
+        ),
+        Err(_) => (false, false),
+    };
+    let page = settings_page(&ctx, user.role, &settings, phone, None, saved);
+    let page = with_place(&state, user.role, &settings, page, None, place_saved).await?;
+    Ok(render(&page))
+}
+
+#[derive(Deserialize)]
+struct HomeForm {
+    csrf: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    municipality: String,
+}
+
+fn optional_id(raw: &str) -> Result<Option<i64>, &'static str> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => raw.parse().map(Some).map_err(|_| "unknown_value"),
+    }
+}
+
+/// Saves where a citizen lives. A new region drops the municipality of the old one.
+async fn home_save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<HomeForm>, FormRejection>,
+) -> PageResult {
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    let user = ctx.require(Capability::ListOwn)?;
+    ctx.check_csrf(&form.csrf)?;
+    let current = state.store.notification_settings(user.id).await?;
+    let parsed = optional_id(&form.region).and_then(|region| {
+        let region = region.map(otklik_domain::RegionId);
+        let municipality = if region == current.home_region {
+            optional_id(&form.municipality)?.map(otklik_domain::MunicipalityId)
+        } else {
+            None
+        };
+        Ok((region, municipality))
+    });
+    let refused = match parsed {
+        Ok((region, municipality)) => {
+            match state
+                .store
+                .put_home_place(user.id, region, municipality)
+                .await
+            {
+                Ok(()) => None,
+                Err(otklik_store::StoreError::InvalidReference(code)) => Some(code),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(code) => Some(code),
+    };
+    let Some(code) = refused else {
+        return Ok(Redirect::to("/account/notifications/settings?saved=home").into_response());
+    };
+    let phone = current
+        .phone
+        .as_ref()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let page = settings_page(&ctx, user.role, &current, phone, None, false);
+    let message = crate::messages::error(code);
+    let page = with_place(&state, user.role, &current, page, Some(message), false).await?;
+    Ok(render_status(StatusCode::BAD_REQUEST, &page))
 }
 
 /// Parses the settings form: `email.<kind>` and `gateway.<kind>` choices, `phone`,
@@ -304,6 +437,8 @@ pub fn parse_settings(
         phone,
         email_deliverable: true,
         campaigns_opted_out: value("campaigns") != Some("1"),
+        home_region: None,
+        home_municipality: None,
     })
 }
 
@@ -339,6 +474,7 @@ async fn settings_save(
                 Some(crate::messages::error(code)),
                 false,
             );
+            let page = with_place(&state, user.role, &current, page, None, false).await?;
             return Ok(render_status(StatusCode::BAD_REQUEST, &page));
         }
     };

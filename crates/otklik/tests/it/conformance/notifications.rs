@@ -126,6 +126,8 @@ fn settings(
         phone: phone.map(|p| PhoneNumber::parse(p).unwrap()),
         email_deliverable: true,
         campaigns_opted_out: false,
+        home_region: None,
+        home_municipality: None,
     }
 }
 
@@ -974,6 +976,32 @@ pub(super) async fn notifications_campaign_audience_by_region_age_and_verificati
         .await,
         0
     );
+    // A citizen who says where they live is in that municipality's audience; a
+    // municipality outside the region, or a region that does not exist, is refused and
+    // changes nothing.
+    s.put_home_place(turns_18_today, Some(w.region), Some(city))
+        .await
+        .unwrap();
+    let in_city = Audience {
+        municipality: Some(city),
+        ..in_region(w.region)
+    };
+    assert_eq!(size(in_city.clone(), today).await, 1);
+    assert!(matches!(
+        s.put_home_place(turns_18_today, None, Some(city)).await,
+        Err(StoreError::InvalidReference("unknown_municipality"))
+    ));
+    assert!(matches!(
+        s.put_home_place(turns_18_today, Some(RegionId(999_999_999)), None)
+            .await,
+        Err(StoreError::InvalidReference("unknown_region"))
+    ));
+    let place = s.notification_settings(turns_18_today).await.unwrap();
+    assert_eq!(
+        (place.home_region, place.home_municipality),
+        (Some(w.region), Some(city))
+    );
+    assert_eq!(size(in_city, today).await, 1);
     // Opting in again brings the person back.
     s.put_notification_settings(opted_out, &settings(Vec::new(), None), T0)
         .await
