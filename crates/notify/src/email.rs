@@ -67,10 +67,19 @@ impl Mailer {
         };
         match self.transport.send(email).await {
             Ok(_) => Sent::Ok,
-            Err(e) if e.is_permanent() => Sent::Permanent(short(&e)),
+            Err(e) if refuses_recipient(&e) => Sent::Permanent(short(&e)),
             Err(e) => Sent::Transient(short(&e)),
         }
     }
+}
+
+/// Only the server's refusal of the address itself is final (550, 551, 553). Any other
+/// 5xx — authentication, a sender the relay will not take, TLS required — is the
+/// installation's to fix, and its messages must still go out once it is fixed.
+fn refuses_recipient(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent()
+        && e.status()
+            .is_some_and(|code| ["550", "551", "553"].contains(&code.to_string().as_str()))
 }
 
 /// The error without the message or addresses: it goes to the outbox and the log.

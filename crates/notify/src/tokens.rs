@@ -15,6 +15,8 @@ pub enum Unsubscribe {
     Kind(NotificationKind),
     /// Every campaign; the campaign the link came from is counted.
     Campaigns(CampaignId),
+    /// A staff member's digest: e-mail of every staff kind.
+    Digest,
 }
 
 impl Unsubscribe {
@@ -22,10 +24,14 @@ impl Unsubscribe {
         match self {
             Self::Kind(kind) => kind.as_str().to_owned(),
             Self::Campaigns(campaign) => format!("c{}", campaign.0),
+            Self::Digest => "digest".to_owned(),
         }
     }
 
     fn parse_scope(raw: &str) -> Option<Self> {
+        if raw == "digest" {
+            return Some(Self::Digest);
+        }
         match raw.strip_prefix('c') {
             Some(id) if id.bytes().all(|b| b.is_ascii_digit()) => {
                 id.parse().ok().map(|id| Self::Campaigns(CampaignId(id)))

@@ -119,14 +119,53 @@ impl Notifier {
         }
     }
 
+    /// The channels this node can send: the others' messages wait for a node that can
+    /// (or for this one, once configured), rather than being given up.
+    fn channels(&self) -> Vec<Channel> {
+        let mut channels = Vec::new();
+        if self.mailer.is_some() {
+            channels.push(Channel::Email);
+        }
+        if self.config.gateway.is_some() {
+            channels.push(Channel::Gateway);
+        }
+        channels
+    }
+
+    /// How long claimed messages stay leased: longer than sending them can take, `waves`
+    /// rounds of sends one after another, each of at most five SMTP commands that may
+    /// each time out — so that no other node sends them again meanwhile.
+    fn lease(&self, waves: usize) -> Duration {
+        let timeout = [
+            self.config.smtp.as_ref().map_or(0, |s| s.timeout_seconds),
+            self.config
+                .gateway
+                .as_ref()
+                .map_or(0, |g| g.timeout_seconds),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        Duration::from_secs(60 + waves.max(1) as u64 * 5 * timeout)
+    }
+
     /// One pass over the outbox. Returns how many messages it took.
     pub async fn notifications_pass(&self) -> Result<usize, StoreError> {
+        let channels = self.channels();
+        if channels.is_empty() {
+            return Ok(0);
+        }
         let now = OffsetDateTime::now_utc();
-        let lease = Duration::from_secs(120);
         let digest_before = now - Duration::from_secs(self.config.digest_seconds);
         let due = self
             .store
-            .claim_notifications(now, lease, self.config.batch, digest_before)
+            .claim_notifications(
+                now,
+                self.lease(1),
+                self.config.batch,
+                digest_before,
+                &channels,
+            )
             .await?;
         if due.is_empty() {
             return Ok(0);
@@ -315,9 +354,8 @@ impl Notifier {
             "items": entries,
             "account_link": self.link("/account/notifications"),
         });
-        // The digest's own link turns digests off in the settings page's terms: it
-        // stops e-mail of the first kind it holds; the footer links to all settings.
-        let footer = self.footer(first.user, Unsubscribe::Kind(first.kind));
+        // The digest's one-click link stops the digest: e-mail of every staff kind.
+        let footer = self.footer(first.user, Unsubscribe::Digest);
         let rendered = match templates.render(templates::DIGEST, &values, &footer) {
             Ok(r) => r,
             Err(error) => {
@@ -344,7 +382,7 @@ impl Notifier {
         campaign: &CampaignRecord,
         limit: u32,
     ) -> Result<usize, StoreError> {
-        let lease = Duration::from_secs(120);
+        let lease = self.lease((limit as usize).div_ceil(CAMPAIGN_CONCURRENCY));
         let due = self
             .store
             .claim_campaign_messages(campaign.id, OffsetDateTime::now_utc(), lease, limit)
@@ -454,12 +492,14 @@ async fn campaign_loop(notifier: &Notifier) {
     let second = Duration::from_secs(1);
     loop {
         let started = tokio::time::Instant::now();
-        match notifier.store.campaigns().await {
+        // Campaigns are e-mail: a node without a mail server leaves them to others.
+        let campaigns = match notifier.mailer {
+            Some(_) => notifier.store.running_campaigns().await,
+            None => Ok(Vec::new()),
+        };
+        match campaigns {
             Ok(campaigns) => {
-                for campaign in campaigns
-                    .iter()
-                    .filter(|c| c.status == otklik_domain::notify::CampaignStatus::Running)
-                {
+                for campaign in &campaigns {
                     let rate = u32::from(campaign.rate.per_second());
                     if let Err(e) = notifier.campaign_pass(campaign, rate).await {
                         tracing::warn!(

@@ -486,15 +486,16 @@ pub trait Notifications: Send + Sync + 'static {
         campaign: Option<CampaignId>,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Takes up to `limit` messages that are due — immediate ones, and the whole digest
-    /// of each person whose oldest digest message is older than `digest_before` —
-    /// leasing each for `lease`.
+    /// Takes up to `limit` messages of `channels` (those this node can send) that are
+    /// due — immediate ones, and the digest of each person whose oldest digest message
+    /// is older than `digest_before` — leasing each for `lease`.
     async fn claim_notifications(
         &self,
         now: OffsetDateTime,
         lease: std::time::Duration,
         limit: u32,
         digest_before: OffsetDateTime,
+        channels: &[otklik_domain::notify::Channel],
     ) -> StoreResult<Vec<OutgoingNotification>>;
     /// Records how claimed messages ended, in one transaction. A message already sent
     /// stays sent.
@@ -529,8 +530,10 @@ pub trait Notifications: Send + Sync + 'static {
         by: UserId,
         now: OffsetDateTime,
     ) -> StoreResult<CampaignId>;
-    /// Every campaign, newest first.
+    /// Every campaign, newest first (the latest 500).
     async fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>>;
+    /// The campaigns being sent, however many and old.
+    async fn running_campaigns(&self) -> StoreResult<Vec<CampaignRecord>>;
     async fn campaign(&self, id: CampaignId) -> StoreResult<CampaignRecord>;
     /// Starts, pauses, resumes or cancels a campaign as `CampaignStatus::after` allows
     /// (`Conflict("campaign_command_not_allowed")`). Starting fixes its recipients.
@@ -541,7 +544,8 @@ pub trait Notifications: Send + Sync + 'static {
         by: UserId,
         now: OffsetDateTime,
     ) -> StoreResult<CampaignRecord>;
-    /// Takes up to `limit` due messages of a running campaign, leasing each for `lease`.
+    /// Takes up to `limit` due messages of a running campaign, leasing each for `lease`,
+    /// and never more than the campaign's rate in one second, whichever node asks.
     async fn claim_campaign_messages(
         &self,
         campaign: CampaignId,

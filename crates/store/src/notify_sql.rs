@@ -20,6 +20,9 @@ use otklik_domain::*;
 /// reserved domain (RFC 2606): nothing is ever sent there.
 pub(crate) const UNDELIVERABLE_SUFFIX: &str = "%.invalid";
 
+/// People whose digests one claim takes at most.
+pub(crate) const DIGESTS_PER_PASS: i64 = 16;
+
 /// The values a submission's notification templates use. No personal data: no names,
 /// no texts, only what the citizen's own list shows.
 #[derive(sqlx::FromRow)]
@@ -663,6 +666,23 @@ macro_rules! impl_notifications {
                         .execute(&mut *tx)
                         .await?;
                     for (kind, channel, delivery) in &settings.choices {
+                        // What already waits follows the new choice: turned off, it is
+                        // not sent; moved to or from the digest, it goes that way.
+                        ::sqlx::query::<$db>(
+                            "UPDATE notification_outbox SET \
+                                 state = CASE WHEN $4 = 'off' THEN 'skipped' ELSE state END, \
+                                 last_error = CASE WHEN $4 = 'off' THEN 'turned_off' ELSE last_error END, \
+                                 digest = CASE WHEN $4 = 'digest' THEN 1 ELSE 0 END \
+                             WHERE user_id = $1 AND channel = $3 AND state = 'pending' \
+                               AND notification_id IN \
+                                   (SELECT id FROM notifications WHERE user_id = $1 AND kind = $2)",
+                        )
+                        .bind(user.0)
+                        .bind(kind.as_str())
+                        .bind(channel.as_str())
+                        .bind(delivery.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                         if *delivery == kind.default_delivery(*channel) {
                             continue;
                         }
@@ -737,6 +757,18 @@ macro_rules! impl_notifications {
                             .execute(&mut *tx)
                             .await?
                             .rows_affected();
+                            // Messages of campaigns not yet sent to the person are dropped
+                            // and counted as not delivered — each exactly once, since only
+                            // the rows this update changes are counted. Recipients' rows
+                            // are locked before campaigns' (the order the worker's finish
+                            // takes), so the two never deadlock.
+                            let dropped = ::sqlx::query_scalar::<$db, i64>(
+                                "UPDATE campaign_recipients SET state = 'failed' \
+                                 WHERE user_id = $1 AND state = 'pending' RETURNING campaign_id",
+                            )
+                            .bind(user.0)
+                            .fetch_all(&mut *tx)
+                            .await?;
                             if let (1, Some(campaign)) = (changed, campaign) {
                                 ::sqlx::query::<$db>(
                                     "UPDATE campaigns SET unsubscribed = unsubscribed + 1 WHERE id = $1",
@@ -745,32 +777,14 @@ macro_rules! impl_notifications {
                                 .execute(&mut *tx)
                                 .await?;
                             }
-                            // Messages of campaigns not yet sent to the person are dropped
-                            // (and counted as not delivered); a running campaign left with
-                            // nothing to send is finished.
-                            let waiting = ::sqlx::query_scalar::<$db, i64>(
-                                "SELECT campaign_id FROM campaign_recipients \
-                                 WHERE user_id = $1 AND state = 'pending'",
-                            )
-                            .bind(user.0)
-                            .fetch_all(&mut *tx)
-                            .await?;
-                            ::sqlx::query::<$db>(
-                                "UPDATE campaigns SET failed = failed + 1 WHERE id IN \
-                                     (SELECT campaign_id FROM campaign_recipients \
-                                      WHERE user_id = $1 AND state = 'pending')",
-                            )
-                            .bind(user.0)
-                            .execute(&mut *tx)
-                            .await?;
-                            ::sqlx::query::<$db>(
-                                "UPDATE campaign_recipients SET state = 'failed' \
-                                 WHERE user_id = $1 AND state = 'pending'",
-                            )
-                            .bind(user.0)
-                            .execute(&mut *tx)
-                            .await?;
-                            for campaign in waiting {
+                            for campaign in dropped {
+                                ::sqlx::query::<$db>(
+                                    "UPDATE campaigns SET failed = failed + 1 WHERE id = $1",
+                                )
+                                .bind(campaign)
+                                .execute(&mut *tx)
+                                .await?;
+                                // A running campaign left with nothing to send is finished.
                                 Self::finish_if_done(&mut *tx, campaign, at).await?;
                             }
                         }
@@ -787,25 +801,39 @@ macro_rules! impl_notifications {
                 lease: ::std::time::Duration,
                 limit: u32,
                 digest_before: ::time::OffsetDateTime,
+                channels: &[::otklik_domain::notify::Channel],
             ) -> $crate::StoreResult<Vec<$crate::OutgoingNotification>> {
+                if channels.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // The names come from the enumeration, never from input.
+                let channel_list = channels
+                    .iter()
+                    .map(|c| format!("'{}'", c.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let at = $crate::common::ts(now);
                 let until = $crate::common::ts(now + lease);
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<Vec<$crate::OutgoingNotification>> = async {
-                    let mut keys = ::sqlx::query_as::<$db, (i64, String)>(concat!(
+                    let mut keys = ::sqlx::query_as::<$db, (i64, String)>(&format!(
                         "SELECT notification_id, channel FROM notification_outbox \
                          WHERE state = 'pending' AND digest = 0 AND next_attempt_at <= $1 \
-                         ORDER BY next_attempt_at, notification_id LIMIT $2",
+                           AND channel IN ({channel_list}) \
+                         ORDER BY next_attempt_at, notification_id LIMIT $2{}",
                         $skip_locked
                     ))
                     .bind(at)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *tx)
                     .await?;
-                    // Digests: everyone whose oldest waiting digest message is old enough
-                    // gets all of theirs at once.
-                    let room = i64::from(limit).saturating_sub(keys.len() as i64);
-                    if room > 0 {
+                    // Digests (e-mail only): everyone whose oldest waiting digest message
+                    // is old enough gets theirs at once — a few people per pass, so that
+                    // a claim stays a short transaction.
+                    let room = i64::from(limit)
+                        .saturating_sub(keys.len() as i64)
+                        .min($crate::notify_sql::DIGESTS_PER_PASS);
+                    if room > 0 && channels.contains(&::otklik_domain::notify::Channel::Email) {
                         let users = ::sqlx::query_scalar::<$db, i64>(
                             "SELECT DISTINCT user_id FROM notification_outbox \
                              WHERE state = 'pending' AND digest = 1 AND created_at <= $1 \
@@ -822,7 +850,7 @@ macro_rules! impl_notifications {
                                     "SELECT notification_id, channel FROM notification_outbox \
                                      WHERE state = 'pending' AND digest = 1 AND user_id = $1 \
                                        AND next_attempt_at <= $2 \
-                                     ORDER BY notification_id LIMIT 200",
+                                     ORDER BY notification_id LIMIT 100",
                                     $skip_locked
                                 ))
                                 .bind(user)
@@ -1066,6 +1094,18 @@ macro_rules! impl_notifications {
                 .collect()
             }
 
+            async fn running_campaigns(&self) -> $crate::StoreResult<Vec<$crate::CampaignRecord>> {
+                ::sqlx::query_as::<$db, $crate::notify_sql::CampaignRow>(&format!(
+                    "SELECT {} FROM campaigns WHERE status = 'running' ORDER BY id",
+                    $crate::notify_sql::CAMPAIGN_COLUMNS
+                ))
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map($crate::notify_sql::CampaignRow::into_model)
+                .collect()
+            }
+
             async fn campaign(
                 &self,
                 id: ::otklik_domain::CampaignId,
@@ -1105,6 +1145,24 @@ macro_rules! impl_notifications {
                         .status
                         .after(command)
                         .map_err($crate::StoreError::Conflict)?;
+                    // The status moves only from the one read: of two commands at once
+                    // (a double click, two operators, the worker finishing it), the
+                    // second finds it changed and is refused.
+                    let finished = matches!(next, CampaignStatus::Cancelled).then_some(at);
+                    let moved = ::sqlx::query::<$db>(
+                        "UPDATE campaigns SET status = $2, finished_at = COALESCE($3, finished_at) \
+                         WHERE id = $1 AND status = $4",
+                    )
+                    .bind(id.0)
+                    .bind(next.as_str())
+                    .bind(finished)
+                    .bind(current.status.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if moved == 0 {
+                        return Err($crate::StoreError::Conflict("campaign_command_not_allowed"));
+                    }
                     if current.status == CampaignStatus::Draft && next == CampaignStatus::Running {
                         // The recipients are fixed now, in one statement.
                         let (clause, params) = $crate::notify_sql::audience_filter(
@@ -1135,16 +1193,6 @@ macro_rules! impl_notifications {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    let finished = matches!(next, CampaignStatus::Cancelled).then_some(at);
-                    ::sqlx::query::<$db>(
-                        "UPDATE campaigns SET status = $2, finished_at = COALESCE($3, finished_at) \
-                         WHERE id = $1",
-                    )
-                    .bind(id.0)
-                    .bind(next.as_str())
-                    .bind(finished)
-                    .execute(&mut *tx)
-                    .await?;
                     Self::record_change(
                         &mut *tx,
                         Some(by),
@@ -1174,13 +1222,24 @@ macro_rules! impl_notifications {
                 let until = $crate::common::ts(now + lease);
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<Vec<$crate::OutgoingCampaignMessage>> = async {
-                    let running = ::sqlx::query_scalar::<$db, i64>(
-                        "SELECT COUNT(*) FROM campaigns WHERE id = $1 AND status = 'running'",
+                    // The rate's window, shared by every node: this second's remaining
+                    // room (the update also locks the campaign's row on PostgreSQL).
+                    let room = ::sqlx::query_scalar::<$db, i64>(
+                        "UPDATE campaigns SET \
+                             window_claimed = CASE WHEN window_start = $2 THEN window_claimed ELSE 0 END, \
+                             window_start = $2 \
+                         WHERE id = $1 AND status = 'running' \
+                         RETURNING rate_per_second - window_claimed",
                     )
                     .bind(campaign.0)
-                    .fetch_one(&mut *tx)
+                    .bind(at)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                    if running == 0 {
+                    let Some(room) = room else {
+                        return Ok(Vec::new());
+                    };
+                    let limit = i64::from(limit).min(room.max(0));
+                    if limit == 0 {
                         return Ok(Vec::new());
                     }
                     let rows = ::sqlx::query_as::<$db, (i64, i64)>(concat!(
@@ -1191,8 +1250,15 @@ macro_rules! impl_notifications {
                     ))
                     .bind(campaign.0)
                     .bind(at)
-                    .bind(i64::from(limit))
+                    .bind(limit)
                     .fetch_all(&mut *tx)
+                    .await?;
+                    ::sqlx::query::<$db>(
+                        "UPDATE campaigns SET window_claimed = window_claimed + $2 WHERE id = $1",
+                    )
+                    .bind(campaign.0)
+                    .bind(rows.len() as i64)
+                    .execute(&mut *tx)
                     .await?;
                     let mut out = Vec::with_capacity(rows.len());
                     for (user, attempts) in rows {

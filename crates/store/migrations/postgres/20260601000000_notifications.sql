@@ -84,6 +84,10 @@ CREATE TABLE campaigns (
     failed           BIGINT  NOT NULL DEFAULT 0,
     opened           BIGINT  NOT NULL DEFAULT 0,
     unsubscribed     BIGINT  NOT NULL DEFAULT 0,
+    -- The rate's window: the second being sent, and how many were claimed in it (by
+    -- any node).
+    window_start     BIGINT  NOT NULL DEFAULT 0,
+    window_claimed   BIGINT  NOT NULL DEFAULT 0,
     created_by       BIGINT  NOT NULL REFERENCES users (id),
     created_at       BIGINT  NOT NULL,
     started_at       BIGINT,

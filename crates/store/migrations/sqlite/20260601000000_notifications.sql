@@ -84,6 +84,10 @@ CREATE TABLE campaigns (
     failed           INTEGER NOT NULL DEFAULT 0,
     opened           INTEGER NOT NULL DEFAULT 0,
     unsubscribed     INTEGER NOT NULL DEFAULT 0,
+    -- The rate's window: the second being sent, and how many were claimed in it (by
+    -- any node).
+    window_start     INTEGER NOT NULL DEFAULT 0,
+    window_claimed   INTEGER NOT NULL DEFAULT 0,
     created_by       INTEGER NOT NULL REFERENCES users (id),
     created_at       INTEGER NOT NULL,
     started_at       INTEGER,

@@ -176,9 +176,12 @@ struct SettingsPage {
     campaigns: bool,
     show_campaigns: bool,
     saved: bool,
-    failed: bool,
     /// Where the person lives (citizens): the choices and the current values.
     place: Option<Place>,
+    /// A failed form's error: the element it links to and the message.
+    error: Option<(String, &'static str)>,
+    /// The name of the invalid select, if the error is at one.
+    invalid: String,
 }
 
 pub struct Place {
@@ -277,8 +280,9 @@ fn settings_page(
         campaigns: !settings.campaigns_opted_out,
         show_campaigns: role == Role::Citizen,
         saved,
-        failed: phone_error.is_some(),
         place: None,
+        error: phone_error.map(|message| ("f-phone".to_owned(), message)),
+        invalid: String::new(),
     }
 }
 
@@ -442,6 +446,28 @@ pub fn parse_settings(
     })
 }
 
+/// The settings a failed form showed: the stored ones with every valid choice sent.
+fn as_submitted(
+    mut settings: NotificationSettings,
+    fields: &[(String, String)],
+    kinds: &[NotificationKind],
+) -> NotificationSettings {
+    for kind in kinds {
+        for channel in Channel::ALL {
+            let name = format!("{}.{}", channel.as_str(), kind.as_str());
+            let sent = fields.iter().find(|(k, _)| *k == name);
+            if let Some(Ok(delivery)) = sent.map(|(_, v)| Delivery::parse_for(v, channel)) {
+                settings
+                    .choices
+                    .retain(|(k, c, _)| (k, c) != (kind, &channel));
+                settings.choices.push((*kind, channel, delivery));
+            }
+        }
+    }
+    settings.campaigns_opted_out = !fields.iter().any(|(k, v)| k == "campaigns" && v == "1");
+    settings
+}
+
 async fn settings_save(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -465,16 +491,24 @@ async fn settings_save(
                 .find(|(k, _)| k == "phone")
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            let code = errors.0.first().map_or("invalid_form", |e| e.code);
-            let page = settings_page(
-                &ctx,
-                user.role,
-                &current,
-                typed,
-                Some(crate::messages::error(code)),
-                false,
-            );
-            let page = with_place(&state, user.role, &current, page, None, false).await?;
+            // The form comes back as it was sent, the summary linking to the field.
+            let shown = as_submitted(current, &fields, &kinds);
+            let (field, code) = errors
+                .0
+                .first()
+                .map_or(("phone", "invalid_form"), |e| (e.field.as_str(), e.code));
+            let mut page = settings_page(&ctx, user.role, &shown, typed, None, false);
+            let anchor = match field {
+                "phone" => "f-phone".to_owned(),
+                select => select.replace('.', "-"),
+            };
+            page.error = Some((anchor, crate::messages::error(code)));
+            if field == "phone" {
+                page.phone_error = Some(crate::messages::error(code));
+            } else {
+                page.invalid = field.to_owned();
+            }
+            let page = with_place(&state, user.role, &shown, page, None, false).await?;
             return Ok(render_status(StatusCode::BAD_REQUEST, &page));
         }
     };
@@ -509,6 +543,7 @@ fn describe(what: Unsubscribe) -> String {
     match what {
         Unsubscribe::Kind(kind) => format!("письма «{}»", crate::messages::notification_kind(kind)),
         Unsubscribe::Campaigns(_) => "информационные рассылки".to_owned(),
+        Unsubscribe::Digest => "сводки уведомлений для сотрудников".to_owned(),
     }
 }
 
@@ -554,6 +589,14 @@ async fn unsubscribe(
                 .store
                 .unsubscribe(user, None, Some(campaign), now)
                 .await?
+        }
+        Unsubscribe::Digest => {
+            for kind in NotificationKind::ALL
+                .into_iter()
+                .filter(|k| k.readers() == Readers::Staff)
+            {
+                state.store.unsubscribe(user, Some(kind), None, now).await?;
+            }
         }
     }
     Ok(render(&UnsubscribePage {

@@ -20,7 +20,9 @@ const GATEWAY: notify::Channel = notify::Channel::Gateway;
 
 /// Everything due at `at`, every person's digest included, claimed.
 async fn claim_all(s: &dyn Store, at: OffsetDateTime) -> Vec<OutgoingNotification> {
-    s.claim_notifications(at, LEASE, 1000, at).await.unwrap()
+    s.claim_notifications(at, LEASE, 1000, at, &notify::Channel::ALL)
+        .await
+        .unwrap()
 }
 
 /// Claims everything due at `at` and records it sent: what the outbox held.
@@ -356,9 +358,23 @@ pub(super) async fn notifications_are_claimed_under_a_lease_and_finished_once(
     let second = w.submit(s, w.citizen, T0).await;
     let third = w.submit(s, w.citizen, T0).await;
     let fourth = w.submit(s, w.citizen, T0).await;
+    // A node that can send nothing, or only through the gateway, takes no e-mail: it
+    // stays for a node that can send it.
+    let later = T0 + Duration::seconds(1);
+    let early = T0 - Duration::days(1);
+    assert!(s
+        .claim_notifications(later, LEASE, 10, early, &[])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .claim_notifications(later, LEASE, 10, early, &[notify::Channel::Gateway])
+        .await
+        .unwrap()
+        .is_empty());
     // Digests are never due here: only the citizen's immediate e-mails are claimed.
     let claim = |at: OffsetDateTime| async move {
-        s.claim_notifications(at, LEASE, 10, T0 - Duration::days(1))
+        s.claim_notifications(at, LEASE, 10, T0 - Duration::days(1), &notify::Channel::ALL)
             .await
             .unwrap()
     };
@@ -482,7 +498,7 @@ pub(super) async fn notifications_digests_go_per_person_when_the_oldest_is_due(
     let s = store.as_ref();
     let hours = |h: i64| T0 + Duration::hours(h);
     let digests = |now: OffsetDateTime, before: OffsetDateTime| async move {
-        s.claim_notifications(now, LEASE, 100, before)
+        s.claim_notifications(now, LEASE, 100, before, &notify::Channel::ALL)
             .await
             .unwrap()
     };

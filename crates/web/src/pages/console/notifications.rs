@@ -624,9 +624,13 @@ async fn describe_audience(
     Ok(out)
 }
 
-async fn campaign_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+async fn campaign_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
     operator(&ctx)?;
-    let campaign = state.store.campaign(CampaignId(id)).await?;
+    let campaign = state.store.campaign(campaign_id(&id)?).await?;
     let audience_now = match campaign.status {
         CampaignStatus::Draft => Some(
             state
@@ -671,15 +675,23 @@ struct CommandForm {
 async fn campaign_command(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     form: Result<Form<CommandForm>, FormRejection>,
 ) -> PageResult {
     let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
     let user = operator_post(&ctx, &form.csrf)?.id;
+    let id = campaign_id(&id)?;
     let command = CampaignCommand::parse(&form.command).map_err(AppError::bad_request)?;
     state
         .store
-        .command_campaign(CampaignId(id), command, user, OffsetDateTime::now_utc())
+        .command_campaign(id, command, user, OffsetDateTime::now_utc())
         .await?;
-    Ok(Redirect::to(&format!("/console/campaigns/{id}")).into_response())
+    Ok(Redirect::to(&format!("/console/campaigns/{}", id.0)).into_response())
+}
+
+/// A campaign's id from the path: anything else is a campaign that does not exist.
+fn campaign_id(raw: &str) -> Result<CampaignId, AppError> {
+    raw.parse::<i64>()
+        .map(CampaignId)
+        .map_err(|_| AppError::not_found())
 }
