@@ -28,6 +28,9 @@ pub struct Outgoing<'a> {
     pub unsubscribe_link: &'a str,
 }
 
+/// SMTP connections kept open at most (the campaign worker's concurrency).
+pub const POOL_SIZE: u32 = 32;
+
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
@@ -47,9 +50,12 @@ impl Mailer {
             SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)
                 .map_err(|e| e.to_string())?,
         };
+        // Connections are kept and reused (up to as many as the worker sends at once), so a
+        // message costs its MAIL, RCPT and DATA, not a new session.
         let mut builder = builder
             .port(config.port)
-            .timeout(Some(Duration::from_secs(config.timeout_seconds)));
+            .timeout(Some(Duration::from_secs(config.timeout_seconds)))
+            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(POOL_SIZE));
         if let (Some(user), Some(password)) = (&config.username, &config.password) {
             builder =
                 builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));

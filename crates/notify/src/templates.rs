@@ -340,6 +340,12 @@ pub fn render(
     values: &Value,
     footer: &Footer,
 ) -> Result<Rendered, String> {
+    Ok(render_body(template, values)?.with_footer(footer))
+}
+
+/// Renders a template's three parts without the footer: a campaign renders its body once
+/// and adds each recipient's footer.
+pub fn render_body(template: &TemplateText, values: &Value) -> Result<Rendered, String> {
     let env = environment();
     let part = |source: &str, html: bool| -> Result<String, String> {
         let parsed = env
@@ -349,33 +355,41 @@ pub fn render(
             .render(minijinja::Value::from(minijinja::value::Serde(values)))
             .map_err(|e| e.to_string())
     };
-    let subject = part(&template.subject, false)?
-        .replace(['\r', '\n'], " ")
-        .trim()
-        .to_owned();
-    let stop = if footer.campaign {
-        "Не получать такие рассылки"
-    } else {
-        "Не получать такие письма"
-    };
-    let text = format!(
-        "{}\n\n—\nОтклик — обратная связь с органами власти.\nНастроить уведомления: {}\n{stop}: {}\n",
-        part(&template.text, false)?.trim_end(),
-        footer.settings_link,
-        footer.unsubscribe_link,
-    );
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n{body}\n<hr>\n<p>Отклик — обратная связь с органами власти.<br>\n<a href=\"{settings}\">Настроить уведомления</a> · <a href=\"{unsubscribe}\">{stop}</a></p>\n</body></html>\n",
-        title = escape(&subject),
-        body = part(&template.html, true)?.trim_end(),
-        settings = escape(&footer.settings_link),
-        unsubscribe = escape(&footer.unsubscribe_link),
-    );
     Ok(Rendered {
-        subject,
-        text,
-        html,
+        subject: part(&template.subject, false)?
+            .replace(['\r', '\n'], " ")
+            .trim()
+            .to_owned(),
+        text: part(&template.text, false)?.trim_end().to_owned(),
+        html: part(&template.html, true)?.trim_end().to_owned(),
     })
+}
+
+impl Rendered {
+    /// The message as sent: the body with the footer every message carries.
+    pub fn with_footer(&self, footer: &Footer) -> Rendered {
+        let stop = if footer.campaign {
+            "Не получать такие рассылки"
+        } else {
+            "Не получать такие письма"
+        };
+        let text = format!(
+            "{}\n\n—\nОтклик — обратная связь с органами власти.\nНастроить уведомления: {}\n{stop}: {}\n",
+            self.text, footer.settings_link, footer.unsubscribe_link,
+        );
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n{body}\n<hr>\n<p>Отклик — обратная связь с органами власти.<br>\n<a href=\"{settings}\">Настроить уведомления</a> · <a href=\"{unsubscribe}\">{stop}</a></p>\n</body></html>\n",
+            title = escape(&self.subject),
+            body = self.html,
+            settings = escape(&footer.settings_link),
+            unsubscribe = escape(&footer.unsubscribe_link),
+        );
+        Rendered {
+            subject: self.subject.clone(),
+            text,
+            html,
+        }
+    }
 }
 
 /// HTML escaping for the values the footer inserts itself.

@@ -396,9 +396,13 @@ impl Notifier {
             text: campaign.text_body.clone(),
             html: campaign.html_body.clone(),
         };
+        // The body is the same for everyone: rendered once, each message adding its
+        // recipient's footer and opening image.
+        let values = json!({"account_link": self.link("/account/notifications")});
+        let body = templates::render_body(&template, &values);
         let mut sends = Vec::with_capacity(due.len());
         for message in &due {
-            sends.push(self.send_campaign_message(campaign, &template, message));
+            sends.push(self.send_campaign_message(campaign, &body, message));
         }
         let outcomes: Vec<(UserId, SendOutcome)> = futures_util::stream::iter(sends)
             .buffer_unordered(CAMPAIGN_CONCURRENCY)
@@ -413,19 +417,19 @@ impl Notifier {
     async fn send_campaign_message(
         &self,
         campaign: &CampaignRecord,
-        template: &templates::TemplateText,
+        body: &Result<Rendered, String>,
         message: &OutgoingCampaignMessage,
     ) -> (UserId, SendOutcome) {
         (
             message.user,
-            self.campaign_outcome(campaign, template, message).await,
+            self.campaign_outcome(campaign, body, message).await,
         )
     }
 
     async fn campaign_outcome(
         &self,
         campaign: &CampaignRecord,
-        template: &templates::TemplateText,
+        body: &Result<Rendered, String>,
         message: &OutgoingCampaignMessage,
     ) -> SendOutcome {
         let Some(mailer) = &self.mailer else {
@@ -434,9 +438,8 @@ impl Notifier {
             };
         };
         let footer = self.footer(message.user, Unsubscribe::Campaigns(campaign.id));
-        let values = json!({"account_link": self.link("/account/notifications")});
-        let mut rendered = match templates::render(template, &values, &footer) {
-            Ok(r) => r,
+        let mut rendered = match body {
+            Ok(body) => body.with_footer(&footer),
             Err(error) => {
                 return SendOutcome::Failed {
                     error: format!("template: {error}"),

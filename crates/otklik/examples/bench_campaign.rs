@@ -100,6 +100,44 @@ async fn main() {
     );
     assert_eq!(record.status, CampaignStatus::Running);
 
+    // The store's share of a pass: claiming a second's worth and recording outcomes
+    // (here "retry now", so that they are sent below like the rest).
+    let claim_started = Instant::now();
+    let claimed = store
+        .claim_campaign_messages(
+            campaign,
+            OffsetDateTime::now_utc(),
+            Duration::from_secs(60),
+            u32::from(rate.per_second()),
+        )
+        .await
+        .expect("claim");
+    let claim_took = claim_started.elapsed();
+    let outcomes: Vec<_> = claimed
+        .iter()
+        .map(|m| {
+            (
+                m.user,
+                otklik_store::SendOutcome::Retry {
+                    error: "bench".into(),
+                    retry_at: OffsetDateTime::now_utc(),
+                },
+            )
+        })
+        .collect();
+    let finish_started = Instant::now();
+    store
+        .finish_campaign_messages(campaign, &outcomes, OffsetDateTime::now_utc())
+        .await
+        .expect("finish");
+    println!(
+        "store share of a pass of {}: claim {:.0} ms, outcomes {:.0} ms",
+        claimed.len(),
+        claim_took.as_secs_f64() * 1000.0,
+        finish_started.elapsed().as_secs_f64() * 1000.0
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
     let config = NotifyConfig {
         smtp: Some(SmtpConfig {
             host: "127.0.0.1".into(),
