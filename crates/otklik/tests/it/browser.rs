@@ -276,3 +276,116 @@ async fn submit_answer_and_rate_through_the_pages() {
     c.close().await.unwrap();
     app.stop().await;
 }
+
+/// The notification pages in a real browser: the citizen's centre (with the notification
+/// of the message submitted through the walk's API), marking it read, the settings table
+/// with a choice changed by keyboard and saved, the place form; the operator's template
+/// editor with its preview and the campaign form with its audience count. Every page
+/// reflows at 320 px (WCAG 1.4.10) without scrolling sideways.
+#[tokio::test]
+async fn notification_pages_reflow_and_work_without_a_mouse() {
+    use fantoccini::key::Key;
+    let app = spawn_app().await;
+    let token = app.token(CITIZEN).await;
+    let api = app.api(&token);
+    let catalogue = api.get("/api/v1/catalogue").await.1;
+    let regions = api.get("/api/v1/regions").await.1;
+    let tver = regions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Тверская область")
+        .unwrap()["id"]
+        .clone();
+    let light = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["subcategories"].as_array().unwrap().iter())
+        .find(|s| s["name"] == "Неработающий светофор")
+        .unwrap()["id"]
+        .clone();
+    let (status, created) = api
+        .post(
+            "/api/v1/submissions",
+            serde_json::json!({
+                "kind": "message", "subcategory_id": light, "region_id": tver,
+                "text": "Светофор на перекрёстке не работает с утра.",
+                "fields": { "address": "г. Тверь, ул. Советская, 20", "fault": "Не работает полностью" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let number = created["number"].as_str().unwrap().to_owned();
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+
+    login(&c, &app, CITIZEN).await;
+    c.goto(&app.url("/account/notifications")).await.unwrap();
+    let text = page_text(&c).await;
+    assert!(
+        text.contains(&format!("Обращение № {number} зарегистрировано")),
+        "{text}"
+    );
+    assert!(
+        c.find(Locator::Css("nav .badge")).await.is_ok(),
+        "the menu shows the unread count"
+    );
+    look(&c, "notifications", 1280).await;
+    look(&c, "notifications", 320).await;
+    submit(&c, "main form[action='/account/notifications/read'] button").await;
+    assert!(
+        c.find(Locator::Css("nav .badge")).await.is_err(),
+        "all read: no count"
+    );
+
+    // The settings: a choice changed with the keyboard alone, then saved.
+    c.goto(&app.url("/account/notifications/settings"))
+        .await
+        .unwrap();
+    look(&c, "notification-settings", 1280).await;
+    look(&c, "notification-settings", 320).await;
+    let select = c.find(Locator::Css("#email-answered")).await.unwrap();
+    select.send_keys(&Key::Down.to_string()).await.unwrap();
+    submit(
+        &c,
+        "form[action='/account/notifications/settings'] button[type=submit]",
+    )
+    .await;
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.query(), Some("saved=1"), "{}", page_text(&c).await);
+    let chosen = c
+        .find(Locator::Css("#email-answered"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        chosen.as_deref(),
+        Some("digest"),
+        "moved one down from «Сразу»"
+    );
+    logout(&c).await;
+
+    // The operator's template editor and campaign form.
+    login(&c, &app, crate::support::OPERATOR).await;
+    c.goto(&app.url("/console/notifications/templates/answered"))
+        .await
+        .unwrap();
+    submit(&c, "button[value='preview']").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Предпросмотр"), "{text}");
+    look(&c, "template", 1280).await;
+    look(&c, "template", 320).await;
+    c.goto(&app.url("/console/campaigns/new")).await.unwrap();
+    fill(&c, "#f-min-age", "18").await;
+    submit(&c, "button[value='count']").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Аудитория сейчас"), "{text}");
+    look(&c, "campaign-new", 1280).await;
+    look(&c, "campaign-new", 320).await;
+
+    c.close().await.unwrap();
+    app.stop().await;
+}

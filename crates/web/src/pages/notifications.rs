@@ -240,6 +240,13 @@ fn kinds_for(role: Role) -> Vec<NotificationKind> {
     NotificationKind::ALL
         .into_iter()
         .filter(|k| readers.is_none_or(|r| k.readers() == r))
+        // Nothing sends these until electronic documents and polls exist: not offered.
+        .filter(|k| {
+            !matches!(
+                k,
+                NotificationKind::SigningRequest | NotificationKind::PollResult
+            )
+        })
         .collect()
 }
 
