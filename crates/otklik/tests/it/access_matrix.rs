@@ -808,6 +808,19 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         delete("/api/v1/auth/token", &[],                                                   "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
             .fresh(Fresh::ApiToken),
         get("/api/v1/me", &[],                                                              "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        // ---- API: the operator's notification templates and campaigns ---------------------------------
+        get("/api/v1/notification-templates", &[],                                          "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        put("/api/v1/notification-templates/{key}", &["registered"],                        "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+            .json(json!({})),
+        delete("/api/v1/notification-templates/{key}", &["registered"],                     "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
+        get("/api/v1/campaigns", &[],                                                       "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),
+        post("/api/v1/campaigns", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  422  403  403  403  403  403")
+            .json(json!({})),
+        post("/api/v1/campaigns/audience", &[],                                             "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403")
+            .json(json!({})),
+        get("/api/v1/campaigns/{id}", &["999999999"],                                       "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
+        post("/api/v1/campaigns/{id}/{command}", &["999999999", "start"],                   "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403")
+            .json(json!({})),
         // ---- API: one's notifications (people only: a client has no personal account) --------------
         get("/api/v1/notifications", &[],                                                   "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         post("/api/v1/notifications/read", &[],                                             "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403")

@@ -778,3 +778,143 @@ async fn a_restart_mid_campaign_loses_and_repeats_nothing_sqlite() {
 async fn a_restart_mid_campaign_loses_and_repeats_nothing_postgres() {
     a_restart_mid_campaign_loses_and_repeats_nothing(Backend::Postgres).await;
 }
+
+/// The same through the API: the audience's size, a draft (invalid ones refused with the
+/// field named, nothing created), the start fixing the recipients, a command the status
+/// does not allow (409), the progress read back once the worker is done; and the
+/// templates: read, a refused edit (unknown placeholder) that changes nothing, an edit,
+/// back to the shipped text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_runs_campaigns_and_templates_through_the_api() {
+    let w = world(Backend::Sqlite).await;
+    let (inside, _) = w.residents().await;
+    let operator = w.app.api(&w.app.token(OPERATOR).await);
+    let audience = serde_json::json!({ "region_id": w.tver.0, "min_age": 25, "max_age": 40 });
+    let (status, size) = operator
+        .post("/api/v1/campaigns/audience", audience.clone())
+        .await;
+    assert_eq!((status, size["size"].as_u64()), (200, Some(3)), "{size}");
+    let (status, refused) = operator
+        .post(
+            "/api/v1/campaigns/audience",
+            serde_json::json!({ "min_age": 40, "max_age": 25 }),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        refused["errors"][0]["field"], "audience.max_age",
+        "{refused}"
+    );
+    let draft = serde_json::json!({
+        "title": "Запись к врачу", "subject": SUBJECT, "text": TEXT, "html": HTML,
+        "audience": audience, "rate": 5
+    });
+    let mut bad = draft.clone();
+    bad["text"] = serde_json::json!("Обращение {{ number }}");
+    let (status, refused) = operator.post("/api/v1/campaigns", bad).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        refused["errors"][0]["code"], "unknown_placeholder",
+        "{refused}"
+    );
+    assert!(operator
+        .get("/api/v1/campaigns")
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let (status, created) = operator.post("/api/v1/campaigns", draft).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "draft");
+    let id = created["id"].as_i64().unwrap();
+    let (status, started) = operator
+        .post(
+            &format!("/api/v1/campaigns/{id}/start"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, started["recipients"].as_u64()),
+        (200, Some(3)),
+        "{started}"
+    );
+    let (status, again) = operator
+        .post(
+            &format!("/api/v1/campaigns/{id}/start"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(again["code"], "campaign_command_not_allowed");
+    let mails = w.sink.wait_for(inside.len(), PATIENCE).await;
+    assert_eq!(tally(&mails), once_each(&inside));
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (_, view) = operator.get(&format!("/api/v1/campaigns/{id}")).await;
+        if view["status"] == "finished" {
+            assert_eq!(
+                (view["sent"].as_u64(), view["pending"].as_u64()),
+                (Some(3), Some(0))
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "not finished: {view}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Templates.
+    let (status, all) = operator.get("/api/v1/notification-templates").await;
+    assert_eq!(status, 200);
+    let shipped = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "answered")
+        .unwrap()
+        .clone();
+    assert_eq!(shipped["edited"], false);
+    let (status, refused) = operator
+        .put_json(
+            "/api/v1/notification-templates/answered",
+            serde_json::json!({ "subject": "Ответ для {{ full_name }}", "text": "t", "html": "h" }),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["errors"][0]["field"].as_str()),
+        (422, Some("subject"))
+    );
+    let (status, edited) = operator
+        .put_json(
+            "/api/v1/notification-templates/answered",
+            serde_json::json!({ "subject": "Ответ на № {{ number }}", "text": "Готово: {{ link }}", "html": "<p>Готово</p>" }),
+        )
+        .await;
+    assert_eq!(
+        (status, edited["edited"].as_bool()),
+        (200, Some(true)),
+        "{edited}"
+    );
+    let reset = operator
+        .client
+        .delete(format!(
+            "{}/api/v1/notification-templates/answered",
+            operator.base
+        ))
+        .bearer_auth(&operator.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+    let (_, all) = operator.get("/api/v1/notification-templates").await;
+    let back = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "answered")
+        .unwrap();
+    assert_eq!(back["subject"], shipped["subject"]);
+    // A citizen may do none of it.
+    let citizen = w.app.api(&w.app.token(CITIZEN).await);
+    assert_eq!(citizen.get("/api/v1/campaigns").await.0, 403);
+    w.app.stop().await;
+}

@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::console::routes())
         .merge(super::integration::routes())
         .merge(super::notifications::routes())
+        .merge(super::campaigns::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -133,6 +134,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::organisation::Doc::openapi());
     doc.merge(super::integration::Doc::openapi());
     doc.merge(super::notifications::Doc::openapi());
+    doc.merge(super::campaigns::Doc::openapi());
     complete_errors(&mut doc);
     doc
 }
