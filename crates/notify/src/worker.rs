@@ -368,7 +368,14 @@ impl Notifier {
         let sent = mailer
             .send(Outgoing {
                 to: &first.email,
-                message_id: format!("d{}-{}.email@{}", first.id.0, last.id.0, self.domain),
+                message_id: format!(
+                    "{}.email@{}",
+                    first
+                        .digest_id
+                        .clone()
+                        .unwrap_or_else(|| format!("d{}-{}", first.id.0, last.id.0)),
+                    self.domain
+                ),
                 rendered: &rendered,
                 unsubscribe_link: &footer.unsubscribe_link,
             })

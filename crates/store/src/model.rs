@@ -791,6 +791,8 @@ pub struct OutgoingNotification {
     pub created_at: OffsetDateTime,
     /// Part of the person's digest rather than a message of its own.
     pub digest: bool,
+    /// The digest's identifier, kept across its retries (its `Message-ID`).
+    pub digest_id: Option<String>,
     /// Attempts including this one.
     pub attempts: u32,
 }

@@ -96,6 +96,7 @@ pub(crate) struct OutgoingRow {
     pub vars: String,
     pub created_at: i64,
     pub digest: i64,
+    pub digest_id: Option<String>,
     pub attempts: i64,
 }
 
@@ -112,6 +113,7 @@ impl OutgoingRow {
             vars: serde_json::from_str(&self.vars).map_err(|_| corrupt("notification vars"))?,
             created_at: from_ts(self.created_at)?,
             digest: self.digest != 0,
+            digest_id: self.digest_id,
             attempts: u32::try_from(self.attempts + 1).unwrap_or(u32::MAX),
         })
     }
@@ -435,6 +437,62 @@ macro_rules! impl_notifications {
                 Ok(())
             }
 
+            /// A person's digest: the set a failed attempt stamped, again (so that a retry
+            /// keeps its `Message-ID`), else what waits now, stamped with its identifier.
+            async fn claim_digest(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                user: i64,
+                at: i64,
+            ) -> $crate::StoreResult<Vec<(i64, String)>> {
+                let stamped = ::sqlx::query_scalar::<$db, Option<String>>(
+                    "SELECT MIN(digest_id) FROM notification_outbox \
+                     WHERE state = 'pending' AND digest = 1 AND user_id = $1",
+                )
+                .bind(user)
+                .fetch_one(&mut *conn)
+                .await?;
+                if let Some(digest) = stamped {
+                    return Ok(::sqlx::query_as::<$db, (i64, String)>(concat!(
+                        "SELECT notification_id, channel FROM notification_outbox \
+                         WHERE state = 'pending' AND digest = 1 AND user_id = $1 \
+                           AND digest_id = $2 AND next_attempt_at <= $3 \
+                         ORDER BY notification_id",
+                        $skip_locked
+                    ))
+                    .bind(user)
+                    .bind(digest)
+                    .bind(at)
+                    .fetch_all(&mut *conn)
+                    .await?);
+                }
+                let rows = ::sqlx::query_as::<$db, (i64, String)>(concat!(
+                    "SELECT notification_id, channel FROM notification_outbox \
+                     WHERE state = 'pending' AND digest = 1 AND user_id = $1 \
+                       AND next_attempt_at <= $2 \
+                     ORDER BY notification_id LIMIT 100",
+                    $skip_locked
+                ))
+                .bind(user)
+                .bind(at)
+                .fetch_all(&mut *conn)
+                .await?;
+                if let (Some((first, _)), Some((last, _))) = (rows.first(), rows.last()) {
+                    let digest = format!("d{first}-{last}");
+                    for (id, channel) in &rows {
+                        ::sqlx::query::<$db>(
+                            "UPDATE notification_outbox SET digest_id = $3 \
+                             WHERE notification_id = $1 AND channel = $2",
+                        )
+                        .bind(id)
+                        .bind(channel)
+                        .bind(&digest)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+                Ok(rows)
+            }
+
             async fn outgoing_rows(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 keys: &[(i64, String)],
@@ -443,7 +501,8 @@ macro_rules! impl_notifications {
                 for (id, channel) in keys {
                     let row = ::sqlx::query_as::<$db, $crate::notify_sql::OutgoingRow>(
                         "SELECT o.notification_id, o.channel, o.user_id, u.email, u.phone, \
-                                n.kind, n.submission_id, n.vars, n.created_at, o.digest, o.attempts \
+                                n.kind, n.submission_id, n.vars, n.created_at, o.digest, o.digest_id, \
+                                o.attempts \
                          FROM notification_outbox o \
                          JOIN notifications n ON n.id = o.notification_id \
                          JOIN users u ON u.id = o.user_id \
@@ -672,7 +731,8 @@ macro_rules! impl_notifications {
                             "UPDATE notification_outbox SET \
                                  state = CASE WHEN $4 = 'off' THEN 'skipped' ELSE state END, \
                                  last_error = CASE WHEN $4 = 'off' THEN 'turned_off' ELSE last_error END, \
-                                 digest = CASE WHEN $4 = 'digest' THEN 1 ELSE 0 END \
+                                 digest = CASE WHEN $4 = 'digest' THEN 1 ELSE 0 END, \
+                                 digest_id = CASE WHEN $4 = 'digest' THEN digest_id ELSE NULL END \
                              WHERE user_id = $1 AND channel = $3 AND state = 'pending' \
                                AND notification_id IN \
                                    (SELECT id FROM notifications WHERE user_id = $1 AND kind = $2)",
@@ -845,19 +905,7 @@ macro_rules! impl_notifications {
                         .fetch_all(&mut *tx)
                         .await?;
                         for user in users {
-                            keys.extend(
-                                ::sqlx::query_as::<$db, (i64, String)>(concat!(
-                                    "SELECT notification_id, channel FROM notification_outbox \
-                                     WHERE state = 'pending' AND digest = 1 AND user_id = $1 \
-                                       AND next_attempt_at <= $2 \
-                                     ORDER BY notification_id LIMIT 100",
-                                    $skip_locked
-                                ))
-                                .bind(user)
-                                .bind(at)
-                                .fetch_all(&mut *tx)
-                                .await?,
-                            );
+                            keys.extend(Self::claim_digest(&mut *tx, user, at).await?);
                         }
                     }
                     for (id, channel) in &keys {

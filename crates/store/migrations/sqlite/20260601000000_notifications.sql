@@ -31,6 +31,8 @@ CREATE TABLE notification_outbox (
     notification_id INTEGER NOT NULL REFERENCES notifications (id),
     channel         TEXT    NOT NULL CHECK (channel IN ('email', 'gateway')),
     user_id         INTEGER NOT NULL REFERENCES users (id),
+    -- The digest a row went out in first: a retry sends the same set, same Message-ID.
+    digest_id       TEXT,
     digest          INTEGER NOT NULL DEFAULT 0 CHECK (digest IN (0, 1)),
     state           TEXT    NOT NULL DEFAULT 'pending'
         CHECK (state IN ('pending', 'sent', 'failed', 'skipped')),

@@ -562,6 +562,59 @@ pub(super) async fn notifications_digests_go_per_person_when_the_oldest_is_due(
     expected.sort();
     assert_eq!(messages(&due), expected);
     assert!(due.iter().all(|n| n.submission == Some(c)));
+
+    // A digest that failed is retried as the same set with the same identifier, even
+    // when a newer message has joined the wait meanwhile; the newer one goes next time,
+    // under its own.
+    let mine: Vec<_> = due.iter().filter(|n| n.user == w.official.user).collect();
+    let first_id = mine[0]
+        .digest_id
+        .clone()
+        .expect("a digest is stamped when claimed");
+    let retry = SendOutcome::Retry {
+        error: "smtp 451".into(),
+        retry_at: hours(6),
+    };
+    s.finish_notifications(&[(mine[0].id, EMAIL, retry)], hours(5))
+        .await
+        .unwrap();
+    let others: Vec<_> = due
+        .iter()
+        .filter(|n| n.user != w.official.user)
+        .map(|n| (n.id, n.channel, SendOutcome::Sent))
+        .collect();
+    s.finish_notifications(&others, hours(5)).await.unwrap();
+    let d = w.submit(s, w.citizen, hours(5)).await;
+    let immediate = digests(hours(5), T0 - Duration::days(1)).await;
+    let sent: Vec<_> = immediate
+        .iter()
+        .map(|n| (n.id, n.channel, SendOutcome::Sent))
+        .collect();
+    s.finish_notifications(&sent, hours(5)).await.unwrap();
+    let again: Vec<_> = digests(hours(7), hours(6))
+        .await
+        .into_iter()
+        .filter(|n| n.user == w.official.user)
+        .collect();
+    assert_eq!(
+        again
+            .iter()
+            .map(|n| (n.submission.unwrap(), n.digest_id.clone()))
+            .collect::<Vec<_>>(),
+        vec![(c, Some(first_id.clone()))],
+        "the retry sends the same set under the same id"
+    );
+    s.finish_notifications(&[(again[0].id, EMAIL, SendOutcome::Sent)], hours(7))
+        .await
+        .unwrap();
+    let next: Vec<_> = digests(hours(8), hours(6))
+        .await
+        .into_iter()
+        .filter(|n| n.user == w.official.user)
+        .collect();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].submission, Some(d));
+    assert_ne!(next[0].digest_id, Some(first_id));
 }
 
 /// Each person's choices and reachability decide the outbox: `off` writes no row for
