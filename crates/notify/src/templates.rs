@@ -65,6 +65,22 @@ pub struct TemplateText {
     pub html: String,
 }
 
+impl TemplateText {
+    /// A template as a person typed it: the subject trimmed, line ends as `\n`.
+    pub fn typed(subject: &str, text: &str, html: &str) -> Self {
+        Self {
+            subject: subject.trim().to_owned(),
+            text: text.replace("\r\n", "\n"),
+            html: html.replace("\r\n", "\n"),
+        }
+    }
+}
+
+/// The editable key a path names, if it is one.
+pub fn key(raw: &str) -> Option<&'static str> {
+    keys().into_iter().find(|k| *k == raw)
+}
+
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {

@@ -100,6 +100,13 @@ impl From<otklik_domain::access::Denied> for AppError {
     }
 }
 
+/// A template the notify crate's check refuses: a field error of that part.
+impl From<otklik_notify::templates::TemplateError> for AppError {
+    fn from(e: otklik_notify::templates::TemplateError) -> Self {
+        Self::field(e.field, e.code)
+    }
+}
+
 impl From<TransitionError> for AppError {
     fn from(e: TransitionError) -> Self {
         match e {

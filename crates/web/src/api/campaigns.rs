@@ -95,11 +95,9 @@ fn template_view(key: &'static str, templates: &Templates) -> Option<TemplateVie
     })
 }
 
-fn known_key(raw: &str) -> Result<&'static str, AppError> {
-    templates::keys()
-        .into_iter()
-        .find(|k| *k == raw)
-        .ok_or_else(AppError::not_found)
+/// The template key a path names; any other is a template that does not exist.
+pub(crate) fn known_key(raw: &str) -> Result<&'static str, AppError> {
+    templates::key(raw).ok_or_else(AppError::not_found)
 }
 
 /// Every template in force.
@@ -133,13 +131,6 @@ pub struct TemplateRequest {
     pub html: String,
 }
 
-/// A template check's refusal as a field error.
-fn refused(e: templates::TemplateError) -> AppError {
-    let mut errors = ValidationErrors::default();
-    errors.push(e.field, e.code);
-    AppError::validation(errors)
-}
-
 /// Replaces a template (checked: syntax, only its placeholders, a trial rendering).
 #[utoipa::path(put, path = "/api/v1/notification-templates/{key}", tag = "campaigns", security(("bearer" = [])),
     params(("key" = TemplateKeySchema, Path)), request_body = TemplateRequest,
@@ -153,12 +144,8 @@ async fn put_template(
 ) -> ApiResult<Json<TemplateView>> {
     let key = known_key(&key)?;
     let ApiJson(body) = body?;
-    let template = TemplateText {
-        subject: body.subject.trim().to_owned(),
-        text: body.text.replace("\r\n", "\n"),
-        html: body.html.replace("\r\n", "\n"),
-    };
-    templates::check(key, &template).map_err(refused)?;
+    let template = TemplateText::typed(&body.subject, &body.text, &body.html);
+    templates::check(key, &template).map_err(AppError::from)?;
     state
         .store
         .put_notification_template(&StoredTemplate {
@@ -442,11 +429,7 @@ async fn create_campaign(
     } else if title.chars().count() > 200 {
         errors.push("title", "too_long");
     }
-    let template = TemplateText {
-        subject: body.subject.trim().to_owned(),
-        text: body.text.replace("\r\n", "\n"),
-        html: body.html.replace("\r\n", "\n"),
-    };
+    let template = TemplateText::typed(&body.subject, &body.text, &body.html);
     if let Err(e) = templates::check(templates::CAMPAIGN, &template) {
         errors.push(e.field, e.code);
     }
@@ -487,7 +470,8 @@ async fn create_campaign(
     Ok((StatusCode::CREATED, Json(campaign_view(&created))).into_response())
 }
 
-fn campaign_id(raw: &str) -> Result<CampaignId, AppError> {
+/// A campaign's id from the path: anything else is a campaign that does not exist.
+pub(crate) fn campaign_id(raw: &str) -> Result<CampaignId, AppError> {
     raw.parse::<i64>()
         .map(CampaignId)
         .map_err(|_| AppError::not_found())

@@ -88,6 +88,21 @@ pub struct ListParams {
     pub offset: Option<u32>,
 }
 
+/// A notification's subject as the templates in force write it (links under `base`);
+/// its kind's name should a stored template fail to render.
+pub(crate) fn subject_of(
+    templates: &Templates,
+    n: &otklik_store::NotificationRecord,
+    base: &str,
+) -> String {
+    templates
+        .subject(
+            n.kind.as_str(),
+            &templates::with_links(&n.vars, n.submission, base),
+        )
+        .unwrap_or_else(|_| crate::messages::notification_kind(n.kind).to_owned())
+}
+
 /// One's notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])),
     params(ListParams),
@@ -115,12 +130,7 @@ async fn list_notifications(
         .map(|n| NotificationView {
             id: n.id.0,
             kind: n.kind.as_str(),
-            subject: templates
-                .subject(
-                    n.kind.as_str(),
-                    &templates::with_links(&n.vars, n.submission, ""),
-                )
-                .unwrap_or_else(|_| crate::messages::notification_kind(n.kind).to_owned()),
+            subject: subject_of(&templates, n, ""),
             submission_id: n.submission.map(|s| s.0),
             created_at: rfc3339(n.created_at),
             read: n.read_at.is_some(),

@@ -14,7 +14,7 @@ use otklik_domain::access::Capability;
 use otklik_domain::lifecycle::Role;
 use otklik_domain::notify::{Channel, Delivery, NotificationKind, PhoneNumber, Readers};
 use otklik_domain::{NotificationId, ValidationErrors};
-use otklik_notify::templates::{self, Templates};
+use otklik_notify::templates::Templates;
 use otklik_notify::tokens::{self, Unsubscribe};
 use otklik_store::NotificationSettings;
 use serde::Deserialize;
@@ -79,21 +79,16 @@ pub async fn entries(
     let templates = Templates::new(state.store.notification_templates().await?);
     Ok(items
         .iter()
-        .map(|n| {
-            let values = templates::with_links(&n.vars, n.submission, base);
-            Entry {
-                id: n.id.0,
-                kind: crate::messages::notification_kind(n.kind),
-                subject: templates
-                    .subject(n.kind.as_str(), &values)
-                    .unwrap_or_else(|_| crate::messages::notification_kind(n.kind).to_owned()),
-                at: crate::messages::datetime(n.created_at),
-                link: match n.submission {
-                    Some(id) => format!("/submissions/{}", id.0),
-                    None => "/account/notifications".to_owned(),
-                },
-                unread: n.read_at.is_none(),
-            }
+        .map(|n| Entry {
+            id: n.id.0,
+            kind: crate::messages::notification_kind(n.kind),
+            subject: crate::api::notifications::subject_of(&templates, n, base),
+            at: crate::messages::datetime(n.created_at),
+            link: match n.submission {
+                Some(id) => format!("/submissions/{}", id.0),
+                None => "/account/notifications".to_owned(),
+            },
+            unread: n.read_at.is_none(),
         })
         .collect())
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use otklik_domain::access::Verification;
 use otklik_domain::notify::{Audience, CampaignCommand, CampaignStatus, SendRate};
-use otklik_domain::{CampaignId, RegionId, ValidationErrors};
+use otklik_domain::{RegionId, ValidationErrors};
 use otklik_notify::templates::{self, TemplateText};
 use otklik_store::{NewCampaign, StoredTemplate};
 use serde::Deserialize;
@@ -22,6 +22,7 @@ use super::super::forms::{FieldView, SummaryItem};
 use super::super::views::Chrome;
 use super::super::{render, render_status};
 use super::{input, operator, operator_post, region_options, summary, PageResult, Target};
+use crate::api::campaigns::{campaign_id, known_key};
 use crate::auth::Ctx;
 use crate::error::AppError;
 use crate::AppState;
@@ -117,13 +118,6 @@ fn template_fields(template: &TemplateText, error: Option<&AppError>) -> Vec<Fie
     ]
 }
 
-fn known_key(key: &str) -> Result<&'static str, AppError> {
-    templates::keys()
-        .into_iter()
-        .find(|k| *k == key)
-        .ok_or_else(AppError::not_found)
-}
-
 fn preview(key: &str, template: &TemplateText) -> Option<templates::Rendered> {
     let footer = templates::Footer {
         settings_link: "https://otklik.example/account/notifications/settings".to_owned(),
@@ -185,15 +179,6 @@ struct TemplateForm {
     html: String,
 }
 
-/// Checks a template as the notify crate does, as a field error of the form.
-fn checked(key: &str, template: &TemplateText) -> Result<(), AppError> {
-    templates::check(key, template).map_err(|e| {
-        let mut errors = ValidationErrors::default();
-        errors.push(e.field, e.code);
-        AppError::validation(errors)
-    })
-}
-
 async fn template_save(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -218,12 +203,8 @@ async fn template_save(
         ))
         .into_response());
     }
-    let template = TemplateText {
-        subject: form.subject.trim().to_owned(),
-        text: form.text.replace("\r\n", "\n"),
-        html: form.html.replace("\r\n", "\n"),
-    };
-    if let Err(error) = checked(key, &template) {
+    let template = TemplateText::typed(&form.subject, &form.text, &form.html);
+    if let Err(error) = templates::check(key, &template).map_err(AppError::from) {
         let page = template_page(&ctx, key, &template, true, Some(&error), false);
         return Ok(render_status(StatusCode::BAD_REQUEST, &page));
     }
@@ -493,11 +474,7 @@ async fn parse_campaign(state: &AppState, form: &CampaignForm) -> Result<NewCamp
     } else if title.chars().count() > 200 {
         errors.push("title", "too_long");
     }
-    let template = TemplateText {
-        subject: form.subject.trim().to_owned(),
-        text: form.text.replace("\r\n", "\n"),
-        html: form.html.replace("\r\n", "\n"),
-    };
+    let template = TemplateText::typed(&form.subject, &form.text, &form.html);
     if let Err(e) = templates::check(templates::CAMPAIGN, &template) {
         errors.push(e.field, e.code);
     }
@@ -687,11 +664,4 @@ async fn campaign_command(
         .command_campaign(id, command, user, OffsetDateTime::now_utc())
         .await?;
     Ok(Redirect::to(&format!("/console/campaigns/{}", id.0)).into_response())
-}
-
-/// A campaign's id from the path: anything else is a campaign that does not exist.
-fn campaign_id(raw: &str) -> Result<CampaignId, AppError> {
-    raw.parse::<i64>()
-        .map(CampaignId)
-        .map_err(|_| AppError::not_found())
 }
