@@ -27,6 +27,8 @@ id_type!(
     IncidentId,
     NotificationId,
     CampaignId,
+    DocumentId,
+    CertificateId,
 );
 
 /// The registration number a citizen sees: `YYYY-NNNNNNN`, the year of registration (UTC)

@@ -11,6 +11,7 @@ pub mod access;
 pub mod attachment;
 pub mod calendar;
 pub mod delivery;
+pub mod document;
 pub mod error;
 pub mod form;
 pub mod ids;

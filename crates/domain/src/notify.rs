@@ -23,8 +23,12 @@ pub enum NotificationKind {
     /// The answer went back for re-review (the citizen sent it back, or the coordinator
     /// returned it to the organisation).
     ReturnedForReview,
-    /// A document waits for the person's signature (electronic documents).
+    /// A document waits for the person's (or their organisation's) signature.
     SigningRequest,
+    /// A signed document was handed to the person (or their organisation).
+    DocumentReceived,
+    /// A document the person started finished its route: completed, declined or expired.
+    DocumentOutcome,
     /// A poll the person voted in has its result (polls).
     PollResult,
     // --- to the officials of the organisation that holds a submission
@@ -40,10 +44,12 @@ pub enum NotificationKind {
 pub enum Readers {
     Citizens,
     Staff,
+    /// Citizens and staff alike (electronic documents: both sign and receive).
+    Everyone,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 15] = [
+    pub const ALL: [NotificationKind; 17] = [
         Self::Registered,
         Self::TakenIntoWork,
         Self::Redirected,
@@ -54,6 +60,8 @@ impl NotificationKind {
         Self::Rejected,
         Self::ReturnedForReview,
         Self::SigningRequest,
+        Self::DocumentReceived,
+        Self::DocumentOutcome,
         Self::PollResult,
         Self::NewSubmission,
         Self::CitizenReplied,
@@ -73,6 +81,8 @@ impl NotificationKind {
             Self::Rejected => "rejected",
             Self::ReturnedForReview => "returned_for_review",
             Self::SigningRequest => "signing_request",
+            Self::DocumentReceived => "document_received",
+            Self::DocumentOutcome => "document_outcome",
             Self::PollResult => "poll_result",
             Self::NewSubmission => "new_submission",
             Self::CitizenReplied => "citizen_replied",
@@ -94,6 +104,9 @@ impl NotificationKind {
             | Self::CitizenReplied
             | Self::DeadlineWarning
             | Self::DeadlineBreach => Readers::Staff,
+            Self::SigningRequest | Self::DocumentReceived | Self::DocumentOutcome => {
+                Readers::Everyone
+            }
             _ => Readers::Citizens,
         }
     }
@@ -103,7 +116,7 @@ impl NotificationKind {
     /// day); the SMS/push gateway only when asked for.
     pub fn default_delivery(self, channel: Channel) -> Delivery {
         match (channel, self.readers()) {
-            (Channel::Email, Readers::Citizens) => Delivery::Immediate,
+            (Channel::Email, Readers::Citizens | Readers::Everyone) => Delivery::Immediate,
             (Channel::Email, Readers::Staff) => Delivery::Digest,
             (Channel::Gateway, _) => Delivery::Off,
         }
