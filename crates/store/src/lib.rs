@@ -13,6 +13,8 @@ mod admin_sql;
 mod calendars;
 mod common;
 mod delivery_sql;
+mod documents;
+mod documents_sql;
 mod identity_sql;
 pub mod ledger;
 mod ledger_sql;
@@ -20,6 +22,7 @@ mod model;
 mod notify_sql;
 mod terms;
 
+pub use documents::*;
 pub use ledger::{
     AuditOptions, AuditReport, CitizenReceipt, Divergence, InclusionProof, LogInfo, LogLeaf,
     ReceiptEntry,
@@ -49,6 +52,9 @@ pub enum StoreError {
     /// The domain refused the transition.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The domain refused a signing route's move.
+    #[error(transparent)]
+    Route(#[from] otklik_domain::document::RouteError),
     /// The database failed; the cause is logged, never shown.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -62,6 +68,7 @@ impl StoreError {
             Self::NotFound => "not_found",
             Self::Conflict(code) | Self::InvalidReference(code) => code,
             Self::Transition(t) => t.code(),
+            Self::Route(r) => r.code(),
             Self::Database(_) | Self::Migration(_) => "database_error",
         }
     }
@@ -597,10 +604,132 @@ pub trait Idempotency: Send + Sync + 'static {
 pub const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 pub const IDEMPOTENCY_STALE: time::Duration = time::Duration::minutes(2);
 
+/// Electronic documents and their signing routes, people's certificates, and the
+/// platform's certification authorities. Every move of a route is decided by
+/// `otklik_domain::document::decide` on the state read in the transaction that writes it,
+/// with its event, its notifications and (when the bytes are frozen or the document
+/// completes) its transparency-log leaf.
+#[async_trait]
+pub trait Documents: Send + Sync + 'static {
+    /// The authority of an algorithm, if created.
+    async fn signing_authority(&self, algorithm: &str) -> StoreResult<Option<AuthorityRecord>>;
+    /// Stores `candidate` unless an authority of its algorithm exists; returns the stored
+    /// one, so every node uses the same.
+    async fn put_signing_authority(
+        &self,
+        candidate: &AuthorityRecord,
+        now: OffsetDateTime,
+    ) -> StoreResult<AuthorityRecord>;
+    async fn signing_authorities(&self) -> StoreResult<Vec<AuthorityRecord>>;
+
+    /// Keeps a person's certificate (`Conflict("certificate_registered")` when they have
+    /// it already). A platform-issued one records its issue as the key's first use.
+    async fn add_certificate(
+        &self,
+        certificate: &NewCertificate,
+        now: OffsetDateTime,
+    ) -> StoreResult<CertificateId>;
+    /// A person's certificates, newest first.
+    async fn certificates(&self, user: UserId) -> StoreResult<Vec<CertificateRecord>>;
+    /// A person's platform-held key (`NotFound` when not theirs, not platform-held or
+    /// revoked).
+    async fn platform_key(&self, user: UserId, id: CertificateId) -> StoreResult<PlatformKey>;
+    async fn revoke_certificate(
+        &self,
+        user: UserId,
+        id: CertificateId,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Records an attempt to use a platform-held key that did not sign (a wrong
+    /// password); successful uses are recorded by `sign_document` itself.
+    async fn record_key_use(
+        &self,
+        certificate: CertificateId,
+        user: UserId,
+        document: Option<DocumentId>,
+        outcome: KeyUse,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Failed password attempts on a key since `since`.
+    async fn wrong_passwords_since(
+        &self,
+        certificate: CertificateId,
+        since: OffsetDateTime,
+    ) -> StoreResult<u64>;
+
+    /// Stores a draft with its route (`InvalidReference("unknown_user"|
+    /// "unknown_organisation")` for a party that does not exist).
+    async fn create_document(
+        &self,
+        document: &NewDocument,
+        now: OffsetDateTime,
+    ) -> StoreResult<DocumentId>;
+    /// The author starts the route: the bytes are frozen (their hash goes into the
+    /// transparency log) and the first signers are asked.
+    async fn start_document(
+        &self,
+        id: DocumentId,
+        by: DocumentViewer,
+        now: OffsetDateTime,
+    ) -> StoreResult<DocumentDetail>;
+    /// Stores a checked signature in the viewer's pending slot; the last one completes
+    /// the document and hands it to the recipients.
+    async fn sign_document(
+        &self,
+        id: DocumentId,
+        by: DocumentViewer,
+        signature: &NewSignature,
+        now: OffsetDateTime,
+    ) -> StoreResult<DocumentDetail>;
+    async fn decline_document(
+        &self,
+        id: DocumentId,
+        by: DocumentViewer,
+        slot: usize,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<DocumentDetail>;
+    /// The author withdraws a document that is not complete.
+    async fn cancel_document(
+        &self,
+        id: DocumentId,
+        by: DocumentViewer,
+        now: OffsetDateTime,
+    ) -> StoreResult<DocumentDetail>;
+    /// Ends every route whose deadline has passed; returns how many.
+    async fn expire_documents(&self, now: OffsetDateTime) -> StoreResult<u64>;
+    /// A document, if the viewer is its author, a signer or a recipient of it.
+    async fn document(&self, id: DocumentId, viewer: DocumentViewer)
+        -> StoreResult<DocumentDetail>;
+    /// A document's bytes and signatures, for the same people.
+    async fn document_content(
+        &self,
+        id: DocumentId,
+        viewer: DocumentViewer,
+    ) -> StoreResult<DocumentContent>;
+    /// The viewer's documents in a box, newest first (at most 200).
+    async fn documents(
+        &self,
+        viewer: DocumentViewer,
+        which: DocumentBox,
+    ) -> StoreResult<Vec<DocumentCard>>;
+    /// The signed answers of a submission that are complete (for its page).
+    async fn answer_documents(&self, submission: SubmissionId) -> StoreResult<Vec<DocumentCard>>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
-    Ledger + Admin + Identity + Deliveries + Idempotency + Notifications + Send + Sync + 'static
+    Ledger
+    + Admin
+    + Identity
+    + Deliveries
+    + Idempotency
+    + Notifications
+    + Documents
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers only when the database answers a query.
     async fn health(&self) -> StoreResult<()>;

@@ -381,7 +381,7 @@ macro_rules! impl_notifications {
                 vars: &str,
                 at: i64,
             ) -> $crate::StoreResult<()> {
-                use ::otklik_domain::notify::{Addressee, Channel, Delivery};
+                use ::otklik_domain::notify::Addressee;
                 let recipients = match addressee {
                     Addressee::Author => "SELECT author_id AS id FROM submissions WHERE id = $1",
                     Addressee::Holder => {
@@ -389,17 +389,38 @@ macro_rules! impl_notifications {
                          WHERE s.id = $1 AND u.role = 'official' AND u.disabled_at IS NULL"
                     }
                 };
+                Self::notify_people(&mut *conn, recipients, submission, Some(submission), kind, source, vars, at)
+                    .await
+            }
+
+            /// One kind to the people `recipients` selects (a query of `id`s whose `$1`
+            /// is `key`): the centre's rows, then an outbox row for each channel each
+            /// person wants and can be reached by.
+            #[allow(clippy::too_many_arguments)]
+            pub(crate) async fn notify_people(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                recipients: &str,
+                key: i64,
+                submission: Option<i64>,
+                kind: ::otklik_domain::notify::NotificationKind,
+                source: &str,
+                vars: &str,
+                at: i64,
+            ) -> $crate::StoreResult<()> {
+                use ::otklik_domain::notify::{Channel, Delivery};
                 ::sqlx::query::<$db>(&format!(
                     "INSERT INTO notifications (user_id, kind, source, submission_id, vars, created_at) \
-                     SELECT r.id, CAST($2 AS TEXT), CAST($3 AS TEXT), $1, CAST($4 AS TEXT), CAST($5 AS BIGINT) \
+                     SELECT r.id, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($6 AS BIGINT), CAST($4 AS TEXT), \
+                            CAST($5 AS BIGINT) \
                      FROM ({recipients}) AS r \
                      WHERE 1 = 1 ON CONFLICT DO NOTHING"
                 ))
-                .bind(submission)
+                .bind(key)
                 .bind(kind.as_str())
                 .bind(source)
                 .bind(vars)
                 .bind(at)
+                .bind(submission)
                 .execute(&mut *conn)
                 .await?;
                 for channel in Channel::ALL {

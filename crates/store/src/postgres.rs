@@ -7,6 +7,7 @@
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
+use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
@@ -98,6 +99,15 @@ impl_notifications! {
     read: pool,
     begin_write: "BEGIN",
     skip_locked: " FOR UPDATE SKIP LOCKED",
+}
+
+impl_documents! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
+    lock: " FOR UPDATE",
 }
 
 impl_ledger! {

@@ -9,6 +9,7 @@
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
+use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
@@ -190,6 +191,15 @@ impl_notifications! {
     read: reader,
     begin_write: "BEGIN IMMEDIATE",
     skip_locked: "",
+}
+
+impl_documents! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
+    lock: "",
 }
 
 impl_ledger! {
