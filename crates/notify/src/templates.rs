@@ -42,7 +42,12 @@ pub fn placeholders(key: &str) -> &'static [&'static str] {
         CAMPAIGN => CAMPAIGN_VARS,
         DIGEST => DIGEST_VARS,
         _ => match NotificationKind::parse(key) {
-            Ok(NotificationKind::SigningRequest | NotificationKind::PollResult) => OTHER_VARS,
+            Ok(
+                NotificationKind::SigningRequest
+                | NotificationKind::DocumentReceived
+                | NotificationKind::DocumentOutcome
+                | NotificationKind::PollResult,
+            ) => OTHER_VARS,
             _ => SUBMISSION_VARS,
         },
     }
@@ -150,6 +155,14 @@ fn shipped_words(kind: NotificationKind) -> (&'static str, &'static str) {
         K::SigningRequest => (
             "Документ ждёт вашей подписи",
             "Документ «{{ title }}» ждёт вашей подписи.",
+        ),
+        K::DocumentReceived => (
+            "Вам передан подписанный документ",
+            "Вам передан подписанный документ «{{ title }}». Он хранится в личном кабинете; там же его можно проверить и скачать с подписями.",
+        ),
+        K::DocumentOutcome => (
+            "Маршрут подписания завершён",
+            "Маршрут подписания документа «{{ title }}» завершён. Итог — на странице документа.",
         ),
         K::PollResult => (
             "Подведены итоги голосования",
@@ -277,9 +290,12 @@ pub fn with_links(
 ) -> Value {
     let mut values = vars.clone();
     if let Value::Object(map) = &mut values {
-        let link = match submission {
-            Some(id) => format!("{base}/submissions/{}", id.0),
-            None => format!("{base}/account/notifications"),
+        // Documents and polls name their page in `path`.
+        let path = map.get("path").and_then(Value::as_str).map(str::to_owned);
+        let link = match (submission, path) {
+            (Some(id), _) => format!("{base}/submissions/{}", id.0),
+            (None, Some(path)) if path.starts_with('/') => format!("{base}{path}"),
+            (None, _) => format!("{base}/account/notifications"),
         };
         map.insert("link".into(), link.into());
         map.insert(

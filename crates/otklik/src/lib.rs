@@ -35,6 +35,17 @@ pub enum AppError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("electronic signatures: {0}")]
+    Signing(String),
+}
+
+impl From<otklik_web::signing::SigningStartError> for AppError {
+    fn from(e: otklik_web::signing::SigningStartError) -> Self {
+        match e {
+            otklik_web::signing::SigningStartError::Store(e) => Self::Store(e),
+            otklik_web::signing::SigningStartError::Config(message) => Self::Signing(message),
+        }
+    }
 }
 
 /// Where the data lives: an explicit URL, or SQLite in the data directory.

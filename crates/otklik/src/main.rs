@@ -10,6 +10,8 @@ use otklik_domain::lifecycle::Role;
 use otklik_domain::text::{Email, NewPassword, PersonName};
 use otklik_domain::OrgId;
 
+mod sign_cli;
+
 #[derive(Parser)]
 #[command(
     name = "otklik",
@@ -44,6 +46,9 @@ enum Command {
     /// The Russian production calendar: non-working days and working-day arithmetic.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Electronic signatures (GOST R 34.10-2012, ECDSA): create and verify CMS signatures.
+    #[command(subcommand)]
+    Sign(sign_cli::SignCommand),
 }
 
 #[derive(Subcommand)]
@@ -233,6 +238,10 @@ struct ServeArgs {
     /// into a server database: its staff passwords are printed).
     #[arg(long)]
     demo: bool,
+    /// The password of every demo account, instead of generated ones (development and
+    /// tests).
+    #[arg(long, env = "OTKLIK_DEMO_PASSWORD", hide = true)]
+    demo_password: Option<String>,
     /// Mark cookies Secure and send HSTS (served behind HTTPS); the same as `tls = true`
     /// in the settings file's [security]. Accepts 1/0, true/false, yes/no.
     #[arg(long, env = "OTKLIK_SECURE_COOKIES", value_parser = clap::builder::FalseyValueParser::new())]
@@ -309,6 +318,7 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
     };
     match command {
         Command::Log(command) => return log_command(command).await,
+        Command::Sign(command) => return Ok(sign_cli::run(command)),
         Command::Calendar(CalendarCommand::Import { file, region, db }) => {
             let store = db.database().open().await?;
             otklik::load_federal_subjects(store.as_ref()).await?;
@@ -474,7 +484,11 @@ async fn calendar_command(command: CalendarCommand) -> ExitCode {
 
 async fn run_other(command: Command) -> Result<(), otklik::AppError> {
     match command {
-        Command::Log(_) | Command::Calendar(_) | Command::Sla(_) | Command::Territory(_) => Ok(()),
+        Command::Log(_)
+        | Command::Calendar(_)
+        | Command::Sla(_)
+        | Command::Territory(_)
+        | Command::Sign(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let store = db.database().open().await?;
@@ -533,13 +547,14 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
     let running = otklik::start(ServeConfig {
         listen: args.listen,
         demo: args.demo || (!args.no_demo && args.db.database_url.is_none()),
-        demo_password: None,
+        demo_password: args.demo_password.clone(),
         web: otklik_web::WebConfig {
             security,
             identity: settings.identity,
             rate_limits: settings.rate_limits,
             oidc: settings.oidc,
             delivery: settings.delivery,
+            signing: settings.signing,
         },
         log: otklik::LogConfig {
             key_file: args

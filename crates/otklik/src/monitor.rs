@@ -44,6 +44,15 @@ pub fn spawn(store: Arc<dyn Store>, config: MonitorConfig) -> tokio::task::JoinH
                 Ok(_) => {}
                 Err(e) => tracing::warn!(code = e.code(), "monitor pass failed: {e}"),
             }
+            // Signing routes whose deadline passed end as expired (their authors are told).
+            match store
+                .expire_documents(time::OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "signing routes expired"),
+                Err(e) => tracing::warn!(code = e.code(), "signing routes not expired: {e}"),
+            }
             if let Err(e) = store.optimize().await {
                 tracing::warn!(code = e.code(), "planner statistics not refreshed: {e}");
             }

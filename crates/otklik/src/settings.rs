@@ -5,7 +5,7 @@
 //! provider's client secret may come from `OTKLIK_OIDC_CLIENT_SECRET` instead of the file.
 
 use otklik_web::config::{
-    DeliveryConfig, IdentityConfig, OidcConfig, RateLimits, Secret, SecurityConfig,
+    DeliveryConfig, IdentityConfig, OidcConfig, RateLimits, Secret, SecurityConfig, SigningConfig,
 };
 use serde::Deserialize;
 use std::path::Path;
@@ -20,6 +20,7 @@ pub struct Settings {
     pub oidc: Option<OidcConfig>,
     pub delivery: DeliveryConfig,
     pub notifications: otklik_notify::NotifyConfig,
+    pub signing: SigningConfig,
 }
 
 impl Settings {

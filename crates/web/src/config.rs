@@ -17,6 +17,30 @@ pub struct WebConfig {
     /// The identity provider (ЕСИА or a regional gateway); `None`: local accounts only.
     pub oidc: Option<OidcConfig>,
     pub delivery: DeliveryConfig,
+    pub signing: SigningConfig,
+}
+
+/// Electronic signatures: what is trusted besides the platform's own authorities.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningConfig {
+    /// PEM (or DER) files of certification authorities whose certificates are trusted
+    /// when verifying signatures made outside the platform.
+    pub trust: Vec<std::path::PathBuf>,
+    /// Certificate revocation lists (PEM or DER) consulted when verifying.
+    pub crls: Vec<std::path::PathBuf>,
+    /// How long a certificate the platform issues to a person is valid, in days.
+    pub certificate_days: u32,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self {
+            trust: Vec::new(),
+            crls: Vec::new(),
+            certificate_days: 365,
+        }
+    }
 }
 
 /// The worker that pushes routed submissions to organisations' own systems.

@@ -124,6 +124,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(code) => Self::new(StatusCode::CONFLICT, code),
             StoreError::InvalidReference(code) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code),
             StoreError::Transition(t) => t.into(),
+            StoreError::Route(r) => Self::new(StatusCode::CONFLICT, r.code()),
             StoreError::Database(_) | StoreError::Migration(_) => {
                 tracing::error!(error = %e, "store failed");
                 Self::internal()

@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod delivery;
+pub mod documents;
 pub mod error;
 pub mod messages;
 pub mod oidc;
@@ -20,6 +21,7 @@ pub mod open311;
 pub mod orgadmin;
 pub mod pages;
 pub mod ratelimit;
+pub mod signing;
 pub mod usecases;
 
 pub use config::WebConfig;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub limiter: Arc<ratelimit::Limiter>,
     /// The identity provider's client, when one is configured.
     pub oidc: Option<Arc<oidc::Provider>>,
+    /// Certification authorities, the trust store and the key sealing private keys.
+    pub signing: Arc<signing::Signing>,
 }
 
 impl AppState {
@@ -45,9 +49,11 @@ impl AppState {
     pub async fn new(
         store: Arc<dyn Store>,
         config: WebConfig,
-    ) -> Result<Self, otklik_store::StoreError> {
+    ) -> Result<Self, signing::SigningStartError> {
         let candidate: [u8; 32] = rand::random();
         let key = store.server_secret(&candidate).await?;
+        let signing =
+            Arc::new(signing::Signing::load(store.as_ref(), &key, &config.signing).await?);
         let oidc = config
             .oidc
             .clone()
@@ -58,6 +64,7 @@ impl AppState {
             limiter: Arc::new(ratelimit::Limiter::new(&config.rate_limits)),
             config: Arc::new(config),
             oidc,
+            signing,
         })
     }
 }

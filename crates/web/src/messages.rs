@@ -92,7 +92,6 @@ pub fn error(code: &str) -> &'static str {
         "not_an_option" | "unknown_value" => "Выберите значение из списка.",
         "unknown_field" => "Такого поля в форме нет.",
         "file_empty" => "Файл пустой.",
-        "file_too_large" => "Файл больше 10 МБ.",
         "file_type_not_allowed" => "Можно прикладывать только JPEG, PNG и PDF.",
         "too_many_files" => "Можно приложить не больше 5 файлов.",
         "photo_required" => "Для этой темы нужна хотя бы одна фотография (JPEG или PNG).",
@@ -223,6 +222,42 @@ pub fn error(code: &str) -> &'static str {
         "invalid_scope" => "Выберите хотя бы одно разрешение из списка.",
         "invalid_client" => "Неверный идентификатор или секрет системы.",
         "unsupported_grant_type" => "Поддерживается только grant_type=client_credentials.",
+        // --- electronic documents and signatures
+        "document_required" => "Приложите файл документа или введите его текст.",
+        "file_too_large" => "Файл больше 10 МБ.",
+        "unknown_signing_order" => "Выберите порядок подписания.",
+        "invalid_date" => "Введите дату в виде ГГГГ-ММ-ДД.",
+        "deadline_in_past" => "Срок должен быть в будущем.",
+        "deadline_too_far" => "Срок — не дальше чем через год.",
+        "unknown_person" => "Нет учётной записи с таким адресом электронной почты (проверьте каждую строку).",
+        "no_signers" => "Укажите хотя бы одного подписанта.",
+        "too_many_signers" => "Подписантов — не больше 20.",
+        "duplicate_signer" => "Один и тот же подписант указан дважды.",
+        "too_many_recipients" => "Получателей — не больше 20.",
+        "duplicate_recipient" => "Один и тот же получатель указан дважды.",
+        "document_not_draft" => "Документ уже отправлен на подпись.",
+        "document_not_signing" => "Документ сейчас не на подписи: маршрут завершён или ещё не начат.",
+        "not_your_turn" => "Сейчас не ваша очередь подписывать этот документ.",
+        "unknown_signer" => "Такого подписанта в маршруте нет.",
+        "route_deadline_passed" => "Срок подписания истёк.",
+        "route_deadline_not_reached" => "Срок подписания ещё не истёк.",
+        "not_the_author" => "Это может сделать только автор документа.",
+        "content_mismatch" => "Подпись относится к другому содержимому: документ изменён или подписан не тот файл.",
+        "unknown_certificate" => "Выберите свой действующий сертификат.",
+        "certificate_expired" => "Срок действия сертификата истёк.",
+        "algorithm_unavailable" => "Этот алгоритм подписи на сервере сейчас недоступен.",
+        "unknown_algorithm" => "Выберите алгоритм подписи.",
+        "wrong_password" => "Неверный пароль подписи.",
+        "too_many_wrong_passwords" => "Слишком много неверных паролей. Ключ заблокирован на 15 минут.",
+        "signing_failed" => "Не удалось выполнить подпись. Попробуйте позже.",
+        "signature_required" => "Приложите файл подписи.",
+        "certificate_required" => "Приложите файл сертификата.",
+        "certificate_not_registered" => "Подпись сделана сертификатом, которого нет в вашем разделе «Электронная подпись». Сначала добавьте его.",
+        "certificate_registered" => "Этот сертификат уже добавлен.",
+        "one_signer_expected" => "В файле должна быть одна подпись — ваша.",
+        "signature_invalid" => "Подпись недействительна.",
+        "no_answer_in_force" => "У обращения нет действующего ответа: его ещё не дали, вернули на повторное рассмотрение или обращение отклонено.",
+        code if signature_problem_known(code) => signature_problem(code),
         _ => "Что-то пошло не так. Попробуйте ещё раз позже.",
     }
 }
@@ -312,6 +347,8 @@ pub fn notification_kind(kind: NotificationKind) -> &'static str {
         K::Rejected => "Оставлено без ответа по существу",
         K::ReturnedForReview => "Повторное рассмотрение",
         K::SigningRequest => "Документ ждёт подписи",
+        K::DocumentReceived => "Передан подписанный документ",
+        K::DocumentOutcome => "Маршрут подписания завершён",
         K::PollResult => "Итоги голосования",
         K::NewSubmission => "Новое обращение в организацию",
         K::CitizenReplied => "Заявитель ответил",
@@ -335,5 +372,92 @@ pub fn campaign_status(status: CampaignStatus) -> &'static str {
         CampaignStatus::Paused => "Приостановлена",
         CampaignStatus::Finished => "Завершена",
         CampaignStatus::Cancelled => "Отменена",
+    }
+}
+
+fn signature_problem_known(code: &str) -> bool {
+    signature_problem(code) != SIGNATURE_PROBLEM_UNKNOWN
+}
+
+const SIGNATURE_PROBLEM_UNKNOWN: &str = "Подпись не прошла проверку.";
+
+/// What a verification problem (`otklik_sign::Problem::code`) means.
+pub fn signature_problem(code: &str) -> &'static str {
+    match code {
+        "malformed_signature" => "Файл не является подписью CMS (повреждён, обрезан или другого формата).",
+        "not_detached" => "Подпись должна быть отсоединённой (без вложенного документа).",
+        "content_mismatch" => "Документ изменён после подписания: его хэш не совпадает с подписанным.",
+        "bad_signature" => "Значение подписи неверно: подпись подделана или повреждена.",
+        "certificate_missing" => "В подписи нет сертификата подписанта.",
+        "certificate_expired" => "Сертификат подписанта истёк к моменту подписания.",
+        "certificate_not_yet_valid" => "Сертификат подписанта ещё не действовал в момент подписания.",
+        "untrusted_chain" => "Сертификат выдан удостоверяющим центром, которому платформа не доверяет.",
+        "revoked" => "Сертификат подписанта отозван.",
+        "signing_certificate_mismatch" => "Атрибут signing-certificate указывает на другой сертификат.",
+        "unsupported_algorithm" => "Алгоритм подписи не поддерживается.",
+        "no_signers" => "В файле нет ни одной подписи.",
+        "gost_unavailable" => "Подписи по ГОСТ на этом сервере сейчас не проверяются: не установлен модуль ГОСТ для OpenSSL.",
+        "bad_certificate" => "Файл не является сертификатом X.509 (PEM или DER).",
+        "certificate_not_trusted" => "Сертификат выдан удостоверяющим центром, которому платформа не доверяет.",
+        _ => SIGNATURE_PROBLEM_UNKNOWN,
+    }
+}
+
+/// An algorithm's name for people.
+pub fn algorithm(code: &str) -> &'static str {
+    match code {
+        "gost2012_256" => "ГОСТ Р 34.10-2012 (256 бит)",
+        "gost2012_512" => "ГОСТ Р 34.10-2012 (512 бит)",
+        "ecdsa_p256" => "ECDSA P-256",
+        "ecdsa_p384" => "ECDSA P-384",
+        "rsa" => "RSA",
+        _ => "другой алгоритм",
+    }
+}
+
+pub fn document_status(status: otklik_domain::document::DocumentStatus) -> &'static str {
+    use otklik_domain::document::DocumentStatus as S;
+    match status {
+        S::Draft => "Черновик",
+        S::Signing => "На подписи",
+        S::Completed => "Подписан всеми",
+        S::Declined => "Отказ в подписании",
+        S::Expired => "Срок подписания истёк",
+        S::Cancelled => "Отозван автором",
+    }
+}
+
+pub fn signer_state(state: otklik_domain::document::SignerState) -> &'static str {
+    use otklik_domain::document::SignerState as S;
+    match state {
+        S::Waiting => "Ждёт очереди",
+        S::Pending => "Может подписать",
+        S::Signed => "Подписал",
+        S::Declined => "Отказался",
+    }
+}
+
+pub fn document_event(kind: &str) -> &'static str {
+    match kind {
+        "created" => "Создан черновик",
+        "started" => "Отправлен на подпись, содержимое зафиксировано",
+        "signed" => "Подписан",
+        "declined" => "Отказ в подписании",
+        "cancelled" => "Отозван автором",
+        "expired" => "Срок подписания истёк",
+        "completed" => "Подписан всеми участниками",
+        "delivered" => "Передан получателю",
+        _ => "Событие",
+    }
+}
+
+/// A size in bytes as people read it.
+pub fn size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} Б")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} КБ", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} МБ", bytes as f64 / (1024.0 * 1024.0))
     }
 }

@@ -658,6 +658,36 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/auth/oidc/link", &[],                                                        "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
             .form(&[]),
         get("/auth/oidc/callback", &[],                                                     "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        // ---- pages: electronic documents (one's own; creating and signing need a verified account;
+        // a document that does not exist is 404 for whoever may look) ------------------------------------
+        get("/documents", &[],                                                              "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/documents/new", &[],                                                          "lgn  ok   403  403  ok   ok   ok   ok   ok   ok   ok   403  lgn  lgn  lgn  lgn"),
+        post("/documents/new", &[],                                                         "lgn  422  403  403  422  422  422  422  422  422  422  403  lgn  lgn  lgn  lgn")
+            .multipart(&[]),
+        get("/documents/{id}", &["999999999"],                                              "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn"),
+        post("/documents/{id}/start", &["999999999"],                                       "lgn  404  403  403  404  404  404  404  404  404  404  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        post("/documents/{id}/cancel", &["999999999"],                                      "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        post("/documents/{id}/decline", &["999999999"],                                     "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
+            .form(&[reason]),
+        post("/documents/{id}/sign", &["999999999"],                                        "lgn  404  403  403  404  404  404  404  404  404  404  403  lgn  lgn  lgn  lgn")
+            .multipart(&[]),
+        get("/documents/{id}/file", &["999999999"],                                         "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn"),
+        get("/documents/{id}/signatures/{slot}", &["999999999", "1.p7s"],                   "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn"),
+        get("/documents/{id}/verification", &["999999999"],                                 "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn"),
+        get("/documents/{id}/package", &["999999999"],                                      "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn"),
+        // Only an official of the holder signs its answer, and only an answer in force (this one was rejected).
+        post("/submissions/{id}/sign-answer", &[s],                                         "lgn  403  403  403  409  404  404  404  403  404  403  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/account/signing", &[],                                                        "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        post("/account/signing", &[],                                                       "lgn  400  400  400  400  400  400  400  400  400  400  400  lgn  lgn  lgn  lgn")
+            .multipart(&[]),
+        // Anyone may verify a signature; the platform's authorities are public.
+        get("/verify", &[],                                                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        post("/verify", &[],                                                                "422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  422")
+            .multipart(&[]),
+        get("/verify/authorities/{algorithm}", &["ecdsa_p256.pem"],                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         // ---- pages: submitting and lists ---------------------------------------------------------------
         get("/submit", &[],                                                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/submit/{id}", &[sub],                                                         "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
@@ -821,6 +851,29 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/api/v1/campaigns/{id}", &["999999999"],                                       "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
         post("/api/v1/campaigns/{id}/{command}", &["999999999", "start"],                   "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403")
             .json(json!({})),
+        // ---- API: electronic documents, signatures and certificates (people only) ----------------------
+        get("/api/v1/documents", &[],                                                       "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
+        post("/api/v1/documents", &[],                                                      "lgn  422  403  403  422  422  422  422  422  422  422  403  403  403  403  403")
+            .json(json!({ "title": "", "order": "sequential", "deadline": "", "signers": [] })),
+        get("/api/v1/documents/{id}", &["999999999"],                                       "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403"),
+        post("/api/v1/documents/{id}/start", &["999999999"],                                "lgn  404  403  403  404  404  404  404  404  404  404  403  403  403  403  403"),
+        post("/api/v1/documents/{id}/cancel", &["999999999"],                               "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403"),
+        post("/api/v1/documents/{id}/sign", &["999999999"],                                 "lgn  404  403  403  404  404  404  404  404  404  404  403  403  403  403  403")
+            .json(json!({ "certificate_id": 1, "password": "Проверка-1" })),
+        post("/api/v1/documents/{id}/decline", &["999999999"],                              "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403")
+            .json(api_reason.clone()),
+        get("/api/v1/documents/{id}/content", &["999999999"],                               "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403"),
+        get("/api/v1/documents/{id}/verification", &["999999999"],                          "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403"),
+        get("/api/v1/documents/{id}/package", &["999999999"],                               "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403"),
+        post("/api/v1/signatures/verify", &[],                                              "422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  422")
+            .json(json!({ "content_base64": "", "signatures_base64": [] })),
+        get("/api/v1/signatures/authorities", &[],                                          "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/api/v1/account/certificates", &[],                                            "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
+        post("/api/v1/account/certificates", &[],                                           "lgn  422  403  403  422  422  422  422  422  422  422  403  403  403  403  403")
+            .json(json!({ "algorithm": "none", "password": "x" })),
+        post("/api/v1/account/certificates/register", &[],                                  "lgn  422  403  403  422  422  422  422  422  422  422  403  403  403  403  403")
+            .json(json!({ "certificate_base64": "!" })),
+        post("/api/v1/account/certificates/{id}/revoke", &["999999999"],                    "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403"),
         // ---- API: one's notifications (people only: a client has no personal account) --------------
         get("/api/v1/notifications", &[],                                                   "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         post("/api/v1/notifications/read", &[],                                             "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403")

@@ -389,3 +389,94 @@ async fn notification_pages_reflow_and_work_without_a_mouse() {
     c.close().await.unwrap();
     app.stop().await;
 }
+
+/// Electronic documents through the pages alone, by keyboard where it matters: a
+/// certificate issued, a document written, sent and signed with the platform-held key,
+/// its verification report, and the public check — each page reflowing at 320 px.
+#[tokio::test]
+async fn document_pages_sign_and_verify_without_javascript_tricks() {
+    use fantoccini::key::Key;
+    let app = spawn_app().await;
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    login(&c, &app, CITIZEN).await;
+
+    c.goto(&app.url("/account/signing")).await.unwrap();
+    look(&c, "signing-account", 1280).await;
+    look(&c, "signing-account", 320).await;
+    // A password too weak is refused at its field, with the summary linking to it.
+    fill(&c, "#f-issue-password", "short").await;
+    fill(&c, "#f-issue-confirm", "short").await;
+    submit(&c, "form:has(input[value='issue']) button[type=submit]").await;
+    let invalid = c
+        .find(Locator::Css("#f-issue-password"))
+        .await
+        .unwrap()
+        .attr("aria-invalid")
+        .await
+        .unwrap();
+    assert_eq!(invalid.as_deref(), Some("true"), "{}", page_text(&c).await);
+    fill(&c, "#f-issue-password", "подпись-2026").await;
+    fill(&c, "#f-issue-confirm", "подпись-2026").await;
+    submit(&c, "form:has(input[value='issue']) button[type=submit]").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Сертификат выпущен"), "{text}");
+
+    c.goto(&app.url("/documents/new")).await.unwrap();
+    look(&c, "document-new", 1280).await;
+    look(&c, "document-new", 320).await;
+    fill(&c, "#f-title", "Заявление о согласии").await;
+    fill(&c, "#f-text", "Согласен на ремонт подъезда в мае.").await;
+    let day = time::OffsetDateTime::now_utc().date() + time::Duration::days(3);
+    // A date input takes the day as typed in the browser's locale order; set it plainly.
+    c.execute(
+        "document.getElementById('f-deadline').value = arguments[0];",
+        vec![serde_json::json!(format!("{day}"))],
+    )
+    .await
+    .unwrap();
+    fill(&c, "#f-signers", CITIZEN).await;
+    // The order by keyboard: the second radio.
+    let first = c.find(Locator::Css("#f-order-sequential")).await.unwrap();
+    first.send_keys(&Key::Down.to_string()).await.unwrap();
+    submit(&c, "form[action='/documents/new'] button[type=submit]").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Черновик"), "{text}");
+    assert!(
+        text.contains("одновременно"),
+        "the order chosen by keyboard: {text}"
+    );
+    submit(&c, "form[action$='/start'] button").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Документ отправлен на подпись"), "{text}");
+    look(&c, "document", 1280).await;
+    look(&c, "document", 320).await;
+
+    // A wrong password is named at its field; the right one signs.
+    fill(&c, "#f-sign-password", "неверный-1").await;
+    submit(&c, "form:has(#f-sign-password) button[type=submit]").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Неверный пароль подписи"), "{text}");
+    fill(&c, "#f-sign-password", "подпись-2026").await;
+    submit(&c, "form:has(#f-sign-password) button[type=submit]").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Подписан всеми"), "{text}");
+
+    submit(&c, "a[href$='/verification']").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Все подписи действительны."), "{text}");
+    look(&c, "document-report", 1280).await;
+    look(&c, "document-report", 320).await;
+
+    // The public check needs no account.
+    logout(&c).await;
+    c.goto(&app.url("/verify")).await.unwrap();
+    look(&c, "verify", 1280).await;
+    look(&c, "verify", 320).await;
+    submit(&c, "form[action='/verify'] button[type=submit]").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Проверка не выполнена"), "{text}");
+
+    c.close().await.unwrap();
+    app.stop().await;
+}

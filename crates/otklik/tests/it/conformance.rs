@@ -107,17 +107,24 @@ conformance!(
         notifications_campaign_audience_by_region_age_and_verification,
         notifications_campaign_commands_claims_and_counters,
         notifications_campaign_opt_outs_and_openings,
+        documents_sequential_route_completes_and_delivers,
+        documents_parallel_decline_and_expiry,
+        documents_only_the_author_moves_a_draft,
+        documents_certificates_and_key_uses,
+        documents_one_signature_per_slot_under_concurrency,
     ],
     url: [reopening_the_store, log_audit_detects_edits],
 );
 
 mod deadlines;
 mod deliveries;
+mod documents;
 mod identity;
 mod ledger;
 mod notifications;
 use deadlines::*;
 use deliveries::*;
+use documents::*;
 use identity::*;
 use ledger::*;
 use notifications::*;

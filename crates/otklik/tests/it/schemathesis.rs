@@ -122,6 +122,16 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
 [[operations]]
 include-name-regex = "^(POST /api/v1/campaigns(/audience|/\\{id\\}/\\{command\\})?|PUT /api/v1/notification-templates/\\{key\\})$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+# Electronic documents: the parties named must be accounts or organisations that exist,
+# the deadline a future date within a year, the content base64 of at most 10 MiB; a
+# signature must verify against the document and be made with one's own certificate, a
+# platform key opens only with its password (and locks after wrong ones: 429); a
+# certificate must chain to a trusted authority; a signing password needs letters and
+# non-letters (Unicode classes differ between regex dialects).
+[[operations]]
+include-name-regex = "^POST /api/v1/(documents(/\\{id\\}/(sign|decline|start|cancel))?|signatures/verify|account/certificates(/register)?)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 "#;
 
 /// The `st` executable: `OTKLIK_SCHEMATHESIS`, else the place `scripts/test` installs it.

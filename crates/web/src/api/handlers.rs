@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::integration::routes())
         .merge(super::notifications::routes())
         .merge(super::campaigns::routes())
+        .merge(super::documents::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -135,6 +136,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::integration::Doc::openapi());
     doc.merge(super::notifications::Doc::openapi());
     doc.merge(super::campaigns::Doc::openapi());
+    doc.merge(super::documents::Doc::openapi());
     complete_errors(&mut doc);
     doc
 }

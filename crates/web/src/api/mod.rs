@@ -4,6 +4,7 @@
 
 pub mod campaigns;
 pub mod console;
+pub mod documents;
 mod handlers;
 pub mod idempotency;
 pub mod integration;

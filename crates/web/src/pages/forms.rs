@@ -10,12 +10,20 @@ use crate::error::AppError;
 pub struct FormData {
     pub values: BTreeMap<String, String>,
     pub files: Vec<(String, Vec<u8>)>,
+    /// Files of other inputs (a document, a signature, a certificate): by input name,
+    /// the file's name and content; several files of one input are all kept.
+    pub named_files: BTreeMap<String, Vec<(String, Vec<u8>)>>,
 }
 
 impl FormData {
     /// A text value, or "" when absent.
     pub fn text(&self, name: &str) -> &str {
         self.values.get(name).map_or("", String::as_str)
+    }
+
+    /// The first file chosen in input `name`, if any.
+    pub fn file(&self, name: &str) -> Option<&(String, Vec<u8>)> {
+        self.named_files.get(name).and_then(|files| files.first())
     }
 
     /// The values whose names start with `prefix`, keyed without it.
@@ -46,7 +54,14 @@ pub async fn read_multipart(mut multipart: Multipart) -> Result<FormData, AppErr
                     data.files.push((file_name, bytes.to_vec()));
                 }
             }
-            Some(_) => {}
+            Some(file_name) => {
+                if !(file_name.is_empty() && bytes.is_empty()) {
+                    data.named_files
+                        .entry(name)
+                        .or_default()
+                        .push((file_name, bytes.to_vec()));
+                }
+            }
             None => {
                 let text = String::from_utf8(bytes.to_vec())
                     .map_err(|_| AppError::bad_request("invalid_form"))?;

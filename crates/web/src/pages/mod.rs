@@ -3,7 +3,8 @@
 
 pub(crate) mod account;
 mod console;
-mod forms;
+pub(crate) mod documents;
+pub(crate) mod forms;
 mod monitoring;
 mod notifications;
 mod organisation;
@@ -64,6 +65,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(monitoring::routes())
         .merge(account::routes())
         .merge(notifications::routes())
+        .merge(documents::routes())
         .merge(organisation::routes())
         .merge(console::routes())
         .merge(widget::routes())

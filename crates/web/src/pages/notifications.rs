@@ -84,9 +84,10 @@ pub async fn entries(
             kind: crate::messages::notification_kind(n.kind),
             subject: crate::api::notifications::subject_of(&templates, n, base),
             at: crate::messages::datetime(n.created_at),
-            link: match n.submission {
-                Some(id) => format!("/submissions/{}", id.0),
-                None => "/account/notifications".to_owned(),
+            link: match (n.submission, n.vars.get("path").and_then(|p| p.as_str())) {
+                (Some(id), _) => format!("/submissions/{}", id.0),
+                (None, Some(path)) if path.starts_with('/') => path.to_owned(),
+                (None, _) => "/account/notifications".to_owned(),
             },
             unread: n.read_at.is_none(),
         })
@@ -234,14 +235,9 @@ fn kinds_for(role: Role) -> Vec<NotificationKind> {
     };
     NotificationKind::ALL
         .into_iter()
-        .filter(|k| readers.is_none_or(|r| k.readers() == r))
-        // Nothing sends these until electronic documents and polls exist: not offered.
-        .filter(|k| {
-            !matches!(
-                k,
-                NotificationKind::SigningRequest | NotificationKind::PollResult
-            )
-        })
+        .filter(|k| readers.is_none_or(|r| k.readers() == r || k.readers() == Readers::Everyone))
+        // Nothing sends this until polls exist: not offered.
+        .filter(|k| *k != NotificationKind::PollResult)
         .collect()
 }
 

@@ -513,6 +513,10 @@ pub struct DetailPage {
     pub route: Option<String>,
     /// Subcategories to recategorise to, when that is offered.
     pub subcategories: Vec<(String, String)>,
+    /// The answer as signed electronic documents (id, title).
+    pub signed_answers: Vec<(i64, String)>,
+    /// An official of the holder may sign the answer (there is one).
+    pub may_sign_answer: bool,
 }
 
 /// How a submission was routed, for staff: the kind of rule that matched.
@@ -647,6 +651,24 @@ impl DetailPage {
             Some(_) => format!("Ошибка: № {}", d.number),
             None => format!("№ {}", d.number),
         };
+        let signed_answers = state
+            .store
+            .answer_documents(d.id)
+            .await?
+            .into_iter()
+            .map(|doc| (doc.id.0, doc.title))
+            .collect();
+        let may_sign_answer = matches!(user.role, otklik_domain::lifecycle::Role::Official(org) if org == d.org)
+            && otklik_domain::access::check(
+                Some(&auth::principal_of(user, None)),
+                otklik_domain::access::Capability::Sign,
+            )
+            .is_ok()
+            && matches!(
+                d.status,
+                otklik_domain::lifecycle::Status::Answered
+                    | otklik_domain::lifecycle::Status::Rated
+            );
         Ok(Self {
             chrome: Chrome::new(ctx, &title),
             base: format!("/submissions/{}", d.id),
@@ -684,6 +706,8 @@ impl DetailPage {
             typed,
             accesses,
             receipts,
+            signed_answers,
+            may_sign_answer,
         })
     }
 
