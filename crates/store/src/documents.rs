@@ -236,8 +236,11 @@ pub struct DocumentDetail {
 }
 
 impl DocumentDetail {
-    /// The slot this viewer may sign or decline now, if any.
+    /// The slot this viewer may sign or decline now, if any (only while it is out).
     pub fn actionable_slot(&self, viewer: &DocumentViewer) -> Option<usize> {
+        if self.status != DocumentStatus::Signing {
+            return None;
+        }
         self.signers
             .iter()
             .find(|s| s.state == SignerState::Pending && viewer.is(s.party))
@@ -274,4 +277,15 @@ pub struct DocumentCard {
     pub deadline_at: OffsetDateTime,
     pub created_at: OffsetDateTime,
     pub author_name: String,
+}
+
+/// One recorded use of a person's platform-held key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUseRecord {
+    pub certificate: CertificateId,
+    pub serial: String,
+    pub document: Option<DocumentId>,
+    /// `issued`, `signed` or `wrong_password`.
+    pub outcome: String,
+    pub at: OffsetDateTime,
 }

@@ -276,11 +276,12 @@ pub(crate) fn detail_of(
 
 /// What the transparency log records about a document: its frozen bytes' hash when the
 /// route starts, and the hashes of the signatures when it completes. No names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct DocumentLeaf {
     pub v: u32,
-    pub record: &'static str,
-    pub event: &'static str,
+    pub record: String,
+    pub event: String,
     pub document: i64,
     pub sha256: String,
     pub signatures: Vec<String>,
@@ -290,6 +291,13 @@ pub(crate) struct DocumentLeaf {
 impl DocumentLeaf {
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// A leaf's bytes as a document record, if they are one.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(bytes)
+            .ok()
+            .filter(|leaf| leaf.record == "document")
     }
 }
 
@@ -527,8 +535,8 @@ macro_rules! impl_documents {
                 .await?;
                 let leaf = DocumentLeaf {
                     v: 1,
-                    record: "document",
-                    event: "completed",
+                    record: "document".to_owned(),
+                    event: "completed".to_owned(),
                     document: doc.id,
                     sha256: doc.sha256.clone(),
                     signatures: signatures.iter().map(|s| $crate::common::sha256_hex(s)).collect(),
@@ -592,8 +600,8 @@ macro_rules! impl_documents {
                         RouteCommand::Start => {
                             let leaf = $crate::documents_sql::DocumentLeaf {
                                 v: 1,
-                                record: "document",
-                                event: "frozen",
+                                record: "document".to_owned(),
+                                event: "frozen".to_owned(),
                                 document: doc.id,
                                 sha256: doc.sha256.clone(),
                                 signatures: Vec::new(),
@@ -808,6 +816,33 @@ macro_rules! impl_documents {
                 .await
                 .map_err(|e| $crate::common::constraint(e, "key_use_conflict", "unknown_certificate"))?;
                 Ok(())
+            }
+
+            async fn key_uses(
+                &self,
+                user: ::otklik_domain::UserId,
+                limit: u32,
+            ) -> $crate::StoreResult<Vec<$crate::KeyUseRecord>> {
+                ::sqlx::query_as::<$db, (i64, String, Option<i64>, String, i64)>(
+                    "SELECT k.certificate_id, c.serial, k.document_id, k.outcome, k.at \
+                     FROM key_uses k JOIN signing_certificates c ON c.id = k.certificate_id \
+                     WHERE k.user_id = $1 ORDER BY k.id DESC LIMIT $2",
+                )
+                .bind(user.0)
+                .bind(i64::from(limit))
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map(|(certificate, serial, document, outcome, at)| {
+                    Ok($crate::KeyUseRecord {
+                        certificate: ::otklik_domain::CertificateId(certificate),
+                        serial,
+                        document: document.map(::otklik_domain::DocumentId),
+                        outcome,
+                        at: $crate::common::from_ts(at)?,
+                    })
+                })
+                .collect()
             }
 
             async fn wrong_passwords_since(

@@ -492,6 +492,11 @@ macro_rules! impl_ledger {
                     if report.divergence.is_none() {
                         report.divergence = Self::audit_events(&mut *tx, &rows, &mut report).await?;
                     }
+                    // The documents: each frozen hash and each set of signatures is still
+                    // what the document rows hold.
+                    if report.divergence.is_none() {
+                        report.divergence = Self::audit_documents(&mut *tx, &rows).await?;
+                    }
                     if report.divergence.is_some() {
                         break;
                     }
@@ -603,6 +608,63 @@ macro_rules! impl_ledger {
                         )));
                     }
                     report.events_checked += 1;
+                }
+                Ok(None)
+            }
+
+            /// Re-reads the documents that a chunk's document leaves record.
+            async fn audit_documents(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                rows: &[(i64, Option<i64>, Vec<u8>, Vec<u8>)],
+            ) -> $crate::StoreResult<Option<$crate::Divergence>> {
+                use $crate::ledger::divergence;
+                for (idx, event, data, _) in rows {
+                    if event.is_some() {
+                        continue;
+                    }
+                    let Some(leaf) = $crate::documents_sql::DocumentLeaf::decode(data) else {
+                        continue;
+                    };
+                    let index = $crate::ledger_sql::u64_of(*idx, "log_leaves.idx")?;
+                    // The bytes themselves are hashed again: a rewrite that kept the hash
+                    // column is found too.
+                    let stored = ::sqlx::query_scalar::<$db, Vec<u8>>(
+                        "SELECT content FROM documents WHERE id = $1",
+                    )
+                    .bind(leaf.document)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let content = match &stored {
+                        None => Some(format!("document {} is not in the documents table", leaf.document)),
+                        Some(bytes) if $crate::common::sha256_hex(bytes) != leaf.sha256 => Some(format!(
+                            "document {}'s bytes are not those the log recorded",
+                            leaf.document
+                        )),
+                        Some(_) => None,
+                    };
+                    let content = match content {
+                        Some(content) => Some(content),
+                        None if leaf.event == "completed" => {
+                            let signatures = ::sqlx::query_scalar::<$db, Option<Vec<u8>>>(
+                                "SELECT signature FROM document_signers WHERE document_id = $1 ORDER BY slot",
+                            )
+                            .bind(leaf.document)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                            let hashes: Vec<String> = signatures
+                                .iter()
+                                .map(|s| s.as_deref().map($crate::common::sha256_hex).unwrap_or_default())
+                                .collect();
+                            (hashes != leaf.signatures).then(|| {
+                                format!("document {}'s signatures are not those the log recorded", leaf.document)
+                            })
+                        }
+                        None => None,
+                    };
+                    if let Some(detail) = content {
+                        let code = if stored.is_none() { "document_missing" } else { "document_mismatch" };
+                        return Ok(Some(divergence(code, Some(index), None, detail)));
+                    }
                 }
                 Ok(None)
             }

@@ -650,6 +650,8 @@ pub trait Documents: Send + Sync + 'static {
         outcome: KeyUse,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// The latest uses of a person's platform-held keys (at most `limit`), newest first.
+    async fn key_uses(&self, user: UserId, limit: u32) -> StoreResult<Vec<KeyUseRecord>>;
     /// Failed password attempts on a key since `since`.
     async fn wrong_passwords_since(
         &self,

@@ -375,10 +375,22 @@ async fn pending(
     id: DocumentId,
 ) -> Result<(DocumentDetail, usize), AppError> {
     let detail = state.store.document(id, viewer).await?;
-    let slot = detail
-        .actionable_slot(&viewer)
-        .ok_or_else(|| AppError::new(axum::http::StatusCode::CONFLICT, "not_your_turn"))?;
+    let slot = actionable(&detail, viewer)?;
     Ok((detail, slot))
+}
+
+/// The viewer's slot that may act now: 409 `document_not_signing` when the route is not
+/// out, `not_your_turn` when it is but not for them.
+fn actionable(detail: &DocumentDetail, viewer: DocumentViewer) -> Result<usize, AppError> {
+    if detail.status != otklik_domain::document::DocumentStatus::Signing {
+        return Err(AppError::new(
+            axum::http::StatusCode::CONFLICT,
+            "document_not_signing",
+        ));
+    }
+    detail
+        .actionable_slot(&viewer)
+        .ok_or_else(|| AppError::new(axum::http::StatusCode::CONFLICT, "not_your_turn"))
 }
 
 /// A route's signature holds one signer, and that signer checks out.
@@ -590,9 +602,7 @@ pub async fn decline(
         .map_err(|code| AppError::field("reason", code))?;
     let viewer = viewer_of(user);
     let detail = state.store.document(id, viewer).await?;
-    let slot = detail
-        .actionable_slot(&viewer)
-        .ok_or_else(|| AppError::new(axum::http::StatusCode::CONFLICT, "not_your_turn"))?;
+    let slot = actionable(&detail, viewer)?;
     state
         .store
         .decline_document(id, viewer, slot, reason.as_str(), OffsetDateTime::now_utc())

@@ -113,7 +113,7 @@ conformance!(
         documents_certificates_and_key_uses,
         documents_one_signature_per_slot_under_concurrency,
     ],
-    url: [reopening_the_store, log_audit_detects_edits],
+    url: [reopening_the_store, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
 
 mod deadlines;

@@ -357,6 +357,52 @@ async fn platform_route(backend: Backend) {
         )
         .await;
     assert_eq!(app.api(&other_official).get(&path("")).await.0, 404);
+
+    // In parallel, a decline by one signer stops the route for all, and the author hears.
+    let parallel = ok(citizen
+        .post(
+            "/api/v1/documents",
+            json!({ "title": "Протокол собрания", "text": "Решили покрасить скамейки.", "order": "parallel",
+                    "deadline": deadline_in(2), "signers": [CITIZEN, OTHER_CITIZEN] }),
+        )
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    let ppath = |tail: &str| format!("/api/v1/documents/{parallel}{tail}");
+    let both = ok(citizen.post(&ppath("/start"), json!({})).await);
+    assert_eq!(both["signers"][1]["state"], "pending");
+    let (status, _) = maria
+        .post(&ppath("/decline"), json!({ "reason": "ок" }))
+        .await;
+    assert_eq!(status, 422, "a reason of at least three characters");
+    let declined = ok(maria
+        .post(
+            &ppath("/decline"),
+            json!({ "reason": "Не была на собрании" }),
+        )
+        .await);
+    assert_eq!(declined["status"], "declined");
+    assert_eq!(
+        declined["signers"][1]["decline_reason"],
+        "Не была на собрании"
+    );
+    let (status, after) = citizen
+        .post(&ppath("/sign"), sign(ecdsa, SIGNING_PASSWORD))
+        .await;
+    assert_eq!(
+        (status, after["code"].as_str()),
+        (409, Some("document_not_signing")),
+        "{after}"
+    );
+    let heard = ok(citizen.get("/api/v1/notifications").await);
+    assert!(
+        heard["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "document_outcome"),
+        "{heard}"
+    );
     w.app.stop().await;
 }
 

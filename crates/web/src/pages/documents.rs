@@ -839,6 +839,8 @@ pub struct CertificateView {
 struct CertificatesPage {
     chrome: Chrome,
     certificates: Vec<CertificateView>,
+    /// The latest uses of one's platform-held keys: (when, serial, what, document).
+    uses: Vec<(String, String, &'static str, Option<i64>)>,
     algorithms: Vec<(&'static str, &'static str)>,
     gost_unavailable: bool,
     may_sign: bool,
@@ -893,9 +895,30 @@ async fn certificates_page(
         }
         None => Default::default(),
     };
+    let uses = state
+        .store
+        .key_uses(user.id, 50)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let what = match u.outcome.as_str() {
+                "issued" => "ключ создан",
+                "signed" => "подписан документ",
+                "wrong_password" => "неверный пароль подписи",
+                _ => "использование",
+            };
+            (
+                messages::datetime(u.at),
+                u.serial,
+                what,
+                u.document.map(|d| d.0),
+            )
+        })
+        .collect();
     Ok(CertificatesPage {
         chrome: Chrome::new(ctx, "Электронная подпись"),
         certificates,
+        uses,
         algorithms: state
             .signing
             .algorithms()

@@ -423,6 +423,27 @@ pub(super) async fn documents_certificates_and_key_uses(store: Arc<dyn Store>) {
         .unwrap();
     }
     assert_eq!(s.wrong_passwords_since(id, T0).await.unwrap(), 3);
+    let uses: Vec<_> = s
+        .key_uses(w.citizen.user, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.outcome)
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            "wrong_password",
+            "wrong_password",
+            "wrong_password",
+            "issued"
+        ]
+    );
+    assert!(s
+        .key_uses(w.other_citizen.user, 10)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
         s.wrong_passwords_since(id, T0 + Duration::minutes(2))
             .await
@@ -489,4 +510,69 @@ pub(super) async fn documents_one_signature_per_slot_under_concurrency(store: Ar
     assert_eq!(done.status, DocumentStatus::Completed);
     let signed = done.events.iter().filter(|e| e.kind == "signed").count();
     assert_eq!(signed, 1);
+}
+
+pub(super) async fn documents_log_audit_detects_edited_documents(store: Arc<dyn Store>, url: &str) {
+    let s = store.as_ref();
+    let w = World::new(s).await;
+    let id = s
+        .create_document(
+            &draft(
+                &w,
+                SigningOrder::Sequential,
+                vec![Party::Person(w.citizen.user)],
+                vec![],
+            ),
+            T0,
+        )
+        .await
+        .unwrap();
+    let started = s.start_document(id, viewer(w.citizen), T0).await.unwrap();
+    s.sign_document(id, viewer(w.citizen), &signature(0, &started.sha256), T0)
+        .await
+        .unwrap();
+    let clean = s.audit_log(AuditOptions::default()).await.unwrap();
+    assert!(clean.divergence.is_none(), "{clean:?}");
+    assert_eq!(clean.leaves_checked, 2);
+
+    let bytes = |hex: &str| {
+        if url.starts_with("postgres") {
+            format!("'\\x{hex}'::bytea")
+        } else {
+            format!("X'{hex}'")
+        }
+    };
+    // A signature swapped behind the platform's back.
+    super::ledger::tamper(
+        url,
+        &format!(
+            "UPDATE document_signers SET signature = {} WHERE document_id = {}",
+            bytes("300302012a"),
+            id.0
+        ),
+    )
+    .await;
+    let report = s.audit_log(AuditOptions::default()).await.unwrap();
+    let divergence = report.divergence.expect("the swap is found");
+    assert_eq!(
+        (divergence.code, divergence.index),
+        ("document_mismatch", Some(1))
+    );
+
+    // The frozen bytes rewritten (the hash column left as it was).
+    super::ledger::tamper(
+        url,
+        &format!(
+            "UPDATE documents SET content = {} WHERE id = {}",
+            bytes("00"),
+            id.0
+        ),
+    )
+    .await;
+    let report = s.audit_log(AuditOptions::default()).await.unwrap();
+    let divergence = report.divergence.expect("the rewrite is found");
+    assert_eq!(
+        (divergence.code, divergence.index),
+        ("document_mismatch", Some(0))
+    );
 }

@@ -333,7 +333,7 @@ pub(super) async fn log_concurrent_appends(store: Arc<dyn Store>) {
 }
 
 /// Runs SQL on the database behind the store, as someone with database access would.
-async fn tamper(url: &str, sql: &str) {
+pub(super) async fn tamper(url: &str, sql: &str) {
     if url.starts_with("sqlite://") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         sqlx::query(sql).execute(&pool).await.unwrap();
