@@ -1166,7 +1166,7 @@ macro_rules! impl_documents {
             ) -> $crate::StoreResult<Vec<$crate::DocumentCard>> {
                 use $crate::documents_sql::*;
                 ::sqlx::query_as::<$db, DocRow>(&format!(
-                    "{DOC_SELECT} WHERE d.submission_id = $1 AND d.status = 'completed' ORDER BY d.id"
+                    "{DOC_SELECT} WHERE d.submission_id = $1 ORDER BY d.id"
                 ))
                 .bind(submission.0)
                 .fetch_all(self.$read())

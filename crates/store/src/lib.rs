@@ -715,7 +715,7 @@ pub trait Documents: Send + Sync + 'static {
         viewer: DocumentViewer,
         which: DocumentBox,
     ) -> StoreResult<Vec<DocumentCard>>;
-    /// The signed answers of a submission that are complete (for its page).
+    /// The documents made of a submission's answers, oldest first, whatever their status.
     async fn answer_documents(&self, submission: SubmissionId) -> StoreResult<Vec<DocumentCard>>;
 }
 

@@ -645,6 +645,26 @@ pub async fn answer_document(
         .rev()
         .find(|e| e.kind == otklik_domain::lifecycle::EventKind::Answered)
         .ok_or_else(|| AppError::new(axum::http::StatusCode::CONFLICT, "no_answer_yet"))?;
+    // One document per answer: a second press opens the one already made (unless it was
+    // withdrawn, declined or let expire).
+    let existing = state
+        .store
+        .answer_documents(submission)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|doc| {
+            doc.created_at >= answer.at
+                && matches!(
+                    doc.status,
+                    otklik_domain::document::DocumentStatus::Draft
+                        | otklik_domain::document::DocumentStatus::Signing
+                        | otklik_domain::document::DocumentStatus::Completed
+                )
+        });
+    if let Some(doc) = existing {
+        return Ok(doc.id);
+    }
     let number = detail.number.to_string();
     let organisation = detail.org_name.clone();
     let mut text = format!(

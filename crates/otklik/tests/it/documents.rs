@@ -671,6 +671,14 @@ async fn an_official_signs_the_answer_and_the_citizen_receives_it() {
         .unwrap();
     let location = made.headers()["location"].to_str().unwrap().to_owned();
     let document: i64 = location.trim_start_matches("/documents/").parse().unwrap();
+    // Pressed twice, it opens the same document.
+    let again = browser
+        .post(app.url(&format!("/submissions/{submission}/sign-answer")))
+        .form(&[("csrf", csrf_in(&page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
     let detail = ok(official.get(&format!("/api/v1/documents/{document}")).await);
     assert_eq!(detail["status"], "signing");
     assert_eq!(detail["submission_id"], submission);

@@ -656,6 +656,7 @@ impl DetailPage {
             .answer_documents(d.id)
             .await?
             .into_iter()
+            .filter(|doc| doc.status == otklik_domain::document::DocumentStatus::Completed)
             .map(|doc| (doc.id.0, doc.title))
             .collect();
         let may_sign_answer = matches!(user.role, otklik_domain::lifecycle::Role::Official(org) if org == d.org)
