@@ -20,6 +20,7 @@ pub mod ledger;
 mod ledger_sql;
 mod model;
 mod notify_sql;
+mod search_sql;
 mod terms;
 
 pub use documents::*;
@@ -28,6 +29,7 @@ pub use ledger::{
     ReceiptEntry,
 };
 pub use model::*;
+pub use search_sql::{SearchAnswer, SearchChanges, SearchSubmission};
 
 use async_trait::async_trait;
 use otklik_domain::access::ApiScope;
@@ -719,6 +721,14 @@ pub trait Documents: Send + Sync + 'static {
     async fn answer_documents(&self, submission: SubmissionId) -> StoreResult<Vec<DocumentCard>>;
 }
 
+/// What the search index must hold, in the order the transparency log recorded it.
+#[async_trait]
+pub trait SearchFeed: Send + Sync + 'static {
+    /// The submissions (with their answers, as they are now) touched by the log's leaves
+    /// from index `cursor`, at most `limit` leaves, and the cursor after them.
+    async fn search_changes(&self, cursor: u64, limit: u32) -> StoreResult<SearchChanges>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
@@ -729,6 +739,7 @@ pub trait Store:
     + Idempotency
     + Notifications
     + Documents
+    + SearchFeed
     + Send
     + Sync
     + 'static

@@ -11,6 +11,7 @@ use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
+use crate::search_sql::impl_search_feed;
 use crate::StoreResult;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
@@ -108,6 +109,12 @@ impl_documents! {
     read: pool,
     begin_write: "BEGIN",
     lock: " FOR UPDATE",
+}
+
+impl_search_feed! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    read: pool,
 }
 
 impl_ledger! {

@@ -13,6 +13,7 @@ use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
+use crate::search_sql::impl_search_feed;
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -200,6 +201,12 @@ impl_documents! {
     read: reader,
     begin_write: "BEGIN IMMEDIATE",
     lock: "",
+}
+
+impl_search_feed! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    read: reader,
 }
 
 impl_ledger! {

@@ -112,6 +112,7 @@ conformance!(
         documents_only_the_author_moves_a_draft,
         documents_certificates_and_key_uses,
         documents_one_signature_per_slot_under_concurrency,
+        search_feed_follows_the_log,
     ],
     url: [reopening_the_store, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
@@ -122,12 +123,14 @@ mod documents;
 mod identity;
 mod ledger;
 mod notifications;
+mod search;
 use deadlines::*;
 use deliveries::*;
 use documents::*;
 use identity::*;
 use ledger::*;
 use notifications::*;
+use search::*;
 
 async fn open(url: &str, backend: &str) -> Arc<dyn Store> {
     let store = otklik_store::open(url)
