@@ -6,6 +6,7 @@ pub mod calendar_cli;
 pub mod demo;
 pub mod log_cli;
 pub mod monitor;
+pub mod search;
 pub mod settings;
 pub mod transparency;
 
@@ -37,6 +38,8 @@ pub enum AppError {
     Usage(String),
     #[error("electronic signatures: {0}")]
     Signing(String),
+    #[error("search index: {0}")]
+    Search(String),
 }
 
 impl From<otklik_web::signing::SigningStartError> for AppError {
@@ -111,6 +114,7 @@ pub struct Running {
     monitor: tokio::task::JoinHandle<()>,
     deliveries: Option<tokio::task::JoinHandle<()>>,
     notifications: Option<tokio::task::JoinHandle<()>>,
+    indexer: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -123,6 +127,10 @@ impl Running {
         for worker in [self.deliveries, self.notifications].into_iter().flatten() {
             worker.abort();
         }
+        // Waited for, so that the index (and its writer's lock) is released before a
+        // restart in the same process opens it again.
+        self.indexer.abort();
+        let _ = self.indexer.await;
     }
 
     /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -150,7 +158,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     } else {
         Vec::new()
     };
-    let state = AppState::new(store.clone(), config.web.clone()).await?;
+    let index = search::open_index(&config.database.data_dir)?;
+    let state = AppState::new(store.clone(), config.web.clone(), index.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| AppError::Listen {
@@ -171,6 +180,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let monitor = monitor::spawn(store.clone(), config.monitor);
     let deliveries = otklik_web::delivery::spawn_worker(store.clone(), config.web.delivery.clone());
     let notifications = spawn_notifier(&store, key, &config.notifications, addr)?;
+    let indexer =
+        search::spawn_indexer(store.clone(), index, std::time::Duration::from_millis(250));
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -182,6 +193,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         monitor,
         deliveries,
         notifications,
+        indexer,
     })
 }
 

@@ -49,6 +49,16 @@ enum Command {
     /// Electronic signatures (GOST R 34.10-2012, ECDSA): create and verify CMS signatures.
     #[command(subcommand)]
     Sign(sign_cli::SignCommand),
+    /// Full-text search: rebuild the node's index from the database.
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Empty this node's search index (in the data directory) and build it again from
+    /// the transparency log, with a progress bar.
+    Reindex(DbArgs),
 }
 
 #[derive(Subcommand)]
@@ -319,6 +329,13 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
     match command {
         Command::Log(command) => return log_command(command).await,
         Command::Sign(command) => return Ok(sign_cli::run(command)),
+        Command::Search(SearchCommand::Reindex(db)) => {
+            let database = db.database();
+            let store = database.open().await?;
+            let index = otklik::search::open_index(&database.data_dir)?;
+            let documents = otklik::search::reindex(store.as_ref(), &index).await?;
+            println!("{documents} documents indexed");
+        }
         Command::Calendar(CalendarCommand::Import { file, region, db }) => {
             let store = db.database().open().await?;
             otklik::load_federal_subjects(store.as_ref()).await?;
@@ -488,7 +505,8 @@ async fn run_other(command: Command) -> Result<(), otklik::AppError> {
         | Command::Calendar(_)
         | Command::Sla(_)
         | Command::Territory(_)
-        | Command::Sign(_) => Ok(()),
+        | Command::Sign(_)
+        | Command::Search(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let store = db.database().open().await?;

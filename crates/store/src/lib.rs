@@ -21,6 +21,7 @@ mod ledger_sql;
 mod model;
 mod notify_sql;
 mod search_sql;
+mod templates_sql;
 mod terms;
 
 pub use documents::*;
@@ -30,6 +31,7 @@ pub use ledger::{
 };
 pub use model::*;
 pub use search_sql::{SearchAnswer, SearchChanges, SearchSubmission};
+pub use templates_sql::{AnswerTemplateRecord, NewAnswerTemplate};
 
 use async_trait::async_trait;
 use otklik_domain::access::ApiScope;
@@ -721,6 +723,38 @@ pub trait Documents: Send + Sync + 'static {
     async fn answer_documents(&self, submission: SubmissionId) -> StoreResult<Vec<DocumentCard>>;
 }
 
+/// An organisation's answer templates.
+#[async_trait]
+pub trait AnswerTemplates: Send + Sync + 'static {
+    /// The organisation's templates in force, by title.
+    async fn answer_templates(&self, org: OrgId) -> StoreResult<Vec<AnswerTemplateRecord>>;
+    /// One of them (`NotFound` when another organisation's or archived).
+    async fn answer_template(&self, org: OrgId, id: i64) -> StoreResult<AnswerTemplateRecord>;
+    /// Creates (`id` None) or replaces one of the organisation's templates; returns its id.
+    async fn put_answer_template(
+        &self,
+        org: OrgId,
+        id: Option<i64>,
+        template: &NewAnswerTemplate,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64>;
+    async fn archive_answer_template(
+        &self,
+        org: OrgId,
+        id: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The templates that fit a submission of `category`: that category's first, then
+    /// those for any, each by how often they were used.
+    async fn template_suggestions(
+        &self,
+        org: OrgId,
+        category: CategoryId,
+        limit: u32,
+    ) -> StoreResult<Vec<AnswerTemplateRecord>>;
+    async fn record_template_use(&self, org: OrgId, id: i64) -> StoreResult<()>;
+}
+
 /// What the search index must hold, in the order the transparency log recorded it.
 #[async_trait]
 pub trait SearchFeed: Send + Sync + 'static {
@@ -740,6 +774,7 @@ pub trait Store:
     + Notifications
     + Documents
     + SearchFeed
+    + AnswerTemplates
     + Send
     + Sync
     + 'static

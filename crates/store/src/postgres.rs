@@ -12,6 +12,7 @@ use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
 use crate::search_sql::impl_search_feed;
+use crate::templates_sql::impl_answer_templates;
 use crate::StoreResult;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
@@ -114,6 +115,13 @@ impl_documents! {
 impl_search_feed! {
     store: PgStore,
     db: sqlx::Postgres,
+    read: pool,
+}
+
+impl_answer_templates! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
     read: pool,
 }
 

@@ -14,6 +14,7 @@ use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
 use crate::search_sql::impl_search_feed;
+use crate::templates_sql::impl_answer_templates;
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -206,6 +207,13 @@ impl_documents! {
 impl_search_feed! {
     store: SqliteStore,
     db: sqlx::Sqlite,
+    read: reader,
+}
+
+impl_answer_templates! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
     read: reader,
 }
 

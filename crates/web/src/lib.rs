@@ -21,7 +21,9 @@ pub mod open311;
 pub mod orgadmin;
 pub mod pages;
 pub mod ratelimit;
+pub mod search;
 pub mod signing;
+pub mod templates;
 pub mod usecases;
 
 pub use config::WebConfig;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub oidc: Option<Arc<oidc::Provider>>,
     /// Certification authorities, the trust store and the key sealing private keys.
     pub signing: Arc<signing::Signing>,
+    /// This node's full-text index (kept in step with the database by the binary).
+    pub search: Arc<otklik_search::SearchIndex>,
 }
 
 impl AppState {
@@ -49,6 +53,7 @@ impl AppState {
     pub async fn new(
         store: Arc<dyn Store>,
         config: WebConfig,
+        search: Arc<otklik_search::SearchIndex>,
     ) -> Result<Self, signing::SigningStartError> {
         let candidate: [u8; 32] = rand::random();
         let key = store.server_secret(&candidate).await?;
@@ -65,6 +70,7 @@ impl AppState {
             config: Arc::new(config),
             oidc,
             signing,
+            search,
         })
     }
 }

@@ -256,6 +256,8 @@ pub fn error(code: &str) -> &'static str {
         "certificate_registered" => "Этот сертификат уже добавлен.",
         "one_signer_expected" => "В файле должна быть одна подпись — ваша.",
         "signature_invalid" => "Подпись недействительна.",
+        "unclosed_placeholder" => "Подстановка не закрыта: после {{ нужно }}.",
+        "query_too_long" => "Запрос слишком длинный: не больше 500 знаков.",
         "no_answer_in_force" => "У обращения нет действующего ответа: его ещё не дали, вернули на повторное рассмотрение или обращение отклонено.",
         code if signature_problem_known(code) => signature_problem(code),
         _ => "Что-то пошло не так. Попробуйте ещё раз позже.",

@@ -688,6 +688,19 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/verify", &[],                                                                "422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  422")
             .multipart(&[]),
         get("/verify/authorities/{algorithm}", &["ecdsa_p256.pem"],                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        // ---- pages: search (what lists show: one's own, the organisation's, the region's, everything) ----
+        get("/search", &[],                                                                 "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn"),
+        get("/search", &[],                                                                 "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn")
+            .query("q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80"),
+        // ---- pages: answer templates (an official's own organisation's) --------------------------------
+        get("/templates", &[],                                                              "lgn  403  403  403  ok   ok   ok   403  403  403  403  403  lgn  lgn  lgn  lgn"),
+        post("/templates", &[],                                                             "lgn  403  403  403  422  422  422  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/templates/{id}", &["999999999"],                                              "lgn  403  403  403  404  404  404  403  403  403  403  403  lgn  lgn  lgn  lgn"),
+        post("/templates/{id}", &["999999999"],                                             "lgn  403  403  403  422  422  422  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        post("/templates/{id}/archive", &["999999999"],                                     "lgn  403  403  403  404  404  404  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
         // ---- pages: submitting and lists ---------------------------------------------------------------
         get("/submit", &[],                                                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/submit/{id}", &[sub],                                                         "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
@@ -851,6 +864,17 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/api/v1/campaigns/{id}", &["999999999"],                                       "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403"),
         post("/api/v1/campaigns/{id}/{command}", &["999999999", "start"],                   "lgn  403  403  403  403  403  403  403  403  403  404  403  403  403  403  403")
             .json(json!({})),
+        // ---- API: search (a client with the read scope searches its organisation's) ---------------------
+        get("/api/v1/search", &[],                                                          "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  ok   ok   403  ok")
+            .query("q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80"),
+        // ---- API: answer templates (officials, their own organisation's) ------------------------------
+        get("/api/v1/answer-templates", &[],                                                "lgn  403  403  403  ok   ok   ok   403  403  403  403  403  403  403  403  403"),
+        post("/api/v1/answer-templates", &[],                                               "lgn  403  403  403  422  422  422  403  403  403  403  403  403  403  403  403")
+            .json(json!({ "title": "", "body": "" })),
+        put("/api/v1/answer-templates/{id}", &["999999999"],                                "lgn  403  403  403  422  422  422  403  403  403  403  403  403  403  403  403")
+            .json(json!({ "title": "", "body": "" })),
+        delete("/api/v1/answer-templates/{id}", &["999999999"],                             "lgn  403  403  403  404  404  404  403  403  403  403  403  403  403  403  403"),
+        get("/api/v1/submissions/{id}/answer-templates", &[s],                              "lgn  403  404  404  ok   404  404  404  403  404  403  404  403  403  403  404"),
         // ---- API: electronic documents, signatures and certificates (people only) ----------------------
         get("/api/v1/documents", &[],                                                       "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         post("/api/v1/documents", &[],                                                      "lgn  422  403  403  422  422  422  422  422  422  422  403  403  403  403  403")

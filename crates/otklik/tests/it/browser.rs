@@ -480,3 +480,80 @@ async fn document_pages_sign_and_verify_without_javascript_tricks() {
     c.close().await.unwrap();
     app.stop().await;
 }
+
+/// The search page by keyboard: a query typed and sent with Enter, the matches marked,
+/// a facet followed, all reflowing at 320 px.
+#[tokio::test]
+async fn search_page_works_by_keyboard_and_reflows() {
+    use fantoccini::key::Key;
+    let app = spawn_app().await;
+    let api = app.api(&app.token(CITIZEN).await);
+    let catalogue = api.get("/api/v1/catalogue").await.1;
+    let regions = api.get("/api/v1/regions").await.1;
+    let tver = regions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Тверская область")
+        .unwrap()["id"]
+        .clone();
+    let light = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["subcategories"].as_array().unwrap().iter())
+        .find(|s| s["name"] == "Неработающий светофор")
+        .unwrap()["id"]
+        .clone();
+    let (status, _) = api
+        .post(
+            "/api/v1/submissions",
+            serde_json::json!({
+                "kind": "message", "subcategory_id": light, "region_id": tver,
+                "text": "Светофоры на перекрёстке Советской улицы не работают третий день.",
+                "fields": { "address": "г. Тверь, ул. Советская, 20", "fault": "Не работает полностью" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    login(&c, &app, CITIZEN).await;
+    c.goto(&app.url("/search")).await.unwrap();
+    look(&c, "search", 320).await;
+    let mut found = String::new();
+    for _ in 0..40 {
+        fill(&c, "#f-q", "светофор").await;
+        let old = c.find(Locator::Css("html")).await.unwrap();
+        c.find(Locator::Css("#f-q"))
+            .await
+            .unwrap()
+            .send_keys(&Key::Enter.to_string())
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            if old.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        found = page_text(&c).await;
+        if found.contains("Найдено: 1") {
+            break;
+        }
+        // The index follows the database within moments.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found.contains("Найдено: 1"), "{found}");
+    assert!(
+        c.find(Locator::Css(".snippet mark")).await.is_ok(),
+        "matches are marked"
+    );
+    look(&c, "search-results", 1280).await;
+    look(&c, "search-results", 320).await;
+    submit(&c, ".facets a").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Найдено: 1"), "{text}");
+    c.close().await.unwrap();
+    app.stop().await;
+}

@@ -113,6 +113,7 @@ conformance!(
         documents_certificates_and_key_uses,
         documents_one_signature_per_slot_under_concurrency,
         search_feed_follows_the_log,
+        answer_templates_are_the_organisations_own,
     ],
     url: [reopening_the_store, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
@@ -124,6 +125,7 @@ mod identity;
 mod ledger;
 mod notifications;
 mod search;
+mod templates;
 use deadlines::*;
 use deliveries::*;
 use documents::*;
@@ -131,6 +133,7 @@ use identity::*;
 use ledger::*;
 use notifications::*;
 use search::*;
+use templates::*;
 
 async fn open(url: &str, backend: &str) -> Arc<dyn Store> {
     let store = otklik_store::open(url)

@@ -16,6 +16,7 @@ mod open311;
 mod pages;
 mod pg;
 mod schemathesis;
+mod search;
 mod sign_cli;
 mod smtp_sink;
 mod support;

@@ -132,6 +132,18 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 [[operations]]
 include-name-regex = "^POST /api/v1/(documents(/\\{id\\}/(sign|decline|start|cancel))?|signatures/verify|account/certificates(/register)?)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# Answer templates: only the listed placeholders, every `{{` closed (a grammar JSON
+# Schema cannot state), and a category that exists.
+[[operations]]
+include-name-regex = "^(POST /api/v1/answer-templates|PUT /api/v1/answer-templates/\\{id\\})$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422"]
+
+# Search: a status, kind, channel or sort must be one of the named values, a date a real
+# day, a page within the first 10 000 results.
+[[operations]]
+include-name = "GET /api/v1/search"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
 "#;
 
 /// The `st` executable: `OTKLIK_SCHEMATHESIS`, else the place `scripts/test` installs it.

@@ -60,6 +60,8 @@ pub fn routes() -> Router<AppState> {
         .merge(super::notifications::routes())
         .merge(super::campaigns::routes())
         .merge(super::documents::routes())
+        .merge(super::search::routes())
+        .merge(super::templates::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -137,6 +139,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::notifications::Doc::openapi());
     doc.merge(super::campaigns::Doc::openapi());
     doc.merge(super::documents::Doc::openapi());
+    doc.merge(super::search::Doc::openapi());
+    doc.merge(super::templates::Doc::openapi());
     complete_errors(&mut doc);
     doc
 }

@@ -13,6 +13,8 @@ pub mod monitoring;
 pub mod notifications;
 pub mod oauth;
 pub mod organisation;
+pub mod search;
+pub mod templates;
 mod types;
 
 pub use handlers::{openapi, ApiDoc};

@@ -8,6 +8,8 @@ pub(crate) mod forms;
 mod monitoring;
 mod notifications;
 mod organisation;
+mod search;
+mod templates;
 mod views;
 mod widget;
 
@@ -66,6 +68,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(account::routes())
         .merge(notifications::routes())
         .merge(documents::routes())
+        .merge(search::routes())
+        .merge(templates::routes())
         .merge(organisation::routes())
         .merge(console::routes())
         .merge(widget::routes())
@@ -475,6 +479,9 @@ async fn list_page(
 struct DetailQuery {
     #[serde(default)]
     done: Option<String>,
+    /// An answer template to fill the answer with.
+    #[serde(default)]
+    template: Option<i64>,
 }
 
 async fn detail(
@@ -493,6 +500,7 @@ async fn detail(
         SubmissionId(id),
         q.done.as_deref(),
         None,
+        q.template,
     )
     .await?;
     Ok(render(&page))
@@ -565,7 +573,7 @@ async fn act_post(
                 input,
                 error: e.clone(),
             };
-            let page = DetailPage::build(&state, &ctx, &user, id, None, Some(failed)).await?;
+            let page = DetailPage::build(&state, &ctx, &user, id, None, Some(failed), None).await?;
             Ok(render_status(e.status, &page))
         }
         Err(e) => Err(e.into()),

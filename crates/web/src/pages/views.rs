@@ -517,6 +517,15 @@ pub struct DetailPage {
     pub signed_answers: Vec<(i64, String)>,
     /// An official of the holder may sign the answer (there is one).
     pub may_sign_answer: bool,
+    /// The holder's answer templates that fit this submission (id, title), for its
+    /// officials while an answer is offered.
+    pub templates: Vec<(i64, String)>,
+    /// An answer filled from a chosen template, put in the answer's text box.
+    pub prefill_answer: Option<String>,
+}
+
+fn templates_offer(templates: &[(i64, String)], id: i64) -> bool {
+    templates.iter().any(|(t, _)| *t == id)
 }
 
 /// How a submission was routed, for staff: the kind of rule that matched.
@@ -553,6 +562,7 @@ impl DetailPage {
         id: SubmissionId,
         done: Option<&str>,
         failed: Option<FailedAction>,
+        template: Option<i64>,
     ) -> Result<Self, AppError> {
         let actor = auth::actor_of(user);
         let now = OffsetDateTime::now_utc();
@@ -670,6 +680,42 @@ impl DetailPage {
                 otklik_domain::lifecycle::Status::Answered
                     | otklik_domain::lifecycle::Status::Rated
             );
+        let templates = match user.role {
+            otklik_domain::lifecycle::Role::Official(org)
+                if org == d.org && actions.iter().any(|a| a == "answer") =>
+            {
+                let category = state.store.subcategory(d.subcategory).await?.category;
+                state
+                    .store
+                    .template_suggestions(org, category, 10)
+                    .await?
+                    .into_iter()
+                    .map(|t| (t.id, t.title))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let prefill_answer = match (template, user.role) {
+            (Some(id), otklik_domain::lifecycle::Role::Official(holder))
+                if templates_offer(&templates, id) =>
+            {
+                let chosen = state.store.answer_template(holder, id).await?;
+                state.store.record_template_use(holder, id).await?;
+                otklik_domain::answer_template::TemplateBody::parse(&chosen.body)
+                    .ok()
+                    .map(|body| {
+                        body.fill(|name| match name {
+                            "number" => Some(d.number.to_string()),
+                            "date" => Some(messages::date(d.created_at, org.utc_offset_minutes)),
+                            "citizen" => Some(d.author_name.clone()),
+                            "organisation" => Some(d.org_name.clone()),
+                            "subcategory" => Some(d.subcategory_name.clone()),
+                            _ => None,
+                        })
+                    })
+            }
+            _ => None,
+        };
         Ok(Self {
             chrome: Chrome::new(ctx, &title),
             base: format!("/submissions/{}", d.id),
@@ -709,6 +755,8 @@ impl DetailPage {
             receipts,
             signed_answers,
             may_sign_answer,
+            templates,
+            prefill_answer,
         })
     }
 
@@ -744,6 +792,11 @@ impl DetailPage {
     pub fn typed_for(&self, action: &str) -> ActInput {
         if self.failed.as_deref() == Some(action) {
             self.typed.clone()
+        } else if let (Some(text), "answer") = (&self.prefill_answer, action) {
+            ActInput {
+                text: text.clone(),
+                ..ActInput::default()
+            }
         } else {
             ActInput::default()
         }

@@ -1,0 +1,129 @@
+//! Keeps the embedded search index in step with the database: every node tails the
+//! transparency log (`SearchFeed`) from the cursor stored in the index's own commits,
+//! so a restart neither loses nor repeats a change, and every node — on SQLite or on a
+//! shared PostgreSQL — builds the same index from the same ordered stream.
+//! `otklik search reindex` empties the index and feeds it again from the start.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use otklik_search::{DocKind, IndexedDoc, SearchIndex};
+use otklik_store::{SearchSubmission, Store};
+
+use crate::AppError;
+
+/// Log leaves read per pass.
+const BATCH: u32 = 2_000;
+
+/// The index in `data_dir/search` (created when missing).
+pub fn open_index(data_dir: &Path) -> Result<Arc<SearchIndex>, AppError> {
+    let dir = data_dir.join("search");
+    std::fs::create_dir_all(&dir).map_err(|source| AppError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
+    SearchIndex::open(&dir)
+        .map(Arc::new)
+        .map_err(|e| AppError::Search(e.to_string()))
+}
+
+/// What the index holds for one submission: the submission and each of its answers,
+/// all with the submission's current status, territory and organisation (what decides
+/// who may find them).
+pub fn documents_of(submission: &SearchSubmission) -> Vec<IndexedDoc> {
+    let base = |key: String, kind: DocKind, title: String, text: String, at: i64| IndexedDoc {
+        key,
+        kind,
+        submission: Some(submission.id),
+        title,
+        text,
+        status: Some(submission.status.clone()),
+        category: Some(submission.category),
+        subcategory: Some(submission.subcategory),
+        region: Some(submission.region),
+        municipality: submission.municipality,
+        org: Some(submission.org),
+        channel: Some(submission.channel.clone()),
+        author: Some(submission.author),
+        created_at: at,
+    };
+    let mut docs = vec![base(
+        format!("submission:{}", submission.id),
+        DocKind::Submission,
+        format!("{} · {}", submission.number, submission.subcategory_name),
+        submission.text.clone(),
+        submission.created_at,
+    )];
+    for answer in &submission.answers {
+        let title = if answer.kind == "answered" {
+            format!("Ответ на обращение № {}", submission.number)
+        } else {
+            format!("Промежуточный ответ на обращение № {}", submission.number)
+        };
+        docs.push(base(
+            format!("answer:{}", answer.event),
+            DocKind::Answer,
+            title,
+            answer.body.clone(),
+            answer.at,
+        ));
+    }
+    docs
+}
+
+/// Feeds the index once from its cursor; returns how many log leaves were read.
+pub async fn catch_up(store: &dyn Store, index: &Arc<SearchIndex>) -> Result<u64, AppError> {
+    let changes = store.search_changes(index.cursor(), BATCH).await?;
+    if changes.leaves == 0 {
+        return Ok(0);
+    }
+    let docs: Vec<IndexedDoc> = changes.submissions.iter().flat_map(documents_of).collect();
+    let index = index.clone();
+    let cursor = changes.cursor;
+    tokio::task::spawn_blocking(move || index.apply(&docs, &[], cursor))
+        .await
+        .map_err(|e| AppError::Search(e.to_string()))?
+        .map_err(|e| AppError::Search(e.to_string()))?;
+    Ok(changes.leaves)
+}
+
+/// Tails the log for ever: at once while there is a backlog, then every `interval`.
+pub fn spawn_indexer(
+    store: Arc<dyn Store>,
+    index: Arc<SearchIndex>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match catch_up(store.as_ref(), &index).await {
+                Ok(read) if u64::from(BATCH) <= read => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!("search index not updated: {e}"),
+            }
+            tokio::time::sleep(interval).await;
+        }
+    })
+}
+
+/// Empties the index and feeds it from the start of the log, showing progress.
+pub async fn reindex(store: &dyn Store, index: &Arc<SearchIndex>) -> Result<u64, AppError> {
+    let total = store.log_info().await?.size;
+    index.clear().map_err(|e| AppError::Search(e.to_string()))?;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} log entries ({per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    loop {
+        let read = catch_up(store, index).await?;
+        bar.inc(read);
+        if read == 0 {
+            break;
+        }
+    }
+    bar.finish();
+    Ok(index.count())
+}

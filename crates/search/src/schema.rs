@@ -1,0 +1,122 @@
+//! The index's schema and the mapping of an [`IndexedDoc`] onto it.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
+    INDEXED, STORED, STRING,
+};
+use tantivy::TantivyDocument;
+
+use crate::analysis::{RAW, RU};
+use crate::IndexedDoc;
+
+/// Bump whenever the schema, the analysis or the meaning of a field changes: an index on disk
+/// with another version is wiped and rebuilt by the caller from cursor 0.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+pub(crate) const KIND: &str = "kind";
+pub(crate) const STATUS: &str = "status";
+pub(crate) const CATEGORY: &str = "category";
+pub(crate) const REGION: &str = "region";
+pub(crate) const ORG: &str = "org";
+pub(crate) const CHANNEL: &str = "channel";
+pub(crate) const CREATED_AT: &str = "created_at";
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fields {
+    pub key: Field,
+    pub kind: Field,
+    pub submission: Field,
+    /// Stored; indexed (stemmed, with frequencies) to weigh title matches ×2.
+    pub title: Field,
+    /// Stored only.
+    pub text: Field,
+    /// Title and text, stemmed, with positions: every word and phrase is matched here.
+    pub body: Field,
+    /// Title and text, lower-cased but neither stemmed nor stripped of stop words: prefixes
+    /// and typos are matched here.
+    pub raw: Field,
+    pub status: Field,
+    pub category: Field,
+    pub subcategory: Field,
+    pub region: Field,
+    pub municipality: Field,
+    pub org: Field,
+    pub channel: Field,
+    pub author: Field,
+    pub created_at: Field,
+}
+
+pub(crate) fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let title = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(RU)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        )
+        .set_stored();
+    let body = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(RU)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let raw = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(RAW)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
+    let facet_id = NumericOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        key: b.add_text_field("key", STRING | STORED),
+        kind: b.add_text_field(KIND, STRING | FAST | STORED),
+        submission: b.add_i64_field("submission", INDEXED | STORED),
+        title: b.add_text_field("title", title),
+        text: b.add_text_field("text", STORED),
+        body: b.add_text_field("body", body),
+        raw: b.add_text_field("raw", raw),
+        status: b.add_text_field(STATUS, STRING | FAST),
+        category: b.add_i64_field(CATEGORY, facet_id.clone()),
+        subcategory: b.add_i64_field("subcategory", INDEXED),
+        region: b.add_i64_field(REGION, facet_id.clone()),
+        municipality: b.add_i64_field("municipality", INDEXED),
+        org: b.add_i64_field(ORG, facet_id),
+        channel: b.add_text_field(CHANNEL, STRING | FAST),
+        author: b.add_i64_field("author", INDEXED),
+        created_at: b.add_i64_field(CREATED_AT, INDEXED | FAST | STORED),
+    };
+    (b.build(), fields)
+}
+
+pub(crate) fn to_document(d: &IndexedDoc, f: &Fields) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.key, &d.key);
+    doc.add_text(f.kind, d.kind.as_str());
+    doc.add_text(f.title, &d.title);
+    doc.add_text(f.text, &d.text);
+    doc.add_text(f.body, &d.title);
+    doc.add_text(f.body, &d.text);
+    doc.add_text(f.raw, &d.title);
+    doc.add_text(f.raw, &d.text);
+    doc.add_i64(f.created_at, d.created_at);
+    let ids = [
+        (f.submission, d.submission),
+        (f.category, d.category),
+        (f.subcategory, d.subcategory),
+        (f.region, d.region),
+        (f.municipality, d.municipality),
+        (f.org, d.org),
+        (f.author, d.author),
+    ];
+    for (field, value) in ids {
+        if let Some(value) = value {
+            doc.add_i64(field, value);
+        }
+    }
+    for (field, value) in [(f.status, &d.status), (f.channel, &d.channel)] {
+        if let Some(value) = value {
+            doc.add_text(field, value);
+        }
+    }
+    doc
+}
