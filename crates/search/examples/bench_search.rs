@@ -296,6 +296,27 @@ fn dir_size(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// The CPU seconds this process used so far (Linux; 0 elsewhere): the machine may be shared, so
+/// documents per CPU second are reported beside documents per second.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name (in parentheses, which may hold spaces).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are the 14th and 15th fields of the line, in clock ticks (100 a second).
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -329,6 +350,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let words = Words::new();
     let mut rng = StdRng::seed_from_u64(20_260_101);
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let mut generating = 0.0;
     let mut indexed = 0u64;
     let mut bytes = 0u64;
@@ -358,20 +380,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let total = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_started;
     let indexing = total - generating;
     if !reused {
         println!(
-        "indexed {n} documents ({:.0} MB of text) in {indexing:.1} s (+{generating:.1} s generating): {:.0} documents/s",
-        bytes as f64 / 1e6,
-        n as f64 / indexing
-    );
+        "indexed {n} documents ({:.0} MB of text) in {indexing:.1} s (+{generating:.1} s generating): {:.0} documents/s; {:.0} documents per CPU second (all threads, generating included)",
+            bytes as f64 / 1e6,
+            n as f64 / indexing,
+            n as f64 / cpu.max(1e-9)
+        );
     }
     let t = Instant::now();
+    let cpu_merging = cpu_seconds();
     let before = index.segments();
     index.wait_merging()?;
     println!(
-        "background merges finished {:.1} s after the last commit: {} segments → {}",
+        "background merges finished {:.1} s ({:.1} CPU s) after the last commit: {} segments → {}",
         t.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu_merging,
         before,
         index.segments()
     );
@@ -388,6 +414,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (_, q) = random_query(&mut qrng, &words, n);
         index.search(&q)?;
     }
+    let cpu_querying = cpu_seconds();
+    let querying = Instant::now();
     let mut times = Vec::with_capacity(queries as usize);
     let mut by_shape: std::collections::BTreeMap<Shape, Vec<f64>> = Default::default();
     let (mut hits, mut fuzzy, mut empty) = (0u64, 0u64, 0u64);
@@ -402,6 +430,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fuzzy += u64::from(r.fuzzy);
         empty += u64::from(r.total == 0);
     }
+    println!(
+        "querying: {:.1} s, {:.1} CPU s (CPU/wall {:.2})",
+        querying.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu_querying,
+        (cpu_seconds() - cpu_querying) / querying.elapsed().as_secs_f64().max(1e-9)
+    );
     times.sort_by(f64::total_cmp);
     let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
     println!(

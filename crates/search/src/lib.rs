@@ -33,9 +33,7 @@ use tantivy::{
     Term,
 };
 
-pub use analysis::{analyze, raw as raw_analyzer, russian as russian_analyzer, YoToYe};
 pub use error::{ErrorKind, SearchError};
-pub use snippet::escape_into as escape_html_into;
 
 use facets::{Counts, FacetCollector};
 use query::Plan;
@@ -246,6 +244,7 @@ impl SearchIndex {
                     return Self::start(index, fields, threads(), WRITER_BUDGET_PER_THREAD);
                 }
             }
+            ensure_unused(dir)?;
             wipe(dir)?;
         }
         let index = Index::builder()
@@ -256,9 +255,10 @@ impl SearchIndex {
         Self::start(index, fields, threads(), WRITER_BUDGET_PER_THREAD)
     }
 
-    /// Wipes `dir` and opens a new empty index there.
+    /// Wipes `dir` and opens a new empty index there (unless another process has it open).
     pub fn recreate(dir: &Path) -> Result<Self, SearchError> {
         if dir.exists() {
+            ensure_unused(dir)?;
             wipe(dir)?;
         }
         Self::open(dir)
@@ -566,6 +566,21 @@ fn write_version(dir: &Path) -> Result<(), SearchError> {
             "writing {}",
             dir.join(VERSION_FILE).display()
         )))
+}
+
+/// Fails with `index_failed` if another process holds the index in `dir` open for writing
+/// (its writer's lock), so that it is not wiped under it.
+fn ensure_unused(dir: &Path) -> Result<(), SearchError> {
+    // An index that does not even open is no one's.
+    let Ok(index) = Index::open_in_dir(dir) else {
+        return Ok(());
+    };
+    match index.writer_with_num_threads::<TantivyDocument>(1, 15 << 20) {
+        Err(e @ tantivy::TantivyError::LockFailure(..)) => {
+            Err(SearchError::tantivy("replacing the index", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Removes everything inside `dir` (the directory itself stays: it may be a mount point).

@@ -219,6 +219,15 @@ pub(crate) fn text_query(plan: &Plan, f: &Fields, fuzzy: bool) -> Box<dyn Query>
         title_stems.push(&word.stem);
     }
     for stems in &plan.phrases {
+        // The pairs first narrow the candidates to a few documents; the phrase then checks
+        // positions in those only (and that stop words stand where the query has them).
+        for pair in stems.windows(2) {
+            let term = Term::from_field_text(f.pairs, &analysis::pair(&pair[0].1, &pair[1].1));
+            clauses.push(filter(Box::new(TermQuery::new(
+                term,
+                IndexRecordOption::Basic,
+            ))));
+        }
         clauses.push((Occur::Must, phrase_query(f.body, stems)));
         title_stems.extend(stems.iter().map(|(_, s)| s.as_str()));
     }
@@ -469,8 +478,8 @@ impl Automaton for FirstThenDfa {
     }
 }
 
-/// The edit distance (with transpositions of neighbours counted once) between two words,
-/// their first letters required equal; `None` when over `max`. For the snippet's marks.
+/// Whether two words are within `max` edits (a transposition of neighbours counting one) of
+/// each other, their first letters equal: the automaton's test, for the snippet's marks.
 pub(crate) fn within_distance(a: &str, b: &str, max: u8) -> bool {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();

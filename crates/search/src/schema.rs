@@ -6,12 +6,12 @@ use tantivy::schema::{
 };
 use tantivy::TantivyDocument;
 
-use crate::analysis::{RAW, RU};
+use crate::analysis::{PAIRS, RAW, RU};
 use crate::IndexedDoc;
 
 /// Bump whenever the schema, the analysis or the meaning of a field changes: an index on disk
 /// with another version is wiped and rebuilt by the caller from cursor 0.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 pub(crate) const KIND: &str = "kind";
 pub(crate) const STATUS: &str = "status";
@@ -32,6 +32,9 @@ pub(crate) struct Fields {
     pub text: Field,
     /// Title and text, stemmed, with positions: every word and phrase is matched here.
     pub body: Field,
+    /// Title and text as pairs of consecutive stems (doc ids only): a phrase requires its pairs,
+    /// which finds its few candidates before positions are read.
+    pub pairs: Field,
     /// Title and text, lower-cased but neither stemmed nor stripped of stop words: prefixes
     /// and typos are matched here.
     pub raw: Field,
@@ -66,6 +69,12 @@ pub(crate) fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::Basic)
             .set_fieldnorms(false),
     );
+    let pairs = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(PAIRS)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
     let facet_id = NumericOptions::default().set_indexed().set_fast();
     let fields = Fields {
         key: b.add_text_field("key", STRING | STORED),
@@ -75,6 +84,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         text: b.add_text_field("text", STORED),
         body: b.add_text_field("body", body),
         raw: b.add_text_field("raw", raw),
+        pairs: b.add_text_field("pairs", pairs),
         status: b.add_text_field(STATUS, STRING | FAST),
         category: b.add_i64_field(CATEGORY, facet_id.clone()),
         subcategory: b.add_i64_field("subcategory", INDEXED),
@@ -96,6 +106,8 @@ pub(crate) fn to_document(d: &IndexedDoc, f: &Fields) -> TantivyDocument {
     doc.add_text(f.text, &d.text);
     doc.add_text(f.body, &d.title);
     doc.add_text(f.body, &d.text);
+    doc.add_text(f.pairs, &d.title);
+    doc.add_text(f.pairs, &d.text);
     doc.add_text(f.raw, &d.title);
     doc.add_text(f.raw, &d.text);
     doc.add_i64(f.created_at, d.created_at);

@@ -126,6 +126,12 @@ fn quoted_phrases_keep_the_order() {
     assert_eq!(keys(&search(&idx, "\"ямы на дорогах\"")), ["submission:1"]);
     assert_eq!(keys(&search(&idx, "«дорога разбитая»")), ["submission:2"]);
     assert_eq!(search(&idx, "\"дорога яма\"").total, 0);
+    // Where the query has a stop word, the text may have another stop word, not any word.
+    let idx2 = index(&[
+        doc("submission:3", "Третье", "яма в дороге"),
+        doc("submission:4", "Четвёртое", "яма возле дороги"),
+    ]);
+    assert_eq!(keys(&search(&idx2, "\"яма на дороге\"")), ["submission:3"]);
     // A phrase and a word together; an unclosed quote runs to the end.
     assert_eq!(keys(&search(&idx, "двор \"большая яма")), ["submission:1"]);
 }
@@ -506,6 +512,14 @@ fn the_cursor_survives_reopening_and_a_new_schema_version_wipes() {
         // A second writer of the same directory is refused while this one is open.
         let err = SearchIndex::open(&path).unwrap_err();
         assert_eq!(err.code(), "index_failed", "{err}");
+        // Nor is it wiped under this one by a build with another schema version.
+        std::fs::write(path.join("otklik-search.version"), "0\n").unwrap();
+        let err = SearchIndex::open(&path).unwrap_err();
+        assert_eq!(err.code(), "index_failed", "{err}");
+        let err = SearchIndex::recreate(&path).unwrap_err();
+        assert_eq!(err.code(), "index_failed", "{err}");
+        idx.apply(&[], &[], 43).unwrap();
+        assert_eq!((idx.count(), idx.cursor()), (2, 43));
     }
     // Another build's schema version: wiped, cursor 0.
     std::fs::write(path.join("otklik-search.version"), "0\n").unwrap();
@@ -619,6 +633,36 @@ fn snippets_mark_the_matches_and_escape_html() {
     // Prefix matches are marked as well.
     let r = search(&idx, "выбо*");
     assert!(r.hits[0].snippet_html.contains("<mark>выбоины</mark>"));
+}
+
+#[test]
+fn garbage_is_no_hits_or_an_invalid_query() {
+    let idx = garbage_index();
+    let cases: Vec<(String, &str)> = vec![
+        ("\0\u{1}\u{7f}\u{1b}[31m".into(), "ok"),
+        ("!@#$%^&*()_+-=[]{};':\",./<>?\\|`~".into(), "ok"),
+        ("*".repeat(999), "ok"),
+        ("\"".repeat(999), "ok"),
+        ("а".repeat(999), "ok"),
+        ("а".repeat(10_000), "invalid_query"),
+        (
+            (0..40).map(|i| format!("слово{i} ")).collect(),
+            "invalid_query",
+        ),
+        ("яма ".repeat(40), "ok"),
+        ("ab* cd*".into(), "invalid_query"),
+        (
+            "AND OR NOT title:яма field:[a TO b] ~2 ^3 /regex/".into(),
+            "ok",
+        ),
+        ("\u{feff}\u{200b}\u{301}яма\u{fffd}".into(), "ok"),
+    ];
+    for (text, expected) in cases {
+        match idx.search(&query(&text)) {
+            Ok(_) => assert_eq!(expected, "ok", "{text:?}"),
+            Err(e) => assert_eq!(e.code(), expected, "{text:?}: {e}"),
+        }
+    }
 }
 
 fn garbage_index() -> SearchIndex {
