@@ -531,14 +531,38 @@ pub async fn verify_document(
     viewer: DocumentViewer,
     id: DocumentId,
 ) -> Result<(DocumentDetail, Vec<(usize, Report)>), AppError> {
-    let detail = state.store.document(id, viewer).await?;
-    let content = state.store.document_content(id, viewer).await?;
-    let bytes = Arc::new(content.content);
-    let mut reports = Vec::with_capacity(content.signatures.len());
-    for (slot, signature) in content.signatures {
-        reports.push((slot, state.signing.verify(bytes.clone(), signature).await?));
-    }
+    let (detail, _, reports) = verified(state, viewer, id).await?;
     Ok((detail, reports))
+}
+
+/// A document, its bytes and signatures (read once), and each signature's report.
+async fn verified(
+    state: &AppState,
+    viewer: DocumentViewer,
+    id: DocumentId,
+) -> Result<
+    (
+        DocumentDetail,
+        otklik_store::DocumentContent,
+        Vec<(usize, Report)>,
+    ),
+    AppError,
+> {
+    let detail = state.store.document(id, viewer).await?;
+    let mut content = state.store.document_content(id, viewer).await?;
+    let bytes = Arc::new(std::mem::take(&mut content.content));
+    let mut reports = Vec::with_capacity(content.signatures.len());
+    for (slot, signature) in &content.signatures {
+        reports.push((
+            *slot,
+            state
+                .signing
+                .verify(bytes.clone(), signature.clone())
+                .await?,
+        ));
+    }
+    content.content = Arc::unwrap_or_clone(bytes);
+    Ok((detail, content, reports))
 }
 
 /// The signed package: the document, each signature, and the verification report as
@@ -549,8 +573,7 @@ pub async fn package(
     id: DocumentId,
     report_html: impl FnOnce(&DocumentDetail, &[(usize, Report)]) -> String,
 ) -> Result<(String, Vec<u8>), AppError> {
-    let (detail, reports) = verify_document(state, viewer, id).await?;
-    let content = state.store.document_content(id, viewer).await?;
+    let (detail, content, reports) = verified(state, viewer, id).await?;
     let stem = detail
         .file_name
         .rsplit_once('.')

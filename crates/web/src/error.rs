@@ -85,6 +85,16 @@ impl AppError {
         Self::new(StatusCode::BAD_REQUEST, code)
     }
 
+    /// The code to show for this error: its first field's, else its own.
+    pub fn first_code(&self) -> &'static str {
+        self.fields.first().map_or(self.code, |f| f.code)
+    }
+
+    /// The field the error is at, if it is at one.
+    pub fn first_field(&self) -> Option<&str> {
+        self.fields.first().map(|f| f.field.as_str())
+    }
+
     /// The code of the given field, if that field is invalid.
     pub fn field_code(&self, field: &str) -> Option<&'static str> {
         self.fields

@@ -5,7 +5,7 @@ use otklik_domain::access::{self, Capability};
 use otklik_domain::answer_template::{self, TemplateBody};
 use otklik_domain::lifecycle::Role;
 use otklik_domain::{CategoryId, OrgId, SubmissionId, ValidationErrors};
-use otklik_store::{AnswerTemplateRecord, NewAnswerTemplate, UserRecord};
+use otklik_store::{AnswerTemplateRecord, NewAnswerTemplate, SubmissionDetail, UserRecord};
 use time::OffsetDateTime;
 
 use crate::error::AppError;
@@ -94,15 +94,21 @@ pub async fn suggestions(
         .into_iter()
         .filter_map(|t| {
             let body = TemplateBody::parse(&t.body).ok()?;
-            let filled = body.fill(|name| match name {
-                "number" => Some(detail.number.to_string()),
-                "date" => Some(crate::messages::date(detail.created_at, offset)),
-                "citizen" => Some(detail.author_name.clone()),
-                "organisation" => Some(detail.org_name.clone()),
-                "subcategory" => Some(detail.subcategory_name.clone()),
-                _ => None,
-            });
+            let filled = fill(&body, &detail, offset);
             Some((t, filled))
         })
         .collect())
+}
+
+/// A template's text with the submission's values in its placeholders (`offset_minutes`:
+/// the organisation's UTC offset, for the date).
+pub fn fill(body: &TemplateBody, detail: &SubmissionDetail, offset_minutes: i32) -> String {
+    body.fill(|name| match name {
+        "number" => Some(detail.number.to_string()),
+        "date" => Some(crate::messages::date(detail.created_at, offset_minutes)),
+        "citizen" => Some(detail.author_name.clone()),
+        "organisation" => Some(detail.org_name.clone()),
+        "subcategory" => Some(detail.subcategory_name.clone()),
+        _ => None,
+    })
 }

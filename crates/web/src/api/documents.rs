@@ -564,15 +564,18 @@ async fn verify_signatures(
     let content = Arc::new(decode("content_base64", &request.content_base64)?);
     let mut reports = Vec::new();
     let mut valid = true;
+    // Every report hashes the same bytes: its digest is the content's.
+    let mut content_sha256 = String::new();
     for raw in &request.signatures_base64 {
         let signature = decode("signatures_base64", raw)?;
         let report = state.signing.verify(content.clone(), signature).await?;
         valid &= report.valid;
+        content_sha256.clone_from(&report.content_sha256);
         reports.push(serde_json::to_value(&report).unwrap_or_default());
     }
     Ok(Json(VerifyResponse {
         valid,
-        content_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(content.as_slice())),
+        content_sha256,
         reports,
     }))
 }

@@ -470,12 +470,9 @@ async fn failed(
     let user = ctx.require_user()?;
     let detail = state.store.document(id, viewer_of(user)).await?;
     let mut page = document_page(state, ctx, detail).await?;
-    let (field, code) = match error.fields.first() {
-        Some(f) => (f.field.clone(), f.code),
-        None => (String::new(), error.code),
-    };
+    let code = error.first_code();
     page.error_action = action.to_owned();
-    page.error_field = field;
+    page.error_field = error.first_field().unwrap_or_default().to_owned();
     page.error_message = messages::error(code).to_owned();
     let mut response = render_status(error.status, &page);
     crate::error::add_retry_after(&mut response, error.retry_after);
@@ -887,11 +884,12 @@ async fn certificates_page(
         .collect();
     let (error_form, error_field, error_message) = match error {
         Some((form, e)) => {
-            let (field, code) = match e.fields.first() {
-                Some(f) => (f.field.clone(), f.code),
-                None => (String::new(), e.code),
-            };
-            (form.to_owned(), field, messages::error(code).to_owned())
+            let field = e.first_field().unwrap_or_default().to_owned();
+            (
+                form.to_owned(),
+                field,
+                messages::error(e.first_code()).to_owned(),
+            )
         }
         None => Default::default(),
     };
@@ -1095,7 +1093,7 @@ async fn verify_post(
         match state.signing.verify(content.clone(), bytes).await {
             Ok(report) => reports.push((signature_name, report)),
             Err(e) => {
-                let code = e.fields.first().map_or(e.code, |f| f.code);
+                let code = e.first_code();
                 page.error = Some(("f-signatures", messages::signature_problem(code)));
                 return Ok(render_status(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -1106,7 +1104,11 @@ async fn verify_post(
     }
     page.checked = true;
     page.file_name = otklik_domain::document::safe_file_name(&name);
-    page.sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(content.as_slice()));
+    // Every report hashed the same bytes.
+    page.sha256 = reports
+        .first()
+        .map(|(_, r)| r.content_sha256.clone())
+        .unwrap_or_default();
     page.checked_at = messages::datetime(OffsetDateTime::now_utc());
     page.valid = reports.iter().all(|(_, r)| r.valid);
     page.checks = checks_of(&reports);

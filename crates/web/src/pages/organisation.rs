@@ -265,7 +265,7 @@ async fn refused(state: &AppState, ctx: &Ctx, org: OrgId, e: AppError) -> PageRe
     if e.status.is_server_error() || e.status == StatusCode::NOT_FOUND {
         return Err(e.into());
     }
-    let code = e.fields.first().map_or(e.code, |f| f.code);
+    let code = e.first_code();
     let page = build(
         state,
         ctx,

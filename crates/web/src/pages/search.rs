@@ -193,11 +193,8 @@ async fn search_page(
             Ok(render(&page))
         }
         Err(e) if e.status == axum::http::StatusCode::UNPROCESSABLE_ENTITY => {
-            let (field, code) = e
-                .fields
-                .first()
-                .map_or(("q".to_owned(), e.code), |f| (f.field.clone(), f.code));
-            page.error = Some((format!("f-{field}"), messages::error(code)));
+            let field = e.first_field().unwrap_or("q");
+            page.error = Some((format!("f-{field}"), messages::error(e.first_code())));
             Ok(render_status(e.status, &page))
         }
         Err(e) => Err(e.into()),

@@ -703,16 +703,7 @@ impl DetailPage {
                 state.store.record_template_use(holder, id).await?;
                 otklik_domain::answer_template::TemplateBody::parse(&chosen.body)
                     .ok()
-                    .map(|body| {
-                        body.fill(|name| match name {
-                            "number" => Some(d.number.to_string()),
-                            "date" => Some(messages::date(d.created_at, org.utc_offset_minutes)),
-                            "citizen" => Some(d.author_name.clone()),
-                            "organisation" => Some(d.org_name.clone()),
-                            "subcategory" => Some(d.subcategory_name.clone()),
-                            _ => None,
-                        })
-                    })
+                    .map(|body| crate::templates::fill(&body, &d, org.utc_offset_minutes))
             }
             _ => None,
         };
