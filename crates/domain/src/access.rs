@@ -114,8 +114,12 @@ impl Principal {
 pub enum Capability {
     /// Send a message or a 59-FZ appeal (citizens).
     Submit(SubmissionKind),
-    /// Cast a ballot in a poll or vote (citizens).
+    /// Cast a ballot in a poll or vote (citizens; each poll sets the verification level
+    /// it needs, verified unless it says otherwise).
     Vote,
+    /// Run polls and votes: an organisation's officials and administrators for it, the
+    /// operator for the platform.
+    RunPolls,
     /// Sign an electronic document.
     Sign,
     /// See one's own account: verification, linked identities, who read one's data.
@@ -149,7 +153,7 @@ impl Capability {
     pub fn min_verification(self) -> Verification {
         match self {
             Self::Submit(SubmissionKind::Appeal) => Verification::Standard,
-            Self::Vote | Self::Sign => Verification::Verified,
+            Self::Sign => Verification::Verified,
             _ => Verification::Unverified,
         }
     }
@@ -271,6 +275,7 @@ fn role_may(role: Role, capability: Capability) -> bool {
         ManageIncidents => matches!(role, Role::Operator | Role::Coordinator(_)),
         AdministerOrganisation(org) => role == Role::Operator || role == Role::OrgAdmin(org),
         ReceiveDeliveries => matches!(role, Role::Integration(_)),
+        RunPolls => matches!(role, Role::Official(_) | Role::OrgAdmin(_) | Role::Operator),
     }
 }
 
@@ -302,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn appeals_need_a_standard_identity_and_votes_a_verified_one() {
+    fn appeals_need_a_standard_identity_and_signatures_a_verified_one() {
         let simple = person(Role::Citizen, Verification::Unverified);
         let standard = person(Role::Citizen, Verification::Standard);
         let verified = person(Role::Citizen, Verification::Verified);
@@ -315,10 +320,12 @@ mod tests {
         );
         assert_eq!(check(Some(&standard), appeal), Ok(()));
         assert_eq!(
-            check(Some(&standard), Capability::Vote),
+            check(Some(&standard), Capability::Sign),
             Err(Denied::VerificationRequired(Verification::Verified))
         );
-        assert_eq!(check(Some(&verified), Capability::Vote), Ok(()));
+        assert_eq!(check(Some(&verified), Capability::Sign), Ok(()));
+        // Each poll sets the level its voters need (`poll::Eligibility`).
+        assert_eq!(check(Some(&simple), Capability::Vote), Ok(()));
     }
 
     #[test]

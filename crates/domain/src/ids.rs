@@ -29,6 +29,7 @@ id_type!(
     CampaignId,
     DocumentId,
     CertificateId,
+    PollId,
 );
 
 /// The registration number a citizen sees: `YYYY-NNNNNNN`, the year of registration (UTC)

@@ -18,6 +18,7 @@ pub mod form;
 pub mod ids;
 pub mod lifecycle;
 pub mod notify;
+pub mod poll;
 pub mod territory;
 pub mod text;
 

@@ -1093,7 +1093,86 @@ pub async fn load(
     )
     .await?;
     accounts.push(analyst);
+    load_polls(store, &orgs).await?;
     Ok(accounts)
+}
+
+/// The demo's polls: the operator's vote on improvement projects (all of Russia,
+/// results after the close) and the Tver city administration's survey with every kind
+/// of question (Тверская область, live results), both open for a month from the first
+/// start.
+async fn load_polls(
+    store: &dyn Store,
+    orgs: &BTreeMap<&str, (OrgId, RegionId)>,
+) -> Result<(), StoreError> {
+    use otklik_domain::poll::{parse_text, Eligibility, PollKind, ResultsPolicy, Schedule};
+    let operator =
+        Email::parse(&format!("{}@{EMAIL_DOMAIN}", OPERATOR.email)).map_err(|_| BAD_DATA)?;
+    let by = store.user_by_email(&operator).await?.ok_or(BAD_DATA)?.id;
+    let (city, _) = lookup(orgs, "tver_city")?;
+    let now = time::OffsetDateTime::now_utc();
+    let schedule = Schedule::new(
+        now - time::Duration::days(1),
+        now + time::Duration::days(30),
+    )
+    .map_err(|_| BAD_DATA)?;
+    let moscow = time::UtcOffset::from_hms(3, 0, 0).map_err(|_| BAD_DATA)?;
+    let polls = [
+        (
+            None,
+            PollKind::Vote,
+            "Благоустройство общественных пространств — 2027",
+            "Выберите до двух проектов, которые будут выполнены в первую очередь.",
+            "? Какие проекты выполнить в 2027 году?\n* несколько до 2\n\
+             - Набережная Волги :: освещение, скамейки и велодорожка @ 56.8609, 35.8955\n\
+             - Сквер у драмтеатра :: новые посадки и фонтан @ 56.8617, 35.9030\n\
+             - Детский парк :: площадки для детей разного возраста\n\
+             - Городской сад :: ремонт эстрады и дорожек\n\
+             - Площадь Ленина :: пешеходная зона",
+            None,
+            ResultsPolicy::Embargoed,
+        ),
+        (
+            Some(city),
+            PollKind::Survey,
+            "Уборка улиц зимой",
+            "Помогите оценить, как убирают снег в вашем районе.",
+            "? Как часто вы ходите пешком по городу зимой?\n* один\n- Каждый день\n\
+             - Несколько раз в неделю\n- Редко\n\
+             ? Оцените уборку тротуаров\n* шкала 1..5\n\
+             ? Где чаще всего не убрано?\n* несколько до 3\n* если 1 = 1\n\
+             - Остановки\n- Пешеходные переходы\n- Дворы\n- Тротуары у школ\n\
+             ? Что важнее всего?\n* порядок\n- Тротуары\n- Дороги\n- Вывоз снега\n\
+             ? Ваши предложения\n* текст 1000\n* необязательный",
+            None,
+            ResultsPolicy::Live,
+        ),
+    ];
+    for (org, kind, title, description, questions, region, results) in polls {
+        let spec = parse_text(kind, questions).map_err(|_| BAD_DATA)?;
+        store
+            .create_poll(
+                otklik_store::NewPoll {
+                    org,
+                    title: title.to_owned(),
+                    description: description.to_owned(),
+                    spec,
+                    eligibility: Eligibility {
+                        verification: Verification::Standard,
+                        min_age: None,
+                        region,
+                        municipality: None,
+                    },
+                    offset: moscow,
+                    schedule,
+                    results,
+                    by,
+                },
+                now,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 fn lookup<T: Copy>(map: &BTreeMap<&str, T>, key: &str) -> StoreResult<T> {

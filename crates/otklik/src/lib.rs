@@ -6,6 +6,7 @@ pub mod calendar_cli;
 pub mod demo;
 pub mod log_cli;
 pub mod monitor;
+pub mod poll_cli;
 pub mod search;
 pub mod settings;
 pub mod transparency;
@@ -159,7 +160,11 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         Vec::new()
     };
     let index = search::open_index(&config.database.data_dir)?;
-    let state = AppState::new(store.clone(), config.web.clone(), index.clone()).await?;
+    let state = AppState::new(store.clone(), config.web.clone(), index.clone())
+        .await?
+        .with_log_signer(otklik_log::Signer::from_secret_bytes(
+            &signer.to_secret_bytes(),
+        ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| AppError::Listen {

@@ -52,6 +52,9 @@ enum Command {
     /// Full-text search: rebuild the node's index from the database.
     #[command(subcommand)]
     Search(SearchCommand),
+    /// Polls and votes: recount from the published ballots, verify a ballot's receipt.
+    #[command(subcommand)]
+    Poll(otklik::poll_cli::PollCommand),
 }
 
 #[derive(Subcommand)]
@@ -329,6 +332,7 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
     match command {
         Command::Log(command) => return log_command(command).await,
         Command::Sign(command) => return Ok(sign_cli::run(command)),
+        Command::Poll(command) => return Ok(otklik::poll_cli::run(command)),
         Command::Search(SearchCommand::Reindex(db)) => {
             let database = db.database();
             let store = database.open().await?;
@@ -506,6 +510,7 @@ async fn run_other(command: Command) -> Result<(), otklik::AppError> {
         | Command::Sla(_)
         | Command::Territory(_)
         | Command::Sign(_)
+        | Command::Poll(_)
         | Command::Search(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {

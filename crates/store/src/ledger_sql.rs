@@ -1060,12 +1060,12 @@ pub(crate) use impl_ledger;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct HeadRow {
-    size: i64,
-    root: Vec<u8>,
-    timestamp_ms: i64,
-    key_id: String,
-    signature: Vec<u8>,
-    public_key: Vec<u8>,
+    pub size: i64,
+    pub root: Vec<u8>,
+    pub timestamp_ms: i64,
+    pub key_id: String,
+    pub signature: Vec<u8>,
+    pub public_key: Vec<u8>,
 }
 
 impl HeadRow {

@@ -20,6 +20,8 @@ pub mod ledger;
 mod ledger_sql;
 mod model;
 mod notify_sql;
+pub mod polls;
+mod polls_sql;
 mod search_sql;
 mod templates_sql;
 mod terms;
@@ -30,6 +32,8 @@ pub use ledger::{
     ReceiptEntry,
 };
 pub use model::*;
+pub use polls::*;
+pub use polls_sql::poll_signer;
 pub use search_sql::{SearchAnswer, SearchChanges, SearchSubmission};
 pub use templates_sql::{AnswerTemplateRecord, NewAnswerTemplate};
 
@@ -763,6 +767,100 @@ pub trait SearchFeed: Send + Sync + 'static {
     async fn search_changes(&self, cursor: u64, limit: u32) -> StoreResult<SearchChanges>;
 }
 
+/// Polls and votes: the voter roll, the ballot box, the poll's own log and its counts
+/// (`docs/POLLS.md`).
+#[async_trait]
+pub trait Polls {
+    async fn create_poll(
+        &self,
+        poll: NewPoll,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<otklik_domain::PollId>;
+
+    /// `NotFound` when there is none.
+    async fn poll(&self, id: otklik_domain::PollId) -> StoreResult<PollRecord>;
+
+    /// Polls by the filter, latest closing first.
+    async fn polls(&self, filter: PollFilter, limit: u32) -> StoreResult<Vec<PollRecord>>;
+
+    /// Cancels a poll that has not closed (`poll_closed` otherwise): no more ballots, and
+    /// its results are never shown.
+    async fn cancel_poll(
+        &self,
+        id: otklik_domain::PollId,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The profile facts eligibility is judged on, and the voter roll's key of the person.
+    async fn voter(&self, user: otklik_domain::UserId) -> StoreResult<Voter>;
+
+    async fn has_voted(&self, poll: otklik_domain::PollId, voter_key: &str) -> StoreResult<bool>;
+
+    /// Puts a batch of ballots in the box in one transaction; one outcome per ballot, in
+    /// order. A ballot is refused (and nothing of it written) when its poll is not open
+    /// at `now` or its voter is already on the roll, the first in the batch winning.
+    async fn cast_ballots(
+        &self,
+        batch: &[NewBallot],
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Vec<CastOutcome>>;
+
+    /// The running counts of a poll (every dimension).
+    async fn poll_counts(&self, poll: otklik_domain::PollId) -> StoreResult<Vec<PollCount>>;
+
+    /// Voters per local day.
+    async fn poll_turnout_by_day(
+        &self,
+        poll: otklik_domain::PollId,
+    ) -> StoreResult<Vec<(String, u64)>>;
+
+    /// Free-text answers to a question, in a random order (their ids are random).
+    async fn poll_texts(
+        &self,
+        poll: otklik_domain::PollId,
+        question: u16,
+        limit: u32,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Signs a head of the poll's log if it grew since the last (`None` otherwise). With
+    /// `finalise`, only after the close (`poll_open` before), and the poll's final size
+    /// is recorded once.
+    async fn sign_poll_head(
+        &self,
+        poll: otklik_domain::PollId,
+        signer: &otklik_log::Signer,
+        now: time::OffsetDateTime,
+        finalise: bool,
+    ) -> StoreResult<Option<otklik_log::SignedTreeHead>>;
+
+    async fn latest_poll_head(
+        &self,
+        poll: otklik_domain::PollId,
+    ) -> StoreResult<Option<otklik_log::SignedTreeHead>>;
+
+    /// A ballot's receipt against the latest signed head; `None` when no signed head
+    /// covers it yet; `NotFound` for an unknown ballot.
+    async fn ballot_receipt(
+        &self,
+        poll: otklik_domain::PollId,
+        ballot_id: &otklik_domain::poll::BallotId,
+    ) -> StoreResult<Option<BallotReceipt>>;
+
+    /// Ballots in log order from leaf `after`, at most `limit`.
+    async fn published_ballots(
+        &self,
+        poll: otklik_domain::PollId,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<
+        Vec<(
+            u64,
+            otklik_domain::poll::BallotId,
+            otklik_domain::poll::Ballot,
+        )>,
+    >;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
@@ -775,6 +873,7 @@ pub trait Store:
     + Documents
     + SearchFeed
     + AnswerTemplates
+    + Polls
     + Send
     + Sync
     + 'static

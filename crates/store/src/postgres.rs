@@ -11,6 +11,7 @@ use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
+use crate::polls_sql::impl_polls;
 use crate::search_sql::impl_search_feed;
 use crate::templates_sql::impl_answer_templates;
 use crate::StoreResult;
@@ -104,6 +105,15 @@ impl_notifications! {
 }
 
 impl_documents! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
+    lock: " FOR UPDATE",
+}
+
+impl_polls! {
     store: PgStore,
     db: sqlx::Postgres,
     write: pool,

@@ -13,6 +13,7 @@ use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
+use crate::polls_sql::impl_polls;
 use crate::search_sql::impl_search_feed;
 use crate::templates_sql::impl_answer_templates;
 use crate::{StoreError, StoreResult};
@@ -100,34 +101,52 @@ impl SqliteStore {
     /// (sampled statistics misled the planner; without any, the due lists scan millions
     /// of rows instead of reading one index range), then `PRAGMA optimize` for the rest.
     /// A full ANALYZE reads every index once: ~0.1 s per 300 000 submissions.
+    ///
+    /// It runs in one `BEGIN IMMEDIATE` transaction: `PRAGMA optimize` reads the schema
+    /// and then writes statistics, and a read upgraded to a write fails at once with
+    /// `SQLITE_BUSY` (no waiting) when a server running beside this process (a CLI
+    /// command) committed in between. Taking the write lock first waits instead.
     async fn refresh_statistics(&self) -> StoreResult<()> {
+        let mut conn = self.writer.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let refreshed = Self::refresh_statistics_in(&mut conn).await;
+        let end = if refreshed.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        sqlx::query(end).execute(&mut *conn).await?;
+        refreshed
+    }
+
+    async fn refresh_statistics_in(conn: &mut sqlx::SqliteConnection) -> StoreResult<()> {
         let has_stats: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
         )
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *conn)
         .await?;
         let estimate: Option<i64> = if has_stats > 0 {
             sqlx::query_scalar::<_, String>(
                 "SELECT stat FROM sqlite_stat1 WHERE tbl = 'submissions' \
                  AND idx = 'submissions_author'",
             )
-            .fetch_optional(&self.writer)
+            .fetch_optional(&mut *conn)
             .await?
             .and_then(|stat| stat.split(' ').next().and_then(|n| n.parse().ok()))
         } else {
             None
         };
         let rows: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM submissions")
-            .fetch_one(&self.writer)
+            .fetch_one(&mut *conn)
             .await?;
         let stale = match estimate {
             None => true,
             Some(estimate) => rows > STATISTICS_MIN_ROWS && rows > estimate.saturating_mul(4),
         };
         if stale {
-            sqlx::query("ANALYZE").execute(&self.writer).await?;
+            sqlx::query("ANALYZE").execute(&mut *conn).await?;
         }
-        sqlx::query("PRAGMA optimize").execute(&self.writer).await?;
+        sqlx::query("PRAGMA optimize").execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -196,6 +215,15 @@ impl_notifications! {
 }
 
 impl_documents! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
+    lock: "",
+}
+
+impl_polls! {
     store: SqliteStore,
     db: sqlx::Sqlite,
     write: writer,

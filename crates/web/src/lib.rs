@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod open311;
 pub mod orgadmin;
 pub mod pages;
+pub mod polls;
 pub mod ratelimit;
 pub mod search;
 pub mod signing;
@@ -46,6 +47,10 @@ pub struct AppState {
     pub signing: Arc<signing::Signing>,
     /// This node's full-text index (kept in step with the database by the binary).
     pub search: Arc<otklik_search::SearchIndex>,
+    /// The transparency log's key, from which each poll's log key is derived.
+    pub log_signer: Arc<otklik_log::Signer>,
+    /// The one writer of ballots (group commit).
+    pub ballots: polls::BallotBox,
 }
 
 impl AppState {
@@ -64,14 +69,22 @@ impl AppState {
             .clone()
             .map(|c| Arc::new(oidc::Provider::new(c, &key)));
         Ok(Self {
-            store,
             csrf_key: key.into(),
             limiter: Arc::new(ratelimit::Limiter::new(&config.rate_limits)),
             config: Arc::new(config),
             oidc,
             signing,
             search,
+            log_signer: Arc::new(otklik_log::Signer::generate(&mut rand::rngs::OsRng)),
+            ballots: polls::BallotBox::start(store.clone()),
+            store,
         })
+    }
+
+    /// Uses the installation's log key (the binary's) instead of a key of this process.
+    pub fn with_log_signer(mut self, signer: otklik_log::Signer) -> Self {
+        self.log_signer = Arc::new(signer);
+        self
     }
 }
 

@@ -692,6 +692,19 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/search", &[],                                                                 "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn"),
         get("/search", &[],                                                                 "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn")
             .query("q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80"),
+        // ---- pages: polls (public to read; citizens vote; organisers create and cancel their own) ------------
+        get("/polls", &[],                                                                  "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/polls/new", &[],                                                              "lgn  403  403  403  ok   ok   ok   ok   403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/polls/new", &[],                                                             "lgn  403  403  403  422  422  422  422  403  403  422  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/polls/{id}", &["999999999"],                                                  "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/polls/{id}/receipt", &["999999999"],                                          "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .query("ballot=00000000000000000000000000000000"),
+        get("/polls/{id}/results", &["999999999"],                                          "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/polls/{id}/vote", &["999999999"],                                            "lgn  404  404  404  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        post("/polls/{id}/cancel", &["999999999"],                                          "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
+            .form(&[]),
         // ---- pages: answer templates (an official's own organisation's) --------------------------------
         get("/templates", &[],                                                              "lgn  403  403  403  ok   ok   ok   403  403  403  403  403  lgn  lgn  lgn  lgn"),
         post("/templates", &[],                                                             "lgn  403  403  403  422  422  422  403  403  403  403  403  lgn  lgn  lgn  lgn")
@@ -875,6 +888,18 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .json(json!({ "title": "", "body": "" })),
         delete("/api/v1/answer-templates/{id}", &["999999999"],                             "lgn  403  403  403  404  404  404  403  403  403  403  403  403  403  403  403"),
         get("/api/v1/submissions/{id}/answer-templates", &[s],                              "lgn  403  404  404  ok   404  404  404  403  404  403  404  403  403  403  404"),
+        // ---- API: polls (reading is public; citizens vote, organisers create) ---------------------------
+        get("/api/v1/polls", &[],                                                           "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
+        post("/api/v1/polls", &[],                                                          "lgn  403  403  403  422  422  422  422  403  403  422  403  403  403  403  403")
+            .json(json!({ "kind": "vote", "title": "", "opens_at": "", "closes_at": "", "results": "" })),
+        get("/api/v1/polls/{id}", &["999999999"],                                           "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/api/v1/polls/{id}/cancel", &["999999999"],                                   "lgn  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .json(json!({})),
+        post("/api/v1/polls/{id}/ballots", &["999999999"],                                  "lgn  404  404  404  403  403  403  403  403  403  403  403  403  403  403  403")
+            .json(json!({ "answers": [] })),
+        get("/api/v1/polls/{id}/ballots", &["999999999"],                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/api/v1/polls/{id}/results", &["999999999"],                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/api/v1/polls/{id}/receipts/{ballot_id}", &["999999999", "0"],                 "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         // ---- API: electronic documents, signatures and certificates (people only) ----------------------
         get("/api/v1/documents", &[],                                                       "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         post("/api/v1/documents", &[],                                                      "lgn  422  403  403  422  422  422  422  422  422  422  403  403  403  403  403")

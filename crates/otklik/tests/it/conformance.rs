@@ -114,8 +114,10 @@ conformance!(
         documents_one_signature_per_slot_under_concurrency,
         search_feed_follows_the_log,
         answer_templates_are_the_organisations_own,
+        polls_one_person_one_vote_under_concurrency,
+        polls_batches_receipts_close_and_recount,
     ],
-    url: [reopening_the_store, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
+    url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
 
 mod deadlines;
@@ -124,6 +126,7 @@ mod documents;
 mod identity;
 mod ledger;
 mod notifications;
+mod polls;
 mod search;
 mod templates;
 use deadlines::*;
@@ -132,6 +135,7 @@ use documents::*;
 use identity::*;
 use ledger::*;
 use notifications::*;
+use polls::*;
 use search::*;
 use templates::*;
 
@@ -2006,4 +2010,30 @@ async fn reopening_the_store(store: Arc<dyn Store>, url: &str) {
         third.submission(id, w.citizen).await.unwrap().status,
         Status::InProgress
     );
+}
+
+/// A second process (a CLI command) opens the database while the server holds its write
+/// lock: opening waits for the lock rather than failing with "database is locked".
+async fn opening_waits_for_another_writer(store: Arc<dyn Store>, url: &str) {
+    let w = World::new(store.as_ref()).await;
+    w.submit(store.as_ref(), w.citizen, T0).await;
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        // PostgreSQL opens without writing; the reopening scenario covers it.
+        return;
+    };
+    let holder = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    let mut conn = holder.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+    };
+    let (second, ()) = tokio::join!(otklik_store::open(url), release);
+    let second = second.unwrap_or_else(|e| panic!("open beside a writer: {e:?}"));
+    second.health().await.unwrap();
 }

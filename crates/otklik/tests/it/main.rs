@@ -15,6 +15,7 @@ mod notifications;
 mod open311;
 mod pages;
 mod pg;
+mod polls;
 mod schemathesis;
 mod search;
 mod sign_cli;

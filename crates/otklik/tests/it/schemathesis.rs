@@ -139,6 +139,15 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 include-name-regex = "^(POST /api/v1/answer-templates|PUT /api/v1/answer-templates/\\{id\\})$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422"]
 
+# Polls: the questions follow a grammar (types, options, conditions on earlier
+# questions) no schema states; the region and municipality must exist and belong
+# together; the schedule must close after it opens, in the future, within a year. A
+# ballot must answer the stored poll's questions (their types, options and conditions);
+# the voter must be eligible (403) and not have voted (409); the box may be busy (429).
+[[operations]]
+include-name-regex = "^POST /api/v1/polls(/\\{id\\}/ballots)?$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
 # Search: a status, kind, channel or sort must be one of the named values, a date a real
 # day, a page within the first 10 000 results.
 [[operations]]

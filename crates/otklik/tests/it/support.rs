@@ -178,6 +178,7 @@ impl TestApp {
 }
 
 /// A small API client with a bearer token.
+#[derive(Clone)]
 pub struct Api {
     pub base: String,
     pub token: String,

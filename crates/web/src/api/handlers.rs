@@ -62,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::documents::routes())
         .merge(super::search::routes())
         .merge(super::templates::routes())
+        .merge(super::polls::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -141,6 +142,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::documents::Doc::openapi());
     doc.merge(super::search::Doc::openapi());
     doc.merge(super::templates::Doc::openapi());
+    doc.merge(super::polls::Doc::openapi());
     complete_errors(&mut doc);
     doc
 }

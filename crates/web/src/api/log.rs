@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A signed tree head: `{"version":1,"alg","size","root","timestamp_ms","key_id",
 /// "public_key","signature"}`, hashes, key and signature in base64.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TreeHeadView {
     pub version: u32,
     pub alg: String,

@@ -13,6 +13,7 @@ pub mod monitoring;
 pub mod notifications;
 pub mod oauth;
 pub mod organisation;
+pub mod polls;
 pub mod search;
 pub mod templates;
 mod types;

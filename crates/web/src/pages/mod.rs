@@ -8,6 +8,7 @@ pub(crate) mod forms;
 mod monitoring;
 mod notifications;
 mod organisation;
+mod polls;
 mod search;
 mod templates;
 mod views;
@@ -71,6 +72,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(search::routes())
         .merge(templates::routes())
         .merge(organisation::routes())
+        .merge(polls::routes())
         .merge(console::routes())
         .merge(widget::routes())
         .fallback(not_found)

@@ -1,0 +1,334 @@
+//! The `Polls` trait on both backends: one person, one vote under concurrency; a batch
+//! refuses what is not open and who already voted, counts the rest; receipts prove
+//! inclusion against the poll's own signed heads; the close freezes the box; the
+//! published ballots rebuild the signed tree and recount to the running counts.
+
+use super::*;
+use otklik_domain::access::Verification;
+use otklik_domain::poll::{
+    self, AgeGroup, Eligibility, PollKind, PollSpec, RawAnswer, ResultsPolicy, Schedule, Tally,
+};
+use otklik_domain::PollId;
+
+fn spec() -> PollSpec {
+    poll::parse_text(
+        PollKind::Survey,
+        "? Что построить?\n* несколько до 2\n- Сквер\n- Площадку\n- Парковку\n\
+         ? Оценка\n* шкала 1..5\n* необязательный\n? Пожелания\n* текст 200\n* необязательный",
+    )
+    .unwrap()
+}
+
+async fn new_poll(
+    s: &dyn Store,
+    w: &World,
+    opens: OffsetDateTime,
+    closes: OffsetDateTime,
+) -> PollId {
+    s.create_poll(
+        NewPoll {
+            org: Some(w.org),
+            title: "Благоустройство двора".to_owned(),
+            description: "Выберите, что сделать во дворе.".to_owned(),
+            spec: spec(),
+            eligibility: Eligibility {
+                verification: Verification::Standard,
+                min_age: Some(14),
+                region: Some(w.region),
+                municipality: None,
+            },
+            offset: time::UtcOffset::from_hms(3, 0, 0).unwrap(),
+            schedule: Schedule::new(opens, closes).unwrap(),
+            results: ResultsPolicy::Embargoed,
+            by: w.official.user,
+        },
+        T0,
+    )
+    .await
+    .unwrap()
+}
+
+fn ballot(
+    poll: PollId,
+    voter: &str,
+    choices: Vec<u16>,
+    scale: Option<i64>,
+    text: &str,
+) -> NewBallot {
+    let raw = [
+        RawAnswer::Choices(choices),
+        scale.map_or(RawAnswer::None, RawAnswer::Scale),
+        RawAnswer::Text(text.to_owned()),
+    ];
+    let checked = spec().check_ballot(&raw).unwrap();
+    NewBallot {
+        poll,
+        voter_key: voter.to_owned(),
+        ballot: checked.ballot,
+        texts: checked.texts,
+        region: None,
+        age_group: AgeGroup::From25To34,
+        channel: BallotChannel::Web,
+    }
+}
+
+pub(super) async fn polls_one_person_one_vote_under_concurrency(store: Arc<dyn Store>) {
+    let w = World::new(store.as_ref()).await;
+    let poll = new_poll(store.as_ref(), &w, T0, T0 + Duration::days(7)).await;
+    let during = T0 + Duration::hours(1);
+    let mut tasks = Vec::new();
+    for i in 0..100u16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let b = ballot(poll, "k:same-person", vec![i % 3], None, "");
+            store.cast_ballots(&[b], during).await.unwrap().remove(0)
+        }));
+    }
+    let mut cast = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            CastOutcome::Cast { .. } => cast += 1,
+            CastOutcome::AlreadyVoted => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(cast, 1);
+    let record = store.poll(poll).await.unwrap();
+    assert_eq!(record.ballots, 1);
+    let counts = store.poll_counts(poll).await.unwrap();
+    let ballots = counts
+        .iter()
+        .find(|c| c.dimension == "all" && c.question == -1)
+        .unwrap();
+    assert_eq!(ballots.count, 1);
+    assert!(store.has_voted(poll, "k:same-person").await.unwrap());
+    assert_eq!(
+        store.poll_turnout_by_day(poll).await.unwrap(),
+        vec![("2026-12-04".to_owned(), 1)]
+    );
+}
+
+pub(super) async fn polls_batches_receipts_close_and_recount(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let w = World::new(s).await;
+    let opens = T0 + Duration::hours(1);
+    let closes = T0 + Duration::days(1);
+    let poll = new_poll(s, &w, opens, closes).await;
+    let during = opens + Duration::minutes(5);
+
+    // Before the opening nothing is written.
+    let early = s
+        .cast_ballots(&[ballot(poll, "k:a", vec![0], None, "")], T0)
+        .await
+        .unwrap();
+    assert_eq!(early, vec![CastOutcome::NotOpen]);
+    assert!(!s.has_voted(poll, "k:a").await.unwrap());
+
+    // One batch: three voters, one of them twice, and a ballot for an unknown poll.
+    let batch = vec![
+        ballot(poll, "k:a", vec![0, 1], Some(5), "Больше скамеек"),
+        ballot(poll, "k:b", vec![1], None, ""),
+        ballot(poll, "k:a", vec![2], None, ""),
+        ballot(PollId(999_999), "k:c", vec![0], None, ""),
+        ballot(poll, "k:c", vec![1, 2], Some(3), ""),
+    ];
+    let outcomes = s.cast_ballots(&batch, during).await.unwrap();
+    assert!(matches!(outcomes[0], CastOutcome::Cast { .. }));
+    assert!(matches!(outcomes[1], CastOutcome::Cast { .. }));
+    assert_eq!(outcomes[2], CastOutcome::AlreadyVoted);
+    assert_eq!(outcomes[3], CastOutcome::UnknownPoll);
+    assert!(matches!(outcomes[4], CastOutcome::Cast { .. }));
+    let mut leaves: Vec<u64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            CastOutcome::Cast { leaf_index, .. } => Some(*leaf_index),
+            _ => None,
+        })
+        .collect();
+    leaves.sort_unstable();
+    assert_eq!(leaves, [0, 1, 2]);
+    // A later batch: the voter already on the roll is refused, a new one counted.
+    let later = s
+        .cast_ballots(
+            &[
+                ballot(poll, "k:b", vec![0], None, ""),
+                ballot(poll, "k:d", vec![0], Some(4), ""),
+            ],
+            during,
+        )
+        .await
+        .unwrap();
+    assert_eq!(later[0], CastOutcome::AlreadyVoted);
+    let CastOutcome::Cast {
+        ballot_id: d_ballot,
+        leaf_index: 3,
+    } = later[1].clone()
+    else {
+        panic!("{later:?}");
+    };
+
+    // The free text is kept apart; the counts follow the ballots.
+    assert_eq!(
+        s.poll_texts(poll, 2, 10).await.unwrap(),
+        vec!["Больше скамеек"]
+    );
+    let counts = s.poll_counts(poll).await.unwrap();
+    let all = |question: i32, slot: u32| {
+        counts
+            .iter()
+            .find(|c| c.dimension == "all" && c.question == question && c.slot == slot)
+            .map_or(0, |c| c.count)
+    };
+    assert_eq!(all(-1, 0), 4);
+    assert_eq!((all(0, 0), all(0, 1), all(0, 2)), (2, 3, 1));
+    assert_eq!(all(1, poll::ANSWERED_SLOT), 3);
+    let by_channel = counts
+        .iter()
+        .find(|c| c.dimension == "channel" && c.value == "web" && c.question == -1)
+        .unwrap();
+    assert_eq!(by_channel.count, 4);
+
+    // A receipt: none until a head is signed, then a proof that verifies.
+    assert_eq!(s.ballot_receipt(poll, &d_ballot).await.unwrap(), None);
+    let log_signer = otklik_log::Signer::from_secret_bytes(&[7u8; 32]);
+    let signer = otklik_store::poll_signer(&log_signer, poll);
+    assert_ne!(
+        signer.public_key_bytes(),
+        otklik_store::poll_signer(&log_signer, PollId(poll.0 + 1)).public_key_bytes()
+    );
+    let head = s
+        .sign_poll_head(poll, &signer, during, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.head.size, 4);
+    assert_eq!(
+        s.sign_poll_head(poll, &signer, during, false)
+            .await
+            .unwrap(),
+        None
+    );
+    let receipt = s.ballot_receipt(poll, &d_ballot).await.unwrap().unwrap();
+    assert_eq!(receipt.proof.leaf_index, 3);
+    let leaf = otklik_log::leaf_hash(
+        head.head.alg,
+        &poll::ballot_leaf(poll.0, &d_ballot, &receipt.answers),
+    );
+    assert_eq!(leaf, receipt.proof.leaf_hash);
+    otklik_log::verify_inclusion(
+        head.head.alg,
+        &leaf,
+        3,
+        4,
+        &receipt.proof.proof,
+        &head.head.root,
+    )
+    .unwrap();
+    receipt
+        .head
+        .verify(Some(&signer.public_key_bytes()))
+        .unwrap();
+    let unknown = poll::BallotId::from_bytes([9; 16]);
+    assert!(matches!(
+        s.ballot_receipt(poll, &unknown).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Finalising waits for the close; after it, the box is frozen.
+    assert_eq!(
+        s.sign_poll_head(poll, &signer, during, true)
+            .await
+            .unwrap_err()
+            .code(),
+        "poll_open"
+    );
+    let after = closes + Duration::seconds(1);
+    let late = s
+        .cast_ballots(&[ballot(poll, "k:e", vec![0], None, "")], after)
+        .await
+        .unwrap();
+    assert_eq!(late, vec![CastOutcome::NotOpen]);
+    s.sign_poll_head(poll, &signer, after, true).await.unwrap();
+    assert_eq!(s.poll(poll).await.unwrap().final_size, Some(4));
+    assert_eq!(
+        s.sign_poll_head(poll, &signer, after, true).await.unwrap(),
+        None
+    );
+
+    // The published ballots rebuild the signed root and recount to the running counts.
+    let published = s.published_ballots(poll, 0, 100).await.unwrap();
+    assert_eq!(published.len(), 4);
+    let mut range = otklik_log::CompactRange::new(head.head.alg);
+    let mut tally = Tally::default();
+    for (i, (index, id, answers)) in published.iter().enumerate() {
+        assert_eq!(*index, i as u64);
+        range
+            .push(otklik_log::leaf_hash(
+                head.head.alg,
+                &poll::ballot_leaf(poll.0, id, answers),
+            ))
+            .unwrap();
+        tally.add(answers);
+    }
+    assert_eq!(range.root(), head.head.root);
+    for (cell, n) in &tally.counts {
+        assert_eq!(all(i32::from(cell.question), cell.slot), *n, "{cell:?}");
+    }
+    assert_eq!(s.published_ballots(poll, 2, 1).await.unwrap().len(), 1);
+
+    // Cancelling: only before the close.
+    assert_eq!(
+        s.cancel_poll(poll, after).await.unwrap_err().code(),
+        "poll_closed"
+    );
+    let second = new_poll(s, &w, opens, closes).await;
+    s.cancel_poll(second, during).await.unwrap();
+    let refused = s
+        .cast_ballots(&[ballot(second, "k:a", vec![0], None, "")], during)
+        .await
+        .unwrap();
+    assert_eq!(refused, vec![CastOutcome::NotOpen]);
+
+    // Listing: open now, by organisation, by region.
+    let open = s
+        .polls(
+            PollFilter {
+                open_at: Some(during),
+                ..PollFilter::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.iter().map(|p| p.id).collect::<Vec<_>>(), [poll]);
+    let elsewhere = s
+        .polls(
+            PollFilter {
+                open_at: Some(during),
+                region: Some(Some(w.bare_region)),
+                ..PollFilter::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(elsewhere.is_empty());
+    let mine = s
+        .polls(
+            PollFilter {
+                org: Some(Some(w.org)),
+                ..PollFilter::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 2);
+    let record = s.poll(poll).await.unwrap();
+    assert_eq!(record.spec, spec());
+    assert_eq!(record.eligibility.region, Some(w.region));
+    assert!(matches!(
+        s.poll(PollId(999_999)).await,
+        Err(StoreError::NotFound)
+    ));
+}

@@ -1,0 +1,96 @@
+-- Polls and votes (docs/POLLS.md). The voter roll (poll_voters: who voted) and the
+-- ballot box (poll_ballots: what was chosen) share no key, no order and no time:
+-- ballots carry a random id and their place in the poll's own Merkle log, shuffled
+-- within each commit; voters carry only the day they voted. On PostgreSQL the rows of
+-- one commit share a transaction id (xmin): a batch is the finest link (docs/POLLS.md).
+CREATE TABLE polls (
+    id              BIGSERIAL PRIMARY KEY,
+    kind            TEXT    NOT NULL CHECK (kind IN ('survey', 'vote')),
+    -- NULL: run by the operator.
+    org_id          BIGINT  REFERENCES organisations (id),
+    title           TEXT    NOT NULL,
+    description     TEXT    NOT NULL,
+    -- The checked questions (otklik_domain::poll::PollSpec), JSON.
+    questions       TEXT    NOT NULL,
+    region_id       BIGINT  REFERENCES regions (id),
+    municipality_id BIGINT  REFERENCES municipalities (id),
+    min_age         BIGINT  CHECK (min_age BETWEEN 0 AND 120),
+    verification    TEXT    NOT NULL CHECK (verification IN ('unverified', 'standard', 'verified')),
+    -- The UTC offset of the poll's territory, for its local dates.
+    offset_minutes  BIGINT  NOT NULL,
+    opens_at        BIGINT  NOT NULL,
+    closes_at       BIGINT  NOT NULL CHECK (closes_at > opens_at),
+    results         TEXT    NOT NULL CHECK (results IN ('live', 'embargoed')),
+    created_by      BIGINT  NOT NULL REFERENCES users (id),
+    created_at      BIGINT  NOT NULL,
+    cancelled_at    BIGINT ,
+    -- The poll's Merkle log: hash algorithm, size and frontier (as log_state).
+    alg             TEXT    NOT NULL,
+    size            BIGINT  NOT NULL DEFAULT 0 CHECK (size >= 0),
+    frontier        BYTEA   NOT NULL DEFAULT ''::bytea,
+    -- Set once, after the close: the size of the final signed tree head.
+    final_size      BIGINT 
+);
+CREATE INDEX polls_closing ON polls (closes_at);
+CREATE INDEX polls_org ON polls (org_id, closes_at);
+
+-- Who voted: one row per poll and identity key (the database enforces one vote).
+CREATE TABLE poll_voters (
+    poll_id   BIGINT  NOT NULL REFERENCES polls (id),
+    voter_key TEXT    NOT NULL,
+    -- The local date of the vote, for turnout per day.
+    day       TEXT    NOT NULL,
+    PRIMARY KEY (poll_id, voter_key)
+);
+
+-- What was chosen: leaf `idx` of the poll's log is this ballot.
+CREATE TABLE poll_ballots (
+    poll_id   BIGINT  NOT NULL REFERENCES polls (id),
+    idx       BIGINT  NOT NULL,
+    ballot_id TEXT    NOT NULL UNIQUE,
+    answers   TEXT    NOT NULL,
+    PRIMARY KEY (poll_id, idx)
+);
+
+-- Perfect subtree hashes of each poll's log (id as log_nodes.id).
+CREATE TABLE poll_nodes (
+    poll_id BIGINT  NOT NULL REFERENCES polls (id),
+    id      BIGINT  NOT NULL,
+    hash    BYTEA   NOT NULL,
+    PRIMARY KEY (poll_id, id)
+);
+
+-- Signed tree heads of each poll's log, each poll with a key of its own (derived from
+-- the transparency log's key and the poll id, so no head of one log passes for another's).
+CREATE TABLE poll_heads (
+    poll_id      BIGINT  NOT NULL REFERENCES polls (id),
+    size         BIGINT  NOT NULL,
+    root         BYTEA   NOT NULL,
+    timestamp_ms BIGINT  NOT NULL,
+    key_id       TEXT    NOT NULL,
+    signature    BYTEA   NOT NULL,
+    public_key   BYTEA   NOT NULL,
+    PRIMARY KEY (poll_id, size)
+);
+
+-- Running counts, kept with every commit of ballots: overall (dimension 'all') and per
+-- region, age group and channel, one dimension at a time (never their combination).
+-- question -1 counts ballots; slots as otklik_domain::poll::Cell.
+CREATE TABLE poll_counts (
+    poll_id   BIGINT  NOT NULL REFERENCES polls (id),
+    dimension TEXT    NOT NULL CHECK (dimension IN ('all', 'region', 'age', 'channel')),
+    value     TEXT    NOT NULL,
+    question  BIGINT  NOT NULL,
+    slot      BIGINT  NOT NULL,
+    count     BIGINT  NOT NULL,
+    PRIMARY KEY (poll_id, dimension, value, question, slot)
+);
+
+-- Free-text answers, apart from ballots and voters: a random id, no order, no time.
+CREATE TABLE poll_texts (
+    poll_id  BIGINT  NOT NULL REFERENCES polls (id),
+    question BIGINT  NOT NULL,
+    id       TEXT    NOT NULL,
+    text     TEXT    NOT NULL,
+    PRIMARY KEY (poll_id, question, id)
+);
