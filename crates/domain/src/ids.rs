@@ -30,6 +30,8 @@ id_type!(
     DocumentId,
     CertificateId,
     PollId,
+    DiscussionId,
+    CommentId,
 );
 
 /// The registration number a citizen sees: `YYYY-NNNNNNN`, the year of registration (UTC)

@@ -12,6 +12,7 @@ pub mod answer_template;
 pub mod attachment;
 pub mod calendar;
 pub mod delivery;
+pub mod discussion;
 pub mod document;
 pub mod error;
 pub mod form;

@@ -13,6 +13,7 @@ mod admin_sql;
 mod calendars;
 mod common;
 mod delivery_sql;
+mod discussions_sql;
 mod documents;
 mod documents_sql;
 mod identity_sql;
@@ -26,6 +27,7 @@ mod search_sql;
 mod templates_sql;
 mod terms;
 
+pub use discussions_sql::{CommentRecord, DiscussionFilter, DiscussionRecord, NewDiscussion};
 pub use documents::*;
 pub use ledger::{
     AuditOptions, AuditReport, CitizenReceipt, Divergence, InclusionProof, LogInfo, LogLeaf,
@@ -861,6 +863,67 @@ pub trait Polls {
     >;
 }
 
+/// Public discussions: proposals, moderated comments, one position per person.
+#[async_trait]
+pub trait Discussions {
+    async fn create_discussion(
+        &self,
+        discussion: NewDiscussion,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<otklik_domain::DiscussionId>;
+    /// `NotFound` when there is none.
+    async fn discussion(&self, id: otklik_domain::DiscussionId) -> StoreResult<DiscussionRecord>;
+    async fn discussions(
+        &self,
+        filter: DiscussionFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<DiscussionRecord>>;
+    /// A pending comment; `discussion_not_open` outside the discussion's dates.
+    async fn add_comment(
+        &self,
+        id: otklik_domain::DiscussionId,
+        author: UserId,
+        body: &str,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<otklik_domain::CommentId>;
+    /// Comments in one status, oldest first.
+    async fn comments(
+        &self,
+        id: otklik_domain::DiscussionId,
+        status: otklik_domain::discussion::CommentStatus,
+        limit: u32,
+    ) -> StoreResult<Vec<CommentRecord>>;
+    /// A person's own comments in any status.
+    async fn own_comments(
+        &self,
+        id: otklik_domain::DiscussionId,
+        author: UserId,
+    ) -> StoreResult<Vec<CommentRecord>>;
+    /// Moderates a comment (`otklik_domain::discussion::moderate` decides), recording who
+    /// and when, and keeps the counters.
+    async fn moderate_comment(
+        &self,
+        id: otklik_domain::DiscussionId,
+        comment: otklik_domain::CommentId,
+        by: UserId,
+        action: &otklik_domain::discussion::Moderation,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<otklik_domain::discussion::CommentStatus>;
+    /// Records a person's position once (`already_supported` after that).
+    async fn support(
+        &self,
+        id: otklik_domain::DiscussionId,
+        voter_key: &str,
+        stance: otklik_domain::discussion::Stance,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn stance_of(
+        &self,
+        id: otklik_domain::DiscussionId,
+        voter_key: &str,
+    ) -> StoreResult<Option<otklik_domain::discussion::Stance>>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
@@ -874,6 +937,7 @@ pub trait Store:
     + SearchFeed
     + AnswerTemplates
     + Polls
+    + Discussions
     + Send
     + Sync
     + 'static

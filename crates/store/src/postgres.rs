@@ -7,6 +7,7 @@
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
+use crate::discussions_sql::impl_discussions;
 use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
@@ -114,6 +115,15 @@ impl_documents! {
 }
 
 impl_polls! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
+    lock: " FOR UPDATE",
+}
+
+impl_discussions! {
     store: PgStore,
     db: sqlx::Postgres,
     write: pool,

@@ -9,6 +9,7 @@
 use crate::admin_sql::impl_admin;
 use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
+use crate::discussions_sql::impl_discussions;
 use crate::documents_sql::impl_documents;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
@@ -224,6 +225,15 @@ impl_documents! {
 }
 
 impl_polls! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
+    lock: "",
+}
+
+impl_discussions! {
     store: SqliteStore,
     db: sqlx::Sqlite,
     write: writer,

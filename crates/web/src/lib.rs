@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod delivery;
+pub mod discussions;
 pub mod documents;
 pub mod error;
 pub mod messages;

@@ -69,6 +69,14 @@ pub fn ground(g: RejectionGround) -> &'static str {
 pub fn error(code: &str) -> &'static str {
     match code {
         "required" => "Заполните это поле.",
+        "discussion_not_open" => "Обсуждение сейчас не идёт.",
+        "already_supported" => "Вы уже высказали своё отношение к предложению.",
+        "unknown_stance" => "Выберите: за или против.",
+        "already_published" => "Комментарий уже опубликован.",
+        "already_rejected" => "Комментарий уже отклонён.",
+        "unknown_rejection_reason" => "Укажите причину отклонения.",
+        "unknown_moderation" => "Выберите: опубликовать или отклонить.",
+        "unknown_comment_status" => "Статус комментария: pending, published или rejected.",
         "unknown_poll_kind" => "Выберите вид: опрос или голосование.",
         "no_questions" => "Добавьте хотя бы один вопрос.",
         "too_many_questions" => "Не больше 50 вопросов.",

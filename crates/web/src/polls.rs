@@ -251,6 +251,38 @@ pub async fn create(
     Ok(state.store.create_poll(poll, now).await?)
 }
 
+/// The title, the schedule (in the territory's local time, closing in the future) and
+/// the region of a poll or discussion, each checked; the field errors otherwise.
+pub async fn check_schedule_and_territory(
+    state: &AppState,
+    input: &PollInput,
+    now: OffsetDateTime,
+) -> Result<(String, Schedule, Option<RegionId>), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let title = errors.check("title", text_field(&input.title, 3, 300));
+    let (region, _, offset) = match territory(state, input, &mut errors).await {
+        Ok(found) => found,
+        Err(_) => {
+            errors.push("region", "unknown_region");
+            (None, None, UtcOffset::UTC)
+        }
+    };
+    let opens = errors.check("opens_at", local_instant(&input.opens_at, offset));
+    let closes = errors.check("closes_at", local_instant(&input.closes_at, offset));
+    let schedule = match (opens, closes) {
+        (Some(_), Some(closes)) if closes <= now => {
+            errors.push("closes_at", "in_the_past");
+            None
+        }
+        (Some(opens), Some(closes)) => errors.check("closes_at", Schedule::new(opens, closes)),
+        _ => None,
+    };
+    match (title, schedule, errors.is_empty()) {
+        (Some(title), Some(schedule), true) => Ok((title, schedule, region)),
+        _ => Err(errors),
+    }
+}
+
 fn text_field(raw: &str, min: usize, max: usize) -> Result<String, &'static str> {
     let text = raw.trim();
     let len = text.chars().count();

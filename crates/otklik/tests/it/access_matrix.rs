@@ -700,11 +700,25 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/polls/{id}", &["999999999"],                                                  "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/polls/{id}/receipt", &["999999999"],                                          "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404")
             .query("ballot=00000000000000000000000000000000"),
+        get("/polls/{id}/results.csv", &["999999999"],                                      "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/polls/{id}/results.xlsx", &["999999999"],                                     "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/polls/{id}/results", &["999999999"],                                          "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         post("/polls/{id}/vote", &["999999999"],                                            "lgn  404  404  404  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
             .form(&[]),
         post("/polls/{id}/cancel", &["999999999"],                                          "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
             .form(&[]),
+        // ---- pages: public discussions (public to read; citizens comment and support; organisers moderate) --
+        get("/discussions", &[],                                                            "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/discussions/new", &[],                                                        "lgn  403  403  403  ok   ok   ok   ok   403  403  ok   403  lgn  lgn  lgn  lgn"),
+        post("/discussions/new", &[],                                                       "lgn  403  403  403  422  422  422  422  403  403  422  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/discussions/{id}", &["999999999"],                                            "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/discussions/{id}/comments", &["999999999"],                                  "lgn  404  404  404  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[("body", "Поддерживаю")]),
+        post("/discussions/{id}/support", &["999999999"],                                   "lgn  404  404  404  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[("stance", "for")]),
+        post("/discussions/{id}/comments/{comment_id}/moderation", &["999999999", "1"],     "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
+            .form(&[("action", "publish")]),
         // ---- pages: answer templates (an official's own organisation's) --------------------------------
         get("/templates", &[],                                                              "lgn  403  403  403  ok   ok   ok   403  403  403  403  403  lgn  lgn  lgn  lgn"),
         post("/templates", &[],                                                             "lgn  403  403  403  422  422  422  403  403  403  403  403  lgn  lgn  lgn  lgn")
@@ -900,6 +914,18 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/api/v1/polls/{id}/ballots", &["999999999"],                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/api/v1/polls/{id}/results", &["999999999"],                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/api/v1/polls/{id}/receipts/{ballot_id}", &["999999999", "0"],                 "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        // ---- API: public discussions (reading is public; citizens comment and support; organisers moderate) -
+        get("/api/v1/discussions", &[],                                                     "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        post("/api/v1/discussions", &[],                                                    "lgn  403  403  403  422  422  422  422  403  403  422  403  403  403  403  403")
+            .json(json!({ "title": "", "proposal": "", "opens_at": "", "closes_at": "" })),
+        get("/api/v1/discussions/{id}", &["999999999"],                                     "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/api/v1/discussions/{id}/comments", &["999999999"],                            "lgn  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/api/v1/discussions/{id}/comments", &["999999999"],                           "lgn  404  404  404  403  403  403  403  403  403  403  403  403  403  403  403")
+            .json(json!({ "body": "Поддерживаю" })),
+        post("/api/v1/discussions/{id}/comments/{comment_id}/moderation", &["999999999", "1"], "lgn  404  404  404  404  404  404  404  404  404  404  404  403  403  403  403")
+            .json(json!({ "action": "publish" })),
+        post("/api/v1/discussions/{id}/support", &["999999999"],                            "lgn  404  404  404  403  403  403  403  403  403  403  403  403  403  403  403")
+            .json(json!({ "stance": "for" })),
         // ---- API: electronic documents, signatures and certificates (people only) ----------------------
         get("/api/v1/documents", &[],                                                       "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         post("/api/v1/documents", &[],                                                      "lgn  422  403  403  422  422  422  422  422  422  422  403  403  403  403  403")

@@ -557,3 +557,168 @@ async fn search_page_works_by_keyboard_and_reflows() {
     c.close().await.unwrap();
     app.stop().await;
 }
+
+/// The polls pages in a real browser, by keyboard where it matters: the list, the Tver
+/// survey's ballot form reached by Tab and answered (radios by keyboard, a checkbox by
+/// its label, the ranking's places chosen, a free text), sent with Enter from the submit
+/// button, the acknowledgement with the ballot id, and the live results — each page
+/// reflowing at 320 px.
+#[tokio::test]
+async fn polls_vote_by_keyboard_and_results_reflow() {
+    use fantoccini::key::Key;
+    async fn active_id(c: &Client) -> String {
+        c.execute(
+            "return document.activeElement ? document.activeElement.id : '';",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+    }
+    let app = spawn_app().await;
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    login(&c, &app, CITIZEN).await;
+
+    c.goto(&app.url("/polls")).await.unwrap();
+    let text = page_text(&c).await;
+    assert!(text.contains("Уборка улиц зимой"), "{text}");
+    assert!(
+        text.contains("Благоустройство общественных пространств — 2027"),
+        "{text}"
+    );
+    look(&c, "polls", 1280).await;
+    look(&c, "polls", 320).await;
+    let href = c
+        .find(Locator::LinkText("Уборка улиц зимой"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("the survey's link");
+    submit(&c, &format!("main a[href='{href}']")).await;
+    let poll = c.current_url().await.unwrap().path().to_owned();
+    assert_eq!(poll, href);
+    let text = page_text(&c).await;
+    assert!(text.contains("Бюллетень"), "{text}");
+    look(&c, "poll", 1280).await;
+    look(&c, "poll", 320).await;
+
+    // The ballot form is reached by Tab from the top of the page.
+    let mut reached = false;
+    for _ in 0..80 {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .unwrap();
+        if active_id(&c).await == "q-0-0" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the first answer of the ballot");
+
+    // 1: «Каждый день» with Space; 2: the scale moved to 4 with the arrow keys.
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&Key::Space.to_string())
+        .await
+        .unwrap();
+    let keys = format!("{}{}{}{}", Key::Space, Key::Down, Key::Down, Key::Down);
+    c.find(Locator::Css("#q-1-1"))
+        .await
+        .unwrap()
+        .send_keys(&keys)
+        .await
+        .unwrap();
+    let checked = c
+        .execute(
+            "return [...document.querySelectorAll('main input:checked')].map(e => e.id);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(checked, serde_json::json!(["q-0-0", "q-1-4"]));
+    // 3 (shown because 1 is «Каждый день»): one checkbox by Space, one by its label.
+    c.find(Locator::Css("#q-2-0"))
+        .await
+        .unwrap()
+        .send_keys(&Key::Space.to_string())
+        .await
+        .unwrap();
+    click(&c, "label[for='q-2-2']").await;
+    // 4: the ranking's places.
+    for (option, place) in [("0", "2"), ("1", "3"), ("2", "1")] {
+        c.find(Locator::Css(&format!("#q-3-o-{option}")))
+            .await
+            .unwrap()
+            .select_by_value(place)
+            .await
+            .unwrap();
+    }
+    // 5: the optional text; Tab from it lands on the submit button, Enter sends.
+    fill(&c, "#q-4-text", "Чаще посыпать тротуары у остановок.").await;
+    c.find(Locator::Css("#q-4-text"))
+        .await
+        .unwrap()
+        .send_keys(&Key::Tab.to_string())
+        .await
+        .unwrap();
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(focused.tag_name().await.unwrap(), "button");
+    assert_eq!(focused.text().await.unwrap(), "Проголосовать");
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    focused.send_keys(&Key::Enter.to_string()).await.unwrap();
+    for _ in 0..200 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let text = page_text(&c).await;
+    assert!(text.contains("Ваш голос принят"), "{text}");
+    let ballot = c
+        .find(Locator::Css("#ballot-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ballot.len(), 32, "{ballot}");
+    assert!(
+        ballot
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{ballot}"
+    );
+    look(&c, "poll-voted", 1280).await;
+    look(&c, "poll-voted", 320).await;
+
+    // The live results count the ballot; the tables reflow.
+    submit(&c, "main a[href$='/results']").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("{poll}/results")
+    );
+    let text = page_text(&c).await;
+    assert!(text.contains("Всего бюллетеней: 1."), "{text}");
+    assert!(text.contains("Промежуточные результаты"), "{text}");
+    assert!(text.contains("Среднее: 4,00"), "{text}");
+    look(&c, "poll-results", 1280).await;
+    look(&c, "poll-results", 320).await;
+
+    // Back on the poll: no second ballot.
+    c.goto(&app.url(&poll)).await.unwrap();
+    let text = page_text(&c).await;
+    assert!(text.contains("Вы уже проголосовали"), "{text}");
+    assert!(c.find(Locator::Css("#q-0-0")).await.is_err());
+
+    c.close().await.unwrap();
+    app.stop().await;
+}

@@ -116,12 +116,14 @@ conformance!(
         answer_templates_are_the_organisations_own,
         polls_one_person_one_vote_under_concurrency,
         polls_batches_receipts_close_and_recount,
+        discussions_comments_moderation_and_support,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
 
 mod deadlines;
 mod deliveries;
+mod discussions;
 mod documents;
 mod identity;
 mod ledger;
@@ -131,6 +133,7 @@ mod search;
 mod templates;
 use deadlines::*;
 use deliveries::*;
+use discussions::*;
 use documents::*;
 use identity::*;
 use ledger::*;

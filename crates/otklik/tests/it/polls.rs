@@ -280,6 +280,38 @@ async fn scenario(backend: Backend) {
     assert_eq!(counts, [1, 0, 2]);
     assert_eq!(results["questions"][1]["mean"], 5.0);
 
+    // The same results as downloads: CSV (UTF-8 with a byte-order mark) and XLSX.
+    let csv = app
+        .browser()
+        .get(app.url(&format!("/polls/{}/results.csv", short.0)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with('\u{feff}'), "{csv}");
+    assert!(csv.contains("Итого,,Бюллетеней,2,,"), "{csv}");
+    assert!(
+        csv.contains("Ответы,1. Какие проекты благоустройства выполнить?,Фонтан,2,100.0,"),
+        "{csv}"
+    );
+    let xlsx = app
+        .browser()
+        .get(app.url(&format!("/polls/{}/results.xlsx", short.0)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    let embargoed = app
+        .browser()
+        .get(app.url(&format!("/polls/{id}/results.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(embargoed.status(), 403);
+
     let response = app
         .browser()
         .get(app.url(&short_ballots))

@@ -148,6 +148,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 include-name-regex = "^POST /api/v1/polls(/\\{id\\}/ballots)?$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 
+# Discussions: the schedule must close after it opens, in the future, in local time; the
+# region must exist; a comment must have 3 characters after trimming; a stance, an action
+# and a reason must be one of the named values; positions and moderation follow the
+# stored state (409).
+[[operations]]
+include-name-regex = "^(POST /api/v1/discussions(/\\{id\\}/(comments|support|comments/\\{comment_id\\}/moderation))?|GET /api/v1/discussions/\\{id\\}/comments)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
 # Search: a status, kind, channel or sort must be one of the named values, a date a real
 # day, a page within the first 10 000 results.
 [[operations]]

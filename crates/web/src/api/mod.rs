@@ -4,6 +4,7 @@
 
 pub mod campaigns;
 pub mod console;
+pub mod discussions;
 pub mod documents;
 mod handlers;
 pub mod idempotency;

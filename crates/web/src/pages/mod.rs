@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 mod console;
+mod discussions;
 pub(crate) mod documents;
 pub(crate) mod forms;
 mod monitoring;
@@ -73,6 +74,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(templates::routes())
         .merge(organisation::routes())
         .merge(polls::routes())
+        .merge(discussions::routes())
         .merge(console::routes())
         .merge(widget::routes())
         .fallback(not_found)

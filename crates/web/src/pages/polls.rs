@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/polls/{id}", get(show))
         .route("/polls/{id}/vote", post(vote_post))
         .route("/polls/{id}/results", get(results_page))
+        .route("/polls/{id}/results.csv", get(results_csv))
+        .route("/polls/{id}/results.xlsx", get(results_xlsx))
         .route("/polls/{id}/receipt", get(receipt_lookup))
         .route("/polls/{id}/cancel", post(cancel_post))
 }
@@ -566,9 +568,14 @@ fn question_views(poll: &PollRecord, given: &Pairs, error: Option<&AppError>) ->
                 } else {
                     String::new()
                 },
+                // An unanswered choice is not a field left empty: say what to do.
                 error: error
                     .and_then(|e| e.field_code(&format!("answers[{i}]")))
-                    .map(messages::error),
+                    .map(|code| match (code, input) {
+                        ("required", "text") => messages::error(code),
+                        ("required", _) => "Выберите ответ.",
+                        _ => messages::error(code),
+                    }),
                 id,
                 name,
             }
@@ -698,8 +705,13 @@ async fn poll_page(
             message: format!("Номер бюллетеня: {message}"),
         });
     }
+    let title = if summary.is_empty() {
+        poll.title.clone()
+    } else {
+        format!("Ошибка: {}", poll.title)
+    };
     Ok(PollPage {
-        chrome: Chrome::new(ctx, &poll.title),
+        chrome: Chrome::new(ctx, &title),
         may_cancel: user.is_some_and(|u| usecase::manages(u, poll))
             && poll.cancelled_at.is_none()
             && usecase::phase_of(poll, now) != Phase::Closed,
@@ -1227,8 +1239,13 @@ async fn new_page(
             .hint("Участвуют жители выбранного региона (по профилю). «Вся Россия» — без ограничения.")
             .error_from(error),
     ];
+    let title = if error.is_some() {
+        "Ошибка: Новый опрос"
+    } else {
+        "Новый опрос"
+    };
     Ok(NewPage {
-        chrome: Chrome::new(ctx, "Новый опрос"),
+        chrome: Chrome::new(ctx, title),
         summary: forms::summary(&fields, error),
         fields,
     })
@@ -1277,10 +1294,265 @@ async fn cancel_post(
     Ok(Redirect::to(&format!("/polls/{id}")).into_response())
 }
 
+
+// --- downloads: the results as CSV and XLSX ---------------------------------------------------
+
+/// One row of the results table: section, question, answer or group, count, share in
+/// per mille (none for turnout and groups), first places (rankings).
+struct ExportRow {
+    section: String,
+    question: String,
+    item: String,
+    count: u64,
+    per_mille: Option<u64>,
+    firsts: Option<u64>,
+}
+
+const EXPORT_HEADER: [&str; 6] = [
+    "Раздел",
+    "Вопрос",
+    "Ответ или группа",
+    "Число",
+    "Доля, %",
+    "Первых мест",
+];
+
+/// The results within the results policy, as rows (the same numbers as the page).
+async fn export_rows(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<(PollRecord, Vec<ExportRow>), PageError> {
+    let id = poll_id(id)?;
+    let poll = usecase::visible(state, ctx.user.as_ref(), id).await?;
+    let results = usecase::results(state, &poll, OffsetDateTime::now_utc()).await?;
+    let regions = state.store.regions().await?;
+    let mut rows = vec![ExportRow {
+        section: "Итого".to_owned(),
+        question: String::new(),
+        item: "Бюллетеней".to_owned(),
+        count: results.ballots,
+        per_mille: None,
+        firsts: None,
+    }];
+    for (i, q) in results.questions.iter().enumerate() {
+        let question = format!("{}. {}", i + 1, q.text);
+        rows.push(ExportRow {
+            section: "Ответы".to_owned(),
+            question: question.clone(),
+            item: "Ответили".to_owned(),
+            count: q.answered,
+            per_mille: None,
+            firsts: None,
+        });
+        for r in &q.rows {
+            rows.push(ExportRow {
+                section: "Ответы".to_owned(),
+                question: question.clone(),
+                item: r.label.clone(),
+                count: r.count,
+                per_mille: Some(r.per_mille),
+                firsts: r.firsts,
+            });
+        }
+    }
+    for b in &results.breakdowns {
+        let section = match b.dimension {
+            "region" => "По регионам",
+            "age" => "По возрасту",
+            _ => "По способу голосования",
+        };
+        for (value, n) in &b.groups {
+            let item = match b.dimension {
+                "region" => value
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| regions.iter().find(|r| r.id.0 == id))
+                    .map_or_else(|| "Регион не указан".to_owned(), |r| r.name.clone()),
+                "age" => age_label(value),
+                _ => channel_label(value),
+            };
+            rows.push(ExportRow {
+                section: section.to_owned(),
+                question: String::new(),
+                item,
+                count: *n,
+                per_mille: None,
+                firsts: None,
+            });
+        }
+        if b.hidden > 0 {
+            rows.push(ExportRow {
+                section: section.to_owned(),
+                question: String::new(),
+                item: format!("Группы меньше {}", otklik_domain::poll::MIN_GROUP),
+                count: b.hidden,
+                per_mille: None,
+                firsts: None,
+            });
+        }
+    }
+    for (day, n) in &results.turnout_by_day {
+        rows.push(ExportRow {
+            section: "Явка по дням".to_owned(),
+            question: String::new(),
+            item: day.clone(),
+            count: *n,
+            per_mille: None,
+            firsts: None,
+        });
+    }
+    Ok((poll, rows))
+}
+
+/// A text cell a spreadsheet would not run as a formula: one that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return gets a leading apostrophe (OWASP's CSV injection
+/// advice). Titles and options are written by organisers, so they are not trusted.
+fn inert(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+fn csv_field(cell: &str) -> String {
+    let cell = inert(cell);
+    if cell.contains([',', '"', '\n', '\r', ';']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell
+    }
+}
+
+fn share_text(per_mille: Option<u64>) -> String {
+    per_mille.map_or_else(String::new, |p| format!("{}.{}", p / 10, p % 10))
+}
+
+fn to_csv(rows: &[ExportRow]) -> String {
+    // A byte-order mark, so that spreadsheet programs read the Cyrillic as UTF-8.
+    let mut out = String::from("\u{feff}");
+    out.push_str(&EXPORT_HEADER.map(csv_field).join(","));
+    out.push_str("\r\n");
+    for row in rows {
+        let cells = [
+            csv_field(&row.section),
+            csv_field(&row.question),
+            csv_field(&row.item),
+            row.count.to_string(),
+            share_text(row.per_mille),
+            row.firsts.map(|f| f.to_string()).unwrap_or_default(),
+        ];
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn to_xlsx(title: &str, rows: &[ExportRow]) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let failed = |e: rust_xlsxwriter::XlsxError| {
+        tracing::error!(error = %e, "xlsx export failed");
+        AppError::internal()
+    };
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Результаты").map_err(failed)?;
+    // Strings are written as strings: a spreadsheet never evaluates them.
+    sheet
+        .write_string_with_format(0, 0, title, &bold)
+        .map_err(failed)?;
+    for (col, heading) in (0u16..).zip(EXPORT_HEADER) {
+        sheet
+            .write_string_with_format(2, col, heading, &bold)
+            .map_err(failed)?;
+    }
+    for (r, row) in (3u32..).zip(rows) {
+        sheet.write_string(r, 0, &row.section).map_err(failed)?;
+        sheet.write_string(r, 1, &row.question).map_err(failed)?;
+        sheet.write_string(r, 2, &row.item).map_err(failed)?;
+        sheet.write_number(r, 3, row.count as f64).map_err(failed)?;
+        if let Some(p) = row.per_mille {
+            sheet.write_number(r, 4, p as f64 / 10.0).map_err(failed)?;
+        }
+        if let Some(f) = row.firsts {
+            sheet.write_number(r, 5, f as f64).map_err(failed)?;
+        }
+    }
+    sheet.set_column_width(0, 22).map_err(failed)?;
+    sheet.set_column_width(1, 48).map_err(failed)?;
+    sheet.set_column_width(2, 36).map_err(failed)?;
+    workbook.save_to_buffer().map_err(failed)
+}
+
+fn download(body: Vec<u8>, media_type: &'static str, name: String) -> axum::response::Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, media_type.to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn results_csv(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, PageError> {
+    let (poll, rows) = export_rows(&state, &ctx, &id).await?;
+    Ok(download(
+        to_csv(&rows).into_bytes(),
+        "text/csv; charset=utf-8",
+        format!("poll-{}-results.csv", poll.id.0),
+    ))
+}
+
+async fn results_xlsx(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, PageError> {
+    let (poll, rows) = export_rows(&state, &ctx, &id).await?;
+    Ok(download(
+        to_xlsx(&poll.title, &rows)?,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        format!("poll-{}-results.xlsx", poll.id.0),
+    ))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exported_cells_never_run_as_formulas() {
+        let rows = [ExportRow {
+            section: "Ответы".to_owned(),
+            question: "=HYPERLINK(\"http://x\")".to_owned(),
+            item: "-1, или \"нет\"".to_owned(),
+            count: 3,
+            per_mille: Some(125),
+            firsts: None,
+        }];
+        let csv = to_csv(&rows);
+        assert!(csv.starts_with('\u{feff}'));
+        let line = csv.lines().nth(1).unwrap();
+        assert_eq!(
+            line,
+            "Ответы,\"'=HYPERLINK(\"\"http://x\"\")\",\"'-1, или \"\"нет\"\"\",3,12.5,"
+        );
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("Сквер"), "Сквер");
+        let xlsx = to_xlsx("=Опрос", &rows).unwrap();
+        assert!(xlsx.starts_with(b"PK"), "a zip container");
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

@@ -1,0 +1,340 @@
+//! The poll pages through real HTTP, as a browser without JavaScript uses them: the
+//! operator creates a survey with the plain-text form of questions (first refused, then
+//! accepted), a citizen votes through the ballot form (first refused, then accepted, then
+//! refused as a second vote), the live results count the ballot, the receipt is found by
+//! the ballot id, only the poll's organisers may cancel it, and the list shows the polls
+//! open now.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reqwest::{Client, Response};
+use serde_json::Value;
+
+use crate::support::{csrf_in, page_login, spawn_app, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR};
+
+const TITLE: &str = "Освещение дворов Заволжского района";
+const QUESTIONS: &str = "? Как вы оцениваете освещение во дворе?\n* шкала 1..5\n\
+    ? Нужна ли новая детская площадка?\n* один\n- Да\n- Нет";
+const DEMO_VOTE: &str = "Благоустройство общественных пространств — 2027";
+const DEMO_SURVEY: &str = "Уборка улиц зимой";
+const CITY: &str = "Администрация города Твери";
+
+/// A browser-like client: cookies kept, redirects not followed.
+struct Session<'a> {
+    app: &'a TestApp,
+    client: Client,
+}
+
+impl<'a> Session<'a> {
+    fn anonymous(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            client: app.browser(),
+        }
+    }
+
+    async fn signed_in(app: &'a TestApp, email: &str) -> Self {
+        let session = Self::anonymous(app);
+        let r = page_login(app, &session.client, email, DEMO_PASSWORD).await;
+        assert_eq!(r.status(), 303, "login of {email}");
+        session
+    }
+
+    async fn get(&self, path: &str) -> Response {
+        self.client.get(self.app.url(path)).send().await.unwrap()
+    }
+
+    async fn page(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// The CSRF token of this session, read from a form.
+    async fn csrf(&self) -> String {
+        let (status, html) = self.page("/login").await;
+        assert_eq!(status, 200);
+        csrf_in(&html)
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.app.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A form post answered with a page: its status and HTML.
+    async fn post_page(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self.post(path, form).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+fn location(r: &Response) -> String {
+    r.headers()
+        .get("location")
+        .map_or(String::new(), |v| v.to_str().unwrap().to_owned())
+}
+
+/// Moscow local time `minutes` from now, as a `datetime-local` value.
+fn moscow(minutes: i64) -> String {
+    let at = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
+        + time::Duration::minutes(minutes);
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    at.format(&format).unwrap()
+}
+
+/// The ballot id shown in the acknowledgement.
+fn ballot_id_in(html: &str) -> String {
+    let marker = r#"<code class="hash" id="ballot-id">"#;
+    let start = html.find(marker).expect("the ballot id") + marker.len();
+    let end = start + html[start..].find("</code>").unwrap();
+    html[start..end].to_owned()
+}
+
+/// The id of the poll a list links to under this title.
+fn poll_link(html: &str, title: &str) -> i64 {
+    let end = html
+        .find(&format!("\">{title}</a>"))
+        .unwrap_or_else(|| panic!("no link to {title}: {html}"));
+    let start = html[..end].rfind("href=\"/polls/").unwrap() + "href=\"/polls/".len();
+    html[start..end].parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_created_voted_counted_and_cancelled_through_the_pages() {
+    let app = spawn_app().await;
+    let operator = Session::signed_in(&app, OPERATOR).await;
+    let ivan = Session::signed_in(&app, CITIZEN).await;
+
+    // (a) The operator's form: an empty title comes back with the summary, what was
+    // typed kept; then the poll is created.
+    let (status, html) = operator.page("/polls/new").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"<form method="post" action="/polls/new""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="f-questions-text" name="questions_text""#));
+    let csrf = operator.csrf().await;
+    let (opens, closes) = (moscow(-1), moscow(7 * 24 * 60));
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("kind", "survey"),
+        ("title", ""),
+        ("description", "Где во дворах не хватает света."),
+        ("questions_text", QUESTIONS),
+        ("opens_at", opens.as_str()),
+        ("closes_at", closes.as_str()),
+        ("results", "live"),
+        ("verification", "standard"),
+        ("min_age", ""),
+        ("region", ""),
+    ];
+    let (status, html) = operator.post_page("/polls/new", &form).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains(r#"<h2 id="error-summary-title">Исправьте ошибки</h2>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r##"<li><a href="#f-title">Название: Заполните это поле.</a></li>"##),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="f-title-error""#), "{html}");
+    assert!(
+        html.contains("? Как вы оцениваете освещение во дворе?\n* шкала 1..5"),
+        "the questions typed are kept: {html}"
+    );
+    assert!(html.contains(&format!(r#"value="{opens}""#)), "{html}");
+    assert!(!html.contains(TITLE));
+
+    form[2] = ("title", TITLE);
+    let r = operator.post("/polls/new", &form).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let to = location(&r);
+    let id: i64 = to
+        .strip_prefix("/polls/")
+        .unwrap_or_else(|| panic!("redirected to {to}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("redirected to {to}"));
+    let page = format!("/polls/{id}");
+    let (status, html) = operator.page(&page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<h1>{TITLE}</h1>")), "{html}");
+    assert!(html.contains("<dt>Состояние</dt><dd>Идёт</dd>"), "{html}");
+    assert!(html.contains("<dt>Организатор</dt><dd>Оператор платформы</dd>"));
+    assert!(html.contains("<dt>Голосов подано</dt><dd>0</dd>"));
+    assert!(
+        html.contains("Голосуют граждане: войдите как гражданин, чтобы проголосовать."),
+        "staff do not get a ballot: {html}"
+    );
+    assert!(html.contains(&format!(r#"action="{page}/cancel""#)));
+
+    // (b) Ivan sees the ballot form: the scale's radios 1..5, the choice's two.
+    let (status, html) = ivan.page(&page).await;
+    assert_eq!(status, 200);
+    let vote = format!("{page}/vote");
+    assert!(html.contains(&format!(r#"action="{vote}""#)), "{html}");
+    assert!(html.contains("<legend>1. Как вы оцениваете освещение во дворе?"));
+    assert!(html.contains("<legend>2. Нужна ли новая детская площадка?"));
+    for v in 1..=5 {
+        assert!(
+            html.contains(&format!(r#"id="q-0-{v}" name="q0" value="{v}""#)),
+            "scale value {v}: {html}"
+        );
+    }
+    assert!(html.contains(r#"id="q-1-0" name="q1" value="0""#));
+    assert!(html.contains(r#"<label for="q-1-1">Нет</label>"#));
+    assert!(!html.contains(&format!(r#"action="{page}/cancel""#)));
+
+    // The single choice left out: the page names the question and keeps the scale.
+    let csrf = ivan.csrf().await;
+    let (status, html) = ivan
+        .post_page(&vote, &[("csrf", csrf.as_str()), ("q0", "4")])
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains(r#"<h2 id="error-summary-title">Голос не принят</h2>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r##"<li><a href="#q-1-0">Вопрос 2: Выберите ответ.</a></li>"##),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="q-1-error""#), "{html}");
+    assert!(
+        html.contains(r#"id="q-0-4" name="q0" value="4" checked"#),
+        "the answer given is kept: {html}"
+    );
+    assert!(!html.contains("Ваш голос принят"));
+
+    let (status, html) = ivan
+        .post_page(&vote, &[("csrf", csrf.as_str()), ("q0", "4"), ("q1", "0")])
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<h1>Ваш голос принят</h1>"), "{html}");
+    assert!(html.contains(&format!("Голос в опросе «{TITLE}» учтён.")));
+    let ballot = ballot_id_in(&html);
+    assert_eq!(ballot.len(), 32, "{ballot}");
+    assert!(
+        ballot
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{ballot}"
+    );
+
+    // (c) A second ballot is refused with the reason, and the form is gone.
+    let (status, html) = ivan
+        .post_page(&vote, &[("csrf", csrf.as_str()), ("q0", "1"), ("q1", "1")])
+        .await;
+    assert_eq!(status, 409, "{html}");
+    assert!(
+        html.contains("Вы уже проголосовали. Голос учитывается один раз."),
+        "{html}"
+    );
+    assert!(!html.contains(&format!(r#"action="{vote}""#)), "{html}");
+    let (status, html) = ivan.page(&page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Вы уже проголосовали. Голос учитывается один раз."));
+    assert!(html.contains("<dt>Голосов подано</dt><dd>1</dd>"), "{html}");
+
+    // (d) Live results: one ballot, the scale's mean, the choice at 100 %.
+    let (status, html) = ivan.page(&format!("{page}/results")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Всего бюллетеней: <strong>1</strong>."),
+        "{html}"
+    );
+    assert!(html.contains("Промежуточные результаты"), "{html}");
+    assert!(
+        html.contains("Ответили: 1. Среднее: <strong>4,00</strong>."),
+        "{html}"
+    );
+    assert!(
+        html.contains("<th scope=\"row\">Да</th>\n    <td>1</td>\n    <td>100,0 %"),
+        "{html}"
+    );
+
+    // (e) The receipt, by the ballot id alone (no account), and through the page's form.
+    let r = reqwest::get(app.url(&format!("/api/v1/polls/{id}/receipts/{ballot}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let receipt: Value = r.json().await.unwrap();
+    assert_eq!(receipt["ballot_id"], ballot.as_str(), "{receipt}");
+    assert_eq!(receipt["poll"], id, "{receipt}");
+    let r = Session::anonymous(&app)
+        .get(&format!(
+            "{page}/receipt?ballot={}",
+            ballot.to_ascii_uppercase()
+        ))
+        .await;
+    assert_eq!(
+        (r.status().as_u16(), location(&r)),
+        (303, format!("/api/v1/polls/{id}/receipts/{ballot}"))
+    );
+
+    // (f) An official of another organisation may not cancel the operator's poll; the
+    // operator may, and then the poll is gone for everyone but its organisers.
+    let stranger = Session::signed_in(&app, &app.official_of(CITY).email).await;
+    let (status, html) = stranger.page(&page).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains(&format!(r#"action="{page}/cancel""#)));
+    let csrf = stranger.csrf().await;
+    let r = stranger
+        .post(&format!("{page}/cancel"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(ivan.page(&page).await.0, 200, "still running");
+    // Without the CSRF token, not even the operator.
+    let r = operator
+        .post(&format!("{page}/cancel"), &[("csrf", "forged")])
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(ivan.page(&page).await.0, 200, "still running");
+    let csrf = operator.csrf().await;
+    let r = operator
+        .post(&format!("{page}/cancel"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!((r.status().as_u16(), location(&r)), (303, page.clone()));
+    let (status, html) = ivan.page(&page).await;
+    assert_eq!(status, 404, "{html}");
+    assert!(!html.contains(TITLE));
+    assert_eq!(ivan.page(&format!("{page}/results")).await.0, 404);
+    let (status, html) = operator.page(&page).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<dt>Состояние</dt><dd>Отменён</dd>"),
+        "{html}"
+    );
+    assert!(!html.contains(&format!(r#"action="{page}/cancel""#)));
+
+    // (g) The list: the demo's polls open now, the cancelled one gone; the demo vote's
+    // results are under embargo.
+    for session in [&ivan, &Session::anonymous(&app)] {
+        let (status, html) = session.page("/polls").await;
+        assert_eq!(status, 200);
+        assert!(html.contains(&format!("\">{DEMO_VOTE}</a>")), "{html}");
+        assert!(html.contains(&format!("\">{DEMO_SURVEY}</a>")), "{html}");
+        assert!(!html.contains(TITLE), "{html}");
+        assert!(!html.contains(r#"href="/polls/new""#));
+    }
+    let (_, html) = ivan.page("/polls").await;
+    let demo_vote = poll_link(&html, DEMO_VOTE);
+    let (status, html) = ivan.page(&format!("/polls/{demo_vote}/results")).await;
+    assert_eq!(status, 403, "{html}");
+    assert!(
+        html.contains("Результаты будут опубликованы после окончания голосования."),
+        "{html}"
+    );
+    assert!(!html.contains("Всего бюллетеней"));
+    // The operator's list also shows the polls they run, the cancelled one among them.
+    let (status, html) = operator.page("/polls").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"href="/polls/new""#));
+    assert!(html.contains(&format!("\">{TITLE}</a>")), "{html}");
+    app.stop().await;
+}

@@ -1,0 +1,343 @@
+//! Public discussions through the API: the same use cases as the `/discussions` pages.
+//! Reading a discussion and its published comments needs no account.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use otklik_domain::discussion::CommentStatus;
+use otklik_domain::{CommentId, DiscussionId};
+use otklik_store::{CommentRecord, DiscussionRecord};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::polls::phase_name;
+use super::{rfc3339, ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::auth::ApiUser;
+use crate::discussions::{self as usecase, DiscussionInput};
+use crate::error::AppError;
+use crate::AppState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/discussions",
+            get(list_discussions).post(create_discussion),
+        )
+        .route("/discussions/{id}", get(get_discussion))
+        .route(
+            "/discussions/{id}/comments",
+            get(moderation_queue).post(add_comment),
+        )
+        .route(
+            "/discussions/{id}/comments/{comment_id}/moderation",
+            post(moderate_comment),
+        )
+        .route("/discussions/{id}/support", post(support_discussion))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_discussions, create_discussion, get_discussion, moderation_queue, add_comment,
+        moderate_comment, support_discussion),
+    components(schemas(DiscussionView, CommentView, DiscussionRequest, CommentRequest, CommentCreated,
+        ModerationRequest, SupportRequest)),
+    tags((name = "discussions", description = "Public discussions: proposals, moderated comments, support"))
+)]
+pub struct Doc;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscussionView {
+    pub id: i64,
+    pub title: String,
+    pub proposal: String,
+    pub organisation: Option<String>,
+    pub region_id: Option<i64>,
+    pub opens_at: String,
+    pub closes_at: String,
+    /// `upcoming`, `open` or `closed`.
+    pub phase: String,
+    pub support_for: u64,
+    pub support_against: u64,
+    pub comments_published: u64,
+    /// Published comments (only in a single discussion's view), oldest first.
+    pub comments: Option<Vec<CommentView>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentView {
+    pub id: i64,
+    pub body: String,
+    /// `pending`, `published` or `rejected`.
+    pub status: String,
+    /// Why a comment was rejected: `abusive`, `off_topic`, `personal_data`, `spam`.
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+fn comment_view(c: &CommentRecord) -> CommentView {
+    CommentView {
+        id: c.id.0,
+        body: c.body.clone(),
+        status: c.status.as_str().to_owned(),
+        reason: c.reason.map(|r| r.as_str().to_owned()),
+        created_at: rfc3339(c.created_at),
+    }
+}
+
+fn view(
+    d: &DiscussionRecord,
+    now: OffsetDateTime,
+    comments: Option<Vec<CommentView>>,
+) -> DiscussionView {
+    DiscussionView {
+        id: d.id.0,
+        title: d.title.clone(),
+        proposal: d.proposal.clone(),
+        organisation: d.org_name.clone(),
+        region_id: d.region.map(|r| r.0),
+        opens_at: rfc3339(d.schedule.opens_at()),
+        closes_at: rfc3339(d.schedule.closes_at()),
+        phase: phase_name(d.schedule.phase(now)).to_owned(),
+        support_for: d.support_for,
+        support_against: d.support_against,
+        comments_published: d.comments_published,
+        comments,
+    }
+}
+
+fn discussion_id(raw: &str) -> Result<DiscussionId, AppError> {
+    raw.parse()
+        .map(DiscussionId)
+        .map_err(|_| AppError::not_found())
+}
+
+/// The discussions open now.
+#[utoipa::path(get, path = "/api/v1/discussions", tag = "discussions",
+    responses((status = 200, body = Vec<DiscussionView>)))]
+async fn list_discussions(State(state): State<AppState>) -> ApiResult<Json<Vec<DiscussionView>>> {
+    let now = OffsetDateTime::now_utc();
+    let found = usecase::open_discussions(&state, now).await?;
+    Ok(Json(found.iter().map(|d| view(d, now, None)).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscussionRequest {
+    #[schema(min_length = 3, max_length = 300)]
+    pub title: String,
+    #[schema(min_length = 20, max_length = 20000)]
+    pub proposal: String,
+    /// Local time of the region (Moscow time for all of Russia), `YYYY-MM-DDTHH:MM`.
+    pub opens_at: String,
+    pub closes_at: String,
+    pub region_id: Option<i64>,
+}
+
+/// Opens a public discussion of a proposal (an organisation's officials and
+/// administrators, the operator).
+#[utoipa::path(post, path = "/api/v1/discussions", tag = "discussions", security(("bearer" = [])),
+    request_body = DiscussionRequest,
+    responses((status = 201, body = DiscussionView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_discussion(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(request): ApiJson<DiscussionRequest>,
+) -> ApiResult<Response> {
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    let now = OffsetDateTime::now_utc();
+    let input = DiscussionInput {
+        title: request.title,
+        proposal: request.proposal,
+        opens_at: request.opens_at,
+        closes_at: request.closes_at,
+        region: request.region_id.map(|r| r.to_string()).unwrap_or_default(),
+    };
+    let id = usecase::create(&state, &user.0, &input, now).await?;
+    let d = state.store.discussion(id).await?;
+    Ok((StatusCode::CREATED, Json(view(&d, now, Some(Vec::new())))).into_response())
+}
+
+/// A discussion with its published comments (no account needed).
+#[utoipa::path(get, path = "/api/v1/discussions/{id}", tag = "discussions", params(("id" = i64, Path)),
+    responses((status = 200, body = DiscussionView), (status = 404, body = Problem)))]
+async fn get_discussion(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<DiscussionView>> {
+    let d = state.store.discussion(discussion_id(&id)?).await?;
+    let comments = usecase::comments(&state, None, &d, CommentStatus::Published).await?;
+    Ok(Json(view(
+        &d,
+        OffsetDateTime::now_utc(),
+        Some(comments.iter().map(comment_view).collect()),
+    )))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// `pending` (the default), `published` or `rejected`.
+    #[param(min_length = 1)]
+    pub status: Option<String>,
+}
+
+/// The comments in one status, for the discussion's moderators (its organisation's
+/// people, the operator).
+#[utoipa::path(get, path = "/api/v1/discussions/{id}/comments", tag = "discussions", security(("bearer" = [])),
+    params(("id" = i64, Path), QueueQuery),
+    responses((status = 200, body = Vec<CommentView>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn moderation_queue(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Vec<CommentView>>> {
+    let d = state.store.discussion(discussion_id(&id)?).await?;
+    let status = match query.status.as_deref() {
+        None => CommentStatus::Pending,
+        Some(raw) => CommentStatus::parse(raw)
+            .ok_or_else(|| AppError::field("status", "unknown_comment_status"))?,
+    };
+    if user.1.is_some() || !usecase::moderates(&user.0, &d) {
+        return Err(AppError::forbidden().into());
+    }
+    let comments = usecase::comments(&state, Some(&user.0), &d, status).await?;
+    Ok(Json(comments.iter().map(comment_view).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    #[schema(min_length = 3, max_length = 3000)]
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentCreated {
+    pub id: i64,
+    /// `pending` for a new comment (shown once a moderator publishes it); after
+    /// moderation, `published` or `rejected`.
+    pub status: String,
+}
+
+/// Comments on the proposal (a citizen, while the discussion is open).
+#[utoipa::path(post, path = "/api/v1/discussions/{id}/comments", tag = "discussions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = CommentRequest,
+    responses((status = 201, body = CommentCreated), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn add_comment(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<CommentRequest>,
+) -> ApiResult<Response> {
+    let id = discussion_id(&id)?;
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    let comment = usecase::comment(
+        &state,
+        &user.0,
+        id,
+        &request.body,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let created = CommentCreated {
+        id: comment.0,
+        status: "pending".to_owned(),
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRequest {
+    /// `publish` or `reject`.
+    pub action: String,
+    /// With `reject`: `abusive`, `off_topic`, `personal_data` or `spam`.
+    pub reason: Option<String>,
+}
+
+/// Publishes or rejects a comment (the discussion's moderators).
+#[utoipa::path(post, path = "/api/v1/discussions/{id}/comments/{comment_id}/moderation", tag = "discussions",
+    security(("bearer" = [])), params(("id" = i64, Path), ("comment_id" = i64, Path)),
+    request_body = ModerationRequest,
+    responses((status = 200, body = CommentCreated), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn moderate_comment(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath((id, comment)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<ModerationRequest>,
+) -> ApiResult<Json<CommentCreated>> {
+    let id = discussion_id(&id)?;
+    let comment = CommentId(comment.parse().map_err(|_| AppError::not_found())?);
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    let action =
+        usecase::parse_moderation(&request.action, request.reason.as_deref().unwrap_or(""))?;
+    let d = state.store.discussion(id).await?;
+    if !usecase::moderates(&user.0, &d) {
+        return Err(AppError::forbidden().into());
+    }
+    let status = usecase::moderate(
+        &state,
+        &user.0,
+        id,
+        comment,
+        &action,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(Json(CommentCreated {
+        id: comment.0,
+        status: status.as_str().to_owned(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupportRequest {
+    /// `for` or `against`.
+    pub stance: String,
+}
+
+/// Says whether the caller supports the proposal: once per person, while it is open.
+#[utoipa::path(post, path = "/api/v1/discussions/{id}/support", tag = "discussions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = SupportRequest,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn support_discussion(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<SupportRequest>,
+) -> ApiResult<StatusCode> {
+    let id = discussion_id(&id)?;
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    usecase::support(
+        &state,
+        &user.0,
+        id,
+        &request.stance,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
