@@ -810,7 +810,7 @@ pub trait Polls {
     /// The running counts of a poll (every dimension).
     async fn poll_counts(&self, poll: otklik_domain::PollId) -> StoreResult<Vec<PollCount>>;
 
-    /// Voters per local day.
+    /// Ballots per local day (kept with the counts).
     async fn poll_turnout_by_day(
         &self,
         poll: otklik_domain::PollId,

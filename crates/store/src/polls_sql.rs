@@ -84,8 +84,13 @@ impl PollRow {
 /// The counts a batch adds, keyed as `poll_counts` is, so each key is written once.
 pub(crate) fn count_deltas(
     ballots: &[&NewBallot],
+    day: &str,
 ) -> BTreeMap<(&'static str, String, i32, i64), i64> {
     let mut deltas = BTreeMap::new();
+    if !ballots.is_empty() {
+        // Ballots per local day: turnout over time without scanning the roll.
+        deltas.insert(("day", day.to_owned(), -1, 0), ballots.len() as i64);
+    }
     for ballot in ballots {
         let region = ballot
             .region
@@ -412,8 +417,8 @@ macro_rules! impl_polls {
                 poll: ::otklik_domain::PollId,
             ) -> $crate::StoreResult<Vec<(String, u64)>> {
                 ::sqlx::query_as::<$db, (String, i64)>(
-                    "SELECT day, COUNT(*) FROM poll_voters WHERE poll_id = $1 \
-                     GROUP BY day ORDER BY day",
+                    "SELECT value, count FROM poll_counts \
+                     WHERE poll_id = $1 AND dimension = 'day' AND question = -1 ORDER BY value",
                 )
                 .bind(poll.0)
                 .fetch_all(self.$read())
@@ -706,12 +711,11 @@ macro_rules! impl_polls {
                 let mut accepted = ::std::collections::HashSet::with_capacity(first.len());
                 for chunk in first.chunks(500) {
                     let mut insert = ::sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO poll_voters (poll_id, voter_key, day) ",
+                        "INSERT INTO poll_voters (poll_id, voter_key) ",
                     );
                     insert.push_values(chunk, |mut row, &i| {
                         row.push_bind(poll.0)
-                            .push_bind(batch[i].voter_key.as_str())
-                            .push_bind(day.as_str());
+                            .push_bind(batch[i].voter_key.as_str());
                     });
                     insert.push(" ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING voter_key");
                     let keys = insert
@@ -791,7 +795,7 @@ macro_rules! impl_polls {
                     .execute(&mut *conn)
                     .await?;
                 let counted: Vec<&$crate::polls::NewBallot> = cast.iter().map(|&i| &batch[i]).collect();
-                let deltas: Vec<_> = $crate::polls_sql::count_deltas(&counted).into_iter().collect();
+                let deltas: Vec<_> = $crate::polls_sql::count_deltas(&counted, &day).into_iter().collect();
                 for chunk in deltas.chunks(400) {
                     let mut upsert = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO poll_counts (poll_id, dimension, value, question, slot, count) ",

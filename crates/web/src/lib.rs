@@ -52,6 +52,7 @@ pub struct AppState {
     pub log_signer: Arc<otklik_log::Signer>,
     /// The one writer of ballots (group commit).
     pub ballots: polls::BallotBox,
+    pub poll_cache: Arc<polls::PollCache>,
 }
 
 impl AppState {
@@ -78,6 +79,7 @@ impl AppState {
             search,
             log_signer: Arc::new(otklik_log::Signer::generate(&mut rand::rngs::OsRng)),
             ballots: polls::BallotBox::start(store.clone()),
+            poll_cache: Arc::default(),
             store,
         })
     }

@@ -84,6 +84,45 @@ async fn write_ballots(store: Arc<dyn Store>, mut waiting: mpsc::Receiver<(NewBa
     }
 }
 
+/// Polls as the voting path reads them, kept for a second: a ballot then costs no read
+/// of the poll's definition. Safe to be a second stale: the store checks the schedule,
+/// cancellation and finalisation again in the transaction that writes the ballot.
+#[derive(Default)]
+pub struct PollCache {
+    polls:
+        std::sync::Mutex<std::collections::HashMap<PollId, (std::time::Instant, Arc<PollRecord>)>>,
+}
+
+impl PollCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(1);
+    const MAX: usize = 10_000;
+
+    pub async fn get(&self, store: &dyn Store, id: PollId) -> Result<Arc<PollRecord>, AppError> {
+        let now = std::time::Instant::now();
+        if let Ok(polls) = self.polls.lock() {
+            if let Some((at, poll)) = polls.get(&id) {
+                if now.duration_since(*at) < Self::TTL {
+                    return Ok(poll.clone());
+                }
+            }
+        }
+        let poll = Arc::new(store.poll(id).await?);
+        if let Ok(mut polls) = self.polls.lock() {
+            if polls.len() >= Self::MAX {
+                polls.retain(|_, (at, _)| now.duration_since(*at) < Self::TTL);
+            }
+            polls.insert(id, (now, poll.clone()));
+        }
+        Ok(poll)
+    }
+
+    pub fn forget(&self, id: PollId) {
+        if let Ok(mut polls) = self.polls.lock() {
+            polls.remove(&id);
+        }
+    }
+}
+
 // --- creating ----------------------------------------------------------------------------
 
 /// What an organiser typed or sent for a new poll.
@@ -462,7 +501,7 @@ pub async fn vote(
         Some(&crate::auth::principal_of(user, None)),
         Capability::Vote,
     )?;
-    let poll = visible(state, Some(user), id).await?;
+    let poll = state.poll_cache.get(state.store.as_ref(), id).await?;
     if phase_of(&poll, now) != Phase::Open {
         return Err(AppError::new(
             axum::http::StatusCode::CONFLICT,
@@ -515,7 +554,9 @@ pub async fn cancel(
     if !manages(user, &poll) {
         return Err(AppError::forbidden());
     }
-    Ok(state.store.cancel_poll(id, now).await?)
+    state.store.cancel_poll(id, now).await?;
+    state.poll_cache.forget(id);
+    Ok(())
 }
 
 // --- results -------------------------------------------------------------------------------------

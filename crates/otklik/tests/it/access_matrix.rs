@@ -565,6 +565,8 @@ struct Ids {
     other_client: String,
     route: String,
     tree_size: String,
+    /// The city administration's open demo survey.
+    city_poll: String,
 }
 
 /// A number for a JSON body (0 when the id is not known: the completeness check only).
@@ -595,6 +597,7 @@ fn matrix(ids: &Ids) -> Vec<Row> {
     let transport_official = ids.transport_official.as_str();
     let other_client = ids.other_client.as_str();
     let other_sub = ids.other_subcategory.as_str();
+    let city_poll = ids.city_poll.as_str();
     let reason = ("reason", "Проверка прав доступа");
     let text = ("text", "Ответ для проверки прав доступа");
     let api_reason = json!({ "reason": "Проверка прав доступа" });
@@ -630,6 +633,27 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .query(&widget_site).form(&[]),
         get("/widget/{org}/my", &[city],                                                    "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
             .query(&widget_site),
+        // The organisation's polls are public within a registered frame (as on the portal);
+        // voting needs a citizen signed in to the widget. Another organisation's poll (or
+        // none) does not exist in this organisation's widget.
+        get("/widget/{org}/polls", &[city],                                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+            .query(&widget_site),
+        get("/widget/{org}/polls", &[city],                                                 "403  403  403  403  403  403  403  403  403  403  403  403  403  403  403  403")
+            .query(&other_site),
+        get("/widget/{org}/polls/{id}", &[city, city_poll],                                 "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+            .query(&widget_site),
+        get("/widget/{org}/polls/{id}", &[city, city_poll],                                 "403  403  403  403  403  403  403  403  403  403  403  403  403  403  403  403")
+            .query(&other_site),
+        get("/widget/{org}/polls/{id}", &[transport, city_poll],                            "403  403  403  403  403  403  403  403  403  403  403  403  403  403  403  403")
+            .query(&widget_site),
+        get("/widget/{org}/polls/{id}", &[city, "999999999"],                               "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .query(&widget_site),
+        post("/widget/{org}/polls/{id}/vote", &[city, city_poll],                           "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .query(&widget_site).form(&[("q0", "0")]),
+        post("/widget/{org}/polls/{id}/vote", &[city, "999999999"],                         "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .query(&widget_site).form(&[]),
+        post("/widget/{org}/polls/{id}/vote", &[city, city_poll],                           "403  403  403  403  403  403  403  403  403  403  403  403  403  403  403  403")
+            .query(&other_site).form(&[("q0", "0")]),
         get("/login", &[],                                                                  "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         post("/login", &[],                                                                 "401  401  401  401  401  401  401  401  401  401  401  401  401  401  401  401")
             .form(&[("email", ""), ("password", "")]),
@@ -1655,6 +1679,19 @@ async fn world() -> World {
             .await,
         "routes",
     );
+    let polls = ok_json(
+        w.call_as(Who::Author, Method::GET, "/api/v1/polls", None)
+            .await,
+        "polls",
+    );
+    let city_poll = polls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["organisation"] == CITY)
+        .unwrap_or_else(|| panic!("no open poll of {CITY}: {polls}"))["id"]
+        .as_i64()
+        .unwrap();
 
     w.ids = Ids {
         submission: s.to_string(),
@@ -1672,6 +1709,7 @@ async fn world() -> World {
         other_client: "matrix-other".to_owned(),
         route: routes[0]["id"].to_string(),
         tree_size: head["size"].to_string(),
+        city_poll: city_poll.to_string(),
     };
     w
 }

@@ -616,6 +616,241 @@ async fn the_organisation_page_shows_the_snippet() {
     app.stop().await;
 }
 
+/// The city administration's demo survey (open, results live) and the operator's demo vote.
+const SURVEY: &str = "Уборка улиц зимой";
+const OPERATORS_VOTE: &str = "Благоустройство общественных пространств — 2027";
+
+/// The text of the ballot id shown after voting.
+fn ballot_id_in(html: &str) -> String {
+    let marker = r#"id="ballot-id">"#;
+    let start = html.find(marker).unwrap_or_else(|| panic!("{html}")) + marker.len();
+    let end = start + html[start..].find("</code>").unwrap();
+    html[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn a_citizen_votes_in_the_organisations_poll_through_the_widget() {
+    let app = spawn_app().await;
+    let city = org_id(&app, CITY).await;
+    let site = "http://127.0.0.1:41005";
+    register_site(&app, city, site).await;
+    let q = format!("origin={}", enc(site));
+    let citizen = app.api(&app.token(CITIZEN).await);
+    let (status, polls) = citizen.get("/api/v1/polls").await;
+    assert_eq!(status, 200, "{polls}");
+    let poll_id = |title: &str| {
+        polls
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == title)
+            .unwrap_or_else(|| panic!("no poll {title}: {polls}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let survey = poll_id(SURVEY);
+    let operators = poll_id(OPERATORS_VOTE);
+    let list = app.url(&format!("/widget/{city}/polls?{q}"));
+    let poll = app.url(&format!("/widget/{city}/polls/{survey}?{q}"));
+    let vote = app.url(&format!("/widget/{city}/polls/{survey}/vote?{q}"));
+
+    // Signed out, the organisation's open polls are listed (polls are public), with the
+    // widget's sign-in; the operator's poll is not the city's.
+    let page = app.browser();
+    let r = page.get(&list).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(frame_ancestors(&r), site);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(SURVEY), "{html}");
+    assert!(
+        html.contains(&format!(r#"href="/widget/{city}/polls/{survey}?{q}""#)),
+        "{html}"
+    );
+    assert!(!html.contains(OPERATORS_VOTE), "{html}");
+    assert!(
+        html.contains(&format!("/widget/{city}/login?{q}")) && html.contains("next=polls"),
+        "{html}"
+    );
+    // The survey: where a visitor stands, no ballot form, the results on the portal.
+    let r = page.get(&poll).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(frame_ancestors(&r), site);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Войдите как гражданин"), "{html}");
+    assert!(!html.contains(r#"name="q0""#), "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"href="/polls/{survey}/results" target="_blank" rel="noopener""#
+        )),
+        "{html}"
+    );
+    assert!(html.contains("(откроется в новой вкладке)"));
+
+    // An unregistered site is refused on every poll page.
+    for path in [
+        format!("/widget/{city}/polls?origin=https%3A%2F%2Fevil.example"),
+        format!("/widget/{city}/polls/{survey}?origin=https%3A%2F%2Fevil.example"),
+    ] {
+        let r = page.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        assert_eq!(frame_ancestors(&r), "*", "{path}");
+    }
+    let r = page
+        .post(app.url(&format!(
+            "/widget/{city}/polls/{survey}/vote?origin=https%3A%2F%2Fevil.example"
+        )))
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Another organisation's poll (the operator's), or none, does not exist here.
+    for path in [
+        format!("/widget/{city}/polls/{operators}?{q}"),
+        format!("/widget/{city}/polls/999999999?{q}"),
+        format!("/widget/{city}/polls/abc?{q}"),
+    ] {
+        let r = page.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(frame_ancestors(&r), site, "{path}");
+    }
+    // Voting signed out leads to the widget's sign-in, which returns to the polls.
+    let r = page.post(&vote).form(&[("q0", "0")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        header(&r, "location"),
+        format!("/widget/{city}/login?{q}&next=polls")
+    );
+    let login = app.url(&format!("/widget/{city}/login?{q}&next=polls"));
+    let html = page.get(&login).send().await.unwrap().text().await.unwrap();
+    let r = page
+        .post(&login)
+        .form(&[
+            ("csrf", csrf_in(&html).as_str()),
+            ("email", CITIZEN),
+            ("password", DEMO_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(header(&r, "location"), format!("/widget/{city}/polls?{q}"));
+    let html = page.get(&list).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains(&format!(r#"<a href="/widget/{city}/polls?{q}">Опросы</a>"#)),
+        "the signed-in navigation links the polls: {html}"
+    );
+
+    // Signed in, the ballot form posts to the widget with the widget's token.
+    let r = page.get(&poll).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            r#"action="/widget/{city}/polls/{survey}/vote?{q}""#
+        )),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="q0""#) && html.contains(r#"name="q3_o2""#));
+    let csrf = csrf_in(&html);
+    // A forged token changes nothing.
+    let r = page
+        .post(&vote)
+        .form(&[("csrf", "forged"), ("q0", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // An incomplete ballot: the form again, framed, with the errors and the answers kept.
+    let r = page
+        .post(&vote)
+        .form(&[("csrf", csrf.as_str()), ("q0", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(frame_ancestors(&r), site);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Голос не принят"), "{html}");
+    assert!(
+        html.contains(r#"id="q-0-0" name="q0" value="0" checked"#),
+        "{html}"
+    );
+
+    let ballot = [
+        ("csrf", csrf.as_str()),
+        ("q0", "0"),
+        ("q1", "4"),
+        ("q2", "0"),
+        ("q2", "2"),
+        ("q3_o0", "1"),
+        ("q3_o1", "2"),
+        ("q3_o2", "3"),
+    ];
+    let r = page.post(&vote).form(&ballot).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(frame_ancestors(&r), site);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Ваш голос принят"), "{html}");
+    let ballot_id = ballot_id_in(&html);
+    assert!(
+        ballot_id.len() == 32 && ballot_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{ballot_id}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"href="/api/v1/polls/{survey}/receipts/{ballot_id}" target="_blank""#
+        )),
+        "{html}"
+    );
+    let (status, results) = citizen
+        .get(&format!("/api/v1/polls/{survey}/results"))
+        .await;
+    assert_eq!(status, 200, "{results}");
+    assert_eq!(results["ballots"], 1, "{results}");
+    let (status, receipt) = citizen
+        .get(&format!("/api/v1/polls/{survey}/receipts/{ballot_id}"))
+        .await;
+    assert_eq!(status, 200, "{receipt}");
+
+    // One vote per person: the second is refused in the frame.
+    let r = page.post(&vote).form(&ballot).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(frame_ancestors(&r), site);
+    assert!(r.text().await.unwrap().contains("Вы уже проголосовали"));
+    let html = page.get(&poll).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Вы уже проголосовали"), "{html}");
+    assert!(!html.contains(r#"name="q0""#), "{html}");
+
+    // Staff may sign in, but voting is a citizen's act.
+    let official = app.official_of(CITY).email.clone();
+    let staff = app.browser();
+    widget_login(&app, &staff, city, site, &official).await;
+    let html = staff.get(&poll).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains(r#"name="q0""#), "{html}");
+    let r = staff
+        .post(&vote)
+        .form(&[
+            ("csrf", csrf_in(&html).as_str()),
+            ("q0", "0"),
+            ("q1", "4"),
+            ("q3_o0", "1"),
+            ("q3_o1", "2"),
+            ("q3_o2", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(frame_ancestors(&r), site);
+    assert!(r.text().await.unwrap().contains("граждане"));
+    let (_, results) = citizen
+        .get(&format!("/api/v1/polls/{survey}/results"))
+        .await;
+    assert_eq!(results["ballots"], 1, "{results}");
+    app.stop().await;
+}
+
 // --- headless Chromium --------------------------------------------------------------------------
 
 /// A tiny web site on a loopback port of its own: serves fixed pages by path.

@@ -1,7 +1,7 @@
 -- Polls and votes (docs/POLLS.md). The voter roll (poll_voters: who voted) and the
 -- ballot box (poll_ballots: what was chosen) share no key, no order and no time:
 -- ballots carry a random id and their place in the poll's own Merkle log, shuffled
--- within each commit; voters carry only the day they voted. On PostgreSQL the rows of
+-- within each commit; voters carry nothing but their key. On PostgreSQL the rows of
 -- one commit share a transaction id (xmin): a batch is the finest link (docs/POLLS.md).
 CREATE TABLE polls (
     id              BIGSERIAL PRIMARY KEY,
@@ -38,8 +38,6 @@ CREATE INDEX polls_org ON polls (org_id, closes_at);
 CREATE TABLE poll_voters (
     poll_id   BIGINT  NOT NULL REFERENCES polls (id),
     voter_key TEXT    NOT NULL,
-    -- The local date of the vote, for turnout per day.
-    day       TEXT    NOT NULL,
     PRIMARY KEY (poll_id, voter_key)
 );
 
@@ -74,11 +72,12 @@ CREATE TABLE poll_heads (
 );
 
 -- Running counts, kept with every commit of ballots: overall (dimension 'all') and per
--- region, age group and channel, one dimension at a time (never their combination).
+-- region, age group and channel, one dimension at a time (never their combination), and
+-- ballots per local day (dimension 'day', question -1 only).
 -- question -1 counts ballots; slots as otklik_domain::poll::Cell.
 CREATE TABLE poll_counts (
     poll_id   BIGINT  NOT NULL REFERENCES polls (id),
-    dimension TEXT    NOT NULL CHECK (dimension IN ('all', 'region', 'age', 'channel')),
+    dimension TEXT    NOT NULL CHECK (dimension IN ('all', 'region', 'age', 'channel', 'day')),
     value     TEXT    NOT NULL,
     question  BIGINT  NOT NULL,
     slot      BIGINT  NOT NULL,

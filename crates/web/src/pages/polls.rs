@@ -147,7 +147,7 @@ pub struct PollCard {
     pub closes: When,
 }
 
-fn card(poll: &PollRecord, now: OffsetDateTime) -> PollCard {
+pub(crate) fn card(poll: &PollRecord, now: OffsetDateTime) -> PollCard {
     PollCard {
         id: poll.id.0,
         title: poll.title.clone(),
@@ -216,7 +216,7 @@ pub struct PollSummary {
     pub public_key: String,
 }
 
-async fn summary_of(
+pub(crate) async fn summary_of(
     state: &AppState,
     poll: &PollRecord,
     now: OffsetDateTime,
@@ -304,7 +304,11 @@ pub struct StandingView {
     pub help: Option<messages::Help>,
 }
 
-fn standing_view(standing: &Standing, poll: &PollSummary, anonymous: bool) -> StandingView {
+pub(crate) fn standing_view(
+    standing: &Standing,
+    poll: &PollSummary,
+    anonymous: bool,
+) -> StandingView {
     let plain = |kind, message: String| StandingView {
         kind,
         message,
@@ -446,14 +450,18 @@ fn values<'a>(pairs: &'a Pairs, name: &'a str) -> impl Iterator<Item = &'a str> 
         .map(|(_, v)| v.as_str())
 }
 
-fn first_value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
+pub(crate) fn first_value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
     pairs
         .iter()
         .find(|(k, _)| k == name)
         .map_or("", |(_, v)| v.as_str())
 }
 
-fn question_views(poll: &PollRecord, given: &Pairs, error: Option<&AppError>) -> Vec<QuestionView> {
+pub(crate) fn question_views(
+    poll: &PollRecord,
+    given: &Pairs,
+    error: Option<&AppError>,
+) -> Vec<QuestionView> {
     let questions = poll.spec.questions();
     questions
         .iter()
@@ -585,7 +593,7 @@ fn question_views(poll: &PollRecord, given: &Pairs, error: Option<&AppError>) ->
 
 /// The answers of the ballot form, one per question. Numbers that do not parse become
 /// options that do not exist, so that the domain refuses them with its own code.
-fn raw_answers(poll: &PollRecord, pairs: &Pairs) -> Vec<RawAnswer> {
+pub(crate) fn raw_answers(poll: &PollRecord, pairs: &Pairs) -> Vec<RawAnswer> {
     poll.spec
         .questions()
         .iter()
@@ -1293,7 +1301,6 @@ async fn cancel_post(
     usecase::cancel(&state, &user, id, OffsetDateTime::now_utc()).await?;
     Ok(Redirect::to(&format!("/polls/{id}")).into_response())
 }
-
 
 // --- downloads: the results as CSV and XLSX ---------------------------------------------------
 

@@ -1,6 +1,7 @@
 //! The embeddable widget: `GET /widget.js` for the host site, and the pages it shows in
 //! its frame — sign-in (`/widget/{org}/login`), the choice of topic and the form
-//! (`/widget/{org}`), the citizen's own submissions from that site (`/widget/{org}/my`).
+//! (`/widget/{org}`), the citizen's own submissions from that site (`/widget/{org}/my`),
+//! and the organisation's open polls with their ballot form (`/widget/{org}/polls…`).
 //!
 //! Every widget page names the host site in `?origin=` (the script passes
 //! `location.origin`); it must be one of the organisation's registered sites, and the
@@ -10,7 +11,8 @@
 //! is never used here. See `docs/WIDGET.md`.
 
 use askama::Template;
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FormRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,17 +22,19 @@ use axum_extra::extract::cookie::CookieJar;
 use otklik_domain::access::Capability;
 use otklik_domain::lifecycle::{Channel, SubmissionKind};
 use otklik_domain::text::WidgetOrigin;
-use otklik_domain::{OrgId, SubcategoryId, SubmissionId};
-use otklik_store::{Category, ListQuery, Organisation};
+use otklik_domain::{OrgId, PollId, SubcategoryId, SubmissionId};
+use otklik_store::{BallotChannel, Category, ListQuery, Organisation, PollFilter, PollRecord};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 use super::forms::{read_multipart, FieldView, SummaryItem};
+use super::polls::{self as poll_pages, PollSummary, QuestionView, StandingView, When};
 use super::views::{remaining, SubmitPage};
-use super::{render, CsrfForm, UPLOAD_LIMIT};
+use super::{render, render_status, CsrfForm, UPLOAD_LIMIT};
 use crate::auth::{self, ClientIp, Ctx, WidgetCtx};
 use crate::error::AppError;
+use crate::polls as poll_usecases;
 use crate::usecases::{self, SubmitInput};
 use crate::{messages, AppState, Frameable};
 
@@ -39,6 +43,9 @@ const SCRIPT: &str = include_str!("../../static/widget.js");
 
 /// How many of the citizen's submissions from a site the widget lists (the portal has all).
 const MY_LIMIT: u32 = 20;
+
+/// How many of the organisation's open polls the widget lists.
+const POLLS_LIMIT: u32 = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -51,6 +58,9 @@ pub fn routes() -> Router<AppState> {
         .route("/widget/{org}/login", get(login_form).post(login_submit))
         .route("/widget/{org}/logout", post(logout))
         .route("/widget/{org}/my", get(my))
+        .route("/widget/{org}/polls", get(polls))
+        .route("/widget/{org}/polls/{id}", get(poll))
+        .route("/widget/{org}/polls/{id}/vote", post(vote))
 }
 
 /// The snippet an organisation's administrator pastes into a site.
@@ -107,7 +117,7 @@ struct WidgetQuery {
     /// The topic chosen (start page).
     #[serde(default)]
     subcategory: Option<String>,
-    /// After sign-in: `my` for the list, otherwise the start.
+    /// After sign-in: `my` for the list, `polls` for the polls, otherwise the start.
     #[serde(default)]
     next: Option<String>,
     /// After submitting: the new submission, confirmed above the list.
@@ -161,6 +171,7 @@ impl Frame {
             origin: self.origin.as_str().to_owned(),
             start: self.href("", ""),
             my: self.href("/my", ""),
+            polls: self.href("/polls", ""),
             logout: self.href("/logout", ""),
             user_name: ctx.user.as_ref().map(|u| u.full_name.clone()),
             csrf: ctx.csrf.clone(),
@@ -310,8 +321,8 @@ fn widget_message(code: &str) -> &'static str {
              обратной связи»."
         }
         "citizens_only" | "forbidden" => {
-            "Через форму на сайте сообщения отправляют граждане. Войдите под учётной записью \
-             гражданина."
+            "Через форму на сайте сообщения отправляют и голосуют граждане. Войдите под учётной \
+             записью гражданина."
         }
         other => messages::error(other),
     }
@@ -327,6 +338,7 @@ struct WidgetChrome {
     origin: String,
     start: String,
     my: String,
+    polls: String,
     logout: String,
     user_name: Option<String>,
     csrf: String,
@@ -341,6 +353,7 @@ impl WidgetChrome {
             origin: String::new(),
             start: String::new(),
             my: String::new(),
+            polls: String::new(),
             logout: String::new(),
             user_name: None,
             csrf: String::new(),
@@ -680,10 +693,11 @@ async fn submit_in(
     }
 }
 
-/// Where to go after signing in: the list, or the start.
+/// Where to go after signing in: the list, the polls, or the start.
 fn next_of(q: &WidgetQuery) -> (&'static str, &'static str) {
     match q.next.as_deref() {
         Some("my") => ("/my", "next=my"),
+        Some("polls") => ("/polls", "next=polls"),
         _ => ("", ""),
     }
 }
@@ -906,6 +920,248 @@ async fn my_in(
         more,
     };
     Ok(frame.respond(render(&page)))
+}
+
+// --- polls ------------------------------------------------------------------------------------------
+
+/// One open poll in the widget's list.
+struct PollLink {
+    href: String,
+    title: String,
+    kind: &'static str,
+    closes: When,
+}
+
+#[derive(Template)]
+#[template(path = "widget_polls.html")]
+struct PollsPage {
+    chrome: WidgetChrome,
+    polls: Vec<PollLink>,
+    /// The widget's sign-in, for a visitor.
+    login: Option<String>,
+}
+
+/// A poll in the frame: its ballot form, or where the person stands; after voting, the
+/// ballot id (shown in the page once, never put in a URL).
+#[derive(Template)]
+#[template(path = "widget_poll.html")]
+struct PollPage {
+    chrome: WidgetChrome,
+    /// Back to the list.
+    back: String,
+    /// Where the ballot form posts.
+    action: String,
+    poll: PollSummary,
+    standing: StandingView,
+    questions: Vec<QuestionView>,
+    /// The widget's sign-in, for a visitor.
+    login: Option<String>,
+    summary_title: &'static str,
+    summary: Vec<SummaryItem>,
+    ballot_id: Option<String>,
+}
+
+/// `GET /widget/{org}/polls`: the organisation's polls open now. Public, as on the portal;
+/// a visitor is offered the widget's sign-in.
+async fn polls(
+    State(state): State<AppState>,
+    WidgetCtx(ctx): WidgetCtx,
+    Path(org): Path<String>,
+    q: Result<Query<WidgetQuery>, QueryRejection>,
+) -> WidgetResult {
+    let q = query(q)?;
+    let frame = frame(&state, &org, q.origin.as_deref()).await?;
+    polls_in(&state, &frame, &ctx)
+        .await
+        .map_err(|e| frame.fail(&ctx, e))
+}
+
+async fn polls_in(state: &AppState, frame: &Frame, ctx: &Ctx) -> Result<Response, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let filter = PollFilter {
+        org: Some(Some(frame.org.id)),
+        open_at: Some(now),
+        ..PollFilter::default()
+    };
+    let polls = state.store.polls(filter, POLLS_LIMIT).await?;
+    let page = PollsPage {
+        chrome: frame.chrome(ctx, "Опросы"),
+        polls: polls
+            .iter()
+            .map(|p| {
+                let card = poll_pages::card(p, now);
+                PollLink {
+                    href: frame.href(&format!("/polls/{}", card.id), ""),
+                    title: card.title,
+                    kind: card.kind,
+                    closes: card.closes,
+                }
+            })
+            .collect(),
+        login: ctx
+            .user
+            .is_none()
+            .then(|| frame.href("/login", "next=polls")),
+    };
+    Ok(frame.respond(render(&page)))
+}
+
+/// A poll of the frame's organisation (any other, or none, does not exist here).
+async fn own_poll(
+    state: &AppState,
+    frame: &Frame,
+    ctx: &Ctx,
+    raw: &str,
+) -> Result<PollRecord, AppError> {
+    let id = raw
+        .trim()
+        .parse::<i64>()
+        .map(PollId)
+        .map_err(|_| AppError::not_found())?;
+    let poll = poll_usecases::visible(state, ctx.user.as_ref(), id).await?;
+    if poll.org != Some(frame.org.id) {
+        return Err(AppError::not_found());
+    }
+    Ok(poll)
+}
+
+/// The poll page in the frame, with the answers given and why they were refused.
+async fn poll_page(
+    state: &AppState,
+    frame: &Frame,
+    ctx: &Ctx,
+    poll: &PollRecord,
+    answers: &[(String, String)],
+    error: Option<&AppError>,
+) -> Result<PollPage, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let user = ctx.user.as_ref();
+    let standing = poll_usecases::standing(state, user, poll, now).await?;
+    let summary_view = poll_pages::summary_of(state, poll, now).await?;
+    let standing = poll_pages::standing_view(&standing, &summary_view, user.is_none());
+    let questions = poll_pages::question_views(poll, answers, error);
+    let mut summary: Vec<SummaryItem> = questions
+        .iter()
+        .filter_map(|q| {
+            q.error.map(|m| SummaryItem {
+                href: format!("#{}", q.first_input()),
+                message: format!("Вопрос {}: {m}", q.number),
+            })
+        })
+        .collect();
+    if let Some(e) = error {
+        if summary.is_empty() {
+            summary.push(SummaryItem {
+                href: "#standing".to_owned(),
+                message: widget_message(e.first_code()).to_owned(),
+            });
+        }
+    }
+    let title = if summary.is_empty() {
+        poll.title.clone()
+    } else {
+        format!("Ошибка: {}", poll.title)
+    };
+    Ok(PollPage {
+        chrome: frame.chrome(ctx, &title),
+        back: frame.href("/polls", ""),
+        action: frame.href(&format!("/polls/{}/vote", poll.id.0), ""),
+        login: standing.login.then(|| frame.href("/login", "next=polls")),
+        poll: summary_view,
+        standing,
+        questions,
+        summary_title: "Голос не принят",
+        summary,
+        ballot_id: None,
+    })
+}
+
+/// `GET /widget/{org}/polls/{id}`: the poll with the ballot form when the person may
+/// vote, else where they stand; public, as on the portal.
+async fn poll(
+    State(state): State<AppState>,
+    WidgetCtx(ctx): WidgetCtx,
+    Path((org, id)): Path<(String, String)>,
+    q: Result<Query<WidgetQuery>, QueryRejection>,
+) -> WidgetResult {
+    let q = query(q)?;
+    let frame = frame(&state, &org, q.origin.as_deref()).await?;
+    poll_in(&state, &frame, &ctx, &id)
+        .await
+        .map_err(|e| frame.fail(&ctx, e))
+}
+
+async fn poll_in(
+    state: &AppState,
+    frame: &Frame,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<Response, AppError> {
+    let poll = own_poll(state, frame, ctx, id).await?;
+    let page = poll_page(state, frame, ctx, &poll, &[], None).await?;
+    Ok(frame.respond(render(&page)))
+}
+
+/// `POST /widget/{org}/polls/{id}/vote`: casts the ballot with channel `widget`; the
+/// ballot id is shown in the frame, or the form again with the errors.
+async fn vote(
+    State(state): State<AppState>,
+    WidgetCtx(ctx): WidgetCtx,
+    Path((org, id)): Path<(String, String)>,
+    q: Result<Query<WidgetQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> WidgetResult {
+    let q = query(q)?;
+    let frame = frame(&state, &org, q.origin.as_deref()).await?;
+    vote_in(&state, &frame, &ctx, &id, body)
+        .await
+        .map_err(|e| frame.fail(&ctx, e))
+}
+
+async fn vote_in(
+    state: &AppState,
+    frame: &Frame,
+    ctx: &Ctx,
+    id: &str,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(frame.redirect("/login", "next=polls"));
+    };
+    let body = body.map_err(|_| AppError::bad_request("invalid_form"))?;
+    // Checkboxes repeat a name, which `Form` cannot gather; parse the pairs directly.
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    ctx.check_csrf(poll_pages::first_value(&pairs, "csrf"))?;
+    // Staff never vote: refused before the poll is looked up, as on the portal.
+    ctx.require(Capability::Vote).map_err(citizens_only)?;
+    let poll = own_poll(state, frame, ctx, id).await?;
+    let answers = poll_pages::raw_answers(&poll, &pairs);
+    let now = OffsetDateTime::now_utc();
+    match poll_usecases::vote(state, &user, poll.id, &answers, BallotChannel::Widget, now).await {
+        // Shown in the page (not redirected to): the ballot id never ends up in a URL.
+        Ok((ballot_id, _)) => {
+            let mut page = poll_page(state, frame, ctx, &poll, &[], None).await?;
+            page.chrome = frame.chrome(ctx, "Ваш голос принят");
+            page.ballot_id = Some(ballot_id.as_str().to_owned());
+            Ok(frame.respond(render(&page)))
+        }
+        Err(e)
+            if matches!(
+                e.status,
+                StatusCode::UNPROCESSABLE_ENTITY
+                    | StatusCode::CONFLICT
+                    | StatusCode::FORBIDDEN
+                    | StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::SERVICE_UNAVAILABLE
+            ) =>
+        {
+            let page = poll_page(state, frame, ctx, &poll, &pairs, Some(&e)).await?;
+            let mut response = render_status(e.status, &page);
+            crate::error::add_retry_after(&mut response, e.retry_after);
+            Ok(frame.respond(response))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
