@@ -322,6 +322,12 @@ fn check_options(i: usize, options: Vec<OptionSpec>) -> Result<Vec<OptionSpec>, 
             "" => String::new(),
             raw => check_text(raw, 2000).map_err(|code| spec_error(i, code))?,
         };
+        // A location sent as JSON is held to the same bounds as the text form's.
+        if let Some(at) = option.location {
+            if at.lat_e6.unsigned_abs() > 90_000_000 || at.lon_e6.unsigned_abs() > 180_000_000 {
+                return Err(spec_error(i, "out_of_range"));
+            }
+        }
         checked.push(OptionSpec {
             title,
             description,
@@ -620,6 +626,31 @@ pub fn ballot_leaf(poll: i64, ballot_id: &BallotId, ballot: &Ballot) -> Vec<u8> 
         poll,
         ballot_id: ballot_id.as_str(),
         answers: ballot,
+    })
+    .unwrap_or_default()
+}
+
+/// Leaf 0 of a poll's final tree: the poll's definition (its id, kind, questions and the
+/// close as Unix seconds), so the signed final head commits to what was asked and when
+/// the poll ended, and a published list with other questions does not recount.
+pub fn definition_leaf(
+    poll: i64,
+    kind: PollKind,
+    questions: &serde_json::Value,
+    closes_at_unix: i64,
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Definition<'a> {
+        poll: i64,
+        kind: &'a str,
+        closes_at: i64,
+        questions: &'a serde_json::Value,
+    }
+    serde_json::to_vec(&Definition {
+        poll,
+        kind: kind.as_str(),
+        closes_at: closes_at_unix,
+        questions,
     })
     .unwrap_or_default()
 }
@@ -1234,6 +1265,18 @@ mod tests {
         assert_eq!(bad("? Вопрос\n* всякий"), "malformed_type");
         assert_eq!(bad("? Вопрос\nпросто строка"), "unrecognised_line");
         assert_eq!(bad("? Вопрос\n- А @ 91, 0\n- Б"), "out_of_range");
+        let mut far = option("Полюс");
+        far.location = Some(GeoPoint {
+            lat_e6: 2_000_000_000,
+            lon_e6: 0,
+        });
+        let json = PollSpec::new(
+            PollKind::Survey,
+            vec![question(QuestionKind::Single {
+                options: vec![far, option("Экватор")],
+            })],
+        );
+        assert_eq!(json.unwrap_err().code, "out_of_range");
     }
 
     #[test]

@@ -253,21 +253,35 @@ fn report(what: &str, latencies: &mut [Duration], elapsed: Duration) {
     );
 }
 
-/// A published list of `n` ballots (built and signed here), recounted in-process.
+/// A published list of `n` ballots (built and signed here, in the final tree's order:
+/// the definition, then the ballots by id), recounted in-process.
 fn recount_bench(n: usize) {
     let spec = poll::parse_text(PollKind::Vote, QUESTIONS).unwrap();
+    let questions: serde_json::Value = serde_json::from_str(&spec.questions_json()).unwrap();
     let alg = otklik_log::HashAlg::Sha256;
-    let mut range = otklik_log::CompactRange::new(alg);
-    let mut list = String::with_capacity(n * 80);
     let started = Instant::now();
-    for i in 0..n {
-        let raw = [poll::RawAnswer::Choices(vec![(i % 10) as u16])];
-        let ballot = spec.check_ballot(&raw).unwrap().ballot;
-        let id = poll::BallotId::from_bytes(rand::random());
+    let mut ballots: Vec<(poll::BallotId, poll::Ballot)> = (0..n)
+        .map(|i| {
+            let raw = [poll::RawAnswer::Choices(vec![(i % 10) as u16])];
+            let ballot = spec.check_ballot(&raw).unwrap().ballot;
+            (poll::BallotId::from_bytes(rand::random()), ballot)
+        })
+        .collect();
+    ballots.sort_by(|a, b| a.0.cmp(&b.0));
+    let closes_at = 1_800_000_000i64;
+    let mut range = otklik_log::CompactRange::new(alg);
+    range
+        .push(otklik_log::leaf_hash(
+            alg,
+            &poll::definition_leaf(1, PollKind::Vote, &questions, closes_at),
+        ))
+        .unwrap();
+    let mut list = String::with_capacity(n * 80);
+    for (i, (id, ballot)) in ballots.iter().enumerate() {
         range
             .push(otklik_log::leaf_hash(
                 alg,
-                &poll::ballot_leaf(1, &id, &ballot),
+                &poll::ballot_leaf(1, id, ballot),
             ))
             .unwrap();
         if i > 0 {
@@ -279,12 +293,12 @@ fn recount_bench(n: usize) {
     let head = signer.sign(&otklik_log::TreeHead {
         size: range.size(),
         root: range.root(),
-        timestamp_ms: 0,
+        timestamp_ms: closes_at as u64 * 1000,
         alg,
     });
     let text = format!(
-        "{{\"poll\":1,\"kind\":\"vote\",\"questions\":{},\"tree_head\":{},\"ballots\":[{list}]}}",
-        spec.questions_json(),
+        "{{\"poll\":1,\"kind\":\"vote\",\"closes_at\":{closes_at},\"questions\":{},\"tree_head\":{},\"ballots\":[{list}]}}",
+        questions,
         head.to_json()
     );
     println!(
@@ -292,12 +306,16 @@ fn recount_bench(n: usize) {
         text.len() as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
+    let key = otklik_log::encode_b64(&signer.public_key_bytes());
     let started = Instant::now();
-    let outcome = otklik::poll_cli::recount(&text, None, None)
+    let outcome = otklik::poll_cli::recount(&text, Some(&key), None)
         .unwrap()
         .unwrap();
     let elapsed = started.elapsed();
-    assert!(outcome.starts_with(&format!("valid: {n} ballots")));
+    assert!(
+        outcome.starts_with(&format!("valid: {n} ballots")),
+        "{outcome}"
+    );
     println!(
         "recount of {n} ballots: {:.2} s = {:.0} ballots/s",
         elapsed.as_secs_f64(),

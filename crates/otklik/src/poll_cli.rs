@@ -7,25 +7,29 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use otklik_domain::poll::{ballot_leaf, Ballot, BallotId, PollKind, PollSpec, QuestionKind, Tally};
+use otklik_domain::poll::{
+    ballot_leaf, definition_leaf, Ballot, BallotId, PollKind, PollSpec, QuestionKind, Tally,
+};
 use otklik_log::{CompactRange, SignedTreeHead};
 use serde::Deserialize;
 
 #[derive(Subcommand)]
 pub enum PollCommand {
     /// Recount a poll from the list published after its close
-    /// (`GET /api/v1/polls/{id}/ballots`): checks every ballot against the questions,
-    /// rebuilds the poll's Merkle tree and compares it with the signed final tree head,
-    /// then prints the tally.
+    /// (`GET /api/v1/polls/{id}/ballots`): checks every ballot against the questions and
+    /// the order of the ids, rebuilds the final tree (the definition, then the ballots)
+    /// and compares it with the signed final head, signed after the close, then prints
+    /// the tally.
     Recount {
         /// The published list (JSON).
         file: PathBuf,
-        /// The poll's public key (base64) to pin, as shown on the poll's page.
+        /// The poll's public key (base64), as shown on the poll's page: without it the
+        /// head is only checked against the key it names.
         #[arg(long)]
         public_key: Option<String>,
-        /// Also check that this ballot id is in the list (a voter's own ballot).
+        /// A voter's receipt: also check that this ballot is counted exactly as it was cast.
         #[arg(long)]
-        ballot: Option<String>,
+        receipt: Option<PathBuf>,
     },
     /// Verify a ballot's receipt (`GET /api/v1/polls/{id}/receipts/{ballot_id}`): the
     /// ballot is the leaf the proof says, under the signed tree head.
@@ -41,8 +45,11 @@ pub fn run(command: PollCommand) -> ExitCode {
         PollCommand::Recount {
             file,
             public_key,
-            ballot,
-        } => read(&file).and_then(|text| recount(&text, public_key.as_deref(), ballot.as_deref())),
+            receipt,
+        } => read(&file).and_then(|text| {
+            let receipt = receipt.as_ref().map(read).transpose()?;
+            recount(&text, public_key.as_deref(), receipt.as_deref())
+        }),
         PollCommand::VerifyReceipt { file, public_key } => {
             read(&file).and_then(|text| verify_receipt(&text, public_key.as_deref()))
         }
@@ -90,6 +97,7 @@ fn check_head(
 struct Published {
     poll: i64,
     kind: String,
+    closes_at: i64,
     questions: serde_json::Value,
     tree_head: serde_json::Value,
     ballots: Vec<PublishedEntry>,
@@ -102,11 +110,12 @@ struct PublishedEntry {
 }
 
 /// The recount: `Ok(Ok(report))` when everything matches, `Ok(Err(reason))` when not,
-/// `Err(usage)` when the file is not a published list.
+/// `Err(usage)` when a file is not what it should be. `receipt` is a voter's receipt (its
+/// text), whose ballot must be in the list with the same answers.
 pub fn recount(
     text: &str,
     public_key: Option<&str>,
-    ballot: Option<&str>,
+    receipt: Option<&str>,
 ) -> Result<Result<String, String>, String> {
     let list: Published =
         serde_json::from_str(text).map_err(|e| format!("not a published list of ballots: {e}"))?;
@@ -117,19 +126,34 @@ pub fn recount(
     if let Err(reason) = check_head(&head, public_key)? {
         return Ok(Err(reason));
     }
+    if head.head.timestamp_ms
+        < u64::try_from(list.closes_at.saturating_mul(1000)).unwrap_or(u64::MAX)
+    {
+        return Ok(Err(
+            "head_before_close: the head was signed before the poll closed".to_owned(),
+        ));
+    }
     let alg = head.head.alg;
     let mut range = CompactRange::new(alg);
+    range
+        .push(otklik_log::leaf_hash(
+            alg,
+            &definition_leaf(list.poll, kind, &list.questions, list.closes_at),
+        ))
+        .map_err(|e| e.to_string())?;
     let mut tally = Tally::default();
-    let mut seen = std::collections::HashSet::with_capacity(list.ballots.len());
+    let mut previous: Option<BallotId> = None;
+    let mut ballots = std::collections::HashMap::with_capacity(list.ballots.len());
     for (i, entry) in list.ballots.iter().enumerate() {
         let Ok(id) = BallotId::parse(&entry.ballot_id) else {
             return Ok(Err(format!(
                 "ballot_id: entry {i} has a malformed ballot id"
             )));
         };
-        if !seen.insert(id.clone()) {
+        // The final tree orders ballots by id: strictly ascending, so also no repeats.
+        if previous.as_ref().is_some_and(|p| *p >= id) {
             return Ok(Err(format!(
-                "duplicate_ballot: {} appears twice",
+                "not_in_order: {} is out of order or repeated",
                 id.as_str()
             )));
         }
@@ -148,31 +172,53 @@ pub fn recount(
             ))
             .map_err(|e| e.to_string())?;
         tally.add(&entry.answers);
+        ballots.insert(id.clone(), &entry.answers);
+        previous = Some(id);
     }
     if range.size() != head.head.size {
         return Ok(Err(format!(
-            "size_mismatch: {} ballots, the signed head says {}",
-            range.size(),
-            head.head.size
+            "size_mismatch: the definition and {} ballots, the signed head says {} leaves",
+            tally.ballots, head.head.size
         )));
     }
     if range.root() != head.head.root {
         return Ok(Err(
-            "root_mismatch: the ballots are not the signed tree".to_owned()
+            "root_mismatch: the questions or the ballots are not the signed tree".to_owned(),
         ));
     }
     let mut report = format!("valid: {} ballots\n", tally.ballots);
+    if public_key.is_none() {
+        report.push_str(
+            "warning: no --public-key: the head was checked against the key it names only; \
+             compare that key with the poll's page\n",
+        );
+    }
     for (q, question) in spec.questions().iter().enumerate() {
         report.push_str(&describe(q as u16, &question.text, &question.kind, &tally));
     }
-    if let Some(wanted) = ballot {
-        let found = BallotId::parse(wanted)
-            .ok()
-            .is_some_and(|id| seen.contains(&id));
-        if !found {
-            return Ok(Err(format!("ballot_missing: {wanted} is not in the list")));
+    if let Some(receipt) = receipt {
+        let receipt: ReceiptJson =
+            serde_json::from_str(receipt).map_err(|e| format!("not a ballot receipt: {e}"))?;
+        if receipt.poll != list.poll {
+            return Ok(Err("receipt_of_another_poll".to_owned()));
         }
-        report.push_str(&format!("ballot {wanted}: counted\n"));
+        let id =
+            BallotId::parse(&receipt.ballot_id).map_err(|_| "malformed ballot id".to_owned())?;
+        match ballots.get(&id) {
+            None => {
+                return Ok(Err(format!(
+                    "ballot_missing: {} is not in the list",
+                    id.as_str()
+                )))
+            }
+            Some(answers) if **answers != receipt.answers => {
+                return Ok(Err(format!(
+                    "ballot_changed: {} is counted with other answers than it was cast with",
+                    id.as_str()
+                )))
+            }
+            Some(_) => report.push_str(&format!("ballot {}: counted as cast\n", id.as_str())),
+        }
     }
     Ok(Ok(report.trim_end().to_owned()))
 }

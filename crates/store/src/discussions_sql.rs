@@ -351,24 +351,30 @@ macro_rules! impl_discussions {
             async fn support(
                 &self,
                 id: ::otklik_domain::DiscussionId,
-                voter_key: &str,
+                voter_keys: &[String],
                 stance: ::otklik_domain::discussion::Stance,
                 now: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<()> = async {
                     Self::lock_open_discussion(&mut tx, id, now).await?;
-                    let inserted = ::sqlx::query::<$db>(
-                        "INSERT INTO discussion_support (discussion_id, voter_key, stance) \
-                         VALUES ($1, $2, $3) ON CONFLICT (discussion_id, voter_key) DO NOTHING",
-                    )
-                    .bind(id.0)
-                    .bind(voter_key)
-                    .bind(stance.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if inserted.rows_affected() == 0 {
-                        return Err($crate::StoreError::Conflict("already_supported"));
+                    if voter_keys.is_empty() {
+                        return Err($crate::StoreError::InvalidReference("voter_key"));
+                    }
+                    // Every key of the person, or none (the transaction rolls back).
+                    for key in voter_keys {
+                        let inserted = ::sqlx::query::<$db>(
+                            "INSERT INTO discussion_support (discussion_id, voter_key, stance) \
+                             VALUES ($1, $2, $3) ON CONFLICT (discussion_id, voter_key) DO NOTHING",
+                        )
+                        .bind(id.0)
+                        .bind(key)
+                        .bind(stance.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        if inserted.rows_affected() == 0 {
+                            return Err($crate::StoreError::Conflict("already_supported"));
+                        }
                     }
                     let column = $crate::discussions_sql::stance_column(stance);
                     ::sqlx::query::<$db>(&format!(
@@ -386,13 +392,14 @@ macro_rules! impl_discussions {
             async fn stance_of(
                 &self,
                 id: ::otklik_domain::DiscussionId,
-                voter_key: &str,
+                voter_keys: &[String],
             ) -> $crate::StoreResult<Option<::otklik_domain::discussion::Stance>> {
-                let stance = ::sqlx::query_scalar::<$db, String>(
-                    "SELECT stance FROM discussion_support WHERE discussion_id = $1 AND voter_key = $2",
-                )
+                let stance = ::sqlx::query_scalar::<$db, String>(&format!(
+                    "SELECT stance FROM discussion_support WHERE discussion_id = $1 \
+                     AND voter_key IN ({}) LIMIT 1",
+                    $crate::polls_sql::key_list(voter_keys)?
+                ))
                 .bind(id.0)
-                .bind(voter_key)
                 .fetch_optional(self.$read())
                 .await?;
                 stance

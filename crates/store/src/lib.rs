@@ -796,7 +796,12 @@ pub trait Polls {
     /// The profile facts eligibility is judged on, and the voter roll's key of the person.
     async fn voter(&self, user: otklik_domain::UserId) -> StoreResult<Voter>;
 
-    async fn has_voted(&self, poll: otklik_domain::PollId, voter_key: &str) -> StoreResult<bool>;
+    /// Whether any of the voter's roll keys is on the poll's roll.
+    async fn has_voted(
+        &self,
+        poll: otklik_domain::PollId,
+        voter_keys: &[String],
+    ) -> StoreResult<bool>;
 
     /// Puts a batch of ballots in the box in one transaction; one outcome per ballot, in
     /// order. A ballot is refused (and nothing of it written) when its poll is not open
@@ -825,8 +830,9 @@ pub trait Polls {
     ) -> StoreResult<Vec<String>>;
 
     /// Signs a head of the poll's log if it grew since the last (`None` otherwise). With
-    /// `finalise`, only after the close (`poll_open` before), and the poll's final size
-    /// is recorded once.
+    /// `finalise`, only after the close (`poll_open` before): the head of the final tree
+    /// (leaf 0 the definition, then the ballots by id), recorded once with the number of
+    /// ballots.
     async fn sign_poll_head(
         &self,
         poll: otklik_domain::PollId,
@@ -848,19 +854,14 @@ pub trait Polls {
         ballot_id: &otklik_domain::poll::BallotId,
     ) -> StoreResult<Option<BallotReceipt>>;
 
-    /// Ballots in log order from leaf `after`, at most `limit`.
+    /// Ballots in the order of their ids (the final tree's order, which says nothing of
+    /// when anyone voted), after `after`, at most `limit`.
     async fn published_ballots(
         &self,
         poll: otklik_domain::PollId,
-        after: u64,
+        after: Option<otklik_domain::poll::BallotId>,
         limit: u32,
-    ) -> StoreResult<
-        Vec<(
-            u64,
-            otklik_domain::poll::BallotId,
-            otklik_domain::poll::Ballot,
-        )>,
-    >;
+    ) -> StoreResult<Vec<(otklik_domain::poll::BallotId, otklik_domain::poll::Ballot)>>;
 }
 
 /// Public discussions: proposals, moderated comments, one position per person.
@@ -909,18 +910,19 @@ pub trait Discussions {
         action: &otklik_domain::discussion::Moderation,
         now: time::OffsetDateTime,
     ) -> StoreResult<otklik_domain::discussion::CommentStatus>;
-    /// Records a person's position once (`already_supported` after that).
+    /// Records a person's position once, under every roll key of theirs
+    /// (`already_supported` when any of them has one).
     async fn support(
         &self,
         id: otklik_domain::DiscussionId,
-        voter_key: &str,
+        voter_keys: &[String],
         stance: otklik_domain::discussion::Stance,
         now: time::OffsetDateTime,
     ) -> StoreResult<()>;
     async fn stance_of(
         &self,
         id: otklik_domain::DiscussionId,
-        voter_key: &str,
+        voter_keys: &[String],
     ) -> StoreResult<Option<otklik_domain::discussion::Stance>>;
 }
 

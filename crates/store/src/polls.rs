@@ -41,8 +41,10 @@ pub struct PollRecord {
     pub cancelled_at: Option<OffsetDateTime>,
     /// Ballots in the box (the size of the poll's log).
     pub ballots: u64,
-    /// The size of the final signed tree head, once the poll is finalised.
+    /// The number of ballots, once the poll is finalised.
     pub final_size: Option<u64>,
+    /// The signed head of the final tree (the definition, then the ballots by id).
+    pub final_head: Option<otklik_log::SignedTreeHead>,
 }
 
 impl PollRecord {
@@ -67,11 +69,13 @@ pub struct PollFilter {
     pub region: Option<Option<RegionId>>,
 }
 
-/// What the profile says about a voter, and the key the voter roll knows them by: the
-/// identity provider's key of the person when there is one, else the account.
+/// What the profile says about a voter, and the keys the voter roll knows them by: the
+/// account (`u:`), and the identity provider's key of the person (`k:`) when the account
+/// has one. A ballot takes a roll row for every key, so neither a second account of the
+/// same person nor an identity linked to the account after voting votes again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Voter {
-    pub key: String,
+    pub keys: Vec<String>,
     pub facts: VoterFacts,
 }
 
@@ -97,7 +101,8 @@ impl BallotChannel {
 #[derive(Debug, Clone)]
 pub struct NewBallot {
     pub poll: PollId,
-    pub voter_key: String,
+    /// The voter's roll keys (`Voter::keys`).
+    pub voter_keys: Vec<String>,
     pub ballot: Ballot,
     /// Free-text answers (question, text), stored apart from the ballot.
     pub texts: Vec<(u16, String)>,

@@ -9,12 +9,12 @@ use crate::polls::{NewBallot, PollCount, PollRecord};
 use crate::{StoreError, StoreResult};
 use otklik_domain::poll::{cells, Eligibility, PollKind, PollSpec, ResultsPolicy, Schedule};
 use otklik_domain::{MunicipalityId, OrgId, PollId, RegionId, UserId};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub(crate) const POLL_SELECT: &str = "SELECT p.id, p.kind, p.org_id, o.name AS org_name, \
     p.title, p.description, p.questions, p.region_id, p.municipality_id, p.min_age, \
     p.verification, p.offset_minutes, p.opens_at, p.closes_at, p.results, p.created_by, \
-    p.created_at, p.cancelled_at, p.size, p.final_size \
+    p.created_at, p.cancelled_at, p.size, p.final_size, p.final_head \
     FROM polls p LEFT JOIN organisations o ON o.id = p.org_id";
 
 #[derive(sqlx::FromRow)]
@@ -39,6 +39,7 @@ pub(crate) struct PollRow {
     cancelled_at: Option<i64>,
     size: i64,
     final_size: Option<i64>,
+    final_head: Option<String>,
 }
 
 impl PollRow {
@@ -76,6 +77,13 @@ impl PollRow {
             final_size: self
                 .final_size
                 .map(|s| crate::ledger_sql::u64_of(s, "polls.final_size"))
+                .transpose()?,
+            final_head: self
+                .final_head
+                .map(|h| {
+                    otklik_log::SignedTreeHead::from_json(&h)
+                        .map_err(|_| corrupt("polls.final_head"))
+                })
                 .transpose()?,
         })
     }
@@ -173,18 +181,39 @@ pub(crate) fn by_poll(batch: &[NewBallot]) -> BTreeMap<PollId, Vec<usize>> {
     groups
 }
 
-/// The first ballot of each voter in a group; the others are refused as already voted.
+/// The first ballot of each voter in a group (voters are the same when any of their keys
+/// is); the others are refused as already voted.
 pub(crate) fn first_per_voter(batch: &[NewBallot], group: &[usize]) -> (Vec<usize>, Vec<usize>) {
-    let mut seen: HashMap<&str, ()> = HashMap::with_capacity(group.len());
+    let mut seen: std::collections::HashSet<&str> =
+        std::collections::HashSet::with_capacity(group.len());
     let (mut first, mut repeated) = (Vec::new(), Vec::new());
     for &i in group {
-        if seen.insert(batch[i].voter_key.as_str(), ()).is_none() {
-            first.push(i);
-        } else {
+        let keys = &batch[i].voter_keys;
+        if keys.is_empty() || keys.iter().any(|k| seen.contains(k.as_str())) {
             repeated.push(i);
+        } else {
+            seen.extend(keys.iter().map(String::as_str));
+            first.push(i);
         }
     }
     (first, repeated)
+}
+
+/// `'a', 'b'` for an `IN (…)` list of roll keys: keys are `u:` or `k:` and base64 or
+/// digits, never a quote; anything else is refused.
+pub(crate) fn key_list(keys: &[String]) -> StoreResult<String> {
+    let safe = |k: &String| {
+        k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=:_-".contains(c))
+    };
+    if keys.is_empty() || !keys.iter().all(safe) {
+        return Err(StoreError::InvalidReference("voter_key"));
+    }
+    Ok(keys
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", "))
 }
 
 pub(crate) fn not_found<T>(found: Option<T>) -> StoreResult<T> {
@@ -348,12 +377,12 @@ macro_rules! impl_polls {
                             .map_err(|_| $crate::common::corrupt("users.birth_date"))
                     })
                     .transpose()?;
-                let key = match key {
-                    Some(k) => format!("k:{}", ::otklik_log::encode_b64(&k)),
-                    None => format!("u:{}", user.0),
-                };
+                let mut keys = vec![format!("u:{}", user.0)];
+                if let Some(k) = key {
+                    keys.push(format!("k:{}", ::otklik_log::encode_b64(&k)));
+                }
                 Ok($crate::polls::Voter {
-                    key,
+                    keys,
                     facts: ::otklik_domain::poll::VoterFacts {
                         verification: $crate::polls::verification_of(&verification)?,
                         birth_date,
@@ -366,13 +395,13 @@ macro_rules! impl_polls {
             async fn has_voted(
                 &self,
                 poll: ::otklik_domain::PollId,
-                voter_key: &str,
+                voter_keys: &[String],
             ) -> $crate::StoreResult<bool> {
-                let found = ::sqlx::query_scalar::<$db, i64>(
-                    "SELECT COUNT(*) FROM poll_voters WHERE poll_id = $1 AND voter_key = $2",
-                )
+                let found = ::sqlx::query_scalar::<$db, i64>(&format!(
+                    "SELECT COUNT(*) FROM poll_voters WHERE poll_id = $1 AND voter_key IN ({})",
+                    $crate::polls_sql::key_list(voter_keys)?
+                ))
                 .bind(poll.0)
-                .bind(voter_key)
                 .fetch_one(self.$read())
                 .await?;
                 Ok(found > 0)
@@ -526,23 +555,22 @@ macro_rules! impl_polls {
             async fn published_ballots(
                 &self,
                 poll: ::otklik_domain::PollId,
-                after: u64,
+                after: Option<::otklik_domain::poll::BallotId>,
                 limit: u32,
-            ) -> $crate::StoreResult<Vec<(u64, ::otklik_domain::poll::BallotId, ::otklik_domain::poll::Ballot)>> {
-                ::sqlx::query_as::<$db, (i64, String, String)>(
-                    "SELECT idx, ballot_id, answers FROM poll_ballots \
-                     WHERE poll_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
+            ) -> $crate::StoreResult<Vec<(::otklik_domain::poll::BallotId, ::otklik_domain::poll::Ballot)>> {
+                ::sqlx::query_as::<$db, (String, String)>(
+                    "SELECT ballot_id, answers FROM poll_ballots \
+                     WHERE poll_id = $1 AND ballot_id > $2 ORDER BY ballot_id LIMIT $3",
                 )
                 .bind(poll.0)
-                .bind($crate::ledger_sql::i64_of(after)?)
+                .bind(after.as_ref().map_or("", |a| a.as_str()))
                 .bind(i64::from(limit))
                 .fetch_all(self.$read())
                 .await?
                 .into_iter()
-                .map(|(idx, id, answers)| {
+                .map(|(id, answers)| {
                     let corrupt = || $crate::common::corrupt("poll_ballots");
                     Ok((
-                        $crate::ledger_sql::u64_of(idx, "poll_ballots.idx")?,
                         ::otklik_domain::poll::BallotId::parse(&id).map_err(|_| corrupt())?,
                         ::serde_json::from_str(&answers).map_err(|_| corrupt())?,
                     ))
@@ -587,8 +615,9 @@ macro_rules! impl_polls {
                 Ok($crate::ledger_sql::FetchedNodes(nodes))
             }
 
-            /// Signs a head of the poll's log when it has grown since the last one (or,
-            /// with `finalise`, once the poll has closed: the final head, recorded).
+            /// Signs a head of the poll's log when it has grown since the last one; with
+            /// `finalise`, once the poll has closed, the head of the final tree instead
+            /// (leaf 0 the definition, then the ballots by id), recorded once.
             async fn sign_poll_head_in(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 poll: ::otklik_domain::PollId,
@@ -610,6 +639,8 @@ macro_rules! impl_polls {
                     $crate::polls_sql::not_found(row)?;
                 let alg = ::otklik_log::HashAlg::parse(&alg)
                     .map_err(|_| $crate::common::corrupt("polls.alg"))?;
+                let timestamp_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000)
+                    .map_err(|_| $crate::common::corrupt("clock"))?;
                 if finalise {
                     let closed = $crate::common::ts(now) >= closes_at || cancelled_at.is_some();
                     if !closed {
@@ -618,23 +649,7 @@ macro_rules! impl_polls {
                     if final_size.is_some() {
                         return Ok(None);
                     }
-                }
-                let signed: Option<i64> = ::sqlx::query_scalar::<$db, Option<i64>>(
-                    "SELECT MAX(size) FROM poll_heads WHERE poll_id = $1",
-                )
-                .bind(poll.0)
-                .fetch_one(&mut *conn)
-                .await?;
-                let fresh = signed.is_none_or(|s| s < size);
-                let head = if fresh {
-                    let range = ::otklik_log::CompactRange::from_nodes(
-                        alg,
-                        $crate::ledger_sql::u64_of(size, "polls.size")?,
-                        &$crate::ledger_sql::frontier_of(&frontier)?,
-                    )
-                    .map_err(|_| $crate::common::corrupt("polls.frontier"))?;
-                    let timestamp_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000)
-                        .map_err(|_| $crate::common::corrupt("clock"))?;
+                    let range = Self::final_tree(&mut *conn, poll, alg).await?;
                     let head = signer.sign(&::otklik_log::TreeHead {
                         size: range.size(),
                         root: range.root(),
@@ -642,29 +657,100 @@ macro_rules! impl_polls {
                         alg,
                     });
                     ::sqlx::query::<$db>(
-                        "INSERT INTO poll_heads (poll_id, size, root, timestamp_ms, key_id, \
-                         signature, public_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "UPDATE polls SET final_size = size, final_head = $2 WHERE id = $1",
                     )
                     .bind(poll.0)
-                    .bind(size)
-                    .bind(head.head.root.to_vec())
-                    .bind($crate::ledger_sql::i64_of(timestamp_ms)?)
-                    .bind(&head.key_id)
-                    .bind(head.signature.to_vec())
-                    .bind(signer.public_key_bytes().to_vec())
+                    .bind(head.to_json())
                     .execute(&mut *conn)
                     .await?;
-                    Some(head)
-                } else {
-                    None
-                };
-                if finalise {
-                    ::sqlx::query::<$db>("UPDATE polls SET final_size = size WHERE id = $1")
-                        .bind(poll.0)
-                        .execute(&mut *conn)
-                        .await?;
+                    return Ok(Some(head));
                 }
-                Ok(head)
+                let signed: Option<i64> = ::sqlx::query_scalar::<$db, Option<i64>>(
+                    "SELECT MAX(size) FROM poll_heads WHERE poll_id = $1",
+                )
+                .bind(poll.0)
+                .fetch_one(&mut *conn)
+                .await?;
+                if signed.is_some_and(|s| s >= size) {
+                    return Ok(None);
+                }
+                let range = ::otklik_log::CompactRange::from_nodes(
+                    alg,
+                    $crate::ledger_sql::u64_of(size, "polls.size")?,
+                    &$crate::ledger_sql::frontier_of(&frontier)?,
+                )
+                .map_err(|_| $crate::common::corrupt("polls.frontier"))?;
+                let head = signer.sign(&::otklik_log::TreeHead {
+                    size: range.size(),
+                    root: range.root(),
+                    timestamp_ms,
+                    alg,
+                });
+                ::sqlx::query::<$db>(
+                    "INSERT INTO poll_heads (poll_id, size, root, timestamp_ms, key_id, \
+                     signature, public_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(poll.0)
+                .bind(size)
+                .bind(head.head.root.to_vec())
+                .bind($crate::ledger_sql::i64_of(timestamp_ms)?)
+                .bind(&head.key_id)
+                .bind(head.signature.to_vec())
+                .bind(signer.public_key_bytes().to_vec())
+                .execute(&mut *conn)
+                .await?;
+                Ok(Some(head))
+            }
+
+            /// The final tree of a closed poll: its definition, then every ballot in the
+            /// order of the ballot ids (read by pages of 10 000).
+            async fn final_tree(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                poll: ::otklik_domain::PollId,
+                alg: ::otklik_log::HashAlg,
+            ) -> $crate::StoreResult<::otklik_log::CompactRange> {
+                let (kind, questions, closes_at) = ::sqlx::query_as::<$db, (String, String, i64)>(
+                    "SELECT kind, questions, closes_at FROM polls WHERE id = $1",
+                )
+                .bind(poll.0)
+                .fetch_one(&mut *conn)
+                .await?;
+                let corrupt = || $crate::common::corrupt("polls.questions");
+                let kind = ::otklik_domain::poll::PollKind::parse(&kind).ok_or_else(corrupt)?;
+                let questions: ::serde_json::Value =
+                    ::serde_json::from_str(&questions).map_err(|_| corrupt())?;
+                let mut range = ::otklik_log::CompactRange::new(alg);
+                let push = |range: &mut ::otklik_log::CompactRange, leaf: &[u8]| {
+                    range
+                        .push(::otklik_log::leaf_hash(alg, leaf))
+                        .map(|_| ())
+                        .map_err(|e| $crate::common::corrupt(e.code()))
+                };
+                push(
+                    &mut range,
+                    &::otklik_domain::poll::definition_leaf(poll.0, kind, &questions, closes_at),
+                )?;
+                let mut after = String::new();
+                loop {
+                    let rows = ::sqlx::query_as::<$db, (String, String)>(
+                        "SELECT ballot_id, answers FROM poll_ballots \
+                         WHERE poll_id = $1 AND ballot_id > $2 ORDER BY ballot_id LIMIT 10000",
+                    )
+                    .bind(poll.0)
+                    .bind(&after)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let Some((last, _)) = rows.last() else { break };
+                    after = last.clone();
+                    for (id, answers) in &rows {
+                        let bad = || $crate::common::corrupt("poll_ballots");
+                        let id = ::otklik_domain::poll::BallotId::parse(id).map_err(|_| bad())?;
+                        let answers: ::otklik_domain::poll::Ballot =
+                            ::serde_json::from_str(answers).map_err(|_| bad())?;
+                        push(&mut range, &::otklik_domain::poll::ballot_leaf(poll.0, &id, &answers))?;
+                    }
+                }
+                Ok(range)
             }
 
             /// One poll's share of a batch, in the batch's transaction.
@@ -707,15 +793,19 @@ macro_rules! impl_polls {
                 let offset = $crate::common::zone(offset)
                     .ok_or_else(|| $crate::common::corrupt("polls.offset_minutes"))?;
                 let day = now.to_offset(offset).date().to_string();
-                // The roll: one row per voter; those already on it are refused.
-                let mut accepted = ::std::collections::HashSet::with_capacity(first.len());
-                for chunk in first.chunks(500) {
+                // The roll: one row per key of each voter; a voter any of whose keys is
+                // already on it is refused, and the rows just taken for them are removed.
+                let mut accepted = ::std::collections::HashSet::with_capacity(first.len() * 2);
+                let rows: Vec<(usize, &str)> = first
+                    .iter()
+                    .flat_map(|&i| batch[i].voter_keys.iter().map(move |k| (i, k.as_str())))
+                    .collect();
+                for chunk in rows.chunks(500) {
                     let mut insert = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO poll_voters (poll_id, voter_key) ",
                     );
-                    insert.push_values(chunk, |mut row, &i| {
-                        row.push_bind(poll.0)
-                            .push_bind(batch[i].voter_key.as_str());
+                    insert.push_values(chunk, |mut row, (_, key)| {
+                        row.push_bind(poll.0).push_bind(*key);
                     });
                     insert.push(" ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING voter_key");
                     let keys = insert
@@ -725,12 +815,24 @@ macro_rules! impl_polls {
                     accepted.extend(keys);
                 }
                 let mut cast: Vec<usize> = Vec::with_capacity(first.len());
+                let mut stray: Vec<String> = Vec::new();
                 for i in first {
-                    if accepted.contains(&batch[i].voter_key) {
+                    let keys = &batch[i].voter_keys;
+                    if keys.iter().all(|k| accepted.contains(k)) {
                         cast.push(i);
                     } else {
                         outcomes[i] = CastOutcome::AlreadyVoted;
+                        stray.extend(keys.iter().filter(|k| accepted.contains(*k)).cloned());
                     }
+                }
+                if !stray.is_empty() {
+                    ::sqlx::query::<$db>(&format!(
+                        "DELETE FROM poll_voters WHERE poll_id = $1 AND voter_key IN ({})",
+                        $crate::polls_sql::key_list(&stray)?
+                    ))
+                    .bind(poll.0)
+                    .execute(&mut *conn)
+                    .await?;
                 }
                 if cast.is_empty() {
                     return Ok(());

@@ -153,7 +153,7 @@ pub async fn support(
     let stance =
         Stance::parse(stance.trim()).ok_or_else(|| AppError::field("stance", "unknown_stance"))?;
     let voter = state.store.voter(user.id).await?;
-    state.store.support(id, &voter.key, stance, now).await?;
+    state.store.support(id, &voter.keys, stance, now).await?;
     Ok(stance)
 }
 
@@ -167,7 +167,7 @@ pub async fn stance_of(
         return Ok(None);
     }
     let voter = state.store.voter(user.id).await?;
-    Ok(state.store.stance_of(id, &voter.key).await?)
+    Ok(state.store.stance_of(id, &voter.keys).await?)
 }
 
 /// `publish`, or `reject` with a reason.

@@ -221,14 +221,25 @@ async fn security_headers(
     response
 }
 
+/// A path as the access log writes it: a ballot's id (the voter's key to their receipt) is
+/// replaced, so that the log cannot link a ballot to the time someone was online.
+fn loggable_path(path: &str) -> String {
+    match path.split_once("/receipts/") {
+        Some((poll, _)) if poll.starts_with("/api/v1/polls/") => {
+            format!("{poll}/receipts/{{ballot_id}}")
+        }
+        _ => path.to_owned(),
+    }
+}
+
 /// One log line per request: method, path (never the query or body, which may hold
-/// personal data), status and duration.
+/// personal data; never a ballot id), status and duration.
 async fn access_log(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = loggable_path(request.uri().path());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
@@ -239,4 +250,23 @@ async fn access_log(
         tracing::info!(%method, %path, status, micros, "request");
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn ballot_ids_never_reach_the_access_log() {
+        assert_eq!(
+            loggable_path("/api/v1/polls/7/receipts/0123456789abcdef0123456789abcdef"),
+            "/api/v1/polls/7/receipts/{ballot_id}"
+        );
+        // A submission's receipts name log leaves, not ballots: kept as they are.
+        assert_eq!(
+            loggable_path("/api/v1/submissions/5/receipts/12"),
+            "/api/v1/submissions/5/receipts/12"
+        );
+        assert_eq!(loggable_path("/polls/7"), "/polls/7");
+    }
 }

@@ -341,7 +341,7 @@ fn text_field(raw: &str, min: usize, max: usize) -> Result<String, &'static str>
 }
 
 /// The poll's territory and the UTC offset its times are in (Moscow time for all of
-/// Russia). An organisation's poll stays within the organisation's region.
+/// Russia).
 async fn territory(
     state: &AppState,
     input: &PollInput,
@@ -468,7 +468,7 @@ pub async fn standing(
         return Ok(Standing::NotAVoter);
     };
     let voter = state.store.voter(user.id).await?;
-    if state.store.has_voted(poll.id, &voter.key).await? {
+    if state.store.has_voted(poll.id, &voter.keys).await? {
         return Ok(Standing::Voted);
     }
     match poll.eligibility.check(&voter.facts, poll.local_date(now)) {
@@ -519,7 +519,7 @@ pub async fn vote(
         .map_err(|e| AppError::field(&format!("answers[{}]", e.question), e.code))?;
     let ballot = NewBallot {
         poll: poll.id,
-        voter_key: voter.key,
+        voter_keys: voter.keys,
         ballot: checked.ballot,
         texts: checked.texts,
         region: voter.facts.region,
@@ -765,15 +765,16 @@ pub async fn receipt(
         .ok_or_else(AppError::internal)
 }
 
-/// Finalises a closed poll (signs its final head) if that was not done yet; answers the
-/// final head's size. Refused with `poll_open` before the close.
+/// Finalises a closed poll (signs the head of its final tree) if that was not done yet;
+/// answers the number of ballots and the final head. Refused with `poll_open` before the
+/// close.
 pub async fn finalise(
     state: &AppState,
     poll: &PollRecord,
     now: OffsetDateTime,
-) -> Result<u64, AppError> {
-    if let Some(size) = poll.final_size {
-        return Ok(size);
+) -> Result<(u64, otklik_log::SignedTreeHead), AppError> {
+    if let (Some(size), Some(head)) = (poll.final_size, &poll.final_head) {
+        return Ok((size, head.clone()));
     }
     if phase_of(poll, now) != Phase::Closed {
         return Err(AppError::new(axum::http::StatusCode::CONFLICT, "poll_open"));
@@ -784,7 +785,10 @@ pub async fn finalise(
         .sign_poll_head(poll.id, &signer, now, true)
         .await?;
     let poll = state.store.poll(poll.id).await?;
-    poll.final_size.ok_or_else(AppError::internal)
+    match (poll.final_size, poll.final_head) {
+        (Some(size), Some(head)) => Ok((size, head)),
+        _ => Err(AppError::internal()),
+    }
 }
 
 /// The poll's public key (for its tree heads), base64.

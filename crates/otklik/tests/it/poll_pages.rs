@@ -266,15 +266,26 @@ async fn a_survey_created_voted_counted_and_cancelled_through_the_pages() {
     let receipt: Value = r.json().await.unwrap();
     assert_eq!(receipt["ballot_id"], ballot.as_str(), "{receipt}");
     assert_eq!(receipt["poll"], id, "{receipt}");
+    // The page's form posts the id (never a URL with it) and downloads the same receipt.
+    let upper = ballot.to_ascii_uppercase();
     let r = Session::anonymous(&app)
-        .get(&format!(
-            "{page}/receipt?ballot={}",
-            ballot.to_ascii_uppercase()
-        ))
+        .post(&format!("{page}/receipt"), &[("ballot", upper.as_str())])
         .await;
+    assert_eq!(r.status().as_u16(), 200);
     assert_eq!(
-        (r.status().as_u16(), location(&r)),
-        (303, format!("/api/v1/polls/{id}/receipts/{ballot}"))
+        r.headers()["content-disposition"],
+        format!("attachment; filename=\"poll-{id}-receipt.json\"").as_str()
+    );
+    let downloaded: Value = r.json().await.unwrap();
+    assert_eq!(downloaded["ballot_id"], ballot.as_str());
+    assert_eq!(downloaded["leaf_index"], receipt["leaf_index"]);
+    let (status, html) = Session::anonymous(&app)
+        .post_page(&format!("{page}/receipt"), &[("ballot", &"0".repeat(32))])
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("В этом опросе нет бюллетеня с таким номером."),
+        "{html}"
     );
 
     // (f) An official of another organisation may not cancel the operator's poll; the

@@ -327,23 +327,60 @@ async fn scenario(backend: Backend) {
     assert_eq!(short_view["final_tree_size"], 2);
     let short_key = short_view["public_key"].as_str().unwrap();
     let mine_id = mine["ballot_id"].as_str().unwrap();
+    let my_receipt = ok(w.citizen.get(mine["receipt_url"].as_str().unwrap()).await);
+    let receipt_file = dir.path().join("my-receipt.json");
+    std::fs::write(&receipt_file, my_receipt.to_string()).unwrap();
     let (code, out, err) = otklik(&[
         "poll",
         "recount",
         list.to_str().unwrap(),
         "--public-key",
         short_key,
-        "--ballot",
-        mine_id,
+        "--receipt",
+        receipt_file.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.starts_with("valid: 2 ballots"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
     assert!(
         out.contains("Сквер у школы: 1") && out.contains("Фонтан: 2"),
         "{out}"
     );
-    assert!(out.contains(&format!("ballot {mine_id}: counted")), "{out}");
-    assert!(hers["ballot_id"].as_str().is_some());
+    assert!(
+        out.contains(&format!("ballot {mine_id}: counted as cast")),
+        "{out}"
+    );
+    // The published order is the order of the ids, not of the votes.
+    let ids: Vec<&str> = published["ballots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["ballot_id"].as_str().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted);
+    assert!(ids.contains(&hers["ballot_id"].as_str().unwrap()));
+    // Without the key pinned the recount says so.
+    let (code, out, _) = otklik(&["poll", "recount", list.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning: no --public-key"), "{out}");
+    // A receipt whose answers differ from the counted ballot is refused.
+    let mut changed = my_receipt.clone();
+    changed["answers"][0]["choices"] = json!([1]);
+    std::fs::write(&receipt_file, changed.to_string()).unwrap();
+    let (code, out, _) = otklik(&[
+        "poll",
+        "recount",
+        list.to_str().unwrap(),
+        "--receipt",
+        receipt_file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (code, out.starts_with("invalid: ballot_changed")),
+        (1, true),
+        "{out}"
+    );
     // The wrong key, an edited ballot, a ballot that is not there: refused.
     let (code, out, _) = otklik(&[
         "poll",
@@ -353,15 +390,24 @@ async fn scenario(backend: Backend) {
         key,
     ]);
     assert_eq!(code, 1, "{out}");
-    let (code, out, _) = otklik(&[
-        "poll",
-        "recount",
-        list.to_str().unwrap(),
-        "--ballot",
-        &"a".repeat(32),
-    ]);
+    // The questions are part of the signed tree: swapping two options' titles is refused.
+    let mut swapped = published.clone();
+    swapped["questions"][0]["options"][0]["title"] = json!("Фонтан");
+    swapped["questions"][0]["options"][2]["title"] = json!("Сквер у школы");
+    std::fs::write(&list, swapped.to_string()).unwrap();
+    let (code, out, _) = otklik(&["poll", "recount", list.to_str().unwrap()]);
     assert_eq!(
-        (code, out.starts_with("invalid: ballot_missing")),
+        (code, out.starts_with("invalid: root_mismatch")),
+        (1, true),
+        "{out}"
+    );
+    // Reordered ballots are refused.
+    let mut reordered = published.clone();
+    reordered["ballots"].as_array_mut().unwrap().reverse();
+    std::fs::write(&list, reordered.to_string()).unwrap();
+    let (code, out, _) = otklik(&["poll", "recount", list.to_str().unwrap()]);
+    assert_eq!(
+        (code, out.starts_with("invalid: not_in_order")),
         (1, true),
         "{out}"
     );

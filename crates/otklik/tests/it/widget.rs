@@ -799,7 +799,7 @@ async fn a_citizen_votes_in_the_organisations_poll_through_the_widget() {
     );
     assert!(
         html.contains(&format!(
-            r#"href="/api/v1/polls/{survey}/receipts/{ballot_id}" target="_blank""#
+            r#"<form method="post" action="/polls/{survey}/receipt" target="_blank" class="inline-form"><input type="hidden" name="ballot" value="{ballot_id}">"#
         )),
         "{html}"
     );

@@ -28,8 +28,11 @@ CREATE TABLE polls (
     alg             TEXT    NOT NULL,
     size            BIGINT  NOT NULL DEFAULT 0 CHECK (size >= 0),
     frontier        BYTEA   NOT NULL DEFAULT ''::bytea,
-    -- Set once, after the close: the size of the final signed tree head.
-    final_size      BIGINT 
+    -- Set once, after the close: the number of ballots, and the signed head (wire JSON)
+    -- of the final tree — leaf 0 the poll's definition, then the ballots in the order of
+    -- their random ids, so the published order says nothing of when anyone voted.
+    final_size      BIGINT ,
+    final_head      TEXT
 );
 CREATE INDEX polls_closing ON polls (closes_at);
 CREATE INDEX polls_org ON polls (org_id, closes_at);
@@ -45,9 +48,10 @@ CREATE TABLE poll_voters (
 CREATE TABLE poll_ballots (
     poll_id   BIGINT  NOT NULL REFERENCES polls (id),
     idx       BIGINT  NOT NULL,
-    ballot_id TEXT    NOT NULL UNIQUE,
+    ballot_id TEXT    NOT NULL,
     answers   TEXT    NOT NULL,
-    PRIMARY KEY (poll_id, idx)
+    PRIMARY KEY (poll_id, idx),
+    UNIQUE (poll_id, ballot_id)
 );
 
 -- Perfect subtree hashes of each poll's log (id as log_nodes.id).

@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use otklik_domain::poll::{Phase, RawAnswer};
+use otklik_domain::poll::{BallotId, Phase, RawAnswer};
 use otklik_domain::PollId;
 use otklik_store::{BallotChannel, BallotReceipt, PollFilter, PollRecord};
 use serde::{Deserialize, Serialize};
@@ -251,6 +251,9 @@ async fn cancel_poll(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let id = poll_id(&id)?;
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
     usecase::cancel(&state, &user.0, id, OffsetDateTime::now_utc()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -473,9 +476,10 @@ async fn ballot_receipt(
     Ok(Json(receipt_view(&receipt)))
 }
 
-/// After the close: every ballot (id and answers, in log order) with the poll's questions
-/// and final signed tree head, so that anyone can recount with `otklik poll recount`.
-/// Streamed: `{"poll":…,"kind":…,"questions":[…],"tree_head":{…},"ballots":[…]}`.
+/// After the close: every ballot (id and answers, in the order of the ids) with the poll's
+/// questions, its close, and the signed head of its final tree (leaf 0 the definition,
+/// then the ballots), so that anyone can recount with `otklik poll recount`. Streamed:
+/// `{"poll","title","kind","closes_at","questions","tree_head","ballots":[…]}`.
 #[utoipa::path(get, path = "/api/v1/polls/{id}/ballots", tag = "polls", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/json", body = Object), (status = 404, body = Problem),
         (status = 409, body = Problem)))]
@@ -487,48 +491,43 @@ async fn published_ballots(
     if poll.cancelled_at.is_some() {
         return Err(AppError::not_found().into());
     }
-    let size = usecase::finalise(&state, &poll, OffsetDateTime::now_utc()).await?;
-    let head = state
-        .store
-        .latest_poll_head(poll.id)
-        .await?
-        .filter(|h| h.head.size == size)
-        .ok_or_else(AppError::internal)?;
+    let (size, head) = usecase::finalise(&state, &poll, OffsetDateTime::now_utc()).await?;
     let opening = serde_json::json!({
         "poll": poll.id.0,
         "title": poll.title,
         "kind": poll.kind().as_str(),
+        "closes_at": poll.schedule.closes_at().unix_timestamp(),
         "questions": serde_json::from_str::<serde_json::Value>(&poll.spec.questions_json()).unwrap_or_default(),
         "tree_head": serde_json::to_value(tree_head_view(&head)).unwrap_or_default(),
     })
     .to_string();
-    // `{…opening fields…,"ballots":[` then the ballots page by page, then `]}`.
+    // `{…opening fields…,"ballots":[` then the ballots page by page (in the order of their
+    // ids, the final tree's), then `]}`.
     let head_part = format!(
         "{},\"ballots\":[",
         opening.strip_suffix('}').unwrap_or(&opening)
     );
     let store = state.store.clone();
     let poll_id = poll.id;
-    let pages = futures_util::stream::unfold(Some(0u64), move |next| {
+    let pages = futures_util::stream::unfold(Some((None::<BallotId>, 0u64)), move |next| {
         let store = store.clone();
         async move {
-            let after = next?;
-            if after >= size {
+            let (after, sent) = next?;
+            if sent >= size {
                 return Some((Ok::<_, std::io::Error>("]}".to_owned()), None));
             }
-            let limit = PAGE.min(u32::try_from(size - after).unwrap_or(PAGE));
-            match store.published_ballots(poll_id, after, limit).await {
+            match store.published_ballots(poll_id, after, PAGE).await {
                 Ok(rows) if !rows.is_empty() => {
                     let mut chunk = String::new();
-                    let last = rows.last().map_or(after, |(i, _, _)| *i + 1);
-                    for (i, ballot_id, answers) in &rows {
-                        if *i > 0 {
+                    for (i, (ballot_id, answers)) in rows.iter().enumerate() {
+                        if sent > 0 || i > 0 {
                             chunk.push(',');
                         }
                         let entry = serde_json::json!({"ballot_id": ballot_id.as_str(), "answers": answers});
                         chunk.push_str(&entry.to_string());
                     }
-                    Some((Ok(chunk), Some(last)))
+                    let last = rows.last().map(|(id, _)| id.clone());
+                    Some((Ok(chunk), Some((last, sent + rows.len() as u64))))
                 }
                 Ok(_) => Some((Err(std::io::Error::other("ballots missing")), None)),
                 Err(e) => {

@@ -6,8 +6,8 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FormRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{BytesRejection, FormRejection};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/polls/{id}/results", get(results_page))
         .route("/polls/{id}/results.csv", get(results_csv))
         .route("/polls/{id}/results.xlsx", get(results_xlsx))
-        .route("/polls/{id}/receipt", get(receipt_lookup))
+        .route("/polls/{id}/receipt", post(receipt_lookup))
         .route("/polls/{id}/cancel", post(cancel_post))
 }
 
@@ -677,6 +677,7 @@ struct Failure<'a> {
 
 const RECEIPT_FORMAT: &str =
     "Номер бюллетеня — 32 знака: цифры 0–9 и латинские буквы a–f, как на странице «Ваш голос принят».";
+const RECEIPT_UNKNOWN: &str = "В этом опросе нет бюллетеня с таким номером.";
 
 async fn poll_page(
     state: &AppState,
@@ -836,23 +837,46 @@ fn is_ballot_id(raw: &str) -> bool {
 
 /// Looks a receipt up by the ballot id the voter kept: the API's receipt (JSON), or the
 /// poll page again with the error.
+/// `POST /polls/{id}/receipt`: the receipt of a ballot as a JSON download. A POST, so
+/// that the ballot id (which gives the answers) stays out of URLs, histories and logs; a
+/// read that changes nothing, so it takes no CSRF token (the widget's frame posts it too).
 async fn receipt_lookup(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    q: Result<Query<ReceiptQuery>, QueryRejection>,
+    form: Result<Form<ReceiptQuery>, FormRejection>,
 ) -> PageResult {
     let id = poll_id(&id)?;
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = form.map(|Form(q)| q).unwrap_or_default();
     let poll = usecase::visible(&state, ctx.user.as_ref(), id).await?;
     let ballot = q.ballot.trim().to_ascii_lowercase();
-    if is_ballot_id(&ballot) {
-        return Ok(Redirect::to(&format!("/api/v1/polls/{id}/receipts/{ballot}")).into_response());
-    }
     let message = if ballot.is_empty() {
         messages::error("required")
-    } else {
+    } else if !is_ballot_id(&ballot) {
         RECEIPT_FORMAT
+    } else {
+        match usecase::receipt(&state, &poll, &ballot, OffsetDateTime::now_utc()).await {
+            Ok(receipt) => {
+                let body = serde_json::to_vec_pretty(&crate::api::polls::receipt_view(&receipt))
+                    .map_err(|_| AppError::internal())?;
+                return Ok((
+                    [
+                        (
+                            axum::http::header::CONTENT_TYPE,
+                            "application/json".to_owned(),
+                        ),
+                        (
+                            axum::http::header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"poll-{}-receipt.json\"", id.0),
+                        ),
+                    ],
+                    body,
+                )
+                    .into_response());
+            }
+            Err(e) if e.status == StatusCode::NOT_FOUND => RECEIPT_UNKNOWN,
+            Err(e) => return Err(e.into()),
+        }
     };
     let failure = Failure {
         receipt: Some((q.ballot.as_str(), message)),

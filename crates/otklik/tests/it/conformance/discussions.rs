@@ -33,7 +33,7 @@ pub(super) async fn discussions_comments_moderation_and_support(store: Arc<dyn S
         .add_comment(id, w.citizen.user, "Поддерживаю проект", T0)
         .await;
     assert_eq!(early.unwrap_err().code(), "discussion_not_open");
-    let early = s.support(id, "k:ivan", Stance::For, T0).await;
+    let early = s.support(id, &["k:ivan".to_owned()], Stance::For, T0).await;
     assert_eq!(early.unwrap_err().code(), "discussion_not_open");
 
     let first = s
@@ -128,7 +128,9 @@ pub(super) async fn discussions_comments_moderation_and_support(store: Arc<dyn S
             Stance::Against
         };
         tasks.push(tokio::spawn(async move {
-            store.support(id, "k:ivan", stance, during).await
+            store
+                .support(id, &["k:ivan".to_owned()], stance, during)
+                .await
         }));
     }
     let mut accepted = 0;
@@ -139,16 +141,19 @@ pub(super) async fn discussions_comments_moderation_and_support(store: Arc<dyn S
         }
     }
     assert_eq!(accepted, 1);
-    s.support(id, "k:maria", Stance::Against, during)
+    s.support(id, &["k:maria".to_owned()], Stance::Against, during)
         .await
         .unwrap();
     let d = s.discussion(id).await.unwrap();
     assert_eq!(d.support_for + d.support_against, 2);
     assert_eq!(
-        s.stance_of(id, "k:maria").await.unwrap(),
+        s.stance_of(id, &["k:maria".to_owned()]).await.unwrap(),
         Some(Stance::Against)
     );
-    assert_eq!(s.stance_of(id, "k:nobody").await.unwrap(), None);
+    assert_eq!(
+        s.stance_of(id, &["k:nobody".to_owned()]).await.unwrap(),
+        None
+    );
 
     // After the close: closed to comments and positions; listed only when open.
     let after = closes + Duration::seconds(1);

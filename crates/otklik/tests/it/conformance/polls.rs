@@ -63,7 +63,7 @@ fn ballot(
     let checked = spec().check_ballot(&raw).unwrap();
     NewBallot {
         poll,
-        voter_key: voter.to_owned(),
+        voter_keys: voter.split('+').map(str::to_owned).collect(),
         ballot: checked.ballot,
         texts: checked.texts,
         region: None,
@@ -101,11 +101,57 @@ pub(super) async fn polls_one_person_one_vote_under_concurrency(store: Arc<dyn S
         .find(|c| c.dimension == "all" && c.question == -1)
         .unwrap();
     assert_eq!(ballots.count, 1);
-    assert!(store.has_voted(poll, "k:same-person").await.unwrap());
+    assert!(store
+        .has_voted(poll, &["k:same-person".to_owned()])
+        .await
+        .unwrap());
     assert_eq!(
         store.poll_turnout_by_day(poll).await.unwrap(),
         vec![("2026-12-04".to_owned(), 1)]
     );
+
+    // A person is every key of theirs: another account with the same identity, or an
+    // identity linked to the account after voting, does not vote again, and a refused
+    // ballot leaves none of its keys on the roll.
+    let cast = |keys: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .cast_ballots(&[ballot(poll, keys, vec![0], None, "")], during)
+                .await
+                .unwrap()
+                .remove(0)
+        }
+    };
+    let on_roll = |key: &'static str| {
+        let store = store.clone();
+        async move { store.has_voted(poll, &[key.to_owned()]).await.unwrap() }
+    };
+    assert_eq!(cast("u:5+k:same-person").await, CastOutcome::AlreadyVoted);
+    assert!(!on_roll("u:5").await);
+    assert!(matches!(cast("u:6").await, CastOutcome::Cast { .. }));
+    assert_eq!(cast("u:6+k:linked-later").await, CastOutcome::AlreadyVoted);
+    assert!(!on_roll("k:linked-later").await);
+    assert!(matches!(
+        cast("u:7+k:linked-later").await,
+        CastOutcome::Cast { .. }
+    ));
+    assert_eq!(cast("u:8+k:linked-later").await, CastOutcome::AlreadyVoted);
+    // Within one batch too: the second ballot sharing a key is refused.
+    let both = store
+        .cast_ballots(
+            &[
+                ballot(poll, "u:9+k:twin", vec![1], None, ""),
+                ballot(poll, "u:10+k:twin", vec![2], None, ""),
+            ],
+            during,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(both[0], CastOutcome::Cast { .. }));
+    assert_eq!(both[1], CastOutcome::AlreadyVoted);
+    assert!(!on_roll("u:10").await);
+    assert_eq!(store.poll(poll).await.unwrap().ballots, 4);
 }
 
 pub(super) async fn polls_batches_receipts_close_and_recount(store: Arc<dyn Store>) {
@@ -122,7 +168,7 @@ pub(super) async fn polls_batches_receipts_close_and_recount(store: Arc<dyn Stor
         .await
         .unwrap();
     assert_eq!(early, vec![CastOutcome::NotOpen]);
-    assert!(!s.has_voted(poll, "k:a").await.unwrap());
+    assert!(!s.has_voted(poll, &["k:a".to_owned()]).await.unwrap());
 
     // One batch: three voters, one of them twice, and a ballot for an unknown poll.
     let batch = vec![
@@ -248,33 +294,58 @@ pub(super) async fn polls_batches_receipts_close_and_recount(store: Arc<dyn Stor
         .await
         .unwrap();
     assert_eq!(late, vec![CastOutcome::NotOpen]);
-    s.sign_poll_head(poll, &signer, after, true).await.unwrap();
-    assert_eq!(s.poll(poll).await.unwrap().final_size, Some(4));
+    let last = s
+        .sign_poll_head(poll, &signer, after, true)
+        .await
+        .unwrap()
+        .unwrap();
+    let record = s.poll(poll).await.unwrap();
+    assert_eq!(record.final_size, Some(4));
+    assert_eq!(record.final_head.as_ref(), Some(&last));
+    assert_eq!(last.head.size, 5, "the definition and four ballots");
+    last.verify(Some(&signer.public_key_bytes())).unwrap();
     assert_eq!(
         s.sign_poll_head(poll, &signer, after, true).await.unwrap(),
         None
     );
 
-    // The published ballots rebuild the signed root and recount to the running counts.
-    let published = s.published_ballots(poll, 0, 100).await.unwrap();
+    // The published ballots, in the order of their ids, rebuild the final tree (after the
+    // definition) and recount to the running counts.
+    let published = s.published_ballots(poll, None, 100).await.unwrap();
     assert_eq!(published.len(), 4);
-    let mut range = otklik_log::CompactRange::new(head.head.alg);
+    assert!(published.windows(2).all(|w| w[0].0 < w[1].0));
+    let questions: serde_json::Value = serde_json::from_str(&record.spec.questions_json()).unwrap();
+    let mut range = otklik_log::CompactRange::new(last.head.alg);
+    range
+        .push(otklik_log::leaf_hash(
+            last.head.alg,
+            &poll::definition_leaf(
+                poll.0,
+                PollKind::Survey,
+                &questions,
+                closes.unix_timestamp(),
+            ),
+        ))
+        .unwrap();
     let mut tally = Tally::default();
-    for (i, (index, id, answers)) in published.iter().enumerate() {
-        assert_eq!(*index, i as u64);
+    for (id, answers) in &published {
         range
             .push(otklik_log::leaf_hash(
-                head.head.alg,
+                last.head.alg,
                 &poll::ballot_leaf(poll.0, id, answers),
             ))
             .unwrap();
         tally.add(answers);
     }
-    assert_eq!(range.root(), head.head.root);
+    assert_eq!(range.root(), last.head.root);
     for (cell, n) in &tally.counts {
         assert_eq!(all(i32::from(cell.question), cell.slot), *n, "{cell:?}");
     }
-    assert_eq!(s.published_ballots(poll, 2, 1).await.unwrap().len(), 1);
+    let page = s
+        .published_ballots(poll, Some(published[1].0.clone()), 1)
+        .await
+        .unwrap();
+    assert_eq!(page, vec![published[2].clone()]);
 
     // Cancelling: only before the close.
     assert_eq!(
