@@ -109,6 +109,25 @@ pub fn verify_receipt(
     ))
 }
 
+/// Audits the log of a database beside a live server: a moment's lock
+/// ("database is locked") is waited out, up to five seconds.
+pub async fn audit_waiting(
+    store: &dyn Store,
+    from_size: u64,
+    public_keys: &[String],
+) -> Result<AuditReport, crate::AppError> {
+    let mut attempts = 0;
+    loop {
+        match audit(store, from_size, public_keys).await {
+            Err(crate::AppError::Store(e)) if e.is_busy() && attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Audits the log of a database.
 pub async fn audit(
     store: &dyn Store,

@@ -412,7 +412,7 @@ async fn log_command(command: LogCommand) -> Result<ExitCode, otklik::AppError> 
             db,
         } => {
             let store = db.database().open().await?;
-            let report = log_cli::audit(store.as_ref(), from_size, &public_key).await?;
+            let report = log_cli::audit_waiting(store.as_ref(), from_size, &public_key).await?;
             println!("{}", log_cli::format_report(&report));
             return Ok(if report.divergence.is_none() {
                 ExitCode::SUCCESS

@@ -73,6 +73,24 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// SQLite's "database is locked" (`SQLITE_BUSY` and its extended codes): another
+    /// process holds a lock a moment longer than the busy timeout covers, or a read had
+    /// to be upgraded to a write after another commit. Worth trying again.
+    pub fn is_busy(&self) -> bool {
+        let db = match self {
+            Self::Database(sqlx::Error::Database(db)) => Some(db),
+            Self::Migration(sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(db))) => {
+                Some(db)
+            }
+            _ => None,
+        };
+        db.is_some_and(|db| {
+            db.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 5)
+        })
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "not_found",

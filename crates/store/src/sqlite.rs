@@ -27,6 +27,8 @@ use std::time::Duration;
 /// How long a connection waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const READERS: u32 = 4;
+/// How often opening is tried again when the file is locked (100 ms apart).
+const OPEN_ATTEMPTS: u32 = 50;
 /// Below this many submissions the planner's choice does not matter.
 const STATISTICS_MIN_ROWS: i64 = 10_000;
 
@@ -45,6 +47,21 @@ impl SqliteStore {
         if path == ":memory:" {
             return Self::open_in_memory().await;
         }
+        // A command run beside a live server may meet its locks while opening (the
+        // migrations' checks, the statistics): it waits them out rather than failing.
+        let mut attempts = 0;
+        loop {
+            match Self::open_file(path).await {
+                Err(e) if e.is_busy() && attempts < OPEN_ATTEMPTS => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                opened => return opened,
+            }
+        }
+    }
+
+    async fn open_file(path: &str) -> StoreResult<Self> {
         if let Some(dir) = Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
                 tokio::fs::create_dir_all(dir)
