@@ -21,6 +21,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::forms::{self, FieldView, SummaryItem};
+use super::polls::{local_input, moscow, plural, when, When};
 use super::views::Chrome;
 use super::{render, render_status, PageError, PageResult};
 use crate::auth::Ctx;
@@ -70,10 +71,6 @@ fn phase_label(phase: Phase) -> &'static str {
     }
 }
 
-fn moscow() -> UtcOffset {
-    UtcOffset::from_hms(3, 0, 0).unwrap_or(UtcOffset::UTC)
-}
-
 /// The offset a discussion's times are read in: its region's, Moscow time for all of
 /// Russia (as the dates were entered).
 fn offset_of(regions: &[Region], region: Option<RegionId>) -> UtcOffset {
@@ -82,55 +79,6 @@ fn offset_of(regions: &[Region], region: Option<RegionId>) -> UtcOffset {
         .and_then(|r| r.utc_offset_minutes.checked_mul(60))
         .and_then(|seconds| UtcOffset::from_whole_seconds(seconds).ok())
         .unwrap_or_else(moscow)
-}
-
-/// A moment as people read it: in the discussion's local time with its zone, and as
-/// RFC 3339 for `<time datetime>`.
-pub struct When {
-    pub iso: String,
-    pub text: String,
-}
-
-fn when(at: OffsetDateTime, offset: UtcOffset) -> When {
-    let local = at.to_offset(offset);
-    When {
-        iso: local
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        text: format!(
-            "{:02}.{:02}.{} {:02}:{:02} {}",
-            local.day(),
-            u8::from(local.month()),
-            local.year(),
-            local.hour(),
-            local.minute(),
-            zone_name(offset)
-        ),
-    }
-}
-
-fn zone_name(offset: UtcOffset) -> String {
-    let minutes = offset.whole_minutes();
-    if minutes == 180 {
-        return "МСК".to_owned();
-    }
-    let sign = if minutes < 0 { '−' } else { '+' };
-    let (h, m) = (minutes.unsigned_abs() / 60, minutes.unsigned_abs() % 60);
-    if m == 0 {
-        format!("UTC{sign}{h}")
-    } else {
-        format!("UTC{sign}{h}:{m:02}")
-    }
-}
-
-/// The word after a number: `one` (1, 21), `few` (2–4, 22–24) or `many` (5–20, 25…).
-fn plural(n: u64, one: &'static str, few: &'static str, many: &'static str) -> &'static str {
-    match (n % 10, n % 100) {
-        (_, 11..=14) => many,
-        (1, _) => one,
-        (2..=4, _) => few,
-        _ => many,
-    }
 }
 
 fn comments_count(n: u64) -> String {
@@ -287,18 +235,6 @@ struct NewPage {
     chrome: Chrome,
     fields: Vec<FieldView>,
     summary: Vec<SummaryItem>,
-}
-
-/// `YYYY-MM-DDTHH:MM`, as a `datetime-local` input takes it.
-fn local_input(t: OffsetDateTime) -> String {
-    format!(
-        "{}-{:02}-{:02}T{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
 }
 
 /// A fresh form: opens at the next full hour (Moscow time), runs for 30 days, for all of
@@ -838,6 +774,7 @@ async fn moderation_post(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::pages::polls::zone_name;
 
     fn lines(list: &[&[&str]]) -> Vec<Vec<String>> {
         list.iter()

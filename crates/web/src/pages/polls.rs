@@ -73,14 +73,14 @@ fn phase_label(poll: &PollRecord, now: OffsetDateTime) -> &'static str {
     }
 }
 
-/// A moment as people read it: in the poll's local time with its zone, and as RFC 3339
-/// for `<time datetime>`.
+/// A moment as people read it: in the poll's (or discussion's) local time with its
+/// zone, and as RFC 3339 for `<time datetime>`.
 pub struct When {
     pub iso: String,
     pub text: String,
 }
 
-fn when(at: OffsetDateTime, offset: UtcOffset) -> When {
+pub(crate) fn when(at: OffsetDateTime, offset: UtcOffset) -> When {
     let local = at.to_offset(offset);
     When {
         iso: local
@@ -98,7 +98,7 @@ fn when(at: OffsetDateTime, offset: UtcOffset) -> When {
     }
 }
 
-fn zone_name(offset: UtcOffset) -> String {
+pub(crate) fn zone_name(offset: UtcOffset) -> String {
     let minutes = offset.whole_minutes();
     if minutes == 180 {
         return "МСК".to_owned();
@@ -112,7 +112,7 @@ fn zone_name(offset: UtcOffset) -> String {
     }
 }
 
-fn moscow() -> UtcOffset {
+pub(crate) fn moscow() -> UtcOffset {
     UtcOffset::from_hms(3, 0, 0).unwrap_or(UtcOffset::UTC)
 }
 
@@ -125,14 +125,36 @@ fn years_after_from(n: u8) -> &'static str {
     }
 }
 
+/// The word after a number: `one` (1, 21), `few` (2–4, 22–24) or `many` (5–20, 25…).
+pub(crate) fn plural(
+    n: u64,
+    one: &'static str,
+    few: &'static str,
+    many: &'static str,
+) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=14) => many,
+        (1, _) => one,
+        (2..=4, _) => few,
+        _ => many,
+    }
+}
+
 /// «голос», «голоса» or «голосов» after a number.
 fn votes_word(n: u64) -> &'static str {
-    match (n % 10, n % 100) {
-        (_, 11..=14) => "голосов",
-        (1, _) => "голос",
-        (2..=4, _) => "голоса",
-        _ => "голосов",
-    }
+    plural(n, "голос", "голоса", "голосов")
+}
+
+/// `YYYY-MM-DDTHH:MM`, as a `datetime-local` input takes it.
+pub(crate) fn local_input(t: OffsetDateTime) -> String {
+    format!(
+        "{}-{:02}-{:02}T{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 // --- the list -------------------------------------------------------------------------------
@@ -1149,20 +1171,10 @@ fn blank_input(now: OffsetDateTime) -> PollInput {
     let local = now.to_offset(moscow()) + Duration::hours(1);
     let opens = local.replace_minute(0).unwrap_or(local);
     let closes = opens + Duration::days(14);
-    let format = |t: OffsetDateTime| {
-        format!(
-            "{}-{:02}-{:02}T{:02}:{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        )
-    };
     PollInput {
         kind: "survey".to_owned(),
-        opens_at: format(opens),
-        closes_at: format(closes),
+        opens_at: local_input(opens),
+        closes_at: local_input(closes),
         results: "embargoed".to_owned(),
         verification: "verified".to_owned(),
         min_age: "14".to_owned(),
