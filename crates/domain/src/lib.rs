@@ -8,6 +8,7 @@
 //!   and who may make them.
 
 pub mod access;
+pub mod analytics;
 pub mod answer_template;
 pub mod attachment;
 pub mod calendar;

@@ -1352,7 +1352,8 @@ macro_rules! impl_store {
                     ground: None,
                     score: None,
                     deadline_at: $crate::common::ts(deadline_at),
-                    subcategory: None,
+                    // The category it starts with (analytics replays from it).
+                    subcategory: Some(submission.subcategory.0),
                     extension_days: None,
                 };
                 let event_id = Self::insert_event(&mut *tx, &event).await?;

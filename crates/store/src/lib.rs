@@ -10,6 +10,7 @@
 //!   organisation's UTC offset, inside the same transaction.
 
 mod admin_sql;
+mod analytics_sql;
 mod calendars;
 mod common;
 mod delivery_sql;
@@ -27,6 +28,7 @@ mod search_sql;
 mod templates_sql;
 mod terms;
 
+pub use analytics_sql::{AnalyticsFilter, AnalyticsPosition, CellQuery, CellSum, FollowOutcome};
 pub use discussions_sql::{CommentRecord, DiscussionFilter, DiscussionRecord, NewDiscussion};
 pub use documents::*;
 pub use ledger::{
@@ -944,6 +946,29 @@ pub trait Discussions {
     ) -> StoreResult<Option<otklik_domain::discussion::Stance>>;
 }
 
+/// Analytics: the follower that keeps the cells in step with the log, and their reads
+/// (`docs/ANALYTICS.md`).
+#[async_trait]
+pub trait Analytics {
+    /// Counts what the log's leaves from the follower's cursor mean (at most
+    /// `max_leaves`), in the transaction that moves the cursor.
+    async fn analytics_follow(
+        &self,
+        max_leaves: u32,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<FollowOutcome>;
+
+    /// Empties the cells and moves the cursor back to the log's start, so that the
+    /// follower recomputes everything (`otklik analytics rebuild`).
+    async fn analytics_reset(&self, now: time::OffsetDateTime) -> StoreResult<()>;
+
+    /// The follower's cursor, the log's size and how much was counted.
+    async fn analytics_position(&self) -> StoreResult<AnalyticsPosition>;
+
+    /// Sums of the cells a query selects, grouped as it asks.
+    async fn analytics_cells(&self, query: &CellQuery) -> StoreResult<Vec<CellSum>>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
@@ -958,6 +983,7 @@ pub trait Store:
     + AnswerTemplates
     + Polls
     + Discussions
+    + Analytics
     + Send
     + Sync
     + 'static

@@ -5,6 +5,7 @@
 //! left. Multi-query reads run in one `REPEATABLE READ` snapshot.
 
 use crate::admin_sql::impl_admin;
+use crate::analytics_sql::impl_analytics;
 use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
 use crate::discussions_sql::impl_discussions;
@@ -153,4 +154,13 @@ impl_ledger! {
     lock: " FOR UPDATE",
     begin_write: "BEGIN",
     begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+}
+
+impl_analytics! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
+    lock: " FOR UPDATE",
 }

@@ -7,6 +7,7 @@
 //! a transaction is on disk before its success is reported.
 
 use crate::admin_sql::impl_admin;
+use crate::analytics_sql::impl_analytics;
 use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
 use crate::discussions_sql::impl_discussions;
@@ -332,4 +333,13 @@ mod tests {
             .unwrap();
         assert_eq!(fk, 1);
     }
+}
+
+impl_analytics! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
+    lock: "",
 }

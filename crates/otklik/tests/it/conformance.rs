@@ -117,10 +117,12 @@ conformance!(
         polls_one_person_one_vote_under_concurrency,
         polls_batches_receipts_close_and_recount,
         discussions_comments_moderation_and_support,
+        analytics_follower_agrees_with_a_rebuild,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
 
+mod analytics;
 mod deadlines;
 mod deliveries;
 mod discussions;
@@ -131,6 +133,7 @@ mod notifications;
 mod polls;
 mod search;
 mod templates;
+use analytics::*;
 use deadlines::*;
 use deliveries::*;
 use discussions::*;

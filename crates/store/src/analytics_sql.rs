@@ -1,0 +1,692 @@
+//! The `Analytics` trait's implementation (`impl_analytics!`): the follower that turns the
+//! transparency log's events and incidents into additive cells, and the reads of those
+//! cells. The follower reads the log by index (commit order on both backends, as the
+//! search feed does) and moves its cursor in the transaction that adds the batch, so a
+//! crash neither loses nor repeats anything; on PostgreSQL the state row's lock makes
+//! several nodes take turns.
+
+use otklik_domain::analytics::{
+    incident_delta, ChannelKey, Delta, Dim, EventFacts, Figures, Grain, Histograms, KindKey, Mask,
+    Measure, Replay, SubmissionFacts, Timing,
+};
+use otklik_domain::lifecycle::{
+    Channel, EventKind, IncidentKind, RejectionGround, Score, SubmissionKind,
+};
+use std::collections::{BTreeMap, HashMap};
+
+/// Which cells a report reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnalyticsFilter {
+    /// `Some(empty)` matches nothing.
+    pub regions: Option<Vec<i64>>,
+    pub org: Option<i64>,
+    pub subcategories: Option<Vec<i64>>,
+    pub channel: Option<Channel>,
+    pub kind: Option<SubmissionKind>,
+}
+
+impl AnalyticsFilter {
+    pub(crate) fn dims(&self) -> Vec<Dim> {
+        let mut dims = Vec::new();
+        if self.regions.is_some() {
+            dims.push(Dim::Region);
+        }
+        if self.org.is_some() {
+            dims.push(Dim::Org);
+        }
+        if self.subcategories.is_some() {
+            dims.push(Dim::Subcategory);
+        }
+        if self.channel.is_some() {
+            dims.push(Dim::Channel);
+        }
+        if self.kind.is_some() {
+            dims.push(Dim::Kind);
+        }
+        dims
+    }
+
+    pub(crate) fn matches_nothing(&self) -> bool {
+        self.regions.as_ref().is_some_and(Vec::is_empty)
+            || self.subcategories.as_ref().is_some_and(Vec::is_empty)
+    }
+
+    /// The WHERE conditions after the fixed ones. Ids are integers and enum names are
+    /// fixed identifiers: safe to write into the statement.
+    pub(crate) fn conditions(&self) -> String {
+        let list = |ids: &[i64]| {
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut sql = String::new();
+        if let Some(regions) = &self.regions {
+            sql.push_str(&format!(" AND region_id IN ({})", list(regions)));
+        }
+        if let Some(org) = self.org {
+            sql.push_str(&format!(" AND org_id = {org}"));
+        }
+        if let Some(subcategories) = &self.subcategories {
+            sql.push_str(&format!(" AND subcategory_id IN ({})", list(subcategories)));
+        }
+        if let Some(channel) = self.channel {
+            sql.push_str(&format!(" AND channel = '{}'", channel.as_str()));
+        }
+        if let Some(kind) = self.kind {
+            sql.push_str(&format!(" AND kind = '{}'", kind.as_str()));
+        }
+        sql
+    }
+}
+
+/// A read of the cells: a filter, an inclusive range of reporting days, the dimensions
+/// to group by, and whether to keep the periods apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellQuery {
+    pub filter: AnalyticsFilter,
+    pub from_day: i64,
+    pub to_day: i64,
+    pub group: Vec<Dim>,
+    /// `Some(Day)`: one sum per day; `Some(Month)`: per month; `None`: one sum.
+    pub series: Option<Grain>,
+}
+
+/// One group's sums (dimensions outside the grouping are 0 / `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellSum {
+    pub key: otklik_domain::analytics::CellKey,
+    /// The day or month number, when the query keeps periods apart.
+    pub period: Option<i64>,
+    pub figures: Figures,
+    pub times: Histograms,
+}
+
+/// What one run of the follower did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FollowOutcome {
+    /// Log leaves read.
+    pub leaves: u64,
+    /// Events and incidents counted.
+    pub counted: u64,
+    /// The next log index to read.
+    pub cursor: u64,
+}
+
+/// Where the follower is, against the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyticsPosition {
+    pub cursor: u64,
+    pub log_size: u64,
+    pub counted: u64,
+}
+
+pub(crate) const DIM_COLUMNS: [(Dim, &str, &str); 5] = [
+    (Dim::Region, "region_id", "CAST(0 AS BIGINT)"),
+    (Dim::Org, "org_id", "CAST(0 AS BIGINT)"),
+    (Dim::Subcategory, "subcategory_id", "CAST(0 AS BIGINT)"),
+    (Dim::Channel, "channel", "''"),
+    (Dim::Kind, "kind", "''"),
+];
+
+/// The SELECT list of the dimensions: grouped ones as columns, others as constants.
+pub(crate) fn dim_select(group: &[Dim]) -> (String, String) {
+    let mut select = Vec::new();
+    let mut group_by = Vec::new();
+    for (dim, column, constant) in DIM_COLUMNS {
+        if group.contains(&dim) {
+            select.push(column.to_owned());
+            group_by.push(column);
+        } else {
+            select.push(format!("{constant} AS {column}"));
+        }
+    }
+    group_by.push("period");
+    (select.join(", "), group_by.join(", "))
+}
+
+/// The ranges of a day range read from each grain: whole months from the month cells,
+/// the days at either end from the day cells. With a daily series, all days.
+pub(crate) fn plan_ranges(query: &CellQuery) -> Vec<(Grain, i64, i64)> {
+    use otklik_domain::analytics::{first_day_of_month, month_of_day};
+    let (from, to) = (query.from_day, query.to_day);
+    if from > to {
+        return Vec::new();
+    }
+    if query.series == Some(Grain::Day) {
+        return vec![(Grain::Day, from, to)];
+    }
+    let first_month = if first_day_of_month(month_of_day(from)) == from {
+        month_of_day(from)
+    } else {
+        month_of_day(from) + 1
+    };
+    let last_month = if first_day_of_month(month_of_day(to) + 1) - 1 == to {
+        month_of_day(to)
+    } else {
+        month_of_day(to) - 1
+    };
+    if first_month > last_month {
+        return vec![(Grain::Day, from, to)];
+    }
+    let mut ranges = vec![(Grain::Month, first_month, last_month)];
+    let months_start = first_day_of_month(first_month);
+    let months_end = first_day_of_month(last_month + 1) - 1;
+    if from < months_start {
+        ranges.push((Grain::Day, from, months_start - 1));
+    }
+    if to > months_end {
+        ranges.push((Grain::Day, months_end + 1, to));
+    }
+    ranges
+}
+
+/// The key of a row's dimension columns (first five columns of a cell read).
+pub(crate) fn key_of(
+    region: i64,
+    org: i64,
+    subcategory: i64,
+    channel: &str,
+    kind: &str,
+) -> otklik_domain::analytics::CellKey {
+    otklik_domain::analytics::CellKey {
+        region,
+        org,
+        subcategory,
+        channel: Channel::parse(channel).ok().map(ChannelKey::of),
+        kind: SubmissionKind::parse(kind).ok().map(KindKey::of),
+    }
+}
+
+/// The period a row belongs to in the answer.
+pub(crate) fn answer_period(query: &CellQuery, grain: Grain, period: i64) -> Option<i64> {
+    match (query.series, grain) {
+        (None, _) => None,
+        (Some(Grain::Month), Grain::Day) => Some(otklik_domain::analytics::month_of_day(period)),
+        (Some(_), _) => Some(period),
+    }
+}
+
+/// The figures and times one follower batch adds, per cell.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub cells: BTreeMap<CellId, (Figures, BTreeMap<(Timing, usize), i64>)>,
+    pub counted: u64,
+}
+
+pub(crate) type CellId = (Mask, Grain, i64, otklik_domain::analytics::CellKey);
+
+impl Batch {
+    pub fn add(&mut self, delta: &Delta) {
+        self.counted += 1;
+        for cell in otklik_domain::analytics::cells_of(delta) {
+            let (figures, times) = self.cells.entry(cell).or_default();
+            for measure in &delta.measures {
+                figures.bump(*measure);
+            }
+            for (timing, bucket) in &delta.timings {
+                *times.entry((*timing, *bucket)).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// The dimension values of a cell as stored.
+pub(crate) fn stored_dims(
+    key: &otklik_domain::analytics::CellKey,
+) -> (i64, i64, i64, &'static str, &'static str) {
+    (
+        key.region,
+        key.org,
+        key.subcategory,
+        key.channel.map_or("", |c| c.channel().as_str()),
+        key.kind.map_or("", |k| k.kind().as_str()),
+    )
+}
+
+/// A stored event as the replay reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ReplayRow {
+    pub submission_id: i64,
+    pub idx: i64,
+    pub kind: String,
+    pub at: i64,
+    pub from_org: Option<i64>,
+    pub to_org: i64,
+    pub subcategory_id: Option<i64>,
+    pub ground: Option<String>,
+    pub score: Option<i64>,
+    pub deadline_at: i64,
+}
+
+impl ReplayRow {
+    pub fn facts(&self) -> crate::StoreResult<EventFacts> {
+        let corrupt = |what: &'static str| crate::common::corrupt(what);
+        Ok(EventFacts {
+            kind: EventKind::parse(&self.kind).map_err(|_| corrupt("events.kind"))?,
+            at: self.at,
+            from_org: self.from_org,
+            to_org: self.to_org,
+            subcategory: self.subcategory_id,
+            ground: match &self.ground {
+                Some(g) => Some(RejectionGround::parse(g).map_err(|_| corrupt("events.ground"))?),
+                None => None,
+            },
+            score: match self.score {
+                Some(s) => Some(
+                    u8::try_from(s)
+                        .ok()
+                        .and_then(|s| Score::new(s).ok())
+                        .ok_or_else(|| corrupt("events.score"))?,
+                ),
+                None => None,
+            },
+            deadline_at: self.deadline_at,
+        })
+    }
+}
+
+/// An incident leaf's fields (its canonical JSON, `admin_sql::incident_leaf`).
+#[derive(serde::Deserialize)]
+pub(crate) struct IncidentLeafFields {
+    pub incident: String,
+    pub org: i64,
+    pub region: i64,
+    pub at: i64,
+}
+
+/// The submission's fixed facts as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FactsRow {
+    pub id: i64,
+    pub region_id: i64,
+    pub channel: String,
+    pub kind: String,
+    pub subcategory_id: i64,
+}
+
+impl FactsRow {
+    pub fn facts(&self) -> crate::StoreResult<SubmissionFacts> {
+        let corrupt = |what: &'static str| crate::common::corrupt(what);
+        Ok(SubmissionFacts {
+            region: self.region_id,
+            channel: Channel::parse(&self.channel).map_err(|_| corrupt("submissions.channel"))?,
+            kind: SubmissionKind::parse(&self.kind).map_err(|_| corrupt("submissions.kind"))?,
+        })
+    }
+}
+
+/// What a leaf in the batch is, for the replay.
+pub(crate) enum Counted {
+    Event(EventFacts),
+    Incident(IncidentKind, i64, i64, i64),
+}
+
+/// Replays each submission's history up to the batch's end and collects what the leaves
+/// at or after `from` add.
+pub(crate) fn replay_batch(
+    from: i64,
+    facts: &HashMap<i64, (SubmissionFacts, i64)>,
+    history: BTreeMap<(i64, i64), Counted>,
+) -> Batch {
+    let mut batch = Batch::default();
+    let mut replay: Option<(i64, Replay)> = None;
+    for ((submission, idx), item) in history {
+        let Some((submission_facts, fallback)) = facts.get(&submission) else {
+            continue;
+        };
+        if replay.as_ref().map(|(id, _)| *id) != Some(submission) {
+            replay = Some((submission, Replay::new(*submission_facts, *fallback)));
+        }
+        let Some((_, replay)) = replay.as_mut() else {
+            continue;
+        };
+        match item {
+            Counted::Event(event) => {
+                let deltas = replay.step(&event);
+                if idx >= from {
+                    deltas.iter().for_each(|delta| batch.add(delta));
+                }
+            }
+            Counted::Incident(kind, org, region, at) if idx >= from => {
+                let subcategory = replay.subcategory();
+                batch.add(&incident_delta(
+                    kind,
+                    *submission_facts,
+                    org,
+                    region,
+                    subcategory,
+                    at,
+                ));
+            }
+            Counted::Incident(..) => {}
+        }
+    }
+    batch
+}
+
+/// The measure columns in storage order.
+pub(crate) fn measure_columns() -> Vec<String> {
+    Measure::all().into_iter().map(Measure::column).collect()
+}
+
+macro_rules! impl_analytics {
+    (store: $store:ty, db: $db:ty, write: $write:ident, read: $read:ident,
+     begin_write: $begin_write:literal, lock: $lock:literal $(,)?) => {
+        #[::async_trait::async_trait]
+        impl $crate::Analytics for $store {
+            async fn analytics_follow(
+                &self,
+                max_leaves: u32,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<$crate::FollowOutcome> {
+                use $crate::analytics_sql::*;
+                use ::std::collections::{BTreeMap, BTreeSet, HashMap};
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let (cursor,) = ::sqlx::query_as::<$db, (i64,)>(concat!(
+                    "SELECT next_idx FROM analytics_state WHERE id = 1",
+                    $lock
+                ))
+                .fetch_one(&mut *tx)
+                .await?;
+                let leaves = ::sqlx::query_as::<$db, (i64, String, Option<i64>, Option<i64>, Option<Vec<u8>>)>(
+                    "SELECT idx, kind, submission_id, event_id, \
+                            CASE WHEN kind = 'incident' THEN data ELSE NULL END \
+                     FROM log_leaves WHERE idx >= $1 ORDER BY idx LIMIT $2",
+                )
+                .bind(cursor)
+                .bind(i64::from(max_leaves.max(1)))
+                .fetch_all(&mut *tx)
+                .await?;
+                let Some(last) = leaves.last().map(|l| l.0) else {
+                    tx.rollback().await?;
+                    return Ok($crate::FollowOutcome {
+                        leaves: 0,
+                        counted: 0,
+                        cursor: $crate::ledger_sql::u64_of(cursor, "analytics_state.next_idx")?,
+                    });
+                };
+                let end = last + 1;
+                let mut history: BTreeMap<(i64, i64), Counted> = BTreeMap::new();
+                let mut submissions: BTreeSet<i64> = BTreeSet::new();
+                for (idx, kind, submission, event, data) in &leaves {
+                    match (kind.as_str(), submission, event, data) {
+                        (_, Some(submission), Some(_), _) => {
+                            submissions.insert(*submission);
+                        }
+                        ("incident", Some(submission), None, Some(data)) => {
+                            let leaf: IncidentLeafFields = ::serde_json::from_slice(data)
+                                .map_err(|_| $crate::common::corrupt("log_leaves.data"))?;
+                            let kind = ::otklik_domain::lifecycle::IncidentKind::parse(&leaf.incident)
+                                .map_err(|_| $crate::common::corrupt("log_leaves.data"))?;
+                            history.insert(
+                                (*submission, *idx),
+                                Counted::Incident(kind, leaf.org, leaf.region, leaf.at),
+                            );
+                            submissions.insert(*submission);
+                        }
+                        _ => {}
+                    }
+                }
+                let mut facts: HashMap<i64, (::otklik_domain::analytics::SubmissionFacts, i64)> =
+                    HashMap::new();
+                if !submissions.is_empty() {
+                    // Ids are integers read from the database: safe to list in the statement.
+                    let list = submissions.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+                    for row in ::sqlx::query_as::<$db, FactsRow>(&format!(
+                        "SELECT id, region_id, channel, kind, subcategory_id FROM submissions \
+                         WHERE id IN ({list})"
+                    ))
+                    .fetch_all(&mut *tx)
+                    .await?
+                    {
+                        facts.insert(row.id, (row.facts()?, row.subcategory_id));
+                    }
+                    for row in ::sqlx::query_as::<$db, ReplayRow>(&format!(
+                        "SELECT e.submission_id, l.idx, e.kind, e.at, e.from_org, e.to_org, \
+                                e.subcategory_id, e.ground, e.score, e.deadline_at \
+                         FROM events e JOIN log_leaves l ON l.event_id = e.id \
+                         WHERE e.submission_id IN ({list}) AND l.idx < $1"
+                    ))
+                    .bind(end)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    {
+                        history.insert((row.submission_id, row.idx), Counted::Event(row.facts()?));
+                    }
+                }
+                let batch = replay_batch(cursor, &facts, history);
+                Self::analytics_write(&mut *tx, &batch).await?;
+                ::sqlx::query::<$db>(
+                    "UPDATE analytics_state SET next_idx = $1, counted = counted + $2, updated_at = $3 \
+                     WHERE id = 1",
+                )
+                .bind(end)
+                .bind($crate::ledger_sql::i64_of(batch.counted)?)
+                .bind($crate::common::ts(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok($crate::FollowOutcome {
+                    leaves: leaves.len() as u64,
+                    counted: batch.counted,
+                    cursor: $crate::ledger_sql::u64_of(end, "analytics_state.next_idx")?,
+                })
+            }
+
+            async fn analytics_reset(&self, now: ::time::OffsetDateTime) -> $crate::StoreResult<()> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                ::sqlx::query::<$db>(concat!("SELECT next_idx FROM analytics_state WHERE id = 1", $lock))
+                    .execute(&mut *tx)
+                    .await?;
+                ::sqlx::query::<$db>("DELETE FROM analytics_cells").execute(&mut *tx).await?;
+                ::sqlx::query::<$db>("DELETE FROM analytics_times").execute(&mut *tx).await?;
+                ::sqlx::query::<$db>(
+                    "UPDATE analytics_state SET next_idx = 0, counted = 0, updated_at = $1 WHERE id = 1",
+                )
+                .bind($crate::common::ts(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn analytics_position(&self) -> $crate::StoreResult<$crate::AnalyticsPosition> {
+                let (cursor, counted, size) = ::sqlx::query_as::<$db, (i64, i64, i64)>(
+                    "SELECT a.next_idx, a.counted, l.size FROM analytics_state a, log_state l \
+                     WHERE a.id = 1 AND l.id = 1",
+                )
+                .fetch_one(self.$read())
+                .await?;
+                Ok($crate::AnalyticsPosition {
+                    cursor: $crate::ledger_sql::u64_of(cursor, "analytics_state.next_idx")?,
+                    log_size: $crate::ledger_sql::u64_of(size, "log_state.size")?,
+                    counted: $crate::ledger_sql::u64_of(counted, "analytics_state.counted")?,
+                })
+            }
+
+            async fn analytics_cells(
+                &self,
+                query: &$crate::CellQuery,
+            ) -> $crate::StoreResult<Vec<$crate::CellSum>> {
+                use $crate::analytics_sql::*;
+                use ::otklik_domain::analytics::{projection_for, Figures, Histograms, Mask, Timing};
+                use ::sqlx::Row;
+                use ::std::collections::BTreeMap;
+                if query.filter.matches_nothing() {
+                    return Ok(Vec::new());
+                }
+                let mut needed = query.filter.dims();
+                needed.extend(query.group.iter().copied());
+                let mask = projection_for(Mask::of(&needed));
+                let (dims, group_by) = dim_select(&query.group);
+                let conditions = query.filter.conditions();
+                let columns = measure_columns();
+                let sums = columns
+                    .iter()
+                    .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (Figures, Histograms)> =
+                    BTreeMap::new();
+                let mut conn = self.$read().acquire().await?;
+                for (grain, from, to) in plan_ranges(query) {
+                    let rows = ::sqlx::query::<$db>(&format!(
+                        "SELECT {dims}, period, {sums} FROM analytics_cells \
+                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                         GROUP BY {group_by}"
+                    ))
+                    .bind(i64::from(mask.0))
+                    .bind(grain.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for row in rows {
+                        let key = key_of(
+                            row.try_get::<i64, _>(0)?,
+                            row.try_get::<i64, _>(1)?,
+                            row.try_get::<i64, _>(2)?,
+                            &row.try_get::<String, _>(3)?,
+                            &row.try_get::<String, _>(4)?,
+                        );
+                        let period = answer_period(query, grain, row.try_get::<i64, _>(5)?);
+                        let mut figures = Figures::default();
+                        for (i, slot) in figures.0.iter_mut().enumerate() {
+                            *slot = row.try_get::<i64, _>(6 + i)?;
+                        }
+                        answer.entry((key, period)).or_default().0.add(&figures);
+                    }
+                    let rows = ::sqlx::query::<$db>(&format!(
+                        "SELECT {dims}, period, timing, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_times \
+                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                         GROUP BY {group_by}, timing, bucket"
+                    ))
+                    .bind(i64::from(mask.0))
+                    .bind(grain.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for row in rows {
+                        let key = key_of(
+                            row.try_get::<i64, _>(0)?,
+                            row.try_get::<i64, _>(1)?,
+                            row.try_get::<i64, _>(2)?,
+                            &row.try_get::<String, _>(3)?,
+                            &row.try_get::<String, _>(4)?,
+                        );
+                        let period = answer_period(query, grain, row.try_get::<i64, _>(5)?);
+                        let timing = Timing::parse(&row.try_get::<String, _>(6)?)
+                            .map_err(|_| $crate::common::corrupt("analytics_times.timing"))?;
+                        let bucket = usize::try_from(row.try_get::<i64, _>(7)?).unwrap_or(usize::MAX);
+                        let count = row.try_get::<i64, _>(8)?;
+                        answer.entry((key, period)).or_default().1.add_count(timing, bucket, count);
+                    }
+                }
+                Ok(answer
+                    .into_iter()
+                    .map(|((key, period), (figures, times))| $crate::CellSum { key, period, figures, times })
+                    .collect())
+            }
+        }
+
+        impl $store {
+            /// Adds a batch's sums to the stored cells: multi-row upserts that add.
+            async fn analytics_write(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                batch: &$crate::analytics_sql::Batch,
+            ) -> $crate::StoreResult<()> {
+                use $crate::analytics_sql::*;
+                let columns = measure_columns();
+                let key_columns = "mask, grain, period, region_id, org_id, subcategory_id, channel, kind";
+                let per_row = 8 + columns.len();
+                let cells: Vec<_> = batch.cells.iter().collect();
+                for chunk in cells.chunks(200) {
+                    let mut sql = format!(
+                        "INSERT INTO analytics_cells ({key_columns}, {}) VALUES ",
+                        columns.join(", ")
+                    );
+                    for (row, _) in chunk.iter().enumerate() {
+                        let params = (0..per_row)
+                            .map(|p| format!("${}", row * per_row + p + 1))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        if row > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("({params})"));
+                    }
+                    sql.push_str(&format!(" ON CONFLICT ({key_columns}) DO UPDATE SET "));
+                    sql.push_str(
+                        &columns
+                            .iter()
+                            .map(|c| format!("{c} = analytics_cells.{c} + excluded.{c}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                    let mut statement = ::sqlx::query::<$db>(&sql);
+                    for ((mask, grain, period, key), (figures, _)) in chunk {
+                        let (region, org, subcategory, channel, kind) = stored_dims(key);
+                        statement = statement
+                            .bind(i64::from(mask.0))
+                            .bind(grain.as_str())
+                            .bind(*period)
+                            .bind(region)
+                            .bind(org)
+                            .bind(subcategory)
+                            .bind(channel)
+                            .bind(kind);
+                        for value in figures.0 {
+                            statement = statement.bind(value);
+                        }
+                    }
+                    statement.execute(&mut *conn).await?;
+                }
+                let times: Vec<_> = batch
+                    .cells
+                    .iter()
+                    .flat_map(|(cell, (_, times))| times.iter().map(move |(t, n)| (cell, t, *n)))
+                    .collect();
+                for chunk in times.chunks(500) {
+                    let mut sql = format!(
+                        "INSERT INTO analytics_times ({key_columns}, timing, bucket, n) VALUES "
+                    );
+                    for (row, _) in chunk.iter().enumerate() {
+                        let params = (0..11)
+                            .map(|p| format!("${}", row * 11 + p + 1))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        if row > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("({params})"));
+                    }
+                    sql.push_str(&format!(
+                        " ON CONFLICT ({key_columns}, timing, bucket) DO UPDATE SET n = analytics_times.n + excluded.n"
+                    ));
+                    let mut statement = ::sqlx::query::<$db>(&sql);
+                    for ((mask, grain, period, key), (timing, bucket), n) in chunk {
+                        let (region, org, subcategory, channel, kind) = stored_dims(key);
+                        statement = statement
+                            .bind(i64::from(mask.0))
+                            .bind(grain.as_str())
+                            .bind(*period)
+                            .bind(region)
+                            .bind(org)
+                            .bind(subcategory)
+                            .bind(channel)
+                            .bind(kind)
+                            .bind(timing.as_str())
+                            .bind(i64::try_from(*bucket).unwrap_or(0))
+                            .bind(n);
+                    }
+                    statement.execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_analytics;
