@@ -137,6 +137,10 @@ pub enum Capability {
     ReadMonitoring,
     /// Resolve incidents and note their cause (operator, coordinator).
     ManageIncidents,
+    /// Read the analytics: an organisation's officials and administrator its own
+    /// figures, a coordinator the region's, the operator and the analyst everything (the
+    /// analyst in aggregates only, small groups suppressed).
+    ReadAnalytics,
     /// The platform's configuration: routing, organisations, catalogue, policies,
     /// calendars (the operator).
     Configure,
@@ -273,6 +277,7 @@ fn role_may(role: Role, capability: Capability) -> bool {
         ListAll | Configure => role == Role::Operator,
         ReadMonitoring => matches!(role, Role::Operator | Role::Analyst | Role::Coordinator(_)),
         ManageIncidents => matches!(role, Role::Operator | Role::Coordinator(_)),
+        ReadAnalytics => !matches!(role, Role::Citizen | Role::Integration(_)),
         AdministerOrganisation(org) => role == Role::Operator || role == Role::OrgAdmin(org),
         ReceiveDeliveries => matches!(role, Role::Integration(_)),
         RunPolls => matches!(role, Role::Official(_) | Role::OrgAdmin(_) | Role::Operator),

@@ -2,6 +2,7 @@
 //! `main.rs` only parses arguments; tests start the real server through [`start`].
 
 pub mod admin_cli;
+pub mod analytics;
 pub mod calendar_cli;
 pub mod demo;
 pub mod log_cli;
@@ -116,6 +117,7 @@ pub struct Running {
     deliveries: Option<tokio::task::JoinHandle<()>>,
     notifications: Option<tokio::task::JoinHandle<()>>,
     indexer: tokio::task::JoinHandle<()>,
+    analytics: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -125,6 +127,7 @@ impl Running {
         let _ = self.task.await;
         self.tree_heads.abort();
         self.monitor.abort();
+        self.analytics.abort();
         for worker in [self.deliveries, self.notifications].into_iter().flatten() {
             worker.abort();
         }
@@ -187,6 +190,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let notifications = spawn_notifier(&store, key, &config.notifications, addr)?;
     let indexer =
         search::spawn_indexer(store.clone(), index, std::time::Duration::from_millis(250));
+    let analytics = analytics::spawn_follower(store.clone(), std::time::Duration::from_millis(500));
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -199,6 +203,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         deliveries,
         notifications,
         indexer,
+        analytics,
     })
 }
 

@@ -55,6 +55,17 @@ enum Command {
     /// Polls and votes: recount from the published ballots, verify a ballot's receipt.
     #[command(subcommand)]
     Poll(otklik::poll_cli::PollCommand),
+    /// Analytics: recompute the figures from the events.
+    #[command(subcommand)]
+    Analytics(AnalyticsCommand),
+}
+
+#[derive(Subcommand)]
+enum AnalyticsCommand {
+    /// Empty the analytics figures and count every event and incident of the
+    /// transparency log again, with a progress bar (the result equals what was kept
+    /// incrementally).
+    Rebuild(DbArgs),
 }
 
 #[derive(Subcommand)]
@@ -340,6 +351,11 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
             let documents = otklik::search::reindex(store.as_ref(), &index).await?;
             println!("{documents} documents indexed");
         }
+        Command::Analytics(AnalyticsCommand::Rebuild(db)) => {
+            let store = db.database().open().await?;
+            let counted = otklik::analytics::rebuild(store.as_ref()).await?;
+            println!("{counted} events and incidents counted");
+        }
         Command::Calendar(CalendarCommand::Import { file, region, db }) => {
             let store = db.database().open().await?;
             otklik::load_federal_subjects(store.as_ref()).await?;
@@ -511,6 +527,7 @@ async fn run_other(command: Command) -> Result<(), otklik::AppError> {
         | Command::Territory(_)
         | Command::Sign(_)
         | Command::Poll(_)
+        | Command::Analytics(_)
         | Command::Search(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
@@ -578,6 +595,7 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             oidc: settings.oidc,
             delivery: settings.delivery,
             signing: settings.signing,
+            analytics: settings.analytics,
         },
         log: otklik::LogConfig {
             key_file: args

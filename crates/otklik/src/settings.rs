@@ -5,7 +5,8 @@
 //! provider's client secret may come from `OTKLIK_OIDC_CLIENT_SECRET` instead of the file.
 
 use otklik_web::config::{
-    DeliveryConfig, IdentityConfig, OidcConfig, RateLimits, Secret, SecurityConfig, SigningConfig,
+    AnalyticsConfig, DeliveryConfig, IdentityConfig, OidcConfig, RateLimits, Secret,
+    SecurityConfig, SigningConfig,
 };
 use serde::Deserialize;
 use std::path::Path;
@@ -21,6 +22,7 @@ pub struct Settings {
     pub delivery: DeliveryConfig,
     pub notifications: otklik_notify::NotifyConfig,
     pub signing: SigningConfig,
+    pub analytics: AnalyticsConfig,
 }
 
 impl Settings {
@@ -84,6 +86,9 @@ impl Settings {
                 );
             }
         }
+        if self.analytics.min_group == 0 {
+            return Err("[analytics] min_group must be at least 1".to_owned());
+        }
         let rates = [
             ("login_per_ip", self.rate_limits.login_per_ip),
             ("login_per_account", self.rate_limits.login_per_account),
@@ -141,6 +146,9 @@ login_per_ip = { per_minute = 10, burst = 5 }
 retry_base_seconds = 2
 retry_max_seconds = 600
 
+[analytics]
+min_group = 10
+
 [oidc]
 issuer = "https://esia.gosuslugi.ru"
 client_id = "OTKLIK01"
@@ -161,6 +169,7 @@ verification_values = { "11" = "standard", "12" = "verified" }
         assert_eq!(s.identity.lockout_failures, 3);
         assert_eq!(s.rate_limits.login_per_ip.burst, 5);
         assert_eq!(s.delivery.retry_max_seconds, 600);
+        assert_eq!(s.analytics.min_group, 10);
         assert!(s.delivery.enabled);
         let oidc = s.oidc.unwrap();
         assert_eq!(oidc.client_secret.expose(), "s3cr3t-value");

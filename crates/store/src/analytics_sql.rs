@@ -210,11 +210,13 @@ pub(crate) fn answer_period(query: &CellQuery, grain: Grain, period: i64) -> Opt
 /// The figures and times one follower batch adds, per cell.
 #[derive(Default)]
 pub(crate) struct Batch {
-    pub cells: BTreeMap<CellId, (Figures, BTreeMap<(Timing, usize), i64>)>,
+    pub cells: BTreeMap<CellId, (Figures, TimeCounts)>,
     pub counted: u64,
 }
 
 pub(crate) type CellId = (Mask, Grain, i64, otklik_domain::analytics::CellKey);
+/// Counts per (timing, bucket) of one cell.
+pub(crate) type TimeCounts = BTreeMap<(Timing, usize), i64>;
 
 impl Batch {
     pub fn add(&mut self, delta: &Delta) {

@@ -18,6 +18,22 @@ pub struct WebConfig {
     pub oidc: Option<OidcConfig>,
     pub delivery: DeliveryConfig,
     pub signing: SigningConfig,
+    pub analytics: AnalyticsConfig,
+}
+
+/// Analytics: what the ministry's analyst and exports may show.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Groups with fewer submissions than this are withheld from the analyst's figures
+    /// and exports (at least 1).
+    pub min_group: u32,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self { min_group: 5 }
+    }
 }
 
 /// Electronic signatures: what is trusted besides the platform's own authorities.

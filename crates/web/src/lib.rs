@@ -9,6 +9,7 @@
 //! - every state-changing form carries a CSRF token; the API authenticates by bearer
 //!   token only and ignores cookies.
 
+pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod delivery;
 pub mod discussions;
 pub mod documents;
 pub mod error;
+pub mod export;
 pub mod messages;
 pub mod oidc;
 pub mod open311;

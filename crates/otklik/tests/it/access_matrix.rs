@@ -803,6 +803,11 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/incidents/{id}/resolve", &[incident],                                        "lgn  403  403  403  403  403  403  403  409  404  409  403  lgn  lgn  lgn  lgn")
             .form(&[("resolution", resolution)]),
         get("/monitoring", &[],                                                             "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/analytics", &[],                                                              "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/analytics/export.csv", &[],                                                   "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
+            .query("table=categories"),
+        get("/analytics/export.xlsx", &[],                                                  "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
+            .query("table=kinds"),
         get("/help", &[],                                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/help/inbox", &[],                                                             "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/help/deadlines", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
@@ -1063,6 +1068,7 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .query(&format!("region_id={tver}")),
         post("/api/v1/incidents/{id}/resolve", &[incident],                                 "lgn  403  403  403  403  403  403  403  409  404  409  403  403  403  403  403")
             .json(json!({ "resolution": resolution })),
+        get("/api/v1/analytics", &[],                                                       "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         get("/api/v1/monitoring/regions", &[],                                              "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   403  403  403  403"),
         // ---- API: the operator's console -------------------------------------------------------------------
         get("/api/v1/console/routes", &[],                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),

@@ -1,5 +1,6 @@
 mod access_matrix;
 mod admin_cli;
+mod analytics;
 mod api;
 mod browser;
 mod calendar_cli;

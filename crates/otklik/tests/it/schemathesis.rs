@@ -156,6 +156,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 include-name-regex = "^(POST /api/v1/discussions(/\\{id\\}/(comments|support|comments/\\{comment_id\\}/moderation))?|GET /api/v1/discussions/\\{id\\}/comments)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
+# Analytics: a date must be a real day and the period at most ten years with its end
+# after its start; a region, district, organisation or category must exist.
+[[operations]]
+include-name = "GET /api/v1/analytics"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
+
 # Search: a status, kind, channel or sort must be one of the named values, a date a real
 # day, a page within the first 10 000 results.
 [[operations]]

@@ -63,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::search::routes())
         .merge(super::templates::routes())
         .merge(super::polls::routes())
+        .merge(super::analytics::routes())
         .merge(super::discussions::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
@@ -144,6 +145,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::search::Doc::openapi());
     doc.merge(super::templates::Doc::openapi());
     doc.merge(super::polls::Doc::openapi());
+    doc.merge(super::analytics::Doc::openapi());
     doc.merge(super::discussions::Doc::openapi());
     complete_errors(&mut doc);
     doc

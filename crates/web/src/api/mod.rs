@@ -2,6 +2,7 @@
 //! authentication by bearer token; every error is RFC 9457 `application/problem+json`
 //! with a stable `code` and per-field codes.
 
+pub mod analytics;
 pub mod campaigns;
 pub mod console;
 pub mod discussions;

@@ -2,6 +2,7 @@
 //! forms, POST forms with a CSRF token, and POST-redirect-GET after every change.
 
 pub(crate) mod account;
+mod analytics;
 mod console;
 mod discussions;
 pub(crate) mod documents;
@@ -67,6 +68,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/files/{id}", get(download))
         .merge(monitoring::routes())
+        .merge(analytics::routes())
         .merge(account::routes())
         .merge(notifications::routes())
         .merge(documents::routes())

@@ -25,6 +25,7 @@ use super::views::Chrome;
 use super::{render, render_status, CsrfForm, PageError, PageResult};
 use crate::auth::Ctx;
 use crate::error::AppError;
+use crate::export::{self, download, to_csv, to_xlsx, Cell, Sheet};
 use crate::messages;
 use crate::polls::{self as usecase, PollInput, Standing};
 use crate::AppState;
@@ -1448,99 +1449,25 @@ async fn export_rows(
     Ok((poll, rows))
 }
 
-/// A text cell a spreadsheet would not run as a formula: one that starts with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return gets a leading apostrophe (OWASP's CSV injection
-/// advice). Titles and options are written by organisers, so they are not trusted.
-fn inert(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
+/// The results as an exported table (shares in percent with one decimal).
+fn sheet(title: &str, rows: &[ExportRow]) -> Sheet {
+    Sheet {
+        title: title.to_owned(),
+        header: EXPORT_HEADER.iter().map(|h| (*h).to_owned()).collect(),
+        rows: rows
+            .iter()
+            .map(|row| {
+                vec![
+                    Cell::text(&row.section),
+                    Cell::text(&row.question),
+                    Cell::text(&row.item),
+                    Cell::Number(row.count as f64),
+                    Cell::maybe(row.per_mille.map(|p| p as f64 / 10.0)),
+                    Cell::maybe(row.firsts.map(|f| f as f64)),
+                ]
+            })
+            .collect(),
     }
-}
-
-fn csv_field(cell: &str) -> String {
-    let cell = inert(cell);
-    if cell.contains([',', '"', '\n', '\r', ';']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
-    } else {
-        cell
-    }
-}
-
-fn share_text(per_mille: Option<u64>) -> String {
-    per_mille.map_or_else(String::new, |p| format!("{}.{}", p / 10, p % 10))
-}
-
-fn to_csv(rows: &[ExportRow]) -> String {
-    // A byte-order mark, so that spreadsheet programs read the Cyrillic as UTF-8.
-    let mut out = String::from("\u{feff}");
-    out.push_str(&EXPORT_HEADER.map(csv_field).join(","));
-    out.push_str("\r\n");
-    for row in rows {
-        let cells = [
-            csv_field(&row.section),
-            csv_field(&row.question),
-            csv_field(&row.item),
-            row.count.to_string(),
-            share_text(row.per_mille),
-            row.firsts.map(|f| f.to_string()).unwrap_or_default(),
-        ];
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-fn to_xlsx(title: &str, rows: &[ExportRow]) -> Result<Vec<u8>, AppError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let failed = |e: rust_xlsxwriter::XlsxError| {
-        tracing::error!(error = %e, "xlsx export failed");
-        AppError::internal()
-    };
-    let mut workbook = Workbook::new();
-    let bold = Format::new().set_bold();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Результаты").map_err(failed)?;
-    // Strings are written as strings: a spreadsheet never evaluates them.
-    sheet
-        .write_string_with_format(0, 0, title, &bold)
-        .map_err(failed)?;
-    for (col, heading) in (0u16..).zip(EXPORT_HEADER) {
-        sheet
-            .write_string_with_format(2, col, heading, &bold)
-            .map_err(failed)?;
-    }
-    for (r, row) in (3u32..).zip(rows) {
-        sheet.write_string(r, 0, &row.section).map_err(failed)?;
-        sheet.write_string(r, 1, &row.question).map_err(failed)?;
-        sheet.write_string(r, 2, &row.item).map_err(failed)?;
-        sheet.write_number(r, 3, row.count as f64).map_err(failed)?;
-        if let Some(p) = row.per_mille {
-            sheet.write_number(r, 4, p as f64 / 10.0).map_err(failed)?;
-        }
-        if let Some(f) = row.firsts {
-            sheet.write_number(r, 5, f as f64).map_err(failed)?;
-        }
-    }
-    sheet.set_column_width(0, 22).map_err(failed)?;
-    sheet.set_column_width(1, 48).map_err(failed)?;
-    sheet.set_column_width(2, 36).map_err(failed)?;
-    workbook.save_to_buffer().map_err(failed)
-}
-
-fn download(body: Vec<u8>, media_type: &'static str, name: String) -> axum::response::Response {
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, media_type.to_owned()),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 async fn results_csv(
@@ -1550,9 +1477,9 @@ async fn results_csv(
 ) -> Result<axum::response::Response, PageError> {
     let (poll, rows) = export_rows(&state, &ctx, &id).await?;
     Ok(download(
-        to_csv(&rows).into_bytes(),
-        "text/csv; charset=utf-8",
-        format!("poll-{}-results.csv", poll.id.0),
+        to_csv(&sheet(&poll.title, &rows)).into_bytes(),
+        export::CSV,
+        &format!("poll-{}-results.csv", poll.id.0),
     ))
 }
 
@@ -1563,9 +1490,9 @@ async fn results_xlsx(
 ) -> Result<axum::response::Response, PageError> {
     let (poll, rows) = export_rows(&state, &ctx, &id).await?;
     Ok(download(
-        to_xlsx(&poll.title, &rows)?,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        format!("poll-{}-results.xlsx", poll.id.0),
+        to_xlsx(&sheet(&poll.title, &rows))?,
+        export::XLSX,
+        &format!("poll-{}-results.xlsx", poll.id.0),
     ))
 }
 
@@ -1575,26 +1502,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exported_cells_never_run_as_formulas() {
+    fn results_export_with_shares_in_percent() {
         let rows = [ExportRow {
             section: "Ответы".to_owned(),
             question: "=HYPERLINK(\"http://x\")".to_owned(),
-            item: "-1, или \"нет\"".to_owned(),
+            item: "Сквер".to_owned(),
             count: 3,
             per_mille: Some(125),
             firsts: None,
         }];
-        let csv = to_csv(&rows);
-        assert!(csv.starts_with('\u{feff}'));
+        let csv = to_csv(&sheet("Опрос", &rows));
         let line = csv.lines().nth(1).unwrap();
         assert_eq!(
             line,
-            "Ответы,\"'=HYPERLINK(\"\"http://x\"\")\",\"'-1, или \"\"нет\"\"\",3,12.5,"
+            "Ответы,\"'=HYPERLINK(\"\"http://x\"\")\",Сквер,3,12.5,"
         );
-        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(inert("Сквер"), "Сквер");
-        let xlsx = to_xlsx("=Опрос", &rows).unwrap();
-        assert!(xlsx.starts_with(b"PK"), "a zip container");
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {

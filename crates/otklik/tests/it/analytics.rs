@@ -1,0 +1,317 @@
+//! Analytics through the real server: the figures follow the submissions' life within
+//! moments; each role reads its reach (an organisation its own, a coordinator its region,
+//! the operator everything, the analyst aggregates with small groups withheld); bad
+//! parameters are named; the page draws accessible charts beside tables; every table
+//! exports as CSV and XLSX; `otklik analytics rebuild` recomputes the same figures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::api::{ok, World};
+use crate::support::{page_login, Api, Backend, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN};
+
+const CITY: &str = "Администрация города Твери";
+const TRANSPORT: &str = "Министерство транспорта Тверской области";
+const TVER: &str = "Тверская область";
+const ANALYST: &str = "analyst@demo.otklik.local";
+const COORDINATOR: &str = "coordinator.tver@demo.otklik.local";
+const OTHER_COORDINATOR: &str = "coordinator.nsk@demo.otklik.local";
+
+/// The report once the follower has counted everything and `received` is `want`.
+async fn report_when(api: &Api, query: &str, want: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, report) = api.get(&format!("/api/v1/analytics?{query}")).await;
+        assert_eq!(status, 200, "{report}");
+        let settled = report["pending_log_entries"] == 0 && report["totals"]["received"] == want;
+        if settled || Instant::now() > deadline {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn row<'a>(rows: &'a Value, name: &str) -> &'a Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name} in {rows}"))
+}
+
+async fn scenario(backend: Backend) {
+    let w = World::start(backend).await;
+    let app = &w.app;
+    let transport = w.official(TRANSPORT).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let body = w.body("Ямы и выбоины на дороге", TVER, "message").await;
+        let (status, created) = w.citizen.post("/api/v1/submissions", body).await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["id"].as_i64().unwrap());
+    }
+    let maria = app.api(&app.token(OTHER_CITIZEN).await);
+    let light = w.body("Неработающий светофор", TVER, "message").await;
+    let (status, light) = maria.post("/api/v1/submissions", light).await;
+    assert_eq!(status, 201, "{light}");
+    let path = |id: i64, action: &str| format!("/api/v1/submissions/{id}/{action}");
+    ok(transport
+        .post(&path(ids[0], "take-into-work"), json!({}))
+        .await);
+    ok(transport
+        .post(
+            &path(ids[0], "answer"),
+            json!({"text": "Яма заделана литым асфальтом, работы приняты комиссией."}),
+        )
+        .await);
+    ok(w.citizen
+        .post(&path(ids[0], "rate"), json!({"score": 5}))
+        .await);
+    ok(transport
+        .post(
+            &path(ids[1], "reject"),
+            json!({"ground": "repeated_question", "comment": "Ответ по существу уже дан."}),
+        )
+        .await);
+
+    // The operator: everything, broken down every way.
+    let operator = app.api(&app.token(OPERATOR).await);
+    let all = report_when(&operator, "", 7).await;
+    let totals = &all["totals"];
+    assert_eq!(
+        (
+            &totals["received"],
+            &totals["answered"],
+            &totals["answered_on_time"],
+            &totals["rejected"],
+            &totals["rated"],
+            &totals["mean_rating"],
+            &totals["taken_into_work"]
+        ),
+        (
+            &json!(7),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(5.0),
+            &json!(1)
+        ),
+        "{all}"
+    );
+    assert!(
+        totals["answer_median_seconds"].as_i64().unwrap() < 3_600,
+        "{totals}"
+    );
+    assert_eq!(
+        row(&all["organisations"], TRANSPORT)["indicators"]["received"],
+        6
+    );
+    assert_eq!(
+        row(&all["organisations"], CITY)["indicators"]["received"],
+        1
+    );
+    assert_eq!(
+        all["organisations"][0]["name"], TRANSPORT,
+        "most received first"
+    );
+    assert_eq!(row(&all["regions"], TVER)["indicators"]["received"], 7);
+    assert_eq!(
+        row(&all["channels"], "API (приложения)")["indicators"]["received"],
+        7
+    );
+    assert_eq!(all["ratings"][4]["count"], 1);
+    let rejected: Vec<&Value> = all["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["count"] == 1)
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["code"], "repeated_question");
+    assert_eq!(all["grain"], "month", "90 days by default");
+    let today = all["to"].as_str().unwrap().to_owned();
+    let daily = ok(operator
+        .get(&format!("/api/v1/analytics?from={today}&to={today}"))
+        .await);
+    assert_eq!(daily["grain"], "day");
+    assert_eq!(daily["series"][0]["indicators"]["received"], 7, "{daily}");
+    // Filters: a kind nobody used, a channel nobody used.
+    let appeals = ok(operator.get("/api/v1/analytics?kind=appeal").await);
+    assert_eq!(appeals["totals"]["received"], 0);
+    let widget = ok(operator.get("/api/v1/analytics?channel=widget").await);
+    assert_eq!(widget["totals"]["received"], 0);
+
+    // Each reach.
+    let own = ok(transport.get("/api/v1/analytics").await);
+    assert_eq!(own["totals"]["received"], 6);
+    assert_eq!(own["organisations"], json!([]));
+    assert_eq!(own["regions"], json!([]));
+    let city = w.official(CITY).await;
+    let transport_id = row(&all["organisations"], TRANSPORT)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let theirs = ok(city
+        .get(&format!("/api/v1/analytics?organisation={transport_id}"))
+        .await);
+    assert_eq!(
+        theirs["totals"]["received"], 0,
+        "another organisation: nothing"
+    );
+    assert_eq!(
+        ok(city.get("/api/v1/analytics").await)["totals"]["received"],
+        1
+    );
+    let coordinator = app.api(&app.token(COORDINATOR).await);
+    assert_eq!(
+        ok(coordinator.get("/api/v1/analytics").await)["totals"]["received"],
+        7
+    );
+    let elsewhere = app.api(&app.token(OTHER_COORDINATOR).await);
+    assert_eq!(
+        ok(elsewhere.get("/api/v1/analytics").await)["totals"]["received"],
+        0
+    );
+    // The analyst: aggregates, the city's single message withheld (fewer than 5).
+    let analyst = app.api(&app.token(ANALYST).await);
+    let aggregates = ok(analyst.get("/api/v1/analytics").await);
+    assert_eq!(aggregates["min_group"], 5);
+    assert_eq!(aggregates["totals"]["received"], 7);
+    let withheld = row(&aggregates["organisations"], CITY);
+    assert_eq!(withheld["indicators"]["suppressed"], true);
+    assert_eq!(withheld["indicators"]["received"], Value::Null);
+    assert_eq!(
+        aggregates["organisations"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["name"],
+        CITY,
+        "withheld groups last"
+    );
+    assert_eq!(w.citizen.get("/api/v1/analytics").await.0, 403);
+    assert_eq!(app.api("").get("/api/v1/analytics").await.0, 401);
+    // Bad parameters are named, and change nothing.
+    let (status, problem) = operator
+        .get("/api/v1/analytics?from=2026-02-30&region=999999&channel=fax")
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["from", "region", "channel"], "{problem}");
+    let (status, problem) = operator
+        .get("/api/v1/analytics?from=2026-12-05&to=2026-12-01")
+        .await;
+    assert_eq!(
+        (status, &problem["errors"][0]["code"]),
+        (422, &json!("before_start"))
+    );
+
+    // The page: a GET form, charts with a title and a description, the same numbers
+    // in tables, and the exports.
+    let browser = app.browser();
+    page_login(app, &browser, OPERATOR, DEMO_PASSWORD).await;
+    let html = browser.get(app.url("/analytics")).send().await.unwrap();
+    assert_eq!(html.status(), 200);
+    let html = html.text().await.unwrap();
+    assert!(html.contains(r#"<form method="get" action="/analytics""#));
+    assert!(html.contains(
+        r#"role="img" aria-labelledby="chart-organisations-title chart-organisations-desc""#
+    ));
+    assert!(
+        html.contains("<th scope=\"row\">Министерство транспорта Тверской области</th><td>6</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"));
+    let bad = browser
+        .get(app.url("/analytics?to=2026-02-30"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(
+        bad.contains("href=\"#f-to\""),
+        "the summary links the field"
+    );
+    let csv = browser
+        .get(app.url("/analytics/export.csv?table=organisations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("otklik-organisations.csv"));
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("\u{feff}Организация,Поступило,Дан ответ"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with("Министерство транспорта Тверской области,6,1,100,"),
+        "{csv}"
+    );
+    let xlsx = browser
+        .get(app.url("/analytics/export.xlsx?table=series&sort=rating"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    let unknown = browser
+        .get(app.url("/analytics/export.csv?table=secrets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 422);
+    let analyst_browser = app.browser();
+    page_login(app, &analyst_browser, ANALYST, DEMO_PASSWORD).await;
+    let csv = analyst_browser
+        .get(app.url("/analytics/export.csv?table=organisations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains(&format!("{CITY},менее 5,")), "{csv}");
+
+    // A rebuild from the log recomputes exactly the same figures.
+    let before = ok(operator.get("/api/v1/analytics").await);
+    let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["analytics", "rebuild"])
+        .args(&app.cli_db_args)
+        .env("OTKLIK_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("events and incidents counted"));
+    let after = report_when(&operator, "", 7).await;
+    assert_eq!(after, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_on_sqlite() {
+    scenario(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_on_postgres() {
+    scenario(Backend::Postgres).await;
+}

@@ -1,0 +1,1036 @@
+//! Analytics, independent of HTTP: whose figures a person reads, the report's parameters
+//! (shared by the page, its exports and the API), and the report itself, built from the
+//! store's cells (`docs/ANALYTICS.md`).
+
+use otklik_domain::access::{self, Capability};
+use otklik_domain::analytics::{
+    civil_from_days, day_of, days_from_civil, first_day_of_month, Dim, Figures, Grain, Histograms,
+    Measure, Timing,
+};
+use otklik_domain::lifecycle::{Channel, IncidentKind, RejectionGround, Role, SubmissionKind};
+use otklik_domain::{CategoryId, OrgId, RegionId, ValidationErrors};
+use otklik_store::{AnalyticsFilter, CellQuery, CellSum, Store};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use crate::error::AppError;
+use crate::export::{Cell, Sheet};
+use otklik_charts::Unit;
+
+/// The longest period a report covers (about ten years), so a daily series stays small.
+const MAX_DAYS: i64 = 3_700;
+/// Up to this many days the series is daily, beyond it monthly.
+const DAILY_UP_TO: i64 = 62;
+/// The default period: the last 90 days.
+const DEFAULT_DAYS: i64 = 90;
+
+/// Whose figures a person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// An organisation's officials and administrator: its own.
+    Organisation(OrgId),
+    /// A coordinator: the region's.
+    Region(RegionId),
+    /// The operator: everything.
+    Everything,
+    /// The ministry's analyst: everything, in aggregates, small groups suppressed.
+    Aggregates,
+}
+
+/// The reach of a role; citizens and integration clients have none (403).
+pub fn reach_of(role: Role) -> Result<Reach, AppError> {
+    access::check_role(role, Capability::ReadAnalytics)?;
+    Ok(match role {
+        Role::Official(org) | Role::OrgAdmin(org) | Role::Integration(org) => {
+            Reach::Organisation(org)
+        }
+        Role::Coordinator(region) => Reach::Region(region),
+        Role::Analyst => Reach::Aggregates,
+        Role::Operator | Role::Citizen => Reach::Everything,
+    })
+}
+
+/// The parameters as typed (a GET form or the API's query string).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct ReportParams {
+    /// `YYYY-MM-DD`, inclusive; empty: 90 days before `to`.
+    #[serde(default)]
+    pub from: String,
+    /// `YYYY-MM-DD`, inclusive; empty: today (Moscow time).
+    #[serde(default)]
+    pub to: String,
+    /// A region's id.
+    #[serde(default)]
+    pub region: String,
+    /// A federal district's name (as in the shipped list of subjects).
+    #[serde(default)]
+    pub district: String,
+    #[serde(default)]
+    pub organisation: String,
+    #[serde(default)]
+    pub category: String,
+    /// `portal`, `widget`, `api`, `open311`.
+    #[serde(default)]
+    pub channel: String,
+    /// `message` or `appeal`.
+    #[serde(default)]
+    pub kind: String,
+    /// How rankings are ordered: `received` (default), `on_time`, `answer_time`, `rating`.
+    #[serde(default)]
+    pub sort: String,
+}
+
+/// How rankings are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    Received,
+    OnTime,
+    AnswerTime,
+    Rating,
+}
+
+impl SortBy {
+    pub const ALL: [SortBy; 4] = [
+        SortBy::Received,
+        SortBy::OnTime,
+        SortBy::AnswerTime,
+        SortBy::Rating,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::Received => "received",
+            SortBy::OnTime => "on_time",
+            SortBy::AnswerTime => "answer_time",
+            SortBy::Rating => "rating",
+        }
+    }
+}
+
+/// The parameters, checked against what the person may read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRequest {
+    pub from_day: i64,
+    pub to_day: i64,
+    pub region: Option<RegionId>,
+    pub district: Option<String>,
+    pub org: Option<OrgId>,
+    pub category: Option<CategoryId>,
+    pub channel: Option<Channel>,
+    pub kind: Option<SubmissionKind>,
+    pub sort: SortBy,
+    pub filter: AnalyticsFilter,
+}
+
+/// `YYYY-MM-DD` → a reporting day.
+pub fn parse_day(raw: &str) -> Option<i64> {
+    let mut parts = raw.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    if !(1900..=2200).contains(&year) || !(1..=12).contains(&month) || day < 1 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    (civil_from_days(days) == (year, month, day)).then_some(days)
+}
+
+/// A reporting day as `YYYY-MM-DD`.
+pub fn iso_day(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A reporting day as people read it: `05.12.2026`.
+pub fn ru_day(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{d:02}.{m:02}.{y:04}")
+}
+
+/// Checks the parameters; every problem is named at its field (422), and the reach is
+/// applied: an organisation reads its own cells, a coordinator its region's.
+pub async fn parse_request(
+    store: &dyn Store,
+    reach: Reach,
+    params: &ReportParams,
+    now_unix: i64,
+) -> Result<ReportRequest, AppError> {
+    let mut errors = ValidationErrors::default();
+    let today = day_of(now_unix);
+    let to_day = match params.to.trim() {
+        "" => Some(today),
+        raw => parse_day(raw),
+    };
+    if to_day.is_none() {
+        errors.push("to", "invalid_date");
+    }
+    let from_day = match params.from.trim() {
+        "" => to_day.map(|to| to - (DEFAULT_DAYS - 1)),
+        raw => parse_day(raw),
+    };
+    if from_day.is_none() {
+        errors.push("from", "invalid_date");
+    }
+    if let (Some(from), Some(to)) = (from_day, to_day) {
+        if from > to {
+            errors.push("to", "before_start");
+        } else if to - from >= MAX_DAYS {
+            errors.push("from", "period_too_long");
+        }
+    }
+    let regions = store.regions().await?;
+    let region = match params.region.trim() {
+        "" => None,
+        raw => match raw
+            .parse::<i64>()
+            .ok()
+            .filter(|id| regions.iter().any(|r| r.id.0 == *id))
+        {
+            Some(id) => Some(RegionId(id)),
+            None => {
+                errors.push("region", "unknown_region");
+                None
+            }
+        },
+    };
+    let district = match params.district.trim() {
+        "" => None,
+        raw if regions
+            .iter()
+            .any(|r| r.federal_district.as_deref() == Some(raw)) =>
+        {
+            Some(raw.to_owned())
+        }
+        _ => {
+            errors.push("district", "unknown_district");
+            None
+        }
+    };
+    let org = match params.organisation.trim() {
+        "" => None,
+        raw => match raw.parse::<i64>().ok() {
+            Some(id) if store.organisation(OrgId(id)).await.is_ok() => Some(OrgId(id)),
+            _ => {
+                errors.push("organisation", "unknown_organisation");
+                None
+            }
+        },
+    };
+    let catalogue = store.catalogue().await?;
+    let category = match params.category.trim() {
+        "" => None,
+        raw => match raw
+            .parse::<i64>()
+            .ok()
+            .filter(|id| catalogue.iter().any(|c| c.id.0 == *id))
+        {
+            Some(id) => Some(CategoryId(id)),
+            None => {
+                errors.push("category", "unknown_category");
+                None
+            }
+        },
+    };
+    let channel = match params.channel.trim() {
+        "" => None,
+        raw => Channel::parse(raw)
+            .map_err(|code| errors.push("channel", code))
+            .ok(),
+    };
+    let kind = match params.kind.trim() {
+        "" => None,
+        raw => SubmissionKind::parse(raw)
+            .map_err(|code| errors.push("kind", code))
+            .ok(),
+    };
+    let sort = match params.sort.trim() {
+        "" => SortBy::default(),
+        raw => SortBy::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .unwrap_or_else(|| {
+                errors.push("sort", "unknown_value");
+                SortBy::default()
+            }),
+    };
+    let (Some(from_day), Some(to_day), true) = (from_day, to_day, errors.is_empty()) else {
+        return Err(AppError::validation(errors));
+    };
+    // The territory: a region, else a district's regions; a coordinator's own region.
+    let mut territory: Option<Vec<i64>> = match (&region, &district) {
+        (Some(r), _) => Some(vec![r.0]),
+        (None, Some(d)) => Some(
+            regions
+                .iter()
+                .filter(|r| r.federal_district.as_deref() == Some(d.as_str()))
+                .map(|r| r.id.0)
+                .collect(),
+        ),
+        (None, None) => None,
+    };
+    let mut org_filter = org.map(|o| o.0);
+    match reach {
+        Reach::Organisation(own) => org_filter = Some(own.0),
+        Reach::Region(own) => {
+            territory = Some(match territory {
+                Some(ids) => ids.into_iter().filter(|id| *id == own.0).collect(),
+                None => vec![own.0],
+            });
+        }
+        Reach::Everything | Reach::Aggregates => {}
+    }
+    if matches!(reach, Reach::Organisation(own) if org.is_some_and(|o| o != own)) {
+        // Another organisation's figures: nothing to show, and nothing told.
+        territory = Some(Vec::new());
+    }
+    let subcategories = category.map(|id| {
+        catalogue
+            .iter()
+            .filter(|c| c.id == id)
+            .flat_map(|c| c.subcategories.iter().map(|s| s.id.0))
+            .collect()
+    });
+    Ok(ReportRequest {
+        from_day,
+        to_day,
+        region,
+        district,
+        org,
+        category,
+        channel,
+        kind,
+        sort,
+        filter: AnalyticsFilter {
+            regions: territory,
+            org: org_filter,
+            subcategories,
+            channel,
+            kind,
+        },
+    })
+}
+
+/// The indicators of a group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Indicators {
+    pub figures: Figures,
+    pub received: i64,
+    pub answered: i64,
+    pub on_time_share: Option<f64>,
+    /// Median and p90, seconds.
+    pub take: (Option<i64>, Option<i64>),
+    pub route: (Option<i64>, Option<i64>),
+    pub answer: (Option<i64>, Option<i64>),
+    pub redirected: i64,
+    pub rejected: i64,
+    pub rated: i64,
+    pub mean_rating: Option<f64>,
+    pub re_review_share: Option<f64>,
+    pub incidents: i64,
+    /// Fewer than the minimum group: the figures are withheld (the analyst's reach).
+    pub suppressed: bool,
+}
+
+impl Indicators {
+    pub fn of(figures: &Figures, times: &Histograms, min_group: Option<i64>) -> Self {
+        let received = figures.received();
+        if min_group.is_some_and(|min| received < min) {
+            return Indicators {
+                suppressed: true,
+                ..Indicators::default()
+            };
+        }
+        let pair = |t: Timing| (times.quantile(t, 0.5), times.quantile(t, 0.9));
+        Indicators {
+            figures: *figures,
+            received,
+            answered: figures.get(Measure::Answered),
+            on_time_share: figures.on_time_share(),
+            take: pair(Timing::Take),
+            route: pair(Timing::Route),
+            answer: pair(Timing::Answer),
+            redirected: figures.get(Measure::Redirected),
+            rejected: figures.rejected(),
+            rated: figures.rated(),
+            mean_rating: figures.mean_rating(),
+            re_review_share: figures.re_review_share(),
+            incidents: figures.incidents(),
+            suppressed: false,
+        }
+    }
+}
+
+/// One row of a breakdown or ranking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The group's id as a filter value (an id, a channel, a kind).
+    pub value: String,
+    pub name: String,
+    pub indicators: Indicators,
+}
+
+/// One period of the series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub period: i64,
+    pub label: String,
+    pub indicators: Indicators,
+}
+
+/// Everything the analytics page, its exports and the API show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub request: ReportRequest,
+    pub reach: Reach,
+    pub grain: Grain,
+    pub totals: Indicators,
+    pub series: Vec<Point>,
+    pub by_org: Vec<Row>,
+    pub by_region: Vec<Row>,
+    pub by_category: Vec<Row>,
+    pub by_channel: Vec<Row>,
+    pub by_kind: Vec<Row>,
+    pub ratings: [i64; 5],
+    pub rejections: Vec<(RejectionGround, i64)>,
+    pub incidents: Vec<(IncidentKind, i64)>,
+    /// Log entries the figures do not count yet.
+    pub lag: u64,
+    /// The minimum group shown, when small groups are suppressed.
+    pub min_group: Option<i64>,
+}
+
+/// Builds the report a request asks for.
+pub async fn report(
+    store: &dyn Store,
+    reach: Reach,
+    request: ReportRequest,
+    min_group: u32,
+) -> Result<Report, AppError> {
+    let min = (reach == Reach::Aggregates).then_some(i64::from(min_group.max(1)));
+    let grain = if request.to_day - request.from_day < DAILY_UP_TO {
+        Grain::Day
+    } else {
+        Grain::Month
+    };
+    let read = |group: &[Dim], series: Option<Grain>| CellQuery {
+        filter: request.filter.clone(),
+        from_day: request.from_day,
+        to_day: request.to_day,
+        group: group.to_vec(),
+        series,
+    };
+    let totals_cells = store.analytics_cells(&read(&[], None)).await?;
+    let (figures, times) = sum(&totals_cells);
+    let totals = Indicators::of(&figures, &times, min);
+    let series = store
+        .analytics_cells(&read(&[], Some(grain)))
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            let period = c.period?;
+            Some(Point {
+                period,
+                label: period_label(grain, period),
+                indicators: Indicators::of(&c.figures, &c.times, min),
+            })
+        })
+        .collect();
+    let orgs: BTreeMap<i64, String> = store
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| (o.id.0, o.name))
+        .collect();
+    let regions: BTreeMap<i64, String> = store
+        .regions()
+        .await?
+        .into_iter()
+        .map(|r| (r.id.0, r.name))
+        .collect();
+    let catalogue = store.catalogue().await?;
+    let category_of: BTreeMap<i64, (i64, String)> = catalogue
+        .iter()
+        .flat_map(|c| {
+            c.subcategories
+                .iter()
+                .map(move |s| (s.id.0, (c.id.0, c.name.clone())))
+        })
+        .collect();
+    let named = |cells: Vec<CellSum>, name: &dyn Fn(&CellSum) -> Option<(String, String)>| {
+        let mut groups: BTreeMap<String, (String, Figures, Histograms)> = BTreeMap::new();
+        for cell in &cells {
+            let Some((value, label)) = name(cell) else {
+                continue;
+            };
+            let entry = groups
+                .entry(value)
+                .or_insert_with(|| (label, Figures::default(), Histograms::default()));
+            entry.1.add(&cell.figures);
+            entry.2.add(&cell.times);
+        }
+        let mut rows: Vec<Row> = groups
+            .into_iter()
+            .map(|(value, (name, f, t))| Row {
+                value,
+                name,
+                indicators: Indicators::of(&f, &t, min),
+            })
+            .collect();
+        sort_rows(&mut rows, request.sort);
+        rows
+    };
+    let by_org = named(
+        store.analytics_cells(&read(&[Dim::Org], None)).await?,
+        &|c| {
+            let name = orgs
+                .get(&c.key.org)
+                .cloned()
+                .unwrap_or_else(|| format!("№ {}", c.key.org));
+            Some((c.key.org.to_string(), name))
+        },
+    );
+    let by_region = named(
+        store.analytics_cells(&read(&[Dim::Region], None)).await?,
+        &|c| {
+            let name = regions.get(&c.key.region).cloned().unwrap_or_default();
+            Some((c.key.region.to_string(), name))
+        },
+    );
+    let by_category = named(
+        store
+            .analytics_cells(&read(&[Dim::Subcategory], None))
+            .await?,
+        &|c| {
+            let (id, name) = category_of.get(&c.key.subcategory)?;
+            Some((id.to_string(), name.clone()))
+        },
+    );
+    let by_channel = named(
+        store.analytics_cells(&read(&[Dim::Channel], None)).await?,
+        &|c| {
+            let channel = c.key.channel?.channel();
+            Some((
+                channel.as_str().to_owned(),
+                channel_label(channel).to_owned(),
+            ))
+        },
+    );
+    let by_kind = named(
+        store.analytics_cells(&read(&[Dim::Kind], None)).await?,
+        &|c| {
+            let kind = c.key.kind?.kind();
+            Some((kind.as_str().to_owned(), kind_label(kind).to_owned()))
+        },
+    );
+    let shown = !totals.suppressed;
+    let ratings = std::array::from_fn(|i| {
+        if shown {
+            figures.get(Measure::Rated(i as u8 + 1))
+        } else {
+            0
+        }
+    });
+    let rejections = RejectionGround::ALL
+        .iter()
+        .map(|g| {
+            (
+                *g,
+                if shown {
+                    figures.get(Measure::Rejected(*g))
+                } else {
+                    0
+                },
+            )
+        })
+        .collect();
+    let incidents = IncidentKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                *k,
+                if shown {
+                    figures.get(Measure::Incident(*k))
+                } else {
+                    0
+                },
+            )
+        })
+        .collect();
+    let position = store.analytics_position().await?;
+    Ok(Report {
+        request,
+        reach,
+        grain,
+        totals,
+        series,
+        by_org,
+        by_region,
+        by_category,
+        by_channel,
+        by_kind,
+        ratings,
+        rejections,
+        incidents,
+        lag: position.log_size.saturating_sub(position.cursor),
+        min_group: min,
+    })
+}
+
+fn sum(cells: &[CellSum]) -> (Figures, Histograms) {
+    let mut figures = Figures::default();
+    let mut times = Histograms::default();
+    for cell in cells {
+        figures.add(&cell.figures);
+        times.add(&cell.times);
+    }
+    (figures, times)
+}
+
+/// Suppressed rows last; otherwise by the chosen indicator (more first; for the time to
+/// answer, less first), ties by name.
+fn sort_rows(rows: &mut [Row], sort: SortBy) {
+    let score = |row: &Row| -> f64 {
+        let i = &row.indicators;
+        match sort {
+            SortBy::Received => i.received as f64,
+            SortBy::OnTime => i.on_time_share.unwrap_or(-1.0),
+            SortBy::AnswerTime => i.answer.0.map_or(f64::NEG_INFINITY, |s| -(s as f64)),
+            SortBy::Rating => i.mean_rating.unwrap_or(-1.0),
+        }
+    };
+    rows.sort_by(|a, b| {
+        a.indicators
+            .suppressed
+            .cmp(&b.indicators.suppressed)
+            .then(score(b).total_cmp(&score(a)))
+            .then(a.name.cmp(&b.name))
+    });
+}
+
+/// A period as people read it: `05.12` for a day, `12.2026` for a month.
+pub fn period_label(grain: Grain, period: i64) -> String {
+    match grain {
+        Grain::Day => {
+            let (_, m, d) = civil_from_days(period);
+            format!("{d:02}.{m:02}")
+        }
+        Grain::Month => {
+            let (y, m, _) = civil_from_days(first_day_of_month(period));
+            format!("{m:02}.{y}")
+        }
+    }
+}
+
+pub fn channel_label(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Portal => "Портал",
+        Channel::Widget => "Виджет на сайтах",
+        Channel::Api => "API (приложения)",
+        Channel::Open311 => "Open311",
+    }
+}
+
+pub fn kind_label(kind: SubmissionKind) -> &'static str {
+    match kind {
+        SubmissionKind::Message => "Сообщения",
+        SubmissionKind::Appeal => "Обращения (59-ФЗ)",
+    }
+}
+
+/// A duration as people read it: hours under two days, days beyond.
+pub fn duration_label(seconds: Option<i64>) -> String {
+    match seconds {
+        None => "—".to_owned(),
+        Some(s) if s < 2 * 86_400 => {
+            otklik_charts::format_value(s as f64 / 3_600.0, otklik_charts::Unit::Hours)
+        }
+        Some(s) => otklik_charts::format_value(s as f64 / 86_400.0, otklik_charts::Unit::Days),
+    }
+}
+
+/// A share as people read it: `87,5 %`.
+pub fn share_label(share: Option<f64>) -> String {
+    share.map_or_else(
+        || "—".to_owned(),
+        |s| otklik_charts::format_value(s * 100.0, otklik_charts::Unit::Percent),
+    )
+}
+
+// --- tables ----------------------------------------------------------------------------
+
+/// One of the report's tables, as the page draws it and the exports write it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableView {
+    /// The `table=` value of its exports.
+    pub id: &'static str,
+    pub title: String,
+    pub sheet: Sheet,
+    /// How each column's numbers read (`None`: text).
+    pub units: Vec<Option<Unit>>,
+    /// The chart beside it (accessible SVG), when one helps.
+    pub chart: Option<String>,
+}
+
+const INDICATOR_COLUMNS: [(&str, Unit); 12] = [
+    ("Поступило", Unit::Count),
+    ("Дан ответ", Unit::Count),
+    ("Ответов в срок, %", Unit::Percent),
+    ("Медиана до ответа, дн.", Unit::Days),
+    ("90 % ответов за, дн.", Unit::Days),
+    ("Медиана до принятия в работу, ч", Unit::Hours),
+    ("Переадресовано", Unit::Count),
+    ("Отказано", Unit::Count),
+    ("Оценено ответов", Unit::Count),
+    ("Средняя оценка", Unit::Score),
+    ("Возвращено на повторное рассмотрение, %", Unit::Percent),
+    ("Инциденты", Unit::Count),
+];
+
+fn days(seconds: Option<i64>) -> Option<f64> {
+    seconds.map(|s| (s as f64 / 86_400.0 * 10.0).round() / 10.0)
+}
+
+fn hours(seconds: Option<i64>) -> Option<f64> {
+    seconds.map(|s| (s as f64 / 3_600.0 * 10.0).round() / 10.0)
+}
+
+fn percent(share: Option<f64>) -> Option<f64> {
+    share.map(|s| (s * 1_000.0).round() / 10.0)
+}
+
+fn indicator_cells(i: &Indicators, min_group: Option<i64>) -> Vec<Cell> {
+    if i.suppressed {
+        let mut cells = vec![Cell::text(format!("менее {}", min_group.unwrap_or(0)))];
+        cells.resize(INDICATOR_COLUMNS.len(), Cell::Empty);
+        return cells;
+    }
+    vec![
+        Cell::count(i.received),
+        Cell::count(i.answered),
+        Cell::maybe(percent(i.on_time_share)),
+        Cell::maybe(days(i.answer.0)),
+        Cell::maybe(days(i.answer.1)),
+        Cell::maybe(hours(i.take.0)),
+        Cell::count(i.redirected),
+        Cell::count(i.rejected),
+        Cell::count(i.rated),
+        Cell::maybe(i.mean_rating.map(|r| (r * 10.0).round() / 10.0)),
+        Cell::maybe(percent(i.re_review_share)),
+        Cell::count(i.incidents),
+    ]
+}
+
+/// The value a ranking's chart draws for a row.
+fn ranked_value(i: &Indicators, sort: SortBy) -> Option<f64> {
+    if i.suppressed {
+        return None;
+    }
+    match sort {
+        SortBy::Received => Some(i.received as f64),
+        SortBy::OnTime => percent(i.on_time_share),
+        SortBy::AnswerTime => days(i.answer.0),
+        SortBy::Rating => i.mean_rating,
+    }
+}
+
+fn sort_unit(sort: SortBy) -> (&'static str, Unit) {
+    match sort {
+        SortBy::Received => ("поступило", Unit::Count),
+        SortBy::OnTime => ("доля ответов в срок", Unit::Percent),
+        SortBy::AnswerTime => ("медиана времени до ответа", Unit::Days),
+        SortBy::Rating => ("средняя оценка", Unit::Score),
+    }
+}
+
+fn ranking(
+    id: &'static str,
+    title: &str,
+    first: &str,
+    rows: &[Row],
+    report: &Report,
+    chart: bool,
+) -> TableView {
+    let mut header = vec![first.to_owned()];
+    header.extend(INDICATOR_COLUMNS.iter().map(|(h, _)| (*h).to_owned()));
+    let mut units = vec![None];
+    units.extend(INDICATOR_COLUMNS.iter().map(|(_, u)| Some(*u)));
+    let sheet = Sheet {
+        title: format!("{title}, {}", period_text(&report.request)),
+        header,
+        rows: rows
+            .iter()
+            .map(|row| {
+                let mut cells = vec![Cell::text(&row.name)];
+                cells.extend(indicator_cells(&row.indicators, report.min_group));
+                cells
+            })
+            .collect(),
+    };
+    let chart = (chart && !rows.is_empty()).then(|| {
+        let (what, unit) = sort_unit(report.request.sort);
+        let shown: Vec<&Row> = rows.iter().take(20).collect();
+        otklik_charts::bars(&otklik_charts::Bars {
+            id: format!("chart-{id}"),
+            title: format!("{title}: {what}"),
+            description: format!(
+                "{} {} из {}, по убыванию показателя «{what}»; те же числа — в таблице ниже.",
+                if shown.len() < rows.len() {
+                    "Первые"
+                } else {
+                    "Все"
+                },
+                shown.len(),
+                rows.len()
+            ),
+            bars: shown
+                .iter()
+                .map(|row| otklik_charts::Bar {
+                    label: row.name.clone(),
+                    value: ranked_value(&row.indicators, report.request.sort),
+                })
+                .collect(),
+            unit,
+        })
+    });
+    TableView {
+        id,
+        title: title.to_owned(),
+        sheet,
+        units,
+        chart,
+    }
+}
+
+fn counts_table(
+    id: &'static str,
+    title: &str,
+    first: &str,
+    rows: Vec<(String, i64)>,
+    report: &Report,
+) -> TableView {
+    let chart = otklik_charts::bars(&otklik_charts::Bars {
+        id: format!("chart-{id}"),
+        title: title.to_owned(),
+        description: format!("{title}; те же числа — в таблице ниже."),
+        bars: rows
+            .iter()
+            .map(|(label, n)| otklik_charts::Bar {
+                label: label.clone(),
+                value: (!report.totals.suppressed).then_some(*n as f64),
+            })
+            .collect(),
+        unit: Unit::Count,
+    });
+    TableView {
+        id,
+        title: title.to_owned(),
+        sheet: Sheet {
+            title: format!("{title}, {}", period_text(&report.request)),
+            header: vec![first.to_owned(), "Количество".to_owned()],
+            rows: rows
+                .into_iter()
+                .map(|(label, n)| {
+                    let count = if report.totals.suppressed {
+                        Cell::Empty
+                    } else {
+                        Cell::count(n)
+                    };
+                    vec![Cell::text(label), count]
+                })
+                .collect(),
+        },
+        units: vec![None, Some(Unit::Count)],
+        chart: Some(chart),
+    }
+}
+
+/// «с 01.09.2026 по 30.11.2026».
+pub fn period_text(request: &ReportRequest) -> String {
+    format!(
+        "с {} по {}",
+        ru_day(request.from_day),
+        ru_day(request.to_day)
+    )
+}
+
+/// Every table of the report, in the page's order.
+pub fn tables(report: &Report) -> Vec<TableView> {
+    let mut tables = Vec::new();
+    let grain_name = match report.grain {
+        Grain::Day => "День",
+        Grain::Month => "Месяц",
+    };
+    let series_rows: Vec<Row> = report
+        .series
+        .iter()
+        .map(|p| Row {
+            value: p.period.to_string(),
+            name: p.label.clone(),
+            indicators: p.indicators.clone(),
+        })
+        .collect();
+    let mut series = ranking(
+        "series",
+        "Динамика",
+        grain_name,
+        &series_rows,
+        report,
+        false,
+    );
+    series.chart = Some(otklik_charts::time_series(&otklik_charts::TimeSeries {
+        id: "chart-series".to_owned(),
+        title: "Поступило и дан ответ по периодам".to_owned(),
+        description: format!(
+            "Линейный график: сколько сообщений и обращений поступило и на сколько дан ответ, {} {}; те же числа — в таблице ниже.",
+            match report.grain {
+                Grain::Day => "по дням",
+                Grain::Month => "по месяцам",
+            },
+            period_text(&report.request)
+        ),
+        labels: report.series.iter().map(|p| p.label.clone()).collect(),
+        series: vec![
+            otklik_charts::Series {
+                name: "Поступило".to_owned(),
+                values: report
+                    .series
+                    .iter()
+                    .map(|p| (!p.indicators.suppressed).then_some(p.indicators.received as f64))
+                    .collect(),
+            },
+            otklik_charts::Series {
+                name: "Дан ответ".to_owned(),
+                values: report
+                    .series
+                    .iter()
+                    .map(|p| (!p.indicators.suppressed).then_some(p.indicators.answered as f64))
+                    .collect(),
+            },
+        ],
+        unit: Unit::Count,
+    }));
+    tables.push(series);
+    if !matches!(report.reach, Reach::Organisation(_)) {
+        tables.push(ranking(
+            "organisations",
+            "Рейтинг организаций",
+            "Организация",
+            &report.by_org,
+            report,
+            true,
+        ));
+    }
+    if matches!(report.reach, Reach::Everything | Reach::Aggregates) {
+        tables.push(ranking(
+            "regions",
+            "Рейтинг регионов",
+            "Регион",
+            &report.by_region,
+            report,
+            true,
+        ));
+    }
+    tables.push(ranking(
+        "categories",
+        "По категориям",
+        "Категория",
+        &report.by_category,
+        report,
+        true,
+    ));
+    tables.push(ranking(
+        "channels",
+        "По каналам поступления",
+        "Канал",
+        &report.by_channel,
+        report,
+        false,
+    ));
+    tables.push(ranking(
+        "kinds",
+        "По видам",
+        "Вид",
+        &report.by_kind,
+        report,
+        false,
+    ));
+    tables.push(counts_table(
+        "ratings",
+        "Оценки ответов",
+        "Оценка",
+        (1..=5)
+            .map(|s: usize| (format!("{s} из 5"), report.ratings[s - 1]))
+            .collect(),
+        report,
+    ));
+    tables.push(counts_table(
+        "rejections",
+        "Отказы по основаниям",
+        "Основание",
+        report
+            .rejections
+            .iter()
+            .map(|(g, n)| (crate::messages::ground(*g).to_owned(), *n))
+            .collect(),
+        report,
+    ));
+    tables.push(counts_table(
+        "incidents",
+        "Инциденты по видам",
+        "Вид инцидента",
+        report
+            .incidents
+            .iter()
+            .map(|(k, n)| (crate::messages::incident(*k).to_owned(), *n))
+            .collect(),
+        report,
+    ));
+    tables
+}
+
+/// A cell as the page shows it.
+pub fn cell_text(cell: &Cell, unit: Option<Unit>) -> String {
+    match (cell, unit) {
+        (Cell::Text(text), _) => text.clone(),
+        (Cell::Number(n), Some(unit)) => otklik_charts::format_value(*n, unit),
+        (Cell::Number(n), None) => otklik_charts::format_value(*n, Unit::Count),
+        (Cell::Empty, _) => "—".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_parse_only_when_real() {
+        assert_eq!(
+            parse_day("2026-12-05").map(iso_day).as_deref(),
+            Some("2026-12-05")
+        );
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "12.05.2026",
+            "",
+            "2026-1-1x",
+            "99999-01-01",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+        assert_eq!(ru_day(days_from_civil(2026, 12, 5)), "05.12.2026");
+    }
+
+    #[test]
+    fn small_groups_are_withheld_for_aggregates() {
+        let mut f = Figures::default();
+        for _ in 0..4 {
+            f.bump(Measure::Registered);
+        }
+        let h = Histograms::default();
+        assert!(Indicators::of(&f, &h, Some(5)).suppressed);
+        assert_eq!(Indicators::of(&f, &h, Some(5)).received, 0);
+        assert_eq!(Indicators::of(&f, &h, None).received, 4);
+    }
+}
