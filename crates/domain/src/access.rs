@@ -141,6 +141,9 @@ pub enum Capability {
     /// figures, a coordinator the region's, the operator and the analyst everything (the
     /// analyst in aggregates only, small groups suppressed).
     ReadAnalytics,
+    /// Pull the service-quality feed (the operator, and the ministry's analyst for the
+    /// federal quality-monitoring system).
+    ReadQualityFeed,
     /// The platform's configuration: routing, organisations, catalogue, policies,
     /// calendars (the operator).
     Configure,
@@ -278,6 +281,7 @@ fn role_may(role: Role, capability: Capability) -> bool {
         ReadMonitoring => matches!(role, Role::Operator | Role::Analyst | Role::Coordinator(_)),
         ManageIncidents => matches!(role, Role::Operator | Role::Coordinator(_)),
         ReadAnalytics => !matches!(role, Role::Citizen | Role::Integration(_)),
+        ReadQualityFeed => matches!(role, Role::Operator | Role::Analyst),
         AdministerOrganisation(org) => role == Role::Operator || role == Role::OrgAdmin(org),
         ReceiveDeliveries => matches!(role, Role::Integration(_)),
         RunPolls => matches!(role, Role::Official(_) | Role::OrgAdmin(_) | Role::Operator),

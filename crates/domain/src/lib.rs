@@ -21,6 +21,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod notify;
 pub mod poll;
+pub mod quality;
 pub mod territory;
 pub mod text;
 

@@ -118,6 +118,7 @@ pub struct Running {
     notifications: Option<tokio::task::JoinHandle<()>>,
     indexer: tokio::task::JoinHandle<()>,
     analytics: tokio::task::JoinHandle<()>,
+    quality_feed: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -128,7 +129,10 @@ impl Running {
         self.tree_heads.abort();
         self.monitor.abort();
         self.analytics.abort();
-        for worker in [self.deliveries, self.notifications].into_iter().flatten() {
+        for worker in [self.deliveries, self.notifications, self.quality_feed]
+            .into_iter()
+            .flatten()
+        {
             worker.abort();
         }
         // Waited for, so that the index (and its writer's lock) is released before a
@@ -162,7 +166,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     } else {
         Vec::new()
     };
-    let index = search::open_index(&config.database.data_dir)?;
+    let index = search::open_index_waiting(&config.database.data_dir).await?;
     let state = AppState::new(store.clone(), config.web.clone(), index.clone())
         .await?
         .with_log_signer(otklik_log::Signer::from_secret_bytes(
@@ -191,6 +195,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let indexer =
         search::spawn_indexer(store.clone(), index, std::time::Duration::from_millis(250));
     let analytics = analytics::spawn_follower(store.clone(), std::time::Duration::from_millis(500));
+    let quality_feed =
+        otklik_web::quality::spawn_pusher(store.clone(), config.web.quality_feed.clone());
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -204,6 +210,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         notifications,
         indexer,
         analytics,
+        quality_feed,
     })
 }
 

@@ -596,6 +596,7 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             delivery: settings.delivery,
             signing: settings.signing,
             analytics: settings.analytics,
+            quality_feed: settings.quality_feed,
         },
         log: otklik::LogConfig {
             key_file: args

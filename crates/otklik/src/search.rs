@@ -28,6 +28,21 @@ pub fn open_index(data_dir: &Path) -> Result<Arc<SearchIndex>, AppError> {
         .map_err(|e| AppError::Search(e.to_string()))
 }
 
+/// Opens the index, waiting up to five seconds for a writer that is still letting go of
+/// it: a restart in the same process, or the previous process's last merge.
+pub async fn open_index_waiting(data_dir: &Path) -> Result<Arc<SearchIndex>, AppError> {
+    let mut tries = 0;
+    loop {
+        match open_index(data_dir) {
+            Err(AppError::Search(message)) if message.contains("locked") && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// What the index holds for one submission: the submission and each of its answers,
 /// all with the submission's current status, territory and organisation (what decides
 /// who may find them).

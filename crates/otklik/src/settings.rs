@@ -23,6 +23,7 @@ pub struct Settings {
     pub notifications: otklik_notify::NotifyConfig,
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
+    pub quality_feed: otklik_web::quality::QualityFeedConfig,
 }
 
 impl Settings {
@@ -85,6 +86,14 @@ impl Settings {
                         .to_owned(),
                 );
             }
+        }
+        if let Some(url) = &self.quality_feed.push_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err("[quality_feed] push_url must be an http(s) URL".to_owned());
+            }
+        }
+        if !(1..=1_000).contains(&self.quality_feed.batch) {
+            return Err("[quality_feed] batch must be from 1 to 1000".to_owned());
         }
         if self.analytics.min_group == 0 {
             return Err("[analytics] min_group must be at least 1".to_owned());
@@ -149,6 +158,11 @@ retry_max_seconds = 600
 [analytics]
 min_group = 10
 
+[quality_feed]
+push_url = "https://vashkontrol.example/api/opinions"
+secret = "feed-secret-value"
+batch = 50
+
 [oidc]
 issuer = "https://esia.gosuslugi.ru"
 client_id = "OTKLIK01"
@@ -170,6 +184,7 @@ verification_values = { "11" = "standard", "12" = "verified" }
         assert_eq!(s.rate_limits.login_per_ip.burst, 5);
         assert_eq!(s.delivery.retry_max_seconds, 600);
         assert_eq!(s.analytics.min_group, 10);
+        assert_eq!(s.quality_feed.batch, 50);
         assert!(s.delivery.enabled);
         let oidc = s.oidc.unwrap();
         assert_eq!(oidc.client_secret.expose(), "s3cr3t-value");

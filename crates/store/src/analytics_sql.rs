@@ -476,6 +476,18 @@ macro_rules! impl_analytics {
                 })
             }
 
+            async fn analytics_import(
+                &self,
+                deltas: &[::otklik_domain::analytics::Delta],
+            ) -> $crate::StoreResult<()> {
+                let mut batch = $crate::analytics_sql::Batch::default();
+                deltas.iter().for_each(|delta| batch.add(delta));
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                Self::analytics_write(&mut *tx, &batch).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn analytics_reset(&self, now: ::time::OffsetDateTime) -> $crate::StoreResult<()> {
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 ::sqlx::query::<$db>(concat!("SELECT next_idx FROM analytics_state WHERE id = 1", $lock))

@@ -24,6 +24,7 @@ mod model;
 mod notify_sql;
 pub mod polls;
 mod polls_sql;
+mod quality_sql;
 mod search_sql;
 mod templates_sql;
 mod terms;
@@ -38,6 +39,7 @@ pub use ledger::{
 pub use model::*;
 pub use polls::*;
 pub use polls_sql::poll_signer;
+pub use quality_sql::{QualityOpinion, QualityPage, QualityPushState};
 pub use search_sql::{SearchAnswer, SearchChanges, SearchSubmission};
 pub use templates_sql::{AnswerTemplateRecord, NewAnswerTemplate};
 
@@ -965,8 +967,44 @@ pub trait Analytics {
     /// The follower's cursor, the log's size and how much was counted.
     async fn analytics_position(&self) -> StoreResult<AnalyticsPosition>;
 
+    /// Adds what these deltas mean to the cells directly, without the log: history
+    /// carried over from another system, and the benchmark's ten million submissions.
+    /// A rebuild, which counts only the log, forgets them.
+    async fn analytics_import(&self, deltas: &[otklik_domain::analytics::Delta])
+        -> StoreResult<()>;
+
     /// Sums of the cells a query selects, grouped as it asks.
     async fn analytics_cells(&self, query: &CellQuery) -> StoreResult<Vec<CellSum>>;
+}
+
+/// The service-quality feed (`docs/QUALITY_FEED.md`): opinions read from the log by a
+/// receiver's cursor, and the push's leased cursor with its retries.
+#[async_trait]
+pub trait QualityFeed {
+    /// Opinions at log indices from `cursor`, at most `limit` (1–1000), and the next cursor.
+    async fn quality_opinions(&self, cursor: u64, limit: u32) -> StoreResult<QualityPage>;
+
+    /// Takes the push for `lease` if no node holds it and its retry is due: the cursor to
+    /// push from and the failed attempts so far; `None` otherwise.
+    async fn quality_push_claim(
+        &self,
+        now: time::OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> StoreResult<Option<(u64, u32)>>;
+
+    /// The receiver took the batch `from..next`: the cursor moves (only from `from`), the
+    /// lease ends.
+    async fn quality_push_done(&self, from: u64, next: u64, delivered: u64) -> StoreResult<()>;
+
+    /// The batch at `from` failed with `error` (a code): try again at `retry_at`.
+    async fn quality_push_failed(
+        &self,
+        from: u64,
+        error: &str,
+        retry_at: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    async fn quality_push_state(&self) -> StoreResult<QualityPushState>;
 }
 
 /// Every operation the platform performs on its data, in the domain's words.
@@ -984,6 +1022,7 @@ pub trait Store:
     + Polls
     + Discussions
     + Analytics
+    + QualityFeed
     + Send
     + Sync
     + 'static

@@ -14,6 +14,7 @@ use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
+use crate::quality_sql::impl_quality_feed;
 use crate::search_sql::impl_search_feed;
 use crate::templates_sql::impl_answer_templates;
 use crate::StoreResult;
@@ -163,4 +164,11 @@ impl_analytics! {
     read: pool,
     begin_write: "BEGIN",
     lock: " FOR UPDATE",
+}
+
+impl_quality_feed! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
 }

@@ -16,6 +16,7 @@ use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
+use crate::quality_sql::impl_quality_feed;
 use crate::search_sql::impl_search_feed;
 use crate::templates_sql::impl_answer_templates;
 use crate::{StoreError, StoreResult};
@@ -342,4 +343,11 @@ impl_analytics! {
     read: reader,
     begin_write: "BEGIN IMMEDIATE",
     lock: "",
+}
+
+impl_quality_feed! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
 }

@@ -19,6 +19,7 @@ pub struct WebConfig {
     pub delivery: DeliveryConfig,
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
+    pub quality_feed: crate::quality::QualityFeedConfig,
 }
 
 /// Analytics: what the ministry's analyst and exports may show.

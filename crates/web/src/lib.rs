@@ -24,6 +24,7 @@ pub mod open311;
 pub mod orgadmin;
 pub mod pages;
 pub mod polls;
+pub mod quality;
 pub mod ratelimit;
 pub mod search;
 pub mod signing;

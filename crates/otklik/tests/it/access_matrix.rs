@@ -1069,6 +1069,7 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/api/v1/incidents/{id}/resolve", &[incident],                                 "lgn  403  403  403  403  403  403  403  409  404  409  403  403  403  403  403")
             .json(json!({ "resolution": resolution })),
         get("/api/v1/analytics", &[],                                                       "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
+        get("/api/v1/quality-feed", &[],                                                    "lgn  403  403  403  403  403  403  403  403  403  ok   ok   403  403  403  403"),
         get("/api/v1/monitoring/regions", &[],                                              "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   403  403  403  403"),
         // ---- API: the operator's console -------------------------------------------------------------------
         get("/api/v1/console/routes", &[],                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),

@@ -36,7 +36,11 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn start(backend: Backend) -> Self {
-        let app = spawn_app_on(backend).await;
+        Self::of(spawn_app_on(backend).await).await
+    }
+
+    /// The world around a server started with settings of its own.
+    pub(crate) async fn of(app: TestApp) -> Self {
         let citizen = app.api(&app.token(CITIZEN).await);
         let catalogue = ok(citizen.get("/api/v1/catalogue").await);
         Self {

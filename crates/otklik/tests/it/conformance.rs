@@ -118,6 +118,7 @@ conformance!(
         polls_batches_receipts_close_and_recount,
         discussions_comments_moderation_and_support,
         analytics_follower_agrees_with_a_rebuild,
+        quality_feed_reads_ratings_by_cursor_and_leases_the_push,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );

@@ -20,10 +20,10 @@ const TRAFFIC_LIGHT: &str = "Неработающий светофор";
 const TEXT: &str = "Светофор на перекрёстке Советской и Горького не работает третий день.";
 
 /// What the receiver got: headers and body of each request.
-type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 /// A receiving system on loopback that answers 503 to the first `failures` requests.
-async fn receiver(failures: usize) -> (String, Received) {
+pub(crate) async fn receiver(failures: usize) -> (String, Received) {
     let received: Received = Arc::default();
     let log = received.clone();
     let app = axum::Router::new().route(

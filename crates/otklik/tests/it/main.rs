@@ -19,6 +19,7 @@ mod pages;
 mod pg;
 mod poll_pages;
 mod polls;
+mod quality_feed;
 mod schemathesis;
 mod search;
 mod sign_cli;

@@ -16,18 +16,34 @@ use crate::auth::ApiUser;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/analytics", get(report))
+    Router::new()
+        .route("/analytics", get(report))
+        .route("/quality-feed", get(quality_feed))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(report),
-    components(schemas(ReportView, IndicatorsView, RowView, PointView, CountView)),
+    paths(report, quality_feed),
+    components(schemas(
+        ReportView,
+        IndicatorsView,
+        RowView,
+        PointView,
+        CountView,
+        crate::quality::FeedPage,
+        crate::quality::OpinionRecord,
+        crate::quality::RegionRef,
+        crate::quality::OrganisationRef,
+        crate::quality::ServiceRef,
+        crate::quality::CriteriaRecord
+    )),
     tags((name = "analytics", description = "Figures for any period and filters: volume, \
         timeliness, times to take, redirect and answer, redirects, rejections, ratings and \
         re-reviews, incidents; rankings of organisations and regions. An organisation's \
         staff read its own figures, a coordinator the region's, the operator and the \
-        ministry's analyst everything (the analyst with small groups withheld)."))
+        ministry's analyst everything (the analyst with small groups withheld). The \
+        service-quality feed: opinions on the federal scale (5 points, 5 criteria) for the \
+        quality-monitoring system, read with a cursor."))
 )]
 pub struct Doc;
 
@@ -298,4 +314,43 @@ async fn report(
                 .collect(),
         ),
     }))
+}
+
+/// Where to read the quality feed from.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FeedParams {
+    /// The `next_cursor` of the previous page; 0 (default) is the beginning.
+    #[param(minimum = 0, maximum = 9007199254740991i64)]
+    pub cursor: Option<u64>,
+    /// Opinions per page, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+/// The service-quality feed (seed 7¹ ¶2): opinions about the quality of services on the
+/// federal scale, in the order they were recorded, from a cursor. Each has a stable id.
+#[utoipa::path(get, path = "/api/v1/quality-feed", tag = "analytics", params(FeedParams), security(("bearer" = [])),
+    responses((status = 200, body = crate::quality::FeedPage), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn quality_feed(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiQuery(params): ApiQuery<FeedParams>,
+) -> Result<Json<crate::quality::FeedPage>, ApiError> {
+    otklik_domain::access::check_role(
+        user.0.role,
+        otklik_domain::access::Capability::ReadQualityFeed,
+    )
+    .map_err(crate::error::AppError::denied)?;
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1_000).contains(&limit) {
+        return Err(crate::error::AppError::field("limit", "out_of_range").into());
+    }
+    let page = state
+        .store
+        .quality_opinions(params.cursor.unwrap_or(0), limit)
+        .await?;
+    Ok(Json(crate::quality::page(&page)))
 }

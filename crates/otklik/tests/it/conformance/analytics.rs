@@ -307,3 +307,87 @@ pub(super) async fn analytics_follower_agrees_with_a_rebuild(store: Arc<dyn Stor
     catch_up(s, 10_000).await;
     assert_eq!(snapshot(s, from, to).await, before);
 }
+
+pub(super) async fn quality_feed_reads_ratings_by_cursor_and_leases_the_push(
+    store: Arc<dyn Store>,
+) {
+    let s = store.as_ref();
+    let w = World::new(s).await;
+    let empty = s.quality_opinions(0, 10).await.unwrap();
+    assert!(empty.opinions.is_empty());
+    let id = w.submit(s, w.citizen, T0).await;
+    act(
+        s,
+        id,
+        w.official,
+        Action::TakeIntoWork,
+        T0 + Duration::hours(1),
+    )
+    .await;
+    act(
+        s,
+        id,
+        w.official,
+        Action::Answer {
+            text: answer("Яма заделана"),
+        },
+        T0 + Duration::hours(2),
+    )
+    .await;
+    act(
+        s,
+        id,
+        w.citizen,
+        Action::Rate {
+            score: score(3),
+            comment: Some(RatingComment::parse("Долго, но сделали").unwrap()),
+        },
+        T0 + Duration::hours(3),
+    )
+    .await;
+    let page = s.quality_opinions(0, 10).await.unwrap();
+    assert_eq!(page.opinions.len(), 1);
+    let o = &page.opinions[0];
+    assert_eq!(
+        (o.overall, o.org_id, o.region_code.as_str()),
+        (3, w.org.0, "RU-TVE")
+    );
+    assert_eq!(o.criteria.0, [Some(3), None, Some(3), None, None]);
+    assert_eq!(page.next_cursor, 4, "the log's size: four events");
+    assert!(s
+        .quality_opinions(page.next_cursor, 10)
+        .await
+        .unwrap()
+        .opinions
+        .is_empty());
+    // The push's lease: one holder at a time; a failure defers; done moves the cursor
+    // only from where it was.
+    let lease = std::time::Duration::from_secs(30);
+    assert_eq!(s.quality_push_claim(T0, lease).await.unwrap(), Some((0, 0)));
+    assert_eq!(
+        s.quality_push_claim(T0, lease).await.unwrap(),
+        None,
+        "leased"
+    );
+    s.quality_push_failed(0, "http_503", T0 + Duration::seconds(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.quality_push_claim(T0, lease).await.unwrap(),
+        None,
+        "not due yet"
+    );
+    let later = T0 + Duration::seconds(11);
+    assert_eq!(
+        s.quality_push_claim(later, lease).await.unwrap(),
+        Some((0, 1))
+    );
+    s.quality_push_done(0, 4, 1).await.unwrap();
+    s.quality_push_done(0, 9, 5).await.unwrap(); // stale: ignored
+    let state = s.quality_push_state().await.unwrap();
+    assert_eq!(
+        (state.next_cursor, state.delivered, state.attempts),
+        (4, 1, 0)
+    );
+    assert_eq!(state.last_error, None);
+}

@@ -1,0 +1,199 @@
+//! The service-quality feed over real HTTP: ratings of answers become opinions on the
+//! federal scale (the comment adds the criteria it speaks to, the rest stay empty);
+//! a receiver pulls them with a cursor that never skips or repeats; the push reaches a
+//! receiving system on loopback, signed, retried with the same key until it answers 2xx,
+//! and after a restart sends only what is new.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use crate::api::{ok, World};
+use crate::integrations::{receiver, Received};
+use crate::support::{spawn_app_with, Backend, OPERATOR};
+
+const TRANSPORT: &str = "Министерство транспорта Тверской области";
+const SECRET: &str = "quality-feed-secret-0123456789abcdef";
+
+async fn answered_and_rated(w: &World, score: u8, comment: &str) {
+    let transport = w.official(TRANSPORT).await;
+    let body = w
+        .body("Ямы и выбоины на дороге", "Тверская область", "message")
+        .await;
+    let (status, created) = w.citizen.post("/api/v1/submissions", body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let path = |action: &str| format!("/api/v1/submissions/{id}/{action}");
+    ok(transport.post(&path("take-into-work"), json!({})).await);
+    ok(transport
+        .post(
+            &path("answer"),
+            json!({"text": "Яма заделана, работы приняты."}),
+        )
+        .await);
+    ok(w.citizen
+        .post(&path("rate"), json!({"score": score, "comment": comment}))
+        .await);
+}
+
+/// The ids of the opinions in the accepted (2xx) pushes, in order, and every push's key.
+fn accepted(received: &Received, failures: usize) -> (Vec<String>, Vec<String>) {
+    let log = received.lock().unwrap();
+    let keys = log
+        .iter()
+        .map(|(h, _)| h["idempotency-key"].to_str().unwrap().to_owned())
+        .collect();
+    let ids = log
+        .iter()
+        .skip(failures)
+        .flat_map(|(_, body)| {
+            let body: Value = serde_json::from_slice(body).unwrap();
+            body["opinions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (ids, keys)
+}
+
+async fn wait_for(received: &Received, failures: usize, want: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ids, _) = accepted(received, failures);
+        if ids.len() >= want || Instant::now() > deadline {
+            return ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opinions_are_pulled_by_cursor_and_pushed_once() {
+    let (url, received) = receiver(2).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.web.quality_feed = otklik_web::quality::QualityFeedConfig {
+            push_url: Some(url.clone()),
+            secret: Some(otklik_web::config::Secret::new(SECRET.to_owned())),
+            poll_interval_ms: 50,
+            retry_base_seconds: 1,
+            retry_max_seconds: 1,
+            ..Default::default()
+        };
+    })
+    .await;
+    let mut w = World::of(app).await;
+    answered_and_rated(
+        &w,
+        2,
+        "Ждали ответа очень долго, на сайте ничего не разъяснили",
+    )
+    .await;
+    answered_and_rated(&w, 5, "").await;
+
+    // Pull: both opinions, mapped; the cursor moves past them and stays.
+    let operator = w.app.api(&w.app.token(OPERATOR).await);
+    let page = ok(operator.get("/api/v1/quality-feed").await);
+    assert_eq!(page["version"], "1");
+    let opinions = page["opinions"].as_array().unwrap();
+    assert_eq!(opinions.len(), 2, "{page}");
+    let first = &opinions[0];
+    assert_eq!(first["source"], "answer_rating");
+    assert_eq!(first["overall"], 2);
+    assert_eq!(
+        first["criteria"],
+        json!({
+            "service_time": 2,
+            "waiting_time": 2,
+            "staff_courtesy_competence": 2,
+            "premises_comfort": null,
+            "information_availability": 2
+        })
+    );
+    assert_eq!(first["region"]["iso"], "RU-TVE");
+    assert_eq!(first["organisation"]["name"], TRANSPORT);
+    assert_eq!(first["service"]["name"], "Ямы и выбоины на дороге");
+    assert!(
+        first.get("author").is_none() && !page.to_string().contains("сайте"),
+        "no texts"
+    );
+    assert_eq!(opinions[1]["criteria"]["service_time"], Value::Null);
+    assert_eq!(opinions[1]["criteria"]["staff_courtesy_competence"], 5);
+    let next = page["next_cursor"].as_u64().unwrap();
+    let rest = ok(operator
+        .get(&format!("/api/v1/quality-feed?cursor={next}"))
+        .await);
+    assert_eq!(
+        (
+            rest["opinions"].as_array().unwrap().len(),
+            &rest["next_cursor"]
+        ),
+        (0, &json!(next))
+    );
+    // A page of one, then the next from its cursor: the same two, in order.
+    let one = ok(operator.get("/api/v1/quality-feed?limit=1").await);
+    assert_eq!(one["opinions"][0]["id"], first["id"]);
+    let after = one["next_cursor"].as_u64().unwrap();
+    assert_eq!(after, first["cursor"].as_u64().unwrap() + 1);
+    let two = ok(operator
+        .get(&format!("/api/v1/quality-feed?cursor={after}&limit=1"))
+        .await);
+    assert_eq!(two["opinions"][0]["id"], opinions[1]["id"]);
+    // Who may read it.
+    let analyst = w.app.api(&w.app.token("analyst@demo.otklik.local").await);
+    assert_eq!(analyst.get("/api/v1/quality-feed").await.0, 200);
+    assert_eq!(w.citizen.get("/api/v1/quality-feed").await.0, 403);
+    assert_eq!(
+        w.official(TRANSPORT)
+            .await
+            .get("/api/v1/quality-feed")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(operator.get("/api/v1/quality-feed?limit=0").await.0, 422);
+
+    // Push: two failures, then accepted; each attempt of the batch had the same key and
+    // a valid signature; the two opinions arrived once.
+    let ids = wait_for(&received, 2, 2).await;
+    let pulled: Vec<String> = opinions
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, pulled);
+    let (_, keys) = accepted(&received, 2);
+    assert!(keys[0].starts_with("otklik-quality-"), "{keys:?}");
+    assert_eq!(
+        keys[..3],
+        [keys[0].clone(), keys[0].clone(), keys[0].clone()],
+        "retries keep the key"
+    );
+    for (headers, body) in received.lock().unwrap().iter() {
+        let signature = headers["x-otklik-signature"].to_str().unwrap();
+        assert!(otklik_notify::webhook::verify_signature(
+            SECRET,
+            signature,
+            body,
+            time::OffsetDateTime::now_utc(),
+            Duration::from_secs(300),
+        ));
+    }
+    let state = w.app.store.quality_push_state().await.unwrap();
+    assert_eq!(
+        (state.delivered, state.attempts, state.last_error),
+        (2, 0, None)
+    );
+
+    // After a restart only what is new goes out.
+    w.app.restart().await;
+    answered_and_rated(&w, 4, "Вежливо и по существу").await;
+    let ids = wait_for(&received, 2, 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (all, _) = accepted(&received, 2);
+    assert_eq!(all.len(), 3, "nothing sent twice: {all:?} (after {ids:?})");
+    assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 3);
+}

@@ -1,0 +1,222 @@
+//! The `QualityFeed` trait's implementation (`impl_quality_feed!`): opinions about the
+//! quality of services, read from the transparency log by index (commit order on both
+//! backends, so a receiver's cursor never skips one), and the push's leased cursor.
+
+use otklik_domain::lifecycle::Score;
+use otklik_domain::quality::{rating_criteria, Criteria};
+use time::OffsetDateTime;
+
+/// One opinion, on the federal scale. Nothing that identifies the citizen: no author, no
+/// texts (the comment is read only to map it onto the criteria).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualityOpinion {
+    /// The log index it was read at.
+    pub cursor: u64,
+    /// The rating event's id: stable, so receivers can deduplicate.
+    pub event_id: i64,
+    pub at: OffsetDateTime,
+    pub overall: u8,
+    pub criteria: Criteria,
+    pub region_code: String,
+    pub region_okato: Option<String>,
+    pub org_id: i64,
+    pub org_name: String,
+    pub subcategory_id: i64,
+    pub subcategory_name: String,
+    pub category_id: i64,
+    pub category_name: String,
+}
+
+/// A page of opinions and the cursor after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualityPage {
+    pub opinions: Vec<QualityOpinion>,
+    /// Where to read next: after the last opinion when the page is full, else the log's
+    /// size when it was read (nothing below it is still to come).
+    pub next_cursor: u64,
+}
+
+/// The push's state, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualityPushState {
+    pub next_cursor: u64,
+    pub delivered: u64,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OpinionRow {
+    pub idx: i64,
+    pub event_id: i64,
+    pub at: i64,
+    pub score: i64,
+    pub reason: Option<String>,
+    pub region_code: String,
+    pub region_okato: Option<String>,
+    pub org_id: i64,
+    pub org_name: String,
+    pub subcategory_id: i64,
+    pub subcategory_name: String,
+    pub category_id: i64,
+    pub category_name: String,
+}
+
+impl OpinionRow {
+    pub fn opinion(self) -> crate::StoreResult<QualityOpinion> {
+        let score = u8::try_from(self.score)
+            .ok()
+            .and_then(|s| Score::new(s).ok())
+            .ok_or_else(|| crate::common::corrupt("events.score"))?;
+        Ok(QualityOpinion {
+            cursor: crate::ledger_sql::u64_of(self.idx, "log_leaves.idx")?,
+            event_id: self.event_id,
+            at: crate::common::from_ts(self.at)?,
+            overall: score.value(),
+            criteria: rating_criteria(score, self.reason.as_deref()),
+            region_code: self.region_code,
+            region_okato: self.region_okato,
+            org_id: self.org_id,
+            org_name: self.org_name,
+            subcategory_id: self.subcategory_id,
+            subcategory_name: self.subcategory_name,
+            category_id: self.category_id,
+            category_name: self.category_name,
+        })
+    }
+}
+
+macro_rules! impl_quality_feed {
+    (store: $store:ty, db: $db:ty, write: $write:ident, read: $read:ident $(,)?) => {
+        #[::async_trait::async_trait]
+        impl $crate::QualityFeed for $store {
+            async fn quality_opinions(
+                &self,
+                cursor: u64,
+                limit: u32,
+            ) -> $crate::StoreResult<$crate::QualityPage> {
+                let mut conn = self.$read().acquire().await?;
+                // The log's size first: every leaf below it is committed.
+                let (size,) = ::sqlx::query_as::<$db, (i64,)>("SELECT size FROM log_state WHERE id = 1")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let limit = limit.clamp(1, 1_000);
+                let rows = ::sqlx::query_as::<$db, $crate::quality_sql::OpinionRow>(
+                    "SELECT l.idx, e.id AS event_id, e.at, e.score, e.reason, \
+                            r.code AS region_code, r.okato AS region_okato, \
+                            o.id AS org_id, o.name AS org_name, \
+                            sc.id AS subcategory_id, sc.name AS subcategory_name, \
+                            c.id AS category_id, c.name AS category_name \
+                     FROM log_leaves l \
+                     JOIN events e ON e.id = l.event_id \
+                     JOIN submissions s ON s.id = e.submission_id \
+                     JOIN regions r ON r.id = s.region_id \
+                     JOIN organisations o ON o.id = e.to_org \
+                     JOIN subcategories sc ON sc.id = s.subcategory_id \
+                     JOIN categories c ON c.id = sc.category_id \
+                     WHERE l.idx >= $1 AND l.idx < $2 AND l.kind = 'rated' AND e.score IS NOT NULL \
+                     ORDER BY l.idx LIMIT $3",
+                )
+                .bind($crate::ledger_sql::i64_of(cursor)?)
+                .bind(size)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await?;
+                let full = rows.len() as u32 == limit;
+                let opinions = rows
+                    .into_iter()
+                    .map($crate::quality_sql::OpinionRow::opinion)
+                    .collect::<$crate::StoreResult<Vec<_>>>()?;
+                let next_cursor = match opinions.last() {
+                    Some(last) if full => last.cursor + 1,
+                    _ => $crate::ledger_sql::u64_of(size, "log_state.size")?.max(cursor),
+                };
+                Ok($crate::QualityPage { opinions, next_cursor })
+            }
+
+            async fn quality_push_claim(
+                &self,
+                now: ::time::OffsetDateTime,
+                lease: ::std::time::Duration,
+            ) -> $crate::StoreResult<Option<(u64, u32)>> {
+                let now = $crate::common::ts(now);
+                let until = now.saturating_add(i64::try_from(lease.as_secs()).unwrap_or(60).max(1));
+                let claimed = ::sqlx::query_as::<$db, (i64, i64)>(
+                    "UPDATE quality_feed_push SET leased_until = $1 \
+                     WHERE id = 1 AND leased_until <= $2 AND next_attempt_at <= $2 \
+                     RETURNING next_idx, attempts",
+                )
+                .bind(until)
+                .bind(now)
+                .fetch_optional(self.$write())
+                .await?;
+                claimed
+                    .map(|(next, attempts)| {
+                        Ok((
+                            $crate::ledger_sql::u64_of(next, "quality_feed_push.next_idx")?,
+                            u32::try_from(attempts).unwrap_or(u32::MAX),
+                        ))
+                    })
+                    .transpose()
+            }
+
+            async fn quality_push_done(
+                &self,
+                from: u64,
+                next: u64,
+                delivered: u64,
+            ) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>(
+                    "UPDATE quality_feed_push SET next_idx = $2, delivered = delivered + $3, \
+                         attempts = 0, next_attempt_at = 0, leased_until = 0, last_error = NULL \
+                     WHERE id = 1 AND next_idx = $1",
+                )
+                .bind($crate::ledger_sql::i64_of(from)?)
+                .bind($crate::ledger_sql::i64_of(next)?)
+                .bind($crate::ledger_sql::i64_of(delivered)?)
+                .execute(self.$write())
+                .await?;
+                Ok(())
+            }
+
+            async fn quality_push_failed(
+                &self,
+                from: u64,
+                error: &str,
+                retry_at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>(
+                    "UPDATE quality_feed_push SET attempts = attempts + 1, next_attempt_at = $2, \
+                         leased_until = 0, last_error = $3 \
+                     WHERE id = 1 AND next_idx = $1",
+                )
+                .bind($crate::ledger_sql::i64_of(from)?)
+                .bind($crate::common::ts(retry_at))
+                .bind(error)
+                .execute(self.$write())
+                .await?;
+                Ok(())
+            }
+
+            async fn quality_push_state(&self) -> $crate::StoreResult<$crate::QualityPushState> {
+                let (next, delivered, attempts, next_attempt_at, last_error) =
+                    ::sqlx::query_as::<$db, (i64, i64, i64, i64, Option<String>)>(
+                        "SELECT next_idx, delivered, attempts, next_attempt_at, last_error \
+                         FROM quality_feed_push WHERE id = 1",
+                    )
+                    .fetch_one(self.$read())
+                    .await?;
+                Ok($crate::QualityPushState {
+                    next_cursor: $crate::ledger_sql::u64_of(next, "quality_feed_push.next_idx")?,
+                    delivered: $crate::ledger_sql::u64_of(delivered, "quality_feed_push.delivered")?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    next_attempt_at,
+                    last_error,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use impl_quality_feed;

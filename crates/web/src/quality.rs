@@ -1,0 +1,265 @@
+//! The service-quality feed (seed 7¹ ¶2, `docs/QUALITY_FEED.md`): opinions on the federal
+//! quality-monitoring scale as versioned JSON records, pulled with a cursor
+//! (`GET /api/v1/quality-feed`) or pushed to the configured endpoint with retries. Each
+//! record has a stable id; the push's cursor moves only after the receiver took a batch,
+//! so nothing is lost across restarts, and a batch sent again carries the same ids.
+
+use otklik_domain::quality::{Criterion, MAPPING_VERSION};
+use otklik_store::{QualityOpinion, QualityPage, Store};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::config::Secret;
+
+/// Where an opinion comes from.
+const SOURCE_RATING: &str = "answer_rating";
+
+/// The push: where and how (`[quality_feed]` in the settings file). No URL: pull only.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QualityFeedConfig {
+    /// The receiving system's endpoint (`POST`, JSON).
+    pub push_url: Option<String>,
+    /// Signs each push (`X-Otklik-Signature`, as organisations' pushes) when set.
+    pub secret: Option<Secret>,
+    /// Opinions per push (1–1000).
+    pub batch: u32,
+    pub poll_interval_ms: u64,
+    pub timeout_seconds: u64,
+    pub retry_base_seconds: u64,
+    pub retry_max_seconds: u64,
+}
+
+impl Default for QualityFeedConfig {
+    fn default() -> Self {
+        Self {
+            push_url: None,
+            secret: None,
+            batch: 100,
+            poll_interval_ms: 2_000,
+            timeout_seconds: 10,
+            retry_base_seconds: 5,
+            retry_max_seconds: 3_600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegionRef {
+    /// ISO 3166-2, e.g. `RU-TVE`.
+    pub iso: String,
+    /// The first-level OKATO code.
+    pub okato: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganisationRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The service: the platform's subcategory within its category.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServiceRef {
+    pub id: i64,
+    pub name: String,
+    pub category_id: i64,
+    pub category: String,
+}
+
+/// Scores 1–5 on the five federal criteria; `null`: the opinion does not express it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CriteriaRecord {
+    pub service_time: Option<u8>,
+    pub waiting_time: Option<u8>,
+    pub staff_courtesy_competence: Option<u8>,
+    pub premises_comfort: Option<u8>,
+    pub information_availability: Option<u8>,
+}
+
+/// One opinion. No personal data: no author, no free text.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OpinionRecord {
+    /// Stable across pulls and pushes: a receiver keeps each id once.
+    pub id: String,
+    /// The mapping's version (`1`).
+    pub version: String,
+    /// `answer_rating`: a citizen's rating of an answer.
+    pub source: String,
+    /// RFC 3339, UTC.
+    pub observed_at: String,
+    /// The log index it was read at (a pull's cursor just after it is `cursor + 1`).
+    pub cursor: u64,
+    pub region: RegionRef,
+    pub organisation: OrganisationRef,
+    pub service: ServiceRef,
+    /// The rating, 1–5.
+    pub overall: u8,
+    pub criteria: CriteriaRecord,
+}
+
+/// A page of the feed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeedPage {
+    /// The record format's version (`1`).
+    pub version: String,
+    /// Ask again from here.
+    pub next_cursor: u64,
+    pub opinions: Vec<OpinionRecord>,
+}
+
+pub fn record(opinion: &QualityOpinion) -> OpinionRecord {
+    let score = |c: Criterion| opinion.criteria.get(c);
+    OpinionRecord {
+        id: format!("otklik-rating-{}", opinion.event_id),
+        version: MAPPING_VERSION.to_owned(),
+        source: SOURCE_RATING.to_owned(),
+        observed_at: crate::api::rfc3339(opinion.at),
+        cursor: opinion.cursor,
+        region: RegionRef {
+            iso: opinion.region_code.clone(),
+            okato: opinion.region_okato.clone(),
+        },
+        organisation: OrganisationRef {
+            id: opinion.org_id,
+            name: opinion.org_name.clone(),
+        },
+        service: ServiceRef {
+            id: opinion.subcategory_id,
+            name: opinion.subcategory_name.clone(),
+            category_id: opinion.category_id,
+            category: opinion.category_name.clone(),
+        },
+        overall: opinion.overall,
+        criteria: CriteriaRecord {
+            service_time: score(Criterion::ServiceTime),
+            waiting_time: score(Criterion::WaitingTime),
+            staff_courtesy_competence: score(Criterion::StaffCourtesyCompetence),
+            premises_comfort: score(Criterion::PremisesComfort),
+            information_availability: score(Criterion::InformationAvailability),
+        },
+    }
+}
+
+pub fn page(page: &QualityPage) -> FeedPage {
+    FeedPage {
+        version: MAPPING_VERSION.to_owned(),
+        next_cursor: page.next_cursor,
+        opinions: page.opinions.iter().map(record).collect(),
+    }
+}
+
+/// The push body: the records from `from_cursor`, and where the next batch starts.
+#[derive(Debug, Serialize)]
+struct PushBody<'a> {
+    version: &'a str,
+    from_cursor: u64,
+    next_cursor: u64,
+    opinions: Vec<OpinionRecord>,
+}
+
+/// Starts the push when an endpoint is configured. Any node may run it: the cursor row
+/// is leased to one at a time.
+pub fn spawn_pusher(
+    store: Arc<dyn Store>,
+    config: QualityFeedConfig,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let url = config.push_url.clone()?;
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("otklik/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "the quality feed cannot build its HTTP client");
+            return None;
+        }
+    };
+    Some(tokio::spawn(async move {
+        let idle = Duration::from_millis(config.poll_interval_ms.max(10));
+        loop {
+            match push_once(store.as_ref(), &client, &url, &config).await {
+                Ok(true) => {}
+                Ok(false) => tokio::time::sleep(idle).await,
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "quality feed push not made: {e}");
+                    tokio::time::sleep(idle).await;
+                }
+            }
+        }
+    }))
+}
+
+/// One push: claims the cursor, sends what follows it, records the outcome. `true` when
+/// a full batch went out (there may be more at once).
+pub async fn push_once(
+    store: &dyn Store,
+    client: &reqwest::Client,
+    url: &str,
+    config: &QualityFeedConfig,
+) -> Result<bool, otklik_store::StoreError> {
+    let lease = Duration::from_secs(config.timeout_seconds.max(1) * 3);
+    let Some((from, attempts)) = store
+        .quality_push_claim(OffsetDateTime::now_utc(), lease)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let batch = config.batch.clamp(1, 1_000);
+    let found = store.quality_opinions(from, batch).await?;
+    if found.opinions.is_empty() {
+        // Nothing to tell: move past the other entries without a request.
+        store.quality_push_done(from, found.next_cursor, 0).await?;
+        return Ok(false);
+    }
+    let body = PushBody {
+        version: MAPPING_VERSION,
+        from_cursor: from,
+        next_cursor: found.next_cursor,
+        opinions: found.opinions.iter().map(record).collect(),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut request = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("Idempotency-Key", format!("otklik-quality-{from}"));
+    if let Some(secret) = &config.secret {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        request = request.header(
+            "X-Otklik-Signature",
+            otklik_notify::webhook::signature(secret.expose(), now, &bytes),
+        );
+    }
+    let outcome = match request.body(bytes).send().await {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!("http_{}", response.status().as_u16())),
+        Err(e) if e.is_timeout() => Err("timeout".to_owned()),
+        Err(_) => Err("unreachable".to_owned()),
+    };
+    match outcome {
+        Ok(()) => {
+            let delivered = body.opinions.len() as u64;
+            store
+                .quality_push_done(from, found.next_cursor, delivered)
+                .await?;
+            Ok(delivered >= u64::from(batch))
+        }
+        Err(code) => {
+            let delay = otklik_domain::delivery::retry_delay(
+                attempts.saturating_add(1),
+                Duration::from_secs(config.retry_base_seconds.max(1)),
+                Duration::from_secs(config.retry_max_seconds.max(1)),
+                rand::random::<f64>(),
+            );
+            tracing::warn!(code = %code, attempts = attempts + 1, "quality feed push failed");
+            let retry_at = OffsetDateTime::now_utc() + delay;
+            store.quality_push_failed(from, &code, retry_at).await?;
+            Ok(false)
+        }
+    }
+}
