@@ -18,11 +18,13 @@ use otklik_domain::lifecycle::Role;
 use otklik_domain::text::{Email, PersonName};
 use otklik_domain::{OrgId, RegionId};
 use otklik_store::{
-    NewMunicipality, NewOrganisation, NewRegion, NewUser, Store, StoreError, StoreResult,
+    NewMunicipality, NewOrganisation, NewRegion, NewSubmission, NewUser, Store, StoreError,
+    StoreResult,
 };
 use rand::rngs::OsRng;
 use rand::Rng;
 use std::collections::BTreeMap;
+use time::OffsetDateTime;
 
 /// A demo account as created, with its password in clear text (shown once at first start).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1238,6 +1240,248 @@ fn pick(alphabet: &[u8]) -> char {
 // --- console output --------------------------------------------------------------------
 
 /// Formats the accounts as a table for the console, to be printed once at first start.
+/// Texts of the demo history, by the words a citizen would use.
+const HISTORY_TEXTS: [&str; 6] = [
+    "Прошу принять меры: проблема повторяется уже не первую неделю, жители жалуются.",
+    "Обращаюсь повторно, ситуация не меняется, прошу проверить и сообщить о результатах.",
+    "Во дворе дома опасная ситуация для детей и пожилых людей, прошу устранить.",
+    "Прошу разобраться и дать ответ по существу, фотографии могу прислать дополнительно.",
+    "Проблема возникла после ремонтных работ, подрядчик не реагирует на звонки.",
+    "Прошу сообщить сроки устранения и кто отвечает за содержание этого участка.",
+];
+
+/// Comments on ratings, which the quality feed maps onto the federal criteria.
+const HISTORY_COMMENTS: [&str; 5] = [
+    "",
+    "Сделали быстро, спасибо",
+    "Ответ формальный, отписка",
+    "Долго ждали, пришлось звонить по телефону",
+    "Вежливо объяснили порядок, всё понятно",
+];
+
+/// A value a demo form accepts for a field.
+fn sample_value(field: &FieldSpec, region: &str) -> String {
+    match field.kind {
+        FieldKind::Text => "см. описание".to_owned(),
+        FieldKind::Number => "5".to_owned(),
+        FieldKind::Date => "2026-11-02".to_owned(),
+        FieldKind::Select | FieldKind::MultiSelect => {
+            field.options.first().cloned().unwrap_or_default()
+        }
+        FieldKind::Address if region == "RU-TVE" => "г. Тверь, ул. Советская, д. 12".to_owned(),
+        FieldKind::Address => "г. Новосибирск, Красный проспект, д. 20".to_owned(),
+    }
+}
+
+/// Moves `at` on by about `hours` (and up to an hour more): whether it is still past.
+fn advance(
+    rng: &mut rand::rngs::StdRng,
+    at: &mut OffsetDateTime,
+    hours: i64,
+    now: OffsetDateTime,
+) -> bool {
+    *at += time::Duration::minutes(hours * 60 + rng.gen_range(0..60));
+    *at < now
+}
+
+/// A quarter of history on a first start, so that the analytics pages and the quality
+/// feed have something to show: about 160 submissions of the last 90 days in both demo
+/// regions, taken into work, answered (some late), redirected, rejected, rated and sent
+/// back, by the demo accounts. The same every time (a fixed seed). Returns how many.
+pub async fn load_history(store: &dyn Store, now: OffsetDateTime) -> StoreResult<u64> {
+    use otklik_domain::lifecycle::{
+        Action, Actor, Channel, RejectionGround, Score, SubmissionKind,
+    };
+    use otklik_domain::text::{AnswerText, RatingComment, Reason, SubmissionText};
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1467);
+    let mut citizens = Vec::new();
+    for person in CITIZENS {
+        let email =
+            Email::parse(&format!("{}@{EMAIL_DOMAIN}", person.email)).map_err(|_| BAD_DATA)?;
+        if let Some(user) = store.user_by_email(&email).await? {
+            citizens.push(Actor {
+                user: user.id,
+                role: Role::Citizen,
+            });
+        }
+    }
+    // The officials by organisation, and the organisations by region.
+    let mut officials: BTreeMap<i64, Actor> = BTreeMap::new();
+    let mut orgs_of: BTreeMap<&str, Vec<OrgId>> = BTreeMap::new();
+    for org in ORGANISATIONS {
+        let email = Email::parse(&format!("{}@{EMAIL_DOMAIN}", org.official.email))
+            .map_err(|_| BAD_DATA)?;
+        if let Some(user) = store.user_by_email(&email).await? {
+            if let Role::Official(id) = user.role {
+                officials.insert(
+                    id.0,
+                    Actor {
+                        user: user.id,
+                        role: user.role,
+                    },
+                );
+                orgs_of.entry(org.region).or_default().push(id);
+            }
+        }
+    }
+    let mut regions = Vec::new();
+    for region in REGIONS {
+        if let Some(found) = store.region_by_code(region.code).await? {
+            regions.push((region.key, region.code, found.id));
+        }
+    }
+    let subcategories: Vec<(otklik_domain::SubcategoryId, FormSpec)> = store
+        .catalogue()
+        .await?
+        .into_iter()
+        .flat_map(|c| c.subcategories.into_iter().map(|s| (s.id, s.form)))
+        .collect();
+    if citizens.is_empty() || regions.is_empty() || subcategories.is_empty() {
+        return Ok(0);
+    }
+    let mut starts: Vec<OffsetDateTime> = (0..160)
+        .map(|_| now - time::Duration::minutes(rng.gen_range(60..90 * 24 * 60)))
+        .collect();
+    starts.sort();
+    let text = |t: &str| SubmissionText::parse(t).map_err(|_| BAD_DATA);
+    let mut made = 0;
+    for start in starts {
+        let (region_key, region_code, region) = regions[rng.gen_range(0..regions.len())];
+        let (subcategory, form) = &subcategories[rng.gen_range(0..subcategories.len())];
+        let Ok(org) = store.route(*subcategory, region).await else {
+            continue;
+        };
+        let Some(mut official) = officials.get(&org.0).copied() else {
+            continue;
+        };
+        let citizen = citizens[rng.gen_range(0..citizens.len())];
+        let fields = form
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| (f.key.clone(), sample_value(f, region_code)))
+            .collect();
+        let channel = match rng.gen_range(0..100) {
+            0..=69 => Channel::Portal,
+            70..=84 => Channel::Widget,
+            85..=94 => Channel::Api,
+            _ => Channel::Open311,
+        };
+        let kind = if rng.gen_bool(0.15) {
+            SubmissionKind::Appeal
+        } else {
+            SubmissionKind::Message
+        };
+        let registered = store
+            .register_submission(
+                NewSubmission {
+                    kind,
+                    author: citizen.user,
+                    subcategory: *subcategory,
+                    region,
+                    org,
+                    municipality: None,
+                    text: text(HISTORY_TEXTS[rng.gen_range(0..HISTORY_TEXTS.len())])?,
+                    fields: otklik_domain::form::FormValues::from_stored(fields),
+                    attachments: Vec::new(),
+                    channel,
+                    origin: None,
+                },
+                start,
+            )
+            .await?;
+        made += 1;
+        let id = registered.id;
+        let mut at = start;
+        let act = |actor: Actor, action: Action, at: OffsetDateTime| async move {
+            store
+                .apply(id, actor, action, Vec::new(), at)
+                .await
+                .map(|_| ())
+        };
+        let roll: u32 = rng.gen_range(0..100);
+        if roll < 8 {
+            let others: Vec<OrgId> = orgs_of
+                .get(region_key)
+                .map(|list| list.iter().copied().filter(|o| *o != org).collect())
+                .unwrap_or_default();
+            if let (Some(target), true) =
+                (others.first().copied(), advance(&mut rng, &mut at, 3, now))
+            {
+                let reason = Reason::parse("Вопрос относится к компетенции другого органа")
+                    .map_err(|_| BAD_DATA)?;
+                act(official, Action::Redirect { to: target, reason }, at).await?;
+                match officials.get(&target.0) {
+                    Some(next) => official = *next,
+                    None => continue,
+                }
+            }
+        } else if roll < 13 {
+            if advance(&mut rng, &mut at, 20, now) {
+                let ground = RejectionGround::ALL[rng.gen_range(0..RejectionGround::ALL.len())];
+                let comment = Reason::parse("Основание указано в ответе").map_err(|_| BAD_DATA)?;
+                act(official, Action::Reject { ground, comment }, at).await?;
+            }
+            continue;
+        }
+        let until_taken = rng.gen_range(1..30);
+        if !advance(&mut rng, &mut at, until_taken, now) {
+            continue;
+        }
+        act(official, Action::TakeIntoWork, at).await?;
+        // Most within the term (10 working days), some late.
+        let days = if rng.gen_bool(0.12) {
+            rng.gen_range(15..25)
+        } else {
+            rng.gen_range(1..12)
+        };
+        if !advance(&mut rng, &mut at, days * 24, now) {
+            continue;
+        }
+        let answer =
+            AnswerText::parse("Проблема устранена, работы приняты. Благодарим за обращение.")
+                .map_err(|_| BAD_DATA)?;
+        act(
+            official,
+            Action::Answer {
+                text: answer.clone(),
+            },
+            at,
+        )
+        .await?;
+        let until_rated = rng.gen_range(2..72);
+        if !rng.gen_bool(0.55) || !advance(&mut rng, &mut at, until_rated, now) {
+            continue;
+        }
+        let value = match rng.gen_range(0..100) {
+            0..=39 => 5,
+            40..=64 => 4,
+            65..=79 => 3,
+            80..=89 => 2,
+            _ => 1,
+        };
+        let score = Score::new(value).map_err(|_| BAD_DATA)?;
+        let note = HISTORY_COMMENTS[rng.gen_range(0..HISTORY_COMMENTS.len())];
+        let comment = if note.is_empty() {
+            None
+        } else {
+            Some(RatingComment::parse(note).map_err(|_| BAD_DATA)?)
+        };
+        act(citizen, Action::Rate { score, comment }, at).await?;
+        if score.is_low() && rng.gen_bool(0.5) && advance(&mut rng, &mut at, 12, now) {
+            let reason = Reason::parse("Проблема не устранена").map_err(|_| BAD_DATA)?;
+            act(citizen, Action::SendBack { reason }, at).await?;
+            let until_answered = rng.gen_range(1..6) * 24;
+            if advance(&mut rng, &mut at, until_answered, now) {
+                act(official, Action::TakeIntoWork, at).await?;
+                act(official, Action::Answer { text: answer }, at).await?;
+            }
+        }
+    }
+    Ok(made)
+}
+
 pub fn format_accounts(accounts: &[DemoAccount]) -> String {
     const HEADINGS: [&str; 5] = ["Роль", "Имя", "Эл. почта", "Пароль", "Организация"];
     let rows: Vec<[&str; 5]> = accounts

@@ -616,6 +616,12 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
     .await?;
     if !running.demo_accounts.is_empty() {
         println!("{}", otklik::demo::format_accounts(&running.demo_accounts));
+        // A quarter of history for the analytics pages (the tests start without it).
+        let now = time::OffsetDateTime::now_utc();
+        match otklik::demo::load_history(running.store.as_ref(), now).await {
+            Ok(made) => tracing::info!(submissions = made, "demo history loaded"),
+            Err(e) => tracing::warn!(code = e.code(), "demo history not loaded: {e}"),
+        }
     }
     println!("Отклик работает: http://{}/", running.addr);
     running.until_signal().await;

@@ -722,3 +722,77 @@ async fn polls_vote_by_keyboard_and_results_reflow() {
     c.close().await.unwrap();
     app.stop().await;
 }
+
+/// The analytics page in Chromium: charts and tables fit a 320-pixel window (200 % zoom
+/// of 640) without the page scrolling sideways (wide tables scroll inside their own
+/// focusable region), the filters are reached by keyboard, and changing one by keyboard
+/// gives a new report.
+#[tokio::test]
+async fn analytics_by_keyboard_and_reflow() {
+    use fantoccini::key::Key;
+    let app = spawn_app().await;
+    let w = crate::api::World::of(app).await;
+    let body = w
+        .body("Ямы и выбоины на дороге", "Тверская область", "message")
+        .await;
+    assert_eq!(w.citizen.post("/api/v1/submissions", body).await.0, 201);
+    let app = &w.app;
+    let operator = app.api(&app.token(crate::support::OPERATOR).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while crate::api::ok(operator.get("/api/v1/analytics").await)["totals"]["received"] != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the figures never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    login(&c, app, crate::support::OPERATOR).await;
+    c.goto(&app.url("/analytics")).await.unwrap();
+    let text = page_text(&c).await;
+    assert!(text.contains("Рейтинг организаций"), "{text}");
+    look(&c, "analytics", 1280).await;
+    look(&c, "analytics", 320).await;
+    let chart_width = c
+        .execute(
+            "const s = document.querySelector('figure.chart svg'); \
+             return s.getBoundingClientRect().width <= document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chart_width, serde_json::json!(true));
+    // Tab reaches the «Вид» filter; the arrow key picks «Обращения»; Enter submits.
+    let mut reached = false;
+    for _ in 0..60 {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .unwrap();
+        let id = c
+            .execute("return document.activeElement.id;", vec![])
+            .await
+            .unwrap();
+        if id == "f-kind" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the kind filter");
+    let select = c.active_element().await.unwrap();
+    select.send_keys(&Key::Down.to_string()).await.unwrap();
+    select.send_keys(&Key::Down.to_string()).await.unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert!(url.query().unwrap_or("").contains("kind=appeal"), "{url}");
+    let text = page_text(&c).await;
+    assert!(text.contains("Основные показатели"), "{text}");
+}
