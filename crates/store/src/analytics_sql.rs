@@ -374,7 +374,7 @@ pub(crate) fn measure_columns() -> Vec<String> {
 
 macro_rules! impl_analytics {
     (store: $store:ty, db: $db:ty, write: $write:ident, read: $read:ident,
-     begin_write: $begin_write:literal, lock: $lock:literal $(,)?) => {
+     begin_write: $begin_write:literal, begin_read: $begin_read:literal, lock: $lock:literal $(,)?) => {
         #[::async_trait::async_trait]
         impl $crate::Analytics for $store {
             async fn analytics_follow(
@@ -523,6 +523,42 @@ macro_rules! impl_analytics {
                 &self,
                 query: &$crate::CellQuery,
             ) -> $crate::StoreResult<Vec<$crate::CellSum>> {
+                let mut conn = self.$read().acquire().await?;
+                Self::analytics_sums(&mut *conn, query).await
+            }
+
+            async fn analytics_read(
+                &self,
+                queries: &[$crate::CellQuery],
+            ) -> $crate::StoreResult<($crate::AnalyticsPosition, Vec<Vec<$crate::CellSum>>)> {
+                // One snapshot: every table of a report agrees with the others.
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let (cursor, counted, size) = ::sqlx::query_as::<$db, (i64, i64, i64)>(
+                    "SELECT a.next_idx, a.counted, l.size FROM analytics_state a, log_state l \
+                     WHERE a.id = 1 AND l.id = 1",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let position = $crate::AnalyticsPosition {
+                    cursor: $crate::ledger_sql::u64_of(cursor, "analytics_state.next_idx")?,
+                    log_size: $crate::ledger_sql::u64_of(size, "log_state.size")?,
+                    counted: $crate::ledger_sql::u64_of(counted, "analytics_state.counted")?,
+                };
+                let mut answers = Vec::with_capacity(queries.len());
+                for query in queries {
+                    answers.push(Self::analytics_sums(&mut *tx, query).await?);
+                }
+                tx.commit().await?;
+                Ok((position, answers))
+            }
+        }
+
+        impl $store {
+            /// The sums one query asks for, on the given connection.
+            async fn analytics_sums(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                query: &$crate::CellQuery,
+            ) -> $crate::StoreResult<Vec<$crate::CellSum>> {
                 use $crate::analytics_sql::*;
                 use ::otklik_domain::analytics::{projection_for, Figures, Histograms, Mask, Timing};
                 use ::sqlx::Row;
@@ -543,7 +579,6 @@ macro_rules! impl_analytics {
                     .join(", ");
                 let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (Figures, Histograms)> =
                     BTreeMap::new();
-                let mut conn = self.$read().acquire().await?;
                 for (grain, from, to) in plan_ranges(query) {
                     let rows = ::sqlx::query::<$db>(&format!(
                         "SELECT {dims}, period, {sums} FROM analytics_cells \
@@ -603,9 +638,7 @@ macro_rules! impl_analytics {
                     .map(|((key, period), (figures, times))| $crate::CellSum { key, period, figures, times })
                     .collect())
             }
-        }
 
-        impl $store {
             /// Adds a batch's sums to the stored cells: multi-row upserts that add.
             async fn analytics_write(
                 conn: &mut <$db as ::sqlx::Database>::Connection,

@@ -1706,6 +1706,50 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn list_chunk(
+                &self,
+                scope: $crate::Scope,
+                query: &$crate::ListQuery,
+                before: Option<::otklik_domain::SubmissionId>,
+                limit: u32,
+            ) -> $crate::StoreResult<Vec<$crate::SubmissionCard>> {
+                use $crate::common::Param;
+                let (mut filter, mut params) = $crate::common::list_filter(scope, query);
+                if let Some(before) = before {
+                    params.push(Param::Int(before.0));
+                    let keyword = if filter.is_empty() { " WHERE" } else { " AND" };
+                    filter.push_str(&format!("{keyword} s.id < ${}", params.len()));
+                }
+                let sql = format!(
+                    "SELECT s.id, s.kind, s.status, c.name AS category_name, \
+                            sc.name AS subcategory_name, s.org_id, o.name AS org_name, \
+                            o.utc_offset_minutes AS org_utc_offset_minutes, \
+                            '' AS excerpt, s.subcategory_id, s.region_id, \
+                            s.channel, s.created_at, s.updated_at, s.deadline_at \
+                     FROM submissions s \
+                     JOIN subcategories sc ON sc.id = s.subcategory_id \
+                     JOIN categories c ON c.id = sc.category_id \
+                     JOIN organisations o ON o.id = s.org_id{filter} \
+                     ORDER BY s.id DESC LIMIT ${limit}",
+                    limit = params.len() + 1,
+                );
+                let mut chunk = ::sqlx::query_as::<$db, $crate::common::CardRow>(&sql);
+                for param in &params {
+                    chunk = match param {
+                        Param::Int(v) => chunk.bind(*v),
+                        Param::Text(v) => chunk.bind(*v),
+                        Param::Owned(v) => chunk.bind(v.clone()),
+                    };
+                }
+                chunk
+                    .bind(i64::from(limit.clamp(1, 10_000)))
+                    .fetch_all(self.$read())
+                    .await?
+                    .into_iter()
+                    .map($crate::common::CardRow::into_model)
+                    .collect()
+            }
+
             async fn file(
                 &self,
                 id: ::otklik_domain::FileId,

@@ -975,6 +975,13 @@ pub trait Analytics {
 
     /// Sums of the cells a query selects, grouped as it asks.
     async fn analytics_cells(&self, query: &CellQuery) -> StoreResult<Vec<CellSum>>;
+
+    /// Several queries and the follower's position, read in one snapshot, so that the
+    /// tables of one report agree with each other.
+    async fn analytics_read(
+        &self,
+        queries: &[CellQuery],
+    ) -> StoreResult<(AnalyticsPosition, Vec<Vec<CellSum>>)>;
 }
 
 /// The service-quality feed (`docs/QUALITY_FEED.md`): opinions read from the log by a
@@ -1114,6 +1121,16 @@ pub trait Store:
 
     /// Cards of the submissions in `scope`, newest first, with filters and paging.
     async fn list(&self, scope: Scope, query: &ListQuery) -> StoreResult<Page<SubmissionCard>>;
+
+    /// The next `limit` (1–10 000) cards of a list, newest first, below `before` (keyset
+    /// paging for exports: no count, no offset, any depth). Cards carry no text.
+    async fn list_chunk(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        before: Option<SubmissionId>,
+        limit: u32,
+    ) -> StoreResult<Vec<SubmissionCard>>;
 
     /// A stored file with its content, if `actor` may see its submission.
     async fn file(&self, id: FileId, actor: Actor) -> StoreResult<StoredFile>;

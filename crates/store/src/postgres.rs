@@ -163,6 +163,7 @@ impl_analytics! {
     write: pool,
     read: pool,
     begin_write: "BEGIN",
+    begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     lock: " FOR UPDATE",
 }
 

@@ -342,6 +342,7 @@ impl_analytics! {
     write: writer,
     read: reader,
     begin_write: "BEGIN IMMEDIATE",
+    begin_read: "BEGIN",
     lock: "",
 }
 

@@ -420,12 +420,28 @@ pub async fn report(
         group: group.to_vec(),
         series,
     };
-    let totals_cells = store.analytics_cells(&read(&[], None)).await?;
+    let (position, mut answers) = store
+        .analytics_read(&[
+            read(&[], None),
+            read(&[], Some(grain)),
+            read(&[Dim::Org], None),
+            read(&[Dim::Region], None),
+            read(&[Dim::Subcategory], None),
+            read(&[Dim::Channel], None),
+            read(&[Dim::Kind], None),
+        ])
+        .await?;
+    let mut next = || {
+        if answers.is_empty() {
+            Vec::new()
+        } else {
+            answers.remove(0)
+        }
+    };
+    let totals_cells = next();
     let (figures, times) = sum(&totals_cells);
     let totals = Indicators::of(&figures, &times, min);
-    let series = store
-        .analytics_cells(&read(&[], Some(grain)))
-        .await?
+    let series = next()
         .into_iter()
         .filter_map(|c| {
             let period = c.period?;
@@ -480,49 +496,32 @@ pub async fn report(
         sort_rows(&mut rows, request.sort);
         rows
     };
-    let by_org = named(
-        store.analytics_cells(&read(&[Dim::Org], None)).await?,
-        &|c| {
-            let name = orgs
-                .get(&c.key.org)
-                .cloned()
-                .unwrap_or_else(|| format!("№ {}", c.key.org));
-            Some((c.key.org.to_string(), name))
-        },
-    );
-    let by_region = named(
-        store.analytics_cells(&read(&[Dim::Region], None)).await?,
-        &|c| {
-            let name = regions.get(&c.key.region).cloned().unwrap_or_default();
-            Some((c.key.region.to_string(), name))
-        },
-    );
-    let by_category = named(
-        store
-            .analytics_cells(&read(&[Dim::Subcategory], None))
-            .await?,
-        &|c| {
-            let (id, name) = category_of.get(&c.key.subcategory)?;
-            Some((id.to_string(), name.clone()))
-        },
-    );
-    let by_channel = named(
-        store.analytics_cells(&read(&[Dim::Channel], None)).await?,
-        &|c| {
-            let channel = c.key.channel?.channel();
-            Some((
-                channel.as_str().to_owned(),
-                channel_label(channel).to_owned(),
-            ))
-        },
-    );
-    let by_kind = named(
-        store.analytics_cells(&read(&[Dim::Kind], None)).await?,
-        &|c| {
-            let kind = c.key.kind?.kind();
-            Some((kind.as_str().to_owned(), kind_label(kind).to_owned()))
-        },
-    );
+    let by_org = named(next(), &|c| {
+        let name = orgs
+            .get(&c.key.org)
+            .cloned()
+            .unwrap_or_else(|| format!("№ {}", c.key.org));
+        Some((c.key.org.to_string(), name))
+    });
+    let by_region = named(next(), &|c| {
+        let name = regions.get(&c.key.region).cloned().unwrap_or_default();
+        Some((c.key.region.to_string(), name))
+    });
+    let by_category = named(next(), &|c| {
+        let (id, name) = category_of.get(&c.key.subcategory)?;
+        Some((id.to_string(), name.clone()))
+    });
+    let by_channel = named(next(), &|c| {
+        let channel = c.key.channel?.channel();
+        Some((
+            channel.as_str().to_owned(),
+            channel_label(channel).to_owned(),
+        ))
+    });
+    let by_kind = named(next(), &|c| {
+        let kind = c.key.kind?.kind();
+        Some((kind.as_str().to_owned(), kind_label(kind).to_owned()))
+    });
     let shown = !totals.suppressed;
     let ratings = std::array::from_fn(|i| {
         if shown {
@@ -557,7 +556,6 @@ pub async fn report(
             )
         })
         .collect();
-    let position = store.analytics_position().await?;
     Ok(Report {
         request,
         reach,
@@ -623,12 +621,7 @@ pub fn period_label(grain: Grain, period: i64) -> String {
 }
 
 pub fn channel_label(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Portal => "Портал",
-        Channel::Widget => "Виджет на сайтах",
-        Channel::Api => "API (приложения)",
-        Channel::Open311 => "Open311",
-    }
+    crate::messages::channel(channel)
 }
 
 pub fn kind_label(kind: SubmissionKind) -> &'static str {

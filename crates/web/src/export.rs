@@ -132,7 +132,11 @@ pub const CSV: &str = "text/csv; charset=utf-8";
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A file to download under `name` (ASCII: it is ours, never a person's text).
-pub fn download(body: Vec<u8>, media_type: &'static str, name: &str) -> axum::response::Response {
+pub fn download(
+    body: impl Into<axum::body::Body>,
+    media_type: &'static str,
+    name: &str,
+) -> axum::response::Response {
     (
         [
             (axum::http::header::CONTENT_TYPE, media_type.to_owned()),
@@ -141,7 +145,7 @@ pub fn download(body: Vec<u8>, media_type: &'static str, name: &str) -> axum::re
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }

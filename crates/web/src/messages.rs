@@ -16,6 +16,17 @@ pub fn status(s: Status) -> &'static str {
     }
 }
 
+/// How a submission arrived.
+pub fn channel(c: otklik_domain::lifecycle::Channel) -> &'static str {
+    use otklik_domain::lifecycle::Channel;
+    match c {
+        Channel::Portal => "Портал",
+        Channel::Widget => "Виджет на сайте",
+        Channel::Api => "API (приложения)",
+        Channel::Open311 => "Open311",
+    }
+}
+
 pub fn kind(k: SubmissionKind) -> &'static str {
     match k {
         SubmissionKind::Message => "Сообщение",

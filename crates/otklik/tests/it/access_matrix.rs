@@ -803,6 +803,8 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/incidents/{id}/resolve", &[incident],                                        "lgn  403  403  403  403  403  403  403  409  404  409  403  lgn  lgn  lgn  lgn")
             .form(&[("resolution", resolution)]),
         get("/monitoring", &[],                                                             "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/submissions/export.csv", &[],                                                 "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn"),
+        get("/submissions/export.xlsx", &[],                                                "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn"),
         get("/analytics", &[],                                                              "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
         get("/analytics/export.csv", &[],                                                   "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
             .query("table=categories"),

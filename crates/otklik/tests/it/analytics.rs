@@ -288,6 +288,58 @@ async fn scenario(backend: Backend) {
         .unwrap();
     assert!(csv.contains(&format!("{CITY},менее 5,")), "{csv}");
 
+    // The lists as files: the inbox streamed as CSV (no texts, no authors), filtered
+    // like the page; the operator's as XLSX; a citizen's own.
+    let transport_browser = app.browser();
+    let transport_email = app.official_of(TRANSPORT).email.clone();
+    page_login(app, &transport_browser, &transport_email, DEMO_PASSWORD).await;
+    let inbox = transport_browser
+        .get(app.url("/submissions/export.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox.status(), 200);
+    let inbox = inbox.text().await.unwrap();
+    let lines: Vec<&str> = inbox.lines().collect();
+    assert_eq!(lines.len(), 7, "header and six: {inbox}");
+    assert!(
+        lines[0].starts_with("\u{feff}Номер,Вид,Статус,Категория"),
+        "{inbox}"
+    );
+    assert!(
+        !inbox.contains("Иван") && !inbox.contains("Большая яма"),
+        "no personal data"
+    );
+    assert!(lines[1].contains(TRANSPORT) && lines[1].contains("Тверская область"));
+    let rejected = transport_browser
+        .get(app.url("/submissions/export.csv?status=rejected"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rejected.lines().count(), 2, "{rejected}");
+    let bad = transport_browser
+        .get(app.url("/submissions/export.csv?status=lost"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let all = browser
+        .get(app.url("/submissions/export.xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all.status(), 200);
+    assert!(all.bytes().await.unwrap().starts_with(b"PK"));
+    let analyst_list = analyst_browser
+        .get(app.url("/submissions/export.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(analyst_list.status(), 403, "aggregates only");
+
     // A rebuild from the log recomputes exactly the same figures.
     let before = ok(operator.get("/api/v1/analytics").await);
     let out = Command::new(env!("CARGO_BIN_EXE_otklik"))

@@ -791,7 +791,13 @@ async fn analytics_by_keyboard_and_reflow() {
         .click()
         .await
         .unwrap();
-    let url = c.current_url().await.unwrap();
+    // The click does not wait for the new page.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut url = c.current_url().await.unwrap();
+    while !url.query().unwrap_or("").contains("kind=") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        url = c.current_url().await.unwrap();
+    }
     assert!(url.query().unwrap_or("").contains("kind=appeal"), "{url}");
     let text = page_text(&c).await;
     assert!(text.contains("Основные показатели"), "{text}");

@@ -7,6 +7,7 @@ mod console;
 mod discussions;
 pub(crate) mod documents;
 pub(crate) mod forms;
+mod list_export;
 mod monitoring;
 mod notifications;
 mod organisation;
@@ -69,6 +70,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/files/{id}", get(download))
         .merge(monitoring::routes())
         .merge(analytics::routes())
+        .merge(list_export::routes())
         .merge(account::routes())
         .merge(notifications::routes())
         .merge(documents::routes())

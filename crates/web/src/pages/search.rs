@@ -82,13 +82,7 @@ fn kind_label(kind: &str) -> &'static str {
 }
 
 fn channel_label(channel: &str) -> &'static str {
-    match channel {
-        "portal" => "Портал",
-        "widget" => "Виджет на сайте",
-        "api" => "API",
-        "open311" => "Open311",
-        _ => "Другой канал",
-    }
+    otklik_domain::lifecycle::Channel::parse(channel).map_or("Другой канал", messages::channel)
 }
 
 /// The query string of `params` with one field set (or removed when `value` is empty).

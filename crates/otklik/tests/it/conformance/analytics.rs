@@ -296,6 +296,27 @@ pub(super) async fn analytics_follower_agrees_with_a_rebuild(store: Arc<dyn Stor
         from_days
     );
 
+    // Exports page through a list by keyset: every card once, newest first.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let chunk = s
+            .list_chunk(Scope::All, &list_query(), before, 2)
+            .await
+            .unwrap();
+        if chunk.is_empty() {
+            break;
+        }
+        before = chunk.last().map(|c| c.id);
+        seen.extend(chunk.iter().map(|c| c.id.0));
+    }
+    assert_eq!(seen, [late.0, moved.0, appeal.0]);
+    let org_only = s
+        .list_chunk(Scope::Organisation(w.other_org), &list_query(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(org_only.iter().map(|c| c.id).collect::<Vec<_>>(), [moved]);
+
     // The rebuild recomputes every cell exactly.
     let before = snapshot(s, from, to).await;
     s.analytics_reset(T0).await.unwrap();
