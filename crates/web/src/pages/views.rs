@@ -349,6 +349,8 @@ pub struct ListPage {
     pub prev: Option<String>,
     pub next: Option<String>,
     pub done: Option<&'static str>,
+    /// The filters as the exports' query string.
+    pub export_query: String,
 }
 
 impl ListPage {
@@ -395,7 +397,13 @@ impl ListPage {
             )
         };
         let shown = u64::from(query.offset) + page.items.len() as u64;
+        let export_query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("status", filters.status.as_deref().unwrap_or(""))
+            .append_pair("category", filters.category.as_deref().unwrap_or(""))
+            .append_pair("overdue", if query.overdue { "1" } else { "" })
+            .finish();
         Self {
+            export_query,
             chrome: Chrome::new(ctx, heading),
             heading,
             path,
