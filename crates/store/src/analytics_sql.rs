@@ -579,6 +579,18 @@ macro_rules! impl_analytics {
                     .join(", ");
                 let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (Figures, Histograms)> =
                     BTreeMap::new();
+                // The first six columns of either read: the group's key and its period.
+                let place = |row: &<$db as ::sqlx::Database>::Row, grain| {
+                    let key = key_of(
+                        row.try_get::<i64, _>(0)?,
+                        row.try_get::<i64, _>(1)?,
+                        row.try_get::<i64, _>(2)?,
+                        &row.try_get::<String, _>(3)?,
+                        &row.try_get::<String, _>(4)?,
+                    );
+                    let period = answer_period(query, grain, row.try_get::<i64, _>(5)?);
+                    Ok::<_, $crate::StoreError>((key, period))
+                };
                 for (grain, from, to) in plan_ranges(query) {
                     let rows = ::sqlx::query::<$db>(&format!(
                         "SELECT {dims}, period, {sums} FROM analytics_cells \
@@ -592,14 +604,7 @@ macro_rules! impl_analytics {
                     .fetch_all(&mut *conn)
                     .await?;
                     for row in rows {
-                        let key = key_of(
-                            row.try_get::<i64, _>(0)?,
-                            row.try_get::<i64, _>(1)?,
-                            row.try_get::<i64, _>(2)?,
-                            &row.try_get::<String, _>(3)?,
-                            &row.try_get::<String, _>(4)?,
-                        );
-                        let period = answer_period(query, grain, row.try_get::<i64, _>(5)?);
+                        let (key, period) = place(&row, grain)?;
                         let mut figures = Figures::default();
                         for (i, slot) in figures.0.iter_mut().enumerate() {
                             *slot = row.try_get::<i64, _>(6 + i)?;
@@ -618,14 +623,7 @@ macro_rules! impl_analytics {
                     .fetch_all(&mut *conn)
                     .await?;
                     for row in rows {
-                        let key = key_of(
-                            row.try_get::<i64, _>(0)?,
-                            row.try_get::<i64, _>(1)?,
-                            row.try_get::<i64, _>(2)?,
-                            &row.try_get::<String, _>(3)?,
-                            &row.try_get::<String, _>(4)?,
-                        );
-                        let period = answer_period(query, grain, row.try_get::<i64, _>(5)?);
+                        let (key, period) = place(&row, grain)?;
                         let timing = Timing::parse(&row.try_get::<String, _>(6)?)
                             .map_err(|_| $crate::common::corrupt("analytics_times.timing"))?;
                         let bucket = usize::try_from(row.try_get::<i64, _>(7)?).unwrap_or(usize::MAX);

@@ -35,6 +35,11 @@ async fn report_when(api: &Api, query: &str, want: i64) -> Value {
     }
 }
 
+/// A page's or a file's text, as a signed-in browser gets it.
+async fn text_of(browser: &reqwest::Client, url: String) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 fn row<'a>(rows: &'a Value, name: &str) -> &'a Value {
     rows.as_array()
         .unwrap()
@@ -278,14 +283,11 @@ async fn scenario(backend: Backend) {
     assert_eq!(unknown.status(), 422);
     let analyst_browser = app.browser();
     page_login(app, &analyst_browser, ANALYST, DEMO_PASSWORD).await;
-    let csv = analyst_browser
-        .get(app.url("/analytics/export.csv?table=organisations"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = text_of(
+        &analyst_browser,
+        app.url("/analytics/export.csv?table=organisations"),
+    )
+    .await;
     assert!(csv.contains(&format!("{CITY},менее 5,")), "{csv}");
 
     // The lists as files: the inbox streamed as CSV (no texts, no authors), filtered
@@ -311,14 +313,11 @@ async fn scenario(backend: Backend) {
         "no personal data"
     );
     assert!(lines[1].contains(TRANSPORT) && lines[1].contains("Тверская область"));
-    let rejected = transport_browser
-        .get(app.url("/submissions/export.csv?status=rejected"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let rejected = text_of(
+        &transport_browser,
+        app.url("/submissions/export.csv?status=rejected"),
+    )
+    .await;
     assert_eq!(rejected.lines().count(), 2, "{rejected}");
     let bad = transport_browser
         .get(app.url("/submissions/export.csv?status=lost"))

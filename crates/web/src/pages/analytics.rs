@@ -419,12 +419,7 @@ async fn export_csv(
     ctx: Ctx,
     q: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let table = export_table(&state, &ctx, q).await?;
-    Ok(export::download(
-        export::to_csv(&table.sheet).into_bytes(),
-        export::CSV,
-        &format!("otklik-{}.csv", table.id),
-    ))
+    export_file(&state, &ctx, q, false).await
 }
 
 async fn export_xlsx(
@@ -432,10 +427,27 @@ async fn export_xlsx(
     ctx: Ctx,
     q: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let table = export_table(&state, &ctx, q).await?;
-    Ok(export::download(
-        export::to_xlsx(&table.sheet)?,
-        export::XLSX,
-        &format!("otklik-{}.xlsx", table.id),
-    ))
+    export_file(&state, &ctx, q, true).await
+}
+
+async fn export_file(
+    state: &AppState,
+    ctx: &Ctx,
+    q: Result<Query<ExportParams>, QueryRejection>,
+    xlsx: bool,
+) -> Result<Response, PageError> {
+    let table = export_table(state, ctx, q).await?;
+    Ok(if xlsx {
+        export::download(
+            export::to_xlsx(&table.sheet)?,
+            export::XLSX,
+            &format!("otklik-{}.xlsx", table.id),
+        )
+    } else {
+        export::download(
+            export::to_csv(&table.sheet).into_bytes(),
+            export::CSV,
+            &format!("otklik-{}.csv", table.id),
+        )
+    })
 }

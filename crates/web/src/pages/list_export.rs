@@ -51,12 +51,13 @@ const HEADER: [&str; 12] = [
     "Просрочено",
 ];
 
-/// Whose list and which filters, checked before anything is sent.
+/// Whose list and which filters, checked before anything is sent: the list's chunks and
+/// the regions' names.
 async fn list_of(
     state: &AppState,
     ctx: &Ctx,
     filters: Result<Query<ListFilters>, QueryRejection>,
-) -> Result<(Scope, ListQuery, Arc<BTreeMap<i64, String>>), AppError> {
+) -> Result<(Chunks, Arc<BTreeMap<i64, String>>), AppError> {
     let user = ctx.require_user()?;
     let Query(filters) = filters.map_err(|_| AppError::bad_request("invalid_query"))?;
     let scope = usecases::scope_of(&auth::principal_of(user, None))?;
@@ -68,7 +69,14 @@ async fn list_of(
         .into_iter()
         .map(|r| (r.id.0, r.name))
         .collect();
-    Ok((scope, query, Arc::new(regions)))
+    let chunks = Chunks {
+        store: state.store.clone(),
+        scope,
+        query,
+        before: None,
+        done: false,
+    };
+    Ok((chunks, Arc::new(regions)))
 }
 
 /// Moscow time, `YYYY-MM-DD HH:MM`, which spreadsheets read as a date and time.
@@ -131,15 +139,8 @@ async fn csv(
     ctx: Ctx,
     filters: Result<Query<ListFilters>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let (scope, query, regions) = list_of(&state, &ctx, filters).await?;
-    let now = query.now;
-    let chunks = Chunks {
-        store: state.store.clone(),
-        scope,
-        query,
-        before: None,
-        done: false,
-    };
+    let (chunks, regions) = list_of(&state, &ctx, filters).await?;
+    let now = chunks.query.now;
     let header: Vec<Cell> = HEADER.iter().map(|h| Cell::text(*h)).collect();
     let first = Bytes::from(format!("\u{feff}{}", export::csv_line(&header)));
     let body = futures_util::stream::unfold((Some(first), chunks), move |(first, mut chunks)| {
@@ -177,15 +178,8 @@ async fn xlsx(
     ctx: Ctx,
     filters: Result<Query<ListFilters>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let (scope, query, regions) = list_of(&state, &ctx, filters).await?;
-    let now = query.now;
-    let mut chunks = Chunks {
-        store: state.store.clone(),
-        scope,
-        query,
-        before: None,
-        done: false,
-    };
+    let (mut chunks, regions) = list_of(&state, &ctx, filters).await?;
+    let now = chunks.query.now;
     let file = tempfile::NamedTempFile::new().map_err(|e| {
         tracing::error!(error = %e, "no temporary file for an export");
         AppError::internal()
