@@ -367,6 +367,12 @@ pub(crate) fn replay_batch(
     batch
 }
 
+/// A reporting day as `YYYY-MM-DD` (how poll turnout days are stored).
+pub(crate) fn iso_day(day: i64) -> String {
+    let (y, m, d) = otklik_domain::analytics::civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// The measure columns in storage order.
 pub(crate) fn measure_columns() -> Vec<String> {
     Measure::all().into_iter().map(Measure::column).collect()
@@ -525,6 +531,48 @@ macro_rules! impl_analytics {
             ) -> $crate::StoreResult<Vec<$crate::CellSum>> {
                 let mut conn = self.$read().acquire().await?;
                 Self::analytics_sums(&mut *conn, query).await
+            }
+
+            async fn analytics_polls(
+                &self,
+                org: Option<i64>,
+                regions: Option<&[i64]>,
+                from_day: i64,
+                to_day: i64,
+            ) -> $crate::StoreResult<(u64, u64)> {
+                use ::otklik_domain::analytics::REPORTING_OFFSET_SECONDS;
+                if regions.is_some_and(|r| r.is_empty()) {
+                    return Ok((0, 0));
+                }
+                // Ids are integers: safe to write into the statement.
+                let mut conditions = String::new();
+                if let Some(org) = org {
+                    conditions.push_str(&format!(" AND p.org_id = {org}"));
+                }
+                if let Some(regions) = regions {
+                    let list = regions.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+                    conditions.push_str(&format!(" AND p.region_id IN ({list})"));
+                }
+                let start = from_day * 86_400 - REPORTING_OFFSET_SECONDS;
+                let end = (to_day + 1) * 86_400 - REPORTING_OFFSET_SECONDS;
+                let (polls, ballots) = ::sqlx::query_as::<$db, (i64, i64)>(&format!(
+                    "SELECT COUNT(*), CAST(COALESCE(SUM(b.n), 0) AS BIGINT) FROM polls p \
+                     LEFT JOIN (SELECT poll_id, SUM(count) AS n FROM poll_counts \
+                                WHERE dimension = 'day' AND question = -1 \
+                                  AND value >= $1 AND value <= $2 GROUP BY poll_id) b \
+                       ON b.poll_id = p.id \
+                     WHERE p.cancelled_at IS NULL AND p.opens_at < $3 AND p.closes_at > $4{conditions}"
+                ))
+                .bind($crate::analytics_sql::iso_day(from_day))
+                .bind($crate::analytics_sql::iso_day(to_day))
+                .bind(end)
+                .bind(start)
+                .fetch_one(self.$read())
+                .await?;
+                Ok((
+                    $crate::ledger_sql::u64_of(polls, "polls")?,
+                    $crate::ledger_sql::u64_of(ballots, "poll_counts.count")?,
+                ))
             }
 
             async fn analytics_read(

@@ -976,6 +976,16 @@ pub trait Analytics {
     /// Sums of the cells a query selects, grouped as it asks.
     async fn analytics_cells(&self, query: &CellQuery) -> StoreResult<Vec<CellSum>>;
 
+    /// Polls and votes open during the reporting days `from_day..=to_day` (not cancelled)
+    /// run by `org` and held in `regions`, when given, and the ballots cast on those days.
+    async fn analytics_polls(
+        &self,
+        org: Option<i64>,
+        regions: Option<&[i64]>,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<(u64, u64)>;
+
     /// Several queries and the follower's position, read in one snapshot, so that the
     /// tables of one report agree with each other.
     async fn analytics_read(

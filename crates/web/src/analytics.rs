@@ -394,6 +394,9 @@ pub struct Report {
     pub ratings: [i64; 5],
     pub rejections: Vec<(RejectionGround, i64)>,
     pub incidents: Vec<(IncidentKind, i64)>,
+    /// Polls and votes open in the period (of the organisation, in the territory) and the
+    /// ballots cast in it.
+    pub polls: (u64, u64),
     /// Log entries the figures do not count yet.
     pub lag: u64,
     /// The minimum group shown, when small groups are suppressed.
@@ -556,7 +559,16 @@ pub async fn report(
             )
         })
         .collect();
+    let polls = store
+        .analytics_polls(
+            request.filter.org,
+            request.filter.regions.as_deref(),
+            request.from_day,
+            request.to_day,
+        )
+        .await?;
     Ok(Report {
+        polls,
         request,
         reach,
         grain,

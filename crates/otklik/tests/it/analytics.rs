@@ -139,6 +139,8 @@ async fn scenario(backend: Backend) {
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0]["code"], "repeated_question");
     assert_eq!(all["grain"], "month", "90 days by default");
+    // The demo's two open polls (the operator's vote and the city's survey), no ballots.
+    assert_eq!(all["polls"], json!({"count": 2, "ballots": 0}));
     let today = all["to"].as_str().unwrap().to_owned();
     let daily = ok(operator
         .get(&format!("/api/v1/analytics?from={today}&to={today}"))
@@ -168,10 +170,10 @@ async fn scenario(backend: Backend) {
         theirs["totals"]["received"], 0,
         "another organisation: nothing"
     );
-    assert_eq!(
-        ok(city.get("/api/v1/analytics").await)["totals"]["received"],
-        1
-    );
+    let city_own = ok(city.get("/api/v1/analytics").await);
+    assert_eq!(city_own["totals"]["received"], 1);
+    assert_eq!(city_own["polls"]["count"], 1, "the city's own survey");
+    assert_eq!(own["polls"]["count"], 0);
     let coordinator = app.api(&app.token(COORDINATOR).await);
     assert_eq!(
         ok(coordinator.get("/api/v1/analytics").await)["totals"]["received"],

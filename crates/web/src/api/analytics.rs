@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         RowView,
         PointView,
         CountView,
+        PollsView,
         crate::quality::FeedPage,
         crate::quality::OpinionRecord,
         crate::quality::RegionRef,
@@ -190,6 +191,17 @@ pub struct ReportView {
     pub ratings: Vec<CountView>,
     pub rejections: Vec<CountView>,
     pub incidents: Vec<CountView>,
+    pub polls: PollsView,
+}
+
+/// Polls and votes of the organisation (or all), held in the territory (or anywhere),
+/// open during the period; not filtered by category, channel or kind.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PollsView {
+    /// Open at some time in the period, not cancelled.
+    pub count: u64,
+    /// Ballots cast on the period's days.
+    pub ballots: u64,
 }
 
 fn rows(rows: &[Row]) -> Vec<RowView> {
@@ -313,6 +325,10 @@ async fn report(
                 })
                 .collect(),
         ),
+        polls: PollsView {
+            count: report.polls.0,
+            ballots: report.polls.1,
+        },
     }))
 }
 

@@ -156,6 +156,10 @@ async fn page(
             ("Инциденты", t.incidents.to_string()),
         ]
     };
+    page.key_figures.extend([
+        ("Опросов и голосований шло", report.polls.0.to_string()),
+        ("Бюллетеней подано", report.polls.1.to_string()),
+    ]);
     page.suppressed_note = report.min_group.map(|min| {
         format!(
             "Показатели групп, в которых меньше {min} сообщений и обращений, скрыты («менее {min}»)."

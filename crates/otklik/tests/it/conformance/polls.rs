@@ -109,6 +109,33 @@ pub(super) async fn polls_one_person_one_vote_under_concurrency(store: Arc<dyn S
         store.poll_turnout_by_day(poll).await.unwrap(),
         vec![("2026-12-04".to_owned(), 1)]
     );
+    // Analytics count the poll and the day's ballot (4 December, Moscow time).
+    let day = otklik_domain::analytics::days_from_civil(2026, 12, 4);
+    assert_eq!(
+        store.analytics_polls(None, None, day, day).await.unwrap(),
+        (1, 1)
+    );
+    assert_eq!(
+        store
+            .analytics_polls(None, None, day + 1, day + 1)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    assert_eq!(
+        store
+            .analytics_polls(Some(-1), None, day, day)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        store
+            .analytics_polls(None, Some(&[]), day, day)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
 
     // A person is every key of theirs: another account with the same identity, or an
     // identity linked to the account after voting, does not vote again, and a refused
