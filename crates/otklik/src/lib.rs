@@ -119,6 +119,7 @@ pub struct Running {
     indexer: tokio::task::JoinHandle<()>,
     analytics: tokio::task::JoinHandle<()>,
     quality_feed: Option<tokio::task::JoinHandle<()>>,
+    exports: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -129,6 +130,7 @@ impl Running {
         self.tree_heads.abort();
         self.monitor.abort();
         self.analytics.abort();
+        self.exports.abort();
         for worker in [self.deliveries, self.notifications, self.quality_feed]
             .into_iter()
             .flatten()
@@ -197,6 +199,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let analytics = analytics::spawn_follower(store.clone(), std::time::Duration::from_millis(500));
     let quality_feed =
         otklik_web::quality::spawn_pusher(store.clone(), config.web.quality_feed.clone());
+    let exports = otklik_web::export_jobs::spawn_worker(store.clone());
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,
@@ -211,6 +214,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         indexer,
         analytics,
         quality_feed,
+        exports,
     })
 }
 

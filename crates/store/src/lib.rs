@@ -17,6 +17,7 @@ mod delivery_sql;
 mod discussions_sql;
 mod documents;
 mod documents_sql;
+mod exports_sql;
 mod identity_sql;
 pub mod ledger;
 mod ledger_sql;
@@ -32,6 +33,7 @@ mod terms;
 pub use analytics_sql::{AnalyticsFilter, AnalyticsPosition, CellQuery, CellSum, FollowOutcome};
 pub use discussions_sql::{CommentRecord, DiscussionFilter, DiscussionRecord, NewDiscussion};
 pub use documents::*;
+pub use exports_sql::ExportJob;
 pub use ledger::{
     AuditOptions, AuditReport, CitizenReceipt, Divergence, InclusionProof, LogInfo, LogLeaf,
     ReceiptEntry,
@@ -1024,6 +1026,59 @@ pub trait QualityFeed {
     async fn quality_push_state(&self) -> StoreResult<QualityPushState>;
 }
 
+/// Long exports written in the background (`docs/ANALYTICS.md`): jobs, their lease and
+/// progress, and their files in parts.
+#[async_trait]
+pub trait ExportJobs {
+    async fn create_export_job(
+        &self,
+        owner: UserId,
+        kind: &str,
+        format: &str,
+        params: &str,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<i64>;
+
+    /// The oldest job waiting (or running under a lease that ran out: its node died, and
+    /// its parts are dropped), now leased to the caller.
+    async fn claim_export_job(
+        &self,
+        now: time::OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> StoreResult<Option<ExportJob>>;
+
+    /// The next part of the file (`seq` from 0), the rows written so far, a longer lease.
+    async fn add_export_part(
+        &self,
+        id: i64,
+        seq: u64,
+        content: &[u8],
+        rows_done: u64,
+        lease_until: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    async fn export_job_progress(
+        &self,
+        id: i64,
+        rows_done: u64,
+        lease_until: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Done, or failed with an error code.
+    async fn finish_export_job(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// `NotFound` unless it is `owner`'s.
+    async fn export_job(&self, id: i64, owner: UserId) -> StoreResult<ExportJob>;
+    async fn export_jobs_of(&self, owner: UserId, limit: u32) -> StoreResult<Vec<ExportJob>>;
+    /// A part of a finished job's file, if `owner`'s and it exists.
+    async fn export_part(&self, id: i64, owner: UserId, seq: u64) -> StoreResult<Option<Vec<u8>>>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
@@ -1040,6 +1095,7 @@ pub trait Store:
     + Discussions
     + Analytics
     + QualityFeed
+    + ExportJobs
     + Send
     + Sync
     + 'static

@@ -10,6 +10,7 @@ use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
 use crate::discussions_sql::impl_discussions;
 use crate::documents_sql::impl_documents;
+use crate::exports_sql::impl_export_jobs;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
@@ -172,4 +173,12 @@ impl_quality_feed! {
     db: sqlx::Postgres,
     write: pool,
     read: pool,
+}
+
+impl_export_jobs! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
 }

@@ -12,6 +12,7 @@ use crate::common::impl_store;
 use crate::delivery_sql::impl_deliveries;
 use crate::discussions_sql::impl_discussions;
 use crate::documents_sql::impl_documents;
+use crate::exports_sql::impl_export_jobs;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
 use crate::notify_sql::impl_notifications;
@@ -351,4 +352,12 @@ impl_quality_feed! {
     db: sqlx::Sqlite,
     write: writer,
     read: reader,
+}
+
+impl_export_jobs! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
 }

@@ -18,6 +18,7 @@ pub mod discussions;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod export_jobs;
 pub mod messages;
 pub mod oidc;
 pub mod open311;

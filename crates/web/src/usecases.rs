@@ -509,7 +509,7 @@ pub fn scope_of(principal: &Principal) -> Result<Scope, AppError> {
 }
 
 /// List filters as typed (query string).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct ListFilters {
     #[serde(default)]
     pub status: Option<String>,

@@ -805,6 +805,11 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/monitoring", &[],                                                             "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
         get("/submissions/export.csv", &[],                                                 "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn"),
         get("/submissions/export.xlsx", &[],                                                "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn"),
+        get("/exports", &[],                                                                "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        post("/exports", &[],                                                               "lgn  ok   ok   ok   ok   ok   ok   403  ok   ok   ok   403  lgn  lgn  lgn  lgn")
+            .form(&[("format", "csv")]),
+        get("/exports/{id}", &["999999"],                                                   "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn"),
+        get("/exports/{id}/file", &["999999"],                                              "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn"),
         get("/analytics", &[],                                                              "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
         get("/analytics/export.csv", &[],                                                   "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
             .query("table=categories"),

@@ -341,6 +341,58 @@ async fn scenario(backend: Backend) {
         .unwrap();
     assert_eq!(analyst_list.status(), 403, "aggregates only");
 
+    // Long lists in the background: the request from the list page, the progress page,
+    // the file (the same rows as the streamed one), nobody else's to see.
+    let page = text_of(&transport_browser, app.url("/inbox")).await;
+    let csrf = crate::support::csrf_in(&page);
+    for (format, check) in [("csv", true), ("xlsx", false)] {
+        let asked = transport_browser
+            .post(app.url("/exports"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("format", format),
+                ("status", ""),
+                ("category", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), 303, "to the job's page");
+        let job = asked.headers()["location"].to_str().unwrap().to_owned();
+        assert!(job.starts_with("/exports/"), "{job}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !text_of(&transport_browser, app.url(&job))
+            .await
+            .contains("Готово")
+        {
+            assert!(Instant::now() < deadline, "the export never finished");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let file = transport_browser
+            .get(app.url(&format!("{job}/file")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.status(), 200);
+        let bytes = file.bytes().await.unwrap();
+        if check {
+            assert_eq!(
+                String::from_utf8(bytes.to_vec()).unwrap(),
+                inbox,
+                "the same rows"
+            );
+        } else {
+            assert!(bytes.starts_with(b"PK"));
+        }
+        assert_eq!(
+            browser.get(app.url(&job)).send().await.unwrap().status(),
+            404,
+            "not the operator's"
+        );
+    }
+    let mine = text_of(&transport_browser, app.url("/exports")).await;
+    assert_eq!(mine.matches("Готово").count(), 2, "{mine}");
+
     // A rebuild from the log recomputes exactly the same figures.
     let before = ok(operator.get("/api/v1/analytics").await);
     let out = Command::new(env!("CARGO_BIN_EXE_otklik"))

@@ -119,6 +119,7 @@ conformance!(
         discussions_comments_moderation_and_support,
         analytics_follower_agrees_with_a_rebuild,
         quality_feed_reads_ratings_by_cursor_and_leases_the_push,
+        export_jobs_are_leased_resumed_and_private,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );

@@ -36,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/submissions/export.xlsx", get(xlsx))
 }
 
-const HEADER: [&str; 12] = [
+pub(crate) const HEADER: [&str; 12] = [
     "Номер",
     "Вид",
     "Статус",
@@ -60,17 +60,25 @@ async fn list_of(
 ) -> Result<(Chunks, Arc<BTreeMap<i64, String>>), AppError> {
     let user = ctx.require_user()?;
     let Query(filters) = filters.map_err(|_| AppError::bad_request("invalid_query"))?;
+    chunks_for(&state.store, user, &filters).await
+}
+
+/// The list `user` may read with `filters`, in chunks, and the regions' names.
+pub(crate) async fn chunks_for(
+    store: &Arc<dyn Store>,
+    user: &otklik_store::UserRecord,
+    filters: &ListFilters,
+) -> Result<(Chunks, Arc<BTreeMap<i64, String>>), AppError> {
     let scope = usecases::scope_of(&auth::principal_of(user, None))?;
-    let query = usecases::parse_filters(&filters, OffsetDateTime::now_utc())?;
-    let regions = state
-        .store
+    let query = usecases::parse_filters(filters, OffsetDateTime::now_utc())?;
+    let regions = store
         .regions()
         .await?
         .into_iter()
         .map(|r| (r.id.0, r.name))
         .collect();
     let chunks = Chunks {
-        store: state.store.clone(),
+        store: store.clone(),
         scope,
         query,
         before: None,
@@ -92,7 +100,11 @@ fn moscow(at: OffsetDateTime) -> String {
     )
 }
 
-fn cells(card: &SubmissionCard, regions: &BTreeMap<i64, String>, now: OffsetDateTime) -> Vec<Cell> {
+pub(crate) fn cells(
+    card: &SubmissionCard,
+    regions: &BTreeMap<i64, String>,
+    now: OffsetDateTime,
+) -> Vec<Cell> {
     let overdue = card.status.is_open() && card.deadline_at < now;
     vec![
         Cell::text(card.number.to_string()),
@@ -110,17 +122,36 @@ fn cells(card: &SubmissionCard, regions: &BTreeMap<i64, String>, now: OffsetDate
     ]
 }
 
+/// The CSV file's start: a byte-order mark and the header.
+pub(crate) fn csv_start() -> String {
+    let header: Vec<Cell> = HEADER.iter().map(|h| Cell::text(*h)).collect();
+    format!("\u{feff}{}", export::csv_line(&header))
+}
+
+/// CSV lines of a chunk.
+pub(crate) fn csv_rows(
+    chunk: &[SubmissionCard],
+    regions: &BTreeMap<i64, String>,
+    now: OffsetDateTime,
+) -> String {
+    let mut out = String::with_capacity(chunk.len() * 200);
+    for card in chunk {
+        out.push_str(&export::csv_line(&cells(card, regions, now)));
+    }
+    out
+}
+
 /// The list in chunks, newest first, until it ends.
-struct Chunks {
+pub(crate) struct Chunks {
     store: Arc<dyn Store>,
     scope: Scope,
-    query: ListQuery,
+    pub(crate) query: ListQuery,
     before: Option<SubmissionId>,
     done: bool,
 }
 
 impl Chunks {
-    async fn next(&mut self) -> Result<Vec<SubmissionCard>, otklik_store::StoreError> {
+    pub(crate) async fn next(&mut self) -> Result<Vec<SubmissionCard>, otklik_store::StoreError> {
         if self.done {
             return Ok(Vec::new());
         }
@@ -141,8 +172,7 @@ async fn csv(
 ) -> Result<Response, PageError> {
     let (chunks, regions) = list_of(&state, &ctx, filters).await?;
     let now = chunks.query.now;
-    let header: Vec<Cell> = HEADER.iter().map(|h| Cell::text(*h)).collect();
-    let first = Bytes::from(format!("\u{feff}{}", export::csv_line(&header)));
+    let first = Bytes::from(csv_start());
     let body = futures_util::stream::unfold((Some(first), chunks), move |(first, mut chunks)| {
         let regions = regions.clone();
         async move {
@@ -151,13 +181,10 @@ async fn csv(
             }
             match chunks.next().await {
                 Ok(chunk) if chunk.is_empty() => None,
-                Ok(chunk) => {
-                    let mut out = String::with_capacity(chunk.len() * 200);
-                    for card in &chunk {
-                        out.push_str(&export::csv_line(&cells(card, &regions, now)));
-                    }
-                    Some((Ok(Bytes::from(out)), (None, chunks)))
-                }
+                Ok(chunk) => Some((
+                    Ok(Bytes::from(csv_rows(&chunk, &regions, now))),
+                    (None, chunks),
+                )),
                 Err(e) => {
                     // The answer has begun: all that is left is to cut it short.
                     tracing::error!(code = e.code(), "list export stopped: {e}");
@@ -186,61 +213,12 @@ async fn xlsx(
     })?;
     let path = file.path().to_owned();
     let runtime = tokio::runtime::Handle::current();
-    // The workbook is written on a blocking thread; it reads the chunks through the
-    // runtime's handle, one at a time, so memory holds one chunk and the sheet's buffer.
-    let written = tokio::task::spawn_blocking(move || -> Result<(), AppError> {
-        use rust_xlsxwriter::{Format, Workbook};
-        let failed = |e: rust_xlsxwriter::XlsxError| {
-            tracing::error!(error = %e, "xlsx list export failed");
-            AppError::internal()
-        };
-        let mut workbook = Workbook::new();
-        workbook.set_tempdir(std::env::temp_dir()).map_err(failed)?;
-        let bold = Format::new().set_bold();
-        // A sheet with its header; a list longer than a sheet holds goes on in the next.
-        let add_sheet = |workbook: &mut Workbook, n: u16| -> Result<(), AppError> {
-            let ws = workbook
-                .add_worksheet_with_constant_memory()
-                .map_err(failed)?;
-            ws.set_name(format!("Обращения {n}")).map_err(failed)?;
-            for (col, heading) in (0u16..).zip(HEADER) {
-                ws.write_string_with_format(0, col, heading, &bold)
-                    .map_err(failed)?;
-                ws.set_column_width(col, if col < 3 { 16 } else { 24 })
-                    .map_err(failed)?;
-            }
-            Ok(())
-        };
-        let mut sheets: u16 = 1;
-        add_sheet(&mut workbook, sheets)?;
-        let mut row: u32 = 0;
-        loop {
-            let chunk = runtime.block_on(chunks.next())?;
-            if chunk.is_empty() {
-                break;
-            }
-            for card in &chunk {
-                if row == SHEET_ROWS {
-                    sheets += 1;
-                    add_sheet(&mut workbook, sheets)?;
-                    row = 0;
-                }
-                row += 1;
-                let ws = workbook
-                    .worksheet_from_index(usize::from(sheets - 1))
-                    .map_err(failed)?;
-                for (col, cell) in (0u16..).zip(cells(card, &regions, now)) {
-                    if let Cell::Text(text) = cell {
-                        ws.write_string(row, col, text).map_err(failed)?;
-                    }
-                }
-            }
-        }
-        workbook.save(&path).map_err(failed)
+    let written = tokio::task::spawn_blocking(move || {
+        write_xlsx(&runtime, &mut chunks, &regions, now, &path, |_| {})
     })
     .await
     .map_err(|_| AppError::internal())?;
-    written?;
+    written.map(|_| ())?;
     let reader = tokio::fs::File::open(file.path()).await.map_err(|e| {
         tracing::error!(error = %e, "the export's file is gone");
         AppError::internal()
@@ -263,4 +241,68 @@ async fn xlsx(
         export::XLSX,
         "otklik-submissions.xlsx",
     ))
+}
+
+/// Writes the list as XLSX to `path` on a blocking thread: it reads the chunks through
+/// the runtime's handle, one at a time, so memory holds one chunk and the sheet's buffer;
+/// `progress` hears the rows written after each chunk.
+pub(crate) fn write_xlsx(
+    runtime: &tokio::runtime::Handle,
+    chunks: &mut Chunks,
+    regions: &BTreeMap<i64, String>,
+    now: OffsetDateTime,
+    path: &std::path::Path,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let failed = |e: rust_xlsxwriter::XlsxError| {
+        tracing::error!(error = %e, "xlsx list export failed");
+        AppError::internal()
+    };
+    let mut workbook = Workbook::new();
+    workbook.set_tempdir(std::env::temp_dir()).map_err(failed)?;
+    let bold = Format::new().set_bold();
+    // A sheet with its header; a list longer than a sheet holds goes on in the next.
+    let add_sheet = |workbook: &mut Workbook, n: u16| -> Result<(), AppError> {
+        let ws = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(failed)?;
+        ws.set_name(format!("Обращения {n}")).map_err(failed)?;
+        for (col, heading) in (0u16..).zip(HEADER) {
+            ws.write_string_with_format(0, col, heading, &bold)
+                .map_err(failed)?;
+            ws.set_column_width(col, if col < 3 { 16 } else { 24 })
+                .map_err(failed)?;
+        }
+        Ok(())
+    };
+    let mut sheets: u16 = 1;
+    add_sheet(&mut workbook, sheets)?;
+    let (mut row, mut rows): (u32, u64) = (0, 0);
+    loop {
+        let chunk = runtime.block_on(chunks.next())?;
+        if chunk.is_empty() {
+            break;
+        }
+        for card in &chunk {
+            if row == SHEET_ROWS {
+                sheets += 1;
+                add_sheet(&mut workbook, sheets)?;
+                row = 0;
+            }
+            row += 1;
+            let ws = workbook
+                .worksheet_from_index(usize::from(sheets - 1))
+                .map_err(failed)?;
+            for (col, cell) in (0u16..).zip(cells(card, regions, now)) {
+                if let Cell::Text(text) = cell {
+                    ws.write_string(row, col, text).map_err(failed)?;
+                }
+            }
+        }
+        rows += chunk.len() as u64;
+        progress(rows);
+    }
+    workbook.save(path).map_err(failed)?;
+    Ok(rows)
 }

@@ -6,8 +6,9 @@ mod analytics;
 mod console;
 mod discussions;
 pub(crate) mod documents;
+mod export_jobs;
 pub(crate) mod forms;
-mod list_export;
+pub(crate) mod list_export;
 mod monitoring;
 mod notifications;
 mod organisation;
@@ -71,6 +72,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(monitoring::routes())
         .merge(analytics::routes())
         .merge(list_export::routes())
+        .merge(export_jobs::routes())
         .merge(account::routes())
         .merge(notifications::routes())
         .merge(documents::routes())

@@ -412,3 +412,60 @@ pub(super) async fn quality_feed_reads_ratings_by_cursor_and_leases_the_push(
     );
     assert_eq!(state.last_error, None);
 }
+
+pub(super) async fn export_jobs_are_leased_resumed_and_private(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let w = World::new(s).await;
+    let lease = std::time::Duration::from_secs(60);
+    let me = w.official.user;
+    let id = s
+        .create_export_job(me, "submissions", "csv", "{}", T0)
+        .await
+        .unwrap();
+    let job = s.claim_export_job(T0, lease).await.unwrap().unwrap();
+    assert_eq!((job.id, job.status.as_str()), (id, "running"));
+    assert!(
+        s.claim_export_job(T0, lease).await.unwrap().is_none(),
+        "leased"
+    );
+    s.add_export_part(id, 0, b"first", 10, T0 + Duration::seconds(60))
+        .await
+        .unwrap();
+    // Its node dies: after the lease another takes it again, from nothing.
+    let later = T0 + Duration::seconds(61);
+    let again = s.claim_export_job(later, lease).await.unwrap().unwrap();
+    assert_eq!((again.id, again.rows_done, again.bytes), (id, 0, 0));
+    s.add_export_part(id, 0, b"hello ", 1, later).await.unwrap();
+    s.add_export_part(id, 1, b"world", 2, later).await.unwrap();
+    assert_eq!(
+        s.export_part(id, me, 0).await.unwrap(),
+        None,
+        "not done yet"
+    );
+    s.finish_export_job(id, None, later).await.unwrap();
+    let done = s.export_job(id, me).await.unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.rows_done, done.bytes),
+        ("done", 2, 11)
+    );
+    assert_eq!(s.export_part(id, me, 1).await.unwrap().unwrap(), b"world");
+    assert_eq!(s.export_part(id, me, 2).await.unwrap(), None);
+    let other = w.other_official.user;
+    assert_eq!(outcome(s.export_job(id, other).await), "not_found");
+    assert_eq!(s.export_part(id, other, 0).await.unwrap(), None);
+    assert!(s.export_jobs_of(other, 10).await.unwrap().is_empty());
+    let failed = s
+        .create_export_job(me, "submissions", "xlsx", "{}", T0)
+        .await
+        .unwrap();
+    s.claim_export_job(later, lease).await.unwrap().unwrap();
+    s.finish_export_job(failed, Some("internal_error"), later)
+        .await
+        .unwrap();
+    let mine = s.export_jobs_of(me, 10).await.unwrap();
+    let states: Vec<(&str, Option<&str>)> = mine
+        .iter()
+        .map(|j| (j.status.as_str(), j.error.as_deref()))
+        .collect();
+    assert_eq!(states, [("failed", Some("internal_error")), ("done", None)]);
+}
