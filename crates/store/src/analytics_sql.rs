@@ -390,6 +390,20 @@ macro_rules! impl_analytics {
             ) -> $crate::StoreResult<$crate::FollowOutcome> {
                 use $crate::analytics_sql::*;
                 use ::std::collections::{BTreeMap, BTreeSet, HashMap};
+                // Caught up: nothing to take the write lock for.
+                let (cursor, size) = ::sqlx::query_as::<$db, (i64, i64)>(
+                    "SELECT a.next_idx, l.size FROM analytics_state a, log_state l \
+                     WHERE a.id = 1 AND l.id = 1",
+                )
+                .fetch_one(self.$read())
+                .await?;
+                if cursor >= size {
+                    return Ok($crate::FollowOutcome {
+                        leaves: 0,
+                        counted: 0,
+                        cursor: $crate::ledger_sql::u64_of(cursor, "analytics_state.next_idx")?,
+                    });
+                }
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let (cursor,) = ::sqlx::query_as::<$db, (i64,)>(concat!(
                     "SELECT next_idx FROM analytics_state WHERE id = 1",

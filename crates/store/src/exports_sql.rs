@@ -93,6 +93,17 @@ macro_rules! impl_export_jobs {
                 let now = $crate::common::ts(now);
                 let until = now.saturating_add(i64::try_from(lease.as_secs()).unwrap_or(60).max(1));
                 let waiting = "(status = 'queued' OR (status = 'running' AND leased_until < $2))";
+                // Nothing waiting (the usual case): no write transaction.
+                let any = ::sqlx::query_scalar::<$db, i64>(
+                    "SELECT COUNT(*) FROM (SELECT id FROM export_jobs \
+                     WHERE status = 'queued' OR (status = 'running' AND leased_until < $1) LIMIT 1) w",
+                )
+                .bind(now)
+                .fetch_one(self.$read())
+                .await?;
+                if any == 0 {
+                    return Ok(None);
+                }
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let claimed = ::sqlx::query_as::<$db, $crate::exports_sql::JobRow>(&format!(
                     "UPDATE export_jobs SET status = 'running', leased_until = $1, started_at = $2, \
