@@ -293,7 +293,7 @@ async fn scenario(backend: Backend) {
     assert!(csv.starts_with('\u{feff}'), "{csv}");
     assert!(csv.contains("Итого,,Бюллетеней,2,,"), "{csv}");
     assert!(
-        csv.contains("Ответы,1. Какие проекты благоустройства выполнить?,Фонтан,2,100.0,"),
+        csv.contains("Ответы,1. Какие проекты благоустройства выполнить?,Фонтан,2,100,"),
         "{csv}"
     );
     let xlsx = app

@@ -364,9 +364,11 @@ async fn quality_feed(
     if !(1..=1_000).contains(&limit) {
         return Err(crate::error::AppError::field("limit", "out_of_range").into());
     }
-    let page = state
-        .store
-        .quality_opinions(params.cursor.unwrap_or(0), limit)
-        .await?;
+    // The largest integer every JSON reader keeps exactly.
+    let cursor = params.cursor.unwrap_or(0);
+    if cursor > 9_007_199_254_740_991 {
+        return Err(crate::error::AppError::field("cursor", "out_of_range").into());
+    }
+    let page = state.store.quality_opinions(cursor, limit).await?;
     Ok(Json(crate::quality::page(&page)))
 }
