@@ -355,10 +355,11 @@ impl Mask {
 /// The projections kept in storage, smallest first: a query reads the first one that
 /// keeps every dimension it filters or groups by, so a country-wide dashboard reads a
 /// few hundred rows, not one per organisation, subcategory and channel.
-pub const MATERIALISED: [Mask; 5] = [
+pub const MATERIALISED: [Mask; 6] = [
     Mask(0),          // totals
     Mask(1 | 2),      // region, organisation
     Mask(4 | 8 | 16), // subcategory, channel, kind
+    Mask(1 | 8 | 16), // region, channel, kind
     Mask(1 | 2 | 4),  // region, organisation, subcategory
     Mask::ALL,        // everything
 ];

@@ -129,8 +129,11 @@ pub(crate) const DIM_COLUMNS: [(Dim, &str, &str); 5] = [
     (Dim::Kind, "kind", "''"),
 ];
 
-/// The SELECT list of the dimensions: grouped ones as columns, others as constants.
-pub(crate) fn dim_select(group: &[Dim]) -> (String, String) {
+/// The SELECT list of the dimensions and the period, and the GROUP BY list: grouped
+/// dimensions as columns, others as constants; the period only for a series (otherwise
+/// a constant, so a year's read is one row per group, not one per group and month).
+/// `mask` is constant in every read: grouping by it alone keeps "no cells" as no rows.
+pub(crate) fn dim_select(group: &[Dim], series: bool) -> (String, String) {
     let mut select = Vec::new();
     let mut group_by = Vec::new();
     for (dim, column, constant) in DIM_COLUMNS {
@@ -141,7 +144,13 @@ pub(crate) fn dim_select(group: &[Dim]) -> (String, String) {
             select.push(format!("{constant} AS {column}"));
         }
     }
-    group_by.push("period");
+    if series {
+        select.push("period".to_owned());
+        group_by.push("period");
+    } else {
+        select.push("CAST(0 AS BIGINT) AS period".to_owned());
+        group_by.push("mask");
+    }
     (select.join(", "), group_by.join(", "))
 }
 
@@ -631,7 +640,7 @@ macro_rules! impl_analytics {
                 let mut needed = query.filter.dims();
                 needed.extend(query.group.iter().copied());
                 let mask = projection_for(Mask::of(&needed));
-                let (dims, group_by) = dim_select(&query.group);
+                let (dims, group_by) = dim_select(&query.group, query.series.is_some());
                 let conditions = query.filter.conditions();
                 let columns = measure_columns();
                 let sums = columns
@@ -655,7 +664,7 @@ macro_rules! impl_analytics {
                 };
                 for (grain, from, to) in plan_ranges(query) {
                     let rows = ::sqlx::query::<$db>(&format!(
-                        "SELECT {dims}, period, {sums} FROM analytics_cells \
+                        "SELECT {dims}, {sums} FROM analytics_cells \
                          WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
                          GROUP BY {group_by}"
                     ))
@@ -674,7 +683,7 @@ macro_rules! impl_analytics {
                         answer.entry((key, period)).or_default().0.add(&figures);
                     }
                     let rows = ::sqlx::query::<$db>(&format!(
-                        "SELECT {dims}, period, timing, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_times \
+                        "SELECT {dims}, timing, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_times \
                          WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
                          GROUP BY {group_by}, timing, bucket"
                     ))
@@ -708,6 +717,15 @@ macro_rules! impl_analytics {
                 let columns = measure_columns();
                 let key_columns = "mask, grain, period, region_id, org_id, subcategory_id, channel, kind";
                 let per_row = 8 + columns.len();
+                // SQLite looks a numbered parameter up by name, one by one: thousands of
+                // `$N` in one statement cost quadratic time. Its plain `?` binds in order.
+                let placeholder = |n: usize| {
+                    if <$db as ::sqlx::Database>::NAME == "SQLite" {
+                        "?".to_owned()
+                    } else {
+                        format!("${n}")
+                    }
+                };
                 let cells: Vec<_> = batch.cells.iter().collect();
                 for chunk in cells.chunks(200) {
                     let mut sql = format!(
@@ -716,7 +734,7 @@ macro_rules! impl_analytics {
                     );
                     for (row, _) in chunk.iter().enumerate() {
                         let params = (0..per_row)
-                            .map(|p| format!("${}", row * per_row + p + 1))
+                            .map(|p| placeholder(row * per_row + p + 1))
                             .collect::<Vec<_>>()
                             .join(", ");
                         if row > 0 {
@@ -761,7 +779,7 @@ macro_rules! impl_analytics {
                     );
                     for (row, _) in chunk.iter().enumerate() {
                         let params = (0..11)
-                            .map(|p| format!("${}", row * 11 + p + 1))
+                            .map(|p| placeholder(row * 11 + p + 1))
                             .collect::<Vec<_>>()
                             .join(", ");
                         if row > 0 {
