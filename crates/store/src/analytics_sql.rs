@@ -376,6 +376,28 @@ pub(crate) fn replay_batch(
     batch
 }
 
+/// The VALUES rows of a multi-row insert: `rows` groups of `per_row` placeholders.
+/// SQLite looks a numbered parameter up by name, one by one, so thousands of `$N` in one
+/// statement cost quadratic time: there (`anonymous`) plain `?`, which binds in order.
+pub(crate) fn values_rows(rows: usize, per_row: usize, anonymous: bool) -> String {
+    (0..rows)
+        .map(|row| {
+            let params = (0..per_row)
+                .map(|p| {
+                    if anonymous {
+                        "?".to_owned()
+                    } else {
+                        format!("${}", row * per_row + p + 1)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A reporting day as `YYYY-MM-DD` (how poll turnout days are stored).
 pub(crate) fn iso_day(day: i64) -> String {
     let (y, m, d) = otklik_domain::analytics::civil_from_days(day);
@@ -717,31 +739,14 @@ macro_rules! impl_analytics {
                 let columns = measure_columns();
                 let key_columns = "mask, grain, period, region_id, org_id, subcategory_id, channel, kind";
                 let per_row = 8 + columns.len();
-                // SQLite looks a numbered parameter up by name, one by one: thousands of
-                // `$N` in one statement cost quadratic time. Its plain `?` binds in order.
-                let placeholder = |n: usize| {
-                    if <$db as ::sqlx::Database>::NAME == "SQLite" {
-                        "?".to_owned()
-                    } else {
-                        format!("${n}")
-                    }
-                };
+                let anonymous = <$db as ::sqlx::Database>::NAME == "SQLite";
                 let cells: Vec<_> = batch.cells.iter().collect();
                 for chunk in cells.chunks(200) {
                     let mut sql = format!(
                         "INSERT INTO analytics_cells ({key_columns}, {}) VALUES ",
                         columns.join(", ")
                     );
-                    for (row, _) in chunk.iter().enumerate() {
-                        let params = (0..per_row)
-                            .map(|p| placeholder(row * per_row + p + 1))
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        if row > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!("({params})"));
-                    }
+                    sql.push_str(&values_rows(chunk.len(), per_row, anonymous));
                     sql.push_str(&format!(" ON CONFLICT ({key_columns}) DO UPDATE SET "));
                     sql.push_str(
                         &columns
@@ -777,16 +782,7 @@ macro_rules! impl_analytics {
                     let mut sql = format!(
                         "INSERT INTO analytics_times ({key_columns}, timing, bucket, n) VALUES "
                     );
-                    for (row, _) in chunk.iter().enumerate() {
-                        let params = (0..11)
-                            .map(|p| placeholder(row * 11 + p + 1))
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        if row > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!("({params})"));
-                    }
+                    sql.push_str(&values_rows(chunk.len(), 11, anonymous));
                     sql.push_str(&format!(
                         " ON CONFLICT ({key_columns}, timing, bucket) DO UPDATE SET n = analytics_times.n + excluded.n"
                     ));

@@ -480,6 +480,31 @@ pub(crate) fn first_value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
+/// A ballot's error summary: each question's error, else the refusal as a whole (worded
+/// by `message_of`: the portal's or the widget's texts).
+pub(crate) fn ballot_summary(
+    questions: &[QuestionView],
+    error: Option<&AppError>,
+    message_of: fn(&str) -> &'static str,
+) -> Vec<SummaryItem> {
+    let mut summary: Vec<SummaryItem> = questions
+        .iter()
+        .filter_map(|q| {
+            q.error.map(|m| SummaryItem {
+                href: format!("#{}", q.first_input()),
+                message: format!("Вопрос {}: {m}", q.number),
+            })
+        })
+        .collect();
+    if let (Some(e), true) = (error, summary.is_empty()) {
+        summary.push(SummaryItem {
+            href: "#standing".to_owned(),
+            message: message_of(e.first_code()).to_owned(),
+        });
+    }
+    summary
+}
+
 pub(crate) fn question_views(
     poll: &PollRecord,
     given: &Pairs,
@@ -714,23 +739,7 @@ async fn poll_page(
     let summary_view = summary_of(state, poll, now).await?;
     let standing = standing_view(&standing, &summary_view, user.is_none());
     let questions = question_views(poll, failure.answers, failure.error);
-    let mut summary: Vec<SummaryItem> = questions
-        .iter()
-        .filter_map(|q| {
-            q.error.map(|m| SummaryItem {
-                href: format!("#{}", q.first_input()),
-                message: format!("Вопрос {}: {m}", q.number),
-            })
-        })
-        .collect();
-    if let Some(e) = failure.error {
-        if summary.is_empty() {
-            summary.push(SummaryItem {
-                href: "#standing".to_owned(),
-                message: messages::error(e.first_code()).to_owned(),
-            });
-        }
-    }
+    let mut summary = ballot_summary(&questions, failure.error, messages::error);
     if let Some((_, message)) = failure.receipt {
         summary.push(SummaryItem {
             href: "#f-ballot".to_owned(),

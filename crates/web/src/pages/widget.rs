@@ -1040,23 +1040,7 @@ async fn poll_page(
     let summary_view = poll_pages::summary_of(state, poll, now).await?;
     let standing = poll_pages::standing_view(&standing, &summary_view, user.is_none());
     let questions = poll_pages::question_views(poll, answers, error);
-    let mut summary: Vec<SummaryItem> = questions
-        .iter()
-        .filter_map(|q| {
-            q.error.map(|m| SummaryItem {
-                href: format!("#{}", q.first_input()),
-                message: format!("Вопрос {}: {m}", q.number),
-            })
-        })
-        .collect();
-    if let Some(e) = error {
-        if summary.is_empty() {
-            summary.push(SummaryItem {
-                href: "#standing".to_owned(),
-                message: widget_message(e.first_code()).to_owned(),
-            });
-        }
-    }
+    let summary = poll_pages::ballot_summary(&questions, error, widget_message);
     let title = if summary.is_empty() {
         poll.title.clone()
     } else {
