@@ -203,6 +203,16 @@ pub async fn push_once(
     url: &str,
     config: &QualityFeedConfig,
 ) -> Result<bool, otklik_store::StoreError> {
+    // Look before leasing: an idle pass takes no lease (and no write lock), so a node
+    // stopped between passes leaves nothing held for the next start to wait out.
+    let state = store.quality_push_state().await?;
+    if state.next_attempt_at > OffsetDateTime::now_utc().unix_timestamp() {
+        return Ok(false);
+    }
+    let ahead = store.quality_opinions(state.next_cursor, 1).await?;
+    if ahead.opinions.is_empty() && ahead.next_cursor <= state.next_cursor {
+        return Ok(false);
+    }
     let lease = Duration::from_secs(config.timeout_seconds.max(1) * 3);
     let Some((from, attempts)) = store
         .quality_push_claim(OffsetDateTime::now_utc(), lease)

@@ -182,7 +182,13 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
             Duration::from_secs(300),
         ));
     }
-    let state = w.app.store.quality_push_state().await.unwrap();
+    // The receiver logs a push before it answers; the cursor moves after the answer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut state = w.app.store.quality_push_state().await.unwrap();
+    while state.delivered < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        state = w.app.store.quality_push_state().await.unwrap();
+    }
     assert_eq!(
         (state.delivered, state.attempts, state.last_error),
         (2, 0, None)
