@@ -2,6 +2,31 @@
 //! A connector reads a batch of posts after a cursor and says the cursor to store next;
 //! the caller stores the posts and the cursor together, so a restart neither loses nor
 //! repeats posts. A connector never stores anything itself.
+//!
+//! - [`vk`]: community walls, their comments and keyword searches; comments back.
+//! - [`telegram`]: `getUpdates` or the webhook; replies back.
+//! - [`rss`]: RSS 2.0/1.0 and Atom, asked conditionally; no way back.
+//! - [`webhook`]: the generic JSON webhook; answers POSTed to the sender's `reply_url`.
+//! - [`source`]: the configuration of a source and the connector built from it.
+//!
+//! Every answer is read up to [`MAX_BODY_BYTES`]; an item whose text is longer than
+//! [`MAX_TEXT_BYTES`], mostly control characters, or of an unexpected shape is
+//! quarantined (`too_large`, `not_text`, `bad_shape`) and the rest of the batch goes on;
+//! an answer that is not the platform's format at all is [`ConnectorError::Malformed`].
+
+mod common;
+mod html;
+pub mod rss;
+pub mod source;
+pub mod telegram;
+pub mod vk;
+pub mod webhook;
+
+pub use common::{verify_secret, MAX_BODY_BYTES, MAX_TEXT_BYTES};
+pub use source::{
+    build_poller, build_publisher, http_client, RssSource, Source, SourceError, TelegramMode,
+    TelegramSource, VkSource, WebhookSource,
+};
 
 use async_trait::async_trait;
 use otklik_social::{Quarantined, RawPost, ReplyTarget};

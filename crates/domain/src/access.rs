@@ -144,6 +144,10 @@ pub enum Capability {
     /// Pull the service-quality feed (the operator, and the ministry's analyst for the
     /// federal quality-monitoring system).
     ReadQualityFeed,
+    /// The social-media incident queue (requirement S1): the operator and the analyst
+    /// everywhere, a coordinator the region's, an official the incidents routed to the
+    /// organisation. What each may do to an incident is `social::decide`'s.
+    ReadSocial,
     /// The platform's configuration: routing, organisations, catalogue, policies,
     /// calendars (the operator).
     Configure,
@@ -282,6 +286,10 @@ fn role_may(role: Role, capability: Capability) -> bool {
         ManageIncidents => matches!(role, Role::Operator | Role::Coordinator(_)),
         ReadAnalytics => !matches!(role, Role::Citizen | Role::Integration(_)),
         ReadQualityFeed => matches!(role, Role::Operator | Role::Analyst),
+        ReadSocial => matches!(
+            role,
+            Role::Operator | Role::Analyst | Role::Coordinator(_) | Role::Official(_)
+        ),
         AdministerOrganisation(org) => role == Role::Operator || role == Role::OrgAdmin(org),
         ReceiveDeliveries => matches!(role, Role::Integration(_)),
         RunPolls => matches!(role, Role::Official(_) | Role::OrgAdmin(_) | Role::Operator),

@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod notify;
 pub mod poll;
 pub mod quality;
+pub mod social;
 pub mod territory;
 pub mod text;
 

@@ -49,7 +49,7 @@ pub struct RawPost {
     pub external_id: String,
     /// A public link to the post, where the platform has one.
     pub url: Option<String>,
-    /// The post's text as the platform gave it (HTML for RSS).
+    /// The post's text, as plain text (connectors strip RSS HTML and control characters).
     pub text: String,
     /// Publication time, Unix seconds.
     pub published_at: i64,

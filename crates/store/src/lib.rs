@@ -27,6 +27,7 @@ pub mod polls;
 mod polls_sql;
 mod quality_sql;
 mod search_sql;
+mod social_sql;
 mod templates_sql;
 mod terms;
 
@@ -43,6 +44,10 @@ pub use polls::*;
 pub use polls_sql::poll_signer;
 pub use quality_sql::{QualityOpinion, QualityPage, QualityPushState};
 pub use search_sql::{SearchAnswer, SearchChanges, SearchSubmission};
+pub use social_sql::{
+    AnalysedPost, InboxItem, IngestReport, IngestRules, QuarantineRecord, ReplyJob, SocialCommand,
+    SocialIncident, SocialPost, SocialQuery, SourceState,
+};
 pub use templates_sql::{AnswerTemplateRecord, NewAnswerTemplate};
 
 use async_trait::async_trait;
@@ -71,6 +76,9 @@ pub enum StoreError {
     /// The domain refused a signing route's move.
     #[error(transparent)]
     Route(#[from] otklik_domain::document::RouteError),
+    /// The domain refused an action on a social-media incident.
+    #[error(transparent)]
+    Incident(#[from] otklik_domain::social::IncidentError),
     /// The database failed; the cause is logged, never shown.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -103,6 +111,7 @@ impl StoreError {
             Self::Conflict(code) | Self::InvalidReference(code) => code,
             Self::Transition(t) => t.code(),
             Self::Route(r) => r.code(),
+            Self::Incident(i) => i.code(),
             Self::Database(_) | Self::Migration(_) => "database_error",
         }
     }
@@ -1079,6 +1088,81 @@ pub trait ExportJobs {
     async fn export_part(&self, id: i64, owner: UserId, seq: u64) -> StoreResult<Option<Vec<u8>>>;
 }
 
+/// Social-media monitoring (`docs/SOCIAL.md`): connectors' cursors and inbox, analysed
+/// posts and their incidents, the coordinator's actions, answers published back.
+#[async_trait]
+pub trait Social {
+    /// A connector's batch: the posts into the inbox (once per source and id), the
+    /// quarantined items, and the cursor to resume from, in one transaction.
+    async fn social_receive(
+        &self,
+        source: &str,
+        posts: &[otklik_social::RawPost],
+        quarantined: &[otklik_social::Quarantined],
+        cursor: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    async fn social_cursor(&self, source: &str) -> StoreResult<Option<String>>;
+    /// The last poll of `source` failed with `code` (the cursor stays).
+    async fn social_poll_failed(
+        &self,
+        source: &str,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn social_sources(&self) -> StoreResult<Vec<SourceState>>;
+    /// The oldest posts waiting for the pipeline (they stay until `social_ingest`).
+    async fn social_inbox(&self, limit: u32) -> StoreResult<Vec<InboxItem>>;
+    /// Stores analysed posts (clustered into incidents, routed), quarantined items, and
+    /// removes the inbox rows they came from, in one transaction.
+    async fn social_ingest(
+        &self,
+        posts: &[AnalysedPost],
+        quarantined: &[otklik_social::Quarantined],
+        inbox: &[i64],
+        rules: IngestRules,
+        now: OffsetDateTime,
+    ) -> StoreResult<IngestReport>;
+    async fn social_incidents(
+        &self,
+        query: &SocialQuery,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<SocialIncident>>;
+    /// An incident and its posts (the caller checks who may see it).
+    async fn social_incident(&self, id: i64) -> StoreResult<(SocialIncident, Vec<SocialPost>)>;
+    /// Acts on an incident if `social::decide` allows it; returns the incident the action
+    /// leaves the posts in (the target of a merge, the new incident of a split).
+    async fn social_act(
+        &self,
+        id: i64,
+        actor: Actor,
+        command: SocialCommand,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64>;
+    /// Records a breach for every open incident past its deadline; how many.
+    async fn social_monitor(&self, now: OffsetDateTime) -> StoreResult<u64>;
+    async fn social_claim_replies(
+        &self,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ReplyJob>>;
+    async fn social_reply_sent(
+        &self,
+        id: i64,
+        external_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// A failed publication: retried at `retry_at`, or failed for good with `None`.
+    async fn social_reply_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<()>;
+    async fn social_quarantined(&self, limit: u32) -> StoreResult<Vec<QuarantineRecord>>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
@@ -1096,6 +1180,7 @@ pub trait Store:
     + Analytics
     + QualityFeed
     + ExportJobs
+    + Social
     + Send
     + Sync
     + 'static

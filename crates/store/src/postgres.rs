@@ -17,6 +17,7 @@ use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
 use crate::quality_sql::impl_quality_feed;
 use crate::search_sql::impl_search_feed;
+use crate::social_sql::impl_social;
 use crate::templates_sql::impl_answer_templates;
 use crate::StoreResult;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -176,6 +177,14 @@ impl_quality_feed! {
 }
 
 impl_export_jobs! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    begin_write: "BEGIN",
+}
+
+impl_social! {
     store: PgStore,
     db: sqlx::Postgres,
     write: pool,

@@ -19,6 +19,7 @@ use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
 use crate::quality_sql::impl_quality_feed;
 use crate::search_sql::impl_search_feed;
+use crate::social_sql::impl_social;
 use crate::templates_sql::impl_answer_templates;
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{
@@ -355,6 +356,14 @@ impl_quality_feed! {
 }
 
 impl_export_jobs! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    begin_write: "BEGIN IMMEDIATE",
+}
+
+impl_social! {
     store: SqliteStore,
     db: sqlx::Sqlite,
     write: writer,

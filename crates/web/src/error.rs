@@ -135,6 +135,17 @@ impl From<StoreError> for AppError {
             StoreError::InvalidReference(code) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code),
             StoreError::Transition(t) => t.into(),
             StoreError::Route(r) => Self::new(StatusCode::CONFLICT, r.code()),
+            StoreError::Incident(i) => {
+                use otklik_domain::social::IncidentError;
+                let status = match i {
+                    IncidentError::Forbidden => StatusCode::FORBIDDEN,
+                    IncidentError::NotOpen(_) => StatusCode::CONFLICT,
+                    IncidentError::MergeIntoItself | IncidentError::SplitNothing => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
+                };
+                Self::new(status, i.code())
+            }
             StoreError::Database(_) | StoreError::Migration(_) => {
                 tracing::error!(error = %e, "store failed");
                 Self::internal()

@@ -29,6 +29,7 @@ pub mod quality;
 pub mod ratelimit;
 pub mod search;
 pub mod signing;
+pub mod social;
 pub mod templates;
 pub mod usecases;
 
@@ -57,6 +58,8 @@ pub struct AppState {
     /// The one writer of ballots (group commit).
     pub ballots: polls::BallotBox,
     pub poll_cache: Arc<polls::PollCache>,
+    /// Social-media sources that push (webhooks) and where their posts go.
+    pub social: Arc<social::SocialIntake>,
 }
 
 impl AppState {
@@ -84,8 +87,15 @@ impl AppState {
             log_signer: Arc::new(otklik_log::Signer::generate(&mut rand::rngs::OsRng)),
             ballots: polls::BallotBox::start(store.clone()),
             poll_cache: Arc::default(),
+            social: Arc::new(social::SocialIntake::embedded(store.clone())),
             store,
         })
+    }
+
+    /// Uses these pushed sources and this sink for social-media posts.
+    pub fn with_social(mut self, intake: social::SocialIntake) -> Self {
+        self.social = Arc::new(intake);
+        self
     }
 
     /// Uses the installation's log key (the binary's) instead of a key of this process.

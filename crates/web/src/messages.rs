@@ -80,6 +80,12 @@ pub fn ground(g: RejectionGround) -> &'static str {
 pub fn error(code: &str) -> &'static str {
     match code {
         "required" => "Заполните это поле.",
+        "incident_not_open" => "Инцидент уже закрыт: действовать можно только с открытым инцидентом.",
+        "merge_into_itself" => "Инцидент нельзя объединить сам с собой.",
+        "split_nothing" => "Отметьте часть постов: в каждом инциденте должен остаться хотя бы один.",
+        "unknown_incident" => "Такого инцидента нет.",
+        "unknown_post" => "Такого поста в инциденте нет.",
+        "unknown_source" => "Такого источника нет.",
         "discussion_not_open" => "Обсуждение сейчас не идёт.",
         "already_supported" => "Вы уже высказали своё отношение к предложению.",
         "unknown_stance" => "Выберите: за или против.",

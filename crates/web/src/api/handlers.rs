@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::polls::routes())
         .merge(super::analytics::routes())
         .merge(super::discussions::routes())
+        .merge(super::social::routes())
         .fallback(|| async { ApiError::from(AppError::not_found()) })
         .method_not_allowed_fallback(|| async {
             ApiError::from(AppError::new(
@@ -147,6 +148,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::polls::Doc::openapi());
     doc.merge(super::analytics::Doc::openapi());
     doc.merge(super::discussions::Doc::openapi());
+    doc.merge(super::social::Doc::openapi());
     complete_errors(&mut doc);
     doc
 }

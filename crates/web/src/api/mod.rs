@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod organisation;
 pub mod polls;
 pub mod search;
+pub mod social;
 pub mod templates;
 mod types;
 

@@ -14,6 +14,7 @@ mod notifications;
 mod organisation;
 mod polls;
 mod search;
+mod social;
 mod templates;
 mod views;
 mod widget;
@@ -81,6 +82,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(organisation::routes())
         .merge(polls::routes())
         .merge(discussions::routes())
+        .merge(social::routes())
         .merge(console::routes())
         .merge(widget::routes())
         .fallback(not_found)

@@ -1,0 +1,124 @@
+-- Social-media monitoring (requirement S1, docs/SOCIAL.md): connectors' cursors, the inbox
+-- of posts waiting for the pipeline (embedded mode), quarantined items, analysed posts,
+-- incidents (posts about one problem in one place) and the answers published back.
+
+-- One row per configured source: where its connector stopped, and how its last poll went.
+CREATE TABLE social_cursors (
+    source      TEXT    PRIMARY KEY,
+    cursor      TEXT,
+    polled_at   INTEGER NOT NULL DEFAULT 0,
+    received    INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    error_code  TEXT,
+    error_at    INTEGER
+) STRICT;
+
+-- Posts received and not yet analysed (the embedded queue). A post leaves the inbox in the
+-- transaction that stores its analysis.
+CREATE TABLE social_inbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source      TEXT    NOT NULL,
+    external_id TEXT    NOT NULL,
+    -- The RawPost, JSON.
+    body        TEXT    NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (source, external_id)
+) STRICT;
+
+-- Items a connector could not read as posts, with the reason; never dropped silently.
+CREATE TABLE social_quarantine (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source      TEXT    NOT NULL,
+    external_id TEXT,
+    reason      TEXT    NOT NULL,
+    excerpt     TEXT    NOT NULL,
+    received_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX social_quarantine_recent ON social_quarantine (received_at DESC);
+
+CREATE TABLE social_incidents (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    status         TEXT    NOT NULL CHECK (status IN ('open', 'answered', 'dismissed', 'merged')),
+    subcategory_id INTEGER REFERENCES subcategories (id),
+    region_id      INTEGER REFERENCES regions (id),
+    org_id         INTEGER REFERENCES organisations (id),
+    route_label    TEXT,
+    -- The city or district the posts name (canonical gazetteer name), if any.
+    place          TEXT,
+    title          TEXT    NOT NULL,
+    urgent         INTEGER NOT NULL DEFAULT 0,
+    posts          INTEGER NOT NULL DEFAULT 0,
+    first_post_at  INTEGER NOT NULL,
+    last_post_at   INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL,
+    due_at         INTEGER NOT NULL,
+    breached_at    INTEGER,
+    merged_into    INTEGER REFERENCES social_incidents (id),
+    answer         TEXT,
+    answered_by    INTEGER REFERENCES users (id),
+    dismiss_reason TEXT,
+    closed_by      INTEGER REFERENCES users (id),
+    closed_at      INTEGER
+) STRICT;
+CREATE INDEX social_incidents_cluster
+    ON social_incidents (status, subcategory_id, region_id, last_post_at);
+CREATE INDEX social_incidents_queue ON social_incidents (status, due_at);
+CREATE INDEX social_incidents_region ON social_incidents (region_id, status, due_at);
+CREATE INDEX social_incidents_org ON social_incidents (org_id, status, due_at);
+
+-- Analysed posts. No author: routing and answering never need one.
+CREATE TABLE social_posts (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    source              TEXT    NOT NULL,
+    platform            TEXT    NOT NULL,
+    external_id         TEXT    NOT NULL,
+    url                 TEXT,
+    text                TEXT    NOT NULL,
+    language            TEXT    NOT NULL,
+    published_at        INTEGER NOT NULL,
+    received_at         INTEGER NOT NULL,
+    relevant            INTEGER NOT NULL,
+    subcategory_id      INTEGER REFERENCES subcategories (id),
+    confidence          REAL    NOT NULL,
+    sentiment           TEXT    NOT NULL,
+    urgent              INTEGER NOT NULL,
+    region_id           INTEGER REFERENCES regions (id),
+    place               TEXT,
+    location_confidence REAL,
+    -- Signatures (u64 stored as i64 bits): exact copy, SimHash and its four 16-bit bands.
+    exact_sig           INTEGER NOT NULL,
+    simhash             INTEGER NOT NULL,
+    band0               INTEGER NOT NULL,
+    band1               INTEGER NOT NULL,
+    band2               INTEGER NOT NULL,
+    band3               INTEGER NOT NULL,
+    duplicate_of        INTEGER REFERENCES social_posts (id),
+    incident_id         INTEGER REFERENCES social_incidents (id),
+    -- The ReplyTarget, JSON.
+    reply               TEXT    NOT NULL,
+    UNIQUE (source, external_id)
+) STRICT;
+CREATE INDEX social_posts_exact ON social_posts (exact_sig);
+CREATE INDEX social_posts_band0 ON social_posts (band0);
+CREATE INDEX social_posts_band1 ON social_posts (band1);
+CREATE INDEX social_posts_band2 ON social_posts (band2);
+CREATE INDEX social_posts_band3 ON social_posts (band3);
+CREATE INDEX social_posts_incident ON social_posts (incident_id, id);
+CREATE INDEX social_posts_recent ON social_posts (received_at DESC);
+
+-- Answers to publish back under posts, with retries (leased, like every outbox here).
+CREATE TABLE social_replies (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id     INTEGER NOT NULL REFERENCES social_incidents (id),
+    post_id         INTEGER NOT NULL REFERENCES social_posts (id),
+    status          TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    leased_until    INTEGER NOT NULL DEFAULT 0,
+    external_id     TEXT,
+    error           TEXT,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    UNIQUE (incident_id, post_id)
+) STRICT;
+CREATE INDEX social_replies_due ON social_replies (status, next_attempt_at);

@@ -1,0 +1,1057 @@
+//! The `Social` trait's implementation (`impl_social!`): connectors' cursors and inbox,
+//! quarantine, analysed posts with their duplicate signatures, incidents (clustering,
+//! routing, the coordinator's actions) and the answers published back.
+//!
+//! Every write is one transaction: a connector's batch with its cursor; a batch of
+//! analysed posts with their incidents and the removal of their inbox rows; an action with
+//! the replies it queues. A post is stored once per `(source, external_id)`, so a batch
+//! delivered twice (a crash between storing and acknowledging) changes nothing.
+
+use otklik_domain::social::{DismissReason, IncidentStatus};
+use otklik_domain::{OrgId, RegionId, SubcategoryId};
+use otklik_social::{Platform, RawPost};
+use time::OffsetDateTime;
+
+/// A post as the pipeline analysed it, ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysedPost {
+    pub post: RawPost,
+    /// The normalised text.
+    pub text: String,
+    pub language: String,
+    pub relevant: bool,
+    /// The classifier's category and subcategory names (the catalogue's own).
+    pub category: Option<String>,
+    pub subcategory: Option<String>,
+    pub confidence: f32,
+    pub sentiment: String,
+    pub urgent: bool,
+    /// ISO 3166-2 code of the located federal subject.
+    pub region_code: Option<String>,
+    pub place: Option<String>,
+    pub location_confidence: Option<f32>,
+    pub exact: u64,
+    pub simhash: u64,
+}
+
+/// The terms the ingest applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestRules {
+    /// Hours to the public answer's deadline.
+    pub answer_hours: u32,
+    /// A post joins an open incident that saw a post within this many hours; duplicates
+    /// are looked for in the same window.
+    pub cluster_hours: u32,
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub stored: u64,
+    /// Already stored (delivered again).
+    pub repeated: u64,
+    pub duplicates: u64,
+    pub incidents_created: u64,
+    pub joined: u64,
+}
+
+/// A post waiting in the embedded inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxItem {
+    pub id: i64,
+    /// `None` when the stored body no longer parses (kept for the quarantine).
+    pub post: Result<RawPost, String>,
+}
+
+/// Which incidents a queue shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocialQuery {
+    pub status: Option<IncidentStatus>,
+    pub region: Option<RegionId>,
+    pub org: Option<OrgId>,
+    /// Only incidents past their deadline.
+    pub overdue: bool,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocialIncident {
+    pub id: i64,
+    pub status: IncidentStatus,
+    pub subcategory: Option<SubcategoryId>,
+    pub subcategory_name: Option<String>,
+    pub category_name: Option<String>,
+    pub region: Option<RegionId>,
+    pub region_code: Option<String>,
+    pub region_name: Option<String>,
+    pub org: Option<OrgId>,
+    pub org_name: Option<String>,
+    pub route_label: Option<String>,
+    pub place: Option<String>,
+    pub title: String,
+    pub urgent: bool,
+    pub posts: u64,
+    pub first_post_at: OffsetDateTime,
+    pub last_post_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub due_at: OffsetDateTime,
+    pub breached_at: Option<OffsetDateTime>,
+    pub merged_into: Option<i64>,
+    pub answer: Option<String>,
+    pub dismiss_reason: Option<DismissReason>,
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocialPost {
+    pub id: i64,
+    pub source: String,
+    pub platform: Platform,
+    pub external_id: String,
+    pub url: Option<String>,
+    pub text: String,
+    pub published_at: OffsetDateTime,
+    pub relevant: bool,
+    pub confidence: f64,
+    pub sentiment: String,
+    pub urgent: bool,
+    pub place: Option<String>,
+    pub duplicate_of: Option<i64>,
+    /// How the answer's publication under this post went: `pending`, `sent`, `failed`.
+    pub reply_status: Option<String>,
+}
+
+/// What someone does to an incident (after `social::decide` allowed it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocialCommand {
+    Answer {
+        text: String,
+    },
+    Dismiss {
+        reason: DismissReason,
+    },
+    Reroute {
+        org: OrgId,
+    },
+    Merge {
+        into: i64,
+    },
+    /// Moves these posts (of this incident) to a new incident; returns its id.
+    Split {
+        posts: Vec<i64>,
+    },
+}
+
+/// An answer to publish under one post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyJob {
+    pub id: i64,
+    pub incident_id: i64,
+    pub source: String,
+    /// The post's `ReplyTarget`, JSON.
+    pub target: String,
+    pub text: String,
+    pub attempts: u32,
+}
+
+/// A connector's state, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceState {
+    pub source: String,
+    pub polled_at: Option<OffsetDateTime>,
+    pub received: u64,
+    pub quarantined: u64,
+    pub error_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineRecord {
+    pub id: i64,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub reason: String,
+    pub excerpt: String,
+    pub received_at: OffsetDateTime,
+}
+
+pub(crate) fn bits(value: u64) -> i64 {
+    i64::from_ne_bytes(value.to_ne_bytes())
+}
+
+pub(crate) fn unbits(value: i64) -> u64 {
+    u64::from_ne_bytes(value.to_ne_bytes())
+}
+
+pub(crate) const INCIDENT_COLUMNS: &str =
+    "i.id, i.status, i.subcategory_id, sc.name AS subcategory_name, \
+     c.name AS category_name, i.region_id, r.code AS region_code, r.name AS region_name, \
+     i.org_id, o.name AS org_name, i.route_label, i.place, i.title, i.urgent, i.posts, \
+     i.first_post_at, i.last_post_at, i.created_at, i.due_at, i.breached_at, i.merged_into, \
+     i.answer, i.dismiss_reason, i.closed_at";
+
+pub(crate) const INCIDENT_JOINS: &str = "FROM social_incidents i \
+     LEFT JOIN subcategories sc ON sc.id = i.subcategory_id \
+     LEFT JOIN categories c ON c.id = sc.category_id \
+     LEFT JOIN regions r ON r.id = i.region_id \
+     LEFT JOIN organisations o ON o.id = i.org_id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IncidentRow {
+    id: i64,
+    status: String,
+    subcategory_id: Option<i64>,
+    subcategory_name: Option<String>,
+    category_name: Option<String>,
+    region_id: Option<i64>,
+    region_code: Option<String>,
+    region_name: Option<String>,
+    org_id: Option<i64>,
+    org_name: Option<String>,
+    route_label: Option<String>,
+    place: Option<String>,
+    title: String,
+    urgent: i64,
+    posts: i64,
+    first_post_at: i64,
+    last_post_at: i64,
+    created_at: i64,
+    due_at: i64,
+    breached_at: Option<i64>,
+    merged_into: Option<i64>,
+    answer: Option<String>,
+    dismiss_reason: Option<String>,
+    closed_at: Option<i64>,
+}
+
+impl IncidentRow {
+    pub fn incident(self) -> crate::StoreResult<SocialIncident> {
+        use crate::common::{corrupt, from_ts};
+        let opt_ts = |t: Option<i64>| t.map(from_ts).transpose();
+        Ok(SocialIncident {
+            id: self.id,
+            status: IncidentStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("social_incidents.status"))?,
+            subcategory: self.subcategory_id.map(SubcategoryId),
+            subcategory_name: self.subcategory_name,
+            category_name: self.category_name,
+            region: self.region_id.map(RegionId),
+            region_code: self.region_code,
+            region_name: self.region_name,
+            org: self.org_id.map(OrgId),
+            org_name: self.org_name,
+            route_label: self.route_label,
+            place: self.place,
+            title: self.title,
+            urgent: self.urgent != 0,
+            posts: crate::ledger_sql::u64_of(self.posts, "social_incidents.posts")?,
+            first_post_at: from_ts(self.first_post_at)?,
+            last_post_at: from_ts(self.last_post_at)?,
+            created_at: from_ts(self.created_at)?,
+            due_at: from_ts(self.due_at)?,
+            breached_at: opt_ts(self.breached_at)?,
+            merged_into: self.merged_into,
+            answer: self.answer,
+            dismiss_reason: self
+                .dismiss_reason
+                .map(|r| DismissReason::parse(&r).ok_or_else(|| corrupt("dismiss_reason")))
+                .transpose()?,
+            closed_at: opt_ts(self.closed_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PostRow {
+    id: i64,
+    source: String,
+    platform: String,
+    external_id: String,
+    url: Option<String>,
+    text: String,
+    published_at: i64,
+    relevant: i64,
+    confidence: f64,
+    sentiment: String,
+    urgent: i64,
+    place: Option<String>,
+    duplicate_of: Option<i64>,
+    reply_status: Option<String>,
+}
+
+impl PostRow {
+    pub fn post(self) -> crate::StoreResult<SocialPost> {
+        let platform = match self.platform.as_str() {
+            "vk" => Platform::Vk,
+            "telegram" => Platform::Telegram,
+            "rss" => Platform::Rss,
+            "webhook" => Platform::Webhook,
+            _ => return Err(crate::common::corrupt("social_posts.platform")),
+        };
+        Ok(SocialPost {
+            id: self.id,
+            source: self.source,
+            platform,
+            external_id: self.external_id,
+            url: self.url,
+            text: self.text,
+            published_at: crate::common::from_ts(self.published_at)?,
+            relevant: self.relevant != 0,
+            confidence: self.confidence,
+            sentiment: self.sentiment,
+            urgent: self.urgent != 0,
+            place: self.place,
+            duplicate_of: self.duplicate_of,
+            reply_status: self.reply_status,
+        })
+    }
+}
+
+/// The first 160 characters of a text, for an incident's title.
+pub(crate) fn title_of(text: &str) -> String {
+    let mut title: String = text.chars().take(160).collect();
+    if text.chars().count() > 160 {
+        title.push('…');
+    }
+    title
+}
+
+macro_rules! impl_social {
+    (store: $store:ty, db: $db:ty, write: $write:ident, read: $read:ident,
+     begin_write: $begin_write:literal $(,)?) => {
+        impl $store {
+            /// Stores one analysed post inside `tx`: the post, its duplicate, its incident.
+            async fn social_ingest_one(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                a: &$crate::social_sql::AnalysedPost,
+                rules: $crate::social_sql::IngestRules,
+                now: i64,
+                report: &mut $crate::social_sql::IngestReport,
+            ) -> $crate::StoreResult<()> {
+                use $crate::social_sql::bits;
+                let subcategory = match &a.subcategory {
+                    Some(name) if a.relevant => ::sqlx::query_scalar::<$db, i64>(
+                        "SELECT sc.id FROM subcategories sc JOIN categories c ON c.id = sc.category_id \
+                         WHERE sc.name = $1 AND ($2 = '' OR c.name = $2) ORDER BY sc.id LIMIT 1",
+                    )
+                    .bind(name)
+                    .bind(a.category.as_deref().unwrap_or(""))
+                    .fetch_optional(&mut *conn)
+                    .await?,
+                    _ => None,
+                };
+                let region = match &a.region_code {
+                    Some(code) => ::sqlx::query_scalar::<$db, i64>("SELECT id FROM regions WHERE code = $1")
+                        .bind(code)
+                        .fetch_optional(&mut *conn)
+                        .await?,
+                    None => None,
+                };
+                let bands = ::otklik_social::signature::bands(a.simhash);
+                let reply = ::serde_json::to_string(&a.post.reply)
+                    .map_err(|_| $crate::common::corrupt("reply target"))?;
+                let inserted = ::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO social_posts (source, platform, external_id, url, text, language, \
+                         published_at, received_at, relevant, subcategory_id, confidence, sentiment, \
+                         urgent, region_id, place, location_confidence, exact_sig, simhash, \
+                         band0, band1, band2, band3, reply) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                         $17, $18, $19, $20, $21, $22, $23) \
+                     ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
+                )
+                .bind(&a.post.source)
+                .bind(a.post.platform.as_str())
+                .bind(&a.post.external_id)
+                .bind(&a.post.url)
+                .bind(&a.text)
+                .bind(&a.language)
+                .bind(a.post.published_at)
+                .bind(now)
+                .bind(i64::from(a.relevant))
+                .bind(subcategory)
+                .bind(f64::from(a.confidence))
+                .bind(&a.sentiment)
+                .bind(i64::from(a.urgent))
+                .bind(region)
+                .bind(&a.place)
+                .bind(a.location_confidence.map(f64::from))
+                .bind(bits(a.exact))
+                .bind(bits(a.simhash))
+                .bind(i64::from(bands[0]))
+                .bind(i64::from(bands[1]))
+                .bind(i64::from(bands[2]))
+                .bind(i64::from(bands[3]))
+                .bind(reply)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(post_id) = inserted else {
+                    report.repeated += 1;
+                    return Ok(());
+                };
+                report.stored += 1;
+                let since = now - i64::from(rules.cluster_hours) * 3600;
+                let candidates = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, Option<String>)>(
+                    "SELECT p.id, p.exact_sig, p.simhash, p.incident_id, i.status \
+                     FROM social_posts p LEFT JOIN social_incidents i ON i.id = p.incident_id \
+                     WHERE p.id <> $1 AND p.received_at >= $2 AND p.duplicate_of IS NULL \
+                       AND (p.exact_sig = $3 OR p.band0 = $4 OR p.band1 = $5 OR p.band2 = $6 OR p.band3 = $7) \
+                     ORDER BY p.id LIMIT 64",
+                )
+                .bind(post_id)
+                .bind(since)
+                .bind(bits(a.exact))
+                .bind(i64::from(bands[0]))
+                .bind(i64::from(bands[1]))
+                .bind(i64::from(bands[2]))
+                .bind(i64::from(bands[3]))
+                .fetch_all(&mut *conn)
+                .await?;
+                let original = candidates.into_iter().find(|(_, exact, simhash, _, _)| {
+                    $crate::social_sql::unbits(*exact) == a.exact
+                        || ::otklik_social::signature::distance($crate::social_sql::unbits(*simhash), a.simhash)
+                            <= ::otklik_social::signature::NEAR_DISTANCE
+                });
+                let mut incident = None;
+                if let Some((original_id, _, _, original_incident, status)) = &original {
+                    report.duplicates += 1;
+                    ::sqlx::query::<$db>("UPDATE social_posts SET duplicate_of = $2 WHERE id = $1")
+                        .bind(post_id)
+                        .bind(original_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    if status.as_deref() == Some("open") {
+                        incident = *original_incident;
+                    }
+                }
+                if incident.is_none() && original.is_none() {
+                    if let Some(subcategory) = subcategory {
+                        incident = ::sqlx::query_scalar::<$db, i64>(
+                            "SELECT id FROM social_incidents \
+                             WHERE status = 'open' AND subcategory_id = $1 \
+                               AND COALESCE(region_id, 0) = $2 AND COALESCE(place, '') = $3 \
+                               AND last_post_at >= $4 \
+                             ORDER BY last_post_at DESC LIMIT 1",
+                        )
+                        .bind(subcategory)
+                        .bind(region.unwrap_or(0))
+                        .bind(a.place.as_deref().unwrap_or(""))
+                        .bind(since)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if incident.is_none() {
+                            incident = Some(
+                                Self::social_create_incident(&mut *conn, a, subcategory, region, rules, now)
+                                    .await?,
+                            );
+                            report.incidents_created += 1;
+                        } else {
+                            report.joined += 1;
+                        }
+                    }
+                } else if incident.is_some() {
+                    report.joined += 1;
+                }
+                if let Some(incident) = incident {
+                    ::sqlx::query::<$db>("UPDATE social_posts SET incident_id = $2 WHERE id = $1")
+                        .bind(post_id)
+                        .bind(incident)
+                        .execute(&mut *conn)
+                        .await?;
+                    ::sqlx::query::<$db>(
+                        "UPDATE social_incidents SET posts = posts + 1, \
+                             last_post_at = CASE WHEN last_post_at > $2 THEN last_post_at ELSE $2 END, \
+                             urgent = CASE WHEN urgent > $3 THEN urgent ELSE $3 END \
+                         WHERE id = $1",
+                    )
+                    .bind(incident)
+                    .bind(a.post.published_at.min(now))
+                    .bind(i64::from(a.urgent))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn social_create_incident(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                a: &$crate::social_sql::AnalysedPost,
+                subcategory: i64,
+                region: Option<i64>,
+                rules: $crate::social_sql::IngestRules,
+                now: i64,
+            ) -> $crate::StoreResult<i64> {
+                let route = match region {
+                    Some(region) => match Self::route_in(&mut *conn, subcategory, region, None).await {
+                        Ok(route) => Some(route),
+                        Err($crate::StoreError::InvalidReference(_)) => None,
+                        Err(e) => return Err(e),
+                    },
+                    None => None,
+                };
+                let at = a.post.published_at.min(now);
+                Ok(::sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO social_incidents (status, subcategory_id, region_id, org_id, route_label, \
+                         place, title, urgent, posts, first_post_at, last_post_at, created_at, due_at) \
+                     VALUES ('open', $1, $2, $3, $4, $5, $6, 0, 0, $7, $7, $8, $9) RETURNING id",
+                )
+                .bind(subcategory)
+                .bind(region)
+                .bind(route.as_ref().map(|r| r.org.0))
+                .bind(route.map(|r| r.label))
+                .bind(&a.place)
+                .bind($crate::social_sql::title_of(&a.text))
+                .bind(at)
+                .bind(now)
+                .bind(now + i64::from(rules.answer_hours) * 3600)
+                .fetch_one(&mut *conn)
+                .await?)
+            }
+
+            async fn social_incident_in(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                id: i64,
+            ) -> $crate::StoreResult<$crate::social_sql::SocialIncident> {
+                ::sqlx::query_as::<$db, $crate::social_sql::IncidentRow>(&format!(
+                    "SELECT {} {} WHERE i.id = $1",
+                    $crate::social_sql::INCIDENT_COLUMNS,
+                    $crate::social_sql::INCIDENT_JOINS
+                ))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or($crate::StoreError::NotFound)?
+                .incident()
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl $crate::Social for $store {
+            async fn social_receive(
+                &self,
+                source: &str,
+                posts: &[::otklik_social::RawPost],
+                quarantined: &[::otklik_social::Quarantined],
+                cursor: Option<&str>,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<u64> {
+                let now = $crate::common::ts(now);
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let mut added = 0u64;
+                for post in posts {
+                    let body = ::serde_json::to_string(post)
+                        .map_err(|_| $crate::common::corrupt("raw post"))?;
+                    let result = ::sqlx::query::<$db>(
+                        "INSERT INTO social_inbox (source, external_id, body, received_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (source, external_id) DO NOTHING",
+                    )
+                    .bind(&post.source)
+                    .bind(&post.external_id)
+                    .bind(body)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    added += result.rows_affected();
+                }
+                Self::social_quarantine_in(&mut *tx, quarantined, now).await?;
+                ::sqlx::query::<$db>(
+                    "INSERT INTO social_cursors (source, cursor, polled_at, received, quarantined) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (source) DO UPDATE SET \
+                         cursor = COALESCE(excluded.cursor, social_cursors.cursor), \
+                         polled_at = excluded.polled_at, \
+                         received = social_cursors.received + excluded.received, \
+                         quarantined = social_cursors.quarantined + excluded.quarantined, \
+                         error_code = NULL, error_at = NULL",
+                )
+                .bind(source)
+                .bind(cursor)
+                .bind(now)
+                .bind(i64::try_from(posts.len()).unwrap_or(i64::MAX))
+                .bind(i64::try_from(quarantined.len()).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(added)
+            }
+
+            async fn social_cursor(&self, source: &str) -> $crate::StoreResult<Option<String>> {
+                Ok(::sqlx::query_scalar::<$db, Option<String>>(
+                    "SELECT cursor FROM social_cursors WHERE source = $1",
+                )
+                .bind(source)
+                .fetch_optional(self.$read())
+                .await?
+                .flatten())
+            }
+
+            async fn social_poll_failed(
+                &self,
+                source: &str,
+                code: &str,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>(
+                    "INSERT INTO social_cursors (source, polled_at, error_code, error_at) \
+                     VALUES ($1, $2, $3, $2) \
+                     ON CONFLICT (source) DO UPDATE SET polled_at = excluded.polled_at, \
+                         error_code = excluded.error_code, error_at = excluded.error_at",
+                )
+                .bind(source)
+                .bind($crate::common::ts(now))
+                .bind(code)
+                .execute(self.$write())
+                .await?;
+                Ok(())
+            }
+
+            async fn social_sources(&self) -> $crate::StoreResult<Vec<$crate::social_sql::SourceState>> {
+                let rows = ::sqlx::query_as::<$db, (String, i64, i64, i64, Option<String>)>(
+                    "SELECT source, polled_at, received, quarantined, error_code FROM social_cursors \
+                     ORDER BY source",
+                )
+                .fetch_all(self.$read())
+                .await?;
+                rows.into_iter()
+                    .map(|(source, polled, received, quarantined, error_code)| {
+                        Ok($crate::social_sql::SourceState {
+                            source,
+                            polled_at: (polled > 0).then(|| $crate::common::from_ts(polled)).transpose()?,
+                            received: $crate::ledger_sql::u64_of(received, "received")?,
+                            quarantined: $crate::ledger_sql::u64_of(quarantined, "quarantined")?,
+                            error_code,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn social_inbox(&self, limit: u32) -> $crate::StoreResult<Vec<$crate::social_sql::InboxItem>> {
+                let rows = ::sqlx::query_as::<$db, (i64, String)>(
+                    "SELECT id, body FROM social_inbox ORDER BY id LIMIT $1",
+                )
+                .bind(i64::from(limit.clamp(1, 10_000)))
+                .fetch_all(self.$read())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, body)| $crate::social_sql::InboxItem {
+                        id,
+                        post: ::serde_json::from_str(&body).map_err(|e| e.to_string()),
+                    })
+                    .collect())
+            }
+
+            async fn social_ingest(
+                &self,
+                posts: &[$crate::social_sql::AnalysedPost],
+                quarantined: &[::otklik_social::Quarantined],
+                inbox: &[i64],
+                rules: $crate::social_sql::IngestRules,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<$crate::social_sql::IngestReport> {
+                let now = $crate::common::ts(now);
+                let mut report = $crate::social_sql::IngestReport::default();
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                for post in posts {
+                    Self::social_ingest_one(&mut *tx, post, rules, now, &mut report).await?;
+                }
+                Self::social_quarantine_in(&mut *tx, quarantined, now).await?;
+                for id in inbox {
+                    ::sqlx::query::<$db>("DELETE FROM social_inbox WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(report)
+            }
+
+            async fn social_incidents(
+                &self,
+                query: &$crate::social_sql::SocialQuery,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<Vec<$crate::social_sql::SocialIncident>> {
+                let rows = ::sqlx::query_as::<$db, $crate::social_sql::IncidentRow>(&format!(
+                    "SELECT {} {} \
+                     WHERE ($1 = '' OR i.status = $1) AND ($2 = 0 OR i.region_id = $2) \
+                       AND ($3 = 0 OR i.org_id = $3) AND ($4 = 0 OR (i.status = 'open' AND i.due_at < $5)) \
+                     ORDER BY CASE WHEN i.status = 'open' THEN 0 ELSE 1 END, i.urgent DESC, i.due_at, i.id DESC \
+                     LIMIT $6 OFFSET $7",
+                    $crate::social_sql::INCIDENT_COLUMNS,
+                    $crate::social_sql::INCIDENT_JOINS
+                ))
+                .bind(query.status.map_or("", |s| s.as_str()))
+                .bind(query.region.map_or(0, |r| r.0))
+                .bind(query.org.map_or(0, |o| o.0))
+                .bind(i64::from(query.overdue))
+                .bind($crate::common::ts(now))
+                .bind(i64::from(query.limit.clamp(1, 500)))
+                .bind(i64::from(query.offset))
+                .fetch_all(self.$read())
+                .await?;
+                rows.into_iter().map($crate::social_sql::IncidentRow::incident).collect()
+            }
+
+            async fn social_incident(
+                &self,
+                id: i64,
+            ) -> $crate::StoreResult<($crate::social_sql::SocialIncident, Vec<$crate::social_sql::SocialPost>)> {
+                let mut conn = self.$read().acquire().await?;
+                let incident = Self::social_incident_in(&mut *conn, id).await?;
+                let posts = ::sqlx::query_as::<$db, $crate::social_sql::PostRow>(
+                    "SELECT p.id, p.source, p.platform, p.external_id, p.url, p.text, p.published_at, \
+                         p.relevant, p.confidence, p.sentiment, p.urgent, p.place, p.duplicate_of, \
+                         (SELECT status FROM social_replies sr WHERE sr.post_id = p.id AND sr.incident_id = $1) \
+                             AS reply_status \
+                     FROM social_posts p WHERE p.incident_id = $1 ORDER BY p.published_at, p.id LIMIT 500",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let posts = posts
+                    .into_iter()
+                    .map($crate::social_sql::PostRow::post)
+                    .collect::<$crate::StoreResult<Vec<_>>>()?;
+                Ok((incident, posts))
+            }
+
+            async fn social_act(
+                &self,
+                id: i64,
+                actor: ::otklik_domain::lifecycle::Actor,
+                command: $crate::social_sql::SocialCommand,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<i64> {
+                use ::otklik_domain::social::{decide, IncidentAction, IncidentError, IncidentScope};
+                use $crate::social_sql::SocialCommand;
+                let now = $crate::common::ts(now);
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let incident = Self::social_incident_in(&mut *tx, id).await?;
+                let scope = |i: &$crate::social_sql::SocialIncident| IncidentScope {
+                    status: i.status,
+                    region: i.region,
+                    org: i.org,
+                };
+                let action = match &command {
+                    SocialCommand::Answer { .. } => IncidentAction::Answer,
+                    SocialCommand::Dismiss { .. } => IncidentAction::Dismiss,
+                    SocialCommand::Reroute { .. } => IncidentAction::Reroute,
+                    SocialCommand::Merge { .. } => IncidentAction::Merge,
+                    SocialCommand::Split { .. } => IncidentAction::Split,
+                };
+                decide(actor.role, action, &scope(&incident))?;
+                let mut result = id;
+                match command {
+                    SocialCommand::Answer { text } => {
+                        ::sqlx::query::<$db>(
+                            "UPDATE social_incidents SET status = 'answered', answer = $2, answered_by = $3, \
+                                 closed_by = $3, closed_at = $4 WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(&text)
+                        .bind(actor.user.0)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        // One reply under every original post that has a way back.
+                        ::sqlx::query::<$db>(
+                            "INSERT INTO social_replies (incident_id, post_id, status, next_attempt_at, created_at) \
+                             SELECT $1, id, 'pending', $2, $2 FROM social_posts \
+                             WHERE incident_id = $1 AND duplicate_of IS NULL \
+                               AND reply NOT LIKE '{\"kind\":\"none\"%' \
+                             ORDER BY id LIMIT 100",
+                        )
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    SocialCommand::Dismiss { reason } => {
+                        ::sqlx::query::<$db>(
+                            "UPDATE social_incidents SET status = 'dismissed', dismiss_reason = $2, \
+                                 closed_by = $3, closed_at = $4 WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(reason.as_str())
+                        .bind(actor.user.0)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    SocialCommand::Reroute { org } => {
+                        let exists = ::sqlx::query_scalar::<$db, i64>("SELECT id FROM organisations WHERE id = $1")
+                            .bind(org.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if exists.is_none() {
+                            return Err($crate::StoreError::InvalidReference("unknown_organisation"));
+                        }
+                        ::sqlx::query::<$db>(
+                            "UPDATE social_incidents SET org_id = $2, route_label = 'manual' WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(org.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    SocialCommand::Merge { into } => {
+                        if into == id {
+                            return Err(IncidentError::MergeIntoItself.into());
+                        }
+                        let target = match Self::social_incident_in(&mut *tx, into).await {
+                            Ok(target) => target,
+                            Err($crate::StoreError::NotFound) => {
+                                return Err($crate::StoreError::InvalidReference("unknown_incident"))
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        decide(actor.role, IncidentAction::Merge, &scope(&target))?;
+                        ::sqlx::query::<$db>("UPDATE social_posts SET incident_id = $2 WHERE incident_id = $1")
+                            .bind(id)
+                            .bind(into)
+                            .execute(&mut *tx)
+                            .await?;
+                        ::sqlx::query::<$db>(
+                            "UPDATE social_incidents SET posts = posts + $2, \
+                                 first_post_at = CASE WHEN first_post_at < $3 THEN first_post_at ELSE $3 END, \
+                                 last_post_at = CASE WHEN last_post_at > $4 THEN last_post_at ELSE $4 END, \
+                                 urgent = CASE WHEN urgent > $5 THEN urgent ELSE $5 END, \
+                                 due_at = CASE WHEN due_at < $6 THEN due_at ELSE $6 END \
+                             WHERE id = $1",
+                        )
+                        .bind(into)
+                        .bind($crate::ledger_sql::i64_of(incident.posts)?)
+                        .bind($crate::common::ts(incident.first_post_at))
+                        .bind($crate::common::ts(incident.last_post_at))
+                        .bind(i64::from(incident.urgent))
+                        .bind($crate::common::ts(incident.due_at))
+                        .execute(&mut *tx)
+                        .await?;
+                        ::sqlx::query::<$db>(
+                            "UPDATE social_incidents SET status = 'merged', merged_into = $2, posts = 0, \
+                                 closed_by = $3, closed_at = $4 WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(into)
+                        .bind(actor.user.0)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        result = into;
+                    }
+                    SocialCommand::Split { posts } => {
+                        let mut moving = Vec::new();
+                        for post in posts {
+                            let belongs = ::sqlx::query_scalar::<$db, i64>(
+                                "SELECT id FROM social_posts WHERE id = $1 AND incident_id = $2",
+                            )
+                            .bind(post)
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            match belongs {
+                                Some(p) if !moving.contains(&p) => moving.push(p),
+                                Some(_) => {}
+                                None => return Err($crate::StoreError::InvalidReference("unknown_post")),
+                            }
+                        }
+                        let total = $crate::ledger_sql::i64_of(incident.posts)?;
+                        let count = i64::try_from(moving.len()).unwrap_or(i64::MAX);
+                        if count == 0 || count >= total {
+                            return Err(IncidentError::SplitNothing.into());
+                        }
+                        let (first_text, first_at) = ::sqlx::query_as::<$db, (String, i64)>(
+                            "SELECT text, published_at FROM social_posts WHERE id = $1",
+                        )
+                        .bind(moving[0])
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let new_id = ::sqlx::query_scalar::<$db, i64>(
+                            "INSERT INTO social_incidents (status, subcategory_id, region_id, org_id, route_label, \
+                                 place, title, urgent, posts, first_post_at, last_post_at, created_at, due_at) \
+                             VALUES ('open', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                        )
+                        .bind(incident.subcategory.map(|s| s.0))
+                        .bind(incident.region.map(|r| r.0))
+                        .bind(incident.org.map(|o| o.0))
+                        .bind(&incident.route_label)
+                        .bind(&incident.place)
+                        .bind($crate::social_sql::title_of(&first_text))
+                        .bind(i64::from(incident.urgent))
+                        .bind(count)
+                        .bind(first_at)
+                        .bind($crate::common::ts(incident.last_post_at))
+                        .bind(now)
+                        .bind($crate::common::ts(incident.due_at))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        for post in &moving {
+                            ::sqlx::query::<$db>("UPDATE social_posts SET incident_id = $2 WHERE id = $1")
+                                .bind(post)
+                                .bind(new_id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        ::sqlx::query::<$db>("UPDATE social_incidents SET posts = posts - $2 WHERE id = $1")
+                            .bind(id)
+                            .bind(count)
+                            .execute(&mut *tx)
+                            .await?;
+                        result = new_id;
+                    }
+                }
+                tx.commit().await?;
+                Ok(result)
+            }
+
+            async fn social_monitor(&self, now: ::time::OffsetDateTime) -> $crate::StoreResult<u64> {
+                let now = $crate::common::ts(now);
+                let result = ::sqlx::query::<$db>(
+                    "UPDATE social_incidents SET breached_at = $1 \
+                     WHERE status = 'open' AND due_at < $1 AND breached_at IS NULL",
+                )
+                .bind(now)
+                .execute(self.$write())
+                .await?;
+                Ok(result.rows_affected())
+            }
+
+            async fn social_claim_replies(
+                &self,
+                now: ::time::OffsetDateTime,
+                lease: ::std::time::Duration,
+                limit: u32,
+            ) -> $crate::StoreResult<Vec<$crate::social_sql::ReplyJob>> {
+                let now = $crate::common::ts(now);
+                let due = ::sqlx::query_scalar::<$db, i64>(
+                    "SELECT id FROM social_replies WHERE status = 'pending' \
+                       AND next_attempt_at <= $1 AND leased_until <= $1 ORDER BY id LIMIT $2",
+                )
+                .bind(now)
+                .bind(i64::from(limit.clamp(1, 100)))
+                .fetch_all(self.$read())
+                .await?;
+                if due.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let until = now + i64::try_from(lease.as_secs()).unwrap_or(60).max(1);
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let mut jobs = Vec::new();
+                for id in due {
+                    let job = ::sqlx::query_as::<$db, (i64, i64, String, String, String, i64)>(
+                        "UPDATE social_replies SET leased_until = $2 \
+                         WHERE id = $1 AND status = 'pending' AND leased_until <= $3 \
+                         RETURNING id, incident_id, \
+                             (SELECT source FROM social_posts p WHERE p.id = post_id), \
+                             (SELECT reply FROM social_posts p WHERE p.id = post_id), \
+                             (SELECT answer FROM social_incidents i WHERE i.id = incident_id), attempts",
+                    )
+                    .bind(id)
+                    .bind(until)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((id, incident_id, source, target, text, attempts)) = job {
+                        jobs.push($crate::social_sql::ReplyJob {
+                            id,
+                            incident_id,
+                            source,
+                            target,
+                            text,
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        });
+                    }
+                }
+                tx.commit().await?;
+                Ok(jobs)
+            }
+
+            async fn social_reply_sent(
+                &self,
+                id: i64,
+                external_id: &str,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>(
+                    "UPDATE social_replies SET status = 'sent', external_id = $2, sent_at = $3, \
+                         leased_until = 0, error = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(external_id)
+                .bind($crate::common::ts(now))
+                .execute(self.$write())
+                .await?;
+                Ok(())
+            }
+
+            async fn social_reply_failed(
+                &self,
+                id: i64,
+                error: &str,
+                retry_at: Option<::time::OffsetDateTime>,
+            ) -> $crate::StoreResult<()> {
+                ::sqlx::query::<$db>(
+                    "UPDATE social_replies SET attempts = attempts + 1, leased_until = 0, error = $2, \
+                         status = CASE WHEN $3 = 0 THEN 'failed' ELSE 'pending' END, \
+                         next_attempt_at = CASE WHEN $3 = 0 THEN next_attempt_at ELSE $3 END \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(error)
+                .bind(retry_at.map_or(0, $crate::common::ts))
+                .execute(self.$write())
+                .await?;
+                Ok(())
+            }
+
+            async fn social_quarantined(
+                &self,
+                limit: u32,
+            ) -> $crate::StoreResult<Vec<$crate::social_sql::QuarantineRecord>> {
+                let rows = ::sqlx::query_as::<$db, (i64, String, Option<String>, String, String, i64)>(
+                    "SELECT id, source, external_id, reason, excerpt, received_at FROM social_quarantine \
+                     ORDER BY id DESC LIMIT $1",
+                )
+                .bind(i64::from(limit.clamp(1, 1_000)))
+                .fetch_all(self.$read())
+                .await?;
+                rows.into_iter()
+                    .map(|(id, source, external_id, reason, excerpt, at)| {
+                        Ok($crate::social_sql::QuarantineRecord {
+                            id,
+                            source,
+                            external_id,
+                            reason,
+                            excerpt,
+                            received_at: $crate::common::from_ts(at)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        impl $store {
+            async fn social_quarantine_in(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                items: &[::otklik_social::Quarantined],
+                now: i64,
+            ) -> $crate::StoreResult<()> {
+                for q in items {
+                    ::sqlx::query::<$db>(
+                        "INSERT INTO social_quarantine (source, external_id, reason, excerpt, received_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&q.source)
+                    .bind(&q.external_id)
+                    .bind(&q.reason)
+                    .bind(::otklik_social::text::cut_at_boundary(&q.excerpt, ::otklik_social::post::EXCERPT_BYTES).replace('\0', "\u{FFFD}"))
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_social;
