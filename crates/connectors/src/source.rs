@@ -19,7 +19,7 @@ use std::time::Duration;
 
 /// One configured source. Every variant refuses unknown fields, so a misspelt setting is
 /// an error at start rather than a silently ignored line.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Source {
     Vk(VkSource),
@@ -30,7 +30,7 @@ pub enum Source {
 
 /// VK: community walls (`wall.get`), the comments under their recent posts
 /// (`wall.getComments`) and keyword searches (`newsfeed.search`).
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VkSource {
     pub key: String,
@@ -82,7 +82,7 @@ pub enum TelegramMode {
 }
 
 /// A Telegram bot: the channels and groups it is a member of.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramSource {
     pub key: String,
@@ -105,7 +105,7 @@ pub struct TelegramSource {
 }
 
 /// An RSS 2.0, RSS 1.0 or Atom feed.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RssSource {
     pub key: String,
@@ -116,7 +116,7 @@ pub struct RssSource {
 }
 
 /// The generic JSON webhook: a partner POSTs posts, answers go back to its `reply_url`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSource {
     pub key: String,

@@ -79,6 +79,7 @@ async fn main() {
             ..Default::default()
         },
         notifications: otklik_notify::NotifyConfig::default(),
+        social: Default::default(),
     })
     .await
     .expect("server starts");

@@ -63,6 +63,7 @@ async fn main() {
         },
         monitor: otklik::MonitorConfig::default(),
         notifications: otklik_notify::NotifyConfig::default(),
+        social: Default::default(),
     })
     .await
     .expect("server starts");

@@ -4,12 +4,14 @@
 pub mod admin_cli;
 pub mod analytics;
 pub mod calendar_cli;
+pub mod classify_cli;
 pub mod demo;
 pub mod log_cli;
 pub mod monitor;
 pub mod poll_cli;
 pub mod search;
 pub mod settings;
+pub mod social;
 pub mod transparency;
 
 pub use monitor::MonitorConfig;
@@ -102,6 +104,8 @@ pub struct ServeConfig {
     pub monitor: MonitorConfig,
     /// Notifications: the mail server, the SMS/push gateway, the worker.
     pub notifications: otklik_notify::NotifyConfig,
+    /// Social-media monitoring: mode, terms, sources.
+    pub social: social::SocialConfig,
 }
 
 /// A running server.
@@ -120,6 +124,7 @@ pub struct Running {
     analytics: tokio::task::JoinHandle<()>,
     quality_feed: Option<tokio::task::JoinHandle<()>>,
     exports: tokio::task::JoinHandle<()>,
+    social: social::Running,
 }
 
 impl Running {
@@ -131,6 +136,7 @@ impl Running {
         self.monitor.abort();
         self.analytics.abort();
         self.exports.abort();
+        self.social.stop();
         for worker in [self.deliveries, self.notifications, self.quality_feed]
             .into_iter()
             .flatten()
@@ -169,11 +175,15 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         Vec::new()
     };
     let index = search::open_index_waiting(&config.database.data_dir).await?;
+    let (intake, social) = social::start(&config.social, store.clone(), &config.database.data_dir)
+        .await
+        .map_err(AppError::Usage)?;
     let state = AppState::new(store.clone(), config.web.clone(), index.clone())
         .await?
         .with_log_signer(otklik_log::Signer::from_secret_bytes(
             &signer.to_secret_bytes(),
-        ));
+        ))
+        .with_social(intake);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| AppError::Listen {
@@ -215,6 +225,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         analytics,
         quality_feed,
         exports,
+        social,
     })
 }
 

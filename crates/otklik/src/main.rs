@@ -58,6 +58,25 @@ enum Command {
     /// Analytics: recompute the figures from the events.
     #[command(subcommand)]
     Analytics(AnalyticsCommand),
+    /// The social-media classifier: train, evaluate on the held-out split, classify stdin.
+    #[command(subcommand)]
+    Classify(otklik::classify_cli::ClassifyCommand),
+    /// Social-media monitoring: a worker process of the scale mode.
+    #[command(subcommand)]
+    Social(SocialCommand),
+}
+
+#[derive(Subcommand)]
+enum SocialCommand {
+    /// Consume posts from NATS JetStream (the settings' [social] nats_url) as one of the
+    /// pipeline's durable consumer group, until interrupted.
+    Worker {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The settings file with the [social] table.
+        #[arg(long, env = "OTKLIK_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -344,6 +363,22 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
         Command::Log(command) => return log_command(command).await,
         Command::Sign(command) => return Ok(sign_cli::run(command)),
         Command::Poll(command) => return Ok(otklik::poll_cli::run(command)),
+        Command::Classify(command) => {
+            return otklik::classify_cli::run(command).map_err(otklik::AppError::Usage)
+        }
+        Command::Social(SocialCommand::Worker { db, config }) => {
+            let settings = match &config {
+                Some(path) => {
+                    otklik::settings::Settings::load(path).map_err(otklik::AppError::Usage)?
+                }
+                None => otklik::settings::Settings::default(),
+            };
+            let database = db.database();
+            let store = database.open().await?;
+            otklik::social::run_worker(&settings.social, store, &database.data_dir)
+                .await
+                .map_err(otklik::AppError::Usage)?;
+        }
         Command::Search(SearchCommand::Reindex(db)) => {
             let database = db.database();
             let store = database.open().await?;
@@ -528,6 +563,8 @@ async fn run_other(command: Command) -> Result<(), otklik::AppError> {
         | Command::Sign(_)
         | Command::Poll(_)
         | Command::Analytics(_)
+        | Command::Classify(_)
+        | Command::Social(_)
         | Command::Search(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
@@ -611,6 +648,7 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             warn_working_days: args.warn_working_days,
         },
         notifications: settings.notifications,
+        social: settings.social,
         database,
     })
     .await?;

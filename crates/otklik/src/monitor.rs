@@ -44,6 +44,12 @@ pub fn spawn(store: Arc<dyn Store>, config: MonitorConfig) -> tokio::task::JoinH
                 Ok(_) => {}
                 Err(e) => tracing::warn!(code = e.code(), "monitor pass failed: {e}"),
             }
+            // Social-media incidents past their public answer's term.
+            match store.social_monitor(time::OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(breaches) => tracing::info!(breaches, "social incidents overdue"),
+                Err(e) => tracing::warn!(code = e.code(), "social incidents not checked: {e}"),
+            }
             // Signing routes whose deadline passed end as expired (their authors are told).
             match store
                 .expire_documents(time::OffsetDateTime::now_utc())

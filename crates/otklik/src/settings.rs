@@ -24,6 +24,7 @@ pub struct Settings {
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
     pub quality_feed: otklik_web::quality::QualityFeedConfig,
+    pub social: crate::social::SocialConfig,
 }
 
 impl Settings {
@@ -68,6 +69,7 @@ impl Settings {
 
     /// What the types alone cannot say.
     fn check(&self) -> Result<(), String> {
+        self.social.check()?;
         if let Some(oidc) = &self.oidc {
             for (key, value) in [
                 ("issuer", &oidc.issuer),

@@ -815,6 +815,12 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .query("table=categories"),
         get("/analytics/export.xlsx", &[],                                                  "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
             .query("table=kinds"),
+        // ---- pages: social-media incidents (`social::decide` / `can_view`; nothing with id 999999999) --------
+        get("/social", &[],                                                                 "lgn  403  403  403  ok   ok   ok   403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
+        get("/social/quarantine", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/social/incidents/{id}", &["999999999"],                                       "lgn  403  403  403  404  404  404  403  404  404  404  404  lgn  lgn  lgn  lgn"),
+        post("/social/incidents/{id}/{action}", &["999999999", "dismiss"],                  "lgn  403  403  403  404  404  404  403  404  404  404  404  lgn  lgn  lgn  lgn")
+            .form(&[("reason", "spam")]),
         get("/help", &[],                                                                   "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/help/inbox", &[],                                                             "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/help/deadlines", &[],                                                         "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
@@ -1077,6 +1083,15 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .json(json!({ "resolution": resolution })),
         get("/api/v1/analytics", &[],                                                       "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         get("/api/v1/quality-feed", &[],                                                    "lgn  403  403  403  403  403  403  403  403  403  ok   ok   403  403  403  403"),
+        get("/api/v1/social/incidents", &[],                                                "lgn  403  403  403  ok   ok   ok   403  ok   ok   ok   ok   403  403  403  403"),
+        get("/api/v1/social/incidents/{id}", &["999999999"],                                "lgn  403  403  403  404  404  404  403  404  404  404  404  403  403  403  403"),
+        post("/api/v1/social/incidents/{id}/actions", &["999999999"],                       "lgn  403  403  403  404  404  404  403  404  404  404  404  403  403  403  403")
+            .json(json!({ "action": "dismiss", "reason": "spam" })),
+        // Pushed sources prove themselves with their own secret; no such source here.
+        post("/api/v1/social/webhook/{source}", &["nosuch"],                                "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .json(json!([])),
+        post("/api/v1/social/telegram/{source}", &["nosuch"],                               "lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn  lgn")
+            .json(json!({})),
         get("/api/v1/monitoring/regions", &[],                                              "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   403  403  403  403"),
         // ---- API: the operator's console -------------------------------------------------------------------
         get("/api/v1/console/routes", &[],                                                  "lgn  403  403  403  403  403  403  403  403  403  ok   403  403  403  403  403"),

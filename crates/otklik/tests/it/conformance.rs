@@ -120,6 +120,13 @@ conformance!(
         analytics_follower_agrees_with_a_rebuild,
         quality_feed_reads_ratings_by_cursor_and_leases_the_push,
         export_jobs_are_leased_resumed_and_private,
+        social_receive_is_idempotent_and_keeps_the_cursor,
+        social_inbox_to_incidents,
+        social_duplicates_and_clusters,
+        social_actions_follow_the_rules,
+        social_monitor_records_breaches_once,
+        social_queue_reach,
+        social_concurrent_actions_one_wins,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
@@ -134,6 +141,7 @@ mod ledger;
 mod notifications;
 mod polls;
 mod search;
+mod social;
 mod templates;
 use analytics::*;
 use deadlines::*;
@@ -145,6 +153,7 @@ use ledger::*;
 use notifications::*;
 use polls::*;
 use search::*;
+use social::*;
 use templates::*;
 
 async fn open(url: &str, backend: &str) -> Arc<dyn Store> {

@@ -24,6 +24,7 @@ mod schemathesis;
 mod search;
 mod sign_cli;
 mod smtp_sink;
+mod social;
 mod support;
 mod transparency;
 mod widget;

@@ -78,6 +78,7 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeC
         },
         monitor: otklik::MonitorConfig::default(),
         notifications: otklik_notify::NotifyConfig::default(),
+        social: Default::default(),
     };
     customise(&mut config);
     let database_url = config.database.url();

@@ -226,6 +226,8 @@ async fn incident_page(
     text: String,
 ) -> Result<IncidentPage, PageError> {
     let user = ctx.require_user()?;
+    // Who may not read the queue at all learns nothing of what exists.
+    social_web::reach(user.role)?;
     let (incident, posts) = state.store.social_incident(id).await?;
     check_view(user.role, &incident)?;
     let scope = scope_of(&incident);
