@@ -230,7 +230,7 @@ fn to_store(a: otklik_social::pipeline::Analysed) -> AnalysedPost {
             .map(|l| l.place.clone()),
         location_confidence: a.location.as_ref().map(|l| l.confidence),
         exact: a.signature.exact,
-        simhash: a.signature.simhash,
+        minhash: a.signature.minhash,
         post: a.post,
     }
 }

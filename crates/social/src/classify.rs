@@ -12,7 +12,6 @@
 //! corpus is not labelled for them.
 
 use crate::corpus::Example;
-use crate::signature::mix;
 use crate::text::{fold_word, normalise, words};
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
@@ -102,27 +101,32 @@ impl Featuriser {
     /// The distinct hashed features of a text (and its emoji).
     pub fn features(&mut self, text: &str, emoji: &[char]) -> &[u32] {
         self.features.clear();
-        let mut previous: Option<String> = None;
+        let mut previous: Option<u64> = None;
         for word in words(text) {
-            let stem = self.stemmer.stem(&word).into_owned();
-            self.features.push(bucket(b'w', stem.as_bytes()));
-            if let Some(prev) = &previous {
-                let pair = format!("{prev} {stem}");
-                self.features.push(bucket(b'b', pair.as_bytes()));
+            // Hashes, not strings: no allocation per feature (the pipeline's budget is
+            // tens of microseconds a post).
+            let stem = hash_with(b'w', self.stemmer.stem(&word).as_bytes());
+            self.features.push(bucket_of(stem));
+            if let Some(prev) = previous {
+                self.features
+                    .push(bucket_of(finalise(prev.rotate_left(17) ^ stem ^ 0x62)));
             }
-            let chars: Vec<char> = word.chars().collect();
-            if chars.len() > 5 {
-                for gram in chars.windows(4) {
-                    let gram: String = gram.iter().collect();
-                    self.features.push(bucket(b'c', gram.as_bytes()));
+            let starts: Vec<usize> = word.char_indices().map(|(i, _)| i).collect();
+            if starts.len() > 5 {
+                for (k, start) in starts.iter().enumerate().take(starts.len() - 3) {
+                    let end = starts.get(k + 4).copied().unwrap_or(word.len());
+                    self.features
+                        .push(bucket_of(hash_with(b'c', &word.as_bytes()[*start..end])));
                 }
             }
             previous = Some(stem);
         }
         for e in emoji {
             let mut buf = [0u8; 4];
-            self.features
-                .push(bucket(b'e', e.encode_utf8(&mut buf).as_bytes()));
+            self.features.push(bucket_of(hash_with(
+                b'e',
+                e.encode_utf8(&mut buf).as_bytes(),
+            )));
         }
         self.features.sort_unstable();
         self.features.dedup();
@@ -130,11 +134,24 @@ impl Featuriser {
     }
 }
 
-fn bucket(kind: u8, bytes: &[u8]) -> u32 {
-    let mut key = Vec::with_capacity(bytes.len() + 1);
-    key.push(kind);
-    key.extend_from_slice(bytes);
-    (mix(&key) & (DIM as u64 - 1)) as u32
+/// FNV-1a of a kind byte and `bytes`, finalised: a feature's hash without building a key.
+fn hash_with(kind: u8, bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in std::iter::once(&kind).chain(bytes) {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    finalise(hash)
+}
+
+fn finalise(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn bucket_of(hash: u64) -> u32 {
+    (hash & (DIM as u64 - 1)) as u32
 }
 
 impl Model {

@@ -5,7 +5,7 @@
 //! - [`post`]: the post as every connector hands it over ([`RawPost`]) and what a
 //!   connector could not read ([`Quarantined`]).
 //! - [`text`]: normalisation (links, emoji, control characters, language).
-//! - [`signature`]: exact and SimHash signatures for duplicates and near duplicates.
+//! - [`signature`]: exact and MinHash signatures for duplicates and near duplicates.
 //! - [`corpus`]: the labelled posts kept in the repository, and the held-out split.
 //! - [`classify`]: the Russian classifier (relevance, category, subcategory, sentiment,
 //!   urgency) and its evaluation.

@@ -31,7 +31,7 @@ pub struct AnalysedPost {
     pub place: Option<String>,
     pub location_confidence: Option<f32>,
     pub exact: u64,
-    pub simhash: u64,
+    pub minhash: u64,
 }
 
 /// The terms the ingest applies.
@@ -347,13 +347,13 @@ macro_rules! impl_social {
                         .await?,
                     None => None,
                 };
-                let bands = ::otklik_social::signature::bands(a.simhash);
+                let bands = ::otklik_social::signature::bands(a.minhash);
                 let reply = ::serde_json::to_string(&a.post.reply)
                     .map_err(|_| $crate::common::corrupt("reply target"))?;
                 let inserted = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO social_posts (source, platform, external_id, url, text, language, \
                          published_at, received_at, relevant, subcategory_id, confidence, sentiment, \
-                         urgent, region_id, place, location_confidence, exact_sig, simhash, \
+                         urgent, region_id, place, location_confidence, exact_sig, minhash, \
                          band0, band1, band2, band3, reply) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
                          $17, $18, $19, $20, $21, $22, $23) \
@@ -376,7 +376,7 @@ macro_rules! impl_social {
                 .bind(&a.place)
                 .bind(a.location_confidence.map(f64::from))
                 .bind(bits(a.exact))
-                .bind(bits(a.simhash))
+                .bind(bits(a.minhash))
                 .bind(i64::from(bands[0]))
                 .bind(i64::from(bands[1]))
                 .bind(i64::from(bands[2]))
@@ -391,7 +391,7 @@ macro_rules! impl_social {
                 report.stored += 1;
                 let since = now - i64::from(rules.cluster_hours) * 3600;
                 let candidates = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, Option<String>)>(
-                    "SELECT p.id, p.exact_sig, p.simhash, p.incident_id, i.status \
+                    "SELECT p.id, p.exact_sig, p.minhash, p.incident_id, i.status \
                      FROM social_posts p LEFT JOIN social_incidents i ON i.id = p.incident_id \
                      WHERE p.id <> $1 AND p.received_at >= $2 AND p.duplicate_of IS NULL \
                        AND (p.exact_sig = $3 OR p.band0 = $4 OR p.band1 = $5 OR p.band2 = $6 OR p.band3 = $7) \
@@ -406,9 +406,9 @@ macro_rules! impl_social {
                 .bind(i64::from(bands[3]))
                 .fetch_all(&mut *conn)
                 .await?;
-                let original = candidates.into_iter().find(|(_, exact, simhash, _, _)| {
+                let original = candidates.into_iter().find(|(_, exact, minhash, _, _)| {
                     $crate::social_sql::unbits(*exact) == a.exact
-                        || ::otklik_social::signature::distance($crate::social_sql::unbits(*simhash), a.simhash)
+                        || ::otklik_social::signature::distance($crate::social_sql::unbits(*minhash), a.minhash)
                             <= ::otklik_social::signature::NEAR_DISTANCE
                 });
                 let mut incident = None;
@@ -459,6 +459,7 @@ macro_rules! impl_social {
                         .await?;
                     ::sqlx::query::<$db>(
                         "UPDATE social_incidents SET posts = posts + 1, \
+                             first_post_at = CASE WHEN first_post_at < $2 THEN first_post_at ELSE $2 END, \
                              last_post_at = CASE WHEN last_post_at > $2 THEN last_post_at ELSE $2 END, \
                              urgent = CASE WHEN urgent > $3 THEN urgent ELSE $3 END \
                          WHERE id = $1",
@@ -725,6 +726,24 @@ macro_rules! impl_social {
                 use $crate::social_sql::SocialCommand;
                 let now = $crate::common::ts(now);
                 let mut tx = self.$write().begin_with($begin_write).await?;
+                // Lock the incident (and a merge's target) before reading it: otherwise two
+                // PostgreSQL transactions both read it open and both act (answered and
+                // dismissed at once, two incidents merged into each other). A no-op update
+                // takes the row lock on both backends (SQLite's write transaction holds the
+                // database already); rows are locked in id order, so that two merges of one
+                // pair wait for each other instead of deadlocking.
+                let mut locked = vec![id];
+                if let SocialCommand::Merge { into } = &command {
+                    locked.push(*into);
+                }
+                locked.sort_unstable();
+                locked.dedup();
+                for row in locked {
+                    ::sqlx::query::<$db>("UPDATE social_incidents SET status = status WHERE id = $1")
+                        .bind(row)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let incident = Self::social_incident_in(&mut *tx, id).await?;
                 let scope = |i: &$crate::social_sql::SocialIncident| IncidentScope {
                     status: i.status,
@@ -859,26 +878,18 @@ macro_rules! impl_social {
                         if count == 0 || count >= total {
                             return Err(IncidentError::SplitNothing.into());
                         }
-                        let (first_text, first_at) = ::sqlx::query_as::<$db, (String, i64)>(
-                            "SELECT text, published_at FROM social_posts WHERE id = $1",
-                        )
-                        .bind(moving[0])
-                        .fetch_one(&mut *tx)
-                        .await?;
                         let new_id = ::sqlx::query_scalar::<$db, i64>(
                             "INSERT INTO social_incidents (status, subcategory_id, region_id, org_id, route_label, \
                                  place, title, urgent, posts, first_post_at, last_post_at, created_at, due_at) \
-                             VALUES ('open', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                             VALUES ('open', $1, $2, $3, $4, $5, '', 0, $6, $7, $8, $9, $10) RETURNING id",
                         )
                         .bind(incident.subcategory.map(|s| s.0))
                         .bind(incident.region.map(|r| r.0))
                         .bind(incident.org.map(|o| o.0))
                         .bind(&incident.route_label)
                         .bind(&incident.place)
-                        .bind($crate::social_sql::title_of(&first_text))
-                        .bind(i64::from(incident.urgent))
                         .bind(count)
-                        .bind(first_at)
+                        .bind($crate::common::ts(incident.first_post_at))
                         .bind($crate::common::ts(incident.last_post_at))
                         .bind(now)
                         .bind($crate::common::ts(incident.due_at))
@@ -896,6 +907,39 @@ macro_rules! impl_social {
                             .bind(count)
                             .execute(&mut *tx)
                             .await?;
+                        // The new incident is titled by its earliest post (not by whichever the
+                        // caller listed first); each side spans its own posts and is urgent if
+                        // one of its posts is (as ingest counts them: the publication time, or
+                        // the reception if the post claims a later one).
+                        let first_text = ::sqlx::query_scalar::<$db, String>(
+                            "SELECT text FROM social_posts WHERE incident_id = $1 \
+                             ORDER BY published_at, id LIMIT 1",
+                        )
+                        .bind(new_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        ::sqlx::query::<$db>("UPDATE social_incidents SET title = $2 WHERE id = $1")
+                            .bind(new_id)
+                            .bind($crate::social_sql::title_of(&first_text))
+                            .execute(&mut *tx)
+                            .await?;
+                        for side in [id, new_id] {
+                            ::sqlx::query::<$db>(
+                                "UPDATE social_incidents SET \
+                                     first_post_at = COALESCE((SELECT MIN(CASE WHEN p.published_at < p.received_at \
+                                         THEN p.published_at ELSE p.received_at END) \
+                                         FROM social_posts p WHERE p.incident_id = $1), first_post_at), \
+                                     last_post_at = COALESCE((SELECT MAX(CASE WHEN p.published_at < p.received_at \
+                                         THEN p.published_at ELSE p.received_at END) \
+                                         FROM social_posts p WHERE p.incident_id = $1), last_post_at), \
+                                     urgent = COALESCE((SELECT MAX(p.urgent) FROM social_posts p \
+                                         WHERE p.incident_id = $1), urgent) \
+                                 WHERE id = $1",
+                            )
+                            .bind(side)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                         result = new_id;
                     }
                 }

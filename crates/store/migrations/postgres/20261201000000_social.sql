@@ -85,9 +85,9 @@ CREATE TABLE social_posts (
     region_id           BIGINT REFERENCES regions (id),
     place               TEXT,
     location_confidence DOUBLE PRECISION,
-    -- Signatures (u64 stored as i64 bits): exact copy, SimHash and its four 16-bit bands.
+    -- Signatures (u64 stored as i64 bits): exact copy, b-bit MinHash and its four 16-bit bands.
     exact_sig           BIGINT NOT NULL,
-    simhash             BIGINT NOT NULL,
+    minhash             BIGINT NOT NULL,
     band0               BIGINT NOT NULL,
     band1               BIGINT NOT NULL,
     band2               BIGINT NOT NULL,

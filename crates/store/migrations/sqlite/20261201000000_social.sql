@@ -85,9 +85,9 @@ CREATE TABLE social_posts (
     region_id           INTEGER REFERENCES regions (id),
     place               TEXT,
     location_confidence REAL,
-    -- Signatures (u64 stored as i64 bits): exact copy, SimHash and its four 16-bit bands.
+    -- Signatures (u64 stored as i64 bits): exact copy, b-bit MinHash and its four 16-bit bands.
     exact_sig           INTEGER NOT NULL,
-    simhash             INTEGER NOT NULL,
+    minhash             INTEGER NOT NULL,
     band0               INTEGER NOT NULL,
     band1               INTEGER NOT NULL,
     band2               INTEGER NOT NULL,

@@ -24,16 +24,19 @@ type ApiResult<T> = Result<T, ApiError>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/social/incidents", get(list))
-        .route("/social/incidents/{id}", get(show))
-        .route("/social/incidents/{id}/actions", post(act))
-        .route("/social/webhook/{source}", post(webhook))
-        .route("/social/telegram/{source}", post(telegram))
+        .route("/social/incidents", get(list_social_incidents))
+        .route("/social/incidents/{id}", get(get_social_incident))
+        .route(
+            "/social/incidents/{id}/actions",
+            post(act_on_social_incident),
+        )
+        .route("/social/webhook/{source}", post(receive_webhook_posts))
+        .route("/social/telegram/{source}", post(receive_telegram_update))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, show, act, webhook, telegram),
+    paths(list_social_incidents, get_social_incident, act_on_social_incident, receive_webhook_posts, receive_telegram_update),
     components(schemas(IncidentView, PostView, IncidentDetail, ActionRequest, ActionDone, Accepted)),
     tags((name = "social", description = "Monitoring of social media and messengers: public \
         posts about the work of public bodies, grouped into incidents (one problem in one \
@@ -172,7 +175,7 @@ fn person(user: &ApiUser) -> Result<(), AppError> {
     params(ListQuery),
     responses((status = 200, body = Vec<IncidentView>), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn list(
+async fn list_social_incidents(
     State(state): State<AppState>,
     user: ApiUser,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -211,7 +214,7 @@ fn incident_id(raw: &str) -> Result<i64, AppError> {
     params(("id" = i64, Path)),
     responses((status = 200, body = IncidentDetail), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
-async fn show(
+async fn get_social_incident(
     State(state): State<AppState>,
     user: ApiUser,
     ApiPath(id): ApiPath<String>,
@@ -261,7 +264,7 @@ pub struct ActionDone {
     responses((status = 200, body = ActionDone), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)))]
-async fn act(
+async fn act_on_social_incident(
     State(state): State<AppState>,
     user: ApiUser,
     ApiPath(id): ApiPath<String>,
@@ -340,7 +343,7 @@ async fn accept(state: &AppState, source: &str, batch: Batch) -> Result<Accepted
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses((status = 202, body = Accepted), (status = 401, body = Problem), (status = 413, body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem)))]
-async fn webhook(
+async fn receive_webhook_posts(
     State(state): State<AppState>,
     ApiPath(source): ApiPath<String>,
     headers: HeaderMap,
@@ -369,7 +372,7 @@ async fn webhook(
     params(("source" = String, Path, description = "The configured source's key")),
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses((status = 200, body = Accepted), (status = 401, body = Problem), (status = 503, body = Problem)))]
-async fn telegram(
+async fn receive_telegram_update(
     State(state): State<AppState>,
     ApiPath(source): ApiPath<String>,
     headers: HeaderMap,

@@ -113,7 +113,7 @@ fn analysed(
         place: Some("Тверь".to_owned()),
         location_confidence: Some(0.75),
         exact: signature.exact,
-        simhash: signature.simhash,
+        minhash: signature.minhash,
     }
 }
 
@@ -571,17 +571,17 @@ pub(super) async fn social_duplicates_and_clusters(store: Arc<dyn Store>) {
     let signature = Signature::of(text);
     let first = incident_of(s, original, rules(), T0).await;
 
-    // One word changed: another exact signature, a SimHash at most 3 bits away.
+    // One word changed: another exact signature, a MinHash at most 3 bytes away.
     let edited = text.replace("Третью", "Вторую");
     let near = Signature::of(&edited);
     assert_ne!(near.exact, signature.exact);
-    assert!(distance(near.simhash, signature.simhash) <= NEAR_DISTANCE);
-    // Made by hand: exactly `NEAR_DISTANCE` bits away (in band 3), and one bit more (in
-    // band 2) — both share bands with the original, only the first is near.
-    let edge = signature.simhash ^ 0b111 << 61;
-    let beyond = signature.simhash ^ 0b1111 << 32;
-    assert_eq!(distance(edge, signature.simhash), NEAR_DISTANCE);
-    assert_eq!(distance(beyond, signature.simhash), NEAR_DISTANCE + 1);
+    assert!(distance(near.minhash, signature.minhash) <= NEAR_DISTANCE);
+    // Made by hand: exactly `NEAR_DISTANCE` bytes away (bytes 5–7), and one byte more
+    // (bytes 4–7) — both share bands 0 and 1 with the original, only the first is near.
+    let edge = signature.minhash ^ (1 << 40 | 1 << 48 | 1 << 56);
+    let beyond = signature.minhash ^ (1 << 32 | 1 << 40 | 1 << 48 | 1 << 56);
+    assert_eq!(distance(edge, signature.minhash), NEAR_DISTANCE);
+    assert_eq!(distance(beyond, signature.minhash), NEAR_DISTANCE + 1);
 
     let later = T0 + Duration::minutes(10);
     let published = later - Duration::minutes(1);
@@ -599,7 +599,7 @@ pub(super) async fn social_duplicates_and_clusters(store: Arc<dyn Store>) {
         // The near copy, located elsewhere: a duplicate still goes with its original.
         at_place(analysed(VK, "-100_2", &edited, published), "Ржев"),
         AnalysedPost {
-            simhash: edge,
+            minhash: edge,
             ..analysed(
                 VK,
                 "-100_3",
@@ -624,7 +624,7 @@ pub(super) async fn social_duplicates_and_clusters(store: Arc<dyn Store>) {
             ..analysed(VK, "-100_6", "Не горят фонари на Лесной", published)
         },
         AnalysedPost {
-            simhash: beyond,
+            minhash: beyond,
             ..at_place(
                 analysed(VK, "-100_7", "Яма у вокзала в Торжке", published),
                 "Торжок",
@@ -1629,9 +1629,11 @@ pub(super) async fn social_concurrent_actions_one_wins(store: Arc<dyn Store>) {
         match i.status {
             IncidentStatus::Answered => {
                 assert!(i.answer.is_some() && i.dismiss_reason.is_none());
+                // One reply under each original; none under a copy.
                 assert!(posts
                     .iter()
-                    .all(|p| p.reply_status.as_deref() == Some("pending")));
+                    .all(|p| p.reply_status.as_deref()
+                        == p.duplicate_of.is_none().then_some("pending")));
             }
             IncidentStatus::Dismissed => {
                 assert!(i.answer.is_none() && i.dismiss_reason.is_some());
