@@ -86,6 +86,8 @@ pub enum ModelError {
 pub struct Featuriser {
     stemmer: Stemmer,
     features: Vec<u32>,
+    /// The stems of the last text featurised, for the lexicons.
+    stems: Vec<String>,
 }
 
 impl Default for Featuriser {
@@ -93,6 +95,7 @@ impl Default for Featuriser {
         Featuriser {
             stemmer: Stemmer::create(Algorithm::Russian),
             features: Vec::with_capacity(256),
+            stems: Vec::with_capacity(64),
         }
     }
 }
@@ -101,11 +104,14 @@ impl Featuriser {
     /// The distinct hashed features of a text (and its emoji).
     pub fn features(&mut self, text: &str, emoji: &[char]) -> &[u32] {
         self.features.clear();
+        self.stems.clear();
         let mut previous: Option<u64> = None;
         for word in words(text) {
             // Hashes, not strings: no allocation per feature (the pipeline's budget is
             // tens of microseconds a post).
-            let stem = hash_with(b'w', self.stemmer.stem(&word).as_bytes());
+            let stemmed = self.stemmer.stem(&word);
+            let stem = hash_with(b'w', stemmed.as_bytes());
+            self.stems.push(stemmed.into_owned());
             self.features.push(bucket_of(stem));
             if let Some(prev) = previous {
                 self.features
@@ -270,8 +276,9 @@ impl Model {
                 None => irrelevant += p,
             }
         }
-        let sentiment = sentiment(featuriser, text, emoji);
-        let urgent = urgent(featuriser, text);
+        // `probabilities` featurised this text: its stems serve the lexicons.
+        let sentiment = sentiment(&featuriser.stems, text, emoji);
+        let urgent = urgent_in(&featuriser.stems, text);
         let best = categories
             .iter()
             .max_by(|a, b| a.1.total_cmp(b.1))
@@ -500,10 +507,11 @@ const URGENT: &[&str] = &[
     "провал",
 ];
 
-fn lexicon_hits(featuriser: &mut Featuriser, text: &str, lexicon: &[&str]) -> usize {
+/// Hits of `lexicon` in a text whose stems are `stems` (from [`Featuriser::features`]).
+fn lexicon_hits(stems: &[String], text: &str, lexicon: &[&str]) -> usize {
     let lower = fold_word(text);
-    words(&lower)
-        .map(|w| featuriser.stemmer.stem(&w).into_owned())
+    stems
+        .iter()
         .filter(|stem| lexicon.iter().any(|l| stem.starts_with(l)))
         .count()
         + lexicon
@@ -512,11 +520,11 @@ fn lexicon_hits(featuriser: &mut Featuriser, text: &str, lexicon: &[&str]) -> us
             .count()
 }
 
-fn sentiment(featuriser: &mut Featuriser, text: &str, emoji: &[char]) -> Sentiment {
-    let negative = lexicon_hits(featuriser, text, NEGATIVE)
+fn sentiment(stems: &[String], text: &str, emoji: &[char]) -> Sentiment {
+    let negative = lexicon_hits(stems, text, NEGATIVE)
         + emoji.iter().filter(|e| NEGATIVE_EMOJI.contains(e)).count()
         + usize::from(text.contains("!!!") || text.contains("?!"));
-    let positive = lexicon_hits(featuriser, text, POSITIVE)
+    let positive = lexicon_hits(stems, text, POSITIVE)
         + emoji.iter().filter(|e| POSITIVE_EMOJI.contains(e)).count();
     match negative.cmp(&positive) {
         std::cmp::Ordering::Greater => Sentiment::Negative,
@@ -527,7 +535,12 @@ fn sentiment(featuriser: &mut Featuriser, text: &str, emoji: &[char]) -> Sentime
 
 /// True when the text speaks of danger to life or health or of an accident.
 pub fn urgent(featuriser: &mut Featuriser, text: &str) -> bool {
-    lexicon_hits(featuriser, text, URGENT) >= 2
+    featuriser.features(text, &[]);
+    urgent_in(&featuriser.stems, text)
+}
+
+fn urgent_in(stems: &[String], text: &str) -> bool {
+    lexicon_hits(stems, text, URGENT) >= 2
 }
 
 /// Precision, recall and F1 of one class on a held-out set.
@@ -708,15 +721,14 @@ mod tests {
     #[test]
     fn sentiment_and_urgency_follow_the_lexicons() {
         let mut f = Featuriser::default();
-        assert_eq!(
-            sentiment(&mut f, "ужасно, сколько можно!!!", &[]),
-            Sentiment::Negative
-        );
-        assert_eq!(
-            sentiment(&mut f, "спасибо, отлично сделали", &[]),
-            Sentiment::Positive
-        );
-        assert_eq!(sentiment(&mut f, "когда откроют", &[]), Sentiment::Neutral);
+        let mut of = |text: &str| {
+            f.features(text, &[]);
+            sentiment(&f.stems, text, &[])
+        };
+        assert_eq!(of("ужасно, сколько можно!!!"), Sentiment::Negative);
+        assert_eq!(of("спасибо, отлично сделали"), Sentiment::Positive);
+        assert_eq!(of("когда откроют"), Sentiment::Neutral);
+        let mut f = Featuriser::default();
         assert!(urgent(&mut f, "срочно! оборван провод у детской площадки"));
         assert!(!urgent(&mut f, "когда покрасят скамейки"));
     }

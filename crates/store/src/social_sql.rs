@@ -175,6 +175,33 @@ pub struct QuarantineRecord {
     pub received_at: OffsetDateTime,
 }
 
+/// The catalogue's subcategories and the regions, read once per ingested batch.
+pub(crate) struct Catalogue {
+    /// (id, name, category's name), by id.
+    pub subcategories: Vec<(i64, String, String)>,
+    /// (id, ISO code).
+    pub regions: Vec<(i64, String)>,
+}
+
+impl Catalogue {
+    /// The first subcategory of this name (under this category, when given).
+    pub fn subcategory(&self, category: Option<&str>, name: &str) -> Option<i64> {
+        self.subcategories
+            .iter()
+            .find(|(_, n, c)| {
+                n == name && category.is_none_or(|wanted| wanted.is_empty() || c == wanted)
+            })
+            .map(|(id, _, _)| *id)
+    }
+
+    pub fn region(&self, code: &str) -> Option<i64> {
+        self.regions
+            .iter()
+            .find(|(_, c)| c == code)
+            .map(|(id, _)| *id)
+    }
+}
+
 pub(crate) fn bits(value: u64) -> i64 {
     i64::from_ne_bytes(value.to_ne_bytes())
 }
@@ -323,6 +350,7 @@ macro_rules! impl_social {
             /// Stores one analysed post inside `tx`: the post, its duplicate, its incident.
             async fn social_ingest_one(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
+                catalogue: &$crate::social_sql::Catalogue,
                 a: &$crate::social_sql::AnalysedPost,
                 rules: $crate::social_sql::IngestRules,
                 now: i64,
@@ -330,23 +358,10 @@ macro_rules! impl_social {
             ) -> $crate::StoreResult<()> {
                 use $crate::social_sql::bits;
                 let subcategory = match &a.subcategory {
-                    Some(name) if a.relevant => ::sqlx::query_scalar::<$db, i64>(
-                        "SELECT sc.id FROM subcategories sc JOIN categories c ON c.id = sc.category_id \
-                         WHERE sc.name = $1 AND ($2 = '' OR c.name = $2) ORDER BY sc.id LIMIT 1",
-                    )
-                    .bind(name)
-                    .bind(a.category.as_deref().unwrap_or(""))
-                    .fetch_optional(&mut *conn)
-                    .await?,
+                    Some(name) if a.relevant => catalogue.subcategory(a.category.as_deref(), name),
                     _ => None,
                 };
-                let region = match &a.region_code {
-                    Some(code) => ::sqlx::query_scalar::<$db, i64>("SELECT id FROM regions WHERE code = $1")
-                        .bind(code)
-                        .fetch_optional(&mut *conn)
-                        .await?,
-                    None => None,
-                };
+                let region = a.region_code.as_deref().and_then(|code| catalogue.region(code));
                 let bands = ::otklik_social::signature::bands(a.minhash);
                 let reply = ::serde_json::to_string(&a.post.reply)
                     .map_err(|_| $crate::common::corrupt("reply target"))?;
@@ -652,8 +667,20 @@ macro_rules! impl_social {
                 let now = $crate::common::ts(now);
                 let mut report = $crate::social_sql::IngestReport::default();
                 let mut tx = self.$write().begin_with($begin_write).await?;
+                // Names to ids once per batch, not twice per post.
+                let catalogue = $crate::social_sql::Catalogue {
+                    subcategories: ::sqlx::query_as::<$db, (i64, String, String)>(
+                        "SELECT sc.id, sc.name, c.name FROM subcategories sc \
+                         JOIN categories c ON c.id = sc.category_id ORDER BY sc.id",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?,
+                    regions: ::sqlx::query_as::<$db, (i64, String)>("SELECT id, code FROM regions")
+                        .fetch_all(&mut *tx)
+                        .await?,
+                };
                 for post in posts {
-                    Self::social_ingest_one(&mut *tx, post, rules, now, &mut report).await?;
+                    Self::social_ingest_one(&mut *tx, &catalogue, post, rules, now, &mut report).await?;
                 }
                 Self::social_quarantine_in(&mut *tx, quarantined, now).await?;
                 for id in inbox {
