@@ -655,6 +655,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::corpus;

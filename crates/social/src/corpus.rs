@@ -111,6 +111,7 @@ pub fn split(examples: Vec<Example>) -> (Vec<Example>, Vec<Example>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -171,6 +171,7 @@ pub fn cut_at_boundary(text: &str, limit: usize) -> &str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

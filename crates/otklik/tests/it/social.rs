@@ -306,11 +306,14 @@ async fn pushed_posts_become_an_answered_incident_through_nats() {
     pushed_posts_become_an_answered_incident(Backend::Sqlite, Some(stream)).await;
 }
 
+/// What the fake VK serves and what it was asked.
+type VkState = (Arc<Mutex<Vec<Value>>>, Arc<Mutex<Vec<String>>>);
+
 /// A fake VK: `wall.get` serves one community's wall, newest first; every other method
 /// answers an empty list. It records each method called.
 async fn fake_vk(posts: Arc<Mutex<Vec<Value>>>, calls: Arc<Mutex<Vec<String>>>) -> String {
     async fn method(
-        State((posts, calls)): State<(Arc<Mutex<Vec<Value>>>, Arc<Mutex<Vec<String>>>)>,
+        State((posts, calls)): State<VkState>,
         axum::extract::Path(name): axum::extract::Path<String>,
     ) -> Json<Value> {
         calls.lock().unwrap().push(name.clone());
