@@ -802,3 +802,108 @@ async fn analytics_by_keyboard_and_reflow() {
     let text = page_text(&c).await;
     assert!(text.contains("Основные показатели"), "{text}");
 }
+
+/// The social-media queue in Chromium: the incident page fits 320 pixels (200 % zoom of
+/// 640) without sideways scrolling, and the coordinator answers by keyboard alone: Tab to
+/// the answer's text area, type, Tab to its button, Enter.
+#[tokio::test]
+async fn social_incident_answered_by_keyboard_and_reflows() {
+    use fantoccini::key::Key;
+    let app = crate::support::spawn_app_with(crate::support::Backend::Sqlite, |c| {
+        c.social.sources = vec![otklik_connectors::Source::Webhook(
+            otklik_connectors::source::WebhookSource {
+                key: "partner".into(),
+                secret: "partner-secret-0123456789".into(),
+                region: Some("RU-TVE".into()),
+                reply_hosts: vec![],
+            },
+        )];
+    })
+    .await;
+    let pushed = reqwest::Client::new()
+        .post(app.url("/api/v1/social/webhook/partner"))
+        .bearer_auth("partner-secret-0123456789")
+        .json(&serde_json::json!({"id": "b1",
+            "text": "В Твери на улице Трёхсвятской не горят фонари уже неделю, вечером темно и страшно идти"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), 202);
+    let operator = app.api(&app.token(crate::support::OPERATOR).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let id = loop {
+        let (_, list) = operator.get("/api/v1/social/incidents").await;
+        if let Some(id) = list[0]["id"].as_i64() {
+            break id;
+        }
+        assert!(std::time::Instant::now() < deadline, "no incident: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    login(&c, &app, "coordinator.tver@demo.otklik.local").await;
+    c.goto(&app.url("/social")).await.unwrap();
+    look(&c, "social-queue", 320).await;
+    c.goto(&app.url(&format!("/social/incidents/{id}")))
+        .await
+        .unwrap();
+    look(&c, "social-incident", 1280).await;
+    look(&c, "social-incident", 320).await;
+    let mut reached = false;
+    for _ in 0..60 {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .unwrap();
+        let focused = c
+            .execute("return document.activeElement.id;", vec![])
+            .await
+            .unwrap();
+        if focused == "f-text" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the answer");
+    let area = c.active_element().await.unwrap();
+    area.send_keys("Фонари на Трёхсвятской включат сегодня вечером.")
+        .await
+        .unwrap();
+    area.send_keys(&Key::Tab.to_string()).await.unwrap();
+    let button = c
+        .execute("return document.activeElement.textContent;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(button, serde_json::json!("Опубликовать ответ"));
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, detail) = operator
+            .get(&format!("/api/v1/social/incidents/{id}"))
+            .await;
+        if detail["incident"]["status"] == "answered" {
+            assert_eq!(
+                detail["incident"]["answer"],
+                "Фонари на Трёхсвятской включат сегодня вечером."
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not answered: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.goto(&app.url(&format!("/social/incidents/{id}")))
+        .await
+        .unwrap();
+    let text = page_text(&c).await;
+    assert!(text.contains("Ответ опубликован"), "{text}");
+}

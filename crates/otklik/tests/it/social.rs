@@ -446,3 +446,57 @@ async fn the_coordinator_works_the_queue_in_pages() {
     assert_eq!(detail["incident"]["dismiss_reason"], "no_problem");
     app.stop().await;
 }
+
+/// Scale mode with a worker of its own: posts published to JetStream (as a server in NATS
+/// mode publishes them) are analysed and stored by an `otklik social worker` process; the
+/// server itself runs the embedded mode here, so only the worker consumes the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_consumes_the_stream() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let stream = format!("OTKLIK_WORKER_{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("otklik.toml");
+    std::fs::write(
+        &config,
+        format!("[social]\nmode = \"nats\"\nnats_stream = \"{stream}\"\n"),
+    )
+    .unwrap();
+    let mut worker = tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["social", "worker", "--config", config.to_str().unwrap()])
+        .args(&app.cli_db_args)
+        .env("OTKLIK_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let broker = otklik::social::jetstream("nats://127.0.0.1:4222", &stream)
+        .await
+        .unwrap();
+    let sink = otklik::social::NatsSink::new(broker, app.store.clone());
+    let posts: Vec<otklik_social::RawPost> = (0..3)
+        .map(|i| otklik_social::RawPost {
+            source: "partner".into(),
+            platform: otklik_social::Platform::Webhook,
+            external_id: format!("w{i}"),
+            url: None,
+            text: format!(
+                "Новосибирск, улица Ленина {i}: не работает светофор на перекрёстке, пешеходы идут на красный"
+            ),
+            published_at: unix_hours_ago(1),
+            reply: otklik_social::ReplyTarget::None,
+        })
+        .collect();
+    use otklik_web::social::SocialSink as _;
+    let batch = otklik_connectors::Batch {
+        posts,
+        ..Default::default()
+    };
+    assert_eq!(sink.accept("partner", batch.clone()).await.unwrap(), 3);
+    // Published again: JetStream keeps each message id once.
+    assert_eq!(sink.accept("partner", batch).await.unwrap(), 0);
+    let operator = app.token(OPERATOR).await;
+    let incident = incident_with(&app, &operator, 3).await;
+    assert_eq!(incident["region"], "RU-NVS", "{incident}");
+    assert!(worker.try_wait().unwrap().is_none(), "the worker stopped");
+    worker.kill().await.unwrap();
+    app.stop().await;
+}
