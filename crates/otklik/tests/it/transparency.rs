@@ -398,12 +398,14 @@ async fn receipt_files_after_edit(
     (file.display().to_string(), String::new(), receipt)
 }
 
-#[tokio::test]
+// Two worker threads: the `otklik` commands run as blocking subprocesses, and the server
+// in this process must go on (a write it holds open would otherwise wait for them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_in_sqlite_is_detected_by_the_audit_and_the_receipt() {
     edit_is_detected(Backend::Sqlite).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_in_postgres_is_detected_by_the_audit_and_the_receipt() {
     edit_is_detected(Backend::Postgres).await;
 }

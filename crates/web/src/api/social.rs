@@ -37,7 +37,8 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(list_social_incidents, get_social_incident, act_on_social_incident, receive_webhook_posts, receive_telegram_update),
-    components(schemas(IncidentView, PostView, IncidentDetail, ActionRequest, ActionDone, Accepted)),
+    components(schemas(IncidentView, PostView, IncidentDetail, ActionRequest, ActionDone, Accepted,
+        SocialStatusFilter, SocialAction, DismissReasonSchema)),
     tags((name = "social", description = "Monitoring of social media and messengers: public \
         posts about the work of public bodies, grouped into incidents (one problem in one \
         place), routed like submissions and answered publicly within 24 hours; the answer is \
@@ -46,6 +47,25 @@ pub fn routes() -> Router<AppState> {
         Telegram and partner systems push posts through webhooks."))
 )]
 pub struct Doc;
+
+super::types::text_schema!(SocialStatusFilter, "SocialStatusFilter", {
+    super::types::one_of(
+        ["open", "answered", "dismissed", "merged", "all"],
+        "Which incidents: one status, or all.",
+    )
+});
+super::types::text_schema!(SocialAction, "SocialAction", {
+    super::types::one_of(
+        ["answer", "dismiss", "reroute", "merge", "split"],
+        "What to do with the incident.",
+    )
+});
+super::types::text_schema!(DismissReasonSchema, "DismissReason", {
+    super::types::one_of(
+        otklik_domain::social::DismissReason::ALL.map(otklik_domain::social::DismissReason::as_str),
+        "Why an incident is dismissed.",
+    )
+});
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IncidentView {
@@ -152,7 +172,7 @@ pub struct IncidentDetail {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `open` (the default), `answered`, `dismissed`, `merged` or `all`.
-    #[param(min_length = 1)]
+    #[param(value_type = Option<SocialStatusFilter>)]
     pub status: Option<String>,
     /// Only open incidents past their deadline.
     pub overdue: Option<bool>,
@@ -234,20 +254,23 @@ async fn get_social_incident(
 pub struct ActionRequest {
     /// `answer` (with `text`), `dismiss` (with `reason`), `reroute` (with
     /// `organisation_id`), `merge` (with `into`) or `split` (with `posts`).
-    #[schema(min_length = 1)]
+    #[schema(value_type = SocialAction)]
     pub action: String,
     #[schema(min_length = 1, max_length = 4000)]
     pub text: Option<String>,
-    /// `not_relevant`, `spam` or `no_problem`.
-    #[schema(min_length = 1)]
+    #[schema(value_type = Option<DismissReasonSchema>)]
     pub reason: Option<String>,
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "super::types::whole")]
     pub organisation_id: Option<i64>,
     /// The open incident to merge into.
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "super::types::whole")]
     pub into: Option<i64>,
-    /// Posts of this incident to move into a new one.
-    pub posts: Option<Vec<i64>>,
+    /// Posts of this incident to move into a new one (at most 500).
+    #[schema(value_type = Option<Vec<i64>>)]
+    #[serde(default)]
+    pub posts: Option<Vec<serde_json::Number>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -277,11 +300,16 @@ async fn act_on_social_incident(
     usecase::check_view(user.0.role, &incident)?;
     let org = request.organisation_id.map(|o| o.to_string());
     let into = request.into.map(|i| i.to_string());
+    // Whole numbers, however written (`7` or `7.0`); the command checks each is an id.
     let posts: Vec<String> = request
         .posts
         .unwrap_or_default()
         .iter()
-        .map(i64::to_string)
+        .map(|n| match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{f:.0}"),
+            _ => n.to_string(),
+        })
         .collect();
     let command = usecase::command(
         &request.action,
