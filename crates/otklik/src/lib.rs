@@ -175,7 +175,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         Vec::new()
     };
     let index = search::open_index_waiting(&config.database.data_dir).await?;
-    let (intake, social) = social::start(&config.social, store.clone(), &config.database.data_dir)
+    let (intake, social) = social::start(&config.social, store.clone())
         .await
         .map_err(AppError::Usage)?;
     let state = AppState::new(store.clone(), config.web.clone(), index.clone())

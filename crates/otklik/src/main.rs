@@ -375,7 +375,7 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
             };
             let database = db.database();
             let store = database.open().await?;
-            otklik::social::run_worker(&settings.social, store, &database.data_dir)
+            otklik::social::run_worker(&settings.social, store)
                 .await
                 .map_err(otklik::AppError::Usage)?;
         }

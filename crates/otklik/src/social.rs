@@ -44,7 +44,7 @@ pub struct SocialConfig {
     /// Seconds between two polls of a source that had nothing more.
     pub poll_interval_secs: u64,
     /// A model file written by `otklik classify train`; default: trained at start from
-    /// the corpus compiled in (and kept in the data directory).
+    /// the corpus compiled in.
     pub model: Option<PathBuf>,
     pub sources: Vec<Source>,
 }
@@ -163,9 +163,10 @@ pub fn train_embedded() -> Result<Model, String> {
     Model::train(&train).map_err(|e| e.to_string())
 }
 
-/// The configured model file; else `classifier.bin` in the data directory; else one
-/// trained now from the embedded corpus (and written there for the next start).
-pub fn load_model(configured: Option<&Path>, data_dir: &Path) -> Result<Arc<Model>, String> {
+/// The configured model file; else one trained from the embedded corpus (0.6 s in a
+/// release build), once per process. Not cached on disk: a cache would outlive an
+/// upgrade that changed the corpus or the features.
+pub fn load_model(configured: Option<&Path>) -> Result<Arc<Model>, String> {
     if let Some(path) = configured {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read the model {}: {e}", path.display()))?;
@@ -176,17 +177,7 @@ pub fn load_model(configured: Option<&Path>, data_dir: &Path) -> Result<Arc<Mode
     if let Some(model) = EMBEDDED_MODEL.get() {
         return Ok(model.clone());
     }
-    let cached = data_dir.join("classifier.bin");
-    let model = match std::fs::read(&cached).ok().map(|b| Model::from_bytes(&b)) {
-        Some(Ok(model)) => model,
-        _ => {
-            let model = train_embedded()?;
-            // A cache only: a failure to write it costs a retraining at the next start.
-            let _ = std::fs::create_dir_all(data_dir)
-                .and_then(|()| std::fs::write(&cached, model.to_bytes()));
-            model
-        }
-    };
+    let model = train_embedded()?;
     Ok(EMBEDDED_MODEL.get_or_init(|| Arc::new(model)).clone())
 }
 
@@ -642,11 +633,10 @@ impl Running {
 pub async fn start(
     config: &SocialConfig,
     store: Arc<dyn Store>,
-    data_dir: &Path,
 ) -> Result<(SocialIntake, Running), String> {
     let model = {
-        let (configured, dir) = (config.model.clone(), data_dir.to_owned());
-        tokio::task::spawn_blocking(move || load_model(configured.as_deref(), &dir))
+        let configured = config.model.clone();
+        tokio::task::spawn_blocking(move || load_model(configured.as_deref()))
             .await
             .map_err(|e| e.to_string())??
     };
@@ -699,12 +689,8 @@ pub async fn start(
 }
 
 /// A worker-only process (scale mode): consumes the stream until a signal.
-pub async fn run_worker(
-    config: &SocialConfig,
-    store: Arc<dyn Store>,
-    data_dir: &Path,
-) -> Result<(), String> {
-    let model = load_model(config.model.as_deref(), data_dir)?;
+pub async fn run_worker(config: &SocialConfig, store: Arc<dyn Store>) -> Result<(), String> {
+    let model = load_model(config.model.as_deref())?;
     let broker = jetstream(&config.nats_url, &config.nats_stream).await?;
     let worker = spawn_nats_worker(
         broker,
