@@ -405,15 +405,17 @@ macro_rules! impl_social {
                 };
                 report.stored += 1;
                 let since = now - i64::from(rules.cluster_hours) * 3600;
-                let candidates = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, Option<String>)>(
-                    "SELECT p.id, p.exact_sig, p.minhash, p.incident_id, i.status \
+                // The window is applied here, not in SQL: with `received_at >= $n` in the
+                // query, PostgreSQL's generic plan (made while the table was small) read
+                // every recent post through the time index instead of the band indexes.
+                let candidates = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, Option<String>, i64)>(
+                    "SELECT p.id, p.exact_sig, p.minhash, p.incident_id, i.status, p.received_at \
                      FROM social_posts p LEFT JOIN social_incidents i ON i.id = p.incident_id \
-                     WHERE p.id <> $1 AND p.received_at >= $2 AND p.duplicate_of IS NULL \
-                       AND (p.exact_sig = $3 OR p.band0 = $4 OR p.band1 = $5 OR p.band2 = $6 OR p.band3 = $7) \
-                     ORDER BY p.id LIMIT 64",
+                     WHERE p.id <> $1 AND p.duplicate_of IS NULL \
+                       AND (p.exact_sig = $2 OR p.band0 = $3 OR p.band1 = $4 OR p.band2 = $5 OR p.band3 = $6) \
+                     ORDER BY p.id DESC LIMIT 64",
                 )
                 .bind(post_id)
-                .bind(since)
                 .bind(bits(a.exact))
                 .bind(i64::from(bands[0]))
                 .bind(i64::from(bands[1]))
@@ -421,13 +423,16 @@ macro_rules! impl_social {
                 .bind(i64::from(bands[3]))
                 .fetch_all(&mut *conn)
                 .await?;
-                let original = candidates.into_iter().find(|(_, exact, minhash, _, _)| {
-                    $crate::social_sql::unbits(*exact) == a.exact
-                        || ::otklik_social::signature::distance($crate::social_sql::unbits(*minhash), a.minhash)
-                            <= ::otklik_social::signature::NEAR_DISTANCE
-                });
+                let original = candidates
+                    .into_iter()
+                    .filter(|candidate| candidate.5 >= since)
+                    .find(|(_, exact, minhash, _, _, _)| {
+                        $crate::social_sql::unbits(*exact) == a.exact
+                            || ::otklik_social::signature::distance($crate::social_sql::unbits(*minhash), a.minhash)
+                                <= ::otklik_social::signature::NEAR_DISTANCE
+                    });
                 let mut incident = None;
-                if let Some((original_id, _, _, original_incident, status)) = &original {
+                if let Some((original_id, _, _, original_incident, status, _)) = &original {
                     report.duplicates += 1;
                     ::sqlx::query::<$db>("UPDATE social_posts SET duplicate_of = $2 WHERE id = $1")
                         .bind(post_id)
