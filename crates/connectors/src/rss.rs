@@ -225,48 +225,33 @@ fn external_id(id: &str) -> String {
 // ---- encodings ----
 
 /// The answer as text: a BOM, else the Content-Type's charset, else the XML declaration's
-/// encoding. UTF-8 (lossy), UTF-16, Windows-1251 and Latin-1 are read; other encodings are
-/// refused (`Malformed`).
+/// encoding, decoded by `encoding_rs` (the WHATWG labels: UTF-8, UTF-16, Windows-1251,
+/// KOI8-R, KOI8-U, ISO-8859-5, …). A label `encoding_rs` does not know is refused
+/// (`Malformed`); a body that is not valid in its declared UTF-8 is tried against the
+/// next declaration (a server's default charset on a file in another encoding).
 fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, ConnectorError> {
-    if let Some(rest) = body.strip_prefix(b"\xEF\xBB\xBF") {
-        return Ok(String::from_utf8_lossy(rest).into_owned());
-    }
-    if let Some(rest) = body.strip_prefix(b"\xFF\xFE") {
-        return Ok(utf16(rest, u16::from_le_bytes));
-    }
-    if let Some(rest) = body.strip_prefix(b"\xFE\xFF") {
-        return Ok(utf16(rest, u16::from_be_bytes));
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(body) {
+        let (text, _) = encoding.decode_without_bom_handling(&body[bom..]);
+        return Ok(text.into_owned());
     }
     let from_header = content_type.and_then(charset_param);
     let from_decl = declared_encoding(body);
-    let candidates = [from_header, from_decl];
-    for label in candidates.iter().flatten() {
-        match label.as_str() {
-            "utf-8" | "utf8" => {
-                if let Ok(s) = std::str::from_utf8(body) {
-                    return Ok(s.to_owned());
-                }
-                // A server's default charset on a file in another encoding: try the next.
+    for label in [from_header, from_decl].iter().flatten() {
+        let Some(encoding) = encoding_rs::Encoding::for_label(label.as_bytes()) else {
+            return Err(ConnectorError::Malformed(format!(
+                "unsupported encoding {label:.40}"
+            )));
+        };
+        if encoding == encoding_rs::UTF_8 {
+            if let Ok(s) = std::str::from_utf8(body) {
+                return Ok(s.to_owned());
             }
-            "windows-1251" | "cp1251" | "x-cp1251" => return Ok(windows_1251(body)),
-            "iso-8859-1" | "latin1" | "us-ascii" | "ascii" => {
-                return Ok(body.iter().map(|&b| char::from(b)).collect())
-            }
-            other => {
-                return Err(ConnectorError::Malformed(format!(
-                    "unsupported encoding {other:.40}"
-                )))
-            }
+            continue;
         }
+        let (text, _) = encoding.decode_without_bom_handling(body);
+        return Ok(text.into_owned());
     }
     Ok(String::from_utf8_lossy(body).into_owned())
-}
-
-fn utf16(bytes: &[u8], read: fn([u8; 2]) -> u16) -> String {
-    let units = bytes.chunks_exact(2).map(|p| read([p[0], p[1]]));
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or('\u{FFFD}'))
-        .collect()
 }
 
 fn charset_param(content_type: &str) -> Option<String> {
@@ -292,27 +277,6 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let value = &rest[1..];
     Some(value[..value.find(quote)?].to_ascii_lowercase())
-}
-
-/// Windows-1251, the Cyrillic code page of many Russian sites.
-fn windows_1251(bytes: &[u8]) -> String {
-    const HIGH: [char; 64] = [
-        'Ђ', 'Ѓ', '‚', 'ѓ', '„', '…', '†', '‡', '€', '‰', 'Љ', '‹', 'Њ', 'Ќ', 'Ћ', 'Џ', //
-        'ђ', '‘', '’', '“', '”', '•', '–', '—', '\u{FFFD}', '™', 'љ', '›', 'њ', 'ќ', 'ћ',
-        'џ', //
-        '\u{A0}', 'Ў', 'ў', 'Ј', '¤', 'Ґ', '¦', '§', 'Ё', '©', 'Є', '«', '¬', '\u{AD}', '®',
-        'Ї', //
-        '°', '±', 'І', 'і', 'ґ', 'µ', '¶', '·', 'ё', '№', 'є', '»', 'ј', 'Ѕ', 'ѕ', 'ї',
-    ];
-    bytes
-        .iter()
-        .map(|&b| match b {
-            0..=0x7F => char::from(b),
-            0x80..=0xBF => HIGH[usize::from(b - 0x80)],
-            // А (U+0410) … я (U+044F) in order.
-            _ => char::from_u32(0x0410 + u32::from(b - 0xC0)).unwrap_or('\u{FFFD}'),
-        })
-        .collect()
 }
 
 // ---- the feed ----
@@ -774,7 +738,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(xml, "<rss/>");
-        assert!(decode(b"<?xml version=\"1.0\" encoding=\"koi8-r\"?><rss/>", None).is_err());
+        // KOI8-R: «Привет» is F0 D2 C9 D7 C5 D4.
+        let mut koi = b"<?xml version=\"1.0\" encoding=\"koi8-r\"?><rss><title>".to_vec();
+        koi.extend_from_slice(&[0xF0, 0xD2, 0xC9, 0xD7, 0xC5, 0xD4]);
+        koi.extend_from_slice(b"</title></rss>");
+        assert!(decode(&koi, None)
+            .unwrap()
+            .contains("<title>Привет</title>"));
+        assert!(decode(
+            b"<?xml version=\"1.0\" encoding=\"x-martian\"?><rss/>",
+            None
+        )
+        .is_err());
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
             .chain("<rss/>".encode_utf16().flat_map(|u| u.to_le_bytes()))
