@@ -60,7 +60,11 @@ impl Measure {
         let mut all: Vec<Measure> = SIMPLE.iter().map(|(m, _)| *m).collect();
         all.extend(RejectionGround::ALL.iter().map(|g| Measure::Rejected(*g)));
         all.extend((1..=5).map(Measure::Rated));
-        all.extend(IncidentKind::ALL.iter().map(|k| Measure::Incident(*k)));
+        all.extend(
+            IncidentKind::OF_SUBMISSIONS
+                .iter()
+                .map(|k| Measure::Incident(*k)),
+        );
         all
     }
 
@@ -81,7 +85,7 @@ impl Measure {
             Measure::Extended => 11,
             Measure::Rejected(g) => 12 + position(RejectionGround::ALL, g),
             Measure::Rated(score) => 17 + usize::from(score.clamp(1, 5)) - 1,
-            Measure::Incident(k) => 22 + position(IncidentKind::ALL, k),
+            Measure::Incident(k) => 22 + position(IncidentKind::OF_SUBMISSIONS, k),
         }
     }
 
@@ -149,7 +153,7 @@ impl Figures {
     }
 
     pub fn incidents(&self) -> i64 {
-        IncidentKind::ALL
+        IncidentKind::OF_SUBMISSIONS
             .iter()
             .map(|k| self.get(Measure::Incident(*k)))
             .sum()

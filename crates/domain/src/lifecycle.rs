@@ -224,6 +224,23 @@ pub enum IncidentKind {
     /// A routed submission could not be delivered to the organisation's own system after
     /// the configured number of attempts (the operator's alert; delivery goes on).
     DeliveryFailing,
+    /// A social-media incident not answered publicly by its deadline (24 hours by
+    /// default; `social::DEFAULT_ANSWER_HOURS`).
+    LateSocialAnswer,
+}
+
+impl IncidentKind {
+    /// The kinds raised for submissions, which analytics counts per organisation,
+    /// subcategory, channel and kind (a social incident has no channel or kind).
+    pub const OF_SUBMISSIONS: &'static [IncidentKind] = &[
+        IncidentKind::LateRegistration,
+        IncidentKind::LateModeration,
+        IncidentKind::LateRedirect,
+        IncidentKind::LateAnswer,
+        IncidentKind::AnswerRejected,
+        IncidentKind::LowRating,
+        IncidentKind::DeliveryFailing,
+    ];
 }
 
 /// How a submission reached the platform.
@@ -692,6 +709,7 @@ named_enum!(IncidentKind {
     AnswerRejected => "answer_rejected",
     LowRating => "low_rating",
     DeliveryFailing => "delivery_failing",
+    LateSocialAnswer => "late_social_answer",
 });
 named_enum!(Channel {
     Portal => "portal",

@@ -479,16 +479,35 @@ async fn nats_worker(
 
 // --- pollers and the publisher of answers ------------------------------------------------------
 
+/// Polls one source for as long as this node holds its lease (renewed before each poll;
+/// it outlasts the wait between polls, so a node that stops polling yields the source to
+/// another within about two intervals and a minute).
 fn spawn_poller(
     key: String,
     poller: Box<dyn Poller>,
     store: Arc<dyn Store>,
     sink: Arc<dyn SocialSink>,
     interval: Duration,
+    holder: Arc<str>,
 ) -> tokio::task::JoinHandle<()> {
+    let lease = interval.saturating_mul(2) + Duration::from_secs(60);
     tokio::spawn(async move {
         let mut failures = 0u32;
         loop {
+            let now = time::OffsetDateTime::now_utc();
+            match store.social_poll_lease(&key, &holder, now, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(source = %key, "another node polls this source");
+                    tokio::time::sleep(interval).await;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(source = %key, "poll lease: {e}");
+                    tokio::time::sleep(interval.min(Duration::from_secs(5))).await;
+                    continue;
+                }
+            }
             let wait = match poll_once(&key, poller.as_ref(), &store, sink.as_ref()).await {
                 Ok(true) => Duration::ZERO,
                 Ok(false) => interval,
@@ -675,6 +694,8 @@ pub async fn start(
         Some(js) => spawn_nats_worker(js, store.clone(), pipeline, hints, rules),
         None => spawn_inbox_worker(store.clone(), pipeline, hints, rules),
     }];
+    // This process's name on the sources it polls.
+    let holder: Arc<str> = format!("node-{:016x}", rand::random::<u64>()).into();
     for (key, poller) in pollers {
         tasks.push(spawn_poller(
             key,
@@ -682,6 +703,7 @@ pub async fn start(
             store.clone(),
             sink.clone(),
             interval,
+            holder.clone(),
         ));
     }
     tasks.push(spawn_publisher(store, Arc::new(publishers)));

@@ -74,6 +74,41 @@ pub(crate) fn incident_leaf(
     .unwrap_or_default()
 }
 
+/// The canonical log leaf of a social incident's breach (ids and instants only). It names
+/// no submission, so analytics, which counts submissions' incidents, passes it by.
+#[derive(serde::Serialize)]
+struct SocialIncidentLeaf<'a> {
+    v: u32,
+    event: &'static str,
+    incident: &'a str,
+    social_incident: i64,
+    org: Option<i64>,
+    region: Option<i64>,
+    due_at: i64,
+    at: i64,
+}
+
+pub(crate) fn social_incident_leaf(
+    kind: IncidentKind,
+    social_incident: i64,
+    org: Option<i64>,
+    region: Option<i64>,
+    due_at: i64,
+    at: i64,
+) -> Vec<u8> {
+    serde_json::to_vec(&SocialIncidentLeaf {
+        v: 1,
+        event: "incident",
+        incident: kind.as_str(),
+        social_incident,
+        org,
+        region,
+        due_at,
+        at,
+    })
+    .unwrap_or_default()
+}
+
 /// The log leaf of a recompute run.
 pub(crate) fn recompute_leaf(checked: u64, changed: u64, cause: &str, at: i64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -91,31 +126,51 @@ pub(crate) fn recompute_leaf(checked: u64, changed: u64, cause: &str, at: i64) -
 pub(crate) struct IncidentRow {
     pub id: i64,
     pub kind: String,
-    pub submission_id: i64,
-    pub created_at: i64,
-    pub org_id: i64,
-    pub org_name: String,
-    pub region_id: i64,
-    pub region_name: String,
+    pub submission_id: Option<i64>,
+    pub created_at: Option<i64>,
+    pub social_incident_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub org_name: Option<String>,
+    pub region_id: Option<i64>,
+    pub region_name: Option<String>,
     pub due_at: Option<i64>,
     pub detected_at: i64,
     pub resolved_at: Option<i64>,
     pub resolution: Option<String>,
 }
 
+/// The columns of [`IncidentRow`], over `incidents i` joined by [`INCIDENT_JOINS`].
+pub(crate) const INCIDENT_COLUMNS: &str = "i.id, i.kind, i.submission_id, s.created_at, \
+     i.social_incident_id, i.org_id, o.name AS org_name, i.region_id, r.name AS region_name, \
+     i.due_at, i.detected_at, i.resolved_at, i.resolution";
+
+/// Outer joins: a social incident's row has no submission and may have no organisation.
+pub(crate) const INCIDENT_JOINS: &str = "LEFT JOIN submissions s ON s.id = i.submission_id \
+     LEFT JOIN organisations o ON o.id = i.org_id \
+     LEFT JOIN regions r ON r.id = i.region_id";
+
 impl IncidentRow {
     pub fn into_model(self) -> crate::StoreResult<crate::IncidentRecord> {
         use crate::common::{corrupt, from_ts};
         use otklik_domain::*;
-        let submission = SubmissionId(self.submission_id);
+        let subject = match (self.submission_id, self.created_at, self.social_incident_id) {
+            (Some(id), Some(created_at), None) => {
+                let submission = SubmissionId(id);
+                crate::IncidentSubject::Submission {
+                    id: submission,
+                    number: RegistrationNumber::new(submission, from_ts(created_at)?),
+                }
+            }
+            (None, None, Some(social)) => crate::IncidentSubject::Social(social),
+            _ => return Err(corrupt("incidents.subject")),
+        };
         Ok(crate::IncidentRecord {
             id: IncidentId(self.id),
             kind: IncidentKind::parse(&self.kind).map_err(|_| corrupt("incidents.kind"))?,
-            submission,
-            number: RegistrationNumber::new(submission, from_ts(self.created_at)?),
-            org: OrgId(self.org_id),
+            subject,
+            org: self.org_id.map(OrgId),
             org_name: self.org_name,
-            region: RegionId(self.region_id),
+            region: self.region_id.map(RegionId),
             region_name: self.region_name,
             due_at: self.due_at.map(from_ts).transpose()?,
             detected_at: from_ts(self.detected_at)?,
@@ -1105,14 +1160,10 @@ macro_rules! impl_admin {
                 let n = params.len();
                 let (sql, params) = bind_all(
                     format!(
-                        "SELECT i.id, i.kind, i.submission_id, s.created_at, i.org_id, \
-                                o.name AS org_name, i.region_id, r.name AS region_name, i.due_at, \
-                                i.detected_at, i.resolved_at, i.resolution \
-                         FROM incidents i \
-                         JOIN submissions s ON s.id = i.submission_id \
-                         JOIN organisations o ON o.id = i.org_id \
-                         JOIN regions r ON r.id = i.region_id{clause} \
+                        "SELECT {} FROM incidents i {}{clause} \
                          ORDER BY i.detected_at DESC, i.id DESC LIMIT ${} OFFSET ${}",
+                        $crate::admin_sql::INCIDENT_COLUMNS,
+                        $crate::admin_sql::INCIDENT_JOINS,
                         n + 1,
                         n + 2
                     ),
@@ -1181,15 +1232,11 @@ macro_rules! impl_admin {
                 &self,
                 id: ::otklik_domain::IncidentId,
             ) -> $crate::StoreResult<$crate::IncidentRecord> {
-                ::sqlx::query_as::<$db, $crate::admin_sql::IncidentRow>(
-                    "SELECT i.id, i.kind, i.submission_id, s.created_at, i.org_id, \
-                            o.name AS org_name, i.region_id, r.name AS region_name, i.due_at, \
-                            i.detected_at, i.resolved_at, i.resolution \
-                     FROM incidents i \
-                     JOIN submissions s ON s.id = i.submission_id \
-                     JOIN organisations o ON o.id = i.org_id \
-                     JOIN regions r ON r.id = i.region_id WHERE i.id = $1",
-                )
+                ::sqlx::query_as::<$db, $crate::admin_sql::IncidentRow>(&format!(
+                    "SELECT {} FROM incidents i {} WHERE i.id = $1",
+                    $crate::admin_sql::INCIDENT_COLUMNS,
+                    $crate::admin_sql::INCIDENT_JOINS,
+                ))
                 .bind(id.0)
                 .fetch_optional(self.$read())
                 .await?

@@ -1103,6 +1103,15 @@ pub trait Social {
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
     async fn social_cursor(&self, source: &str) -> StoreResult<Option<String>>;
+    /// Takes or renews `holder`'s lease on polling `source` until `now + lease`; false
+    /// while another holder's lease runs.
+    async fn social_poll_lease(
+        &self,
+        source: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> StoreResult<bool>;
     /// The last poll of `source` failed with `code` (the cursor stays).
     async fn social_poll_failed(
         &self,
@@ -1139,7 +1148,8 @@ pub trait Social {
         command: SocialCommand,
         now: OffsetDateTime,
     ) -> StoreResult<i64>;
-    /// Records a breach for every open incident past its deadline; how many.
+    /// Records a breach for every open incident past its deadline, once, in the procedure
+    /// incident register (`late_social_answer`) and the log; how many.
     async fn social_monitor(&self, now: OffsetDateTime) -> StoreResult<u64>;
     async fn social_claim_replies(
         &self,

@@ -532,20 +532,41 @@ pub struct MonitorReport {
     pub incidents: u64,
 }
 
+/// What a register row is about: a submission or a social-media incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentSubject {
+    Submission {
+        id: SubmissionId,
+        number: RegistrationNumber,
+    },
+    /// A `social_incidents` row.
+    Social(i64),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentRecord {
     pub id: IncidentId,
     pub kind: otklik_domain::lifecycle::IncidentKind,
-    pub submission: SubmissionId,
-    pub number: RegistrationNumber,
-    pub org: OrgId,
-    pub org_name: String,
-    pub region: RegionId,
-    pub region_name: String,
+    pub subject: IncidentSubject,
+    /// Unknown only for a social incident nobody had routed when it was raised.
+    pub org: Option<OrgId>,
+    pub org_name: Option<String>,
+    pub region: Option<RegionId>,
+    pub region_name: Option<String>,
     pub due_at: Option<OffsetDateTime>,
     pub detected_at: OffsetDateTime,
     pub resolved_at: Option<OffsetDateTime>,
     pub resolution: Option<String>,
+}
+
+impl IncidentRecord {
+    /// The submission the incident is about, if it is about one.
+    pub fn submission(&self) -> Option<SubmissionId> {
+        match self.subject {
+            IncidentSubject::Submission { id, .. } => Some(id),
+            IncidentSubject::Social(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

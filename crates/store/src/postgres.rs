@@ -47,6 +47,20 @@ impl PgStore {
         })
     }
 
+    /// Serialises the social ingests that could cluster posts into the same incidents:
+    /// one transaction-scoped advisory lock per `(subcategory, region)` key, taken in
+    /// ascending order so that two batches never wait on each other in a cycle. Without
+    /// it two nodes could each miss the other's new incident and open a second one.
+    async fn social_cluster_locks(conn: &mut sqlx::PgConnection, keys: &[i64]) -> StoreResult<()> {
+        for key in keys {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(key)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Autovacuum keeps PostgreSQL's statistics.
     async fn refresh_statistics(&self) -> StoreResult<()> {
         Ok(())

@@ -200,6 +200,34 @@ impl Catalogue {
             .find(|(_, c)| c == code)
             .map(|(id, _)| *id)
     }
+
+    /// The clustering keys a batch may open or join incidents under (relevant posts'
+    /// subcategory and region), as sorted distinct lock ids tagged to stay clear of any
+    /// other advisory lock.
+    pub fn cluster_keys(&self, posts: &[AnalysedPost]) -> Vec<i64> {
+        const TAG: i64 = 0x5C << 56;
+        const MASK: i64 = (1 << 28) - 1;
+        let mut keys: Vec<i64> = posts
+            .iter()
+            .filter(|a| a.relevant)
+            .map(|a| {
+                let subcategory = a
+                    .subcategory
+                    .as_deref()
+                    .and_then(|name| self.subcategory(a.category.as_deref(), name))
+                    .unwrap_or(0);
+                let region = a
+                    .region_code
+                    .as_deref()
+                    .and_then(|c| self.region(c))
+                    .unwrap_or(0);
+                TAG | ((subcategory & MASK) << 28) | (region & MASK)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
 }
 
 pub(crate) fn bits(value: u64) -> i64 {
@@ -347,6 +375,42 @@ macro_rules! impl_social {
     (store: $store:ty, db: $db:ty, write: $write:ident, read: $read:ident,
      begin_write: $begin_write:literal $(,)?) => {
         impl $store {
+            /// Records a social incident's missed deadline in the procedure incident
+            /// register once, with its log leaf; returns whether it was new.
+            async fn raise_social_incident(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                social_incident: i64,
+                org: Option<i64>,
+                region: Option<i64>,
+                due_at: i64,
+                at: i64,
+            ) -> $crate::StoreResult<bool> {
+                use ::otklik_domain::lifecycle::IncidentKind;
+                let kind = IncidentKind::LateSocialAnswer;
+                let inserted = ::sqlx::query::<$db>(
+                    "INSERT INTO incidents (kind, social_incident_id, org_id, region_id, due_at, \
+                         detected_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(kind.as_str())
+                .bind(social_incident)
+                .bind(org)
+                .bind(region)
+                .bind(due_at)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                    == 1;
+                if inserted {
+                    let data = $crate::admin_sql::social_incident_leaf(
+                        kind, social_incident, org, region, due_at, at,
+                    );
+                    Self::log_append(&mut *conn, "incident", None, None, &data, &[], at).await?;
+                }
+                Ok(inserted)
+            }
+
             /// Stores one analysed post inside `tx`: the post, its duplicate, its incident.
             async fn social_ingest_one(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
@@ -605,6 +669,34 @@ macro_rules! impl_social {
                 .flatten())
             }
 
+            async fn social_poll_lease(
+                &self,
+                source: &str,
+                holder: &str,
+                now: ::time::OffsetDateTime,
+                lease: ::std::time::Duration,
+            ) -> $crate::StoreResult<bool> {
+                let now = $crate::common::ts(now);
+                let until = now.saturating_add(i64::try_from(lease.as_secs()).unwrap_or(60).max(1));
+                // One statement: the row is created free, or taken when free, expired or
+                // already ours; a running lease of another holder leaves it unchanged.
+                let taken = ::sqlx::query::<$db>(
+                    "INSERT INTO social_cursors (source, holder, leased_until) VALUES ($1, $2, $3) \
+                     ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, \
+                         leased_until = excluded.leased_until \
+                     WHERE social_cursors.holder IS NULL OR social_cursors.holder = excluded.holder \
+                        OR social_cursors.leased_until <= $4",
+                )
+                .bind(source)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .execute(self.$write())
+                .await?
+                .rows_affected();
+                Ok(taken == 1)
+            }
+
             async fn social_poll_failed(
                 &self,
                 source: &str,
@@ -684,6 +776,7 @@ macro_rules! impl_social {
                         .fetch_all(&mut *tx)
                         .await?,
                 };
+                Self::social_cluster_locks(&mut *tx, &catalogue.cluster_keys(posts)).await?;
                 for post in posts {
                     Self::social_ingest_one(&mut *tx, &catalogue, post, rules, now, &mut report).await?;
                 }
@@ -981,14 +1074,41 @@ macro_rules! impl_social {
 
             async fn social_monitor(&self, now: ::time::OffsetDateTime) -> $crate::StoreResult<u64> {
                 let now = $crate::common::ts(now);
-                let result = ::sqlx::query::<$db>(
-                    "UPDATE social_incidents SET breached_at = $1 \
-                     WHERE status = 'open' AND due_at < $1 AND breached_at IS NULL",
-                )
-                .bind(now)
-                .execute(self.$write())
-                .await?;
-                Ok(result.rows_affected())
+                let mut raised = 0;
+                // In batches, each one transaction: the mark on the incident, its register
+                // row and its log leaf land together or not at all.
+                loop {
+                    let mut tx = self.$write().begin_with($begin_write).await?;
+                    let due = ::sqlx::query_as::<$db, (i64, Option<i64>, Option<i64>, i64)>(
+                        "SELECT id, org_id, region_id, due_at FROM social_incidents \
+                         WHERE status = 'open' AND due_at < $1 AND breached_at IS NULL \
+                         ORDER BY due_at, id LIMIT 500",
+                    )
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if due.is_empty() {
+                        tx.commit().await?;
+                        return Ok(raised);
+                    }
+                    for (id, org, region, due_at) in due {
+                        let marked = ::sqlx::query::<$db>(
+                            "UPDATE social_incidents SET breached_at = $2 \
+                             WHERE id = $1 AND breached_at IS NULL",
+                        )
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if marked == 1
+                            && Self::raise_social_incident(&mut *tx, id, org, region, due_at, now).await?
+                        {
+                            raised += 1;
+                        }
+                    }
+                    tx.commit().await?;
+                }
             }
 
             async fn social_claim_replies(

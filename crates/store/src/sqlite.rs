@@ -44,6 +44,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Nothing to lock: `BEGIN IMMEDIATE` already serialises every write.
+    async fn social_cluster_locks(
+        _conn: &mut sqlx::SqliteConnection,
+        _keys: &[i64],
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Opens (creating when missing, with its directory) the database file at `path` and
     /// applies the migrations. `:memory:` opens a private in-memory database (for tests):
     /// one connection, shared by writes and reads, that lives as long as the store.

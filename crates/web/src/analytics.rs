@@ -546,7 +546,7 @@ pub async fn report(
             )
         })
         .collect();
-    let incidents = IncidentKind::ALL
+    let incidents = IncidentKind::OF_SUBMISSIONS
         .iter()
         .map(|k| {
             (

@@ -61,6 +61,7 @@ pub fn incident(k: IncidentKind) -> &'static str {
         IncidentKind::AnswerRejected => "Ответ отклонён координатором",
         IncidentKind::LowRating => "Низкая оценка ответа (1–2)",
         IncidentKind::DeliveryFailing => "Не доставлено в систему организации",
+        IncidentKind::LateSocialAnswer => "Нет публичного ответа в соцсети в срок",
     }
 }
 

@@ -127,6 +127,8 @@ conformance!(
         social_monitor_records_breaches_once,
         social_queue_reach,
         social_concurrent_actions_one_wins,
+        social_poll_leases_give_a_source_to_one_node,
+        social_concurrent_ingests_share_one_incident,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );

@@ -447,6 +447,76 @@ async fn the_coordinator_works_the_queue_in_pages() {
     app.stop().await;
 }
 
+/// A missed public-answer deadline is a row of the same procedure incident register as a
+/// submission's: in the register's API and page for the incident's region (linking to the
+/// social incident), not for another region's coordinator, and resolvable there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_social_deadline_joins_the_incident_register() {
+    let (reply_url, _) = reply_receiver().await;
+    let app = spawn_app_with(Backend::Sqlite, |c| c.social.sources = sources()).await;
+    push(&app, SECRET, &pothole_batch(&reply_url)).await;
+    let operator = app.token(OPERATOR).await;
+    let id = incident_with(&app, &operator, 2).await["id"]
+        .as_i64()
+        .unwrap();
+    // The monitor's pass a day and an hour later (the deadline is 24 hours).
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(25);
+    assert_eq!(app.store.social_monitor(later).await.unwrap(), 1);
+    assert_eq!(app.store.social_monitor(later).await.unwrap(), 0);
+
+    let tver = app.token(TVER_COORDINATOR).await;
+    let (status, list) = app
+        .api(&tver)
+        .get("/api/v1/incidents?kind=late_social_answer")
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let row = &list["items"][0];
+    assert_eq!(row["social_incident_id"], id, "{list}");
+    assert_eq!(row["number"], Value::Null);
+    assert_eq!(row["status"], "open");
+    let url = row["social_incident_url"].as_str().unwrap().to_owned();
+    let (status, _) = app.api(&tver).get(&url).await;
+    assert_eq!(status, 200);
+    let nsk = app.token(NSK_COORDINATOR).await;
+    let (_, other) = app
+        .api(&nsk)
+        .get("/api/v1/incidents?kind=late_social_answer")
+        .await;
+    assert_eq!(other["items"], json!([]), "{other}");
+
+    let browser = app.browser();
+    page_login(&app, &browser, TVER_COORDINATOR, DEMO_PASSWORD).await;
+    let register = browser
+        .get(app.url("/incidents?kind=late_social_answer"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        register.contains(&format!(
+            r#"<a href="/social/incidents/{id}">Соцсети, № {id}</a>"#
+        )) && register.contains("Нет публичного ответа в соцсети в срок"),
+        "{register}"
+    );
+    let register_id = row["id"].as_i64().unwrap();
+    let (status, body) = app
+        .api(&tver)
+        .post(
+            &format!("/api/v1/incidents/{register_id}/resolve"),
+            json!({"resolution": "Ответ опубликован, исполнитель предупреждён"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, list) = app
+        .api(&tver)
+        .get("/api/v1/incidents?kind=late_social_answer&resolved=true")
+        .await;
+    assert_eq!(list["items"][0]["id"], register_id, "{list}");
+    app.stop().await;
+}
+
 /// Scale mode with a worker of its own: posts published to JetStream (as a server in NATS
 /// mode publishes them) are analysed and stored by an `otklik social worker` process; the
 /// server itself runs the embedded mode here, so only the worker consumes the stream.

@@ -16,7 +16,9 @@ use otklik_domain::access::{self, Capability};
 use otklik_domain::lifecycle::{IncidentKind, Role};
 use otklik_domain::text::Reason;
 use otklik_domain::{IncidentId, OrgId, RegionId, ValidationErrors};
-use otklik_store::{IncidentQuery, IncidentRecord, Organisation, RegionSummary, Store};
+use otklik_store::{
+    IncidentQuery, IncidentRecord, IncidentSubject, Organisation, RegionSummary, Store,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -244,7 +246,7 @@ async fn find_in_region(
     region: RegionId,
 ) -> Result<IncidentRecord, AppError> {
     let incident = store.incident(id).await?;
-    if incident.region != region {
+    if incident.region != Some(region) {
         return Err(AppError::not_found());
     }
     Ok(incident)
@@ -291,18 +293,23 @@ pub struct IncidentParams {
 pub struct IncidentView {
     pub id: i64,
     /// `late_registration`, `late_moderation`, `late_redirect`, `late_answer`,
-    /// `answer_rejected`, `low_rating` or `delivery_failing`.
+    /// `answer_rejected`, `low_rating`, `delivery_failing` or `late_social_answer`.
     pub kind: String,
     /// The kind in Russian.
     pub kind_label: String,
-    /// The submission's registration number, `YYYY-NNNNNNN`.
-    pub number: String,
+    /// The submission's registration number, `YYYY-NNNNNNN`; null for a social incident.
+    pub number: Option<String>,
     /// The submission in this API, for callers who may open it; null for the analyst.
     pub submission_url: Option<String>,
-    pub organisation_id: i64,
-    pub organisation: String,
-    pub region_id: i64,
-    pub region: String,
+    /// The social-media incident, for `late_social_answer`.
+    pub social_incident_id: Option<i64>,
+    /// The social-media incident in this API (it answers 404 to whom may not read it).
+    pub social_incident_url: Option<String>,
+    /// Null only for a social incident nobody had routed when it was raised.
+    pub organisation_id: Option<i64>,
+    pub organisation: Option<String>,
+    pub region_id: Option<i64>,
+    pub region: Option<String>,
     /// The deadline that was breached, if the incident is about one.
     pub due_at: Option<String>,
     pub detected_at: String,
@@ -314,16 +321,25 @@ pub struct IncidentView {
 
 impl IncidentView {
     pub fn new(i: &IncidentRecord, role: Role) -> Self {
+        let (number, submission_url, social) = match i.subject {
+            IncidentSubject::Submission { id, number } => (
+                Some(number.to_string()),
+                opens_submissions(role).then(|| format!("/api/v1/submissions/{id}")),
+                None,
+            ),
+            IncidentSubject::Social(id) => (None, None, Some(id)),
+        };
         Self {
             id: i.id.0,
             kind: i.kind.as_str().to_owned(),
             kind_label: crate::messages::incident(i.kind).to_owned(),
-            number: i.number.to_string(),
-            submission_url: opens_submissions(role)
-                .then(|| format!("/api/v1/submissions/{}", i.submission)),
-            organisation_id: i.org.0,
+            number,
+            submission_url,
+            social_incident_id: social,
+            social_incident_url: social.map(|id| format!("/api/v1/social/incidents/{id}")),
+            organisation_id: i.org.map(|o| o.0),
             organisation: i.org_name.clone(),
-            region_id: i.region.0,
+            region_id: i.region.map(|r| r.0),
             region: i.region_name.clone(),
             due_at: i.due_at.map(rfc3339),
             detected_at: rfc3339(i.detected_at),

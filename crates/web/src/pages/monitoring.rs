@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use otklik_domain::lifecycle::{IncidentKind, Role};
 use otklik_domain::{IncidentId, OrgId, RegionId};
-use otklik_store::{IncidentQuery, UserRecord};
+use otklik_store::{IncidentQuery, IncidentSubject, UserRecord};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -194,8 +194,10 @@ pub struct CountLink {
 
 pub struct IncidentRow {
     pub id: i64,
-    pub number: String,
-    /// The submission, for those who may open it (not the analyst).
+    /// «№ 2026-0000001» for a submission, «Соцсети, № 42» for a social incident.
+    pub label: String,
+    /// The submission, for those who may open it (not the analyst); the social incident,
+    /// whose page checks its own access.
     pub href: Option<String>,
     pub kind: &'static str,
     pub org: String,
@@ -454,11 +456,17 @@ impl RegisterPage {
                 let failed = failure.as_ref().filter(|f| f.id == i.id);
                 IncidentRow {
                     id: i.id.0,
-                    number: i.number.to_string(),
-                    href: opens.then(|| format!("/submissions/{}", i.submission)),
+                    label: subject_label(&i.subject),
+                    href: subject_href(&i.subject, opens),
                     kind: messages::incident(i.kind),
-                    org: i.org_name.clone(),
-                    region: i.region_name.clone(),
+                    org: i
+                        .org_name
+                        .clone()
+                        .unwrap_or_else(|| "не определена".to_owned()),
+                    region: i
+                        .region_name
+                        .clone()
+                        .unwrap_or_else(|| "не определён".to_owned()),
                     due: i.due_at.map_or_else(|| "—".to_owned(), messages::datetime),
                     detected: messages::datetime(i.detected_at),
                     resolved_at: i.resolved_at.map(messages::datetime),
@@ -475,7 +483,7 @@ impl RegisterPage {
 
         if let Some(f) = failure {
             let shown = page.rows.iter().find(|r| r.id == f.id.0);
-            let number = shown.map(|r| r.number.clone());
+            let label = shown.map(|r| r.label.clone());
             page.chrome = Chrome::new(ctx, "Ошибка: реестр инцидентов");
             page.status = f.error.status;
             page.summary_title = "Инцидент не закрыт";
@@ -488,8 +496,8 @@ impl RegisterPage {
                 (Some(row), None) => format!("#incident-{}", row.id),
                 (None, _) => "#main".to_owned(),
             };
-            let message = match number {
-                Some(n) => format!("№ {n}. {message}"),
+            let message = match label {
+                Some(label) => format!("{label}. {message}"),
                 None => message,
             };
             page.summary.push((href, message));
@@ -615,4 +623,23 @@ async fn monitoring(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         kinds,
         open_total: open.total,
     }))
+}
+
+/// How a register row names what it is about.
+fn subject_label(subject: &IncidentSubject) -> String {
+    match subject {
+        IncidentSubject::Submission { number, .. } => format!("№ {number}"),
+        IncidentSubject::Social(id) => format!("Соцсети, № {id}"),
+    }
+}
+
+/// Where a register row links: the submission for those who may open it; the social
+/// incident always (its page refuses whom it must).
+fn subject_href(subject: &IncidentSubject, opens_submissions: bool) -> Option<String> {
+    match subject {
+        IncidentSubject::Submission { id, .. } => {
+            opens_submissions.then(|| format!("/submissions/{id}"))
+        }
+        IncidentSubject::Social(id) => Some(format!("/social/incidents/{id}")),
+    }
 }

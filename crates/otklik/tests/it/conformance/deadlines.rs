@@ -528,7 +528,7 @@ pub(super) async fn the_coordinator_moderates_its_region(store: Arc<dyn Store>) 
         })
         .await
         .unwrap();
-    assert_eq!(late.items[0].submission, waiting);
+    assert_eq!(late.items[0].submission(), Some(waiting));
     assert_eq!(
         late.items[0].due_at,
         Some(datetime!(2026-12-07 20:59:59 UTC))
@@ -596,8 +596,12 @@ pub(super) async fn an_appeal_redirected_late_is_an_incident(store: Arc<dyn Stor
         .await
         .unwrap();
     assert_eq!(page.total, 1);
-    assert_eq!(page.items[0].submission, appeal);
-    assert_eq!(page.items[0].org, w.org, "the organisation that was late");
+    assert_eq!(page.items[0].submission(), Some(appeal));
+    assert_eq!(
+        page.items[0].org,
+        Some(w.org),
+        "the organisation that was late"
+    );
     assert_eq!(
         page.items[0].due_at,
         Some(datetime!(2026-12-11 20:59:59 UTC))
@@ -662,7 +666,7 @@ pub(super) async fn the_monitor_warns_and_records_breaches_once(store: Arc<dyn S
         .items
         .iter()
         .filter(|i| i.kind == IncidentKind::LateAnswer)
-        .map(|i| i.submission)
+        .filter_map(|i| i.submission())
         .collect();
     assert!(late.contains(&first) && late.contains(&second));
     // Filters; resolution once; the analyst's aggregates.

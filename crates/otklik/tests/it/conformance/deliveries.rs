@@ -191,7 +191,7 @@ pub(super) async fn pushes_retry_then_alert_once(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(incidents.total, 1, "alerted once, not at every failure");
-    assert_eq!(incidents.items[0].submission, id);
+    assert_eq!(incidents.items[0].submission(), Some(id));
 
     let due = s.claim_pushes(at, lease, 10).await.unwrap();
     s.finish_pushes(&[(due[0].id, PushOutcome::Delivered)], at)
