@@ -282,7 +282,19 @@ struct WireComment {
     text: String,
     #[serde(default)]
     deleted: Option<Value>,
+    /// The first replies to a top-level comment (`thread_items_count`).
+    #[serde(default)]
+    thread: Option<WireThread>,
 }
+
+#[derive(Debug, Deserialize)]
+struct WireThread {
+    #[serde(default)]
+    items: Vec<Value>,
+}
+
+/// How many replies of a thread `wall.getComments` returns with each comment (its maximum).
+const THREAD_ITEMS: u32 = 10;
 
 fn truthy(v: &Option<Value>) -> bool {
     match v {
@@ -591,6 +603,46 @@ impl Vk {
         state.c = all;
     }
 
+    /// A comment (or a reply in the thread of comment `thread`) as a post, unless deleted
+    /// or empty; unreadable text is quarantined.
+    fn emit_comment(
+        &self,
+        owner: i64,
+        post: i64,
+        wire: &WireComment,
+        item: &Value,
+        thread: Option<i64>,
+        run: &mut Run,
+    ) {
+        if truthy(&wire.deleted) {
+            return;
+        }
+        let external_id = comment_id(owner, post, wire.id);
+        let url = match thread {
+            None => format!("https://vk.com/wall{owner}_{post}?reply={}", wire.id),
+            Some(t) => format!(
+                "https://vk.com/wall{owner}_{post}?reply={}&thread={t}",
+                wire.id
+            ),
+        };
+        match check_text(&wire.text) {
+            Ok(text) => run.emit(RawPost {
+                source: self.source.clone(),
+                platform: Platform::Vk,
+                url: Some(url),
+                external_id,
+                text,
+                published_at: date_or_now(wire.date),
+                reply: ReplyTarget::VkWall {
+                    owner_id: owner,
+                    post_id: post,
+                },
+            }),
+            Err(TextVerdict::Empty) => {}
+            Err(verdict) => run.quarantine(&self.source, Some(external_id), verdict.reason(), item),
+        }
+    }
+
     /// New comments under the followed posts, oldest first.
     async fn comments(&self, state: &mut Cursor, run: &mut Run) -> Result<Step, ConnectorError> {
         let mut gone: Vec<(i64, i64)> = Vec::new();
@@ -608,6 +660,7 @@ impl Vk {
                     ("count", self.page_size.to_string()),
                     ("sort", "asc".into()),
                     ("preview_length", "0".into()),
+                    ("thread_items_count", THREAD_ITEMS.to_string()),
                 ];
                 if last > 0 {
                     // From this comment on (or the nearest earlier one, if it was deleted).
@@ -641,29 +694,18 @@ impl Vk {
                         continue;
                     }
                     newest = newest.max(wire.id);
-                    if truthy(&wire.deleted) {
-                        continue;
-                    }
-                    let external_id = comment_id(owner, post, wire.id);
-                    match check_text(&wire.text) {
-                        Ok(text) => run.emit(RawPost {
-                            source: self.source.clone(),
-                            platform: Platform::Vk,
-                            url: Some(format!(
-                                "https://vk.com/wall{owner}_{post}?reply={}",
-                                wire.id
-                            )),
-                            external_id,
-                            text,
-                            published_at: date_or_now(wire.date),
-                            reply: ReplyTarget::VkWall {
-                                owner_id: owner,
-                                post_id: post,
-                            },
-                        }),
-                        Err(TextVerdict::Empty) => {}
-                        Err(verdict) => {
-                            run.quarantine(&self.source, Some(external_id), verdict.reason(), item)
+                    self.emit_comment(owner, post, &wire, item, None, run);
+                    // Replies in its thread, read with their new top-level comment.
+                    for reply in wire.thread.iter().flat_map(|t| t.items.iter()) {
+                        match WireComment::deserialize(reply) {
+                            Ok(r) => self.emit_comment(owner, post, &r, reply, Some(wire.id), run),
+                            Err(_) => {
+                                let id = reply
+                                    .get("id")
+                                    .and_then(Value::as_i64)
+                                    .map(|c| comment_id(owner, post, c));
+                                run.quarantine(&self.source, id, "bad_shape", reply);
+                            }
                         }
                     }
                 }

@@ -412,12 +412,31 @@ async fn vk_comments_of_recent_posts() {
             vk_comment(-1, 10, 3, "Третий день без воды"),
         ];
         comments[1] = json!({"id": 2, "deleted": true});
+        // Replies in the thread of comment 3 come with it: one readable, one of a shape
+        // nobody expects (quarantined), one deleted.
+        comments[2]["thread"] = json!({"count": 3, "items": [
+            vk_comment(-1, 10, 6, "И у нас в подъезде тоже нет воды"),
+            {"id": "seven", "text": []},
+            {"id": 8, "deleted": 1},
+        ]});
         f.comments.insert((-1, 10), comments);
     }
     let src = vk_source(&base, json!({"comment_posts": 5, "page_size": 2}));
     let vk = poller(&src);
     let first = vk.poll(None).await.unwrap();
-    assert_eq!(ids(&first), ["-1_10", "-1_10_c1", "-1_10_c3"]);
+    assert_eq!(ids(&first), ["-1_10", "-1_10_c1", "-1_10_c3", "-1_10_c6"]);
+    assert_eq!(
+        first.posts[3].url.as_deref(),
+        Some("https://vk.com/wall-1_10?reply=6&thread=3")
+    );
+    assert_eq!(first.quarantined.len(), 1, "{:?}", first.quarantined);
+    assert!(fake
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|(m, _)| m == "wall.getComments")
+        .all(|(_, p)| p.get("thread_items_count").map(String::as_str) == Some("10")));
     let c = &first.posts[1];
     assert_eq!(c.url.as_deref(), Some("https://vk.com/wall-1_10?reply=1"));
     assert_eq!(
