@@ -40,73 +40,50 @@ pub(crate) fn route_label(id: i64, region: Option<i64>, municipality: Option<i64
     }
 }
 
-/// The canonical log leaf of an incident (no personal data: ids and instants only).
+/// A row of the procedure incident register: about a submission or a social incident.
+pub(crate) struct RegisterRow {
+    pub kind: IncidentKind,
+    pub submission: Option<i64>,
+    pub social_incident: Option<i64>,
+    pub org: Option<i64>,
+    pub region: Option<i64>,
+    pub due_at: Option<i64>,
+    pub at: i64,
+}
+
+/// The canonical log leaf of an incident (no personal data: ids and instants only). A
+/// submission's leaf has no `social_incident` key and a social incident's no `submission`
+/// key; analytics counts the leaves that name a submission.
 #[derive(serde::Serialize)]
 struct IncidentLeaf<'a> {
     v: u32,
     event: &'static str,
     incident: &'a str,
-    submission: i64,
-    org: i64,
-    region: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submission: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    social_incident: Option<i64>,
+    org: Option<i64>,
+    region: Option<i64>,
     due_at: Option<i64>,
     at: i64,
 }
 
-pub(crate) fn incident_leaf(
-    kind: IncidentKind,
-    submission: i64,
-    org: i64,
-    region: i64,
-    due_at: Option<i64>,
-    at: i64,
-) -> Vec<u8> {
-    serde_json::to_vec(&IncidentLeaf {
-        v: 1,
-        event: "incident",
-        incident: kind.as_str(),
-        submission,
-        org,
-        region,
-        due_at,
-        at,
-    })
-    .unwrap_or_default()
-}
-
-/// The canonical log leaf of a social incident's breach (ids and instants only). It names
-/// no submission, so analytics, which counts submissions' incidents, passes it by.
-#[derive(serde::Serialize)]
-struct SocialIncidentLeaf<'a> {
-    v: u32,
-    event: &'static str,
-    incident: &'a str,
-    social_incident: i64,
-    org: Option<i64>,
-    region: Option<i64>,
-    due_at: i64,
-    at: i64,
-}
-
-pub(crate) fn social_incident_leaf(
-    kind: IncidentKind,
-    social_incident: i64,
-    org: Option<i64>,
-    region: Option<i64>,
-    due_at: i64,
-    at: i64,
-) -> Vec<u8> {
-    serde_json::to_vec(&SocialIncidentLeaf {
-        v: 1,
-        event: "incident",
-        incident: kind.as_str(),
-        social_incident,
-        org,
-        region,
-        due_at,
-        at,
-    })
-    .unwrap_or_default()
+impl RegisterRow {
+    pub fn leaf(&self) -> Vec<u8> {
+        serde_json::to_vec(&IncidentLeaf {
+            v: 1,
+            event: "incident",
+            incident: self.kind.as_str(),
+            submission: self.submission,
+            social_incident: self.social_incident,
+            org: self.org,
+            region: self.region,
+            due_at: self.due_at,
+            at: self.at,
+        })
+        .unwrap_or_default()
+    }
 }
 
 /// The log leaf of a recompute run.
@@ -395,24 +372,42 @@ macro_rules! impl_admin {
                 due_at: Option<i64>,
                 at: i64,
             ) -> $crate::StoreResult<bool> {
+                let row = $crate::admin_sql::RegisterRow {
+                    kind,
+                    submission: Some(submission),
+                    social_incident: None,
+                    org: Some(org),
+                    region: Some(region),
+                    due_at,
+                    at,
+                };
+                Self::raise(conn, &row).await
+            }
+
+            /// Records a register row once (per subject, kind and deadline) with its log
+            /// leaf; returns whether it was new.
+            async fn raise(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                row: &$crate::admin_sql::RegisterRow,
+            ) -> $crate::StoreResult<bool> {
                 let inserted = ::sqlx::query::<$db>(
-                    "INSERT INTO incidents (kind, submission_id, org_id, region_id, due_at, \
-                         detected_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    "INSERT INTO incidents (kind, submission_id, social_incident_id, org_id, \
+                         region_id, due_at, detected_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )
-                .bind(kind.as_str())
-                .bind(submission)
-                .bind(org)
-                .bind(region)
-                .bind(due_at)
-                .bind(at)
+                .bind(row.kind.as_str())
+                .bind(row.submission)
+                .bind(row.social_incident)
+                .bind(row.org)
+                .bind(row.region)
+                .bind(row.due_at)
+                .bind(row.at)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected()
                     == 1;
                 if inserted {
-                    let data = $crate::admin_sql::incident_leaf(kind, submission, org, region, due_at, at);
-                    Self::log_append(&mut *conn, "incident", Some(submission), None, &data, &[], at)
+                    Self::log_append(&mut *conn, "incident", row.submission, None, &row.leaf(), &[], row.at)
                         .await?;
                 }
                 Ok(inserted)

@@ -297,7 +297,7 @@ impl ReplayRow {
     }
 }
 
-/// An incident leaf's fields (its canonical JSON, `admin_sql::incident_leaf`).
+/// A submission incident leaf's fields (its canonical JSON, `admin_sql::RegisterRow::leaf`).
 #[derive(serde::Deserialize)]
 pub(crate) struct IncidentLeafFields {
     pub incident: String,

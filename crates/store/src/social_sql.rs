@@ -375,42 +375,6 @@ macro_rules! impl_social {
     (store: $store:ty, db: $db:ty, write: $write:ident, read: $read:ident,
      begin_write: $begin_write:literal $(,)?) => {
         impl $store {
-            /// Records a social incident's missed deadline in the procedure incident
-            /// register once, with its log leaf; returns whether it was new.
-            async fn raise_social_incident(
-                conn: &mut <$db as ::sqlx::Database>::Connection,
-                social_incident: i64,
-                org: Option<i64>,
-                region: Option<i64>,
-                due_at: i64,
-                at: i64,
-            ) -> $crate::StoreResult<bool> {
-                use ::otklik_domain::lifecycle::IncidentKind;
-                let kind = IncidentKind::LateSocialAnswer;
-                let inserted = ::sqlx::query::<$db>(
-                    "INSERT INTO incidents (kind, social_incident_id, org_id, region_id, due_at, \
-                         detected_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                )
-                .bind(kind.as_str())
-                .bind(social_incident)
-                .bind(org)
-                .bind(region)
-                .bind(due_at)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-                    == 1;
-                if inserted {
-                    let data = $crate::admin_sql::social_incident_leaf(
-                        kind, social_incident, org, region, due_at, at,
-                    );
-                    Self::log_append(&mut *conn, "incident", None, None, &data, &[], at).await?;
-                }
-                Ok(inserted)
-            }
-
             /// Stores one analysed post inside `tx`: the post, its duplicate, its incident.
             async fn social_ingest_one(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
@@ -1101,9 +1065,16 @@ macro_rules! impl_social {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
-                        if marked == 1
-                            && Self::raise_social_incident(&mut *tx, id, org, region, due_at, now).await?
-                        {
+                        let row = $crate::admin_sql::RegisterRow {
+                            kind: ::otklik_domain::lifecycle::IncidentKind::LateSocialAnswer,
+                            submission: None,
+                            social_incident: Some(id),
+                            org,
+                            region,
+                            due_at: Some(due_at),
+                            at: now,
+                        };
+                        if marked == 1 && Self::raise(&mut *tx, &row).await? {
                             raised += 1;
                         }
                     }
