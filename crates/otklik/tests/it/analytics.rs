@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::api::{ok, World};
-use crate::support::{page_login, Api, Backend, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN};
+use crate::support::{page_login, text_of, Api, Backend, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN};
 
 const CITY: &str = "Администрация города Твери";
 const TRANSPORT: &str = "Министерство транспорта Тверской области";
@@ -33,11 +33,6 @@ async fn report_when(api: &Api, query: &str, want: i64) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// A page's or a file's text, as a signed-in browser gets it.
-async fn text_of(browser: &reqwest::Client, url: String) -> String {
-    browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 fn row<'a>(rows: &'a Value, name: &str) -> &'a Value {

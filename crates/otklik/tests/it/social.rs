@@ -18,7 +18,7 @@ use otklik_connectors::Source;
 use serde_json::{json, Value};
 
 use crate::support::{
-    csrf_in, page_login, spawn_app_with, Backend, TestApp, DEMO_PASSWORD, OPERATOR,
+    csrf_in, page_login, spawn_app_with, text_of, Backend, TestApp, DEMO_PASSWORD, OPERATOR,
 };
 
 const SECRET: &str = "partner-secret-0123456789";
@@ -385,10 +385,9 @@ async fn a_watched_vk_wall_is_polled_into_incidents_without_repeats() {
     app.stop().await;
 }
 
-/// The coordinator's queue and actions as plain pages (no JavaScript): list, show, a
-/// refused action re-shown with its reason, a dismissal.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_coordinator_works_the_queue_in_pages() {
+/// A server on SQLite whose partner pushed the pothole batch: the operator's token and
+/// the incident the two pothole posts became.
+async fn pothole_incident() -> (TestApp, String, i64) {
     let (reply_url, _) = reply_receiver().await;
     let app = spawn_app_with(Backend::Sqlite, |c| c.social.sources = sources()).await;
     push(&app, SECRET, &pothole_batch(&reply_url)).await;
@@ -396,6 +395,14 @@ async fn the_coordinator_works_the_queue_in_pages() {
     let id = incident_with(&app, &operator, 2).await["id"]
         .as_i64()
         .unwrap();
+    (app, operator, id)
+}
+
+/// The coordinator's queue and actions as plain pages (no JavaScript): list, show, a
+/// refused action re-shown with its reason, a dismissal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordinator_works_the_queue_in_pages() {
+    let (app, operator, id) = pothole_incident().await;
     let browser = app.browser();
     page_login(&app, &browser, TVER_COORDINATOR, DEMO_PASSWORD).await;
     let queue = browser.get(app.url("/social")).send().await.unwrap();
@@ -452,13 +459,7 @@ async fn the_coordinator_works_the_queue_in_pages() {
 /// social incident), not for another region's coordinator, and resolvable there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missed_social_deadline_joins_the_incident_register() {
-    let (reply_url, _) = reply_receiver().await;
-    let app = spawn_app_with(Backend::Sqlite, |c| c.social.sources = sources()).await;
-    push(&app, SECRET, &pothole_batch(&reply_url)).await;
-    let operator = app.token(OPERATOR).await;
-    let id = incident_with(&app, &operator, 2).await["id"]
-        .as_i64()
-        .unwrap();
+    let (app, _, id) = pothole_incident().await;
     // The monitor's pass a day and an hour later (the deadline is 24 hours).
     let later = time::OffsetDateTime::now_utc() + time::Duration::hours(25);
     assert_eq!(app.store.social_monitor(later).await.unwrap(), 1);
@@ -486,14 +487,7 @@ async fn a_missed_social_deadline_joins_the_incident_register() {
 
     let browser = app.browser();
     page_login(&app, &browser, TVER_COORDINATOR, DEMO_PASSWORD).await;
-    let register = browser
-        .get(app.url("/incidents?kind=late_social_answer"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let register = text_of(&browser, app.url("/incidents?kind=late_social_answer")).await;
     assert!(
         register.contains(&format!(
             r#"<a href="/social/incidents/{id}">Соцсети, № {id}</a>"#

@@ -375,3 +375,8 @@ pub fn scan_routes(source: &str) -> Vec<(String, Vec<String>)> {
     }
     found
 }
+
+/// A page's or a file's text, as a (signed-in) browser gets it.
+pub async fn text_of(browser: &reqwest::Client, url: String) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
