@@ -226,6 +226,23 @@ fn to_store(a: otklik_social::pipeline::Analysed) -> AnalysedPost {
     }
 }
 
+/// Runs the pipeline on a blocking thread (it is CPU work) and adds the items that could
+/// not even be read as posts to its quarantine.
+async fn analyse_off_thread(
+    pipeline: &Pipeline,
+    hints: &Arc<HashMap<String, String>>,
+    posts: Vec<RawPost>,
+    unreadable: Vec<Quarantined>,
+) -> Result<(Vec<AnalysedPost>, Vec<Quarantined>), String> {
+    let (pipeline, hints) = (pipeline.clone(), hints.clone());
+    let (analysed, mut quarantined) =
+        tokio::task::spawn_blocking(move || analyse_all(&pipeline, &hints, posts))
+            .await
+            .map_err(|e| e.to_string())?;
+    quarantined.extend(unreadable);
+    Ok((analysed, quarantined))
+}
+
 /// The embedded worker: inbox rows → pipeline → store, until aborted.
 fn spawn_inbox_worker(
     store: Arc<dyn Store>,
@@ -267,12 +284,7 @@ pub async fn inbox_pass(
             Err(why) => broken.push(Quarantined::new("inbox", None, "bad_shape", why.as_bytes())),
         }
     }
-    let (pipeline, hints) = (pipeline.clone(), hints.clone());
-    let (analysed, mut quarantined) =
-        tokio::task::spawn_blocking(move || analyse_all(&pipeline, &hints, posts))
-            .await
-            .map_err(|e| e.to_string())?;
-    quarantined.extend(broken);
+    let (analysed, quarantined) = analyse_off_thread(pipeline, hints, posts, broken).await?;
     let report = store
         .social_ingest(
             &analysed,
@@ -455,12 +467,7 @@ async fn nats_worker(
                 Err(_) => broken.push(Quarantined::new("nats", None, "bad_shape", &m.payload)),
             }
         }
-        let (p, h) = (pipeline.clone(), hints.clone());
-        let (analysed, mut quarantined) =
-            tokio::task::spawn_blocking(move || analyse_all(&p, &h, posts))
-                .await
-                .map_err(|e| e.to_string())?;
-        quarantined.extend(broken);
+        let (analysed, quarantined) = analyse_off_thread(pipeline, hints, posts, broken).await?;
         store
             .social_ingest(
                 &analysed,
