@@ -558,6 +558,36 @@ async fn search_page_works_by_keyboard_and_reflows() {
     app.stop().await;
 }
 
+/// The id of the focused element ('' when none).
+async fn active_id(c: &Client) -> String {
+    c.execute(
+        "return document.activeElement ? document.activeElement.id : '';",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or("")
+    .to_owned()
+}
+
+/// Presses Tab from the focused element until the element with `id` has the focus, at
+/// most `presses` times (a keyboard user's way there).
+async fn tab_to(c: &Client, id: &str, presses: usize) {
+    for _ in 0..presses {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+        if active_id(c).await == id {
+            return;
+        }
+    }
+    panic!("Tab never reached #{id} in {presses} presses");
+}
+
 /// The polls pages in a real browser, by keyboard where it matters: the list, the Tver
 /// survey's ballot form reached by Tab and answered (radios by keyboard, a checkbox by
 /// its label, the ranking's places chosen, a free text), sent with Enter from the submit
@@ -566,17 +596,6 @@ async fn search_page_works_by_keyboard_and_reflows() {
 #[tokio::test]
 async fn polls_vote_by_keyboard_and_results_reflow() {
     use fantoccini::key::Key;
-    async fn active_id(c: &Client) -> String {
-        c.execute(
-            "return document.activeElement ? document.activeElement.id : '';",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
-    }
     let app = spawn_app().await;
     let driver = start_driver().await;
     let c = browser(&driver).await;
@@ -608,20 +627,7 @@ async fn polls_vote_by_keyboard_and_results_reflow() {
     look(&c, "poll", 320).await;
 
     // The ballot form is reached by Tab from the top of the page.
-    let mut reached = false;
-    for _ in 0..80 {
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&Key::Tab.to_string())
-            .await
-            .unwrap();
-        if active_id(&c).await == "q-0-0" {
-            reached = true;
-            break;
-        }
-    }
-    assert!(reached, "Tab never reached the first answer of the ballot");
+    tab_to(&c, "q-0-0", 80).await;
 
     // 1: «Каждый день» with Space; 2: the scale moved to 4 with the arrow keys.
     c.active_element()
@@ -764,24 +770,7 @@ async fn analytics_by_keyboard_and_reflow() {
         .unwrap();
     assert_eq!(chart_width, serde_json::json!(true));
     // Tab reaches the «Вид» filter; the arrow key picks «Обращения»; Enter submits.
-    let mut reached = false;
-    for _ in 0..60 {
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&Key::Tab.to_string())
-            .await
-            .unwrap();
-        let id = c
-            .execute("return document.activeElement.id;", vec![])
-            .await
-            .unwrap();
-        if id == "f-kind" {
-            reached = true;
-            break;
-        }
-    }
-    assert!(reached, "Tab never reached the kind filter");
+    tab_to(&c, "f-kind", 60).await;
     let select = c.active_element().await.unwrap();
     select.send_keys(&Key::Down.to_string()).await.unwrap();
     select.send_keys(&Key::Down.to_string()).await.unwrap();
@@ -849,24 +838,7 @@ async fn social_incident_answered_by_keyboard_and_reflows() {
         .unwrap();
     look(&c, "social-incident", 1280).await;
     look(&c, "social-incident", 320).await;
-    let mut reached = false;
-    for _ in 0..60 {
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&Key::Tab.to_string())
-            .await
-            .unwrap();
-        let focused = c
-            .execute("return document.activeElement.id;", vec![])
-            .await
-            .unwrap();
-        if focused == "f-text" {
-            reached = true;
-            break;
-        }
-    }
-    assert!(reached, "Tab never reached the answer");
+    tab_to(&c, "f-text", 60).await;
     let area = c.active_element().await.unwrap();
     area.send_keys("Фонари на Трёхсвятской включат сегодня вечером.")
         .await
