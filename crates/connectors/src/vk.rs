@@ -289,12 +289,18 @@ struct WireComment {
 
 #[derive(Debug, Deserialize)]
 struct WireThread {
+    /// All replies in the thread.
+    #[serde(default)]
+    count: usize,
     #[serde(default)]
     items: Vec<Value>,
 }
 
 /// How many replies of a thread `wall.getComments` returns with each comment (its maximum).
 const THREAD_ITEMS: u32 = 10;
+
+/// How many of a followed post's latest comments have their threads watched for replies.
+const THREADS_WATCHED: usize = 20;
 
 fn truthy(v: &Option<Value>) -> bool {
     match v {
@@ -327,7 +333,14 @@ struct Cursor {
     /// The task the next poll starts with.
     #[serde(default, skip_serializing_if = "is_zero")]
     r: usize,
+    /// Watched threads by followed post (`"owner_post"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    t: BTreeMap<String, Vec<Watched>>,
 }
+
+/// A watched thread: its top-level comment's id and the newest reply id taken.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Watched(i64, i64);
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
@@ -643,15 +656,28 @@ impl Vk {
         }
     }
 
-    /// New comments under the followed posts, oldest first.
+    /// New comments under the followed posts, oldest first, and new replies in the
+    /// threads of their latest [`THREADS_WATCHED`] comments. Each page starts at the oldest
+    /// watched comment, so one `wall.getComments` call both brings the new comments and
+    /// shows each watched thread's first replies and count; a thread longer than
+    /// [`THREAD_ITEMS`] is read further with `comment_id`.
     async fn comments(&self, state: &mut Cursor, run: &mut Run) -> Result<Step, ConnectorError> {
         let mut gone: Vec<(i64, i64)> = Vec::new();
         let mut step = Step::Done;
         'posts: for i in 0..state.c.len() {
+            let Followed(owner, post, _, _) = state.c[i];
+            let key = format!("{owner}_{post}");
+            let mut watched = state.t.remove(&key).unwrap_or_default();
+            let mut from = watched
+                .iter()
+                .map(|w: &Watched| w.0)
+                .min()
+                .map_or(state.c[i].2, |oldest| oldest.min(state.c[i].2));
             loop {
-                let Followed(owner, post, last, _) = state.c[i];
+                let last = state.c[i].2;
                 if !run.take_request() {
                     step = Step::OutOfBudget;
+                    state.t.insert(key, watched);
                     break 'posts;
                 }
                 let mut params = vec![
@@ -662,9 +688,9 @@ impl Vk {
                     ("preview_length", "0".into()),
                     ("thread_items_count", THREAD_ITEMS.to_string()),
                 ];
-                if last > 0 {
+                if from > 0 {
                     // From this comment on (or the nearest earlier one, if it was deleted).
-                    params.push(("start_comment_id", last.to_string()));
+                    params.push(("start_comment_id", from.to_string()));
                 }
                 let response = match self.call("wall.getComments", &params).await {
                     Ok(r) => r,
@@ -678,45 +704,134 @@ impl Vk {
                 let list = items(&response)?;
                 run.progress = true;
                 let mut newest = last;
+                let mut page_end = from;
                 for item in list {
                     let wire = match WireComment::deserialize(item) {
                         Ok(w) => w,
                         Err(_) => {
-                            let id = item
-                                .get("id")
-                                .and_then(Value::as_i64)
-                                .map(|c| comment_id(owner, post, c));
-                            run.quarantine(&self.source, id, "bad_shape", item);
+                            let id = item.get("id").and_then(Value::as_i64);
+                            // Pages read again for watched threads quarantine nothing twice
+                            // (an item without a readable id: only on a page of new ones).
+                            if id.map_or(from >= last, |id| id > last) {
+                                let id = id.map(|c| comment_id(owner, post, c));
+                                run.quarantine(&self.source, id, "bad_shape", item);
+                            }
                             continue;
                         }
                     };
-                    if wire.id <= last {
+                    page_end = page_end.max(wire.id);
+                    let seen = if wire.id > last {
+                        newest = newest.max(wire.id);
+                        self.emit_comment(owner, post, &wire, item, None, run);
+                        watched.push(Watched(wire.id, 0));
+                        watched.len() - 1
+                    } else if let Some(w) = watched.iter().position(|w| w.0 == wire.id) {
+                        w
+                    } else {
                         continue;
-                    }
-                    newest = newest.max(wire.id);
-                    self.emit_comment(owner, post, &wire, item, None, run);
-                    // Replies in its thread, read with their new top-level comment.
-                    for reply in wire.thread.iter().flat_map(|t| t.items.iter()) {
-                        match WireComment::deserialize(reply) {
-                            Ok(r) => self.emit_comment(owner, post, &r, reply, Some(wire.id), run),
-                            Err(_) => {
-                                let id = reply
-                                    .get("id")
-                                    .and_then(Value::as_i64)
-                                    .map(|c| comment_id(owner, post, c));
-                                run.quarantine(&self.source, id, "bad_shape", reply);
-                            }
-                        }
+                    };
+                    let replies = wire.thread.as_ref().map_or(&[][..], |t| &t.items[..]);
+                    let from_reply = watched[seen].1;
+                    watched[seen].1 =
+                        self.emit_replies(owner, post, wire.id, replies, from_reply, run);
+                    let longer = wire
+                        .thread
+                        .as_ref()
+                        .is_some_and(|t| t.count > replies.len());
+                    if longer {
+                        let after = watched[seen].1;
+                        watched[seen].1 =
+                            self.read_thread(owner, post, wire.id, after, run).await?;
                     }
                 }
                 state.c[i].2 = newest;
-                if (list.len() as u32) < self.page_size || newest == last {
+                if (list.len() as u32) < self.page_size || page_end == from {
                     break;
                 }
+                from = page_end;
+            }
+            // The latest comments' threads stay watched.
+            watched.sort_unstable_by_key(|w| std::cmp::Reverse(w.0));
+            watched.truncate(THREADS_WATCHED);
+            if !watched.is_empty() {
+                state.t.insert(key, watched);
             }
         }
         state.c.retain(|f| !gone.contains(&(f.0, f.1)));
+        let followed: HashSet<String> =
+            state.c.iter().map(|f| format!("{}_{}", f.0, f.1)).collect();
+        state.t.retain(|key, _| followed.contains(key));
         Ok(step)
+    }
+
+    /// Emits the replies of thread `thread` newer than `after`; returns the newest id seen.
+    fn emit_replies(
+        &self,
+        owner: i64,
+        post: i64,
+        thread: i64,
+        replies: &[Value],
+        after: i64,
+        run: &mut Run,
+    ) -> i64 {
+        let mut newest = after;
+        for reply in replies {
+            match WireComment::deserialize(reply) {
+                Ok(r) if r.id > after => {
+                    newest = newest.max(r.id);
+                    self.emit_comment(owner, post, &r, reply, Some(thread), run);
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    let id = reply.get("id").and_then(Value::as_i64);
+                    if id.map_or(after == 0, |id| id > after) {
+                        let id = id.map(|c| comment_id(owner, post, c));
+                        run.quarantine(&self.source, id, "bad_shape", reply);
+                    }
+                }
+            }
+        }
+        newest
+    }
+
+    /// Reads a thread beyond the replies that came with its comment, from reply `after`
+    /// on, within the poll's request budget; returns the newest reply id seen.
+    async fn read_thread(
+        &self,
+        owner: i64,
+        post: i64,
+        thread: i64,
+        mut after: i64,
+        run: &mut Run,
+    ) -> Result<i64, ConnectorError> {
+        loop {
+            if !run.take_request() {
+                return Ok(after);
+            }
+            let mut params = vec![
+                ("owner_id", owner.to_string()),
+                ("post_id", post.to_string()),
+                ("comment_id", thread.to_string()),
+                ("count", self.page_size.to_string()),
+                ("sort", "asc".into()),
+                ("preview_length", "0".into()),
+            ];
+            if after > 0 {
+                params.push(("start_comment_id", after.to_string()));
+            }
+            let response = match self.call("wall.getComments", &params).await {
+                Ok(r) => r,
+                // The comment was deleted: nothing more to read in its thread.
+                Err(CallError::Api { code, .. }) if is_object_error(code) => return Ok(after),
+                Err(e) => return Err(e.into()),
+            };
+            let list = items(&response)?;
+            let newest = self.emit_replies(owner, post, thread, list, after, run);
+            if (list.len() as u32) < self.page_size || newest == after {
+                return Ok(newest);
+            }
+            after = newest;
+        }
     }
 
     /// One query's new posts, newest first.

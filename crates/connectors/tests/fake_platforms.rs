@@ -95,6 +95,8 @@ struct VkFake {
     walls: HashMap<i64, Vec<Value>>,
     /// (owner, post) → comments, oldest first.
     comments: HashMap<(i64, i64), Vec<Value>>,
+    /// (owner, comment) → the replies in its thread, oldest first.
+    threads: HashMap<(i64, i64), Vec<Value>>,
     /// Search results, newest first.
     found: Vec<Value>,
     faults: VecDeque<VkFault>,
@@ -174,11 +176,31 @@ async fn vk_method(
         "wall.getComments" => {
             assert_eq!(p.get("sort").map(String::as_str), Some("asc"));
             let post_id: i64 = param(&p, "post_id").unwrap();
-            let all = fake
-                .comments
-                .get(&(owner, post_id))
-                .cloned()
-                .unwrap_or_default();
+            let all = match param::<i64>(&p, "comment_id") {
+                // One thread's replies.
+                Some(comment) => fake
+                    .threads
+                    .get(&(owner, comment))
+                    .cloned()
+                    .unwrap_or_default(),
+                // Top-level comments, each with the first replies of its thread.
+                None => {
+                    let first: usize = param(&p, "thread_items_count").unwrap_or(0);
+                    let mut all = fake
+                        .comments
+                        .get(&(owner, post_id))
+                        .cloned()
+                        .unwrap_or_default();
+                    for c in &mut all {
+                        let Some(id) = c["id"].as_i64() else { continue };
+                        if let Some(replies) = fake.threads.get(&(owner, id)) {
+                            let items: Vec<Value> = replies.iter().take(first).cloned().collect();
+                            c["thread"] = json!({"count": replies.len(), "items": items});
+                        }
+                    }
+                    all
+                }
+            };
             // From start_comment_id, or the nearest earlier comment, on.
             let start = match param::<i64>(&p, "start_comment_id") {
                 None => 0,
@@ -412,14 +434,17 @@ async fn vk_comments_of_recent_posts() {
             vk_comment(-1, 10, 3, "Третий день без воды"),
         ];
         comments[1] = json!({"id": 2, "deleted": true});
+        f.comments.insert((-1, 10), comments);
         // Replies in the thread of comment 3 come with it: one readable, one of a shape
         // nobody expects (quarantined), one deleted.
-        comments[2]["thread"] = json!({"count": 3, "items": [
-            vk_comment(-1, 10, 6, "И у нас в подъезде тоже нет воды"),
-            {"id": "seven", "text": []},
-            {"id": 8, "deleted": 1},
-        ]});
-        f.comments.insert((-1, 10), comments);
+        f.threads.insert(
+            (-1, 3),
+            vec![
+                vk_comment(-1, 10, 6, "И у нас в подъезде тоже нет воды"),
+                json!({"id": "seven", "text": []}),
+                json!({"id": 8, "deleted": 1}),
+            ],
+        );
     }
     let src = vk_source(&base, json!({"comment_posts": 5, "page_size": 2}));
     let vk = poller(&src);
@@ -463,14 +488,51 @@ async fn vk_comments_of_recent_posts() {
         .iter()
         .filter(|(m, _)| m == "wall.getComments")
         .collect();
+    // From the oldest watched comment, so its thread's replies are seen again.
     assert_eq!(
         comment_calls[0]
             .1
             .get("start_comment_id")
             .map(String::as_str),
-        Some("3")
+        Some("1")
     );
     let cursor = second.cursor.unwrap();
+    let quiet = vk.poll(Some(&cursor)).await.unwrap();
+    assert!(quiet.posts.is_empty() && quiet.quarantined.is_empty());
+    let cursor = quiet.cursor.unwrap();
+
+    // Late replies: one in comment 1's short thread; comment 3's thread grows to 13, past
+    // the 10 that come with the comment, so the rest is read with `comment_id`.
+    {
+        let mut f = fake.lock().unwrap();
+        f.threads.insert(
+            (-1, 1),
+            vec![vk_comment(-1, 10, 9, "Уже третью неделю так")],
+        );
+        let thread = f.threads.get_mut(&(-1, 3)).unwrap();
+        for id in 11..=20 {
+            thread.push(vk_comment(-1, 10, id, &format!("Ответ {id}")));
+        }
+        f.calls.clear();
+    }
+    let late = vk.poll(Some(&cursor)).await.unwrap();
+    let mut got = ids(&late);
+    got.sort();
+    let mut want: Vec<String> = [9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
+        .iter()
+        .map(|id| format!("-1_10_c{id}"))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(late.quarantined.is_empty());
+    let calls = fake.lock().unwrap().calls.clone();
+    assert!(
+        calls
+            .iter()
+            .any(|(_, p)| p.get("comment_id").map(String::as_str) == Some("3")),
+        "{calls:?}"
+    );
+    let cursor = late.cursor.unwrap();
     assert!(vk.poll(Some(&cursor)).await.unwrap().posts.is_empty());
 
     // Comments closed (error 212): the post is let go, the poll goes on.
