@@ -257,6 +257,70 @@ pub(crate) struct Decision {
     pub incident: Option<i64>,
 }
 
+/// Where clustering looks: subcategory, region (0: none) and place ('' : none).
+pub(crate) type ClusterKey = (i64, i64, String);
+
+/// An incident's counters this batch adds, applied once at its end.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub posts: i64,
+    pub first: i64,
+    /// The incident's last post time counting this batch's posts (what the table will say).
+    pub last: i64,
+    pub urgent: bool,
+    pub key: Option<ClusterKey>,
+}
+
+/// What one ingest has decided so far: each stored post's original and incident, and the
+/// incidents' pending counters.
+#[derive(Debug, Default)]
+pub(crate) struct BatchState {
+    pub decided: std::collections::HashMap<i64, Decision>,
+    pub pending: std::collections::HashMap<i64, Pending>,
+}
+
+impl BatchState {
+    /// Starts counting for an incident whose last post time is `last` now.
+    pub fn touch(&mut self, id: i64, last: i64, key: Option<ClusterKey>) {
+        self.pending.entry(id).or_insert(Pending {
+            posts: 0,
+            first: last,
+            last,
+            urgent: false,
+            key,
+        });
+    }
+
+    /// A post at `at` joined incident `id` (touched before).
+    pub fn count(&mut self, id: i64, at: i64, urgent: bool) {
+        if let Some(p) = self.pending.get_mut(&id) {
+            p.posts += 1;
+            p.first = p.first.min(at);
+            p.last = p.last.max(at);
+            p.urgent |= urgent;
+        }
+    }
+
+    /// The open incident of `key` with the latest post within the window, as the table
+    /// will say after this batch: the stored one the query found, or one whose pending
+    /// posts moved it into the window or ahead.
+    pub fn latest(
+        &self,
+        stored: Option<(i64, i64)>,
+        key: &ClusterKey,
+        since: i64,
+    ) -> Option<(i64, i64)> {
+        let stored =
+            stored.map(|(id, last)| (id, self.pending.get(&id).map_or(last, |p| p.last.max(last))));
+        self.pending
+            .iter()
+            .filter(|(_, p)| p.key.as_ref() == Some(key) && p.last >= since)
+            .map(|(id, p)| (*id, p.last))
+            .chain(stored)
+            .max_by_key(|(id, last)| (*last, std::cmp::Reverse(*id)))
+    }
+}
+
 /// The terms of one ingest.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Terms {
@@ -480,7 +544,7 @@ macro_rules! impl_social {
                 a: &$crate::social_sql::AnalysedPost,
                 p: &$crate::social_sql::Placed,
                 post_id: i64,
-                decided: &mut ::std::collections::HashMap<i64, $crate::social_sql::Decision>,
+                batch: &mut $crate::social_sql::BatchState,
                 terms: $crate::social_sql::Terms,
                 report: &mut $crate::social_sql::IngestReport,
             ) -> $crate::StoreResult<()> {
@@ -513,7 +577,7 @@ macro_rules! impl_social {
                     .into_iter()
                     .filter(|candidate| candidate.0 < post_id && candidate.5 >= since)
                     // A post of this batch: its decision, not its row, says what it is.
-                    .filter_map(|(id, exact, minhash, incident, status, _)| match decided.get(&id) {
+                    .filter_map(|(id, exact, minhash, incident, status, _)| match batch.decided.get(&id) {
                         Some(d) if d.duplicate_of.is_some() => None,
                         Some(d) => Some((id, exact, minhash, d.incident, d.incident.map(|_| "open".to_owned()))),
                         None => Some((id, exact, minhash, incident, status)),
@@ -530,49 +594,60 @@ macro_rules! impl_social {
                         incident = *original_incident;
                     }
                 }
+                let at = a.post.published_at.min(terms.now);
                 if incident.is_none() && original.is_none() {
                     if let Some(subcategory) = p.subcategory {
-                        incident = ::sqlx::query_scalar::<$db, i64>(
-                            "SELECT id FROM social_incidents \
+                        let key = (subcategory, p.region.unwrap_or(0), a.place.clone().unwrap_or_default());
+                        let stored = ::sqlx::query_as::<$db, (i64, i64)>(
+                            "SELECT id, last_post_at FROM social_incidents \
                              WHERE status = 'open' AND subcategory_id = $1 \
                                AND COALESCE(region_id, 0) = $2 AND COALESCE(place, '') = $3 \
                                AND last_post_at >= $4 \
                              ORDER BY last_post_at DESC LIMIT 1",
                         )
-                        .bind(subcategory)
-                        .bind(p.region.unwrap_or(0))
-                        .bind(a.place.as_deref().unwrap_or(""))
+                        .bind(key.0)
+                        .bind(key.1)
+                        .bind(&key.2)
                         .bind(since)
                         .fetch_optional(&mut *conn)
                         .await?;
-                        if incident.is_none() {
-                            incident = Some(
-                                Self::social_create_incident(&mut *conn, a, subcategory, p.region, terms.rules, terms.now)
-                                    .await?,
-                            );
-                            report.incidents_created += 1;
-                        } else {
-                            report.joined += 1;
+                        // The batch's pending counters may have moved an incident of this
+                        // key into the window or ahead of the stored one.
+                        match batch.latest(stored, &key, since) {
+                            Some((id, last)) => {
+                                batch.touch(id, last, Some(key));
+                                incident = Some(id);
+                                report.joined += 1;
+                            }
+                            None => {
+                                let id = Self::social_create_incident(&mut *conn, a, subcategory, p.region, terms.rules, terms.now)
+                                    .await?;
+                                batch.touch(id, at, Some(key));
+                                incident = Some(id);
+                                report.incidents_created += 1;
+                            }
                         }
                     }
-                } else if incident.is_some() {
+                } else if let Some(id) = incident {
                     report.joined += 1;
+                    if !batch.pending.contains_key(&id) {
+                        // Joined through a duplicate: where it clusters, and when its last
+                        // post was, once per batch.
+                        let (last, subcategory, region, place) =
+                            ::sqlx::query_as::<$db, (i64, Option<i64>, i64, String)>(
+                                "SELECT last_post_at, subcategory_id, COALESCE(region_id, 0), \
+                                     COALESCE(place, '') FROM social_incidents WHERE id = $1",
+                            )
+                            .bind(id)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        batch.touch(id, last, subcategory.map(|s| (s, region, place)));
+                    }
                 }
-                if let Some(incident) = incident {
-                    ::sqlx::query::<$db>(
-                        "UPDATE social_incidents SET posts = posts + 1, \
-                             first_post_at = CASE WHEN first_post_at < $2 THEN first_post_at ELSE $2 END, \
-                             last_post_at = CASE WHEN last_post_at > $2 THEN last_post_at ELSE $2 END, \
-                             urgent = CASE WHEN urgent > $3 THEN urgent ELSE $3 END \
-                         WHERE id = $1",
-                    )
-                    .bind(incident)
-                    .bind(a.post.published_at.min(terms.now))
-                    .bind(i64::from(a.urgent))
-                    .execute(&mut *conn)
-                    .await?;
+                if let Some(id) = incident {
+                    batch.count(id, at, a.urgent);
                 }
-                decided.insert(
+                batch.decided.insert(
                     post_id,
                     $crate::social_sql::Decision {
                         duplicate_of: original.map(|o| o.0),
@@ -582,12 +657,30 @@ macro_rules! impl_social {
                 Ok(())
             }
 
-            /// Writes the batch's decisions onto its posts in one statement per chunk.
+            /// Writes the batch's decisions onto its posts in one statement per chunk, and
+            /// each touched incident's counters once.
             async fn social_write_decisions(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
-                decided: &::std::collections::HashMap<i64, $crate::social_sql::Decision>,
+                batch: &$crate::social_sql::BatchState,
             ) -> $crate::StoreResult<()> {
-                let rows: Vec<(i64, Option<i64>, Option<i64>)> = decided
+                for (id, p) in &batch.pending {
+                    ::sqlx::query::<$db>(
+                        "UPDATE social_incidents SET posts = posts + $2, \
+                             first_post_at = CASE WHEN first_post_at < $3 THEN first_post_at ELSE $3 END, \
+                             last_post_at = CASE WHEN last_post_at > $4 THEN last_post_at ELSE $4 END, \
+                             urgent = CASE WHEN urgent > $5 THEN urgent ELSE $5 END \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(p.posts)
+                    .bind(p.first)
+                    .bind(p.last)
+                    .bind(i64::from(p.urgent))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                let rows: Vec<(i64, Option<i64>, Option<i64>)> = batch
+                    .decided
                     .iter()
                     .filter(|(_, d)| d.duplicate_of.is_some() || d.incident.is_some())
                     .map(|(id, d)| (*id, d.duplicate_of, d.incident))
@@ -838,17 +931,17 @@ macro_rules! impl_social {
                     now,
                     batch: ids.iter().flatten().count(),
                 };
-                let mut decided = ::std::collections::HashMap::new();
+                let mut batch = $crate::social_sql::BatchState::default();
                 for ((a, p), id) in posts.iter().zip(&places).zip(ids) {
                     match id {
                         Some(id) => {
                             report.stored += 1;
-                            Self::social_place_one(&mut *tx, a, p, id, &mut decided, terms, &mut report).await?;
+                            Self::social_place_one(&mut *tx, a, p, id, &mut batch, terms, &mut report).await?;
                         }
                         None => report.repeated += 1,
                     }
                 }
-                Self::social_write_decisions(&mut *tx, &decided).await?;
+                Self::social_write_decisions(&mut *tx, &batch).await?;
                 Self::social_quarantine_in(&mut *tx, quarantined, now).await?;
                 for chunk in inbox.chunks($crate::social_sql::INSERT_CHUNK) {
                     let mut delete = ::sqlx::QueryBuilder::<$db>::new("DELETE FROM social_inbox WHERE id IN (");

@@ -129,6 +129,7 @@ conformance!(
         social_concurrent_actions_one_wins,
         social_poll_leases_give_a_source_to_one_node,
         social_concurrent_ingests_share_one_incident,
+        social_batch_sees_its_own_earlier_posts,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );

@@ -1898,3 +1898,41 @@ pub(super) async fn social_concurrent_ingests_share_one_incident(store: Arc<dyn 
     assert_eq!(all.len(), 8);
     assert!(all.iter().all(|i| i.posts == 2), "{all:?}");
 }
+
+/// Within one batch a post sees what the earlier posts of the batch did: a copy that
+/// brings an old incident back into the window lets the next post about the same problem
+/// join it rather than open another (the counters are written once, at the batch's end).
+pub(super) async fn social_batch_sees_its_own_earlier_posts(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    World::new(s).await;
+    let old = T0 - Duration::hours(100);
+    let first = "Огромная яма на Советской у остановки, третий месяц не ремонтируют";
+    let x = incident_of(s, analysed(VK, "-300_1", first, old), rules(), T0).await;
+    assert_eq!(incident(s, x).await.last_post_at, old);
+    let report = ingest(
+        s,
+        &[
+            analysed(TG, "-300_2", first, EVENING),
+            analysed(
+                VK,
+                "-300_3",
+                "Провалился асфальт, машины бьют колёса",
+                EVENING,
+            ),
+        ],
+        rules(),
+        T0,
+    )
+    .await;
+    assert_eq!(
+        (report.duplicates, report.joined, report.incidents_created),
+        (1, 2, 0),
+        "{report:?}"
+    );
+    let x = incident(s, x).await;
+    assert_eq!(
+        (x.posts, x.first_post_at, x.last_post_at),
+        (3, old, EVENING)
+    );
+    assert_eq!(posts_of(s, x.id).await.len(), 3);
+}
