@@ -557,13 +557,15 @@ macro_rules! impl_social {
                 // with `received_at >= $n` or `id < $n` in the query, PostgreSQL's generic
                 // plan (made while the table was small) read every recent post through the
                 // time or primary-key index beside the band indexes (found with
-                // auto_explain: 3 ms a post instead of 0.1).
+                // auto_explain: 3 ms a post instead of 0.1). `p.id + 0` keeps the same
+                // plan from walking the primary key backwards for `ORDER BY … LIMIT`,
+                // filtering every post (23 ms instead of 0.3 at 30 000 posts).
                 let candidates = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, Option<String>, i64)>(
                     "SELECT p.id, p.exact_sig, p.minhash, p.incident_id, i.status, p.received_at \
                      FROM social_posts p LEFT JOIN social_incidents i ON i.id = p.incident_id \
                      WHERE p.duplicate_of IS NULL \
                        AND (p.exact_sig = $1 OR p.band0 = $2 OR p.band1 = $3 OR p.band2 = $4 OR p.band3 = $5) \
-                     ORDER BY p.id DESC LIMIT $6",
+                     ORDER BY p.id + 0 DESC LIMIT $6",
                 )
                 .bind(bits(a.exact))
                 .bind(i64::from(p.bands[0]))
