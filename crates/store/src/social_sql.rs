@@ -272,11 +272,12 @@ pub(crate) struct Pending {
 }
 
 /// What one ingest has decided so far: each stored post's original and incident, and the
-/// incidents' pending counters.
+/// incidents' pending counters (by id: the batch updates incidents in ascending order, so
+/// two concurrent batches on PostgreSQL lock shared incidents in the same order).
 #[derive(Debug, Default)]
 pub(crate) struct BatchState {
     pub decided: std::collections::HashMap<i64, Decision>,
-    pub pending: std::collections::HashMap<i64, Pending>,
+    pub pending: std::collections::BTreeMap<i64, Pending>,
 }
 
 impl BatchState {
@@ -1270,8 +1271,7 @@ macro_rules! impl_social {
                         .rows_affected();
                         let row = $crate::admin_sql::RegisterRow {
                             kind: ::otklik_domain::lifecycle::IncidentKind::LateSocialAnswer,
-                            submission: None,
-                            social_incident: Some(id),
+                            subject: $crate::admin_sql::RegisterSubject::SocialIncident(id),
                             org,
                             region,
                             due_at: Some(due_at),
