@@ -40,11 +40,17 @@ pub(crate) fn route_label(id: i64, region: Option<i64>, municipality: Option<i64
     }
 }
 
-/// A row of the procedure incident register: about a submission or a social incident.
+/// What a register row is about (the table's CHECK: exactly one of the two).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RegisterSubject {
+    Submission(i64),
+    SocialIncident(i64),
+}
+
+/// A row of the procedure incident register.
 pub(crate) struct RegisterRow {
     pub kind: IncidentKind,
-    pub submission: Option<i64>,
-    pub social_incident: Option<i64>,
+    pub subject: RegisterSubject,
     pub org: Option<i64>,
     pub region: Option<i64>,
     pub due_at: Option<i64>,
@@ -70,13 +76,27 @@ struct IncidentLeaf<'a> {
 }
 
 impl RegisterRow {
+    pub fn submission(&self) -> Option<i64> {
+        match self.subject {
+            RegisterSubject::Submission(id) => Some(id),
+            RegisterSubject::SocialIncident(_) => None,
+        }
+    }
+
+    pub fn social_incident(&self) -> Option<i64> {
+        match self.subject {
+            RegisterSubject::SocialIncident(id) => Some(id),
+            RegisterSubject::Submission(_) => None,
+        }
+    }
+
     pub fn leaf(&self) -> Vec<u8> {
         serde_json::to_vec(&IncidentLeaf {
             v: 1,
             event: "incident",
             incident: self.kind.as_str(),
-            submission: self.submission,
-            social_incident: self.social_incident,
+            submission: self.submission(),
+            social_incident: self.social_incident(),
             org: self.org,
             region: self.region,
             due_at: self.due_at,
@@ -374,8 +394,7 @@ macro_rules! impl_admin {
             ) -> $crate::StoreResult<bool> {
                 let row = $crate::admin_sql::RegisterRow {
                     kind,
-                    submission: Some(submission),
-                    social_incident: None,
+                    subject: $crate::admin_sql::RegisterSubject::Submission(submission),
                     org: Some(org),
                     region: Some(region),
                     due_at,
@@ -396,8 +415,8 @@ macro_rules! impl_admin {
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )
                 .bind(row.kind.as_str())
-                .bind(row.submission)
-                .bind(row.social_incident)
+                .bind(row.submission())
+                .bind(row.social_incident())
                 .bind(row.org)
                 .bind(row.region)
                 .bind(row.due_at)
@@ -407,7 +426,7 @@ macro_rules! impl_admin {
                 .rows_affected()
                     == 1;
                 if inserted {
-                    Self::log_append(&mut *conn, "incident", row.submission, None, &row.leaf(), &[], row.at)
+                    Self::log_append(&mut *conn, "incident", row.submission(), None, &row.leaf(), &[], row.at)
                         .await?;
                 }
                 Ok(inserted)
