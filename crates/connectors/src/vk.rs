@@ -338,6 +338,11 @@ struct Cursor {
     t: BTreeMap<String, Vec<Watched>>,
 }
 
+/// The key of a followed post's watched threads in [`Cursor::t`].
+fn thread_key(owner: i64, post: i64) -> String {
+    format!("{owner}_{post}")
+}
+
 /// A watched thread: its top-level comment's id and the newest reply id taken.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Watched(i64, i64);
@@ -666,7 +671,7 @@ impl Vk {
         let mut step = Step::Done;
         'posts: for i in 0..state.c.len() {
             let Followed(owner, post, _, _) = state.c[i];
-            let key = format!("{owner}_{post}");
+            let key = thread_key(owner, post);
             let mut watched = state.t.remove(&key).unwrap_or_default();
             let mut from = watched
                 .iter()
@@ -709,13 +714,9 @@ impl Vk {
                     let wire = match WireComment::deserialize(item) {
                         Ok(w) => w,
                         Err(_) => {
-                            let id = item.get("id").and_then(Value::as_i64);
                             // Pages read again for watched threads quarantine nothing twice
                             // (an item without a readable id: only on a page of new ones).
-                            if id.map_or(from >= last, |id| id > last) {
-                                let id = id.map(|c| comment_id(owner, post, c));
-                                run.quarantine(&self.source, id, "bad_shape", item);
-                            }
+                            self.quarantine_unread(owner, post, item, last, from >= last, run);
                             continue;
                         }
                     };
@@ -758,10 +759,27 @@ impl Vk {
             }
         }
         state.c.retain(|f| !gone.contains(&(f.0, f.1)));
-        let followed: HashSet<String> =
-            state.c.iter().map(|f| format!("{}_{}", f.0, f.1)).collect();
+        let followed: HashSet<String> = state.c.iter().map(|f| thread_key(f.0, f.1)).collect();
         state.t.retain(|key, _| followed.contains(key));
         Ok(step)
+    }
+
+    /// Quarantines a comment or reply of an unexpected shape unless it was read before:
+    /// its id is at most `after`, or (without a readable id) `fresh` is false.
+    fn quarantine_unread(
+        &self,
+        owner: i64,
+        post: i64,
+        item: &Value,
+        after: i64,
+        fresh: bool,
+        run: &mut Run,
+    ) {
+        let id = item.get("id").and_then(Value::as_i64);
+        if id.map_or(fresh, |id| id > after) {
+            let id = id.map(|c| comment_id(owner, post, c));
+            run.quarantine(&self.source, id, "bad_shape", item);
+        }
     }
 
     /// Emits the replies of thread `thread` newer than `after`; returns the newest id seen.
@@ -782,13 +800,7 @@ impl Vk {
                     self.emit_comment(owner, post, &r, reply, Some(thread), run);
                 }
                 Ok(_) => {}
-                Err(_) => {
-                    let id = reply.get("id").and_then(Value::as_i64);
-                    if id.map_or(after == 0, |id| id > after) {
-                        let id = id.map(|c| comment_id(owner, post, c));
-                        run.quarantine(&self.source, id, "bad_shape", reply);
-                    }
-                }
+                Err(_) => self.quarantine_unread(owner, post, reply, after, after == 0, run),
             }
         }
         newest
