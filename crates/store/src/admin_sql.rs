@@ -76,27 +76,22 @@ struct IncidentLeaf<'a> {
 }
 
 impl RegisterRow {
-    pub fn submission(&self) -> Option<i64> {
+    /// The subject as the table's two columns: `(submission_id, social_incident_id)`.
+    pub fn subject_ids(&self) -> (Option<i64>, Option<i64>) {
         match self.subject {
-            RegisterSubject::Submission(id) => Some(id),
-            RegisterSubject::SocialIncident(_) => None,
-        }
-    }
-
-    pub fn social_incident(&self) -> Option<i64> {
-        match self.subject {
-            RegisterSubject::SocialIncident(id) => Some(id),
-            RegisterSubject::Submission(_) => None,
+            RegisterSubject::Submission(id) => (Some(id), None),
+            RegisterSubject::SocialIncident(id) => (None, Some(id)),
         }
     }
 
     pub fn leaf(&self) -> Vec<u8> {
+        let (submission, social_incident) = self.subject_ids();
         serde_json::to_vec(&IncidentLeaf {
             v: 1,
             event: "incident",
             incident: self.kind.as_str(),
-            submission: self.submission(),
-            social_incident: self.social_incident(),
+            submission,
+            social_incident,
             org: self.org,
             region: self.region,
             due_at: self.due_at,
@@ -409,14 +404,15 @@ macro_rules! impl_admin {
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 row: &$crate::admin_sql::RegisterRow,
             ) -> $crate::StoreResult<bool> {
+                let (submission, social_incident) = row.subject_ids();
                 let inserted = ::sqlx::query::<$db>(
                     "INSERT INTO incidents (kind, submission_id, social_incident_id, org_id, \
                          region_id, due_at, detected_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )
                 .bind(row.kind.as_str())
-                .bind(row.submission())
-                .bind(row.social_incident())
+                .bind(submission)
+                .bind(social_incident)
                 .bind(row.org)
                 .bind(row.region)
                 .bind(row.due_at)
@@ -426,7 +422,7 @@ macro_rules! impl_admin {
                 .rows_affected()
                     == 1;
                 if inserted {
-                    Self::log_append(&mut *conn, "incident", row.submission(), None, &row.leaf(), &[], row.at)
+                    Self::log_append(&mut *conn, "incident", submission, None, &row.leaf(), &[], row.at)
                         .await?;
                 }
                 Ok(inserted)
