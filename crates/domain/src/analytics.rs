@@ -637,7 +637,11 @@ impl Replay {
             EventKind::ClarificationRequested => {
                 main.measures.push(Measure::ClarificationRequested)
             }
-            EventKind::Clarified => {}
+            // A merge changes neither status nor term: nothing to count.
+            EventKind::Clarified
+            | EventKind::Merged
+            | EventKind::MergedIn
+            | EventKind::Unmerged => {}
             EventKind::Extended => main.measures.push(Measure::Extended),
             EventKind::AnswerReturned => main.measures.push(Measure::AnswerReturned),
         }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod form;
 pub mod ids;
 pub mod lifecycle;
+pub mod merge;
 pub mod notify;
 pub mod poll;
 pub mod quality;

@@ -17,7 +17,7 @@
 //! spam, and returns answers that do not answer. An appeal's term may be extended once.
 
 use crate::text::{AnswerText, RatingComment, Reason};
-use crate::{OrgId, RegionId, SubcategoryId, UserId};
+use crate::{OrgId, RegionId, SubcategoryId, SubmissionId, UserId};
 
 /// A message to a body (сообщение) or an appeal under Federal Law 59-FZ (обращение).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +132,22 @@ pub struct SubmissionState {
     pub round: u8,
     /// The rating of the current round's answer.
     pub rating: Option<Score>,
+    /// Whether it is merged with other submissions (see [`crate::merge`]).
+    pub merge: Merge,
+}
+
+/// A submission's place among merged duplicates. A duplicate follows its primary's
+/// taking into work and answers until the final answer reaches it; it keeps its own
+/// history, deadline and rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Merge {
+    /// Neither merged into another submission nor holding duplicates.
+    #[default]
+    Alone,
+    /// A duplicate of this (open) submission, its primary.
+    DuplicateOf(SubmissionId),
+    /// Holds duplicates that follow it.
+    Primary,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +297,12 @@ pub enum EventKind {
     Extended,
     AnswerReturned,
     Recategorised,
+    /// This submission became a duplicate of another (`related`).
+    Merged,
+    /// A duplicate (`related`) joined this submission.
+    MergedIn,
+    /// This duplicate was separated from its primary (`related`).
+    Unmerged,
 }
 
 /// The effect of a legal action, to be stored together with its event.
@@ -323,6 +345,9 @@ pub enum TransitionError {
     NotAnAppeal,
     #[error("the term was already extended once")]
     ExtensionUsed,
+    /// Redirecting, recategorising or rejecting would leave merged duplicates behind.
+    #[error("the submission is merged with others; separate them first")]
+    Merged,
 }
 
 impl TransitionError {
@@ -336,6 +361,7 @@ impl TransitionError {
             Self::SameOrganisation => "same_organisation",
             Self::NotAnAppeal => "not_an_appeal",
             Self::ExtensionUsed => "extension_used",
+            Self::Merged => "merged",
         }
     }
 }
@@ -356,6 +382,7 @@ pub fn registered(
         extended: false,
         round: 1,
         rating: None,
+        merge: Merge::Alone,
     }
 }
 
@@ -382,6 +409,9 @@ pub fn decide(
     use Status::*;
     if !may_act(state, actor, action) {
         return Err(TransitionError::Forbidden);
+    }
+    if blocked_by_merge(state.merge, action) {
+        return Err(TransitionError::Merged);
     }
     let from = state.status;
     let illegal = || TransitionError::Illegal {
@@ -544,6 +574,19 @@ pub fn available(state: &SubmissionState, actor: &Actor) -> Vec<&'static str> {
         .collect()
 }
 
+/// Merged submissions share one organisation, and a primary's duplicates wait for its
+/// answer: moving either to another organisation (redirect, new category) would split
+/// them, and rejecting a primary would leave its duplicates waiting for nothing. A
+/// duplicate may still be rejected on its own ground, which separates it.
+fn blocked_by_merge(merge: Merge, action: &Action) -> bool {
+    match (merge, action) {
+        (Merge::Alone, _) => false,
+        (_, Action::Redirect { .. } | Action::Recategorise { .. }) => true,
+        (Merge::Primary, Action::Reject { .. }) => true,
+        _ => false,
+    }
+}
+
 /// Staff actions belong to the officials of the holding organisation; the region's
 /// coordinator moderates (routes by hand, fixes the category, rejects spam, returns
 /// answers) and the operator may do what the coordinator does; the citizen's actions
@@ -700,6 +743,9 @@ named_enum!(EventKind {
     Extended => "extended",
     AnswerReturned => "answer_returned",
     Recategorised => "recategorised",
+    Merged => "merged",
+    MergedIn => "merged_in",
+    Unmerged => "unmerged",
 });
 named_enum!(IncidentKind {
     LateRegistration => "late_registration",

@@ -23,6 +23,8 @@ pub enum NotificationKind {
     /// The answer went back for re-review (the citizen sent it back, or the coordinator
     /// returned it to the organisation).
     ReturnedForReview,
+    /// The submission was merged with a similar one; its answer will reach this author.
+    Merged,
     /// A document waits for the person's (or their organisation's) signature.
     SigningRequest,
     /// A signed document was handed to the person (or their organisation).
@@ -49,7 +51,7 @@ pub enum Readers {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 17] = [
+    pub const ALL: [NotificationKind; 18] = [
         Self::Registered,
         Self::TakenIntoWork,
         Self::Redirected,
@@ -59,6 +61,7 @@ impl NotificationKind {
         Self::Answered,
         Self::Rejected,
         Self::ReturnedForReview,
+        Self::Merged,
         Self::SigningRequest,
         Self::DocumentReceived,
         Self::DocumentOutcome,
@@ -80,6 +83,7 @@ impl NotificationKind {
             Self::Answered => "answered",
             Self::Rejected => "rejected",
             Self::ReturnedForReview => "returned_for_review",
+            Self::Merged => "merged",
             Self::SigningRequest => "signing_request",
             Self::DocumentReceived => "document_received",
             Self::DocumentOutcome => "document_outcome",
@@ -213,6 +217,8 @@ pub fn for_event(event: EventKind, rerouted: bool) -> Vec<(Addressee, Notificati
         EventKind::SentBack => vec![(Author, K::ReturnedForReview), (Holder, K::CitizenReplied)],
         EventKind::AnswerReturned => vec![(Author, K::ReturnedForReview)],
         EventKind::Extended => vec![(Author, K::Extended)],
+        EventKind::Merged => vec![(Author, K::Merged)],
+        EventKind::MergedIn | EventKind::Unmerged => vec![],
     };
     if rerouted && !out.contains(&(Holder, K::NewSubmission)) {
         out.push((Holder, K::NewSubmission));

@@ -49,6 +49,9 @@ pub fn event(e: EventKind) -> &'static str {
         EventKind::Extended => "Срок рассмотрения продлён",
         EventKind::AnswerReturned => "Ответ возвращён координатором на доработку",
         EventKind::Recategorised => "Тема изменена координатором, обращение направлено заново",
+        EventKind::Merged => "Объединено с похожим обращением: ответ на него придёт и сюда",
+        EventKind::MergedIn => "Присоединено похожее обращение",
+        EventKind::Unmerged => "Отделено от обращения, с которым было объединено",
     }
 }
 
@@ -426,6 +429,7 @@ pub fn notification_kind(kind: NotificationKind) -> &'static str {
         K::Answered => "Дан ответ",
         K::Rejected => "Оставлено без ответа по существу",
         K::ReturnedForReview => "Повторное рассмотрение",
+        K::Merged => "Обращение объединено с похожим",
         K::SigningRequest => "Документ ждёт подписи",
         K::DocumentReceived => "Передан подписанный документ",
         K::DocumentOutcome => "Маршрут подписания завершён",
