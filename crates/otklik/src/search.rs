@@ -8,8 +8,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use otklik_domain::lifecycle::IncidentKind;
 use otklik_search::{DocKind, IndexedDoc, SearchIndex};
-use otklik_store::{SearchSubmission, Store};
+use otklik_store::{
+    SearchChanges, SearchIncident, SearchPost, SearchSocialIncident, SearchSubmission, Store,
+};
 
 use crate::AppError;
 
@@ -62,6 +65,8 @@ pub fn documents_of(submission: &SearchSubmission) -> Vec<IndexedDoc> {
         channel: Some(submission.channel.clone()),
         author: Some(submission.author),
         created_at: at,
+        public: submission.public,
+        parent: None,
     };
     let mut docs = vec![base(
         format!("submission:{}", submission.id),
@@ -87,13 +92,122 @@ pub fn documents_of(submission: &SearchSubmission) -> Vec<IndexedDoc> {
     docs
 }
 
+/// A row of the procedure incident register: its kind's label, and the submission (number
+/// and subcategory) or the social incident (title) it is about; open or resolved. Filed
+/// under the organisation and region of the row, so an official finds their
+/// organisation's, a coordinator their region's; it has no author, so a citizen never does.
+pub fn incident_document(incident: &SearchIncident) -> IndexedDoc {
+    let label: &str = match IncidentKind::parse(&incident.kind) {
+        Ok(kind) => otklik_web::messages::incident(kind),
+        Err(_) => &incident.kind,
+    };
+    let mut text = label.to_owned();
+    if let Some(number) = &incident.submission_number {
+        text.push_str(&format!(" · обращение № {number}"));
+    }
+    if let Some(name) = &incident.subcategory_name {
+        text.push_str(&format!(" · {name}"));
+    }
+    if let Some(title) = &incident.social_title {
+        text.push_str(&format!(" · соцсети: {title}"));
+    }
+    IndexedDoc {
+        key: format!("incident:{}", incident.id),
+        kind: DocKind::Incident,
+        submission: incident.submission,
+        title: format!("Инцидент № {} · {label}", incident.id),
+        text,
+        status: Some(
+            if incident.resolved {
+                "resolved"
+            } else {
+                "open"
+            }
+            .to_owned(),
+        ),
+        category: incident.category,
+        subcategory: incident.subcategory,
+        region: incident.region,
+        municipality: None,
+        org: incident.org,
+        channel: None,
+        author: None,
+        created_at: incident.detected_at,
+        public: false,
+        parent: incident.social_incident,
+    }
+}
+
+/// A social-media incident: its title, place and public answer, under its route.
+pub fn social_document(incident: &SearchSocialIncident) -> IndexedDoc {
+    let text = [
+        Some(incident.title.as_str()),
+        incident.place.as_deref(),
+        incident.answer.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|t| !t.is_empty())
+    .collect::<Vec<_>>()
+    .join("\n");
+    IndexedDoc {
+        key: format!("social:{}", incident.id),
+        kind: DocKind::Social,
+        submission: None,
+        title: incident.title.clone(),
+        text,
+        status: Some(incident.status.clone()),
+        category: incident.category,
+        subcategory: incident.subcategory,
+        region: incident.region,
+        municipality: None,
+        org: incident.org,
+        channel: Some("social".to_owned()),
+        author: None,
+        created_at: incident.created_at,
+        public: false,
+        parent: None,
+    }
+}
+
+/// A relevant post, where its incident is (its hit links to that incident).
+pub fn post_document(post: &SearchPost) -> IndexedDoc {
+    IndexedDoc {
+        key: format!("post:{}", post.id),
+        kind: DocKind::Post,
+        submission: None,
+        title: format!("Пост · {}", post.platform),
+        text: post.text.clone(),
+        status: None,
+        category: post.category,
+        subcategory: post.subcategory,
+        region: post.region,
+        municipality: None,
+        org: post.org,
+        channel: Some(post.platform.clone()),
+        author: None,
+        created_at: post.published_at,
+        public: false,
+        parent: post.incident,
+    }
+}
+
+/// Every document a batch of changes makes.
+pub fn documents_of_changes(changes: &SearchChanges) -> Vec<IndexedDoc> {
+    let mut docs: Vec<IndexedDoc> = changes.submissions.iter().flat_map(documents_of).collect();
+    docs.extend(changes.incidents.iter().map(incident_document));
+    docs.extend(changes.social_incidents.iter().map(social_document));
+    docs.extend(changes.posts.iter().map(post_document));
+    docs
+}
+
 /// Feeds the index once from its cursor; returns how many log leaves were read.
 pub async fn catch_up(store: &dyn Store, index: &Arc<SearchIndex>) -> Result<u64, AppError> {
     let changes = store.search_changes(index.cursor(), BATCH).await?;
     if changes.leaves == 0 {
         return Ok(0);
     }
-    let docs: Vec<IndexedDoc> = changes.submissions.iter().flat_map(documents_of).collect();
+    let docs = documents_of_changes(&changes);
     let index = index.clone();
     let cursor = changes.cursor;
     tokio::task::spawn_blocking(move || index.apply(&docs, &[], cursor))

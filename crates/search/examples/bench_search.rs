@@ -163,6 +163,8 @@ fn document(rng: &mut StdRng, w: &Words, i: u64, n: u64) -> IndexedDoc {
         channel: Some(CHANNELS[rng.gen_range(0..CHANNELS.len())].to_string()),
         author: Some(rng.gen_range(1..=(n / 5).max(1) as i64)),
         created_at: rng.gen_range(FROM..TO),
+        public: false,
+        parent: None,
     }
 }
 

@@ -1,9 +1,11 @@
-//! The embedded full-text search of submissions, answers and incidents, in Russian.
+//! The embedded full-text search of submissions, answers, incidents and social-media
+//! incidents and posts, in Russian.
 //!
 //! One [`SearchIndex`] per process holds a tantivy index (on disk, or in memory for tests),
 //! its single writer and a reader reloaded after every commit. The caller feeds it
 //! [`IndexedDoc`]s with [`SearchIndex::apply`], which commits together with the caller's
-//! cursor (the last source position indexed), and asks it [`SearchQuery`]s.
+//! cursor (the last source position indexed), and asks it [`SearchQuery`]s, or
+//! [`SimilarQuery`]s ("more like this": the submissions like a text being typed).
 //!
 //! Invariants: the scope of a query is a clause of the query itself, so a document outside it
 //! is neither counted, nor faceted, nor paged; nothing the user types reaches tantivy's query
@@ -57,17 +59,30 @@ const WRITER_BUDGET_IN_MEMORY: usize = 32 << 20;
 pub enum DocKind {
     Submission,
     Answer,
+    /// A row of the procedure incident register.
     Incident,
+    /// A social-media incident (posts about one problem in one place).
+    Social,
+    /// One relevant social-media post.
+    Post,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 3] = [DocKind::Submission, DocKind::Answer, DocKind::Incident];
+    pub const ALL: [DocKind; 5] = [
+        DocKind::Submission,
+        DocKind::Answer,
+        DocKind::Incident,
+        DocKind::Social,
+        DocKind::Post,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Submission => "submission",
             DocKind::Answer => "answer",
             DocKind::Incident => "incident",
+            DocKind::Social => "social",
+            DocKind::Post => "post",
         }
     }
 
@@ -85,7 +100,8 @@ impl fmt::Display for DocKind {
 /// One document as the caller indexes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexedDoc {
-    /// Unique: "submission:12", "answer:34" (an answer event), "incident:5".
+    /// Unique: "submission:12", "answer:34" (an answer event), "incident:5" (a register
+    /// row), "social:7" (a social-media incident), "post:9".
     pub key: String,
     pub kind: DocKind,
     /// The submission it belongs to (for answers and submissions).
@@ -106,6 +122,40 @@ pub struct IndexedDoc {
     pub author: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
+    /// A public submission (its author agreed that other citizens see it): what
+    /// `SimilarQuery::public_only` keeps.
+    #[serde(default)]
+    pub public: bool,
+    /// Where the document belongs besides its submission: a post's social incident.
+    #[serde(default)]
+    pub parent: Option<i64>,
+}
+
+/// The most hits `SearchIndex::similar` returns.
+pub const MAX_SIMILAR: usize = 20;
+/// The characters of `SimilarQuery::text` read (the rest is ignored).
+pub const MAX_SIMILAR_CHARS: usize = 5_000;
+/// The distinct words of the text a similarity query looks for, the rarest first.
+pub const MAX_SIMILAR_TERMS: usize = 32;
+
+/// "More like this": submissions whose text resembles `text` (what a citizen is typing),
+/// for duplicate suggestions. Only submissions; a rejected one never.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimilarQuery {
+    /// Any text; only its first `MAX_SIMILAR_CHARS` characters are read.
+    pub text: String,
+    pub subcategory: Option<i64>,
+    pub region: Option<i64>,
+    pub municipality: Option<i64>,
+    /// Only public submissions.
+    pub public_only: bool,
+    /// Only open ones (registered, in progress, reopened, awaiting clarification).
+    pub open_only: bool,
+    /// A submission not to return (the one being looked at).
+    pub exclude: Option<i64>,
+    pub scope: Scope,
+    /// 1 to `MAX_SIMILAR` (more is cut to it; 0 returns nothing).
+    pub limit: usize,
 }
 
 /// What the searcher may read, applied inside the query (never after paging).
@@ -167,6 +217,8 @@ pub struct Hit {
     pub kind: DocKind,
     pub submission: Option<i64>,
     pub title: String,
+    /// A post's social incident (see `IndexedDoc::parent`).
+    pub parent: Option<i64>,
     /// BM25 for `Sort::Relevance`; 0 for `Sort::Newest`.
     pub score: f32,
     pub created_at: i64,
@@ -469,6 +521,64 @@ impl SearchIndex {
         })
     }
 
+    /// The submissions most like `q.text` (BM25 over the submissions' texts — not their
+    /// titles — for its rarer distinct words, at least
+    /// two of them — or 30 % of them when there are many — required; one word when the
+    /// text has only one), within the scope and the filters, best first. A text with no
+    /// word to look for (blank, stop words, punctuation) finds nothing; never an
+    /// `invalid_query`.
+    pub fn similar(&self, q: &SimilarQuery) -> Result<Vec<Hit>, SearchError> {
+        let limit = q.limit.min(MAX_SIMILAR);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let text: String = q.text.chars().take(MAX_SIMILAR_CHARS).collect();
+        let (mut ru, mut raw) = (self.ru.clone(), self.raw.clone());
+        let mut stems: Vec<String> = Vec::new();
+        for stem in analysis::analyze(&mut ru, &text) {
+            if !stems.contains(&stem) {
+                stems.push(stem);
+            }
+        }
+        let searcher = self.reader.searcher();
+        // The rarer a word, the more it says: keep the rarest that occur at all.
+        let mut known: Vec<(u64, usize, String)> = Vec::with_capacity(stems.len());
+        for (order, stem) in stems.into_iter().enumerate() {
+            let df = searcher
+                .doc_freq(&Term::from_field_text(self.fields.like, &stem))
+                .map_err(|e| SearchError::tantivy("searching", e))?;
+            if df > 0 {
+                known.push((df, order, stem));
+            }
+        }
+        known.sort_unstable();
+        known.truncate(MAX_SIMILAR_TERMS);
+        if known.is_empty() {
+            return Ok(Vec::new());
+        }
+        let terms: Vec<String> = known.into_iter().map(|(_, _, stem)| stem).collect();
+        let full = query::similar_query(&terms, q, &self.fields);
+        let top = searcher
+            .search(&*full, &TopDocs::with_limit(limit))
+            .map_err(|e| SearchError::tantivy("searching", e))?;
+        let plan = query::Plan {
+            words: terms
+                .iter()
+                .map(|stem| query::Word {
+                    raw: stem.clone(),
+                    stem: stem.clone(),
+                })
+                .collect(),
+            ..query::Plan::default()
+        };
+        let marker = Marker::new(&plan, false);
+        top.into_iter()
+            .map(|(score, address)| {
+                self.hit(&searcher, address, score, Some(&marker), &mut ru, &mut raw)
+            })
+            .collect()
+    }
+
     fn hit(
         &self,
         searcher: &Searcher,
@@ -491,6 +601,7 @@ impl SearchIndex {
             kind,
             submission: int_of(f.submission),
             title: text_of(f.title).to_string(),
+            parent: int_of(f.parent),
             score,
             created_at: int_of(f.created_at).unwrap_or(0),
             snippet_html: snippet::snippet(text_of(f.text), marker, ru, raw),

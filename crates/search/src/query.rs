@@ -19,7 +19,7 @@ use tantivy_fst::Automaton;
 
 use crate::analysis::{self, tokens};
 use crate::schema::Fields;
-use crate::{Filters, Scope, SearchError};
+use crate::{DocKind, Filters, Scope, SearchError, SimilarQuery};
 
 /// Longer queries are refused (`invalid_query`).
 pub(crate) const MAX_QUERY_CHARS: usize = 1_000;
@@ -269,6 +269,84 @@ fn str_term(field: Field, value: &str) -> Box<dyn Query> {
     ))
 }
 
+/// The scope as a required clause that does not score (none for `Scope::All`).
+fn scope_clause(scope: &Scope, f: &Fields) -> Option<(Occur, Box<dyn Query>)> {
+    match scope {
+        Scope::All => None,
+        Scope::Author(author) => Some(filter(id_term(f.author, *author))),
+        Scope::Orgs(orgs) => Some(filter(any_of(
+            orgs.iter().map(|o| id_term(f.org, *o)).collect(),
+        ))),
+        Scope::Regions(regions) => Some(filter(any_of(
+            regions.iter().map(|r| id_term(f.region, *r)).collect(),
+        ))),
+    }
+}
+
+/// The statuses `SimilarQuery::open_only` keeps.
+pub(crate) const OPEN_STATUSES: [&str; 4] = [
+    "registered",
+    "in_progress",
+    "reopened",
+    "awaiting_clarification",
+];
+
+/// How many of `terms` distinct words a similar document must contain: the one word of a
+/// one-word text, else at least two, and 30 % of them when there are many.
+pub(crate) fn similar_minimum(terms: usize) -> usize {
+    match terms {
+        0 | 1 => terms,
+        n => (n * 3).div_ceil(10).max(2),
+    }
+}
+
+/// "More like this": any of `terms` (stems) in a submission's text (`like`), at least
+/// `similar_minimum` of them, scored by BM25; only submissions, never rejected ones,
+/// within the scope and the query's filters.
+pub(crate) fn similar_query(terms: &[String], q: &SimilarQuery, f: &Fields) -> Box<dyn Query> {
+    let words: Vec<(Occur, Box<dyn Query>)> = terms
+        .iter()
+        .map(|stem| (Occur::Should, term_query(f.like, stem)))
+        .collect();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+        Occur::Must,
+        Box::new(BooleanQuery::with_minimum_required_clauses(
+            words,
+            similar_minimum(terms.len()),
+        )),
+    )];
+    clauses.push(filter(str_term(f.kind, DocKind::Submission.as_str())));
+    clauses.extend(scope_clause(&q.scope, f));
+    for (field, value) in [
+        (f.subcategory, q.subcategory),
+        (f.region, q.region),
+        (f.municipality, q.municipality),
+    ] {
+        if let Some(value) = value {
+            clauses.push(filter(id_term(field, value)));
+        }
+    }
+    if q.public_only {
+        clauses.push(filter(Box::new(TermQuery::new(
+            Term::from_field_u64(f.public, 1),
+            IndexRecordOption::Basic,
+        ))));
+    }
+    if q.open_only {
+        clauses.push(filter(any_of(
+            OPEN_STATUSES
+                .iter()
+                .map(|s| str_term(f.status, s))
+                .collect(),
+        )));
+    }
+    clauses.push((Occur::MustNot, str_term(f.status, "rejected")));
+    if let Some(id) = q.exclude {
+        clauses.push((Occur::MustNot, id_term(f.submission, id)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
 /// The whole query: the text (or everything), and the scope and the filters as required
 /// clauses that do not score, so they restrict the matches before any counting or paging.
 pub(crate) fn full_query(
@@ -282,16 +360,7 @@ pub(crate) fn full_query(
         Occur::Must,
         text.unwrap_or_else(|| Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))),
     ));
-    match scope {
-        Scope::All => {}
-        Scope::Author(author) => clauses.push(filter(id_term(f.author, *author))),
-        Scope::Orgs(orgs) => clauses.push(filter(any_of(
-            orgs.iter().map(|o| id_term(f.org, *o)).collect(),
-        ))),
-        Scope::Regions(regions) => clauses.push(filter(any_of(
-            regions.iter().map(|r| id_term(f.region, *r)).collect(),
-        ))),
-    }
+    clauses.extend(scope_clause(scope, f));
     if !filters.kinds.is_empty() {
         clauses.push(filter(any_of(
             filters
@@ -556,6 +625,15 @@ mod tests {
         assert_eq!(plan("  \t ").unwrap(), None);
         assert!(plan("и на в").unwrap().unwrap().is_empty());
         assert!(plan("!!! ,,, ...").unwrap().unwrap().is_empty());
+    }
+
+    #[test]
+    fn similar_minimums() {
+        let got: Vec<usize> = [0, 1, 2, 3, 6, 7, 10, 32]
+            .into_iter()
+            .map(similar_minimum)
+            .collect();
+        assert_eq!(got, [0, 1, 2, 2, 2, 3, 3, 10]);
     }
 
     #[test]

@@ -7,11 +7,11 @@ use tantivy::schema::{
 use tantivy::TantivyDocument;
 
 use crate::analysis::{PAIRS, RAW, RU};
-use crate::IndexedDoc;
+use crate::{DocKind, IndexedDoc};
 
 /// Bump whenever the schema, the analysis or the meaning of a field changes: an index on disk
 /// with another version is wiped and rebuilt by the caller from cursor 0.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 pub(crate) const KIND: &str = "kind";
 pub(crate) const STATUS: &str = "status";
@@ -47,6 +47,14 @@ pub(crate) struct Fields {
     pub channel: Field,
     pub author: Field,
     pub created_at: Field,
+    /// 1 when the submission is public (other citizens may see it), else 0.
+    pub public: Field,
+    /// Stored: the social incident of a post (where its hit links to).
+    pub parent: Field,
+    /// A submission's text only (not its title, which names its subcategory: every
+    /// submission of one would share those words), stemmed, with frequencies: what
+    /// `SearchIndex::similar` matches and scores.
+    pub like: Field,
 }
 
 pub(crate) fn build() -> (Schema, Fields) {
@@ -75,6 +83,11 @@ pub(crate) fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::Basic)
             .set_fieldnorms(false),
     );
+    let like = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(RU)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
     let facet_id = NumericOptions::default().set_indexed().set_fast();
     let fields = Fields {
         key: b.add_text_field("key", STRING | STORED),
@@ -94,6 +107,9 @@ pub(crate) fn build() -> (Schema, Fields) {
         channel: b.add_text_field(CHANNEL, STRING | FAST),
         author: b.add_i64_field("author", INDEXED),
         created_at: b.add_i64_field(CREATED_AT, INDEXED | FAST | STORED),
+        public: b.add_u64_field("public", INDEXED | FAST),
+        parent: b.add_i64_field("parent", STORED),
+        like: b.add_text_field("like", like),
     };
     (b.build(), fields)
 }
@@ -110,7 +126,11 @@ pub(crate) fn to_document(d: &IndexedDoc, f: &Fields) -> TantivyDocument {
     doc.add_text(f.pairs, &d.text);
     doc.add_text(f.raw, &d.title);
     doc.add_text(f.raw, &d.text);
+    if d.kind == DocKind::Submission {
+        doc.add_text(f.like, &d.text);
+    }
     doc.add_i64(f.created_at, d.created_at);
+    doc.add_u64(f.public, u64::from(d.public));
     let ids = [
         (f.submission, d.submission),
         (f.category, d.category),
@@ -119,6 +139,7 @@ pub(crate) fn to_document(d: &IndexedDoc, f: &Fields) -> TantivyDocument {
         (f.municipality, d.municipality),
         (f.org, d.org),
         (f.author, d.author),
+        (f.parent, d.parent),
     ];
     for (field, value) in ids {
         if let Some(value) = value {

@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use otklik_search::{
-    DocKind, Filters, IndexedDoc, Scope, SearchIndex, SearchQuery, SearchResults, Sort,
+    DocKind, Filters, IndexedDoc, Scope, SearchIndex, SearchQuery, SearchResults, SimilarQuery,
+    Sort,
 };
 use proptest::prelude::*;
 
@@ -25,6 +26,8 @@ fn doc(key: &str, title: &str, text: &str) -> IndexedDoc {
         channel: Some("portal".to_string()),
         author: Some(1000),
         created_at: 1_700_000_000 + id,
+        public: false,
+        parent: None,
     }
 }
 
@@ -707,5 +710,42 @@ proptest! {
             Ok(r) => prop_assert!(r.hits.len() <= limit.min(100)),
             Err(e) => prop_assert_eq!(e.code(), "invalid_query", "{}", e),
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn no_input_makes_similar_panic(
+        text in prop_oneof![
+            any::<String>(),
+            "[\\x00-\\x1f\"*:~^()\\[\\]{}!+\\-\\\\/ ]{0,64}",
+            "[а-яё\"* ]{0,400}",
+            proptest::collection::vec(any::<char>(), 9_000..10_000)
+                .prop_map(|c| c.into_iter().collect::<String>()),
+            "(\\PC{1,8}[ *\"]){1,2000}",
+        ],
+        limit in 0usize..200,
+        subcategory in proptest::option::of(any::<i64>()),
+        exclude in proptest::option::of(any::<i64>()),
+        public_only in any::<bool>(),
+        open_only in any::<bool>(),
+    ) {
+        thread_local! { static INDEX: SearchIndex = garbage_index(); }
+        let q = SimilarQuery {
+            text,
+            subcategory,
+            region: None,
+            municipality: None,
+            public_only,
+            open_only,
+            exclude,
+            scope: Scope::All,
+            limit,
+        };
+        let hits = INDEX.with(|idx| idx.similar(&q)).unwrap();
+        prop_assert!(hits.len() <= limit.min(20));
+        prop_assert!(hits.iter().all(|h| h.kind == DocKind::Submission));
     }
 }

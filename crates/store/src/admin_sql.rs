@@ -101,6 +101,30 @@ impl RegisterRow {
     }
 }
 
+/// The log leaf of a register incident's resolution: which row, about what, when.
+pub(crate) fn resolved_leaf(
+    incident: i64,
+    submission: Option<i64>,
+    social_incident: Option<i64>,
+    at: i64,
+) -> Vec<u8> {
+    let mut leaf = serde_json::json!({
+        "v": 1,
+        "event": "incident_resolved",
+        "register_incident": incident,
+        "at": at,
+    });
+    if let Some(map) = leaf.as_object_mut() {
+        if let Some(id) = submission {
+            map.insert("submission".to_owned(), id.into());
+        }
+        if let Some(id) = social_incident {
+            map.insert("social_incident".to_owned(), id.into());
+        }
+    }
+    serde_json::to_vec(&leaf).unwrap_or_default()
+}
+
 /// The log leaf of a recompute run.
 pub(crate) fn recompute_leaf(checked: u64, changed: u64, cause: &str, at: i64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -1261,17 +1285,34 @@ macro_rules! impl_admin {
                 resolution: &::otklik_domain::text::Reason,
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<()> {
+                let at = $crate::common::ts(at);
+                let mut tx = self.$write().begin_with($begin_write).await?;
                 let updated = ::sqlx::query::<$db>(
                     "UPDATE incidents SET resolved_at = $2, resolved_by = $3, resolution = $4 \
                      WHERE id = $1 AND resolved_at IS NULL",
                 )
                 .bind(id.0)
-                .bind($crate::common::ts(at))
+                .bind(at)
                 .bind(actor.0)
                 .bind(resolution.as_str())
-                .execute(self.$write())
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                if updated == 1 {
+                    // Its leaf (ids and the instant only: the resolution's text stays out of
+                    // the public log), so that followers of the log see it resolved.
+                    let (submission, social_incident) = ::sqlx::query_as::<$db, (Option<i64>, Option<i64>)>(
+                        "SELECT submission_id, social_incident_id FROM incidents WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let leaf = $crate::admin_sql::resolved_leaf(id.0, submission, social_incident, at);
+                    Self::log_append(&mut *tx, "incident_resolved", submission, None, &leaf, &[], at).await?;
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
                 if updated == 0 {
                     let exists = ::sqlx::query_scalar::<$db, i64>("SELECT COUNT(*) FROM incidents WHERE id = $1")
                         .bind(id.0)

@@ -463,6 +463,35 @@ impl PostRow {
     }
 }
 
+/// The log leaf of an ingest batch: the ids of the incidents it touched and of the posts it
+/// stored (no texts: the log is public), so that followers (the search index) re-read them.
+pub(crate) fn ingest_leaf(incidents: &[i64], posts: &[i64], at: i64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "v": 1,
+        "event": "social_posts",
+        "incidents": incidents,
+        "posts": posts,
+        "at": at,
+    }))
+    .unwrap_or_default()
+}
+
+/// The log leaf of a staff action on a social incident: `answered`, `dismissed`,
+/// `rerouted`, `merged` (`related`: the target) or `split` (`related`: the new incident).
+pub(crate) fn action_leaf(incident: i64, action: &str, related: Option<i64>, at: i64) -> Vec<u8> {
+    let mut leaf = serde_json::json!({
+        "v": 1,
+        "event": "social_incident",
+        "incident": incident,
+        "action": action,
+        "at": at,
+    });
+    if let (Some(related), Some(map)) = (related, leaf.as_object_mut()) {
+        map.insert("related".to_owned(), related.into());
+    }
+    serde_json::to_vec(&leaf).unwrap_or_default()
+}
+
 /// The first 160 characters of a text, for an incident's title.
 pub(crate) fn title_of(text: &str) -> String {
     let mut title: String = text.chars().take(160).collect();
@@ -935,6 +964,7 @@ macro_rules! impl_social {
                     batch: ids.iter().flatten().count(),
                 };
                 let mut batch = $crate::social_sql::BatchState::default();
+                let stored: Vec<i64> = ids.iter().flatten().copied().collect();
                 for ((a, p), id) in posts.iter().zip(&places).zip(ids) {
                     match id {
                         Some(id) => {
@@ -954,6 +984,14 @@ macro_rules! impl_social {
                     }
                     delete.push(")");
                     delete.build().execute(&mut *tx).await?;
+                }
+                // One leaf per batch that stored posts, last: the log's lock is held for
+                // the shortest time, and after the incidents' rows (the order every
+                // transaction that writes both keeps, so none waits on another in a cycle).
+                if !stored.is_empty() {
+                    let touched: Vec<i64> = batch.pending.keys().copied().collect();
+                    let leaf = $crate::social_sql::ingest_leaf(&touched, &stored, now);
+                    Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
                 }
                 tx.commit().await?;
                 Ok(report)
@@ -1052,6 +1090,14 @@ macro_rules! impl_social {
                 };
                 decide(actor.role, action, &scope(&incident))?;
                 let mut result = id;
+                let mut related = None;
+                let done = match &command {
+                    SocialCommand::Answer { .. } => "answered",
+                    SocialCommand::Dismiss { .. } => "dismissed",
+                    SocialCommand::Reroute { .. } => "rerouted",
+                    SocialCommand::Merge { .. } => "merged",
+                    SocialCommand::Split { .. } => "split",
+                };
                 match command {
                     SocialCommand::Answer { text } => {
                         ::sqlx::query::<$db>(
@@ -1149,6 +1195,7 @@ macro_rules! impl_social {
                         .execute(&mut *tx)
                         .await?;
                         result = into;
+                        related = Some(into);
                     }
                     SocialCommand::Split { posts } => {
                         let mut moving = Vec::new();
@@ -1234,8 +1281,11 @@ macro_rules! impl_social {
                             .await?;
                         }
                         result = new_id;
+                        related = Some(new_id);
                     }
                 }
+                let leaf = $crate::social_sql::action_leaf(id, done, related, now);
+                Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
                 tx.commit().await?;
                 Ok(result)
             }
@@ -1259,16 +1309,24 @@ macro_rules! impl_social {
                         tx.commit().await?;
                         return Ok(raised);
                     }
-                    for (id, org, region, due_at) in due {
-                        let marked = ::sqlx::query::<$db>(
-                            "UPDATE social_incidents SET breached_at = $2 \
-                             WHERE id = $1 AND breached_at IS NULL",
-                        )
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                    // Every incident's row first, then the register and its leaves: the
+                    // log's lock is taken after the incidents' rows, as ingest and the
+                    // staff's actions take them, so that none waits on another in a cycle.
+                    let mut marked = Vec::with_capacity(due.len());
+                    for (id, _, _, _) in &due {
+                        marked.push(
+                            ::sqlx::query::<$db>(
+                                "UPDATE social_incidents SET breached_at = $2 \
+                                 WHERE id = $1 AND breached_at IS NULL",
+                            )
+                            .bind(id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected(),
+                        );
+                    }
+                    for ((id, org, region, due_at), marked) in due.into_iter().zip(marked) {
                         let row = $crate::admin_sql::RegisterRow {
                             kind: ::otklik_domain::lifecycle::IncidentKind::LateSocialAnswer,
                             subject: $crate::admin_sql::RegisterSubject::SocialIncident(id),

@@ -17,12 +17,21 @@ pub const MAX_OFFSET: usize = 10_000;
 /// A query longer than this is refused (422 `query_too_long`).
 pub const MAX_QUERY_CHARS: usize = 500;
 
+/// The states of what is not a submission: a register incident (`open`, `resolved`) and
+/// a social-media incident (`open`, `answered` — a submission's too —, `dismissed`,
+/// `merged`).
+pub const OTHER_STATUSES: [&str; 4] = ["open", "resolved", "dismissed", "merged"];
+/// The channels of what is not a submission: a social-media incident (`social`) and a
+/// post (its platform).
+pub const OTHER_CHANNELS: [&str; 5] = ["social", "vk", "telegram", "rss", "webhook"];
+
 /// The search form's fields, as the page's query string and the API's parameters carry
 /// them; everything optional, every value checked.
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct SearchParams {
     pub q: Option<String>,
-    /// `submission`, `answer` or `incident`.
+    /// `submission`, `answer`, `incident` (the register), `social` (a social-media
+    /// incident) or `post`.
     pub kind: Option<String>,
     pub status: Option<String>,
     pub category: Option<i64>,
@@ -78,6 +87,7 @@ pub fn query_of(params: &SearchParams, scope: Scope) -> Result<SearchQuery, AppE
         None => None,
         Some(raw) => match otklik_domain::lifecycle::Status::parse(raw) {
             Ok(status) => Some(status.as_str().to_owned()),
+            Err(_) if OTHER_STATUSES.contains(&raw) => Some(raw.to_owned()),
             Err(_) => {
                 errors.push("status", "unknown_value");
                 None
@@ -88,6 +98,7 @@ pub fn query_of(params: &SearchParams, scope: Scope) -> Result<SearchQuery, AppE
         None => None,
         Some(raw) => match otklik_domain::lifecycle::Channel::parse(raw) {
             Ok(channel) => Some(channel.as_str().to_owned()),
+            Err(_) if OTHER_CHANNELS.contains(&raw) => Some(raw.to_owned()),
             Err(_) => {
                 errors.push("channel", "unknown_value");
                 None

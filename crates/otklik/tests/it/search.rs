@@ -303,3 +303,159 @@ async fn answer_templates_are_suggested_filled_and_kept_to_their_organisation() 
     let used = ok(city.get("/api/v1/answer-templates").await);
     assert_eq!(used[0]["uses"], 1);
 }
+
+/// `text` percent-encoded for a query string.
+fn enc(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+fn kinds(found: &Value) -> Vec<String> {
+    let mut kinds: Vec<String> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+/// A relevant post about a burst pipe in Tver, as the pipeline hands it over.
+fn pipe_post(text: &str) -> otklik_store::AnalysedPost {
+    let signature = otklik_social::signature::Signature::of(text);
+    otklik_store::AnalysedPost {
+        post: otklik_social::RawPost {
+            source: "vk-search".to_owned(),
+            platform: otklik_social::Platform::Vk,
+            external_id: "-100_77".to_owned(),
+            url: None,
+            text: text.to_owned(),
+            published_at: time::OffsetDateTime::now_utc().unix_timestamp() - 3600,
+            reply: otklik_social::ReplyTarget::None,
+        },
+        text: text.to_owned(),
+        language: "ru".to_owned(),
+        relevant: true,
+        category: None,
+        subcategory: Some("Ямы и выбоины на дороге".to_owned()),
+        confidence: 0.9,
+        sentiment: "negative".to_owned(),
+        urgent: false,
+        region_code: Some("RU-TVE".to_owned()),
+        place: Some("Тверь".to_owned()),
+        location_confidence: Some(0.8),
+        exact: signature.exact,
+        minhash: signature.minhash,
+    }
+}
+
+/// Register incidents, social-media incidents and posts are in the index for the staff
+/// who may see them: the organisation's official finds its register incident, the
+/// operator a social incident and its post by a word of the post; a citizen finds none
+/// of them, whatever they type.
+#[tokio::test]
+async fn staff_find_incidents_social_incidents_and_posts_and_citizens_never_do() {
+    let w = World::start(Backend::Sqlite).await;
+    let app = &w.app;
+    let mut body = w
+        .body("Ямы и выбоины на дороге", "Тверская область", "message")
+        .await;
+    body["text"] = json!("Яма на дороге у вокзала, пробил колесо.");
+    let (status, pothole) = w.citizen.post("/api/v1/submissions", body).await;
+    assert_eq!(status, 201, "{pothole}");
+    let id = pothole["id"].as_i64().unwrap();
+    let transport = app.api(&app.token(&app.official_of(TRANSPORT).email.clone()).await);
+    let city = app.api(&app.token(&app.official_of(CITY).email.clone()).await);
+    let path = format!("/api/v1/submissions/{id}");
+    ok(transport
+        .post(&format!("{path}/take-into-work"), json!({}))
+        .await);
+    ok(transport
+        .post(&format!("{path}/answer"), json!({ "text": "Заделали." }))
+        .await);
+    // A low rating: a register incident of the transport ministry.
+    ok(w.citizen
+        .post(&format!("{path}/rate"), json!({ "score": 1 }))
+        .await);
+    let incidents = search_until(&transport, "kind=incident", 1).await;
+    assert_eq!(incidents["total"], 1, "{incidents}");
+    let hit = &incidents["hits"][0];
+    assert_eq!(hit["submission_id"], id, "{hit}");
+    assert!(
+        hit["title"].as_str().unwrap().contains("Низкая оценка"),
+        "{hit}"
+    );
+    // Found by a word of its label, and not by another organisation.
+    let by_word = search_until(&transport, &format!("q={}", enc("оценка")), 1).await;
+    assert_eq!(kinds(&by_word), ["incident"], "{by_word}");
+    assert_eq!(search_until(&city, "kind=incident", 0).await["total"], 0);
+
+    // A post, clustered into a social incident routed like a submission.
+    let report = app
+        .store
+        .social_ingest(
+            &[pipe_post(
+                "В Твери у вокзала кипяток хлещет из трубы прямо на дорогу",
+            )],
+            &[],
+            &[],
+            otklik_store::IngestRules {
+                answer_hours: 24,
+                cluster_hours: 72,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.incidents_created, 1, "{report:?}");
+    let operator = app.api(&app.token(OPERATOR).await);
+    let found = search_until(&operator, &format!("q={}", enc("кипятком")), 2).await;
+    assert_eq!(kinds(&found), ["post", "social"], "{found}");
+    let social_id: i64 = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "social")
+        .and_then(|h| h["key"].as_str()?.strip_prefix("social:")?.parse().ok())
+        .unwrap();
+    let post = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "post")
+        .unwrap();
+    assert_eq!(post["social_incident_id"], social_id, "{post}");
+    let facet = search_until(&operator, "kind=post", 1).await;
+    assert_eq!(facet["facets"]["channel"][0]["value"], "vk", "{facet}");
+
+    // A citizen: none of them, by kind or by word.
+    for query in [
+        "kind=incident".to_owned(),
+        "kind=social".to_owned(),
+        "kind=post".to_owned(),
+        format!("q={}", enc("кипяток")),
+        format!("q={}", enc("оценка")),
+    ] {
+        let mine = search_until(&w.citizen, &query, 0).await;
+        assert_eq!(mine["total"], 0, "{query}: {mine}");
+    }
+
+    // The page offers the new kinds, links the hits and labels the kinds in Russian.
+    let browser = app.browser();
+    page_login(app, &browser, OPERATOR, DEMO_PASSWORD).await;
+    let html = browser
+        .get(app.url(&format!("/search?q={}", enc("кипяток"))))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = format!("href=\"/social/incidents/{social_id}\"");
+    assert_eq!(html.matches(&link).count(), 2, "{html}");
+    for label in ["Соцсети", "Пост", "Посты", "Инциденты", "ВКонтакте"]
+    {
+        assert!(html.contains(label), "{label}: {html}");
+    }
+    w.app.stop().await;
+}

@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(search_api),
     components(schemas(SearchResponse, HitView, FacetCount)),
-    tags((name = "search", description = "Full-text search in Russian over submissions and answers, within what the caller may read"))
+    tags((name = "search", description = "Full-text search in Russian over submissions, answers, register incidents, social-media incidents and posts, within what the caller may read"))
 )]
 pub struct Doc;
 
@@ -31,16 +31,20 @@ pub struct Params {
     /// Words in any form (Russian stemming), `"a phrase"`, `prefix*`; at most 500 characters.
     #[param(min_length = 1, max_length = 500)]
     pub q: Option<String>,
-    /// `submission` or `answer`.
+    /// `submission`, `answer`, `incident` (a register incident: staff only), `social` (a
+    /// social-media incident) or `post` (a social-media post).
     #[param(min_length = 1)]
     pub kind: Option<String>,
-    /// A submission status (`registered`, `in_progress`, `answered`, …).
+    /// A submission status (`registered`, `in_progress`, `answered`, …); an incident's
+    /// `open` or `resolved`; a social-media incident's `open`, `answered`, `dismissed` or
+    /// `merged`.
     #[param(min_length = 1)]
     pub status: Option<String>,
     pub category: Option<i64>,
     pub region: Option<i64>,
     pub org: Option<i64>,
-    /// `portal`, `widget`, `api` or `open311`.
+    /// `portal`, `widget`, `api` or `open311`; `social` (social-media incidents); a post's
+    /// platform: `vk`, `telegram`, `rss` or `webhook`.
     #[param(min_length = 1)]
     pub channel: Option<String>,
     /// `YYYY-MM-DD`, Moscow time, inclusive.
@@ -59,9 +63,12 @@ pub struct Params {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HitView {
     pub key: String,
-    /// `submission` or `answer`.
+    /// `submission`, `answer`, `incident`, `social` or `post`; the key is `{kind}:{id}`
+    /// (an answer's id is its event's).
     pub kind: &'static str,
     pub submission_id: Option<i64>,
+    /// A post's social-media incident, or the one a register incident is about.
+    pub social_incident_id: Option<i64>,
     pub title: String,
     pub created_at: String,
     /// The text around the matches, HTML-escaped, the matches in `<mark>`.
@@ -144,6 +151,7 @@ async fn search_api(
             .map(|h| HitView {
                 kind: h.kind.as_str(),
                 submission_id: h.submission,
+                social_incident_id: h.parent,
                 created_at: time::OffsetDateTime::from_unix_timestamp(h.created_at)
                     .map(super::rfc3339)
                     .unwrap_or_default(),

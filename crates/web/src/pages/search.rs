@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::Router;
 use otklik_domain::lifecycle::Status;
-use otklik_search::SearchResults;
+use otklik_search::{DocKind, Hit, SearchResults};
 use std::collections::HashMap;
 
 use super::views::Chrome;
@@ -77,12 +77,53 @@ fn kind_label(kind: &str) -> &'static str {
         "submission" => "Обращение",
         "answer" => "Ответ",
         "incident" => "Инцидент",
+        "social" => "Соцсети",
+        "post" => "Пост",
         _ => "Запись",
     }
 }
 
 fn channel_label(channel: &str) -> &'static str {
-    otklik_domain::lifecycle::Channel::parse(channel).map_or("Другой канал", messages::channel)
+    match channel {
+        "social" => "Соцсети",
+        "vk" => "ВКонтакте",
+        "telegram" => "Telegram",
+        "rss" => "Сайт (RSS)",
+        "webhook" => "Партнёрская система",
+        _ => otklik_domain::lifecycle::Channel::parse(channel)
+            .map_or("Другой канал", messages::channel),
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "open" => "Открыт",
+        "resolved" => "Устранён",
+        "dismissed" => "Отклонён",
+        "merged" => "Объединён",
+        _ => Status::parse(status).map_or("Другое", messages::status),
+    }
+}
+
+/// Where a hit leads: a submission (or an answer) to its page, a register incident to its
+/// row of the register, a social incident to its page, a post to its incident's page (a
+/// post without one to the monitoring queue).
+fn href_of(hit: &Hit) -> String {
+    let id = hit
+        .key
+        .split_once(':')
+        .and_then(|(_, id)| id.parse::<i64>().ok());
+    match (hit.kind, id) {
+        (DocKind::Incident, Some(id)) => format!("/incidents#incident-{id}"),
+        (DocKind::Social, Some(id)) => format!("/social/incidents/{id}"),
+        (DocKind::Post, _) => hit.parent.map_or_else(
+            || "/social".to_owned(),
+            |i| format!("/social/incidents/{i}"),
+        ),
+        _ => hit
+            .submission
+            .map_or_else(|| "/search".to_owned(), |s| format!("/submissions/{s}")),
+    }
 }
 
 /// The query string of `params` with one field set (or removed when `value` is empty).
@@ -238,9 +279,7 @@ async fn fill(
         .hits
         .into_iter()
         .map(|h| HitView {
-            href: h
-                .submission
-                .map_or_else(|| "/incidents".to_owned(), |s| format!("/submissions/{s}")),
+            href: href_of(&h),
             title: h.title,
             kind: kind_label(h.kind.as_str()),
             date: time::OffsetDateTime::from_unix_timestamp(h.created_at)
@@ -290,9 +329,7 @@ async fn fill(
             f.status
                 .into_iter()
                 .map(|(s, n)| {
-                    let label = Status::parse(&s)
-                        .map_or("Другое", messages::status)
-                        .to_owned();
+                    let label = status_label(&s).to_owned();
                     (s, label, n)
                 })
                 .collect(),
