@@ -54,8 +54,7 @@ impl MergeError {
 /// Who merges: the officials of the holding organisation, and the coordinator of the
 /// submission's region (who moderates it). The operator does not judge content.
 fn may_merge(state: &SubmissionState, actor: &Actor) -> bool {
-    actor.role.handling_org() == Some(state.org)
-        && matches!(actor.role, Role::Official(_))
+    actor.role.handling_org() == Some(state.org) && matches!(actor.role, Role::Official(_))
         || actor.role == Role::Coordinator(state.region)
 }
 
@@ -128,6 +127,7 @@ pub fn ends_merge(action: &Action) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::lifecycle::{decide, registered, SubmissionKind};
@@ -207,12 +207,27 @@ mod tests {
         let answered = side(5, Status::Answered, Merge::Alone);
         let waiting = side(6, Status::AwaitingClarification, Merge::Alone);
         let o = official(ORG);
-        assert_eq!(decide_merge(&alone, &alone, &o), Err(MergeError::SameSubmission));
-        assert_eq!(decide_merge(&alone, &dup, &o), Err(MergeError::AlreadyMerged));
-        assert_eq!(decide_merge(&dup, &alone, &o), Err(MergeError::PrimaryIsDuplicate));
-        assert_eq!(decide_merge(&alone, &primary, &o), Err(MergeError::HasDuplicates));
+        assert_eq!(
+            decide_merge(&alone, &alone, &o),
+            Err(MergeError::SameSubmission)
+        );
+        assert_eq!(
+            decide_merge(&alone, &dup, &o),
+            Err(MergeError::AlreadyMerged)
+        );
+        assert_eq!(
+            decide_merge(&dup, &alone, &o),
+            Err(MergeError::PrimaryIsDuplicate)
+        );
+        assert_eq!(
+            decide_merge(&alone, &primary, &o),
+            Err(MergeError::HasDuplicates)
+        );
         assert_eq!(decide_merge(&primary, &other, &o), Ok(()));
-        assert_eq!(decide_merge(&answered, &other, &o), Err(MergeError::NotOpen));
+        assert_eq!(
+            decide_merge(&answered, &other, &o),
+            Err(MergeError::NotOpen)
+        );
         assert_eq!(decide_merge(&alone, &waiting, &o), Err(MergeError::NotOpen));
         let mut elsewhere = side(7, Status::Registered, Merge::Alone);
         elsewhere.state.org = OrgId(11);

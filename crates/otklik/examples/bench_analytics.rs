@@ -910,6 +910,7 @@ async fn follower(store: Arc<dyn Store>, world: &World, n: usize) {
                     attachments: Vec::new(),
                     channel: Channel::Portal,
                     origin: None,
+                    public: false,
                 },
                 base + time::Duration::seconds(i as i64),
             )

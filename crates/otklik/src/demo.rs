@@ -1387,6 +1387,8 @@ pub async fn load_history(store: &dyn Store, now: OffsetDateTime) -> StoreResult
                     attachments: Vec::new(),
                     channel,
                     origin: None,
+                    // Half the demo's messages are public, so the form suggests them.
+                    public: kind == SubmissionKind::Message && made % 2 == 0,
                 },
                 start,
             )

@@ -165,6 +165,21 @@ pub(crate) struct StateColumns<'a> {
     pub extensions: i64,
     pub round: i64,
     pub rating: Option<i64>,
+    pub merge: otklik_domain::lifecycle::Merge,
+}
+
+/// A submission's place among merged duplicates, from its `merged_into` and the count of
+/// the submissions merged into it.
+pub(crate) fn merge_of(
+    merged_into: Option<i64>,
+    duplicates: i64,
+) -> otklik_domain::lifecycle::Merge {
+    use otklik_domain::lifecycle::Merge;
+    match merged_into {
+        Some(primary) => Merge::DuplicateOf(SubmissionId(primary)),
+        None if duplicates > 0 => Merge::Primary,
+        None => Merge::Alone,
+    }
 }
 
 /// What the domain needs to decide on a submission, from its columns.
@@ -178,6 +193,7 @@ pub(crate) fn state_of(c: StateColumns<'_>) -> StoreResult<SubmissionState> {
         extended: c.extensions > 0,
         round: round_of(c.round)?,
         rating: score_of(c.rating)?,
+        merge: c.merge,
     })
 }
 
@@ -185,11 +201,12 @@ pub(crate) fn state_of(c: StateColumns<'_>) -> StoreResult<SubmissionState> {
 /// what the term's deadline is computed from.
 macro_rules! state_select {
     () => {
-        "s.kind, s.status, s.author_id, s.org_id, s.region_id, s.round, s.rating, \
+        "s.id, s.kind, s.status, s.author_id, s.org_id, s.region_id, s.round, s.rating, \
          s.deadline_at, (SELECT COUNT(*) FROM events x \
              WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions, \
          s.subcategory_id, s.municipality_id, s.created_at, s.term_started_at, s.paused_at, \
-         s.pauses, s.extension_days"
+         s.pauses, s.extension_days, s.merged_into, \
+         (SELECT COUNT(*) FROM submissions m WHERE m.merged_into = s.id) AS duplicates"
     };
 }
 
@@ -309,6 +326,8 @@ pub(crate) struct NewEvent<'a> {
     pub deadline_at: i64,
     pub subcategory: Option<i64>,
     pub extension_days: Option<i64>,
+    /// The other submission of a merge event.
+    pub related: Option<i64>,
 }
 
 impl<'a> NewEvent<'a> {
@@ -472,6 +491,7 @@ pub(crate) fn scopes_of(raw: &str) -> StoreResult<Vec<otklik_domain::access::Api
 /// What `apply` reads (and locks) before it lets the domain decide.
 #[derive(sqlx::FromRow)]
 pub(crate) struct StateRow {
+    pub id: i64,
     pub kind: String,
     status: String,
     author_id: i64,
@@ -488,6 +508,8 @@ pub(crate) struct StateRow {
     pub paused_at: Option<i64>,
     pub pauses: String,
     pub extension_days: i64,
+    merged_into: Option<i64>,
+    duplicates: i64,
 }
 
 impl StateRow {
@@ -501,6 +523,7 @@ impl StateRow {
             extensions: self.extensions,
             round: self.round,
             rating: self.rating,
+            merge: merge_of(self.merged_into, self.duplicates),
         })
     }
 }
@@ -532,9 +555,12 @@ pub(crate) struct SubmissionRow {
     origin: Option<String>,
     paused_at: Option<i64>,
     extensions: i64,
+    public: i64,
+    merged_into: Option<i64>,
 }
 
 impl SubmissionRow {
+    /// The state as far as seeing it goes (who holds it); merges are read with it.
     pub fn state(&self) -> StoreResult<SubmissionState> {
         state_of(StateColumns {
             kind: &self.kind,
@@ -545,14 +571,34 @@ impl SubmissionRow {
             extensions: self.extensions,
             round: self.round,
             rating: self.rating,
+            merge: merge_of(self.merged_into, 0),
         })
     }
 
+    /// `related`: the submissions of its merges (its primary and its duplicates), as
+    /// (id, created_at, merged_into).
     pub fn into_model(
         self,
         events: Vec<EventRecord>,
         attachments: Vec<FileMeta>,
+        related: &[(i64, i64, Option<i64>)],
     ) -> StoreResult<SubmissionDetail> {
+        let related_of = |&(id, created, _): &(i64, i64, Option<i64>)| -> StoreResult<Related> {
+            Ok(Related {
+                id: SubmissionId(id),
+                number: RegistrationNumber::new(SubmissionId(id), from_ts(created)?),
+            })
+        };
+        let merged_into = related
+            .iter()
+            .find(|r| Some(r.0) == self.merged_into)
+            .map(related_of)
+            .transpose()?;
+        let duplicates = related
+            .iter()
+            .filter(|r| r.2 == Some(self.id))
+            .map(related_of)
+            .collect::<StoreResult<Vec<_>>>()?;
         let created_at = from_ts(self.created_at)?;
         Ok(SubmissionDetail {
             id: SubmissionId(self.id),
@@ -583,6 +629,9 @@ impl SubmissionRow {
             paused_at: self.paused_at.map(from_ts).transpose()?,
             events,
             attachments,
+            public: self.public != 0,
+            merged_into,
+            duplicates,
         })
     }
 }
@@ -605,6 +654,8 @@ pub(crate) struct EventRow {
     ground: Option<String>,
     score: Option<i64>,
     deadline_at: i64,
+    related_id: Option<i64>,
+    related_created_at: Option<i64>,
 }
 
 impl EventRow {
@@ -631,6 +682,13 @@ impl EventRow {
             score: score_of(self.score)?,
             deadline_at: from_ts(self.deadline_at)?,
             files,
+            related: match (self.related_id, self.related_created_at) {
+                (Some(id), Some(created)) => Some(Related {
+                    id: SubmissionId(id),
+                    number: RegistrationNumber::new(SubmissionId(id), from_ts(created)?),
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -714,6 +772,8 @@ impl FileRow {
             extensions: 0,
             round: self.round,
             rating: self.rating,
+            // Seeing a file does not depend on merges.
+            merge: otklik_domain::lifecycle::Merge::Alone,
         })
     }
 
@@ -825,9 +885,11 @@ macro_rules! event_select {
     () => {
         "SELECT e.id, e.submission_id, e.kind, e.actor_id, a.full_name AS actor_name, e.at, \
                 e.from_status, e.to_status, e.from_org, e.to_org, o.name AS to_org_name, \
-                e.reason, e.body, e.ground, e.score, e.deadline_at \
+                e.reason, e.body, e.ground, e.score, e.deadline_at, e.related_id, \
+                rs.created_at AS related_created_at \
          FROM events e \
          LEFT JOIN users a ON a.id = e.actor_id \
+         LEFT JOIN submissions rs ON rs.id = e.related_id \
          JOIN organisations o ON o.id = e.to_org"
     };
 }
@@ -869,8 +931,9 @@ macro_rules! impl_store {
                 let id: i64 = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO events (submission_id, kind, actor_id, at, from_status, \
                          to_status, from_org, to_org, reason, body, ground, score, deadline_at, \
-                         subcategory_id, extension_days) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                         subcategory_id, extension_days, related_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                             $16) \
                      RETURNING id",
                 )
                 .bind(event.submission)
@@ -888,6 +951,7 @@ macro_rules! impl_store {
                 .bind(event.deadline_at)
                 .bind(event.subcategory)
                 .bind(event.extension_days)
+                .bind(event.related)
                 .fetch_one(&mut *conn)
                 .await?;
                 Ok(id)
@@ -916,6 +980,245 @@ macro_rules! impl_store {
                     .bind(size)
                     .bind($crate::common::sha256_hex(bytes))
                     .bind(bytes)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            /// Applies one action inside the caller's transaction: reads the state, lets
+            /// the domain decide, writes the new state, the event, its files, its log
+            /// leaf, deliveries, notifications and the incidents it reveals. Returns the
+            /// event's id and the submission's place among merges before the action.
+            async fn apply_in(
+                &self,
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                id: i64,
+                actor: ::otklik_domain::lifecycle::Actor,
+                action: &::otklik_domain::lifecycle::Action,
+                files: &[::otklik_domain::attachment::Attachment],
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<(i64, ::otklik_domain::lifecycle::Merge)> {
+                use ::otklik_domain::lifecycle::{can_view, decide, Action, Clock, IncidentKind, SubmissionKind};
+                let at_ts = $crate::common::ts(at);
+                let row = ::sqlx::query_as::<$db, $crate::common::StateRow>(concat!(
+                    "SELECT ",
+                    $crate::common::state_select!(),
+                    " FROM submissions s WHERE s.id = $1",
+                    $lock
+                ))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or($crate::StoreError::NotFound)?;
+                let state = row.state()?;
+                if !can_view(&state, &actor) {
+                    return Err($crate::StoreError::NotFound);
+                }
+                let mut transition = decide(&state, &actor, action)?;
+                if !files.is_empty() && !action.accepts_files() {
+                    return Err($crate::StoreError::InvalidReference("files_not_allowed"));
+                }
+                let (subcategory, municipality, created_at) =
+                    (row.subcategory_id, row.municipality_id, row.created_at);
+                let mut subcategory_after = subcategory;
+                let mut route: Option<String> = None;
+                if let Some(new_subcategory) = transition.reroute {
+                    let exists = ::sqlx::query_scalar::<$db, i64>(
+                        "SELECT COUNT(*) FROM subcategories WHERE id = $1",
+                    )
+                    .bind(new_subcategory.0)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    if exists == 0 {
+                        return Err($crate::StoreError::InvalidReference("unknown_subcategory"));
+                    }
+                    let decision =
+                        Self::route_in(&mut *conn, new_subcategory.0, state.region.0, municipality).await?;
+                    transition.org_after = decision.org;
+                    subcategory_after = new_subcategory.0;
+                    route = Some(decision.label);
+                }
+                if let Action::Redirect { .. } = action {
+                    Self::org_offset(&mut *conn, transition.org_after.0)
+                        .await?
+                        .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
+                    route = Some("manual".to_owned());
+                }
+                let kind = $crate::common::kind_of(&row.kind)?;
+                let context = Self::term_context(
+                    &self.calendars,
+                    &mut *conn,
+                    transition.org_after.0,
+                    kind,
+                    subcategory_after,
+                )
+                .await?;
+                let mut pauses = $crate::terms::pauses_of(&row.pauses)?;
+                let (mut term_started, mut paused_at, mut extension) =
+                    (row.term_started_at, row.paused_at, row.extension_days);
+                let mut deadline = $crate::common::from_ts(row.deadline_at)?;
+                if transition.restarts_term {
+                    term_started = at_ts;
+                    pauses.clear();
+                    paused_at = None;
+                    extension = 0;
+                    deadline = context.answer_due(at, &[], 0)?;
+                }
+                match transition.clock {
+                    Clock::Runs => {}
+                    Clock::Pauses => paused_at = Some(at_ts),
+                    Clock::Resumes => {
+                        if let Some(from) = paused_at.take() {
+                            deadline = $crate::common::whole_seconds(
+                                context.resume(deadline, $crate::common::from_ts(from)?, at),
+                            )?;
+                            pauses.push((from, at_ts));
+                        }
+                    }
+                }
+                if let Some(days) = transition.extends_by {
+                    deadline = $crate::common::whole_seconds(
+                        context.extend(deadline, u32::from(days.value()))?,
+                    )?;
+                    extension += i64::from(days.value());
+                }
+                let deadline_at = $crate::common::ts(deadline);
+                ::sqlx::query::<$db>(
+                    "UPDATE submissions \
+                     SET status = $2, org_id = $3, round = $4, rating = $5, deadline_at = $6, \
+                         updated_at = $7, subcategory_id = $8, term_started_at = $9, \
+                         paused_at = $10, pauses = $11, extension_days = $12, \
+                         route = COALESCE($13, route), \
+                         merged_into = CASE WHEN $14 = 1 THEN merged_into END \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(transition.to.as_str())
+                .bind(transition.org_after.0)
+                .bind(i64::from(transition.round_after))
+                .bind(transition.rating_after.map(|s| i64::from(s.value())))
+                .bind(deadline_at)
+                .bind(at_ts)
+                .bind(subcategory_after)
+                .bind(term_started)
+                .bind(paused_at)
+                .bind($crate::terms::pauses_json(&pauses))
+                .bind(extension)
+                .bind(route)
+                // A duplicate stays merged only while it is open.
+                .bind(i64::from(transition.to.is_open()))
+                .execute(&mut *conn)
+                .await?;
+                let event = $crate::common::NewEvent {
+                    submission: id,
+                    kind: transition.event,
+                    actor: Some(actor.user.0),
+                    at: at_ts,
+                    from_status: Some(transition.from),
+                    to_status: transition.to,
+                    from_org: Some(state.org.0),
+                    to_org: transition.org_after.0,
+                    reason: None,
+                    body: None,
+                    ground: None,
+                    score: None,
+                    deadline_at,
+                    subcategory: None,
+                    extension_days: None,
+                    related: None,
+                }
+                .with_action(action);
+                let event_id = Self::insert_event(&mut *conn, &event).await?;
+                Self::insert_files(&mut *conn, id, Some(event_id), files).await?;
+                Self::log_event(&mut *conn, event_id).await?;
+                Self::enqueue_deliveries(
+                    &mut *conn,
+                    id,
+                    event_id,
+                    Some(state.org.0),
+                    transition.org_after.0,
+                    actor.role.organisation() == Some(state.org),
+                    at_ts,
+                )
+                .await?;
+                Self::enqueue_notifications(
+                    &mut *conn,
+                    id,
+                    event_id,
+                    transition.event,
+                    transition.org_after != state.org,
+                    at_ts,
+                )
+                .await?;
+                // Incidents the action reveals: its own (a returned answer, a low rating),
+                // and an appeal redirected after the redirect term (59-FZ art. 8 part 3).
+                let mut incidents: Vec<(IncidentKind, Option<i64>)> =
+                    transition.incident.map(|k| (k, None)).into_iter().collect();
+                if let (Action::Redirect { .. }, SubmissionKind::Appeal) = (action, kind) {
+                    let redirect_due = Self::term_context(
+                        &self.calendars,
+                        &mut *conn,
+                        state.org.0,
+                        kind,
+                        subcategory,
+                    )
+                    .await?
+                    .stage_due(
+                        ::otklik_domain::calendar::DeadlineStage::Redirect,
+                        $crate::common::from_ts(created_at)?,
+                    )?;
+                    if let Some(due) = redirect_due.filter(|due| *due < at) {
+                        incidents.push((IncidentKind::LateRedirect, Some($crate::common::ts(due))));
+                    }
+                }
+                for (incident, due) in incidents {
+                    Self::raise_incident(
+                        &mut *conn,
+                        incident,
+                        id,
+                        state.org.0,
+                        state.region.0,
+                        due,
+                        at_ts,
+                    )
+                    .await?;
+                }
+                Ok((event_id, state.merge))
+            }
+
+            /// The primary's `action` reaches its duplicates (as the domain's
+            /// `merge::followed` says), each as its own events; its final answer ends
+            /// every merge with it.
+            async fn follow_primary(
+                &self,
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                primary: i64,
+                actor: ::otklik_domain::lifecycle::Actor,
+                action: &::otklik_domain::lifecycle::Action,
+                files: &[::otklik_domain::attachment::Attachment],
+                at: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<()> {
+                let duplicates = ::sqlx::query_as::<$db, $crate::common::StateRow>(concat!(
+                    "SELECT ",
+                    $crate::common::state_select!(),
+                    " FROM submissions s WHERE s.merged_into = $1 ORDER BY s.id",
+                    $lock
+                ))
+                .bind(primary)
+                .fetch_all(&mut *conn)
+                .await?;
+                for row in duplicates {
+                    for step in ::otklik_domain::merge::followed(action, &row.state()?) {
+                        let files = if step.accepts_files() { files } else { &[] };
+                        self.apply_in(&mut *conn, row.id, actor, &step, files, at).await?;
+                    }
+                }
+                if ::otklik_domain::merge::ends_merge(action) {
+                    ::sqlx::query::<$db>(
+                        "UPDATE submissions SET merged_into = NULL WHERE merged_into = $1",
+                    )
+                    .bind(primary)
                     .execute(&mut *conn)
                     .await?;
                 }
@@ -1315,9 +1618,10 @@ macro_rules! impl_store {
                 let id = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO submissions (kind, author_id, subcategory_id, region_id, org_id, \
                          status, round, rating, text, fields_json, created_at, deadline_at, \
-                         updated_at, municipality_id, route, term_started_at, channel, origin) \
+                         updated_at, municipality_id, route, term_started_at, channel, origin, \
+                         public) \
                      VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7, $8, $9, $10, $11, $12, $13, $14, \
-                             $15, $16) \
+                             $15, $16, $17) \
                      RETURNING id",
                 )
                 .bind(submission.kind.as_str())
@@ -1336,6 +1640,7 @@ macro_rules! impl_store {
                 .bind($crate::common::ts(at))
                 .bind(submission.channel.as_str())
                 .bind(submission.origin.as_ref().map(|o| o.as_str().to_owned()))
+                .bind(i64::from(submission.public))
                 .fetch_one(&mut *tx)
                 .await?;
                 let event = $crate::common::NewEvent {
@@ -1355,6 +1660,7 @@ macro_rules! impl_store {
                     // The category it starts with (analytics replays from it).
                     subcategory: Some(submission.subcategory.0),
                     extension_days: None,
+                    related: None,
                 };
                 let event_id = Self::insert_event(&mut *tx, &event).await?;
                 Self::insert_files(&mut *tx, id, None, &submission.attachments).await?;
@@ -1388,188 +1694,12 @@ macro_rules! impl_store {
                 files: Vec<::otklik_domain::attachment::Attachment>,
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<$crate::EventRecord> {
-                use ::otklik_domain::lifecycle::{can_view, decide, Action, Clock, IncidentKind, SubmissionKind};
                 let at = $crate::common::whole_seconds(at)?;
-                let at_ts = $crate::common::ts(at);
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let row = ::sqlx::query_as::<$db, $crate::common::StateRow>(concat!(
-                    "SELECT ",
-                    $crate::common::state_select!(),
-                    " FROM submissions s WHERE s.id = $1",
-                    $lock
-                ))
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or($crate::StoreError::NotFound)?;
-                let state = row.state()?;
-                if !can_view(&state, &actor) {
-                    return Err($crate::StoreError::NotFound);
-                }
-                let mut transition = decide(&state, &actor, &action)?;
-                if !files.is_empty() && !action.accepts_files() {
-                    return Err($crate::StoreError::InvalidReference("files_not_allowed"));
-                }
-                let (subcategory, municipality, created_at) =
-                    (row.subcategory_id, row.municipality_id, row.created_at);
-                let mut subcategory_after = subcategory;
-                let mut route: Option<String> = None;
-                if let Some(new_subcategory) = transition.reroute {
-                    let exists = ::sqlx::query_scalar::<$db, i64>(
-                        "SELECT COUNT(*) FROM subcategories WHERE id = $1",
-                    )
-                    .bind(new_subcategory.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if exists == 0 {
-                        return Err($crate::StoreError::InvalidReference("unknown_subcategory"));
-                    }
-                    let decision =
-                        Self::route_in(&mut *tx, new_subcategory.0, state.region.0, municipality).await?;
-                    transition.org_after = decision.org;
-                    subcategory_after = new_subcategory.0;
-                    route = Some(decision.label);
-                }
-                if let Action::Redirect { .. } = action {
-                    Self::org_offset(&mut *tx, transition.org_after.0)
-                        .await?
-                        .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
-                    route = Some("manual".to_owned());
-                }
-                let kind = $crate::common::kind_of(&row.kind)?;
-                let context = Self::term_context(
-                    &self.calendars,
-                    &mut *tx,
-                    transition.org_after.0,
-                    kind,
-                    subcategory_after,
-                )
-                .await?;
-                let mut pauses = $crate::terms::pauses_of(&row.pauses)?;
-                let (mut term_started, mut paused_at, mut extension) =
-                    (row.term_started_at, row.paused_at, row.extension_days);
-                let mut deadline = $crate::common::from_ts(row.deadline_at)?;
-                if transition.restarts_term {
-                    term_started = at_ts;
-                    pauses.clear();
-                    paused_at = None;
-                    extension = 0;
-                    deadline = context.answer_due(at, &[], 0)?;
-                }
-                match transition.clock {
-                    Clock::Runs => {}
-                    Clock::Pauses => paused_at = Some(at_ts),
-                    Clock::Resumes => {
-                        if let Some(from) = paused_at.take() {
-                            deadline = $crate::common::whole_seconds(
-                                context.resume(deadline, $crate::common::from_ts(from)?, at),
-                            )?;
-                            pauses.push((from, at_ts));
-                        }
-                    }
-                }
-                if let Some(days) = transition.extends_by {
-                    deadline = $crate::common::whole_seconds(
-                        context.extend(deadline, u32::from(days.value()))?,
-                    )?;
-                    extension += i64::from(days.value());
-                }
-                let deadline_at = $crate::common::ts(deadline);
-                ::sqlx::query::<$db>(
-                    "UPDATE submissions \
-                     SET status = $2, org_id = $3, round = $4, rating = $5, deadline_at = $6, \
-                         updated_at = $7, subcategory_id = $8, term_started_at = $9, \
-                         paused_at = $10, pauses = $11, extension_days = $12, \
-                         route = COALESCE($13, route) \
-                     WHERE id = $1",
-                )
-                .bind(id.0)
-                .bind(transition.to.as_str())
-                .bind(transition.org_after.0)
-                .bind(i64::from(transition.round_after))
-                .bind(transition.rating_after.map(|s| i64::from(s.value())))
-                .bind(deadline_at)
-                .bind(at_ts)
-                .bind(subcategory_after)
-                .bind(term_started)
-                .bind(paused_at)
-                .bind($crate::terms::pauses_json(&pauses))
-                .bind(extension)
-                .bind(route)
-                .execute(&mut *tx)
-                .await?;
-                let event = $crate::common::NewEvent {
-                    submission: id.0,
-                    kind: transition.event,
-                    actor: Some(actor.user.0),
-                    at: at_ts,
-                    from_status: Some(transition.from),
-                    to_status: transition.to,
-                    from_org: Some(state.org.0),
-                    to_org: transition.org_after.0,
-                    reason: None,
-                    body: None,
-                    ground: None,
-                    score: None,
-                    deadline_at,
-                    subcategory: None,
-                    extension_days: None,
-                }
-                .with_action(&action);
-                let event_id = Self::insert_event(&mut *tx, &event).await?;
-                Self::insert_files(&mut *tx, id.0, Some(event_id), &files).await?;
-                Self::log_event(&mut *tx, event_id).await?;
-                Self::enqueue_deliveries(
-                    &mut *tx,
-                    id.0,
-                    event_id,
-                    Some(state.org.0),
-                    transition.org_after.0,
-                    actor.role.organisation() == Some(state.org),
-                    at_ts,
-                )
-                .await?;
-                Self::enqueue_notifications(
-                    &mut *tx,
-                    id.0,
-                    event_id,
-                    transition.event,
-                    transition.org_after != state.org,
-                    at_ts,
-                )
-                .await?;
-                // Incidents the action reveals: its own (a returned answer, a low rating),
-                // and an appeal redirected after the redirect term (59-FZ art. 8 part 3).
-                let mut incidents: Vec<(IncidentKind, Option<i64>)> =
-                    transition.incident.map(|k| (k, None)).into_iter().collect();
-                if let (Action::Redirect { .. }, SubmissionKind::Appeal) = (&action, kind) {
-                    let redirect_due = Self::term_context(
-                        &self.calendars,
-                        &mut *tx,
-                        state.org.0,
-                        kind,
-                        subcategory,
-                    )
-                    .await?
-                    .stage_due(
-                        ::otklik_domain::calendar::DeadlineStage::Redirect,
-                        $crate::common::from_ts(created_at)?,
-                    )?;
-                    if let Some(due) = redirect_due.filter(|due| *due < at) {
-                        incidents.push((IncidentKind::LateRedirect, Some($crate::common::ts(due))));
-                    }
-                }
-                for (incident, due) in incidents {
-                    Self::raise_incident(
-                        &mut *tx,
-                        incident,
-                        id.0,
-                        state.org.0,
-                        state.region.0,
-                        due,
-                        at_ts,
-                    )
-                    .await?;
+                let (event_id, merge) =
+                    self.apply_in(&mut *tx, id.0, actor, &action, &files, at).await?;
+                if merge == ::otklik_domain::lifecycle::Merge::Primary {
+                    self.follow_primary(&mut *tx, id.0, actor, &action, &files, at).await?;
                 }
                 let event_row = ::sqlx::query_as::<$db, $crate::common::EventRow>(concat!(
                     $crate::common::event_select!(),
@@ -1607,7 +1737,8 @@ macro_rules! impl_store {
                             s.org_id, o.name AS org_name, s.round, s.rating, s.text, \
                             s.fields_json, s.created_at, s.deadline_at, s.updated_at, s.route, \
                             s.channel, s.origin, s.paused_at, (SELECT COUNT(*) FROM events x \
-                                WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions \
+                                WHERE x.submission_id = s.id AND x.kind = 'extended') AS extensions, \
+                            s.public, s.merged_into \
                      FROM submissions s \
                      JOIN users u ON u.id = s.author_id \
                      JOIN subcategories sc ON sc.id = s.subcategory_id \
@@ -1637,10 +1768,19 @@ macro_rules! impl_store {
                 .bind(id.0)
                 .fetch_all(&mut *tx)
                 .await?;
+                let related = ::sqlx::query_as::<$db, (i64, i64, Option<i64>)>(
+                    "SELECT id, created_at, merged_into FROM submissions WHERE merged_into = $1 \
+                     UNION ALL \
+                     SELECT p.id, p.created_at, p.merged_into FROM submissions p \
+                     JOIN submissions d ON d.merged_into = p.id WHERE d.id = $1 \
+                     ORDER BY 1",
+                )
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 let (events, attachments) = $crate::common::timeline(events, files)?;
-                let detail = row.into_model(events, attachments)?;
-                Ok(detail)
+                row.into_model(events, attachments, &related)
             }
 
             async fn list(

@@ -21,6 +21,7 @@ mod exports_sql;
 mod identity_sql;
 pub mod ledger;
 mod ledger_sql;
+mod merge_sql;
 mod model;
 mod notify_sql;
 pub mod polls;
@@ -43,7 +44,9 @@ pub use model::*;
 pub use polls::*;
 pub use polls_sql::poll_signer;
 pub use quality_sql::{QualityOpinion, QualityPage, QualityPushState};
-pub use search_sql::{SearchAnswer, SearchChanges, SearchSubmission};
+pub use search_sql::{
+    SearchAnswer, SearchChanges, SearchIncident, SearchPost, SearchSocialIncident, SearchSubmission,
+};
 pub use social_sql::{
     AnalysedPost, InboxItem, IngestReport, IngestRules, QuarantineRecord, ReplyJob, SocialCommand,
     SocialIncident, SocialPost, SocialQuery, SourceState,
@@ -73,6 +76,9 @@ pub enum StoreError {
     /// The domain refused the transition.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The domain refused a merge of duplicates.
+    #[error(transparent)]
+    Merge(#[from] otklik_domain::merge::MergeError),
     /// The domain refused a signing route's move.
     #[error(transparent)]
     Route(#[from] otklik_domain::document::RouteError),
@@ -110,6 +116,7 @@ impl StoreError {
             Self::NotFound => "not_found",
             Self::Conflict(code) | Self::InvalidReference(code) => code,
             Self::Transition(t) => t.code(),
+            Self::Merge(m) => m.code(),
             Self::Route(r) => r.code(),
             Self::Incident(i) => i.code(),
             Self::Database(_) | Self::Migration(_) => "database_error",
@@ -1173,6 +1180,61 @@ pub trait Social {
     async fn social_quarantined(&self, limit: u32) -> StoreResult<Vec<QuarantineRecord>>;
 }
 
+/// Duplicates and public messages: merging submissions about one problem so that one
+/// answer reaches every author, messages their authors let other citizens see, and the
+/// people who follow them.
+#[async_trait]
+pub trait Duplicates: Send + Sync + 'static {
+    /// Merges `duplicate` into `primary` as the domain's `merge::decide_merge` allows:
+    /// the duplicate gets a `merged` event, the primary a `merged_in` one (each with its
+    /// log leaf), and the duplicate's author is notified. From then on the primary's
+    /// taking into work and answers reach the duplicate. `NotFound` when the actor may
+    /// not see either.
+    async fn merge_submissions(
+        &self,
+        primary: SubmissionId,
+        duplicate: SubmissionId,
+        actor: Actor,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Separates a duplicate from its primary (an `unmerged` event on each).
+    async fn unmerge_submission(
+        &self,
+        duplicate: SubmissionId,
+        actor: Actor,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The author shows their message to other citizens, or hides it again. Only the
+    /// author, acting as a citizen; only messages (`InvalidReference("appeal_not_public")`).
+    async fn set_public(
+        &self,
+        id: SubmissionId,
+        actor: Actor,
+        public: bool,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The public messages among `ids`, as anyone may see them, in the order asked.
+    async fn public_submissions(&self, ids: &[SubmissionId]) -> StoreResult<Vec<PublicSubmission>>;
+
+    /// A person follows a public message (or stops following it).
+    async fn follow(
+        &self,
+        user: UserId,
+        id: SubmissionId,
+        follow: bool,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The public messages a person follows, most recently followed first (at most 200).
+    async fn followed(&self, user: UserId) -> StoreResult<Vec<PublicSubmission>>;
+
+    /// Whether a person follows a message.
+    async fn follows(&self, user: UserId, id: SubmissionId) -> StoreResult<bool>;
+}
+
 /// Every operation the platform performs on its data, in the domain's words.
 #[async_trait]
 pub trait Store:
@@ -1191,6 +1253,7 @@ pub trait Store:
     + QualityFeed
     + ExportJobs
     + Social
+    + Duplicates
     + Send
     + Sync
     + 'static

@@ -234,6 +234,8 @@ pub struct NewSubmission {
     pub channel: Channel,
     /// The registered site it was sent from (widget submissions only).
     pub origin: Option<WidgetOrigin>,
+    /// The author lets other citizens see it (messages only; see `Store::set_public`).
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,6 +289,37 @@ pub struct EventRecord {
     /// The deadline after this event.
     pub deadline_at: OffsetDateTime,
     pub files: Vec<FileMeta>,
+    /// The other submission of a merge event.
+    pub related: Option<Related>,
+}
+
+/// A public message as any citizen sees it: no author, no form fields, no files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicSubmission {
+    pub id: SubmissionId,
+    pub number: RegistrationNumber,
+    pub status: Status,
+    pub category_name: String,
+    pub subcategory: SubcategoryId,
+    pub subcategory_name: String,
+    pub region_name: String,
+    pub municipality_name: Option<String>,
+    pub org_name: String,
+    pub text: String,
+    pub created_at: OffsetDateTime,
+    /// The final answer, when given: its text and time.
+    pub answer: Option<(String, OffsetDateTime)>,
+    /// How many people follow it.
+    pub followers: u64,
+    /// How many duplicates are merged into it now.
+    pub duplicates: u64,
+}
+
+/// Another submission named by a merge: its id and registration number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Related {
+    pub id: SubmissionId,
+    pub number: RegistrationNumber,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -327,10 +360,17 @@ pub struct SubmissionDetail {
     pub events: Vec<EventRecord>,
     /// The citizen's own attachments (files of events are in `events`).
     pub attachments: Vec<FileMeta>,
+    /// Other citizens may see it (without the author or form fields).
+    pub public: bool,
+    /// The primary it is a duplicate of, while merged.
+    pub merged_into: Option<Related>,
+    /// Its own duplicates, oldest first.
+    pub duplicates: Vec<Related>,
 }
 
 impl SubmissionDetail {
     pub fn state(&self) -> SubmissionState {
+        use otklik_domain::lifecycle::Merge;
         SubmissionState {
             kind: self.kind,
             status: self.status,
@@ -340,6 +380,11 @@ impl SubmissionDetail {
             extended: self.extended,
             round: self.round,
             rating: self.rating,
+            merge: match (self.merged_into, self.duplicates.is_empty()) {
+                (Some(primary), _) => Merge::DuplicateOf(primary.id),
+                (None, false) => Merge::Primary,
+                (None, true) => Merge::Alone,
+            },
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::documents_sql::impl_documents;
 use crate::exports_sql::impl_export_jobs;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
+use crate::merge_sql::impl_duplicates;
 use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
 use crate::quality_sql::impl_quality_feed;
@@ -74,6 +75,15 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+impl_duplicates! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
+    read: pool,
+    lock: " FOR UPDATE",
+    begin_write: "BEGIN",
 }
 
 impl_store! {

@@ -15,6 +15,7 @@ use crate::documents_sql::impl_documents;
 use crate::exports_sql::impl_export_jobs;
 use crate::identity_sql::impl_identity;
 use crate::ledger_sql::impl_ledger;
+use crate::merge_sql::impl_duplicates;
 use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
 use crate::quality_sql::impl_quality_feed;
@@ -193,6 +194,15 @@ impl SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+impl_duplicates! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
+    read: reader,
+    lock: "",
+    begin_write: "BEGIN IMMEDIATE",
 }
 
 impl_store! {

@@ -135,6 +135,15 @@ impl From<StoreError> for AppError {
             StoreError::InvalidReference(code) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code),
             StoreError::Transition(t) => t.into(),
             StoreError::Route(r) => Self::new(StatusCode::CONFLICT, r.code()),
+            StoreError::Merge(m) => {
+                use otklik_domain::merge::MergeError;
+                let status = match m {
+                    MergeError::Forbidden => StatusCode::FORBIDDEN,
+                    MergeError::SameSubmission => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::CONFLICT,
+                };
+                Self::new(status, m.code())
+            }
             StoreError::Incident(i) => {
                 use otklik_domain::social::IncidentError;
                 let status = match i {

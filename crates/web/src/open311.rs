@@ -1319,6 +1319,7 @@ async fn create(
         files: Vec::new(),
         channel: Channel::Open311,
         origin: None,
+        public: false,
     };
     let registered = usecases::submit(state.store.as_ref(), &principal, sub.id, input, now)
         .await

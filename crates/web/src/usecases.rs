@@ -129,6 +129,8 @@ pub struct SubmitInput {
     /// How it arrives (the caller knows), and the widget's registered site.
     pub channel: Channel,
     pub origin: Option<WidgetOrigin>,
+    /// The author lets other citizens see it (messages only).
+    pub public: bool,
 }
 
 /// Checks a submission against its subcategory's form, routes it to the competent
@@ -212,6 +214,9 @@ pub async fn submit(
     {
         errors.push("attachments", "photo_required");
     }
+    if input.public && kind == Some(SubmissionKind::Appeal) {
+        errors.push("public", "appeal_not_public");
+    }
     let (
         Some(kind),
         Some(region),
@@ -247,6 +252,7 @@ pub async fn submit(
         attachments,
         channel: input.channel,
         origin: input.origin,
+        public: input.public,
     };
     Ok(store.register_submission(submission, now).await?)
 }

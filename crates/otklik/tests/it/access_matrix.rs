@@ -796,6 +796,19 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .multipart(&[("subcategory", other_sub), reason]),
         post("/submissions/{id}/{action}", &[s, "no-such-action"],                          "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
             .multipart(&[]),
+        // Merging duplicates: officials and coordinators only (the domain checks which).
+        // Merging the submission into itself is refused by the domain after the policy.
+        post("/submissions/{id}/duplicates/merge", &[s],                                    "lgn  403  403  403  422  404  404  403  422  404  403  403  lgn  lgn  lgn  lgn")
+            .form(&[("duplicate", s)]),
+        post("/submissions/{id}/duplicates/unmerge", &[s],                                  "lgn  403  403  403  409  404  404  403  409  404  403  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        // The author hides the message (it already is hidden); staff who see it are refused.
+        post("/submissions/{id}/visibility", &[s],                                          "lgn  ok   404  404  403  404  404  404  403  404  403  404  lgn  lgn  lgn  lgn")
+            .form(&[("on", "0")]),
+        // The message is not public: nobody finds its public page or follows it.
+        get("/public/{id}", &[s],                                                           "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/public/{id}/follow", &[s],                                                   "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
+            .form(&[("on", "1")]),
         // ---- pages: monitoring and help ----------------------------------------------------------------
         get("/incidents", &[],                                                              "lgn  403  403  403  403  403  403  403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
         get("/incidents", &[],                                                              "lgn  403  403  403  403  403  403  403  ok   404  ok   ok   lgn  lgn  lgn  lgn")

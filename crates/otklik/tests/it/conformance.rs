@@ -113,6 +113,7 @@ conformance!(
         documents_certificates_and_key_uses,
         documents_one_signature_per_slot_under_concurrency,
         search_feed_follows_the_log,
+        search_feed_brings_incidents_social_incidents_and_posts,
         answer_templates_are_the_organisations_own,
         polls_one_person_one_vote_under_concurrency,
         polls_batches_receipts_close_and_recount,
@@ -130,6 +131,9 @@ conformance!(
         social_poll_leases_give_a_source_to_one_node,
         social_concurrent_ingests_share_one_incident,
         social_batch_sees_its_own_earlier_posts,
+        duplicates_follow_their_primary_and_each_keeps_its_own_rating,
+        merges_that_break_the_rules_change_nothing,
+        public_messages_are_shown_and_followed,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
@@ -139,6 +143,7 @@ mod deadlines;
 mod deliveries;
 mod discussions;
 mod documents;
+mod duplicates;
 mod identity;
 mod ledger;
 mod notifications;
@@ -151,6 +156,7 @@ use deadlines::*;
 use deliveries::*;
 use discussions::*;
 use documents::*;
+use duplicates::*;
 use identity::*;
 use ledger::*;
 use notifications::*;
@@ -442,6 +448,7 @@ impl World {
             attachments: Vec::new(),
             channel: Default::default(),
             origin: None,
+            public: false,
         }
     }
 
@@ -955,6 +962,7 @@ async fn register(store: Arc<dyn Store>) {
             score: None,
             deadline_at: deadline,
             files: Vec::new(),
+            related: None,
         }
     );
 

@@ -563,6 +563,7 @@ async fn create(
         files: decode_files(body.attachments)?,
         channel: otklik_domain::lifecycle::Channel::Api,
         origin: None,
+        public: body.public,
     };
     let registered = usecases::submit(
         state.store.as_ref(),

@@ -256,6 +256,10 @@ pub struct SubmitRequest {
     #[serde(default)]
     #[schema(max_items = 5)]
     pub attachments: Vec<FileUpload>,
+    /// Let other citizens see the message (without the author's name or form fields), so
+    /// that they follow it instead of reporting it again. Messages only.
+    #[serde(default)]
+    pub public: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]

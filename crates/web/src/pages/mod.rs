@@ -6,6 +6,7 @@ mod analytics;
 mod console;
 mod discussions;
 pub(crate) mod documents;
+pub(crate) mod duplicates;
 mod export_jobs;
 pub(crate) mod forms;
 pub(crate) mod list_export;
@@ -78,6 +79,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(notifications::routes())
         .merge(documents::routes())
         .merge(search::routes())
+        .merge(duplicates::routes())
         .merge(templates::routes())
         .merge(organisation::routes())
         .merge(polls::routes())
@@ -377,6 +379,8 @@ async fn submit_post(
     let data =
         read_multipart(multipart.map_err(|_| AppError::bad_request("invalid_form"))?).await?;
     ctx.check_csrf(data.text("csrf"))?;
+    let public = data.text("public") == "1";
+    let data_intent = data.text("intent").to_owned();
     let input = SubmitInput {
         kind: data.text("kind").to_owned(),
         region: data.text("region").to_owned(),
@@ -386,8 +390,14 @@ async fn submit_post(
         files: data.files,
         channel: otklik_domain::lifecycle::Channel::Portal,
         origin: None,
+        public,
     };
     let subcategory = SubcategoryId(id);
+    if data_intent == "similar" {
+        let mut page = SubmitPage::build(&state, &ctx, subcategory, &input, None).await?;
+        page.similar = Some(duplicates::similar_public(&state, subcategory, &input).await?);
+        return Ok(render(&page).into_response());
+    }
     match usecases::submit(
         state.store.as_ref(),
         &auth::principal_of(&user, None),
@@ -480,9 +490,17 @@ async fn list_page(
     };
     let page = state.store.list(scope, &query).await?;
     let catalogue = state.store.catalogue().await?;
-    Ok(render(&ListPage::new(
-        &ctx, kind, &filters, &query, page, &catalogue, now,
-    )))
+    let mut list = ListPage::new(&ctx, kind, &filters, &query, page, &catalogue, now);
+    if kind == ListKind::Mine {
+        list.followed = state
+            .store
+            .followed(user.id)
+            .await?
+            .iter()
+            .map(duplicates::PublicView::of)
+            .collect();
+    }
+    Ok(render(&list))
 }
 
 // --- one submission -----------------------------------------------------------------------

@@ -158,6 +158,10 @@ pub struct SubmitPage {
     pub photo_required: bool,
     pub attachments_error: Option<&'static str>,
     pub summary: Vec<SummaryItem>,
+    /// The author lets other citizens see the message.
+    pub public: bool,
+    /// Public messages like the one typed (after «Проверить похожие»).
+    pub similar: Option<Vec<super::duplicates::PublicView>>,
 }
 
 /// The most municipalities the submission page lists as options.
@@ -286,6 +290,8 @@ impl SubmitPage {
             photo_required: sub.form.photo_required,
             attachments_error,
             summary,
+            public: input.public,
+            similar: None,
         })
     }
 }
@@ -351,6 +357,8 @@ pub struct ListPage {
     pub done: Option<&'static str>,
     /// The filters as the exports' query string.
     pub export_query: String,
+    /// The public messages the person follows (their own list only).
+    pub followed: Vec<super::duplicates::PublicView>,
 }
 
 impl ListPage {
@@ -404,6 +412,7 @@ impl ListPage {
             .finish();
         Self {
             export_query,
+            followed: Vec::new(),
             chrome: Chrome::new(ctx, heading),
             heading,
             path,
@@ -530,6 +539,8 @@ pub struct DetailPage {
     pub templates: Vec<(i64, String)>,
     /// An answer filled from a chosen template, put in the answer's text box.
     pub prefill_answer: Option<String>,
+    /// Merges, publicity and duplicate candidates.
+    pub merge: super::duplicates::MergeView,
 }
 
 fn templates_offer(templates: &[(i64, String)], id: i64) -> bool {
@@ -715,6 +726,7 @@ impl DetailPage {
             }
             _ => None,
         };
+        let merge = super::duplicates::MergeView::build(state, user, &d).await?;
         Ok(Self {
             chrome: Chrome::new(ctx, &title),
             base: format!("/submissions/{}", d.id),
@@ -756,6 +768,7 @@ impl DetailPage {
             may_sign_answer,
             templates,
             prefill_answer,
+            merge,
         })
     }
 
@@ -818,6 +831,9 @@ fn event_view(e: &otklik_store::EventRecord) -> EventView {
     if let Some(score) = e.score {
         lines.push(("Оценка".to_owned(), format!("{} из 5", score.value())));
     }
+    if let Some(related) = e.related {
+        lines.push(("Обращение".to_owned(), format!("№ {}", related.number)));
+    }
     if let Some(reason) = &e.reason {
         let label = match e.kind {
             lifecycle::EventKind::Rated => "Комментарий",
@@ -855,6 +871,10 @@ fn done_message(code: &str) -> Option<&'static str> {
         "rejected" => "Оставлено без ответа по существу; заявитель уведомлён.",
         "rated" => "Спасибо, ваша оценка сохранена.",
         "sent_back" => "Ответ возвращён на повторное рассмотрение.",
+        "merged_in" => "Похожее обращение присоединено: ответ на это обращение получат оба заявителя.",
+        "unmerged" => "Обращение отделено и рассматривается самостоятельно.",
+        "public" => "Сообщение теперь видно другим жителям (без вашего имени и данных формы).",
+        "private" => "Сообщение скрыто от других жителей.",
         _ => return None,
     })
 }

@@ -659,6 +659,7 @@ async fn submit_in(
         files: data.files,
         channel: Channel::Widget,
         origin: Some(frame.origin.clone()),
+        public: false,
     };
     let back = offered.len() > 1;
     match usecases::submit(
