@@ -25,6 +25,8 @@ pub enum NotificationKind {
     ReturnedForReview,
     /// The submission was merged with a similar one; its answer will reach this author.
     Merged,
+    /// A public message the person follows was answered.
+    FollowedAnswered,
     /// A document waits for the person's (or their organisation's) signature.
     SigningRequest,
     /// A signed document was handed to the person (or their organisation).
@@ -51,7 +53,7 @@ pub enum Readers {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 18] = [
+    pub const ALL: [NotificationKind; 19] = [
         Self::Registered,
         Self::TakenIntoWork,
         Self::Redirected,
@@ -62,6 +64,7 @@ impl NotificationKind {
         Self::Rejected,
         Self::ReturnedForReview,
         Self::Merged,
+        Self::FollowedAnswered,
         Self::SigningRequest,
         Self::DocumentReceived,
         Self::DocumentOutcome,
@@ -84,6 +87,7 @@ impl NotificationKind {
             Self::Rejected => "rejected",
             Self::ReturnedForReview => "returned_for_review",
             Self::Merged => "merged",
+            Self::FollowedAnswered => "followed_answered",
             Self::SigningRequest => "signing_request",
             Self::DocumentReceived => "document_received",
             Self::DocumentOutcome => "document_outcome",
@@ -195,19 +199,21 @@ pub enum Addressee {
     Author,
     /// The officials of the organisation that holds it after the event.
     Holder,
+    /// The people who follow it (while it is public).
+    Followers,
 }
 
 /// The notifications a recorded event causes. `rerouted` says the event moved the
 /// submission to another organisation (a redirect or a new category), whose officials
 /// then learn of a new submission.
 pub fn for_event(event: EventKind, rerouted: bool) -> Vec<(Addressee, NotificationKind)> {
-    use Addressee::{Author, Holder};
+    use Addressee::{Author, Followers, Holder};
     use NotificationKind as K;
     let mut out = match event {
         EventKind::Registered => vec![(Author, K::Registered), (Holder, K::NewSubmission)],
         EventKind::TakenIntoWork => vec![(Author, K::TakenIntoWork)],
         EventKind::IntermediateAnswer => vec![(Author, K::IntermediateAnswer)],
-        EventKind::Answered => vec![(Author, K::Answered)],
+        EventKind::Answered => vec![(Author, K::Answered), (Followers, K::FollowedAnswered)],
         EventKind::Rejected => vec![(Author, K::Rejected)],
         EventKind::Redirected => vec![(Author, K::Redirected)],
         EventKind::Recategorised if rerouted => vec![(Author, K::Redirected)],

@@ -61,6 +61,18 @@ impl VarsRow {
     }
 }
 
+/// Template values with the page a notification links to (`path`), for notifications
+/// that name no submission the reader may open.
+pub(crate) fn with_path(vars: &str, path: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(vars) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.insert("path".into(), path.into());
+            serde_json::Value::Object(map).to_string()
+        }
+        _ => vars.to_owned(),
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct NotificationRow {
     pub id: i64,
@@ -387,6 +399,24 @@ macro_rules! impl_notifications {
                     Addressee::Holder => {
                         "SELECT u.id AS id FROM submissions s JOIN users u ON u.org_id = s.org_id \
                          WHERE s.id = $1 AND u.role = 'official' AND u.disabled_at IS NULL"
+                    }
+                    Addressee::Followers => {
+                        // Followers may not open the submission itself: their link is its
+                        // public page, and the notification names no submission.
+                        let vars = $crate::notify_sql::with_path(vars, &format!("/public/{submission}"));
+                        return Self::notify_people(
+                            &mut *conn,
+                            "SELECT f.user_id AS id FROM follows f \
+                             JOIN submissions s ON s.id = f.submission_id \
+                             WHERE f.submission_id = $1 AND s.public = 1 AND f.user_id <> s.author_id",
+                            submission,
+                            None,
+                            kind,
+                            source,
+                            &vars,
+                            at,
+                        )
+                        .await;
                     }
                 };
                 Self::notify_people(&mut *conn, recipients, submission, Some(submission), kind, source, vars, at)

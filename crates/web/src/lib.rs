@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(open311::routes())
         .route("/healthz", axum::routing::get(healthz))
         .route("/static/style.css", axum::routing::get(stylesheet))
+        .route("/static/similar.js", axum::routing::get(similar_script))
         .route("/widget.js", axum::routing::get(pages::widget_script))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::map_response_with_state(
@@ -184,6 +185,17 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../static/style.css"),
+    )
+}
+
+/// The submission form's suggestions while typing (progressive: the form works without).
+async fn similar_script() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/similar.js"),
     )
 }
 

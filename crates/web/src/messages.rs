@@ -439,6 +439,7 @@ pub fn notification_kind(kind: NotificationKind) -> &'static str {
         K::Rejected => "Оставлено без ответа по существу",
         K::ReturnedForReview => "Повторное рассмотрение",
         K::Merged => "Обращение объединено с похожим",
+        K::FollowedAnswered => "Ответ на сообщение, за которым вы следите",
         K::SigningRequest => "Документ ждёт подписи",
         K::DocumentReceived => "Передан подписанный документ",
         K::DocumentOutcome => "Маршрут подписания завершён",

@@ -757,6 +757,9 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/submit/{id}", &[sub],                                                         "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
         post("/submit/{id}", &[sub],                                                        "lgn  422  422  422  403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
             .multipart(&[]),
+        // Suggestions while typing: what the form shows, for those who may submit.
+        post("/submit/{id}/similar", &[sub],                                                "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn")
+            .form(&[("text", "Яма на дороге")]),
         // The citizen's own list is `Capability::ListOwn`: citizens only.
         get("/my", &[],                                                                     "lgn  ok   ok   ok   403  403  403  403  403  403  403  403  lgn  lgn  lgn  lgn"),
         get("/inbox", &[],                                                                  "lgn  403  403  403  ok   ok   ok   403  403  403  403  403  lgn  lgn  lgn  lgn"),
@@ -922,6 +925,7 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         // ---- outside both routers -----------------------------------------------------------------------
         get("/healthz", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/static/style.css", &[],                                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        get("/static/similar.js", &[],                                                      "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
 
         // ---- API: accounts, reference data ---------------------------------------------------------------
         //                                                                                   anon ivan mari unvr offl ooff oreg oadm crdT crdN oper anal c-ro c-rw c-wo c-xo
@@ -957,6 +961,23 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .json(json!({ "title": "", "body": "" })),
         delete("/api/v1/answer-templates/{id}", &["999999999"],                             "lgn  403  403  403  404  404  404  403  403  403  403  403  403  403  403  403"),
         get("/api/v1/submissions/{id}/answer-templates", &[s],                              "lgn  403  404  404  ok   404  404  404  403  404  403  404  403  403  403  404"),
+        // ---- API: duplicates and public messages --------------------------------------------------------
+        post("/api/v1/similar-submissions", &[],                                            "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok")
+            .json(json!({ "subcategory_id": sub.parse::<i64>().unwrap_or(0), "text": "Яма на дороге" })),
+        // The submission is not public: nobody reads or follows it.
+        get("/api/v1/public-submissions/{id}", &[s],                                        "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        put("/api/v1/public-submissions/{id}/follow", &[s],                                 "lgn  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        delete("/api/v1/public-submissions/{id}/follow", &[s],                              "lgn  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/api/v1/follows", &[],                                                         "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        // The author hides it (already hidden); staff who see it are refused.
+        put("/api/v1/submissions/{id}/visibility", &[s],                                    "lgn  ok   404  404  403  404  404  404  403  404  403  404  403  403  403  404")
+            .json(json!({ "public": false })),
+        // Officials and coordinators who see it; merging it into itself is refused by the
+        // domain. It is merged with nothing, so there is nothing to separate.
+        get("/api/v1/submissions/{id}/duplicates", &[s],                                    "lgn  403  404  404  ok   404  404  404  ok   404  403  404  403  403  403  404"),
+        post("/api/v1/submissions/{id}/duplicates", &[s],                                   "lgn  403  404  404  422  404  404  404  422  404  403  404  403  403  403  404")
+            .json(json!({ "duplicate_id": s.parse::<i64>().unwrap_or(0) })),
+        delete("/api/v1/submissions/{id}/duplicates/{duplicate}", &[s, s],                  "lgn  403  404  404  404  404  404  404  404  404  403  404  403  403  403  404"),
         // ---- API: polls (reading is public; citizens vote, organisers create) ---------------------------
         get("/api/v1/polls", &[],                                                           "lgn  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         post("/api/v1/polls", &[],                                                          "lgn  403  403  403  422  422  422  422  403  403  422  403  403  403  403  403")

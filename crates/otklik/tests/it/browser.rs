@@ -879,3 +879,86 @@ async fn social_incident_answered_by_keyboard_and_reflows() {
     let text = page_text(&c).await;
     assert!(text.contains("Ответ опубликован"), "{text}");
 }
+
+/// While a citizen types, the form suggests the public message already sent about the
+/// same traffic light (the form's script); the suggestion is a link reached by keyboard,
+/// and the form still reflows at 320 px.
+#[tokio::test]
+async fn the_form_suggests_a_public_message_while_typing() {
+    use crate::support::OTHER_CITIZEN;
+    let app = spawn_app().await;
+    let api = app.api(&app.token(CITIZEN).await);
+    let catalogue = api.get("/api/v1/catalogue").await.1;
+    let regions = api.get("/api/v1/regions").await.1;
+    let tver = regions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Тверская область")
+        .unwrap()["id"]
+        .clone();
+    let light = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["subcategories"].as_array().unwrap().iter())
+        .find(|s| s["name"] == "Неработающий светофор")
+        .unwrap()["id"]
+        .clone();
+    let (status, sent) = api
+        .post(
+            "/api/v1/submissions",
+            serde_json::json!({
+                "kind": "message", "subcategory_id": light, "region_id": tver, "public": true,
+                "text": "Светофоры на перекрёстке Советской улицы не работают третий день.",
+                "fields": { "address": "г. Тверь, ул. Советская, 20", "fault": "Не работает полностью" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let number = sent["number"].as_str().unwrap().to_owned();
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    login(&c, &app, OTHER_CITIZEN).await;
+    c.goto(&app.url(&format!("/submit/{light}"))).await.unwrap();
+    c.find(Locator::Css("#f-region"))
+        .await
+        .unwrap()
+        .select_by_label("Тверская область")
+        .await
+        .unwrap();
+    let mut shown = String::new();
+    for attempt in 0..40 {
+        // Typing something else asks again while the index catches up.
+        let typed = if attempt % 2 == 0 {
+            "Не работает светофор на перекрёстке Советской улицы"
+        } else {
+            "Не работает светофор на перекрёстке Советской улицы, темно"
+        };
+        fill(&c, "#f-text", typed).await;
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        shown = c
+            .find(Locator::Css("#similar-results"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if shown.contains(&number) {
+            break;
+        }
+    }
+    assert!(shown.contains(&number), "{shown}");
+    assert!(
+        c.find(Locator::Css("#similar-results a[href^='/public/']"))
+            .await
+            .is_ok(),
+        "the suggestion links to the public page"
+    );
+    look(&c, "submit-similar", 320).await;
+    submit(&c, "#similar-results a").await;
+    let text = page_text(&c).await;
+    assert!(text.contains("Следить за решением"), "{text}");
+    c.close().await.unwrap();
+    app.stop().await;
+}

@@ -10,6 +10,7 @@ mod console;
 mod coordination;
 mod discussions;
 mod documents;
+mod duplicates;
 mod identity;
 mod integrations;
 mod monitoring;

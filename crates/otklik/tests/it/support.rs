@@ -223,6 +223,17 @@ impl Api {
             .unwrap();
         read(r).await
     }
+
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        read(r).await
+    }
 }
 
 async fn read(r: reqwest::Response) -> (u16, serde_json::Value) {

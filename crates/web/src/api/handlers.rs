@@ -62,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::documents::routes())
         .merge(super::search::routes())
         .merge(super::templates::routes())
+        .merge(super::duplicates::routes())
         .merge(super::polls::routes())
         .merge(super::analytics::routes())
         .merge(super::discussions::routes())
@@ -145,6 +146,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::documents::Doc::openapi());
     doc.merge(super::search::Doc::openapi());
     doc.merge(super::templates::Doc::openapi());
+    doc.merge(super::duplicates::Doc::openapi());
     doc.merge(super::polls::Doc::openapi());
     doc.merge(super::analytics::Doc::openapi());
     doc.merge(super::discussions::Doc::openapi());

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod console;
 pub mod discussions;
 pub mod documents;
+pub mod duplicates;
 mod handlers;
 pub mod idempotency;
 pub mod integration;

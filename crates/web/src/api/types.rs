@@ -532,6 +532,12 @@ pub struct SubmissionView {
     pub events: Vec<EventView>,
     /// Actions the caller may take now, as URL segments (`take-into-work`, `answer`, …).
     pub available_actions: Vec<String>,
+    /// Other citizens may see it (messages only; `/public/{id}`).
+    pub public: bool,
+    /// The submission it is merged into while it waits for that one's answer.
+    pub merged_into_id: Option<i64>,
+    /// The submissions merged into it, which its answer reaches too.
+    pub duplicate_ids: Vec<i64>,
 }
 
 impl SubmissionView {
@@ -570,6 +576,9 @@ impl SubmissionView {
             attachments: d.attachments.iter().map(FileView::from).collect(),
             events: d.events.iter().map(EventView::from).collect(),
             available_actions: crate::usecases::offered_actions(&d.state(), &actor),
+            public: d.public,
+            merged_into_id: d.merged_into.map(|r| r.id.0),
+            duplicate_ids: d.duplicates.iter().map(|r| r.id.0).collect(),
         }
     }
 }

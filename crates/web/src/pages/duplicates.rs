@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/submissions/{id}/duplicates/merge", post(merge))
         .route("/submissions/{id}/duplicates/unmerge", post(unmerge))
         .route("/submissions/{id}/visibility", post(visibility))
+        .route("/submit/{id}/similar", post(similar_fragment))
         .route("/public/{id}", get(public_page))
         .route("/public/{id}/follow", post(follow))
 }
@@ -111,7 +112,10 @@ fn probe_other(this: &otklik_domain::merge::Side) -> otklik_domain::merge::Side 
 
 /// Open submissions of the holder in the same category and region whose text is like
 /// this one's, best first (from the search index; at most a moment behind).
-async fn candidates(state: &AppState, d: &SubmissionDetail) -> Result<Vec<Candidate>, AppError> {
+pub(crate) async fn candidates(
+    state: &AppState,
+    d: &SubmissionDetail,
+) -> Result<Vec<Candidate>, AppError> {
     let query = otklik_search::SimilarQuery {
         text: d.text.clone(),
         subcategory: Some(d.subcategory.0),
@@ -123,13 +127,7 @@ async fn candidates(state: &AppState, d: &SubmissionDetail) -> Result<Vec<Candid
         scope: otklik_search::Scope::Orgs(vec![d.org.0]),
         limit: CANDIDATES,
     };
-    let index = state.search.clone();
-    let hits = crate::signing::blocking(move || index.similar(&query))
-        .await?
-        .map_err(|e| {
-            tracing::error!(code = e.code(), "similar search failed: {e}");
-            AppError::internal()
-        })?;
+    let hits = similar(state, query).await?;
     Ok(hits
         .into_iter()
         .filter_map(|hit| {
@@ -155,6 +153,22 @@ pub async fn similar_public(
     subcategory: otklik_domain::SubcategoryId,
     input: &crate::usecases::SubmitInput,
 ) -> Result<Vec<PublicView>, AppError> {
+    let ids = similar_ids(state, subcategory, input).await?;
+    Ok(state
+        .store
+        .public_submissions(&ids)
+        .await?
+        .iter()
+        .map(PublicView::of)
+        .collect())
+}
+
+/// The public messages like the text typed, best first, by id (see [`similar_public`]).
+pub async fn similar_ids(
+    state: &AppState,
+    subcategory: otklik_domain::SubcategoryId,
+    input: &crate::usecases::SubmitInput,
+) -> Result<Vec<SubmissionId>, AppError> {
     let query = otklik_search::SimilarQuery {
         text: input.text.clone(),
         subcategory: Some(subcategory.0),
@@ -166,25 +180,26 @@ pub async fn similar_public(
         scope: otklik_search::Scope::All,
         limit: SUGGESTIONS,
     };
+    Ok(similar(state, query)
+        .await?
+        .iter()
+        .filter_map(|h| h.submission)
+        .map(SubmissionId)
+        .collect())
+}
+
+/// Runs a similarity query on the index, off the async threads.
+async fn similar(
+    state: &AppState,
+    query: otklik_search::SimilarQuery,
+) -> Result<Vec<otklik_search::Hit>, AppError> {
     let index = state.search.clone();
-    let hits = crate::signing::blocking(move || index.similar(&query))
+    crate::signing::blocking(move || index.similar(&query))
         .await?
         .map_err(|e| {
             tracing::error!(code = e.code(), "similar search failed: {e}");
             AppError::internal()
-        })?;
-    let ids: Vec<SubmissionId> = hits
-        .iter()
-        .filter_map(|h| h.submission)
-        .map(SubmissionId)
-        .collect();
-    Ok(state
-        .store
-        .public_submissions(&ids)
-        .await?
-        .iter()
-        .map(PublicView::of)
-        .collect())
+        })
 }
 
 /// Who may merge and separate: officials and coordinators (the domain then checks the
@@ -195,6 +210,53 @@ fn merger(ctx: &Ctx) -> Result<&UserRecord, AppError> {
         Role::Official(_) | Role::Coordinator(_) => Ok(user),
         _ => Err(AppError::forbidden()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "similar_results.html")]
+struct SimilarFragment {
+    similar: Option<Vec<PublicView>>,
+}
+
+#[derive(Deserialize)]
+struct SimilarForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    municipality: String,
+}
+
+/// The suggestions alone, as the submission form's script asks for them while the
+/// citizen types.
+async fn similar_fragment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Result<Form<SimilarForm>, FormRejection>,
+) -> PageResult {
+    let subcategory = otklik_domain::SubcategoryId(parse_id(&id)?);
+    ctx.require(otklik_domain::access::Capability::Submit(
+        SubmissionKind::Message,
+    ))
+    .map_err(super::citizens_only)?;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    state.store.subcategory(subcategory).await?;
+    let input = crate::usecases::SubmitInput {
+        text: form.text,
+        region: form.region,
+        municipality: form.municipality,
+        ..Default::default()
+    };
+    let similar = similar_public(&state, subcategory, &input).await?;
+    Ok(render(&SimilarFragment {
+        similar: Some(similar),
+    })
+    .into_response())
 }
 
 #[derive(Deserialize)]

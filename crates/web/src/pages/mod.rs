@@ -170,7 +170,7 @@ pub(crate) fn render_status(status: StatusCode, t: &impl Template) -> Response {
 }
 
 /// Staff who open the submission form are told that submitting is for citizens.
-fn citizens_only(e: AppError) -> AppError {
+pub(crate) fn citizens_only(e: AppError) -> AppError {
     if e.code == "forbidden" {
         AppError::new(StatusCode::FORBIDDEN, "citizens_only")
     } else {

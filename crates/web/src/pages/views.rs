@@ -160,6 +160,7 @@ pub struct SubmitPage {
     pub summary: Vec<SummaryItem>,
     /// The author lets other citizens see the message.
     pub public: bool,
+    pub public_error: Option<&'static str>,
     /// Public messages like the one typed (after «Проверить похожие»).
     pub similar: Option<Vec<super::duplicates::PublicView>>,
 }
@@ -279,6 +280,15 @@ impl SubmitPage {
                 message: format!("Файлы: {message}"),
             });
         }
+        let public_error = error
+            .and_then(|e| e.field_code("public"))
+            .map(messages::error);
+        if let Some(message) = public_error {
+            summary.push(SummaryItem {
+                href: "#f-public".to_owned(),
+                message: format!("Видимость: {message}"),
+            });
+        }
         Ok(Self {
             chrome: Chrome::new(ctx, &sub.name),
             category_name: sub.category_name,
@@ -291,6 +301,7 @@ impl SubmitPage {
             attachments_error,
             summary,
             public: input.public,
+            public_error,
             similar: None,
         })
     }

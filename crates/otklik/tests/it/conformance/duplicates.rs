@@ -336,6 +336,25 @@ pub(super) async fn public_messages_are_shown_and_followed(store: Arc<dyn Store>
         shown[0].answer.as_ref().map(|(body, _)| body.as_str()),
         Some("Яма заделана.")
     );
+    // The follower is told, with a link to the public page (not to the submission,
+    // which is not theirs to open); the author gets their own answer notice only.
+    let told = s.notifications(w.other_citizen.user, 20, 0).await.unwrap();
+    let followed_answer: Vec<_> = told
+        .items
+        .iter()
+        .filter(|n| n.kind == NotificationKind::FollowedAnswered)
+        .collect();
+    assert_eq!(followed_answer.len(), 1, "{told:?}");
+    assert_eq!(followed_answer[0].submission, None);
+    assert_eq!(
+        followed_answer[0].vars["path"],
+        format!("/public/{message}")
+    );
+    let authors = s.notifications(w.citizen.user, 20, 0).await.unwrap();
+    assert!(!authors
+        .items
+        .iter()
+        .any(|n| n.kind == NotificationKind::FollowedAnswered));
 
     // Hidden again, it is gone from everyone's view.
     s.set_public(message, w.citizen, false, T0).await.unwrap();
