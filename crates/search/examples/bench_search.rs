@@ -5,12 +5,17 @@
 //! `N` documents (default 100 000) of 20–80 words about roads, lighting, transport, housing and
 //! ecology are indexed in batches of 10 000 through `apply` into an index in a temporary
 //! directory (`BENCH_DIR` to choose where; it is deleted at the end), then `Q` queries
-//! (default 1000: words, phrases, prefixes, typos, filters and scopes) are timed one by one.
+//! (default 1000: words, phrases, prefixes, typos, filters and scopes) are timed one by one,
+//! then `SIMILAR` (default `Q`) duplicate lookups: a new text of 15–40 words against the
+//! public messages of its subcategory and region (as the submission form asks), or
+//! against one organisation's open submissions (as an official's card asks).
 
 use std::path::Path;
 use std::time::Instant;
 
-use otklik_search::{DocKind, Filters, IndexedDoc, Scope, SearchIndex, SearchQuery, Sort};
+use otklik_search::{
+    DocKind, Filters, IndexedDoc, Scope, SearchIndex, SearchQuery, SimilarQuery, Sort,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -163,7 +168,8 @@ fn document(rng: &mut StdRng, w: &Words, i: u64, n: u64) -> IndexedDoc {
         channel: Some(CHANNELS[rng.gen_range(0..CHANNELS.len())].to_string()),
         author: Some(rng.gen_range(1..=(n / 5).max(1) as i64)),
         created_at: rng.gen_range(FROM..TO),
-        public: false,
+        // Half the messages are public (duplicate suggestions look at those).
+        public: rng.gen_bool(0.5),
         parent: None,
     }
 }
@@ -458,7 +464,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             percentile(&t, 0.95)
         );
     }
+    similar_phase(&index, &words, env("SIMILAR", queries))?;
     drop(index);
     dir.close()?;
+    Ok(())
+}
+
+/// Times `count` duplicate lookups (`SearchIndex::similar`) one by one.
+fn similar_phase(
+    index: &SearchIndex,
+    words: &Words,
+    count: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut times = Vec::with_capacity(count as usize);
+    let mut found = 0usize;
+    for _ in 0..count {
+        let topic = words.topic(&mut rng);
+        let length = rng.gen_range(15..=40);
+        let text = sentence(&mut rng, words, topic, length);
+        let category = rng.gen_range(1..=CATEGORIES);
+        let public_only = rng.gen_bool(0.5);
+        let q = SimilarQuery {
+            text,
+            subcategory: Some(category * 10 + rng.gen_range(1..=5)),
+            region: Some(rng.gen_range(1..=REGIONS)),
+            municipality: None,
+            public_only,
+            open_only: !public_only,
+            exclude: None,
+            scope: if public_only {
+                Scope::All
+            } else {
+                Scope::Orgs(vec![rng.gen_range(1..=ORGS)])
+            },
+            limit: 5,
+        };
+        let t = Instant::now();
+        found += index.similar(&q)?.len();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{} duplicate lookups: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms; mean found {:.1}",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+        found as f64 / times.len().max(1) as f64,
+    );
     Ok(())
 }

@@ -999,22 +999,10 @@ macro_rules! impl_store {
                 files: &[::otklik_domain::attachment::Attachment],
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<(i64, ::otklik_domain::lifecycle::Merge)> {
-                use ::otklik_domain::lifecycle::{can_view, decide, Action, Clock, IncidentKind, SubmissionKind};
+                use ::otklik_domain::lifecycle::{decide, Action, Clock, IncidentKind, SubmissionKind};
                 let at_ts = $crate::common::ts(at);
-                let row = ::sqlx::query_as::<$db, $crate::common::StateRow>(concat!(
-                    "SELECT ",
-                    $crate::common::state_select!(),
-                    " FROM submissions s WHERE s.id = $1",
-                    $lock
-                ))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or($crate::StoreError::NotFound)?;
+                let row = Self::lock_one(&mut *conn, id, &actor).await?;
                 let state = row.state()?;
-                if !can_view(&state, &actor) {
-                    return Err($crate::StoreError::NotFound);
-                }
                 let mut transition = decide(&state, &actor, action)?;
                 if !files.is_empty() && !action.accepts_files() {
                     return Err($crate::StoreError::InvalidReference("files_not_allowed"));

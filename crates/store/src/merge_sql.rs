@@ -88,7 +88,7 @@ macro_rules! impl_duplicates {
         impl $store {
             /// Reads and locks the submissions `ids` (in id order, so two merges never
             /// wait for each other in a circle), refusing those the actor may not see.
-            async fn merge_sides(
+            async fn lock_visible(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 ids: &[i64],
                 actor: &::otklik_domain::lifecycle::Actor,
@@ -114,6 +114,18 @@ macro_rules! impl_duplicates {
                     rows.push(row);
                 }
                 Ok(rows)
+            }
+
+            /// One submission read and locked for `actor`, as [`Self::lock_visible`].
+            pub(crate) async fn lock_one(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                id: i64,
+                actor: &::otklik_domain::lifecycle::Actor,
+            ) -> $crate::StoreResult<$crate::common::StateRow> {
+                Self::lock_visible(conn, &[id], actor)
+                    .await?
+                    .pop()
+                    .ok_or($crate::StoreError::NotFound)
             }
 
             /// Records a merge event (`merged`, `merged_in`, `unmerged`) on `subject`,
@@ -176,7 +188,7 @@ macro_rules! impl_duplicates {
                 use ::otklik_domain::merge::{decide_merge, Side};
                 let at = $crate::common::ts($crate::common::whole_seconds(at)?);
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let rows = Self::merge_sides(&mut *tx, &[primary.0, duplicate.0], &actor).await?;
+                let rows = Self::lock_visible(&mut *tx, &[primary.0, duplicate.0], &actor).await?;
                 let side = |id: ::otklik_domain::SubmissionId| -> $crate::StoreResult<(Side, &$crate::common::StateRow)> {
                     let row = rows.iter().find(|r| r.id == id.0).ok_or($crate::StoreError::NotFound)?;
                     Ok((Side { id, state: row.state()? }, row))
@@ -210,11 +222,21 @@ macro_rules! impl_duplicates {
                 use ::otklik_domain::merge::{decide_unmerge, Side};
                 let at = $crate::common::ts($crate::common::whole_seconds(at)?);
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let row = Self::merge_sides(&mut *tx, &[duplicate.0], &actor)
-                    .await?
-                    .pop()
-                    .ok_or($crate::StoreError::NotFound)?;
+                // Both rows are locked in id order, as a merge locks them; which primary
+                // to lock is read first and confirmed under the lock.
+                let peeked = ::sqlx::query_scalar::<$db, Option<i64>>(
+                    "SELECT merged_into FROM submissions WHERE id = $1",
+                )
+                .bind(duplicate.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten();
+                let ids: Vec<i64> = [Some(duplicate.0), peeked].into_iter().flatten().collect();
+                let rows = Self::lock_visible(&mut *tx, &ids, &actor).await?;
+                let find = |id: i64| rows.iter().find(|r| r.id == id).ok_or($crate::StoreError::NotFound);
+                let row = find(duplicate.0)?;
                 let primary = decide_unmerge(&Side { id: duplicate, state: row.state()? }, &actor)?;
+                let primary_row = find(primary.0)?;
                 ::sqlx::query::<$db>(
                     "UPDATE submissions SET merged_into = NULL, updated_at = $2 WHERE id = $1",
                 )
@@ -222,18 +244,8 @@ macro_rules! impl_duplicates {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-                Self::merge_event(&mut *tx, &row, primary.0, EventKind::Unmerged, &actor, at).await?;
-                // The primary may be out of the actor's sight (a coordinator of another
-                // region); its event is recorded all the same.
-                let primary_row = ::sqlx::query_as::<$db, $crate::common::StateRow>(concat!(
-                    "SELECT ",
-                    $crate::common::state_select!(),
-                    " FROM submissions s WHERE s.id = $1"
-                ))
-                .bind(primary.0)
-                .fetch_one(&mut *tx)
-                .await?;
-                Self::merge_event(&mut *tx, &primary_row, duplicate.0, EventKind::Unmerged, &actor, at)
+                Self::merge_event(&mut *tx, row, primary.0, EventKind::Unmerged, &actor, at).await?;
+                Self::merge_event(&mut *tx, primary_row, duplicate.0, EventKind::Unmerged, &actor, at)
                     .await?;
                 tx.commit().await?;
                 Ok(())
@@ -249,11 +261,7 @@ macro_rules! impl_duplicates {
                 use ::otklik_domain::lifecycle::{Role, SubmissionKind, TransitionError};
                 let at = $crate::common::ts($crate::common::whole_seconds(at)?);
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let row = Self::merge_sides(&mut *tx, &[id.0], &actor)
-                    .await?
-                    .pop()
-                    .ok_or($crate::StoreError::NotFound)?;
-                let state = row.state()?;
+                let state = Self::lock_one(&mut *tx, id.0, &actor).await?.state()?;
                 if state.author != actor.user || actor.role != Role::Citizen {
                     return Err(TransitionError::Forbidden.into());
                 }

@@ -288,23 +288,7 @@ async fn notification_pages_reflow_and_work_without_a_mouse() {
     let app = spawn_app().await;
     let token = app.token(CITIZEN).await;
     let api = app.api(&token);
-    let catalogue = api.get("/api/v1/catalogue").await.1;
-    let regions = api.get("/api/v1/regions").await.1;
-    let tver = regions
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "Тверская область")
-        .unwrap()["id"]
-        .clone();
-    let light = catalogue
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|c| c["subcategories"].as_array().unwrap().iter())
-        .find(|s| s["name"] == "Неработающий светофор")
-        .unwrap()["id"]
-        .clone();
+    let (tver, light) = tver_and_traffic_light(&api).await;
     let (status, created) = api
         .post(
             "/api/v1/submissions",
@@ -483,11 +467,10 @@ async fn document_pages_sign_and_verify_without_javascript_tricks() {
 
 /// The search page by keyboard: a query typed and sent with Enter, the matches marked,
 /// a facet followed, all reflowing at 320 px.
-#[tokio::test]
-async fn search_page_works_by_keyboard_and_reflows() {
-    use fantoccini::key::Key;
-    let app = spawn_app().await;
-    let api = app.api(&app.token(CITIZEN).await);
+/// The ids of Тверская область and of the «Неработающий светофор» subcategory.
+async fn tver_and_traffic_light(
+    api: &crate::support::Api,
+) -> (serde_json::Value, serde_json::Value) {
     let catalogue = api.get("/api/v1/catalogue").await.1;
     let regions = api.get("/api/v1/regions").await.1;
     let tver = regions
@@ -505,6 +488,15 @@ async fn search_page_works_by_keyboard_and_reflows() {
         .find(|s| s["name"] == "Неработающий светофор")
         .unwrap()["id"]
         .clone();
+    (tver, light)
+}
+
+#[tokio::test]
+async fn search_page_works_by_keyboard_and_reflows() {
+    use fantoccini::key::Key;
+    let app = spawn_app().await;
+    let api = app.api(&app.token(CITIZEN).await);
+    let (tver, light) = tver_and_traffic_light(&api).await;
     let (status, _) = api
         .post(
             "/api/v1/submissions",
@@ -888,23 +880,7 @@ async fn the_form_suggests_a_public_message_while_typing() {
     use crate::support::OTHER_CITIZEN;
     let app = spawn_app().await;
     let api = app.api(&app.token(CITIZEN).await);
-    let catalogue = api.get("/api/v1/catalogue").await.1;
-    let regions = api.get("/api/v1/regions").await.1;
-    let tver = regions
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "Тверская область")
-        .unwrap()["id"]
-        .clone();
-    let light = catalogue
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|c| c["subcategories"].as_array().unwrap().iter())
-        .find(|s| s["name"] == "Неработающий светофор")
-        .unwrap()["id"]
-        .clone();
+    let (tver, light) = tver_and_traffic_light(&api).await;
     let (status, sent) = api
         .post(
             "/api/v1/submissions",

@@ -133,6 +133,7 @@ conformance!(
         social_batch_sees_its_own_earlier_posts,
         duplicates_follow_their_primary_and_each_keeps_its_own_rating,
         merges_that_break_the_rules_change_nothing,
+        crossed_merges_at_once_one_wins,
         public_messages_are_shown_and_followed,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::views::Chrome;
-use super::{parse_id, render, PageResult};
+use super::{parse_id, render, PageError, PageResult};
 use crate::auth::{self, Ctx};
 use crate::error::AppError;
 use crate::{messages, AppState};
@@ -334,6 +334,19 @@ impl ToggleForm {
     }
 }
 
+/// A switch posted about a submission: its id, who posts, and on or off.
+fn toggled<'a>(
+    ctx: &'a Ctx,
+    id: &str,
+    form: Result<Form<ToggleForm>, FormRejection>,
+) -> Result<(SubmissionId, &'a UserRecord, bool), PageError> {
+    let id = SubmissionId(parse_id(id)?);
+    let user = ctx.require_user()?;
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    Ok((id, user, form.on()?))
+}
+
 /// The author shows the message to other citizens or hides it.
 async fn visibility(
     State(state): State<AppState>,
@@ -341,13 +354,9 @@ async fn visibility(
     Path(id): Path<String>,
     form: Result<Form<ToggleForm>, FormRejection>,
 ) -> PageResult {
-    let id = SubmissionId(parse_id(&id)?);
-    let user = ctx.require_user()?;
     // Only the author chooses, as a citizen (the store refuses anyone else; those who
     // may not see the submission get 404, as everywhere).
-    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
-    ctx.check_csrf(&form.csrf)?;
-    let public = form.on()?;
+    let (id, user, public) = toggled(&ctx, &id, form)?;
     state
         .store
         .set_public(id, auth::actor_of(user), public, OffsetDateTime::now_utc())
@@ -440,11 +449,7 @@ async fn follow(
     Path(id): Path<String>,
     form: Result<Form<ToggleForm>, FormRejection>,
 ) -> PageResult {
-    let id = SubmissionId(parse_id(&id)?);
-    let user = ctx.require_user()?;
-    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
-    ctx.check_csrf(&form.csrf)?;
-    let on = form.on()?;
+    let (id, user, on) = toggled(&ctx, &id, form)?;
     state
         .store
         .follow(user.id, id, on, OffsetDateTime::now_utc())

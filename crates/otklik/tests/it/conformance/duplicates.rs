@@ -283,6 +283,33 @@ pub(super) async fn merges_that_break_the_rules_change_nothing(store: Arc<dyn St
     assert!(p.duplicates.is_empty());
 }
 
+pub(super) async fn crossed_merges_at_once_one_wins(store: Arc<dyn Store>) {
+    let w = World::new(store.as_ref()).await;
+    for round in 0..5 {
+        let (a, b) = two_potholes(store.as_ref(), &w).await;
+        let (s1, s2) = (store.clone(), store.clone());
+        let official = w.official;
+        let at = T0 + Duration::minutes(round);
+        let one = tokio::spawn(async move { s1.merge_submissions(a, b, official, at).await });
+        let two = tokio::spawn(async move { s2.merge_submissions(b, a, official, at).await });
+        let outcomes = [code(one.await.unwrap()), code(two.await.unwrap())];
+        let won = outcomes.iter().filter(|o| *o == "ok").count();
+        assert_eq!(won, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes.iter().any(|o| matches!(
+                o.as_str(),
+                "already_merged" | "primary_is_duplicate" | "has_duplicates"
+            )),
+            "round {round}: {outcomes:?}"
+        );
+        let (da, db) = (
+            store.submission(a, w.official).await.unwrap(),
+            store.submission(b, w.official).await.unwrap(),
+        );
+        assert!(da.merged_into.is_some() != db.merged_into.is_some());
+    }
+}
+
 pub(super) async fn public_messages_are_shown_and_followed(store: Arc<dyn Store>) {
     let s = store.as_ref();
     let w = World::new(s).await;
