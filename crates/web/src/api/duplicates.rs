@@ -65,8 +65,9 @@ pub struct SimilarRequest {
     pub region_id: Option<i64>,
     #[serde(default, deserialize_with = "whole")]
     pub municipality_id: Option<i64>,
-    /// What the citizen is writing (only its first 5 000 characters are read).
+    /// What the citizen is writing.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub text: String,
 }
 
@@ -232,7 +233,8 @@ async fn followed_submissions(
 #[serde(deny_unknown_fields)]
 pub struct VisibilityRequest {
     /// Let other citizens see the message (messages only).
-    #[schema(required)]
+    #[serde(default)]
+    #[schema(required, value_type = bool)]
     pub public: Option<bool>,
 }
 
