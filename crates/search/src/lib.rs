@@ -137,6 +137,8 @@ pub const MAX_SIMILAR: usize = 20;
 pub const MAX_SIMILAR_CHARS: usize = 5_000;
 /// The distinct words of the text a similarity query looks for, the rarest first.
 pub const MAX_SIMILAR_TERMS: usize = 32;
+/// How many candidates per wanted hit `similar` checks for the minimum of shared words.
+const SIMILAR_CANDIDATES: usize = 4;
 
 /// "More like this": submissions whose text resembles `text` (what a citizen is typing),
 /// for duplicate suggestions. Only submissions; a rejected one never.
@@ -558,9 +560,30 @@ impl SearchIndex {
         }
         let terms: Vec<String> = known.into_iter().map(|(_, _, stem)| stem).collect();
         let full = query::similar_query(&terms, q, &self.fields);
+        // The best candidates by BM25, then those that share enough of the words.
         let top = searcher
-            .search(&*full, &TopDocs::with_limit(limit))
+            .search(&*full, &TopDocs::with_limit(limit * SIMILAR_CANDIDATES))
             .map_err(|e| SearchError::tantivy("searching", e))?;
+        let minimum = query::similar_minimum(terms.len());
+        let mut kept = Vec::with_capacity(limit);
+        for (score, address) in top {
+            if kept.len() == limit {
+                break;
+            }
+            let doc: TantivyDocument = searcher
+                .doc(address)
+                .map_err(|e| SearchError::tantivy("reading a document", e))?;
+            let text = doc
+                .get_first(self.fields.text)
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            let words = analysis::analyze(&mut ru, text);
+            let shared = terms.iter().filter(|t| words.contains(t)).count();
+            if shared >= minimum {
+                kept.push((score, address));
+            }
+        }
+        let top = kept;
         let plan = query::Plan {
             words: terms
                 .iter()
