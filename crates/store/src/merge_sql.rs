@@ -128,6 +128,34 @@ macro_rules! impl_duplicates {
                     .ok_or($crate::StoreError::NotFound)
             }
 
+            /// Merges `duplicate` into `primary` (`merged`), or separates them, with an
+            /// event on each side.
+            async fn link(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                duplicate: &$crate::common::StateRow,
+                primary: &$crate::common::StateRow,
+                merged: bool,
+                actor: &::otklik_domain::lifecycle::Actor,
+                at: i64,
+            ) -> $crate::StoreResult<()> {
+                use ::otklik_domain::lifecycle::EventKind;
+                ::sqlx::query::<$db>(
+                    "UPDATE submissions SET merged_into = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(duplicate.id)
+                .bind(merged.then_some(primary.id))
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+                let (on_duplicate, on_primary) = if merged {
+                    (EventKind::Merged, EventKind::MergedIn)
+                } else {
+                    (EventKind::Unmerged, EventKind::Unmerged)
+                };
+                Self::merge_event(&mut *conn, duplicate, primary.id, on_duplicate, actor, at).await?;
+                Self::merge_event(&mut *conn, primary, duplicate.id, on_primary, actor, at).await
+            }
+
             /// Records a merge event (`merged`, `merged_in`, `unmerged`) on `subject`,
             /// naming `other`, with its log leaf, notifications and deliveries.
             async fn merge_event(
@@ -184,7 +212,6 @@ macro_rules! impl_duplicates {
                 actor: ::otklik_domain::lifecycle::Actor,
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<()> {
-                use ::otklik_domain::lifecycle::EventKind;
                 use ::otklik_domain::merge::{decide_merge, Side};
                 let at = $crate::common::ts($crate::common::whole_seconds(at)?);
                 let mut tx = self.$write().begin_with($begin_write).await?;
@@ -196,18 +223,7 @@ macro_rules! impl_duplicates {
                 let (primary_side, primary_row) = side(primary)?;
                 let (duplicate_side, duplicate_row) = side(duplicate)?;
                 decide_merge(&primary_side, &duplicate_side, &actor)?;
-                ::sqlx::query::<$db>(
-                    "UPDATE submissions SET merged_into = $2, updated_at = $3 WHERE id = $1",
-                )
-                .bind(duplicate.0)
-                .bind(primary.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                Self::merge_event(&mut *tx, duplicate_row, primary.0, EventKind::Merged, &actor, at)
-                    .await?;
-                Self::merge_event(&mut *tx, primary_row, duplicate.0, EventKind::MergedIn, &actor, at)
-                    .await?;
+                Self::link(&mut *tx, duplicate_row, primary_row, true, &actor, at).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -218,7 +234,6 @@ macro_rules! impl_duplicates {
                 actor: ::otklik_domain::lifecycle::Actor,
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<()> {
-                use ::otklik_domain::lifecycle::EventKind;
                 use ::otklik_domain::merge::{decide_unmerge, Side};
                 let at = $crate::common::ts($crate::common::whole_seconds(at)?);
                 let mut tx = self.$write().begin_with($begin_write).await?;
@@ -237,16 +252,7 @@ macro_rules! impl_duplicates {
                 let row = find(duplicate.0)?;
                 let primary = decide_unmerge(&Side { id: duplicate, state: row.state()? }, &actor)?;
                 let primary_row = find(primary.0)?;
-                ::sqlx::query::<$db>(
-                    "UPDATE submissions SET merged_into = NULL, updated_at = $2 WHERE id = $1",
-                )
-                .bind(duplicate.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                Self::merge_event(&mut *tx, row, primary.0, EventKind::Unmerged, &actor, at).await?;
-                Self::merge_event(&mut *tx, primary_row, duplicate.0, EventKind::Unmerged, &actor, at)
-                    .await?;
+                Self::link(&mut *tx, row, primary_row, false, &actor, at).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::api::{ok, path, World, TRANSPORT};
-use crate::support::{csrf_in, page_login, Backend, DEMO_PASSWORD, OTHER_CITIZEN};
+use crate::support::{csrf_in, page_login, text_of, Backend, DEMO_PASSWORD, OTHER_CITIZEN};
 
 const POTHOLES: &str = "Ямы и выбоины на дороге";
 const TVER: &str = "Тверская область";
@@ -44,14 +44,7 @@ fn created((status, body): (u16, Value)) -> Value {
 async fn get_until(browser: &reqwest::Client, url: String, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let html = browser
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = text_of(browser, url.clone()).await;
         if html.contains(want) || Instant::now() > deadline {
             return html;
         }
@@ -87,14 +80,7 @@ async fn scenario(backend: Backend) {
         maria_body["subcategory_id"].to_string(),
         maria_body["region_id"].to_string(),
     );
-    let form_page = maria
-        .get(app.url(&format!("/submit/{sub}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form_page = text_of(&maria, app.url(&format!("/submit/{sub}"))).await;
     assert!(form_page.contains("/static/similar.js"));
     let csrf = csrf_in(&form_page);
     let typed = "Огромная яма на дороге возле школы 5, объезжают по тротуару";
@@ -150,14 +136,7 @@ async fn scenario(backend: Backend) {
     assert!(other.contains("не найдено"), "{other}");
 
     // She follows Ivan's message instead; it is in her personal account.
-    let public = maria
-        .get(app.url(&format!("/public/{ivan_id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let public = text_of(&maria, app.url(&format!("/public/{ivan_id}"))).await;
     assert!(public.contains("Глубокая яма") && public.contains("Следить за решением"));
     let followed = maria
         .post(app.url(&format!("/public/{ivan_id}/follow")))
@@ -166,14 +145,7 @@ async fn scenario(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(followed.status(), 303);
-    let my = maria
-        .get(app.url("/my"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let my = text_of(&maria, app.url("/my")).await;
     assert!(
         my.contains("за которыми вы следите") && my.contains(&ivan_number),
         "{my}"
@@ -206,14 +178,7 @@ async fn scenario(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(merged.status(), 303);
-    let card = official
-        .get(app.url(&format!("/submissions/{own_id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let card = text_of(&official, app.url(&format!("/submissions/{own_id}"))).await;
     assert!(card.contains(&format!("№ {ivan_number}")), "{card}");
 
     // One answer reaches both authors.
