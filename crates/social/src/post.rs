@@ -13,6 +13,18 @@ pub enum Platform {
 }
 
 impl Platform {
+    pub const ALL: [Platform; 4] = [
+        Platform::Vk,
+        Platform::Telegram,
+        Platform::Rss,
+        Platform::Webhook,
+    ];
+
+    /// The platform of a stored name (`as_str`), if it is one.
+    pub fn parse(name: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Vk => "vk",

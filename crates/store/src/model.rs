@@ -315,6 +315,16 @@ pub struct PublicSubmission {
     pub duplicates: u64,
 }
 
+impl PublicSubmission {
+    /// Where it is: the region, and the municipality when named.
+    pub fn place(&self) -> String {
+        match &self.municipality_name {
+            Some(m) => format!("{}, {m}", self.region_name),
+            None => self.region_name.clone(),
+        }
+    }
+}
+
 /// Another submission named by a merge: its id and registration number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Related {

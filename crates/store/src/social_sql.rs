@@ -437,13 +437,8 @@ pub(crate) struct PostRow {
 
 impl PostRow {
     pub fn post(self) -> crate::StoreResult<SocialPost> {
-        let platform = match self.platform.as_str() {
-            "vk" => Platform::Vk,
-            "telegram" => Platform::Telegram,
-            "rss" => Platform::Rss,
-            "webhook" => Platform::Webhook,
-            _ => return Err(crate::common::corrupt("social_posts.platform")),
-        };
+        let platform = Platform::parse(&self.platform)
+            .ok_or_else(|| crate::common::corrupt("social_posts.platform"))?;
         Ok(SocialPost {
             id: self.id,
             source: self.source,

@@ -27,6 +27,16 @@ pub fn channel(c: otklik_domain::lifecycle::Channel) -> &'static str {
     }
 }
 
+pub fn platform(p: otklik_social::Platform) -> &'static str {
+    use otklik_social::Platform;
+    match p {
+        Platform::Vk => "ВКонтакте",
+        Platform::Telegram => "Telegram",
+        Platform::Rss => "Сайт (RSS)",
+        Platform::Webhook => "Партнёрская система",
+    }
+}
+
 pub fn kind(k: SubmissionKind) -> &'static str {
     match k {
         SubmissionKind::Message => "Сообщение",

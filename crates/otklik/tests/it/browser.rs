@@ -467,6 +467,27 @@ async fn document_pages_sign_and_verify_without_javascript_tricks() {
 
 /// The search page by keyboard: a query typed and sent with Enter, the matches marked,
 /// a facet followed, all reflowing at 320 px.
+/// Sends the broken traffic lights on Советская улица in Tver as a message (public or
+/// not); returns the subcategory's id and the submission as the API answers.
+async fn traffic_light_message(
+    api: &crate::support::Api,
+    public: bool,
+) -> (serde_json::Value, serde_json::Value) {
+    let (tver, light) = tver_and_traffic_light(api).await;
+    let (status, sent) = api
+        .post(
+            "/api/v1/submissions",
+            serde_json::json!({
+                "kind": "message", "subcategory_id": light, "region_id": tver, "public": public,
+                "text": "Светофоры на перекрёстке Советской улицы не работают третий день.",
+                "fields": { "address": "г. Тверь, ул. Советская, 20", "fault": "Не работает полностью" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    (light, sent)
+}
+
 /// The ids of Тверская область and of the «Неработающий светофор» subcategory.
 async fn tver_and_traffic_light(
     api: &crate::support::Api,
@@ -496,18 +517,7 @@ async fn search_page_works_by_keyboard_and_reflows() {
     use fantoccini::key::Key;
     let app = spawn_app().await;
     let api = app.api(&app.token(CITIZEN).await);
-    let (tver, light) = tver_and_traffic_light(&api).await;
-    let (status, _) = api
-        .post(
-            "/api/v1/submissions",
-            serde_json::json!({
-                "kind": "message", "subcategory_id": light, "region_id": tver,
-                "text": "Светофоры на перекрёстке Советской улицы не работают третий день.",
-                "fields": { "address": "г. Тверь, ул. Советская, 20", "fault": "Не работает полностью" }
-            }),
-        )
-        .await;
-    assert_eq!(status, 201);
+    traffic_light_message(&api, false).await;
     let driver = start_driver().await;
     let c = browser(&driver).await;
     login(&c, &app, CITIZEN).await;
@@ -880,18 +890,7 @@ async fn the_form_suggests_a_public_message_while_typing() {
     use crate::support::OTHER_CITIZEN;
     let app = spawn_app().await;
     let api = app.api(&app.token(CITIZEN).await);
-    let (tver, light) = tver_and_traffic_light(&api).await;
-    let (status, sent) = api
-        .post(
-            "/api/v1/submissions",
-            serde_json::json!({
-                "kind": "message", "subcategory_id": light, "region_id": tver, "public": true,
-                "text": "Светофоры на перекрёстке Советской улицы не работают третий день.",
-                "fields": { "address": "г. Тверь, ул. Советская, 20", "fault": "Не работает полностью" }
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{sent}");
+    let (light, sent) = traffic_light_message(&api, true).await;
     let number = sent["number"].as_str().unwrap().to_owned();
     let driver = start_driver().await;
     let c = browser(&driver).await;

@@ -112,10 +112,7 @@ fn public_view(p: &PublicSubmission) -> PublicSubmissionView {
         category: p.category_name.clone(),
         subcategory_id: p.subcategory.0,
         subcategory: p.subcategory_name.clone(),
-        place: match &p.municipality_name {
-            Some(m) => format!("{}, {m}", p.region_name),
-            None => p.region_name.clone(),
-        },
+        place: p.place(),
         organisation: p.org_name.clone(),
         text: p.text.clone(),
         created_at: rfc3339(p.created_at),

@@ -389,10 +389,7 @@ impl PublicView {
             status: messages::status(p.status),
             status_code: p.status.as_str(),
             topic: format!("{} → {}", p.category_name, p.subcategory_name),
-            place: match &p.municipality_name {
-                Some(m) => format!("{}, {m}", p.region_name),
-                None => p.region_name.clone(),
-            },
+            place: p.place(),
             org_name: p.org_name.clone(),
             created: messages::datetime(p.created_at),
             text: p.text.clone(),

@@ -86,12 +86,11 @@ fn kind_label(kind: &str) -> &'static str {
 fn channel_label(channel: &str) -> &'static str {
     match channel {
         "social" => "Соцсети",
-        "vk" => "ВКонтакте",
-        "telegram" => "Telegram",
-        "rss" => "Сайт (RSS)",
-        "webhook" => "Партнёрская система",
-        _ => otklik_domain::lifecycle::Channel::parse(channel)
-            .map_or("Другой канал", messages::channel),
+        _ => match otklik_social::Platform::parse(channel) {
+            Some(platform) => messages::platform(platform),
+            None => otklik_domain::lifecycle::Channel::parse(channel)
+                .map_or("Другой канал", messages::channel),
+        },
     }
 }
 

@@ -120,12 +120,7 @@ pub struct PostView {
 fn post_view(p: &SocialPost) -> PostView {
     PostView {
         id: p.id,
-        platform: match p.platform {
-            otklik_social::Platform::Vk => "ВКонтакте",
-            otklik_social::Platform::Telegram => "Telegram",
-            otklik_social::Platform::Rss => "Сайт (RSS)",
-            otklik_social::Platform::Webhook => "Партнёрская система",
-        },
+        platform: messages::platform(p.platform),
         url: p.url.clone(),
         text: p.text.clone(),
         published: messages::datetime(p.published_at),
