@@ -214,6 +214,42 @@ impl Feed {
     }
 }
 
+/// The fuzz targets' entry (`fuzz/`, `crates/fuzzing`): an answer's body and its
+/// `Content-Type` read as the poller reads them — decoded, parsed, each entry a post,
+/// nothing or quarantined. Not an API.
+#[doc(hidden)]
+pub fn fuzz_feed(body: &[u8], content_type: Option<&str>) -> Result<Batch, ConnectorError> {
+    // One feed for every input: a client is costly to build.
+    static FEED: std::sync::OnceLock<Option<Feed>> = std::sync::OnceLock::new();
+    let source = RssSource {
+        key: "fuzz".into(),
+        url: "https://example.org/feed.xml".into(),
+        region: None,
+    };
+    let Some(feed) = FEED
+        .get_or_init(|| Feed::new(&source, reqwest::Client::new()).ok())
+        .as_ref()
+    else {
+        return Err(ConnectorError::Transport("no feed".into()));
+    };
+    let parsed = parse_feed(&decode(body, content_type)?)?;
+    let mut batch = Batch::default();
+    for entry in &parsed.entries {
+        let id = entry.id();
+        match feed.post(entry, &id) {
+            Ok(post) => batch.posts.push(post),
+            Err(TextVerdict::Empty) => {}
+            Err(v) => batch.quarantined.push(Quarantined::new(
+                &feed.source,
+                Some(external_id(&id)),
+                v.reason(),
+                entry.raw.as_bytes(),
+            )),
+        }
+    }
+    Ok(batch)
+}
+
 fn external_id(id: &str) -> String {
     if id.len() <= MAX_ID_BYTES {
         id.to_owned()

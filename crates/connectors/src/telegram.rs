@@ -9,7 +9,9 @@
 //! update before it, which are then gone from its side, so the next page may only be asked
 //! for once the caller has stored this one (`more` says a full page came).
 
-use crate::common::{self, check_text, now_unix, verify_secret, TextVerdict, MAX_BODY_BYTES};
+use crate::common::{
+    self, check_text, now_unix, verify_secret, Answer, TextVerdict, MAX_BODY_BYTES,
+};
 use crate::source::{Source, SourceError, TelegramSource};
 use crate::{Batch, ConnectorError, Poller, Publisher};
 use async_trait::async_trait;
@@ -65,35 +67,40 @@ impl Telegram {
     async fn call(&self, method: &str, body: &Value) -> Result<Value, ConnectorError> {
         let url = format!("{}/bot{}/{}", self.api_base, self.token, method);
         let answer = common::send(self.client.post(url).json(body)).await?;
-        let Ok(mut value) = serde_json::from_slice::<Value>(&answer.body) else {
-            if !answer.status.is_success() {
-                return Err(common::status_error(&answer));
-            }
-            return Err(ConnectorError::Malformed("not JSON".into()));
-        };
-        if value.get("ok").and_then(Value::as_bool) == Some(true) {
-            return match value.get_mut("result") {
-                Some(result) => Ok(result.take()),
-                None => Err(ConnectorError::Malformed("ok without result".into())),
-            };
-        }
-        let code = value
-            .get("error_code")
-            .and_then(Value::as_i64)
-            .unwrap_or(i64::from(answer.status.as_u16()));
-        let description: String = value
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .chars()
-            .take(300)
-            .collect();
-        let retry = value
-            .get("parameters")
-            .and_then(|p| p.get("retry_after"))
-            .and_then(Value::as_u64);
-        Err(api_error(code, description, retry, &answer.headers))
+        read_answer(&answer)
     }
+}
+
+/// A Bot API answer: its `result`, or the error it says (`ok: false`), or `Malformed`.
+fn read_answer(answer: &Answer) -> Result<Value, ConnectorError> {
+    let Ok(mut value) = serde_json::from_slice::<Value>(&answer.body) else {
+        if !answer.status.is_success() {
+            return Err(common::status_error(answer));
+        }
+        return Err(ConnectorError::Malformed("not JSON".into()));
+    };
+    if value.get("ok").and_then(Value::as_bool) == Some(true) {
+        return match value.get_mut("result") {
+            Some(result) => Ok(result.take()),
+            None => Err(ConnectorError::Malformed("ok without result".into())),
+        };
+    }
+    let code = value
+        .get("error_code")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::from(answer.status.as_u16()));
+    let description: String = value
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    let retry = value
+        .get("parameters")
+        .and_then(|p| p.get("retry_after"))
+        .and_then(Value::as_u64);
+    Err(api_error(code, description, retry, &answer.headers))
 }
 
 fn api_error(
@@ -264,41 +271,65 @@ impl Poller for Telegram {
             obj.insert("offset".into(), json!(offset));
         }
         let result = self.call("getUpdates", &request).await?;
-        let Some(updates) = result.as_array() else {
-            return Err(ConnectorError::Malformed("result is not a list".into()));
-        };
-        let mut batch = Batch::default();
-        let mut highest: Option<i64> = None;
-        for update in updates {
-            match update.get("update_id").and_then(Value::as_i64) {
-                Some(id) => highest = Some(highest.map_or(id, |h| h.max(id))),
-                None => {
-                    let raw = serde_json::to_vec(update).unwrap_or_default();
-                    batch.quarantined.push(Quarantined::new(
-                        &self.source,
-                        loose_id(update),
-                        "bad_shape",
-                        &raw,
-                    ));
-                    continue;
-                }
-            }
-            match parse_update(&self.source, update) {
-                Ok(Some(post)) => batch.posts.push(post),
-                Ok(None) => {}
-                Err(q) => batch.quarantined.push(q),
+        updates_batch(&self.source, &result, offset, self.limit)
+    }
+}
+
+/// The `result` of `getUpdates` as a batch: each update a post, nothing or quarantined,
+/// and the offset to ask next (never lower than `offset`, the one asked with).
+fn updates_batch(
+    source: &str,
+    result: &Value,
+    offset: Option<i64>,
+    limit: u32,
+) -> Result<Batch, ConnectorError> {
+    let Some(updates) = result.as_array() else {
+        return Err(ConnectorError::Malformed("result is not a list".into()));
+    };
+    let mut batch = Batch::default();
+    let mut highest: Option<i64> = None;
+    for update in updates {
+        match update.get("update_id").and_then(Value::as_i64) {
+            Some(id) => highest = Some(highest.map_or(id, |h| h.max(id))),
+            None => {
+                let raw = serde_json::to_vec(update).unwrap_or_default();
+                batch.quarantined.push(Quarantined::new(
+                    source,
+                    loose_id(update),
+                    "bad_shape",
+                    &raw,
+                ));
+                continue;
             }
         }
-        let next = highest.map(|h| h.saturating_add(1));
-        // Never go back: an offset only moves forward.
-        batch.cursor = match (next, offset) {
-            (Some(n), Some(o)) if n <= o => None,
-            (Some(n), _) => Some(n.to_string()),
-            (None, _) => None,
-        };
-        batch.more = updates.len() >= self.limit as usize;
-        Ok(batch)
+        match parse_update(source, update) {
+            Ok(Some(post)) => batch.posts.push(post),
+            Ok(None) => {}
+            Err(q) => batch.quarantined.push(q),
+        }
     }
+    let next = highest.map(|h| h.saturating_add(1));
+    // Never go back: an offset only moves forward.
+    batch.cursor = match (next, offset) {
+        (Some(n), Some(o)) if n <= o => None,
+        (Some(n), _) => Some(n.to_string()),
+        (None, _) => None,
+    };
+    batch.more = updates.len() >= limit as usize;
+    Ok(batch)
+}
+
+/// The fuzz targets' entry (`fuzz/`, `crates/fuzzing`): a `getUpdates` answer read as the
+/// poller reads it after asking with `cursor`. Not an API.
+#[doc(hidden)]
+pub fn fuzz_get_updates(body: &[u8], cursor: Option<&str>) -> Result<Batch, ConnectorError> {
+    let offset = read_offset(cursor)?;
+    let answer = Answer {
+        status: reqwest::StatusCode::OK,
+        headers: reqwest::header::HeaderMap::new(),
+        body: body.to_vec(),
+    };
+    updates_batch("fuzz", &read_answer(&answer)?, offset, 100)
 }
 
 #[async_trait]

@@ -402,6 +402,70 @@ fn read_cursor(cursor: Option<&str>) -> Result<Cursor, ConnectorError> {
     }
 }
 
+/// The fuzz targets' entry (`fuzz/`, `crates/fuzzing`): an answer of `wall.get`,
+/// `wall.getComments` or `newsfeed.search` read as the poller reads it — VK's error or
+/// its `response`, its `items`, each item as a wall post or else as a comment with its
+/// thread's replies — and a stored `cursor` read and written back. Not an API.
+#[doc(hidden)]
+pub fn fuzz_answer(body: &[u8], cursor: Option<&str>) -> Result<Batch, ConnectorError> {
+    // One poller for every input: a client is costly to build.
+    static VK: std::sync::OnceLock<Option<Vk>> = std::sync::OnceLock::new();
+    let source = VkSource {
+        key: "fuzz".into(),
+        api_base: None,
+        token: "fuzz".into(),
+        owner_ids: vec![-1],
+        queries: vec![],
+        region: None,
+        from_group: None,
+        page_size: None,
+        max_requests: None,
+        backfill_pages: None,
+        comment_posts: None,
+        min_interval_ms: None,
+    };
+    let Some(vk) = VK
+        .get_or_init(|| Vk::new(&source, reqwest::Client::new()).ok())
+        .as_ref()
+    else {
+        return Err(ConnectorError::Transport("no poller".into()));
+    };
+    let state = read_cursor(cursor)?;
+    serde_json::to_string(&state).map_err(|e| ConnectorError::Malformed(e.to_string()))?;
+    let answer = Answer {
+        status: reqwest::StatusCode::OK,
+        headers: reqwest::header::HeaderMap::new(),
+        body: body.to_vec(),
+    };
+    let response = read_answer(&answer)?;
+    let mut run = Run {
+        budget: 0,
+        progress: false,
+        batch: Batch::default(),
+        taken: HashSet::new(),
+        new_posts: Vec::new(),
+        at: 0,
+    };
+    for item in items(&response)? {
+        if let Ok(wire) = WirePost::deserialize(item) {
+            vk.take_wall_post(&wire, &mut run, item);
+            continue;
+        }
+        match WireComment::deserialize(item) {
+            Ok(comment) => {
+                vk.emit_comment(-1, 1, &comment, item, None, &mut run);
+                for reply in comment.thread.iter().flat_map(|t| &t.items) {
+                    if let Ok(wire) = WireComment::deserialize(reply) {
+                        vk.emit_comment(-1, 1, &wire, reply, Some(comment.id), &mut run);
+                    }
+                }
+            }
+            Err(_) => run.quarantine(&vk.source, None, "bad_shape", item),
+        }
+    }
+    Ok(run.batch)
+}
+
 // ---- one poll ----
 
 /// What a poll has done so far.

@@ -56,7 +56,12 @@ pub fn add_working_days(calendar: &impl WorkingCalendar, start: Date, n: u32) ->
     let mut date = start;
     let mut left = n;
     while left > 0 {
-        date = date.next_day().unwrap_or(date);
+        // The last representable day ends the count: staying on it when it is a day off
+        // would loop for ever (a calendar file may declare 9999-12-31 a holiday).
+        let Some(next) = date.next_day() else {
+            break;
+        };
+        date = next;
         if calendar.is_working_day(date) {
             left -= 1;
         }
@@ -830,6 +835,22 @@ mod tests {
         assert_eq!(
             add_working_days(&BaseCalendar, date!(2026 - 12 - 29), 10),
             date!(2027 - 01 - 20)
+        );
+    }
+
+    #[test]
+    fn counting_stops_at_the_last_representable_day() {
+        // A calendar file may make 9999-12-31 a holiday; the count used to loop there for
+        // ever (fuzz/regressions/calendar_file holds the same input).
+        let entries = parse_calendar("9999-12-31 holiday\n").unwrap();
+        let cal = ProductionCalendar::statutory().with_entries(entries);
+        assert_eq!(
+            add_working_days(&cal, date!(9999 - 12 - 30), 1),
+            date!(9999 - 12 - 31)
+        );
+        assert_eq!(
+            add_working_days(&BaseCalendar, date!(9999 - 12 - 31), 5),
+            date!(9999 - 12 - 31)
         );
     }
 

@@ -1403,6 +1403,37 @@ async fn draft(
             found
         }
     };
+    let Content {
+        text,
+        fields,
+        renames,
+    } = content(params, &sub.form, problems)?;
+    match region {
+        Some(region) => Ok(Draft {
+            region,
+            text,
+            fields,
+            renames,
+        }),
+        None => Err(Failure::bad(UNKNOWN_JURISDICTION)),
+    }
+}
+
+/// A submission's text and form values, and the form fields filled from other parameters.
+struct Content {
+    text: String,
+    fields: BTreeMap<String, String>,
+    renames: Vec<(String, &'static str)>,
+}
+
+/// What a submission says, from its parameters: the place, the photo link, the form's
+/// attributes and the description, each checked. `problems` may already hold the
+/// caller's; any problem at all refuses the whole submission, listing every one.
+fn content(
+    params: &Params,
+    form: &FormSpec,
+    mut problems: Vec<String>,
+) -> Result<Content, Failure> {
     let place = parse_place(params, &mut problems)?;
     let media_url = match params.one("media_url")? {
         Some(url) if is_web_url(url) => Some(url.to_owned()),
@@ -1415,7 +1446,7 @@ async fn draft(
         }
         None => None,
     };
-    let mut fields = parse_attributes(params, &sub.form, &mut problems);
+    let mut fields = parse_attributes(params, form, &mut problems);
     let description = params.one("description")?.unwrap_or_default();
     if let Err(code) = SubmissionText::parse(description) {
         problems.push(format!("description: {}", messages::error(code)));
@@ -1426,7 +1457,7 @@ async fn draft(
         return Err(Failure::problems(problems));
     }
     let mut renames = Vec::new();
-    let mut lines = place_into(&place, &sub.form, &mut fields, &mut renames);
+    let mut lines = place_into(&place, form, &mut fields, &mut renames);
     if let Some(url) = media_url {
         lines.push(format!("{PHOTO_LINE}{url}"));
     }
@@ -1435,15 +1466,28 @@ async fn draft(
         text.push_str("\n\n");
         text.push_str(&lines.join("\n"));
     }
-    match region {
-        Some(region) => Ok(Draft {
-            region,
-            text,
-            fields,
-            renames,
-        }),
-        None => Err(Failure::bad(UNKNOWN_JURISDICTION)),
-    }
+    Ok(Content {
+        text,
+        fields,
+        renames,
+    })
+}
+
+/// The fuzz targets' entry (`fuzz/`, `crates/fuzzing`): a `POST /requests` form body
+/// checked against `form` as `create` checks it before the use case — the submission's
+/// text and form values, or the GeoReport error descriptions.
+#[doc(hidden)]
+pub fn parse_request_body(
+    body: &[u8],
+    form: &FormSpec,
+) -> Result<(String, BTreeMap<String, String>), Vec<String>> {
+    let params = Params::parse(body);
+    params
+        .one("service_code")
+        .and_then(|_| params.one("api_key"))
+        .and_then(|_| content(&params, form, Vec::new()))
+        .map(|content| (content.text, content.fields))
+        .map_err(|failure| failure.descriptions)
 }
 
 fn parse_place(params: &Params, problems: &mut Vec<String>) -> Result<PlaceInput, Failure> {

@@ -524,7 +524,7 @@ async fn list(
     }))
 }
 
-fn decode_files(files: Vec<FileUpload>) -> Result<Vec<(String, Vec<u8>)>, AppError> {
+pub(super) fn decode_files(files: Vec<FileUpload>) -> Result<Vec<(String, Vec<u8>)>, AppError> {
     files
         .into_iter()
         .map(|f| {

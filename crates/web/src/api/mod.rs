@@ -8,6 +8,8 @@ pub mod console;
 pub mod discussions;
 pub mod documents;
 pub mod duplicates;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 pub mod idempotency;
 pub mod integration;

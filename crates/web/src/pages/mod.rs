@@ -9,6 +9,8 @@ pub(crate) mod documents;
 pub(crate) mod duplicates;
 mod export_jobs;
 pub(crate) mod forms;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod list_export;
 mod monitoring;
 mod notifications;

@@ -227,7 +227,7 @@ impl Place {
 
 /// The kinds a person sees in their settings: citizens' for citizens, staff kinds for
 /// officials.
-fn kinds_for(role: Role) -> Vec<NotificationKind> {
+pub(super) fn kinds_for(role: Role) -> Vec<NotificationKind> {
     let readers = match role {
         Role::Citizen => Some(Readers::Citizens),
         Role::Official(_) => Some(Readers::Staff),
