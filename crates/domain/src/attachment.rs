@@ -1,5 +1,8 @@
 //! Uploaded files: at most five per submission or answer, each at most 10 MiB, and only
 //! JPEG, PNG or PDF — decided from the bytes, never from the name the browser sent.
+//! Photos are stored without their metadata (`image_metadata`); an image whose container
+//! cannot be read is refused (`image_damaged`). Archives are never accepted, and images
+//! are never decoded, so no decompression bomb can be set off.
 
 pub const MAX_FILES: usize = 5;
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -79,6 +82,11 @@ impl Attachment {
             return Err("file_too_large");
         }
         let file_type = FileType::sniff(&bytes).ok_or("file_type_not_allowed")?;
+        // Photos lose their metadata (GPS, device, names) before they are stored.
+        let bytes = match crate::image_metadata::strip(file_type, &bytes) {
+            Some(stripped) => stripped?,
+            None => bytes,
+        };
         Ok(Self {
             name: safe_name(name, file_type),
             file_type,
@@ -143,7 +151,14 @@ fn safe_name(raw: &str, file_type: FileType) -> String {
 mod tests {
     use super::*;
 
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    /// A real 1×1 PNG.
+    const PNG: &[u8] = &[
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F,
+        0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0B, 0x49, 0x44, 0x41, 0x54, 0x78, 0xDA, 0x63, 0x60,
+        0x00, 0x02, 0x00, 0x00, 0x05, 0x00, 0x01, 0xE9, 0xFA, 0xDC, 0xD8, 0x00, 0x00, 0x00, 0x00,
+        0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ];
 
     #[test]
     fn type_comes_from_bytes_not_name() {
@@ -169,8 +184,10 @@ mod tests {
 
     #[test]
     fn names_cannot_be_paths() {
-        let a = Attachment::parse("../../etc/пас<по>рт.jpg", vec![0xFF, 0xD8, 0xFF, 0xE0]);
-        assert_eq!(a.map(|a| a.name().to_owned()).as_deref(), Ok("паспорт.jpg"));
+        let a = Attachment::parse("../../etc/пас<по>рт.png", PNG.to_vec());
+        assert_eq!(a.map(|a| a.name().to_owned()).as_deref(), Ok("паспорт.png"));
+        let damaged = Attachment::parse("photo.jpg", vec![0xFF, 0xD8, 0xFF, 0xE0]);
+        assert_eq!(damaged.err(), Some("image_damaged"));
         let b = Attachment::parse("...", PNG.to_vec());
         assert_eq!(b.map(|a| a.name().to_owned()).as_deref(), Ok("file.png"));
     }

@@ -18,6 +18,7 @@ pub mod document;
 pub mod error;
 pub mod form;
 pub mod ids;
+pub mod image_metadata;
 pub mod lifecycle;
 pub mod merge;
 pub mod notify;

@@ -200,14 +200,12 @@ impl Drop for SqliteDb {
 /// Friday 4 December 2026, 10:00 in Moscow.
 const T0: OffsetDateTime = datetime!(2026-12-04 07:00 UTC);
 const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
-const PNG_SHA256: &str = "ae90e80c5f2dd8797e78e83782d3886e8595faa716627cf50838ea196ab83450";
+const PNG_SHA256: &str = "2aa4fa20701cdd6d8d56046069001186b5267e3ee7d0ef618ad2f4a683723e11";
 const PDF_SHA256: &str = "fcb1663257eb4fadd87c736c912bcf40d4f710ddb1fb79a96b9addfd327e3039";
 
+/// A real PNG without metadata: stored exactly as uploaded.
 fn png_bytes() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    bytes.extend(0..=255u8);
-    bytes.extend((0..=255u8).rev());
-    bytes
+    crate::support::PNG_1X1.to_vec()
 }
 
 fn pdf_bytes() -> Vec<u8> {
@@ -977,7 +975,7 @@ async fn register(store: Arc<dyn Store>) {
             files[0].sha256.as_str(),
             files[0].event
         ),
-        ("photo.png", "image/png", 520, PNG_SHA256, None)
+        ("photo.png", "image/png", 68, PNG_SHA256, None)
     );
     assert_eq!(
         (
