@@ -3,6 +3,7 @@
 
 pub mod admin_cli;
 pub mod analytics;
+pub mod backup_cli;
 pub mod calendar_cli;
 pub mod classify_cli;
 pub mod demo;
@@ -35,6 +36,11 @@ pub enum AppError {
     },
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    File {
         path: PathBuf,
         source: std::io::Error,
     },

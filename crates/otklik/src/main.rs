@@ -64,6 +64,33 @@ enum Command {
     /// Social-media monitoring: a worker process of the scale mode.
     #[command(subcommand)]
     Social(SocialCommand),
+    /// Take an online, consistent backup into DIR (new or empty): the database (SQLite:
+    /// a snapshot; PostgreSQL: pg_dump), the log's signing key and a manifest of digests.
+    /// The server may keep running.
+    Backup(BackupArgs),
+    /// Restore a backup taken by `otklik backup` into an empty data directory or an empty
+    /// PostgreSQL database, after checking its digests. Then run `otklik log audit`.
+    Restore(BackupArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The backup directory.
+    dir: PathBuf,
+    #[command(flatten)]
+    db: DbArgs,
+    /// The transparency log's signing key file. Default: log-signing.key in the data
+    /// directory.
+    #[arg(long, env = "OTKLIK_LOG_KEY")]
+    log_key: Option<PathBuf>,
+}
+
+impl BackupArgs {
+    fn key_file(&self) -> PathBuf {
+        self.log_key
+            .clone()
+            .unwrap_or_else(|| self.db.database().default_key_file())
+    }
 }
 
 #[derive(Subcommand)]
@@ -331,13 +358,7 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OTKLIK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_target(false)
-        .init();
+    init_logging();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -352,6 +373,28 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Log lines go to standard error: human-readable by default, one JSON object per line
+/// with `OTKLIK_LOG_FORMAT=json` (each carrying its request's span, hence its id).
+/// `OTKLIK_LOG` filters them (default `info,sqlx=warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OTKLIK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    if std::env::var("OTKLIK_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
     }
 }
 
@@ -378,6 +421,18 @@ async fn run(cli: Cli) -> Result<ExitCode, otklik::AppError> {
             otklik::social::run_worker(&settings.social, store)
                 .await
                 .map_err(otklik::AppError::Usage)?;
+        }
+        Command::Backup(args) => {
+            let report =
+                otklik::backup_cli::backup(&args.db.database(), &args.key_file(), &args.dir)
+                    .await?;
+            println!("{report}");
+        }
+        Command::Restore(args) => {
+            let report =
+                otklik::backup_cli::restore(&args.db.database(), &args.key_file(), &args.dir)
+                    .await?;
+            println!("{report}");
         }
         Command::Search(SearchCommand::Reindex(db)) => {
             let database = db.database();
@@ -565,7 +620,9 @@ async fn run_other(command: Command) -> Result<(), otklik::AppError> {
         | Command::Analytics(_)
         | Command::Classify(_)
         | Command::Social(_)
-        | Command::Search(_) => Ok(()),
+        | Command::Search(_)
+        | Command::Backup(_)
+        | Command::Restore(_) => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let store = db.database().open().await?;
@@ -617,7 +674,7 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
     }
     let settings = match &args.config {
         Some(path) => otklik::settings::Settings::load(path).map_err(otklik::AppError::Usage)?,
-        None => otklik::settings::Settings::default(),
+        None => otklik::settings::Settings::from_env(),
     };
     let mut security = settings.security;
     security.tls |= args.secure_cookies;
@@ -634,6 +691,8 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             signing: settings.signing,
             analytics: settings.analytics,
             quality_feed: settings.quality_feed,
+            limits: settings.limits,
+            metrics: settings.metrics,
         },
         log: otklik::LogConfig {
             key_file: args

@@ -25,6 +25,8 @@ pub struct Settings {
     pub analytics: AnalyticsConfig,
     pub quality_feed: otklik_web::quality::QualityFeedConfig,
     pub social: crate::social::SocialConfig,
+    pub limits: otklik_web::limits::LimitsConfig,
+    pub metrics: otklik_web::metrics::MetricsConfig,
 }
 
 impl Settings {
@@ -38,6 +40,13 @@ impl Settings {
             .check()
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(settings)
+    }
+
+    /// The defaults, with the secrets the environment supplies (no settings file).
+    pub fn from_env() -> Self {
+        let mut settings = Self::default();
+        settings.apply_env(|name| std::env::var(name).ok());
+        settings
     }
 
     /// Parses settings text; the error starts with the line number and never quotes the
@@ -62,6 +71,9 @@ impl Settings {
         ) {
             smtp.password = Some(otklik_notify::Secret::new(password));
         }
+        if let Some(token) = var("OTKLIK_METRICS_TOKEN") {
+            self.metrics.token = Some(Secret::new(token));
+        }
         if let (Some(oidc), Some(secret)) = (self.oidc.as_mut(), var("OTKLIK_OIDC_CLIENT_SECRET")) {
             oidc.client_secret = Secret::new(secret);
         }
@@ -70,6 +82,7 @@ impl Settings {
     /// What the types alone cannot say.
     fn check(&self) -> Result<(), String> {
         self.social.check()?;
+        self.limits.check()?;
         if let Some(oidc) = &self.oidc {
             for (key, value) in [
                 ("issuer", &oidc.issuer),
@@ -160,6 +173,13 @@ retry_max_seconds = 600
 [analytics]
 min_group = 10
 
+[limits]
+max_in_flight = 64
+admission_wait_ms = 100
+
+[metrics]
+token = "metrics-token-value"
+
 [quality_feed]
 push_url = "https://vashkontrol.example/api/opinions"
 secret = "feed-secret-value"
@@ -186,6 +206,12 @@ verification_values = { "11" = "standard", "12" = "verified" }
         assert_eq!(s.rate_limits.login_per_ip.burst, 5);
         assert_eq!(s.delivery.retry_max_seconds, 600);
         assert_eq!(s.analytics.min_group, 10);
+        assert_eq!(s.limits.max_in_flight, 64);
+        assert_eq!(s.limits.request_timeout_seconds, 30);
+        assert_eq!(
+            s.metrics.token.as_ref().map(|t| t.expose()),
+            Some("metrics-token-value")
+        );
         assert_eq!(s.quality_feed.batch, 50);
         assert!(s.delivery.enabled);
         let oidc = s.oidc.unwrap();
@@ -219,6 +245,7 @@ verification_values = { "11" = "standard", "12" = "verified" }
         let s = Settings::parse(FULL).unwrap();
         let printed = format!("{s:?}");
         assert!(!printed.contains("s3cr3t-value"), "{printed}");
+        assert!(!printed.contains("metrics-token-value"), "{printed}");
         assert!(printed.contains("***"));
     }
 
@@ -245,5 +272,7 @@ verification_values = { "11" = "standard", "12" = "verified" }
         let s = Settings::parse("[rate_limits]\nlogin_per_ip = { per_minute = 0, burst = 1 }\n")
             .unwrap();
         assert!(s.check().unwrap_err().contains("login_per_ip"));
+        let s = Settings::parse("[limits]\nmax_connections = 0\n").unwrap();
+        assert!(s.check().unwrap_err().contains("[limits]"));
     }
 }

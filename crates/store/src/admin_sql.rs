@@ -1373,6 +1373,54 @@ macro_rules! impl_admin {
                     .collect())
             }
 
+            async fn operational_gauges(
+                &self,
+                now: ::time::OffsetDateTime,
+                horizon: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<$crate::OperationalGauges> {
+                let capped = |from_where: &str| {
+                    format!(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM {from_where} LIMIT {cap}) capped",
+                        cap = $crate::GAUGE_CAP
+                    )
+                };
+                let clock = $crate::common::open_statuses_sql(false);
+                let queries = [
+                    capped("deliveries WHERE delivered_at IS NULL AND failing_since IS NULL AND $1 = $1 AND $2 = $2"),
+                    capped("deliveries WHERE delivered_at IS NULL AND failing_since IS NOT NULL AND $1 = $1 AND $2 = $2"),
+                    capped("notification_outbox WHERE state = 'pending' AND $1 = $1 AND $2 = $2"),
+                    capped("export_jobs WHERE status IN ('queued', 'running') AND $1 = $1 AND $2 = $2"),
+                    capped(&format!(
+                        "submissions s WHERE s.status IN ({clock}) AND s.deadline_at < $1 AND $2 = $2"
+                    )),
+                    capped(&format!(
+                        "submissions s WHERE s.status IN ({clock}) \
+                         AND s.deadline_at >= $1 AND s.deadline_at < $2"
+                    )),
+                ];
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let mut counts = [0u64; 6];
+                for (count, sql) in counts.iter_mut().zip(&queries) {
+                    let n: i64 = ::sqlx::query_scalar::<$db, i64>(sql)
+                        .bind($crate::common::ts(now))
+                        .bind($crate::common::ts(horizon))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    *count = u64::try_from(n).unwrap_or(0);
+                }
+                tx.commit().await?;
+                let [deliveries_pending, deliveries_failing, notifications_pending, exports_waiting, deadlines_overdue, deadlines_at_risk] =
+                    counts;
+                Ok($crate::OperationalGauges {
+                    deliveries_pending,
+                    deliveries_failing,
+                    notifications_pending,
+                    exports_waiting,
+                    deadlines_overdue,
+                    deadlines_at_risk,
+                })
+            }
+
             async fn due(
                 &self,
                 scope: $crate::Scope,

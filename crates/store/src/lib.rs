@@ -11,6 +11,7 @@
 
 mod admin_sql;
 mod analytics_sql;
+pub mod backup;
 mod calendars;
 mod common;
 mod delivery_sql;
@@ -109,6 +110,29 @@ impl StoreError {
                 .and_then(|c| c.parse::<i32>().ok())
                 .is_some_and(|c| c & 0xff == 5)
         })
+    }
+
+    /// The database cannot be reached for now: the connection broke or could not be
+    /// made, the pool waited too long, PostgreSQL is shutting down or starting
+    /// (SQLSTATE classes 08 and 57), or SQLite stayed locked. Nothing was written; the
+    /// same request may succeed in a moment, so callers answer `503` with `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => true,
+            sqlx::Error::Database(db) => match db.code() {
+                Some(code) if code.starts_with("08") || code.starts_with("57") => true,
+                _ => self.is_busy(),
+            },
+            _ => false,
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -283,6 +307,14 @@ pub trait Admin: Send + Sync + 'static {
     async fn region_summaries(&self, now: OffsetDateTime) -> StoreResult<Vec<RegionSummary>>;
 
     async fn config_changes(&self, limit: u32, offset: u32) -> StoreResult<Vec<ConfigChange>>;
+
+    /// Queue depths and deadlines at risk for monitoring; each count capped at
+    /// [`GAUGE_CAP`], each an index walk.
+    async fn operational_gauges(
+        &self,
+        now: OffsetDateTime,
+        horizon: OffsetDateTime,
+    ) -> StoreResult<OperationalGauges>;
 
     /// The most urgent open submissions of a scope whose clock runs: the first `limit`
     /// overdue ones and the first `limit` due before `horizon`, earliest deadline first.

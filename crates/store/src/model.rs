@@ -568,6 +568,27 @@ pub struct ConfigChange {
     pub after: Option<String>,
 }
 
+/// What the operator's monitoring scrapes (`/metrics`): the depth of each queue and how
+/// many deadlines are broken or at risk. Each count stops at [`GAUGE_CAP`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OperationalGauges {
+    /// Pushes to organisations' systems not yet delivered and not failing.
+    pub deliveries_pending: u64,
+    /// Pushes whose receiver keeps failing.
+    pub deliveries_failing: u64,
+    /// Notification messages (mail, gateway) waiting to be sent.
+    pub notifications_pending: u64,
+    /// Export jobs queued or running.
+    pub exports_waiting: u64,
+    /// Open submissions past their deadline, clock running.
+    pub deadlines_overdue: u64,
+    /// Open submissions due before the horizon asked for.
+    pub deadlines_at_risk: u64,
+}
+
+/// A gauge counts at most this many rows, so that a scrape stays a bounded index walk.
+pub const GAUGE_CAP: u64 = 1_000_000;
+
 /// Overdue and soon-due submissions, most urgent first.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DueLists {

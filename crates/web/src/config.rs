@@ -20,6 +20,8 @@ pub struct WebConfig {
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
     pub quality_feed: crate::quality::QualityFeedConfig,
+    pub limits: crate::limits::LimitsConfig,
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// Analytics: what the ministry's analyst and exports may show.

@@ -73,6 +73,14 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, "csrf_failed")
     }
 
+    /// `503 database_unavailable`: nothing was changed; try again in a second.
+    pub fn unavailable() -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+        }
+    }
+
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
     }
@@ -155,6 +163,10 @@ impl From<StoreError> for AppError {
                 };
                 Self::new(status, i.code())
             }
+            ref unavailable if unavailable.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::unavailable()
+            }
             StoreError::Database(_) | StoreError::Migration(_) => {
                 tracing::error!(error = %e, "store failed");
                 Self::internal()
@@ -171,5 +183,33 @@ pub fn add_retry_after(response: &mut axum::response::Response, seconds: Option<
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database that cannot be reached is `503` with `Retry-After`; any other database
+    /// failure stays a `500` (its cause logged, never shown).
+    #[test]
+    fn an_unreachable_database_is_503_with_retry_after() {
+        for unreachable in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            let e = AppError::from(StoreError::Database(unreachable));
+            assert_eq!(
+                (e.status, e.code, e.retry_after),
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    Some(1)
+                )
+            );
+        }
+        let e = AppError::from(StoreError::Database(sqlx::Error::RowNotFound));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

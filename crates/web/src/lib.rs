@@ -19,7 +19,9 @@ pub mod documents;
 pub mod error;
 pub mod export;
 pub mod export_jobs;
+pub mod limits;
 pub mod messages;
+pub mod metrics;
 pub mod oidc;
 pub mod open311;
 pub mod orgadmin;
@@ -60,6 +62,9 @@ pub struct AppState {
     pub poll_cache: Arc<polls::PollCache>,
     /// Social-media sources that push (webhooks) and where their posts go.
     pub social: Arc<social::SocialIntake>,
+    /// How many requests run at once, how long they may wait and run.
+    pub admission: Arc<limits::Admission>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -80,6 +85,8 @@ impl AppState {
         Ok(Self {
             csrf_key: key.into(),
             limiter: Arc::new(ratelimit::Limiter::new(&config.rate_limits)),
+            admission: Arc::new(limits::Admission::new(&config.limits)),
+            metrics: Arc::default(),
             config: Arc::new(config),
             oidc,
             signing,
@@ -105,7 +112,11 @@ impl AppState {
     }
 }
 
-/// The whole application: pages, API, static assets, health check.
+/// The whole application: pages, API, static assets, health check, metrics.
+///
+/// Layers, outermost first: the access log (one span per request, with its id), the
+/// metrics, the security headers, admission (overload and timeouts, each request in a
+/// task of its own), and on every route the mark of its template.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes(&state))
@@ -118,46 +129,107 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(open311::routes())
         .route("/healthz", axum::routing::get(healthz))
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .route("/static/style.css", axum::routing::get(stylesheet))
         .route("/static/similar.js", axum::routing::get(similar_script))
         .route("/widget.js", axum::routing::get(pages::widget_script))
-        .layer(axum::middleware::from_fn(run_to_completion))
+        .route_layer(axum::middleware::from_fn(metrics::mark_route))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::admit,
+        ))
         .layer(axum::middleware::map_response_with_state(
             state.config.security.tls,
             security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
         ))
         .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
 }
 
-/// Runs the request in a task of its own, so that a client who disconnects does not
-/// cancel it half-way: a transaction dropped mid-flight would return its database
-/// connection to the pool still inside the transaction (sqlx then refuses the next
-/// `BEGIN` on it), and a write the client no longer waits for still completes or rolls
-/// back as a whole.
-async fn run_to_completion(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    match tokio::spawn(next.run(request)).await {
-        Ok(response) => response,
-        // The handler panicked: a bare 500, the cause is in the task's panic message.
-        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
+/// How long requests in flight may take to finish after shutdown begins.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Serves the application on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// Serves the application on `listener` until `shutdown` completes, then stops accepting,
+/// lets the requests in flight finish (at most [`SHUTDOWN_GRACE`]) and returns.
+///
+/// Its own accept loop rather than `axum::serve`, for two bounds that one lacks: at most
+/// `[limits] max_connections` connections at once (further ones wait in the kernel's
+/// backlog), and a client must send a request's headers within
+/// `[limits] header_timeout_seconds`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let limits = state.config.limits.clone();
+    let app = router(state);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(
+            limits.header_timeout_seconds.max(1),
+        ));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(
+        limits.max_connections.max(1) as usize
+    ));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                use tower::ServiceExt as _;
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(request)
+            },
+        );
+        let connection = graceful.watch(
+            builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned(),
+        );
+        tokio::spawn(async move {
+            // An error here is the client's: it went away, or was too slow.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("requests still running at shutdown were abandoned");
+    }
+    Ok(())
 }
 
 async fn healthz(
@@ -259,23 +331,48 @@ fn loggable_path(path: &str) -> String {
 }
 
 /// One log line per request: method, path (never the query or body, which may hold
-/// personal data; never a ballot id), status and duration.
+/// personal data; never a ballot id), status and duration, inside a span that carries
+/// the request's id, so that every line logged while handling it names the request. The
+/// id is the client's `X-Request-Id` when it is a plain token, else a new one; the
+/// response carries it back.
 async fn access_log(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    use tracing::Instrument as _;
     let method = request.method().clone();
     let path = loggable_path(request.uri().path());
+    let id = request_id(request.headers().get("x-request-id"));
+    let span = tracing::info_span!("request", id = %id);
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let micros = started.elapsed().as_micros();
-    if status >= 500 {
-        tracing::error!(%method, %path, status, micros, "request");
-    } else {
-        tracing::info!(%method, %path, status, micros, "request");
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(%method, %path, status, micros, "request");
+        } else {
+            tracing::info!(%method, %path, status, micros, "request");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// The client's request id when it is 1–64 letters, digits, `-` or `_` (anything else
+/// could forge log lines), else 16 random hex digits.
+fn request_id(offered: Option<&HeaderValue>) -> String {
+    let plain = |s: &&str| {
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    match offered.and_then(|v| v.to_str().ok()).filter(plain) {
+        Some(id) => id.to_owned(),
+        None => format!("{:016x}", rand::random::<u64>()),
+    }
 }
 
 #[cfg(test)]
@@ -294,5 +391,17 @@ mod tests {
             "/api/v1/submissions/5/receipts/12"
         );
         assert_eq!(loggable_path("/polls/7"), "/polls/7");
+    }
+
+    #[test]
+    fn request_ids_are_kept_only_when_plain() {
+        use axum::http::HeaderValue;
+        let kept = HeaderValue::from_static("abc-123_X");
+        assert_eq!(super::request_id(Some(&kept)), "abc-123_X");
+        let forged = HeaderValue::from_static("x\" level=error msg=\"forged");
+        let fresh = super::request_id(Some(&forged));
+        assert_eq!(fresh.len(), 16);
+        assert!(fresh.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(super::request_id(None).len(), 16);
     }
 }

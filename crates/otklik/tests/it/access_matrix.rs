@@ -924,6 +924,9 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/console/changes", &[],                                                        "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
         // ---- outside both routers -----------------------------------------------------------------------
         get("/healthz", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
+        // Metrics answer the machine itself whoever asks; through a proxy or from another
+        // machine without the token, 404 (operations::metrics_are_local_…).
+        get("/metrics", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/static/style.css", &[],                                                       "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/static/similar.js", &[],                                                      "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
 

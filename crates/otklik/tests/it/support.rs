@@ -59,27 +59,10 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeC
         Backend::Sqlite => None,
         Backend::Postgres => Some(TestDb::create().await),
     };
-    let mut config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: Database {
-            data_dir: dir.path().join("data"),
-            url: pg.as_ref().map(|db| db.url.clone()),
-        },
-        demo: true,
-        demo_password: Some(DEMO_PASSWORD.to_owned()),
-        web: otklik_web::WebConfig {
-            rate_limits: otklik_web::config::RateLimits::unlimited(),
-            ..Default::default()
-        },
-        log: otklik::LogConfig {
-            key_file: dir.path().join("data").join("log-signing.key"),
-            alg: otklik_log::HashAlg::Sha256,
-            tree_head_interval: std::time::Duration::from_millis(100),
-        },
-        monitor: otklik::MonitorConfig::default(),
-        notifications: otklik_notify::NotifyConfig::default(),
-        social: Default::default(),
-    };
+    let mut config = config_for(
+        &dir.path().join("data"),
+        pg.as_ref().map(|db| db.url.clone()),
+    );
     customise(&mut config);
     let database_url = config.database.url();
     let cli_db_args = match &pg {
@@ -103,6 +86,32 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeC
     }
 }
 
+/// The test settings for data in `data_dir` (and PostgreSQL at `url`): demo data with
+/// the known password, rate limits that never trigger, tree heads every 100 ms.
+pub fn config_for(data_dir: &std::path::Path, url: Option<String>) -> ServeConfig {
+    ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: Database {
+            data_dir: data_dir.to_owned(),
+            url,
+        },
+        demo: true,
+        demo_password: Some(DEMO_PASSWORD.to_owned()),
+        web: otklik_web::WebConfig {
+            rate_limits: otklik_web::config::RateLimits::unlimited(),
+            ..Default::default()
+        },
+        log: otklik::LogConfig {
+            key_file: data_dir.join("log-signing.key"),
+            alg: otklik_log::HashAlg::Sha256,
+            tree_head_interval: std::time::Duration::from_millis(100),
+        },
+        monitor: otklik::MonitorConfig::default(),
+        notifications: otklik_notify::NotifyConfig::default(),
+        social: Default::default(),
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -116,6 +125,11 @@ impl TestApp {
                 a.organisation.as_deref() == Some(organisation) && a.role == "должностное лицо"
             })
             .unwrap_or_else(|| panic!("no demo official for {organisation}"))
+    }
+
+    /// The transparency log's signing key file of this installation.
+    pub fn log_key_file(&self) -> std::path::PathBuf {
+        self.config.log.key_file.clone()
     }
 
     /// A bearer token for a demo account.
@@ -175,6 +189,45 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.stop().await;
         }
+    }
+
+    /// Stops the in-process server but keeps its data (directory, PostgreSQL database),
+    /// for a test that goes on with the `otklik` binary as a process of its own.
+    pub async fn park(mut self) -> Parked {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        Parked {
+            data_dir: self.config.database.data_dir.clone(),
+            key_file: self.config.log.key_file.clone(),
+            database_url: self.config.database.url.clone(),
+            base: self.base.clone(),
+            _dir: self._dir,
+            _pg: self._pg,
+        }
+    }
+}
+
+/// The data of a stopped test server, kept until this is dropped.
+pub struct Parked {
+    pub data_dir: std::path::PathBuf,
+    pub key_file: std::path::PathBuf,
+    /// `Some` on PostgreSQL.
+    pub database_url: Option<String>,
+    /// The address it served on.
+    pub base: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<TestDb>,
+}
+
+impl Parked {
+    /// The arguments that point an `otklik` command at this data.
+    pub fn db_args(&self) -> Vec<String> {
+        let mut args = vec!["--data-dir".to_owned(), self.data_dir.display().to_string()];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        args
     }
 }
 
@@ -247,9 +300,9 @@ async fn read(r: reqwest::Response) -> (u16, serde_json::Value) {
 pub const PNG_1X1: &[u8] = &[
     0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
     0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
+    0x89, 0x00, 0x00, 0x00, 0x0B, 0x49, 0x44, 0x41, 0x54, 0x78, 0xDA, 0x63, 0x60, 0x00, 0x02, 0x00,
+    0x00, 0x05, 0x00, 0x01, 0xE9, 0xFA, 0xDC, 0xD8, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44,
+    0xAE, 0x42, 0x60, 0x82,
 ];
 pub const PDF_MINI: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 

@@ -1,0 +1,664 @@
+//! Operating the platform: overload (503 with `Retry-After`, bounded memory, recovery),
+//! metrics, request ids, graceful shutdown on `SIGTERM`, and backup and restore — with
+//! the `otklik` binary as a process of its own where a process is what is tested.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::api::{World, POTHOLES};
+use crate::child::{otklik, settings_file, ChildServer};
+use crate::support::Backend;
+use serde_json::Value;
+use std::time::Duration;
+
+const TVER: &str = "Тверская область";
+
+/// A server that may run 4 requests at once and lets others wait 50 ms for a turn,
+/// driven by 400 clients at once: the surplus is refused at once with `503 overloaded`
+/// and `Retry-After`, nothing fails otherwise, memory stays bounded, and once the burst
+/// is over every request is served again. The metrics count what happened.
+#[tokio::test]
+async fn overload_is_refused_with_retry_after_and_the_node_recovers() {
+    let w = World::start(Backend::Sqlite).await;
+    let token = w.citizen.token.clone();
+    let parked = w.app.park().await;
+    let settings = settings_file(
+        &parked.data_dir,
+        "[limits]\nmax_in_flight = 4\nadmission_wait_ms = 50\n",
+    );
+    let mut args = parked.db_args();
+    args.extend(["--config".to_owned(), settings.display().to_string()]);
+    let server = ChildServer::start(args, &parked.data_dir.join("server.log")).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+
+    let mut burst = Vec::new();
+    for _ in 0..400 {
+        let request = client
+            .get(server.url("/api/v1/submissions?per_page=100"))
+            .bearer_auth(&token)
+            .timeout(Duration::from_secs(30));
+        burst.push(tokio::spawn(async move {
+            let response = request.send().await.unwrap();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (
+                status,
+                retry_after,
+                body["code"].as_str().map(str::to_owned),
+            )
+        }));
+    }
+    let (mut served, mut refused) = (0, 0);
+    for answer in burst {
+        match answer.await.unwrap() {
+            (200, _, _) => served += 1,
+            (503, retry_after, code) => {
+                assert_eq!(retry_after.as_deref(), Some("1"));
+                assert_eq!(code.as_deref(), Some("overloaded"));
+                refused += 1;
+            }
+            other => panic!("neither served nor refused for overload: {other:?}"),
+        }
+    }
+    assert!(served >= 4, "served {served}");
+    assert!(refused > 0, "nothing was refused: the limit did not act");
+    let peak = server.peak_memory_mib();
+    assert!(peak < 600, "peak memory {peak} MiB");
+
+    // Recovered: the same request, one at a time, is served every time.
+    for _ in 0..20 {
+        let response = client
+            .get(server.url("/api/v1/submissions"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let shed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("otklik_http_requests_shed_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(shed, refused);
+    let served_line = format!(
+        "otklik_http_requests_total{{method=\"GET\",route=\"/api/v1/submissions\",status=\"200\"}} {}",
+        served + 20
+    );
+    assert!(metrics.contains(&served_line), "{served_line}\n{metrics}");
+    drop(server);
+    drop(parked);
+}
+
+/// `/metrics` answers the machine itself (no proxy in between) with the routes' templates
+/// and the queues' depths; through a proxy, or from elsewhere without the token, it does
+/// not exist. Every response carries a request id, the client's own when it is plain.
+#[tokio::test]
+async fn metrics_are_local_and_requests_carry_their_id() {
+    let w = World::start(Backend::Sqlite).await;
+    let created = w.submit(POTHOLES).await;
+    let id = created["id"].as_i64().unwrap();
+    let (status, _) = w.citizen.get(&format!("/api/v1/submissions/{id}")).await;
+    assert_eq!(status, 200);
+    let client = reqwest::Client::new();
+    let response = client.get(w.app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        "otklik_http_requests_total{method=\"GET\",route=\"/api/v1/submissions/{id}\",status=\"200\"} 1",
+        "otklik_http_request_duration_seconds_bucket{",
+        "otklik_deliveries_pending ",
+        "otklik_notifications_pending ",
+        "otklik_deadlines_overdue 0",
+        "otklik_database_up 1",
+    ] {
+        assert!(text.contains(expected), "no {expected} in\n{text}");
+    }
+    assert!(
+        !text.contains(&format!("/submissions/{id}")),
+        "a path, not a template"
+    );
+
+    let proxied = client
+        .get(w.app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), 404);
+
+    let echoed = client
+        .get(w.app.url("/healthz"))
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-42");
+    let fresh = client
+        .get(w.app.url("/healthz"))
+        .header("x-request-id", "bad id\twith spaces")
+        .send()
+        .await
+        .unwrap();
+    let id = fresh.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 16, "{id}");
+    w.app.stop().await;
+}
+
+/// `SIGTERM` while 16 clients send submissions: the server stops accepting, finishes what
+/// it took, and exits with success; every submission it acknowledged is there after a
+/// restart, and the log audits clean.
+#[tokio::test]
+async fn sigterm_finishes_what_it_took_and_exits_cleanly() {
+    let w = World::start(Backend::Sqlite).await;
+    let body = w.body(POTHOLES, TVER, "message").await;
+    let token = w.citizen.token.clone();
+    let parked = w.app.park().await;
+    let log = parked.data_dir.join("server.log");
+    let settings = settings_file(&parked.data_dir, "");
+    let mut args = parked.db_args();
+    args.extend(["--config".to_owned(), settings.display().to_string()]);
+    let mut server = ChildServer::start(args, &log).await;
+    let url = server.url("/api/v1/submissions");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for _ in 0..16 {
+        let (url, token, body, stop) = (url.clone(), token.clone(), body.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acknowledged = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(response) = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let status = response.status().as_u16();
+                assert!(status == 201 || status == 503, "status {status}");
+                if status == 201 {
+                    let created: Value = response.json().await.unwrap();
+                    acknowledged.push(created["id"].as_i64().unwrap());
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let exit = server.terminate().await;
+    assert!(exit.success(), "exit status {exit}:\n{}", server.log_tail());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acknowledged = Vec::new();
+    for sender in senders {
+        acknowledged.extend(sender.await.unwrap());
+    }
+    assert!(!acknowledged.is_empty());
+
+    server.restart().await;
+    let client = reqwest::Client::new();
+    for id in &acknowledged {
+        let response = client
+            .get(server.url(&format!("/api/v1/submissions/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "acknowledged submission {id} is missing"
+        );
+    }
+    assert!(server.terminate().await.success());
+    let (ok, out, err) = otklik(
+        &[
+            &["log".to_owned(), "audit".to_owned()][..],
+            &parked.db_args(),
+        ]
+        .concat(),
+    );
+    assert!(ok, "log audit: {out}{err}");
+}
+
+/// A backup taken while the server runs and writes, restored into a fresh installation,
+/// holds everything written before it, and its log audits clean. A damaged backup and a
+/// restore over existing data are refused without writing anything.
+async fn backup_and_restore(backend: Backend) {
+    let w = World::start(backend).await;
+    let before = w.submit(POTHOLES).await["id"].as_i64().unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let dir = backups.path().join("b1");
+    let db_args = w.app.cli_db_args.clone();
+    let key = w
+        .app
+        .cli_db_args
+        .iter()
+        .position(|a| a == "--data-dir")
+        .map(|i| std::path::PathBuf::from(&w.app.cli_db_args[i + 1]).join("log-signing.key"));
+
+    // Writes go on while the backup is taken.
+    let writer = {
+        let citizen = w.citizen.clone();
+        let body = w.body(POTHOLES, TVER, "message").await;
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                let (status, _) = citizen.post("/api/v1/submissions", body.clone()).await;
+                assert_eq!(status, 201);
+            }
+        })
+    };
+    let mut args = vec!["backup".to_owned(), dir.display().to_string()];
+    args.extend(db_args.clone());
+    if let Some(key) = &key {
+        args.extend(["--log-key".to_owned(), key.display().to_string()]);
+    }
+    let (ok, out, err) = otklik(&args);
+    assert!(ok, "backup: {out}{err}");
+    writer.await.unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("MANIFEST.json")).unwrap()).unwrap();
+    let backend_name = if backend == Backend::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(manifest["backend"], backend_name);
+
+    // Into a fresh installation.
+    let fresh_dir = backups.path().join("restored");
+    let fresh_pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(crate::pg::TestDb::create().await),
+    };
+    let mut fresh_args = vec!["--data-dir".to_owned(), fresh_dir.display().to_string()];
+    if let Some(db) = &fresh_pg {
+        fresh_args.extend(["--database-url".to_owned(), db.url.clone()]);
+    }
+    let restore = |from: &std::path::Path| {
+        let mut args = vec!["restore".to_owned(), from.display().to_string()];
+        args.extend(fresh_args.clone());
+        otklik(&args)
+    };
+
+    // A damaged copy is refused before anything is written.
+    let damaged = backups.path().join("damaged");
+    copy_dir(&dir, &damaged);
+    let db_file = if backend == Backend::Sqlite {
+        "otklik.db"
+    } else {
+        "otklik.pgdump"
+    };
+    let mut bytes = std::fs::read(damaged.join(db_file)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(damaged.join(db_file), bytes).unwrap();
+    let (ok, _, err) = restore(&damaged);
+    assert!(!ok);
+    assert!(err.contains("does not match the manifest"), "{err}");
+    assert!(!fresh_dir.join("otklik.db").exists());
+
+    let (ok, out, err) = restore(&dir);
+    assert!(ok, "restore: {out}{err}");
+    let (ok, out, err) =
+        otklik(&[&["log".to_owned(), "audit".to_owned()][..], &fresh_args].concat());
+    assert!(ok, "audit of the restored copy: {out}{err}");
+
+    // Once more over the restored data: refused.
+    let (ok, _, err) = restore(&dir);
+    assert!(!ok);
+    assert!(
+        err.contains("move it away first") || err.contains("empty database"),
+        "{err}"
+    );
+
+    // The restored installation serves what was written before the backup.
+    let restored = spawn_app_restored(backend, &fresh_dir, fresh_pg.as_ref()).await;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "http://{}/api/v1/submissions/{before}",
+            restored.addr
+        ))
+        .bearer_auth(&w.citizen.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    restored.stop().await;
+    w.app.stop().await;
+}
+
+async fn spawn_app_restored(
+    backend: Backend,
+    data_dir: &std::path::Path,
+    pg: Option<&crate::pg::TestDb>,
+) -> otklik::Running {
+    let mut config = crate::support::config_for(data_dir, pg.map(|db| db.url.clone()));
+    config.demo = false;
+    let _ = backend;
+    otklik::start(config)
+        .await
+        .expect("the restored installation starts")
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn backup_and_restore_on_sqlite() {
+    backup_and_restore(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn backup_and_restore_on_postgres() {
+    backup_and_restore(Backend::Postgres).await;
+}
+
+/// Two app nodes against one PostgreSQL: each serves requests, and the background jobs
+/// both run (the deadline monitor every 100 ms, tree heads, the analytics follower) do
+/// their work once: one breach incident and one notification per person and breach, one
+/// signed head per size, every event counted once in the analytics.
+#[tokio::test]
+async fn two_nodes_on_postgres_run_background_jobs_once() {
+    let fast_monitor = |config: &mut otklik::ServeConfig| {
+        config.monitor.interval = Duration::from_millis(100);
+    };
+    let w = World::of(crate::support::spawn_app_with(Backend::Postgres, fast_monitor).await).await;
+    let url = w.app.database_url.clone();
+    let second_dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::config_for(second_dir.path(), Some(url.clone()));
+    config.demo = false;
+    fast_monitor(&mut config);
+    // Every node signs with the installation's one log key.
+    config.log.key_file = w.app.log_key_file();
+    let second = otklik::start(config).await.expect("the second node starts");
+    let second_base = format!("http://{}", second.addr);
+
+    let body = w.body(POTHOLES, TVER, "message").await;
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let base = if i % 2 == 0 {
+            w.app.base.clone()
+        } else {
+            second_base.clone()
+        };
+        let response = client
+            .post(format!("{base}/api/v1/submissions"))
+            .bearer_auth(&w.citizen.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let created: Value = response.json().await.unwrap();
+        ids.push(created["id"].as_i64().unwrap());
+    }
+
+    // Every deadline broken at once: both monitors find all twenty.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    sqlx::query(&format!(
+        "UPDATE submissions SET deadline_at = created_at - 60 WHERE id IN ({list})"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let count_incidents = || {
+        let sql = format!(
+            "SELECT COUNT(*) FROM incidents WHERE kind = 'late_answer' AND submission_id IN ({list})"
+        );
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while count_incidents().await < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the monitors did not record the breaches"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Many more passes of both monitors: still once each.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(count_incidents().await, 20);
+    let repeated: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM (SELECT user_id, submission_id FROM notifications \
+         WHERE kind = 'deadline_breach' AND submission_id IN ({list}) \
+         GROUP BY user_id, submission_id HAVING COUNT(*) > 1) twice"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(repeated, 0);
+    let notified: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM notifications WHERE kind = 'deadline_breach' AND submission_id IN ({list})"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(notified >= 20, "{notified} breach notifications");
+
+    // The analytics followers of both nodes catch up; every roll-up counts each
+    // registration once.
+    let log_size = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM log_leaves")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let followed = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT next_idx FROM analytics_state")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while followed().await < log_size().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "analytics did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let submissions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let totals: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT mask, grain, SUM(registered)::BIGINT FROM analytics_cells GROUP BY mask, grain",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!totals.is_empty());
+    for (mask, grain, registered) in totals {
+        assert_eq!(registered, submissions, "mask {mask}, grain {grain}");
+    }
+
+    second.stop().await;
+    let (ok, out, err) = otklik(
+        &[
+            &["log".to_owned(), "audit".to_owned()][..],
+            &w.app.cli_db_args,
+        ]
+        .concat(),
+    );
+    assert!(ok, "log audit with heads signed by both nodes: {out}{err}");
+    w.app.stop().await;
+}
+
+/// A client that opens a connection and never finishes its request's headers is cut off
+/// after `[limits] header_timeout_seconds`, while other clients are served meanwhile.
+#[tokio::test]
+async fn a_client_too_slow_to_send_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = crate::support::spawn_app_with(Backend::Sqlite, |config| {
+        config.web.limits.header_timeout_seconds = 1;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: otklik\r\nX-Slow: 1")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let healthy = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(healthy.status(), 200);
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "the slow connection was still open after 10 s"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "cut off after {waited:?}"
+    );
+    let answer = String::from_utf8_lossy(&rest);
+    assert!(
+        !answer.contains("200 OK"),
+        "the unfinished request was served: {answer}"
+    );
+    app.stop().await;
+}
+
+/// A 1×1 JPEG as a phone writes it: JFIF, then EXIF with the orientation, a description
+/// naming the author and the place, then XMP and a comment with the name again.
+fn phone_jpeg() -> Vec<u8> {
+    let segment = |marker: u8, contents: &[u8]| {
+        let mut s = vec![0xFF, marker];
+        s.extend_from_slice(&u16::try_from(contents.len() + 2).unwrap().to_be_bytes());
+        s.extend_from_slice(contents);
+        s
+    };
+    let mut tiff = b"II\x2a\0\x08\0\0\0\x02\0".to_vec();
+    tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    let text = b"GPS 56.8587N 35.9176E Ivan Petrov\0";
+    tiff.extend_from_slice(&[0x0E, 0x01, 2, 0]);
+    tiff.extend_from_slice(&u32::try_from(text.len()).unwrap().to_le_bytes());
+    tiff.extend_from_slice(&38u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(text);
+    let mut jpeg = vec![0xFF, 0xD8];
+    jpeg.extend(segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
+    jpeg.extend(segment(0xE1, &[&b"Exif\0\0"[..], &tiff].concat()));
+    jpeg.extend(segment(
+        0xE1,
+        b"http://ns.adobe.com/xap/1.0/\0<x>Ivan Petrov</x>",
+    ));
+    jpeg.extend(segment(0xFE, b"Ivan Petrov, Tver"));
+    jpeg.extend(image_data());
+    jpeg
+}
+
+/// DQT, SOF0 (1×1), DHT ×2, SOS, EOI: the picture itself.
+fn image_data() -> Vec<u8> {
+    let mut body = vec![0xFF, 0xDB, 0x00, 0x43, 0x00];
+    body.extend([1u8; 64]);
+    body.extend([
+        0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00,
+    ]);
+    for class in [0x00, 0x10] {
+        body.extend([0xFF, 0xC4, 0x00, 0x14, class, 0x01]);
+        body.extend([0u8; 16]);
+    }
+    body.extend([
+        0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x00, 0xFF, 0xD9,
+    ]);
+    body
+}
+
+/// A photo attached to a submission is stored without its metadata: what the official
+/// downloads has neither the place it was taken nor the author's name, and keeps the
+/// orientation and the picture. A damaged image is refused at its field, and nothing is
+/// registered.
+#[tokio::test]
+async fn photos_lose_their_metadata_and_damaged_images_are_refused() {
+    let w = World::start(Backend::Sqlite).await;
+    let original = phone_jpeg();
+    assert!(original.windows(11).any(|s| s == b"Ivan Petrov"));
+    let mut body = w.body(POTHOLES, TVER, "message").await;
+    body["attachments"] = serde_json::json!([crate::api::upload("yama.jpg", &original)]);
+    let (status, created) = w.citizen.post("/api/v1/submissions", body.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let official = w.official(crate::api::TRANSPORT).await;
+    let (_, seen) = official.get(&format!("/api/v1/submissions/{id}")).await;
+    let file = &seen["attachments"][0];
+    let stored = official
+        .client
+        .get(w.app.url(file["url"].as_str().unwrap()))
+        .bearer_auth(&official.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    for secret in [&b"Ivan Petrov"[..], b"56.8587", b"Tver"] {
+        assert!(!stored.windows(secret.len()).any(|s| s == secret));
+    }
+    assert!(stored.ends_with(&image_data()), "the picture is untouched");
+    assert!(
+        stored.windows(2).any(|s| s == [0x12, 0x01])
+            || stored.windows(2).any(|s| s == [0x01, 0x12]),
+        "the orientation tag stays"
+    );
+    assert_eq!(file["size"].as_u64(), Some(stored.len() as u64));
+
+    let (_, before) = w.citizen.get("/api/v1/submissions").await;
+    body["attachments"] = serde_json::json!([crate::api::upload(
+        "broken.jpg",
+        &[0xFF, 0xD8, 0xFF, 0xE1, 0xFF]
+    )]);
+    let refused = crate::api::refused(
+        w.citizen.post("/api/v1/submissions", body).await,
+        422,
+        "validation_failed",
+    );
+    assert_eq!(refused["errors"][0]["code"], "image_damaged", "{refused}");
+    let (_, after) = w.citizen.get("/api/v1/submissions").await;
+    assert_eq!(before["total"], after["total"]);
+    w.app.stop().await;
+}
