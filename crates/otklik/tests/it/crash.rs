@@ -77,22 +77,36 @@ fn note_failure(acked: &Mutex<Acknowledged>, what: &str, status: u16, allowed: &
     }
 }
 
+/// Posts `body` with `token`: the status and the answer read whole as JSON (`Err` when a
+/// kill cut it off), or `None`, after a short pause, when the server could not be reached.
+async fn post(
+    http: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: &Value,
+) -> Option<(u16, Result<Value, reqwest::Error>)> {
+    match http.post(url).bearer_auth(token).json(body).send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            Some((status, response.json::<Value>().await))
+        }
+        Err(_) => {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            None
+        }
+    }
+}
+
 async fn submitter(clients: Arc<Clients>, acked: Arc<Mutex<Acknowledged>>, stop: Arc<AtomicBool>) {
     let http = client();
     let url = format!("{}/api/v1/submissions", clients.base);
     while !stop.load(Ordering::Relaxed) {
-        let sent = http
-            .post(&url)
-            .bearer_auth(&clients.citizen)
-            .json(&clients.body)
-            .send()
-            .await;
-        let Ok(response) = sent else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let Some((status, answer)) =
+            post(&http, url.clone(), &clients.citizen, &clients.body).await
+        else {
             continue;
         };
-        let status = response.status().as_u16();
-        match response.json::<Value>().await {
+        match answer {
             Ok(created) if status == 201 => {
                 let id = created["id"].as_i64().unwrap();
                 acked.lock().unwrap().submissions.push(id);
@@ -131,18 +145,11 @@ async fn official(clients: Arc<Clients>, acked: Arc<Mutex<Acknowledged>>, stop: 
         } else {
             json!({})
         };
-        let sent = http
-            .post(format!("{}/api/v1/submissions/{id}/{action}", clients.base))
-            .bearer_auth(&clients.official)
-            .json(&body)
-            .send()
-            .await;
-        let Ok(response) = sent else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let url = format!("{}/api/v1/submissions/{id}/{action}", clients.base);
+        let Some((status, answer)) = post(&http, url, &clients.official, &body).await else {
             continue;
         };
-        let status = response.status().as_u16();
-        let complete = response.bytes().await.is_ok();
+        let complete = answer.is_ok();
         let mut a = acked.lock().unwrap();
         match (status, complete, action) {
             (200, true, "answer") => {
@@ -180,18 +187,12 @@ async fn voter(clients: Arc<Clients>, acked: Arc<Mutex<Acknowledged>>, stop: Arc
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let sent = http
-            .post(format!("{}/api/v1/polls/{poll}/ballots", clients.base))
-            .bearer_auth(&clients.citizen)
-            .json(&json!({"answers": [{"choices": [0]}]}))
-            .send()
-            .await;
-        let Ok(response) = sent else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let url = format!("{}/api/v1/polls/{poll}/ballots", clients.base);
+        let ballot = json!({"answers": [{"choices": [0]}]});
+        let Some((status, answer)) = post(&http, url, &clients.citizen, &ballot).await else {
             continue;
         };
-        let status = response.status().as_u16();
-        match (status, response.json::<Value>().await) {
+        match (status, answer) {
             (201, Ok(cast)) => {
                 let ballot = cast["ballot_id"].as_str().unwrap().to_owned();
                 acked.lock().unwrap().ballots.push((*poll, ballot));

@@ -432,20 +432,11 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     .execute(&pool)
     .await
     .unwrap();
-    let count_incidents = || {
-        let sql = format!(
-            "SELECT COUNT(*) FROM incidents WHERE kind = 'late_answer' AND submission_id IN ({list})"
-        );
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(&sql)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
+    let incidents = format!(
+        "SELECT COUNT(*) FROM incidents WHERE kind = 'late_answer' AND submission_id IN ({list})"
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while count_incidents().await < 20 {
+    while scalar(&pool, &incidents).await < 20 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the monitors did not record the breaches"
@@ -454,56 +445,30 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     }
     // Many more passes of both monitors: still once each.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(count_incidents().await, 20);
-    let repeated: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM (SELECT user_id, submission_id FROM notifications \
-         WHERE kind = 'deadline_breach' AND submission_id IN ({list}) \
+    assert_eq!(scalar(&pool, &incidents).await, 20);
+    let breaches =
+        format!("FROM notifications WHERE kind = 'deadline_breach' AND submission_id IN ({list})");
+    let repeated = format!(
+        "SELECT COUNT(*) FROM (SELECT user_id, submission_id {breaches} \
          GROUP BY user_id, submission_id HAVING COUNT(*) > 1) twice"
-    ))
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(repeated, 0);
-    let notified: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM notifications WHERE kind = 'deadline_breach' AND submission_id IN ({list})"
-    ))
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    );
+    assert_eq!(scalar(&pool, &repeated).await, 0);
+    let notified = scalar(&pool, &format!("SELECT COUNT(*) {breaches}")).await;
     assert!(notified >= 20, "{notified} breach notifications");
 
     // The analytics followers of both nodes catch up; every roll-up counts each
     // registration once.
-    let log_size = || {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM log_leaves")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    let followed = || {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT next_idx FROM analytics_state")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while followed().await < log_size().await {
+    while scalar(&pool, "SELECT next_idx FROM analytics_state").await
+        < scalar(&pool, "SELECT COUNT(*) FROM log_leaves").await
+    {
         assert!(
             tokio::time::Instant::now() < deadline,
             "analytics did not catch up"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let submissions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let submissions = scalar(&pool, "SELECT COUNT(*) FROM submissions").await;
     let totals: Vec<(i64, String, i64)> = sqlx::query_as(
         "SELECT mask, grain, SUM(registered)::BIGINT FROM analytics_cells GROUP BY mask, grain",
     )
@@ -525,6 +490,14 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     );
     assert!(ok, "log audit with heads signed by both nodes: {out}{err}");
     w.app.stop().await;
+}
+
+/// One number from PostgreSQL.
+async fn scalar(pool: &sqlx::PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// A client that opens a connection and never finishes its request's headers is cut off
