@@ -388,8 +388,25 @@ async fn backup_and_restore_on_postgres() {
 /// signed head per size, every event counted once in the analytics.
 #[tokio::test]
 async fn two_nodes_on_postgres_run_background_jobs_once() {
-    let fast_monitor = |config: &mut otklik::ServeConfig| {
+    // Both nodes run the monitor every 100 ms and the mail worker every 50 ms, sending
+    // to one SMTP sink.
+    let sink = crate::smtp_sink::SmtpSink::start();
+    let port = sink.port;
+    let fast_monitor = move |config: &mut otklik::ServeConfig| {
         config.monitor.interval = Duration::from_millis(100);
+        config.notifications = otklik_notify::NotifyConfig {
+            smtp: Some(otklik_notify::config::SmtpConfig {
+                host: "127.0.0.1".to_owned(),
+                port,
+                security: otklik_notify::config::SmtpSecurity::None,
+                username: None,
+                password: None,
+                timeout_seconds: 5,
+            }),
+            poll_interval_ms: 50,
+            digest_seconds: 1,
+            ..otklik_notify::NotifyConfig::default()
+        };
     };
     let w = World::of(crate::support::spawn_app_with(Backend::Postgres, fast_monitor).await).await;
     let url = w.app.database_url.clone();
@@ -479,6 +496,24 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     for (mask, grain, registered) in totals {
         assert_eq!(registered, submissions, "mask {mask}, grain {grain}");
     }
+
+    // Every e-mail the two mail workers took goes out once: no Message-ID twice.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let waiting =
+        "SELECT COUNT(*) FROM notification_outbox WHERE state = 'pending' AND channel = 'email'";
+    while scalar(&pool, waiting).await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "mail still waiting");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = sink.messages();
+    assert!(received.len() >= 20, "{} e-mails received", received.len());
+    let ids: Vec<&str> = received
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap_or_default())
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), ids.len(), "an e-mail went out twice");
 
     second.stop().await;
     let (ok, out, err) = otklik(
