@@ -163,7 +163,7 @@ async fn restore_sqlite(database: &Database, dir: &Path) -> Result<(), AppError>
     std::fs::copy(&source, &partial).map_err(|e| io_error(&partial, e))?;
     sync(&partial)?;
     std::fs::rename(&partial, &target).map_err(|e| io_error(&target, e))?;
-    sync_dir(&database.data_dir)
+    sync(&target)
 }
 
 async fn restore_postgres(url: &str, dir: &Path) -> Result<(), AppError> {
@@ -253,19 +253,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
 }
 
 fn sync(path: &Path) -> Result<(), AppError> {
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io_error(path, e))?;
-    match path.parent() {
-        Some(dir) => sync_dir(dir),
-        None => Ok(()),
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), AppError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_error(dir, e))
+    otklik_store::backup::sync_file(path).map_err(|e| io_error(path, e))
 }
 
 #[cfg(unix)]

@@ -30,7 +30,7 @@ pub async fn sqlite_snapshot(source: &Path, target: &Path) -> StoreResult<()> {
         .execute(&mut conn)
         .await?;
     conn.close().await?;
-    sync_file(target)
+    sync_file(target).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))
 }
 
 /// `PRAGMA integrity_check` of a database file (a backup before it is restored): Ok when
@@ -65,15 +65,11 @@ pub async fn postgres_is_empty(url: &str) -> StoreResult<bool> {
     Ok(!taken)
 }
 
-fn sync_file(path: &Path) -> StoreResult<()> {
-    let io = |e| StoreError::Database(sqlx::Error::Io(e));
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
+/// Makes a file written a moment ago durable: its contents, then its directory entry.
+pub fn sync_file(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?.sync_all()?;
     if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
+        std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
 }

@@ -25,7 +25,7 @@ impl AppError {
         }
     }
 
-    /// `429` (or `503` for an unavailable dependency) with `Retry-After`.
+    /// `429` with `Retry-After`.
     pub fn too_many_requests(code: &'static str, retry_after: u64) -> Self {
         Self {
             retry_after: Some(retry_after),
@@ -73,11 +73,12 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, "csrf_failed")
     }
 
-    /// `503 database_unavailable`: nothing was changed; try again in a second.
-    pub fn unavailable() -> Self {
+    /// `503` with `Retry-After`: a dependency (the database, the identity provider) or
+    /// this node itself cannot serve now; the same request may succeed later.
+    pub fn unavailable(code: &'static str, retry_after: u64) -> Self {
         Self {
-            retry_after: Some(1),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code)
         }
     }
 
@@ -165,7 +166,7 @@ impl From<StoreError> for AppError {
             }
             ref unavailable if unavailable.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
-                Self::unavailable()
+                Self::unavailable("database_unavailable", 1)
             }
             StoreError::Database(_) | StoreError::Migration(_) => {
                 tracing::error!(error = %e, "store failed");

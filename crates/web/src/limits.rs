@@ -144,10 +144,7 @@ async fn run_to_completion(
 /// page for people (the page layer's own error page needs a session this layer has not
 /// looked up, and an overloaded node should not look one up).
 fn refused(code: &'static str, for_machines: bool) -> Response {
-    let error = AppError {
-        retry_after: Some(1),
-        ..AppError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, code)
-    };
+    let error = AppError::unavailable(code, 1);
     if for_machines {
         return crate::api::ApiError::from(error).into_response();
     }

@@ -47,7 +47,7 @@ struct RouteLabels {
 /// The route template a request matched, put in its response's extensions by
 /// [`mark_route`] for [`Metrics::observe`] further out.
 #[derive(Debug, Clone)]
-struct Route(String);
+struct Route(MatchedPath);
 
 /// The node's metrics.
 #[derive(Debug)]
@@ -193,7 +193,8 @@ pub async fn mark_route(request: axum::extract::Request, next: axum::middleware:
     let matched = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| Route(m.as_str().to_owned()));
+        .cloned()
+        .map(Route);
     let mut response = next.run(request).await;
     if let Some(route) = matched {
         response.extensions_mut().insert(route);

@@ -303,10 +303,7 @@ fn invalid_token() -> AppError {
 }
 
 fn unavailable() -> AppError {
-    AppError {
-        retry_after: Some(30),
-        ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable")
-    }
+    AppError::unavailable("provider_unavailable", 30)
 }
 
 #[cfg(test)]
