@@ -34,6 +34,7 @@ use otklik_domain::{OrgId, UserId};
 use serde_json::{json, Value};
 
 use crate::browser::{browser, fill, start_driver, submit};
+use crate::support::moscow;
 use crate::support::{spawn_app_with, Api, Backend, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR};
 
 /// The axe-core tags of WCAG 2.0 and 2.1, levels A and AA.
@@ -120,6 +121,13 @@ struct Audit<'a> {
 impl Audit<'_> {
     /// Opens `path` as `who` and audits it. The page must answer 200 and must not send
     /// the browser to the login page (a missing permission would audit the wrong page).
+    /// [`Self::page`] for each path in turn.
+    async fn pages(&mut self, who: &str, paths: impl IntoIterator<Item = impl AsRef<str>>) {
+        for path in paths {
+            self.page(who, path.as_ref()).await;
+        }
+    }
+
     async fn page(&mut self, who: &str, path: &str) {
         self.c.goto(&self.app.url(path)).await.unwrap();
         let label = format!("{who}: GET {path}");
@@ -282,16 +290,6 @@ fn created(answer: (u16, Value), what: &str) -> Value {
     answer.1
 }
 
-/// Moscow time `minutes` from now, as the discussions' API takes it.
-fn moscow_in(minutes: i64) -> String {
-    let at = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
-        + time::Duration::minutes(minutes);
-    at.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]"
-    ))
-    .unwrap()
-}
-
 async fn message(api: &Api, w: &World, public: bool, text: &str) -> i64 {
     let sent = created(
         api.post(
@@ -417,7 +415,7 @@ async fn prepare(app: &TestApp) -> World {
                        "description": "Выберите до двух проектов.",
                        "questions_text": "? Какие проекты благоустройства выполнить?\n* несколько до 2\n\
                            - Сквер у школы :: скамейки и освещение\n- Детская площадка\n- Фонтан",
-                       "opens_at": moscow_in(-1), "closes_at": moscow_in(60 * 24), "results": "live"}),
+                       "opens_at": moscow(-1), "closes_at": moscow(60 * 24), "results": "live"}),
             )
             .await,
         "poll",
@@ -430,7 +428,7 @@ async fn prepare(app: &TestApp) -> World {
                 "/api/v1/discussions",
                 json!({"title": "Проект планировки набережной",
                        "proposal": "Предлагается расширить пешеходную зону набережной Степана Разина.",
-                       "opens_at": moscow_in(-1), "closes_at": moscow_in(60 * 24 * 7)}),
+                       "opens_at": moscow(-1), "closes_at": moscow(60 * 24 * 7)}),
             )
             .await,
         "discussion",
@@ -607,30 +605,33 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
 
     // ---- anyone, signed out ----------------------------------------------------------------
     let who = "anonymous";
-    for path in [
-        "/".to_owned(),
-        "/login".to_owned(),
-        "/register".to_owned(),
-        "/submit".to_owned(),
-        "/polls".to_owned(),
-        format!("/polls/{}", w.poll),
-        format!("/polls/{}/results", w.live_poll),
-        "/discussions".to_owned(),
-        format!("/discussions/{}", w.discussion),
-        format!("/public/{}", w.returned),
-        "/help".to_owned(),
-        "/help/inbox".to_owned(),
-        "/help/deadlines".to_owned(),
-        "/help/coordination".to_owned(),
-        "/help/incidents".to_owned(),
-        "/verify".to_owned(),
-        format!("/unsubscribe/{}", w.unsubscribe_token),
-        format!("/widget/{city}/login?origin={site}"),
-        format!("/widget/{city}/polls?origin={site}"),
-        format!("/widget/{city}/polls/{}?origin={site}", w.poll),
-    ] {
-        audit.page(who, &path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                "/".to_owned(),
+                "/login".to_owned(),
+                "/register".to_owned(),
+                "/submit".to_owned(),
+                "/polls".to_owned(),
+                format!("/polls/{}", w.poll),
+                format!("/polls/{}/results", w.live_poll),
+                "/discussions".to_owned(),
+                format!("/discussions/{}", w.discussion),
+                format!("/public/{}", w.returned),
+                "/help".to_owned(),
+                "/help/inbox".to_owned(),
+                "/help/deadlines".to_owned(),
+                "/help/coordination".to_owned(),
+                "/help/incidents".to_owned(),
+                "/verify".to_owned(),
+                format!("/unsubscribe/{}", w.unsubscribe_token),
+                format!("/widget/{city}/login?origin={site}"),
+                format!("/widget/{city}/polls?origin={site}"),
+                format!("/widget/{city}/polls/{}?origin={site}", w.poll),
+            ],
+        )
+        .await;
     // Error pages, forms sent back with their errors, the answer to a form.
     c.goto(&app.url("/polls/999999999")).await.unwrap();
     audit.here("anonymous: GET /polls/999999999 (404)").await;
@@ -657,30 +658,33 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
     // ---- a citizen: Ivan, verified -----------------------------------------------------------
     let who = "citizen";
     audit.sign_in(CITIZEN).await;
-    for path in [
-        "/".to_owned(),
-        "/my".to_owned(),
-        "/submit".to_owned(),
-        format!("/submit/{}", w.traffic_light),
-        format!("/submissions/{}", w.returned),
-        format!("/submissions/{}", w.answered),
-        format!("/public/{}", w.returned),
-        format!("/polls/{}", w.poll),
-        format!("/discussions/{}", w.discussion),
-        "/search?q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80".to_owned(),
-        "/documents".to_owned(),
-        "/documents/new".to_owned(),
-        format!("/documents/{}", w.document),
-        format!("/documents/{}/verification", w.document),
-        format!("/submissions/{}", w.registered),
-        "/search".to_owned(),
-        "/account".to_owned(),
-        "/account/signing".to_owned(),
-        "/account/notifications".to_owned(),
-        "/account/notifications/settings".to_owned(),
-    ] {
-        audit.page(who, &path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                "/".to_owned(),
+                "/my".to_owned(),
+                "/submit".to_owned(),
+                format!("/submit/{}", w.traffic_light),
+                format!("/submissions/{}", w.returned),
+                format!("/submissions/{}", w.answered),
+                format!("/public/{}", w.returned),
+                format!("/polls/{}", w.poll),
+                format!("/discussions/{}", w.discussion),
+                "/search?q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80".to_owned(),
+                "/documents".to_owned(),
+                "/documents/new".to_owned(),
+                format!("/documents/{}", w.document),
+                format!("/documents/{}/verification", w.document),
+                format!("/submissions/{}", w.registered),
+                "/search".to_owned(),
+                "/account".to_owned(),
+                "/account/signing".to_owned(),
+                "/account/notifications".to_owned(),
+                "/account/notifications/settings".to_owned(),
+            ],
+        )
+        .await;
     // The submission form sent back with its errors.
     c.goto(&app.url(&format!("/submit/{}", w.traffic_light)))
         .await
@@ -719,44 +723,50 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
     fill(&c, "#f-email", CITIZEN).await;
     fill(&c, "#f-password", DEMO_PASSWORD).await;
     submit(&c, "form.form button[type=submit]").await;
-    for path in [
-        format!("/widget/{city}?origin={site}"),
-        format!(
-            "/widget/{city}?origin={site}&subcategory={}",
-            w.traffic_light
-        ),
-        format!("/widget/{city}/my?origin={site}"),
-        format!("/widget/{city}/polls/{}?origin={site}", w.poll),
-    ] {
-        audit.page(who, &path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                format!("/widget/{city}?origin={site}"),
+                format!(
+                    "/widget/{city}?origin={site}&subcategory={}",
+                    w.traffic_light
+                ),
+                format!("/widget/{city}/my?origin={site}"),
+                format!("/widget/{city}/polls/{}?origin={site}", w.poll),
+            ],
+        )
+        .await;
     audit.sign_out().await;
 
     // ---- the official of the city administration ----------------------------------------------
     let who = "official";
     audit.sign_in(&app.official_of(CITY).email.clone()).await;
-    for path in [
-        "/".to_owned(),
-        "/inbox".to_owned(),
-        format!("/submissions/{}", w.registered),
-        format!("/submissions/{}", w.returned),
-        "/templates".to_owned(),
-        format!("/templates/{}", w.template),
-        "/polls/new".to_owned(),
-        "/discussions/new".to_owned(),
-        format!("/discussions/{}", w.discussion),
-        "/social".to_owned(),
-        "/analytics".to_owned(),
-        "/search?q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80".to_owned(),
-        format!("/submissions/{}", w.answered),
-        "/documents".to_owned(),
-        "/exports".to_owned(),
-        "/help".to_owned(),
-        "/account".to_owned(),
-        "/account/notifications".to_owned(),
-    ] {
-        audit.page(who, &path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                "/".to_owned(),
+                "/inbox".to_owned(),
+                format!("/submissions/{}", w.registered),
+                format!("/submissions/{}", w.returned),
+                "/templates".to_owned(),
+                format!("/templates/{}", w.template),
+                "/polls/new".to_owned(),
+                "/discussions/new".to_owned(),
+                format!("/discussions/{}", w.discussion),
+                "/social".to_owned(),
+                "/analytics".to_owned(),
+                "/search?q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80".to_owned(),
+                format!("/submissions/{}", w.answered),
+                "/documents".to_owned(),
+                "/exports".to_owned(),
+                "/help".to_owned(),
+                "/account".to_owned(),
+                "/account/notifications".to_owned(),
+            ],
+        )
+        .await;
     // The answer form sent back with its errors.
     c.goto(&app.url(&format!("/submissions/{}", w.returned)))
         .await
@@ -770,88 +780,100 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
     // ---- the city administration's administrator --------------------------------------------
     let who = "org administrator";
     audit.sign_in(ORG_ADMIN).await;
-    for path in [
-        "/".to_owned(),
-        format!("/org/{city}"),
-        "/analytics".to_owned(),
-    ] {
-        audit.page(who, &path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                "/".to_owned(),
+                format!("/org/{city}"),
+                "/analytics".to_owned(),
+            ],
+        )
+        .await;
     audit.sign_out().await;
 
     // ---- the coordinator of Тверская область --------------------------------------------------
     let who = "coordinator";
     audit.sign_in(COORDINATOR).await;
-    for path in [
-        "/".to_owned(),
-        "/coordination".to_owned(),
-        format!("/submissions/{}", w.returned),
-        "/incidents".to_owned(),
-        "/monitoring".to_owned(),
-        "/social".to_owned(),
-        format!("/social/incidents/{}", w.social_incident),
-        "/analytics".to_owned(),
-    ] {
-        audit.page(who, &path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                "/".to_owned(),
+                "/coordination".to_owned(),
+                format!("/submissions/{}", w.returned),
+                "/incidents".to_owned(),
+                "/monitoring".to_owned(),
+                "/social".to_owned(),
+                format!("/social/incidents/{}", w.social_incident),
+                "/analytics".to_owned(),
+            ],
+        )
+        .await;
     audit.sign_out().await;
 
     // ---- the operator ------------------------------------------------------------------------
     let who = "operator";
     audit.sign_in(OPERATOR).await;
-    for path in [
-        "/".to_owned(),
-        "/operator".to_owned(),
-        format!("/submissions/{}", w.returned),
-        "/incidents".to_owned(),
-        "/monitoring".to_owned(),
-        "/social".to_owned(),
-        "/social/quarantine".to_owned(),
-        format!("/social/incidents/{}", w.social_incident),
-        "/console".to_owned(),
-        "/console/routes".to_owned(),
-        "/console/routes/check".to_owned(),
-        format!(
-            "/console/routes/check?subcategory_id={}&region_id={}",
-            w.traffic_light, w.tver
-        ),
-        format!("/console/routes/{}/delete", w.route),
-        "/console/organisations".to_owned(),
-        "/console/organisations/new".to_owned(),
-        format!("/console/organisations/{city}"),
-        "/console/catalogue".to_owned(),
-        format!("/console/categories/{}", w.category),
-        "/console/subcategories/new".to_owned(),
-        format!("/console/subcategories/{}", w.traffic_light),
-        "/console/policies".to_owned(),
-        "/console/calendars".to_owned(),
-        "/console/calendars/federal".to_owned(),
-        "/console/notifications".to_owned(),
-        "/console/notifications/templates/registered".to_owned(),
-        "/console/campaigns".to_owned(),
-        "/console/campaigns/new".to_owned(),
-        format!("/console/campaigns/{}", w.campaign),
-        "/console/changes".to_owned(),
-        format!("/org/{city}"),
-        "/analytics".to_owned(),
-    ] {
-        audit.page(who, &path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                "/".to_owned(),
+                "/operator".to_owned(),
+                format!("/submissions/{}", w.returned),
+                "/incidents".to_owned(),
+                "/monitoring".to_owned(),
+                "/social".to_owned(),
+                "/social/quarantine".to_owned(),
+                format!("/social/incidents/{}", w.social_incident),
+                "/console".to_owned(),
+                "/console/routes".to_owned(),
+                "/console/routes/check".to_owned(),
+                format!(
+                    "/console/routes/check?subcategory_id={}&region_id={}",
+                    w.traffic_light, w.tver
+                ),
+                format!("/console/routes/{}/delete", w.route),
+                "/console/organisations".to_owned(),
+                "/console/organisations/new".to_owned(),
+                format!("/console/organisations/{city}"),
+                "/console/catalogue".to_owned(),
+                format!("/console/categories/{}", w.category),
+                "/console/subcategories/new".to_owned(),
+                format!("/console/subcategories/{}", w.traffic_light),
+                "/console/policies".to_owned(),
+                "/console/calendars".to_owned(),
+                "/console/calendars/federal".to_owned(),
+                "/console/notifications".to_owned(),
+                "/console/notifications/templates/registered".to_owned(),
+                "/console/campaigns".to_owned(),
+                "/console/campaigns/new".to_owned(),
+                format!("/console/campaigns/{}", w.campaign),
+                "/console/changes".to_owned(),
+                format!("/org/{city}"),
+                "/analytics".to_owned(),
+            ],
+        )
+        .await;
     audit.sign_out().await;
 
     // ---- the ministry's analyst ----------------------------------------------------------------
     let who = "analyst";
     audit.sign_in(ANALYST).await;
-    for path in [
-        "/",
-        "/analytics",
-        "/incidents",
-        "/monitoring",
-        "/social",
-        "/help",
-    ] {
-        audit.page(who, path).await;
-    }
+    audit
+        .pages(
+            who,
+            [
+                "/",
+                "/analytics",
+                "/incidents",
+                "/monitoring",
+                "/social",
+                "/help",
+            ],
+        )
+        .await;
 
     let Audit {
         findings, pages, ..

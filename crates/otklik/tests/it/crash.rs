@@ -14,6 +14,7 @@
 
 use crate::api::{World, POTHOLES, TRANSPORT};
 use crate::child::{otklik, settings_file, ChildServer};
+use crate::support::moscow;
 use crate::support::{Backend, OPERATOR};
 use rand::Rng as _;
 use serde_json::{json, Value};
@@ -49,13 +50,6 @@ struct Clients {
     official: String,
     body: Value,
     polls: Vec<i64>,
-}
-
-fn moscow(minutes: i64) -> String {
-    let at = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
-        + time::Duration::minutes(minutes);
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    at.format(&format).unwrap()
 }
 
 fn client() -> reqwest::Client {

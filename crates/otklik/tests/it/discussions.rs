@@ -5,20 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
-use time::OffsetDateTime;
 
 use crate::api::{ok, World};
+use crate::support::moscow;
 use crate::support::{Backend, OPERATOR, OTHER_CITIZEN};
 
 const CITY: &str = "Администрация города Твери";
 const TRANSPORT: &str = "Министерство транспорта Тверской области";
-
-fn moscow(minutes: i64) -> String {
-    let at = OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
-        + time::Duration::minutes(minutes);
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    at.format(&format).unwrap()
-}
 
 async fn scenario(backend: Backend) {
     let w = World::start(backend).await;

@@ -253,12 +253,7 @@ async fn backup_and_restore(backend: Backend) {
     let backups = tempfile::tempdir().unwrap();
     let dir = backups.path().join("b1");
     let db_args = w.app.cli_db_args.clone();
-    let key = w
-        .app
-        .cli_db_args
-        .iter()
-        .position(|a| a == "--data-dir")
-        .map(|i| std::path::PathBuf::from(&w.app.cli_db_args[i + 1]).join("log-signing.key"));
+    let key = w.app.log_key_file();
 
     // Writes go on while the backup is taken.
     let writer = {
@@ -273,9 +268,7 @@ async fn backup_and_restore(backend: Backend) {
     };
     let mut args = vec!["backup".to_owned(), dir.display().to_string()];
     args.extend(db_args.clone());
-    if let Some(key) = &key {
-        args.extend(["--log-key".to_owned(), key.display().to_string()]);
-    }
+    args.extend(["--log-key".to_owned(), key.display().to_string()]);
     let (ok, out, err) = otklik(&args);
     assert!(ok, "backup: {out}{err}");
     writer.await.unwrap();
@@ -336,7 +329,7 @@ async fn backup_and_restore(backend: Backend) {
     );
 
     // The restored installation serves what was written before the backup.
-    let restored = spawn_app_restored(backend, &fresh_dir, fresh_pg.as_ref()).await;
+    let restored = spawn_app_restored(&fresh_dir, fresh_pg.as_ref()).await;
     let response = reqwest::Client::new()
         .get(format!(
             "http://{}/api/v1/submissions/{before}",
@@ -352,13 +345,11 @@ async fn backup_and_restore(backend: Backend) {
 }
 
 async fn spawn_app_restored(
-    backend: Backend,
     data_dir: &std::path::Path,
     pg: Option<&crate::pg::TestDb>,
 ) -> otklik::Running {
     let mut config = crate::support::config_for(data_dir, pg.map(|db| db.url.clone()));
     config.demo = false;
-    let _ = backend;
     otklik::start(config)
         .await
         .expect("the restored installation starts")

@@ -10,6 +10,7 @@
 use reqwest::{Client, Response};
 use serde_json::Value;
 
+use crate::support::moscow;
 use crate::support::{csrf_in, page_login, spawn_app, TestApp, CITIZEN, DEMO_PASSWORD, OPERATOR};
 
 const TITLE: &str = "Освещение дворов Заволжского района";
@@ -76,14 +77,6 @@ fn location(r: &Response) -> String {
     r.headers()
         .get("location")
         .map_or(String::new(), |v| v.to_str().unwrap().to_owned())
-}
-
-/// Moscow local time `minutes` from now, as a `datetime-local` value.
-fn moscow(minutes: i64) -> String {
-    let at = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
-        + time::Duration::minutes(minutes);
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    at.format(&format).unwrap()
 }
 
 /// The ballot id shown in the acknowledgement.

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::api::{ok, World};
+use crate::support::moscow;
 use crate::support::{Backend, OPERATOR, OTHER_CITIZEN};
 
 fn otklik(args: &[&str]) -> (i32, String, String) {
@@ -32,14 +33,6 @@ fn otklik(args: &[&str]) -> (i32, String, String) {
 fn created((status, body): (u16, Value)) -> Value {
     assert_eq!(status, 201, "{body}");
     body
-}
-
-/// Moscow local time `minutes` from now, as a `datetime-local` value.
-fn moscow(minutes: i64) -> String {
-    let at = OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
-        + time::Duration::minutes(minutes);
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    at.format(&format).unwrap()
 }
 
 const PROJECTS: &str = "? Какие проекты благоустройства выполнить?\n* несколько до 2\n\

@@ -86,6 +86,14 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut ServeC
     }
 }
 
+/// Moscow local time `minutes` from now, as a form's `datetime-local` value.
+pub fn moscow(minutes: i64) -> String {
+    let at = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
+        + time::Duration::minutes(minutes);
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    at.format(&format).unwrap()
+}
+
 /// The test settings for data in `data_dir` (and PostgreSQL at `url`): demo data with
 /// the known password, rate limits that never trigger, tree heads every 100 ms.
 pub fn config_for(data_dir: &std::path::Path, url: Option<String>) -> ServeConfig {
