@@ -21,6 +21,9 @@ use time::UtcOffset;
 pub(crate) const EXCERPT_CHARS: usize = 160;
 /// The most cards a page may hold.
 pub(crate) const MAX_PAGE: u32 = 200;
+/// Rows per multi-row `INSERT`: enough to amortise a statement, few enough to stay far
+/// below SQLite's 32 766 bound parameters with twenty columns.
+pub(crate) const ROWS_PER_INSERT: usize = 64;
 /// The `settings` key of the installation secret.
 pub(crate) const SERVER_SECRET_KEY: &str = "server_secret";
 
@@ -308,6 +311,38 @@ pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param
     };
     (clause, params)
 }
+
+/// The columns of an event row that `push_event!` binds, in its order.
+macro_rules! event_columns {
+    () => {
+        "submission_id, kind, actor_id, at, from_status, to_status, from_org, to_org, reason, \
+         body, ground, score, deadline_at, subcategory_id, extension_days, related_id"
+    };
+}
+pub(crate) use event_columns;
+
+/// Binds a `NewEvent` as the values of `event_columns!()`.
+macro_rules! push_event {
+    ($row:expr, $event:expr) => {
+        $row.push_bind($event.submission)
+            .push_bind($event.kind.as_str())
+            .push_bind($event.actor)
+            .push_bind($event.at)
+            .push_bind($event.from_status.map(|s| s.as_str()))
+            .push_bind($event.to_status.as_str())
+            .push_bind($event.from_org)
+            .push_bind($event.to_org)
+            .push_bind($event.reason)
+            .push_bind($event.body)
+            .push_bind($event.ground.map(|g| g.as_str()))
+            .push_bind($event.score)
+            .push_bind($event.deadline_at)
+            .push_bind($event.subcategory)
+            .push_bind($event.extension_days)
+            .push_bind($event.related)
+    };
+}
+pub(crate) use push_event;
 
 /// What an event row holds, before it is written.
 pub(crate) struct NewEvent<'a> {
@@ -928,33 +963,36 @@ macro_rules! impl_store {
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 event: &$crate::common::NewEvent<'_>,
             ) -> $crate::StoreResult<i64> {
-                let id: i64 = ::sqlx::query_scalar::<$db, i64>(
-                    "INSERT INTO events (submission_id, kind, actor_id, at, from_status, \
-                         to_status, from_org, to_org, reason, body, ground, score, deadline_at, \
-                         subcategory_id, extension_days, related_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                             $16) \
-                     RETURNING id",
-                )
-                .bind(event.submission)
-                .bind(event.kind.as_str())
-                .bind(event.actor)
-                .bind(event.at)
-                .bind(event.from_status.map(|s| s.as_str()))
-                .bind(event.to_status.as_str())
-                .bind(event.from_org)
-                .bind(event.to_org)
-                .bind(event.reason)
-                .bind(event.body)
-                .bind(event.ground.map(|g| g.as_str()))
-                .bind(event.score)
-                .bind(event.deadline_at)
-                .bind(event.subcategory)
-                .bind(event.extension_days)
-                .bind(event.related)
-                .fetch_one(&mut *conn)
-                .await?;
-                Ok(id)
+                let mut insert = ::sqlx::QueryBuilder::<$db>::new(concat!(
+                    "INSERT INTO events (",
+                    $crate::common::event_columns!(),
+                    ") "
+                ));
+                insert.push_values(::std::iter::once(event), |mut row, event| {
+                    $crate::common::push_event!(row, event);
+                });
+                insert.push(" RETURNING id");
+                Ok(insert.build_query_scalar::<i64>().fetch_one(&mut *conn).await?)
+            }
+
+            /// Writes events whose ids are already reserved (see `reserve_ids`).
+            async fn insert_events_with_ids(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                events: &[(i64, $crate::common::NewEvent<'_>)],
+            ) -> $crate::StoreResult<()> {
+                for chunk in events.chunks($crate::common::ROWS_PER_INSERT) {
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(concat!(
+                        "INSERT INTO events (id, ",
+                        $crate::common::event_columns!(),
+                        ") "
+                    ));
+                    insert.push_values(chunk, |mut row, (id, event)| {
+                        row.push_bind(*id);
+                        $crate::common::push_event!(row, event);
+                    });
+                    insert.build().execute(&mut *conn).await?;
+                }
+                Ok(())
             }
 
             /// Writes the files of a submission (of an event, or the citizen's own).
@@ -964,24 +1002,37 @@ macro_rules! impl_store {
                 event: Option<i64>,
                 files: &[::otklik_domain::attachment::Attachment],
             ) -> $crate::StoreResult<()> {
-                for file in files {
-                    let bytes = file.bytes();
-                    let size = i64::try_from(bytes.len())
-                        .map_err(|_| $crate::StoreError::InvalidReference("file_too_large"))?;
-                    ::sqlx::query::<$db>(
-                        "INSERT INTO files (submission_id, event_id, name, mime, size, sha256, \
-                             content) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(submission)
-                    .bind(event)
-                    .bind(file.name())
-                    .bind(file.file_type().mime())
-                    .bind(size)
-                    .bind($crate::common::sha256_hex(bytes))
-                    .bind(bytes)
-                    .execute(&mut *conn)
-                    .await?;
+                let rows: Vec<_> = files.iter().map(|file| (submission, event, file)).collect();
+                Self::insert_files_of(&mut *conn, &rows).await
+            }
+
+            /// Writes files, each with its submission and (if an event attached it) event.
+            async fn insert_files_of(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                files: &[(i64, Option<i64>, &::otklik_domain::attachment::Attachment)],
+            ) -> $crate::StoreResult<()> {
+                // Files carry their content: fewer rows per statement than for metadata.
+                for chunk in files.chunks(8) {
+                    let mut sizes = Vec::with_capacity(chunk.len());
+                    for (_, _, file) in chunk {
+                        sizes.push(
+                            i64::try_from(file.bytes().len())
+                                .map_err(|_| $crate::StoreError::InvalidReference("file_too_large"))?,
+                        );
+                    }
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO files (submission_id, event_id, name, mime, size, sha256, content) ",
+                    );
+                    insert.push_values(chunk.iter().zip(sizes), |mut row, ((submission, event, file), size)| {
+                        row.push_bind(*submission)
+                            .push_bind(*event)
+                            .push_bind(file.name())
+                            .push_bind(file.file_type().mime())
+                            .push_bind(size)
+                            .push_bind($crate::common::sha256_hex(file.bytes()))
+                            .push_bind(file.bytes());
+                    });
+                    insert.build().execute(&mut *conn).await?;
                 }
                 Ok(())
             }
@@ -1553,125 +1604,7 @@ macro_rules! impl_store {
                 submission: $crate::NewSubmission,
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<$crate::Registered> {
-                use ::otklik_domain::lifecycle::{EventKind, Status};
-                let at = $crate::common::whole_seconds(at)?;
-                let mut tx = self.$write().begin_with($begin_write).await?;
-                let (subcategories, regions, authors, municipalities) =
-                    ::sqlx::query_as::<$db, (i64, i64, i64, i64)>(
-                        "SELECT (SELECT COUNT(*) FROM subcategories WHERE id = $1), \
-                                (SELECT COUNT(*) FROM regions WHERE id = $2), \
-                                (SELECT COUNT(*) FROM users WHERE id = $3), \
-                                (SELECT COUNT(*) FROM municipalities WHERE id = $4 AND region_id = $2)",
-                    )
-                    .bind(submission.subcategory.0)
-                    .bind(submission.region.0)
-                    .bind(submission.author.0)
-                    .bind(submission.municipality.map_or(-1, |m| m.0))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if subcategories == 0 {
-                    return Err($crate::StoreError::InvalidReference("unknown_subcategory"));
-                }
-                if regions == 0 {
-                    return Err($crate::StoreError::InvalidReference("unknown_region"));
-                }
-                if authors == 0 {
-                    return Err($crate::StoreError::InvalidReference("unknown_user"));
-                }
-                if submission.municipality.is_some() && municipalities == 0 {
-                    return Err($crate::StoreError::InvalidReference("unknown_municipality"));
-                }
-                let context = Self::term_context(
-                    &self.calendars,
-                    &mut *tx,
-                    submission.org.0,
-                    submission.kind,
-                    submission.subcategory.0,
-                )
-                .await?;
-                let deadline_at = context.answer_due(at, &[], 0)?;
-                // The routing decision as the rules give it now; an organisation chosen
-                // otherwise by the caller is recorded as such.
-                let route = match Self::route_in(
-                    &mut *tx,
-                    submission.subcategory.0,
-                    submission.region.0,
-                    submission.municipality.map(|m| m.0),
-                )
-                .await
-                {
-                    Ok(decision) if decision.org == submission.org => decision.label,
-                    _ => "manual".to_owned(),
-                };
-                let id = ::sqlx::query_scalar::<$db, i64>(
-                    "INSERT INTO submissions (kind, author_id, subcategory_id, region_id, org_id, \
-                         status, round, rating, text, fields_json, created_at, deadline_at, \
-                         updated_at, municipality_id, route, term_started_at, channel, origin, \
-                         public) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7, $8, $9, $10, $11, $12, $13, $14, \
-                             $15, $16, $17) \
-                     RETURNING id",
-                )
-                .bind(submission.kind.as_str())
-                .bind(submission.author.0)
-                .bind(submission.subcategory.0)
-                .bind(submission.region.0)
-                .bind(submission.org.0)
-                .bind(Status::Registered.as_str())
-                .bind(submission.text.as_str())
-                .bind(submission.fields.to_json())
-                .bind($crate::common::ts(at))
-                .bind($crate::common::ts(deadline_at))
-                .bind($crate::common::ts(at))
-                .bind(submission.municipality.map(|m| m.0))
-                .bind(&route)
-                .bind($crate::common::ts(at))
-                .bind(submission.channel.as_str())
-                .bind(submission.origin.as_ref().map(|o| o.as_str().to_owned()))
-                .bind(i64::from(submission.public))
-                .fetch_one(&mut *tx)
-                .await?;
-                let event = $crate::common::NewEvent {
-                    submission: id,
-                    kind: EventKind::Registered,
-                    actor: Some(submission.author.0),
-                    at: $crate::common::ts(at),
-                    from_status: None,
-                    to_status: Status::Registered,
-                    from_org: None,
-                    to_org: submission.org.0,
-                    reason: None,
-                    body: None,
-                    ground: None,
-                    score: None,
-                    deadline_at: $crate::common::ts(deadline_at),
-                    // The category it starts with (analytics replays from it).
-                    subcategory: Some(submission.subcategory.0),
-                    extension_days: None,
-                    related: None,
-                };
-                let event_id = Self::insert_event(&mut *tx, &event).await?;
-                Self::insert_files(&mut *tx, id, None, &submission.attachments).await?;
-                Self::log_event(&mut *tx, event_id).await?;
-                Self::enqueue_deliveries(&mut *tx, id, event_id, None, submission.org.0, false, $crate::common::ts(at))
-                    .await?;
-                Self::enqueue_notifications(
-                    &mut *tx,
-                    id,
-                    event_id,
-                    ::otklik_domain::lifecycle::EventKind::Registered,
-                    false,
-                    $crate::common::ts(at),
-                )
-                .await?;
-                tx.commit().await?;
-                let id = ::otklik_domain::SubmissionId(id);
-                Ok($crate::Registered {
-                    id,
-                    number: ::otklik_domain::RegistrationNumber::new(id, at),
-                    org: submission.org,
-                    deadline_at,
-                })
+                self.register_one(submission, at).await
             }
 
             async fn apply(

@@ -53,6 +53,17 @@ pub(crate) fn u64_of(value: i64, what: &str) -> crate::StoreResult<u64> {
     u64::try_from(value).map_err(|_| crate::common::corrupt(what))
 }
 
+/// A leaf to append (see `log_append_many`): its kind, what it is about, its encoded
+/// data and the salt of its commitment.
+pub(crate) struct NewLeaf<'a> {
+    pub kind: &'a str,
+    pub submission: Option<i64>,
+    pub event: Option<i64>,
+    pub data: &'a [u8],
+    pub salt: &'a [u8],
+    pub at: i64,
+}
+
 pub(crate) fn i64_of(value: u64) -> crate::StoreResult<i64> {
     i64::try_from(value).map_err(|_| crate::StoreError::InvalidReference("index_out_of_range"))
 }
@@ -242,8 +253,7 @@ macro_rules! impl_ledger {
                 Ok(rows)
             }
 
-            /// Appends one leaf: reads and locks the tree's frontier, writes the leaf, the
-            /// perfect subtrees it completes, and the new frontier.
+            /// Appends one leaf; see [`log_append_many`](Self::log_append_many).
             async fn log_append(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 kind: &str,
@@ -252,6 +262,17 @@ macro_rules! impl_ledger {
                 data: &[u8],
                 salt: &[u8],
                 at: i64,
+            ) -> $crate::StoreResult<u64> {
+                let leaf = $crate::ledger_sql::NewLeaf { kind, submission, event, data, salt, at };
+                Self::log_append_many(&mut *conn, ::std::slice::from_ref(&leaf)).await
+            }
+
+            /// Appends leaves in order: reads and locks the tree's frontier once, writes
+            /// the leaves, the perfect subtrees they complete, and the new frontier.
+            /// Returns the index of the first.
+            async fn log_append_many(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                leaves: &[$crate::ledger_sql::NewLeaf<'_>],
             ) -> $crate::StoreResult<u64> {
                 let (alg, size, frontier) = ::sqlx::query_as::<$db, (String, i64, Vec<u8>)>(
                     concat!("SELECT alg, size, frontier FROM log_state WHERE id = 1", $lock),
@@ -268,30 +289,42 @@ macro_rules! impl_ledger {
                     &$crate::ledger_sql::frontier_of(&frontier)?,
                 )
                 .map_err(|_| $crate::common::corrupt("log_state.frontier"))?;
-                let completed = range
-                    .push(::otklik_log::leaf_hash(alg, data))
-                    .map_err(|e| $crate::common::corrupt(e.code()))?;
-                ::sqlx::query::<$db>(
-                    "INSERT INTO log_leaves (idx, kind, submission_id, event_id, data, salt, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(size)
-                .bind(kind)
-                .bind(submission)
-                .bind(event)
-                .bind(data)
-                .bind(salt)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-                let mut insert = ::sqlx::QueryBuilder::<$db>::new("INSERT INTO log_nodes (id, hash) ");
-                insert.push_values(completed.iter(), |mut row, (id, hash)| {
-                    row.push_bind($crate::ledger_sql::node_key(*id))
-                        .push_bind(hash.to_vec());
-                });
-                insert.build().execute(&mut *conn).await?;
+                let mut completed = Vec::new();
+                for leaf in leaves {
+                    completed.extend(
+                        range
+                            .push(::otklik_log::leaf_hash(alg, leaf.data))
+                            .map_err(|e| $crate::common::corrupt(e.code()))?,
+                    );
+                }
+                let mut next = size;
+                for chunk in leaves.chunks($crate::common::ROWS_PER_INSERT) {
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO log_leaves (idx, kind, submission_id, event_id, data, salt, at) ",
+                    );
+                    insert.push_values(chunk, |mut row, leaf| {
+                        row.push_bind(next)
+                            .push_bind(leaf.kind)
+                            .push_bind(leaf.submission)
+                            .push_bind(leaf.event)
+                            .push_bind(leaf.data)
+                            .push_bind(leaf.salt)
+                            .push_bind(leaf.at);
+                        next += 1;
+                    });
+                    insert.build().execute(&mut *conn).await?;
+                }
+                for chunk in completed.chunks(8 * $crate::common::ROWS_PER_INSERT) {
+                    let mut insert =
+                        ::sqlx::QueryBuilder::<$db>::new("INSERT INTO log_nodes (id, hash) ");
+                    insert.push_values(chunk, |mut row, (id, hash)| {
+                        row.push_bind($crate::ledger_sql::node_key(*id))
+                            .push_bind(hash.to_vec());
+                    });
+                    insert.build().execute(&mut *conn).await?;
+                }
                 ::sqlx::query::<$db>("UPDATE log_state SET size = $1, frontier = $2 WHERE id = 1")
-                    .bind(size + 1)
+                    .bind(next)
                     .bind($crate::ledger_sql::frontier_bytes(&range))
                     .execute(&mut *conn)
                     .await?;

@@ -61,6 +61,16 @@ impl VarsRow {
     }
 }
 
+/// Which notifications `queue_outbox` writes outbox rows for (with their kind).
+#[derive(Clone, Copy)]
+pub(crate) enum OutboxOf<'a> {
+    /// Those of one cause (`event:42`, …).
+    Source(&'a str),
+    /// All of these submissions: brand-new ones, whose only notifications are this
+    /// transaction's.
+    Submissions(&'a [i64]),
+}
+
 /// Template values with the page a notification links to (`path`), for notifications
 /// that name no submission the reader may open.
 pub(crate) fn with_path(vars: &str, path: &str) -> String {
@@ -437,7 +447,6 @@ macro_rules! impl_notifications {
                 vars: &str,
                 at: i64,
             ) -> $crate::StoreResult<()> {
-                use ::otklik_domain::notify::{Channel, Delivery};
                 ::sqlx::query::<$db>(&format!(
                     "INSERT INTO notifications (user_id, kind, source, submission_id, vars, created_at) \
                      SELECT r.id, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($6 AS BIGINT), CAST($4 AS TEXT), \
@@ -453,6 +462,20 @@ macro_rules! impl_notifications {
                 .bind(submission)
                 .execute(&mut *conn)
                 .await?;
+                Self::queue_outbox(&mut *conn, kind, at, $crate::notify_sql::OutboxOf::Source(source))
+                    .await
+            }
+
+            /// The outbox rows of notifications of `kind` that `of` selects: one for each
+            /// channel each person wants (their preference, else the kind's default) and
+            /// can be reached by.
+            pub(crate) async fn queue_outbox(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                kind: ::otklik_domain::notify::NotificationKind,
+                at: i64,
+                of: $crate::notify_sql::OutboxOf<'_>,
+            ) -> $crate::StoreResult<()> {
+                use ::otklik_domain::notify::{Channel, Delivery};
                 for channel in Channel::ALL {
                     let default = kind.default_delivery(channel).as_str();
                     let reachable = match channel {
@@ -462,28 +485,49 @@ macro_rules! impl_notifications {
                         ),
                         Channel::Gateway => "u.phone IS NOT NULL".to_owned(),
                     };
-                    ::sqlx::query::<$db>(&format!(
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO notification_outbox \
                              (notification_id, channel, user_id, digest, created_at, next_attempt_at) \
-                         SELECT n.id, $3, n.user_id, \
-                                CASE WHEN COALESCE(p.delivery, $4) = '{digest}' THEN 1 ELSE 0 END, \
-                                CAST($5 AS BIGINT), CAST($5 AS BIGINT) \
-                         FROM notifications n JOIN users u ON u.id = n.user_id \
-                         LEFT JOIN notification_preferences p \
-                             ON p.user_id = n.user_id AND p.kind = n.kind AND p.channel = $3 \
-                         WHERE n.source = $1 AND n.kind = $2 AND u.disabled_at IS NULL \
-                           AND COALESCE(p.delivery, $4) <> '{off}' AND {reachable} \
-                         ON CONFLICT DO NOTHING",
-                        digest = Delivery::Digest.as_str(),
-                        off = Delivery::Off.as_str(),
-                    ))
-                    .bind(source)
-                    .bind(kind.as_str())
-                    .bind(channel.as_str())
-                    .bind(default)
-                    .bind(at)
-                    .execute(&mut *conn)
-                    .await?;
+                         SELECT n.id, ",
+                    );
+                    insert
+                        .push_bind(channel.as_str())
+                        .push(", n.user_id, CASE WHEN COALESCE(p.delivery, ")
+                        .push_bind(default)
+                        .push(format!(") = '{}' THEN 1 ELSE 0 END, CAST(", Delivery::Digest.as_str()))
+                        .push_bind(at)
+                        .push(" AS BIGINT), CAST(")
+                        .push_bind(at)
+                        .push(
+                            " AS BIGINT) \
+                             FROM notifications n JOIN users u ON u.id = n.user_id \
+                             LEFT JOIN notification_preferences p \
+                                 ON p.user_id = n.user_id AND p.kind = n.kind AND p.channel = ",
+                        )
+                        .push_bind(channel.as_str())
+                        .push(" WHERE n.kind = ")
+                        .push_bind(kind.as_str());
+                    match of {
+                        $crate::notify_sql::OutboxOf::Source(source) => {
+                            insert.push(" AND n.source = ").push_bind(source);
+                        }
+                        $crate::notify_sql::OutboxOf::Submissions(ids) => {
+                            insert.push(" AND n.submission_id IN (");
+                            let mut list = insert.separated(", ");
+                            for id in ids {
+                                list.push_bind(*id);
+                            }
+                            insert.push(")");
+                        }
+                    }
+                    insert
+                        .push(" AND u.disabled_at IS NULL AND COALESCE(p.delivery, ")
+                        .push_bind(default)
+                        .push(format!(
+                            ") <> '{}' AND {reachable} ON CONFLICT DO NOTHING",
+                            Delivery::Off.as_str()
+                        ));
+                    insert.build().execute(&mut *conn).await?;
                 }
                 Ok(())
             }

@@ -17,6 +17,7 @@ use crate::merge_sql::impl_duplicates;
 use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
 use crate::quality_sql::impl_quality_feed;
+use crate::register_sql::impl_register;
 use crate::search_sql::impl_search_feed;
 use crate::social_sql::impl_social;
 use crate::templates_sql::impl_answer_templates;
@@ -30,6 +31,8 @@ const CONNECTIONS: u32 = 16;
 pub struct PgStore {
     pool: PgPool,
     calendars: std::sync::Arc<crate::calendars::CalendarCache>,
+    /// The group writer of registrations; None in the writer's own copy.
+    registrar: Option<crate::register_sql::Registrar>,
 }
 
 impl PgStore {
@@ -45,7 +48,28 @@ impl PgStore {
         Ok(Self {
             pool,
             calendars: Default::default(),
-        })
+            registrar: None,
+        }
+        .with_registrar())
+    }
+
+    /// Ids for `n` new rows of `table` from its identity sequence, ascending.
+    async fn reserve_ids(
+        conn: &mut sqlx::PgConnection,
+        table: &'static str,
+        n: usize,
+    ) -> StoreResult<Vec<i64>> {
+        let count =
+            i64::try_from(n).map_err(|_| crate::StoreError::InvalidReference("too_many_rows"))?;
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)",
+        )
+        .bind(table)
+        .bind(count)
+        .fetch_all(&mut *conn)
+        .await?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// Serialises the social ingests that could cluster posts into the same incidents:
@@ -83,6 +107,13 @@ impl_duplicates! {
     write: pool,
     read: pool,
     lock: " FOR UPDATE",
+    begin_write: "BEGIN",
+}
+
+impl_register! {
+    store: PgStore,
+    db: sqlx::Postgres,
+    write: pool,
     begin_write: "BEGIN",
 }
 

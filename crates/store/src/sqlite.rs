@@ -19,6 +19,7 @@ use crate::merge_sql::impl_duplicates;
 use crate::notify_sql::impl_notifications;
 use crate::polls_sql::impl_polls;
 use crate::quality_sql::impl_quality_feed;
+use crate::register_sql::impl_register;
 use crate::search_sql::impl_search_feed;
 use crate::social_sql::impl_social;
 use crate::templates_sql::impl_answer_templates;
@@ -42,9 +43,28 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     calendars: std::sync::Arc<crate::calendars::CalendarCache>,
+    /// The group writer of registrations; None in the writer's own copy.
+    registrar: Option<crate::register_sql::Registrar>,
 }
 
 impl SqliteStore {
+    /// Ids for `n` new rows of `table` (an AUTOINCREMENT table): the next after both
+    /// the highest ever handed out and the highest present. The transaction's write lock
+    /// (`BEGIN IMMEDIATE`) keeps them ours until it commits.
+    async fn reserve_ids(
+        conn: &mut sqlx::SqliteConnection,
+        table: &'static str,
+        n: usize,
+    ) -> StoreResult<Vec<i64>> {
+        let last: i64 = sqlx::query_scalar(&format!(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), \
+                        COALESCE((SELECT MAX(id) FROM {table}), 0))"
+        ))
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok((1..).take(n).map(|i| last + i).collect())
+    }
+
     /// Nothing to lock: `BEGIN IMMEDIATE` already serialises every write.
     async fn social_cluster_locks(
         _conn: &mut sqlx::SqliteConnection,
@@ -103,9 +123,10 @@ impl SqliteStore {
             writer,
             reader,
             calendars: Default::default(),
+            registrar: None,
         };
         store.refresh_statistics().await?;
-        Ok(store)
+        Ok(store.with_registrar())
     }
 
     async fn open_in_memory() -> StoreResult<Self> {
@@ -124,7 +145,9 @@ impl SqliteStore {
             writer: pool.clone(),
             reader: pool,
             calendars: Default::default(),
-        })
+            registrar: None,
+        }
+        .with_registrar())
     }
 
     /// Keeps the planner's statistics in step with the size of `submissions`: a full
@@ -202,6 +225,13 @@ impl_duplicates! {
     write: writer,
     read: reader,
     lock: "",
+    begin_write: "BEGIN IMMEDIATE",
+}
+
+impl_register! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    write: writer,
     begin_write: "BEGIN IMMEDIATE",
 }
 

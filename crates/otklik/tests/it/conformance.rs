@@ -81,6 +81,7 @@ conformance!(
         log_refusals_append_nothing,
         log_hash_is_fixed_at_the_first_leaf,
         log_concurrent_appends,
+        registrations_at_once_commit_together_and_refuse_alone,
         routing_by_specificity,
         deadlines_follow_policies_and_calendars,
         the_clock_pauses_while_the_citizen_clarifies,

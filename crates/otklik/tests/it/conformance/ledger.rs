@@ -479,3 +479,88 @@ fn blob(url: &str, text: &str) -> String {
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Many registrations at once (the group writer commits them together): each valid one
+/// is registered whole, with its event, files, notifications and log leaf, and each
+/// invalid one is refused with its own reason without touching the others.
+pub(super) async fn registrations_at_once_commit_together_and_refuse_alone(store: Arc<dyn Store>) {
+    let w = Arc::new(World::new(store.as_ref()).await);
+    let tasks: Vec<_> = (0..160)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let w = Arc::clone(&w);
+            tokio::spawn(async move {
+                let mut new =
+                    w.submission(w.citizen, w.pothole, &format!("Яма номер {i} у дома 5"));
+                match i % 10 {
+                    3 => new.region = RegionId(9_999),
+                    5 => new.org = OrgId(9_999),
+                    7 => new.author = UserId(999_999),
+                    _ if i % 4 == 0 => new.attachments = vec![png(&format!("яма-{i}.png"))],
+                    _ => {}
+                }
+                (
+                    i,
+                    store
+                        .register_submission(new, T0 + Duration::milliseconds(i))
+                        .await,
+                )
+            })
+        })
+        .collect();
+    let mut registered = Vec::new();
+    for task in tasks {
+        let (i, result) = task.await.unwrap();
+        let expected = match i % 10 {
+            3 => "invalid:unknown_region",
+            5 => "invalid:unknown_organisation",
+            7 => "invalid:unknown_user",
+            _ => "ok",
+        };
+        match result {
+            Ok(r) => {
+                assert_eq!(expected, "ok", "registration {i}");
+                assert_eq!(
+                    (r.org, r.number),
+                    (w.org, RegistrationNumber::new(r.id, T0))
+                );
+                registered.push((i, r.id));
+            }
+            Err(e) => assert_eq!(outcome::<()>(Err(e)), expected, "registration {i}"),
+        }
+    }
+    assert_eq!(registered.len(), 112);
+    let ids: std::collections::BTreeSet<_> = registered.iter().map(|(_, id)| *id).collect();
+    assert_eq!(
+        ids.len(),
+        registered.len(),
+        "every registration has its own id"
+    );
+    for (i, id) in &registered {
+        let detail = store.submission(*id, w.citizen).await.unwrap();
+        assert_eq!(detail.text, format!("Яма номер {i} у дома 5"));
+        assert_eq!(detail.events.len(), 1);
+        assert_eq!(detail.events[0].kind, EventKind::Registered);
+        assert_eq!(
+            detail.attachments.len(),
+            usize::from(i % 4 == 0),
+            "files of {i}"
+        );
+    }
+    // The author and the organisation's official are told of each one, once.
+    for actor in [w.citizen, w.official] {
+        let page = store.notifications(actor.user, 1, 0).await.unwrap();
+        assert_eq!(page.total, 112);
+    }
+    assert_eq!(store.log_info().await.unwrap().size, 112);
+    let report = store.audit_log(AuditOptions::default()).await.unwrap();
+    assert_eq!(report.divergence, None, "{report:?}");
+    assert_eq!(
+        (
+            report.leaves_checked,
+            report.events_checked,
+            report.submissions_checked
+        ),
+        (112, 112, 112)
+    );
+}
