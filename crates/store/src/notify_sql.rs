@@ -66,9 +66,8 @@ impl VarsRow {
 pub(crate) enum OutboxOf<'a> {
     /// Those of one cause (`event:42`, …).
     Source(&'a str),
-    /// All of these submissions: brand-new ones, whose only notifications are this
-    /// transaction's.
-    Submissions(&'a [i64]),
+    /// Those of several causes.
+    Sources(&'a [String]),
 }
 
 /// Template values with the page a notification links to (`path`), for notifications
@@ -511,11 +510,11 @@ macro_rules! impl_notifications {
                         $crate::notify_sql::OutboxOf::Source(source) => {
                             insert.push(" AND n.source = ").push_bind(source);
                         }
-                        $crate::notify_sql::OutboxOf::Submissions(ids) => {
-                            insert.push(" AND n.submission_id IN (");
+                        $crate::notify_sql::OutboxOf::Sources(sources) => {
+                            insert.push(" AND n.source IN (");
                             let mut list = insert.separated(", ");
-                            for id in ids {
-                                list.push_bind(*id);
+                            for source in sources {
+                                list.push_bind(source.as_str());
                             }
                             insert.push(")");
                         }

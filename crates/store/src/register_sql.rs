@@ -636,17 +636,18 @@ macro_rules! impl_register {
                 passes.sort_by_key(|(kind, at)| (kind.as_str(), *at));
                 passes.dedup_by_key(|(kind, at)| (kind.as_str(), *at));
                 for (kind, at) in passes {
-                    let of = $crate::register_sql::distinct(
-                        rows.iter()
-                            .filter(|(_, k, _, _, _, t)| *k == kind && *t == at)
-                            .map(|(_, _, _, id, _, _)| *id),
-                    );
+                    let mut of: Vec<String> = rows
+                        .iter()
+                        .filter(|(_, k, _, _, _, t)| *k == kind && *t == at)
+                        .map(|(_, _, source, _, _, _)| source.clone())
+                        .collect();
+                    of.dedup();
                     for chunk in of.chunks(500) {
                         Self::queue_outbox(
                             &mut *conn,
                             kind,
                             at,
-                            $crate::notify_sql::OutboxOf::Submissions(chunk),
+                            $crate::notify_sql::OutboxOf::Sources(chunk),
                         )
                         .await?;
                     }
