@@ -591,6 +591,7 @@ macro_rules! impl_admin {
                     }
                 }
                 tx.commit().await?;
+                self.regions.forget();
                 Ok(new)
             }
 

@@ -1306,11 +1306,16 @@ macro_rules! impl_store {
                 .fetch_one(self.$write())
                 .await
                 .map_err(|e| $crate::common::constraint(e, "region_code_taken", "unknown_region"))?;
+                self.regions.forget();
                 Ok(::otklik_domain::RegionId(id))
             }
 
             async fn regions(&self) -> $crate::StoreResult<Vec<$crate::Region>> {
-                ::sqlx::query_as::<$db, $crate::common::RegionRow>(
+                if let Some(regions) = self.regions.get() {
+                    return Ok(regions.as_ref().clone());
+                }
+                let reading = self.regions.start();
+                let regions: Vec<$crate::Region> = ::sqlx::query_as::<$db, $crate::common::RegionRow>(
                     "SELECT id, code, name, utc_offset_minutes, okato, federal_district FROM regions \
                      ORDER BY name, id",
                 )
@@ -1318,7 +1323,9 @@ macro_rules! impl_store {
                 .await?
                 .into_iter()
                 .map($crate::common::RegionRow::into_model)
-                .collect()
+                .collect::<$crate::StoreResult<_>>()?;
+                self.regions.put(reading, ::std::sync::Arc::new(regions.clone()));
+                Ok(regions)
             }
 
             async fn create_organisation(

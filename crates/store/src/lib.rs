@@ -28,6 +28,7 @@ mod notify_sql;
 pub mod polls;
 mod polls_sql;
 mod quality_sql;
+mod reference;
 mod register_sql;
 mod search_sql;
 mod social_sql;

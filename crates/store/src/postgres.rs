@@ -31,6 +31,7 @@ const CONNECTIONS: u32 = 16;
 pub struct PgStore {
     pool: PgPool,
     calendars: std::sync::Arc<crate::calendars::CalendarCache>,
+    regions: std::sync::Arc<crate::reference::RegionCache>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
 }
@@ -48,6 +49,7 @@ impl PgStore {
         Ok(Self {
             pool,
             calendars: Default::default(),
+            regions: Default::default(),
             registrar: None,
         }
         .with_registrar())

@@ -43,6 +43,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     calendars: std::sync::Arc<crate::calendars::CalendarCache>,
+    regions: std::sync::Arc<crate::reference::RegionCache>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
 }
@@ -109,20 +110,25 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        // An in-process database cannot lose its connection: no ping before each use
+        // (one round trip to the connection's worker thread per query saved).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         let store = Self {
             writer,
             reader,
             calendars: Default::default(),
+            regions: Default::default(),
             registrar: None,
         };
         store.refresh_statistics().await?;
@@ -136,6 +142,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(options)
@@ -145,6 +152,7 @@ impl SqliteStore {
             writer: pool.clone(),
             reader: pool,
             calendars: Default::default(),
+            regions: Default::default(),
             registrar: None,
         }
         .with_registrar())
