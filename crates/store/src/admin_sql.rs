@@ -1645,6 +1645,7 @@ macro_rules! impl_admin {
                 Self::record_change(&mut *tx, actor, at, "category", &id.to_string(), before, Some(name.to_owned()))
                     .await?;
                 tx.commit().await?;
+                self.catalogue.forget();
                 Ok(::otklik_domain::CategoryId(id))
             }
 
@@ -1714,6 +1715,7 @@ macro_rules! impl_admin {
                 Self::record_change(&mut *tx, actor, at, "subcategory", &id.to_string(), before, Some(after))
                     .await?;
                 tx.commit().await?;
+                self.catalogue.forget();
                 Ok(::otklik_domain::SubcategoryId(id))
             }
 

@@ -958,6 +958,40 @@ macro_rules! impl_store {
         backend: $backend:literal $(,)?
     ) => {
         impl $store {
+            /// The catalogue as stored (see `catalogue`, which keeps it a few seconds).
+            async fn read_catalogue(&self) -> $crate::StoreResult<Vec<$crate::Category>> {
+                let mut tx = self.$read().begin_with($begin_read).await?;
+                let categories = ::sqlx::query_as::<$db, $crate::common::CategoryRow>(
+                    "SELECT id, name FROM categories ORDER BY position, id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let subcategories = ::sqlx::query_as::<$db, $crate::common::SubcategoryRow>(
+                    concat!(
+                        $crate::common::subcategory_select!(),
+                        " ORDER BY sc.position, sc.id"
+                    ),
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let mut catalogue: Vec<$crate::Category> = categories
+                    .into_iter()
+                    .map(|c| $crate::Category {
+                        id: ::otklik_domain::CategoryId(c.id),
+                        name: c.name,
+                        subcategories: Vec::new(),
+                    })
+                    .collect();
+                for row in subcategories {
+                    let sub = row.into_model()?;
+                    if let Some(category) = catalogue.iter_mut().find(|c| c.id == sub.category) {
+                        category.subcategories.push(sub);
+                    }
+                }
+                Ok(catalogue)
+            }
+
             /// Writes one event and returns its id.
             async fn insert_event(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
@@ -1388,6 +1422,7 @@ macro_rules! impl_store {
                 .bind(i64::from(position))
                 .fetch_one(self.$write())
                 .await?;
+                self.catalogue.forget();
                 Ok(::otklik_domain::CategoryId(id))
             }
 
@@ -1411,41 +1446,20 @@ macro_rules! impl_store {
                 .map_err(|e| {
                     $crate::common::constraint(e, "subcategory_taken", "unknown_category")
                 })?;
+                self.catalogue.forget();
                 Ok(::otklik_domain::SubcategoryId(id))
             }
 
             async fn catalogue(&self) -> $crate::StoreResult<Vec<$crate::Category>> {
-                let mut tx = self.$read().begin_with($begin_read).await?;
-                let categories = ::sqlx::query_as::<$db, $crate::common::CategoryRow>(
-                    "SELECT id, name FROM categories ORDER BY position, id",
-                )
-                .fetch_all(&mut *tx)
-                .await?;
-                let subcategories = ::sqlx::query_as::<$db, $crate::common::SubcategoryRow>(
-                    concat!(
-                        $crate::common::subcategory_select!(),
-                        " ORDER BY sc.position, sc.id"
-                    ),
-                )
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                let mut catalogue: Vec<$crate::Category> = categories
-                    .into_iter()
-                    .map(|c| $crate::Category {
-                        id: ::otklik_domain::CategoryId(c.id),
-                        name: c.name,
-                        subcategories: Vec::new(),
-                    })
-                    .collect();
-                for row in subcategories {
-                    let sub = row.into_model()?;
-                    if let Some(category) = catalogue.iter_mut().find(|c| c.id == sub.category) {
-                        category.subcategories.push(sub);
-                    }
+                if let Some(catalogue) = self.catalogue.get() {
+                    return Ok(catalogue.as_ref().clone());
                 }
+                let reading = self.catalogue.start();
+                let catalogue = self.read_catalogue().await?;
+                self.catalogue.put(reading, ::std::sync::Arc::new(catalogue.clone()));
                 Ok(catalogue)
             }
+
 
             async fn subcategory(
                 &self,

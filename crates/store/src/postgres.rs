@@ -31,7 +31,8 @@ const CONNECTIONS: u32 = 16;
 pub struct PgStore {
     pool: PgPool,
     calendars: std::sync::Arc<crate::calendars::CalendarCache>,
-    regions: std::sync::Arc<crate::reference::RegionCache>,
+    regions: std::sync::Arc<crate::reference::Kept<Vec<crate::Region>>>,
+    catalogue: std::sync::Arc<crate::reference::Kept<Vec<crate::Category>>>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
 }
@@ -50,6 +51,7 @@ impl PgStore {
             pool,
             calendars: Default::default(),
             regions: Default::default(),
+            catalogue: Default::default(),
             registrar: None,
         }
         .with_registrar())

@@ -1,40 +1,53 @@
-//! The list of regions (the federal subjects: they change about once a decade) kept in
-//! memory for a few seconds. Every submission form and many pages ask for it, and
-//! reading its ~90 rows costs more than the rest of a page's queries together. This
-//! process forgets it at once when it adds or changes a region; another process's
-//! change (`otklik admin load-territories` beside a running server, another node) is
-//! seen within [`REGIONS_TTL`]. The write path checks regions in its own transaction.
+//! Reference data that every form and list page asks for and that changes rarely — the
+//! regions (the federal subjects) and the catalogue of categories — kept in memory for a
+//! few seconds. Reading them costs more than the rest of a page's queries together (each
+//! row is a message from sqlx's SQLite worker thread). This process forgets a list at
+//! once when it changes it; another process's change (`otklik admin load-territories`
+//! beside a running server, another node's console) shows within [`KEPT_FOR`]. What
+//! decides a submission is never read from here: the subcategory's form and the region
+//! are checked again by the write path.
 
-use crate::Region;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long a read list of regions is served from memory.
-pub(crate) const REGIONS_TTL: Duration = Duration::from_secs(5);
+/// How long a list read from the database is served from memory.
+pub(crate) const KEPT_FOR: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Default)]
-pub(crate) struct RegionCache {
-    read: Mutex<Read>,
+/// One kept list.
+#[derive(Debug)]
+pub(crate) struct Kept<T> {
+    read: Mutex<Read<T>>,
 }
 
-#[derive(Debug, Default)]
-struct Read {
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self {
+            read: Mutex::new(Read {
+                generation: 0,
+                value: None,
+            }),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Read<T> {
     /// Bumped by every `forget`: a list read across a change is not kept.
     generation: u64,
-    list: Option<(Instant, Arc<Vec<Region>>)>,
+    value: Option<(Instant, Arc<T>)>,
 }
 
 /// A read about to start: when, and in which generation.
 pub(crate) struct Reading(Instant, u64);
 
-impl RegionCache {
-    /// The list, when read less than `REGIONS_TTL` ago.
-    pub fn get(&self) -> Option<Arc<Vec<Region>>> {
+impl<T> Kept<T> {
+    /// The list, when read less than `KEPT_FOR` ago.
+    pub fn get(&self) -> Option<Arc<T>> {
         let read = self.read.lock().ok()?;
-        read.list
+        read.value
             .as_ref()
-            .filter(|(at, _)| at.elapsed() < REGIONS_TTL)
-            .map(|(_, regions)| Arc::clone(regions))
+            .filter(|(at, _)| at.elapsed() < KEPT_FOR)
+            .map(|(_, value)| Arc::clone(value))
     }
 
     pub fn start(&self) -> Reading {
@@ -42,11 +55,11 @@ impl RegionCache {
         Reading(Instant::now(), generation)
     }
 
-    /// Keeps a list, unless this process changed the regions while it was read.
-    pub fn put(&self, reading: Reading, regions: Arc<Vec<Region>>) {
+    /// Keeps what was read, unless this process changed it while it was read.
+    pub fn put(&self, reading: Reading, value: Arc<T>) {
         if let Ok(mut read) = self.read.lock() {
             if read.generation == reading.1 {
-                read.list = Some((reading.0, regions));
+                read.value = Some((reading.0, value));
             }
         }
     }
@@ -54,7 +67,7 @@ impl RegionCache {
     pub fn forget(&self) {
         if let Ok(mut read) = self.read.lock() {
             read.generation += 1;
-            read.list = None;
+            read.value = None;
         }
     }
 }

@@ -43,7 +43,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     calendars: std::sync::Arc<crate::calendars::CalendarCache>,
-    regions: std::sync::Arc<crate::reference::RegionCache>,
+    regions: std::sync::Arc<crate::reference::Kept<Vec<crate::Region>>>,
+    catalogue: std::sync::Arc<crate::reference::Kept<Vec<crate::Category>>>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
 }
@@ -129,6 +130,7 @@ impl SqliteStore {
             reader,
             calendars: Default::default(),
             regions: Default::default(),
+            catalogue: Default::default(),
             registrar: None,
         };
         store.refresh_statistics().await?;
@@ -153,6 +155,7 @@ impl SqliteStore {
             reader: pool,
             calendars: Default::default(),
             regions: Default::default(),
+            catalogue: Default::default(),
             registrar: None,
         }
         .with_registrar())
