@@ -101,6 +101,32 @@ pub(crate) fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
         .collect()
 }
 
+/// The registrations of a group that passed, with their reserved ids: what the writes
+/// after the checks take.
+pub(crate) struct Passed<'a> {
+    pub group: &'a [Registration],
+    pub accepted: &'a [Accepted],
+    pub ids: &'a [i64],
+    pub event_ids: &'a [i64],
+}
+
+impl Passed<'_> {
+    /// Each registration that passed: its checks' outcome, the submission, its id and
+    /// its `registered` event's id.
+    pub fn each(&self) -> impl Iterator<Item = (&Accepted, &NewSubmission, i64, i64)> {
+        self.accepted
+            .iter()
+            .zip(self.ids)
+            .zip(self.event_ids)
+            .map(|((a, id), event)| (a, &self.group[a.index].0, *id, *event))
+    }
+
+    /// The organisations that receive them.
+    pub fn orgs(&self) -> Vec<i64> {
+        distinct(self.each().map(|(_, s, _, _)| s.org.0))
+    }
+}
+
 /// The registration code for a backend; see `common::impl_store!` for the parameters.
 /// The backend provides `reserve_ids(conn, table, n)`: ids for `n` new rows.
 macro_rules! impl_register {
@@ -187,13 +213,18 @@ macro_rules! impl_register {
                 }
                 let ids = Self::reserve_ids(&mut *conn, "submissions", accepted.len()).await?;
                 let event_ids = Self::reserve_ids(&mut *conn, "events", accepted.len()).await?;
-                Self::insert_registered(&mut *conn, group, &accepted, &ids, &event_ids).await?;
-                Self::log_registered(&mut *conn, group, &accepted, &ids, &event_ids).await?;
-                Self::deliver_registered(&mut *conn, group, &accepted, &ids, &event_ids).await?;
-                Self::notify_registered(&mut *conn, group, &accepted, &ids, &event_ids).await?;
-                for ((a, id), _) in accepted.iter().zip(&ids).zip(&event_ids) {
-                    let (submission, _) = &group[a.index];
-                    let id = ::otklik_domain::SubmissionId(*id);
+                let passed = $crate::register_sql::Passed {
+                    group,
+                    accepted: &accepted,
+                    ids: &ids,
+                    event_ids: &event_ids,
+                };
+                Self::insert_registered(&mut *conn, &passed).await?;
+                Self::log_registered(&mut *conn, &passed).await?;
+                Self::deliver_registered(&mut *conn, &passed).await?;
+                Self::notify_registered(&mut *conn, &passed).await?;
+                for (a, submission, id, _) in passed.each() {
+                    let id = ::otklik_domain::SubmissionId(id);
                     results[a.index] = Some(Ok($crate::Registered {
                         id,
                         number: ::otklik_domain::RegistrationNumber::new(id, a.at),
@@ -377,17 +408,10 @@ macro_rules! impl_register {
             /// The submissions, their `registered` events and their files.
             async fn insert_registered(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
-                group: &[$crate::register_sql::Registration],
-                accepted: &[$crate::register_sql::Accepted],
-                ids: &[i64],
-                event_ids: &[i64],
+                passed: &$crate::register_sql::Passed<'_>,
             ) -> $crate::StoreResult<()> {
                 use ::otklik_domain::lifecycle::{EventKind, Status};
-                let rows: Vec<_> = accepted
-                    .iter()
-                    .zip(ids)
-                    .map(|(a, id)| (a, *id, &group[a.index].0))
-                    .collect();
+                let rows: Vec<_> = passed.each().collect();
                 for chunk in rows.chunks($crate::common::ROWS_PER_INSERT) {
                     let mut insert = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO submissions (id, kind, author_id, subcategory_id, region_id, \
@@ -395,7 +419,7 @@ macro_rules! impl_register {
                              deadline_at, updated_at, municipality_id, route, term_started_at, \
                              channel, origin, public) ",
                     );
-                    insert.push_values(chunk, |mut row, (a, id, s)| {
+                    insert.push_values(chunk, |mut row, (a, s, id, _)| {
                         let at = $crate::common::ts(a.at);
                         row.push_bind(*id)
                             .push_bind(s.kind.as_str())
@@ -422,8 +446,7 @@ macro_rules! impl_register {
                 }
                 let events: Vec<_> = rows
                     .iter()
-                    .zip(event_ids)
-                    .map(|((a, id, s), event_id)| {
+                    .map(|(a, s, id, event_id)| {
                         (
                             *event_id,
                             $crate::common::NewEvent {
@@ -451,7 +474,7 @@ macro_rules! impl_register {
                 Self::insert_events_with_ids(&mut *conn, &events).await?;
                 let files: Vec<_> = rows
                     .iter()
-                    .flat_map(|(_, id, s)| s.attachments.iter().map(move |f| (*id, None, f)))
+                    .flat_map(|(_, s, id, _)| s.attachments.iter().map(move |f| (*id, None, f)))
                     .collect();
                 Self::insert_files_of(&mut *conn, &files).await
             }
@@ -459,19 +482,15 @@ macro_rules! impl_register {
             /// One log leaf per registration, appended in the group's order.
             async fn log_registered(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
-                group: &[$crate::register_sql::Registration],
-                accepted: &[$crate::register_sql::Accepted],
-                ids: &[i64],
-                event_ids: &[i64],
+                passed: &$crate::register_sql::Passed<'_>,
             ) -> $crate::StoreResult<()> {
                 use ::otklik_domain::lifecycle::{EventKind, Status};
-                let mut encoded = Vec::with_capacity(accepted.len());
-                for ((a, id), event_id) in accepted.iter().zip(ids).zip(event_ids) {
-                    let s = &group[a.index].0;
+                let mut encoded = Vec::with_capacity(passed.accepted.len());
+                for (a, s, id, event_id) in passed.each() {
                     let at = $crate::common::ts(a.at);
                     let source = $crate::ledger_sql::LeafSourceRow {
-                        event_id: *event_id,
-                        submission_id: *id,
+                        event_id,
+                        submission_id: id,
                         event_kind: EventKind::Registered.as_str().to_owned(),
                         kind: s.kind.as_str().to_owned(),
                         author_id: s.author.0,
@@ -497,7 +516,7 @@ macro_rules! impl_register {
                         .collect();
                     let salt: [u8; $crate::ledger::SALT_LEN] = ::rand::random();
                     let (leaf, _) = source.leaf(files, &salt)?;
-                    encoded.push((leaf.encode(), salt, leaf.event, *id, *event_id, at));
+                    encoded.push((leaf.encode(), salt, leaf.event, id, event_id, at));
                 }
                 let leaves: Vec<_> = encoded
                     .iter()
@@ -517,23 +536,19 @@ macro_rules! impl_register {
             /// `routed` outbox rows for the registrations held by integrated organisations.
             async fn deliver_registered(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
-                group: &[$crate::register_sql::Registration],
-                accepted: &[$crate::register_sql::Accepted],
-                ids: &[i64],
-                event_ids: &[i64],
+                passed: &$crate::register_sql::Passed<'_>,
             ) -> $crate::StoreResult<()> {
-                let orgs = $crate::register_sql::distinct(accepted.iter().map(|a| group[a.index].0.org.0));
                 let integrated = Self::keyed::<i64>(
                     &mut *conn,
                     "SELECT org_id, org_id FROM org_integrations WHERE org_id IN ",
-                    &orgs,
+                    &passed.orgs(),
                 )
                 .await?;
-                for ((a, id), event_id) in accepted.iter().zip(ids).zip(event_ids) {
-                    let org = group[a.index].0.org.0;
+                for (a, s, id, event_id) in passed.each() {
+                    let org = s.org.0;
                     if integrated.contains_key(&org) {
                         let at = $crate::common::ts(a.at);
-                        Self::enqueue_deliveries(&mut *conn, *id, *event_id, None, org, false, at)
+                        Self::enqueue_deliveries(&mut *conn, id, event_id, None, org, false, at)
                             .await?;
                     }
                 }
@@ -544,15 +559,12 @@ macro_rules! impl_register {
             /// centre's rows for everyone at once, then the outbox rows per kind.
             async fn notify_registered(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
-                group: &[$crate::register_sql::Registration],
-                accepted: &[$crate::register_sql::Accepted],
-                ids: &[i64],
-                event_ids: &[i64],
+                passed: &$crate::register_sql::Passed<'_>,
             ) -> $crate::StoreResult<()> {
                 use ::otklik_domain::lifecycle::{EventKind, Status};
                 use ::otklik_domain::notify::Addressee;
                 let wanted = ::otklik_domain::notify::for_event(EventKind::Registered, false);
-                let orgs = $crate::register_sql::distinct(accepted.iter().map(|a| group[a.index].0.org.0));
+                let orgs = passed.orgs();
                 let organisations: ::std::collections::HashMap<i64, (String, i64)> =
                     Self::rows_among::<(i64, String, i64)>(
                         &mut *conn,
@@ -566,7 +578,7 @@ macro_rules! impl_register {
                 let subcategories = Self::keyed::<String>(
                     &mut *conn,
                     "SELECT id, name FROM subcategories WHERE id IN ",
-                    &$crate::register_sql::distinct(accepted.iter().map(|a| group[a.index].0.subcategory.0)),
+                    &$crate::register_sql::distinct(passed.each().map(|(_, s, _, _)| s.subcategory.0)),
                 )
                 .await?;
                 let mut officials: ::std::collections::HashMap<i64, Vec<i64>> = Default::default();
@@ -583,14 +595,13 @@ macro_rules! impl_register {
                     }
                 }
                 let mut rows = Vec::new();
-                for ((a, id), event_id) in accepted.iter().zip(ids).zip(event_ids) {
-                    let s = &group[a.index].0;
+                for (a, s, id, event_id) in passed.each() {
                     let (organisation, utc_offset_minutes) = organisations
                         .get(&s.org.0)
                         .cloned()
                         .ok_or($crate::StoreError::InvalidReference("unknown_organisation"))?;
                     let vars = $crate::notify_sql::VarsRow {
-                        id: *id,
+                        id,
                         created_at: $crate::common::ts(a.at),
                         deadline_at: $crate::common::ts(a.deadline_at),
                         status: Status::Registered.as_str().to_owned(),
@@ -609,7 +620,7 @@ macro_rules! impl_register {
                             Addressee::Followers => Vec::new(),
                         };
                         for user in people {
-                            rows.push((user, *kind, source.clone(), *id, vars.clone(), $crate::common::ts(a.at)));
+                            rows.push((user, *kind, source.clone(), id, vars.clone(), $crate::common::ts(a.at)));
                         }
                     }
                 }
