@@ -92,6 +92,8 @@ pub(crate) struct Accepted {
     pub route: String,
     /// The author's role, as the log leaf names the actor.
     pub author_role: String,
+    /// The subcategory's name, as notifications name it.
+    pub subcategory_name: String,
 }
 
 /// Ids as a deduplicated, sorted list (for `IN (…)` lookups).
@@ -304,7 +306,11 @@ macro_rules! impl_register {
                     } else {
                         None
                     };
-                    let (None, Some(author_role)) = (refusal, authors.get(&s.author.0)) else {
+                    let (None, Some(author_role), Some(subcategory_name)) = (
+                        refusal,
+                        authors.get(&s.author.0),
+                        subcategories.get(&s.subcategory.0),
+                    ) else {
                         let code = refusal.unwrap_or("unknown_user");
                         results.push(Some(Err($crate::StoreError::InvalidReference(code))));
                         continue;
@@ -360,6 +366,7 @@ macro_rules! impl_register {
                         deadline_at,
                         route,
                         author_role: author_role.clone(),
+                        subcategory_name: subcategory_name.clone(),
                     });
                 }
                 Ok((accepted, results))
@@ -575,12 +582,6 @@ macro_rules! impl_register {
                     .into_iter()
                     .map(|(id, name, offset)| (id, (name, offset)))
                     .collect();
-                let subcategories = Self::keyed::<String>(
-                    &mut *conn,
-                    "SELECT id, name FROM subcategories WHERE id IN ",
-                    &$crate::register_sql::distinct(passed.each().map(|(_, s, _, _)| s.subcategory.0)),
-                )
-                .await?;
                 let mut officials: ::std::collections::HashMap<i64, Vec<i64>> = Default::default();
                 if wanted.iter().any(|(to, _)| *to == Addressee::Holder) {
                     let by_user = Self::keyed::<i64>(
@@ -606,7 +607,7 @@ macro_rules! impl_register {
                         deadline_at: $crate::common::ts(a.deadline_at),
                         status: Status::Registered.as_str().to_owned(),
                         kind: s.kind.as_str().to_owned(),
-                        subcategory: subcategories.get(&s.subcategory.0).cloned().unwrap_or_default(),
+                        subcategory: a.subcategory_name.clone(),
                         organisation,
                         utc_offset_minutes,
                     }
