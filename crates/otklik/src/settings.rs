@@ -5,7 +5,7 @@
 //! provider's client secret may come from `OTKLIK_OIDC_CLIENT_SECRET` instead of the file.
 
 use otklik_web::config::{
-    AnalyticsConfig, DeliveryConfig, IdentityConfig, OidcConfig, RateLimits, Secret,
+    AnalyticsConfig, DeliveryConfig, ExportsConfig, IdentityConfig, OidcConfig, RateLimits, Secret,
     SecurityConfig, SigningConfig,
 };
 use serde::Deserialize;
@@ -23,6 +23,7 @@ pub struct Settings {
     pub notifications: otklik_notify::NotifyConfig,
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
+    pub exports: ExportsConfig,
     pub quality_feed: otklik_web::quality::QualityFeedConfig,
     pub social: crate::social::SocialConfig,
     pub limits: otklik_web::limits::LimitsConfig,
@@ -113,6 +114,7 @@ impl Settings {
         if self.analytics.min_group == 0 {
             return Err("[analytics] min_group must be at least 1".to_owned());
         }
+        self.exports.check()?;
         let rates = [
             ("login_per_ip", self.rate_limits.login_per_ip),
             ("login_per_account", self.rate_limits.login_per_account),
@@ -173,6 +175,9 @@ retry_max_seconds = 600
 [analytics]
 min_group = 10
 
+[exports]
+keep_hours = 48
+
 [limits]
 max_in_flight = 64
 admission_wait_ms = 100
@@ -206,6 +211,8 @@ verification_values = { "11" = "standard", "12" = "verified" }
         assert_eq!(s.rate_limits.login_per_ip.burst, 5);
         assert_eq!(s.delivery.retry_max_seconds, 600);
         assert_eq!(s.analytics.min_group, 10);
+        assert_eq!(s.exports.keep_hours, 48);
+        assert_eq!(Settings::default().exports.keep_hours, 168);
         assert_eq!(s.limits.max_in_flight, 64);
         assert_eq!(s.limits.request_timeout_seconds, 30);
         assert_eq!(
@@ -274,5 +281,11 @@ verification_values = { "11" = "standard", "12" = "verified" }
         assert!(s.check().unwrap_err().contains("login_per_ip"));
         let s = Settings::parse("[limits]\nmax_connections = 0\n").unwrap();
         assert!(s.check().unwrap_err().contains("[limits]"));
+        for hours in ["0", "87601"] {
+            let s = Settings::parse(&format!("[exports]\nkeep_hours = {hours}\n")).unwrap();
+            assert!(s.check().unwrap_err().contains("[exports] keep_hours"));
+        }
+        let e = Settings::parse("[exports]\nkeep_days = 7\n").unwrap_err();
+        assert!(e.contains("unknown key `keep_days`"), "{e}");
     }
 }

@@ -1,6 +1,14 @@
 //! The `ExportJobs` trait's implementation (`impl_export_jobs!`): long exports written in
 //! the background by whichever node leases them (a lease that runs out — a node that
 //! died — lets another start the job again), their progress, and the file in parts.
+//!
+//! Every claim increases the job's `lease_token` (the fencing token) and hands it to the
+//! worker; each write the worker makes names it, and is refused with
+//! `Conflict("export_lease_lost")` and changes nothing once another claim has taken the
+//! job over — so a worker that was only stalled past its lease cannot mix its parts into
+//! the new worker's file. The check and the write are one statement (or one transaction
+//! that starts with it), so a claim cannot slip in between. Finished files are kept for a
+//! while; `expire_export_jobs` then deletes their parts and marks the jobs expired.
 
 use otklik_domain::UserId;
 use time::OffsetDateTime;
@@ -21,7 +29,16 @@ pub struct ExportJob {
     pub error: Option<String>,
     pub created_at: OffsetDateTime,
     pub finished_at: Option<OffsetDateTime>,
+    /// The generation of the current lease (the fencing token): each claim increases it,
+    /// and the claiming worker passes it with every write.
+    pub token: u64,
+    /// When the sweep deleted the file (its retention ran out); `None` while it is kept.
+    pub expired_at: Option<OffsetDateTime>,
 }
+
+/// The code of the refusal of a write whose lease token is no longer current (another
+/// worker took the job over).
+pub const EXPORT_LEASE_LOST: &str = "export_lease_lost";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct JobRow {
@@ -36,6 +53,8 @@ pub(crate) struct JobRow {
     pub error: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    pub lease_token: i64,
+    pub expired_at: Option<i64>,
 }
 
 impl JobRow {
@@ -52,12 +71,23 @@ impl JobRow {
             error: self.error,
             created_at: crate::common::from_ts(self.created_at)?,
             finished_at: self.finished_at.map(crate::common::from_ts).transpose()?,
+            token: crate::ledger_sql::u64_of(self.lease_token, "export_jobs.lease_token")?,
+            expired_at: self.expired_at.map(crate::common::from_ts).transpose()?,
         })
     }
 }
 
 pub(crate) const JOB_COLUMNS: &str = "id, owner_id, kind, format, params, status, rows_done, \
-     bytes, error, created_at, finished_at";
+     bytes, error, created_at, finished_at, lease_token, expired_at";
+
+/// Refuses a write of a lease that is no longer current.
+pub(crate) fn fenced(rows_affected: u64) -> crate::StoreResult<()> {
+    if rows_affected == 0 {
+        Err(crate::StoreError::Conflict(EXPORT_LEASE_LOST))
+    } else {
+        Ok(())
+    }
+}
 
 macro_rules! impl_export_jobs {
     (store: $store:ty, db: $db:ty, write: $write:ident, read: $read:ident,
@@ -107,7 +137,7 @@ macro_rules! impl_export_jobs {
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let claimed = ::sqlx::query_as::<$db, $crate::exports_sql::JobRow>(&format!(
                     "UPDATE export_jobs SET status = 'running', leased_until = $1, started_at = $2, \
-                         rows_done = 0, bytes = 0 \
+                         rows_done = 0, bytes = 0, lease_token = lease_token + 1 \
                      WHERE id = (SELECT id FROM export_jobs WHERE {waiting} ORDER BY id LIMIT 1) \
                        AND {waiting} \
                      RETURNING {}",
@@ -131,28 +161,36 @@ macro_rules! impl_export_jobs {
             async fn add_export_part(
                 &self,
                 id: i64,
+                token: u64,
                 seq: u64,
                 content: &[u8],
                 rows_done: u64,
                 lease_until: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.$write().begin_with($begin_write).await?;
+                // The fence first: it also locks the job's row, so a claim waits for this
+                // transaction (and then drops the part with the rest), or went first and
+                // the fence refuses.
+                let updated = ::sqlx::query::<$db>(
+                    "UPDATE export_jobs SET rows_done = $2, bytes = bytes + $3, leased_until = $4 \
+                     WHERE id = $1 AND lease_token = $5 AND status = 'running'",
+                )
+                .bind(id)
+                .bind($crate::ledger_sql::i64_of(rows_done)?)
+                .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
+                .bind($crate::common::ts(lease_until))
+                .bind($crate::ledger_sql::i64_of(token)?)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // Dropping `tx` rolls back.
+                $crate::exports_sql::fenced(updated)?;
                 ::sqlx::query::<$db>(
                     "INSERT INTO export_parts (job_id, seq, content) VALUES ($1, $2, $3)",
                 )
                 .bind(id)
                 .bind($crate::ledger_sql::i64_of(seq)?)
                 .bind(content)
-                .execute(&mut *tx)
-                .await?;
-                ::sqlx::query::<$db>(
-                    "UPDATE export_jobs SET rows_done = $2, bytes = bytes + $3, leased_until = $4 \
-                     WHERE id = $1",
-                )
-                .bind(id)
-                .bind($crate::ledger_sql::i64_of(rows_done)?)
-                .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
-                .bind($crate::common::ts(lease_until))
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -162,37 +200,91 @@ macro_rules! impl_export_jobs {
             async fn export_job_progress(
                 &self,
                 id: i64,
+                token: u64,
                 rows_done: u64,
                 lease_until: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<()> {
-                ::sqlx::query::<$db>(
-                    "UPDATE export_jobs SET rows_done = $2, leased_until = $3 WHERE id = $1",
+                let updated = ::sqlx::query::<$db>(
+                    "UPDATE export_jobs SET rows_done = $2, leased_until = $3 \
+                     WHERE id = $1 AND lease_token = $4 AND status = 'running'",
                 )
                 .bind(id)
                 .bind($crate::ledger_sql::i64_of(rows_done)?)
                 .bind($crate::common::ts(lease_until))
+                .bind($crate::ledger_sql::i64_of(token)?)
                 .execute(self.$write())
-                .await?;
-                Ok(())
+                .await?
+                .rows_affected();
+                $crate::exports_sql::fenced(updated)
             }
 
             async fn finish_export_job(
                 &self,
                 id: i64,
+                token: u64,
                 error: Option<&str>,
                 now: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<()> {
-                ::sqlx::query::<$db>(
+                let updated = ::sqlx::query::<$db>(
                     "UPDATE export_jobs SET status = $2, error = $3, finished_at = $4, leased_until = 0 \
-                     WHERE id = $1",
+                     WHERE id = $1 AND lease_token = $5 AND status = 'running'",
                 )
                 .bind(id)
                 .bind(if error.is_some() { "failed" } else { "done" })
                 .bind(error)
                 .bind($crate::common::ts(now))
+                .bind($crate::ledger_sql::i64_of(token)?)
                 .execute(self.$write())
+                .await?
+                .rows_affected();
+                $crate::exports_sql::fenced(updated)
+            }
+
+            async fn expire_export_jobs(
+                &self,
+                finished_before: ::time::OffsetDateTime,
+                now: ::time::OffsetDateTime,
+                limit: u32,
+            ) -> $crate::StoreResult<u64> {
+                let before = $crate::common::ts(finished_before);
+                // Nothing to expire (the usual case): no write transaction.
+                let any = ::sqlx::query_scalar::<$db, i64>(
+                    "SELECT COUNT(*) FROM (SELECT id FROM export_jobs \
+                     WHERE expired_at IS NULL AND finished_at < $1 \
+                       AND status IN ('done', 'failed') LIMIT 1) w",
+                )
+                .bind(before)
+                .fetch_one(self.$read())
                 .await?;
-                Ok(())
+                if any == 0 {
+                    return Ok(0);
+                }
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                // Marked first (a concurrent sweep on another node marks each job once,
+                // since the row's lock re-checks `expired_at IS NULL`), then exactly the
+                // marked jobs' parts are deleted.
+                let expired = ::sqlx::query_scalar::<$db, i64>(
+                    "UPDATE export_jobs SET expired_at = $3 \
+                     WHERE id IN (SELECT id FROM export_jobs \
+                                  WHERE expired_at IS NULL AND finished_at < $1 \
+                                    AND status IN ('done', 'failed') \
+                                  ORDER BY finished_at, id LIMIT $2) \
+                       AND expired_at IS NULL AND status IN ('done', 'failed') \
+                     RETURNING id",
+                )
+                .bind(before)
+                .bind(i64::from(limit.clamp(1, 1_000)))
+                .bind($crate::common::ts(now))
+                .fetch_all(&mut *tx)
+                .await?;
+                for id in &expired {
+                    ::sqlx::query::<$db>("DELETE FROM export_parts WHERE job_id = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(expired.len() as u64)
             }
 
             async fn export_job(
@@ -238,7 +330,8 @@ macro_rules! impl_export_jobs {
             ) -> $crate::StoreResult<Option<Vec<u8>>> {
                 Ok(::sqlx::query_scalar::<$db, Vec<u8>>(
                     "SELECT p.content FROM export_parts p JOIN export_jobs j ON j.id = p.job_id \
-                     WHERE p.job_id = $1 AND j.owner_id = $2 AND j.status = 'done' AND p.seq = $3",
+                     WHERE p.job_id = $1 AND j.owner_id = $2 AND j.status = 'done' \
+                       AND j.expired_at IS NULL AND p.seq = $3",
                 )
                 .bind(id)
                 .bind(owner.0)

@@ -19,6 +19,7 @@ pub struct WebConfig {
     pub delivery: DeliveryConfig,
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
+    pub exports: ExportsConfig,
     pub quality_feed: crate::quality::QualityFeedConfig,
     pub limits: crate::limits::LimitsConfig,
     pub metrics: crate::metrics::MetricsConfig,
@@ -36,6 +37,44 @@ pub struct AnalyticsConfig {
 impl Default for AnalyticsConfig {
     fn default() -> Self {
         Self { min_group: 5 }
+    }
+}
+
+/// Background exports of lists (`docs/ANALYTICS.md`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportsConfig {
+    /// How long a finished (or failed) job's file is kept, in hours (1 to
+    /// `MAX_KEEP_HOURS`); then the sweep deletes it and the job shows it expired.
+    pub keep_hours: u32,
+}
+
+impl ExportsConfig {
+    /// Ten years: the longest retention the settings accept.
+    pub const MAX_KEEP_HOURS: u32 = 87_600;
+
+    /// How long a finished file is kept.
+    pub fn keep(&self) -> time::Duration {
+        time::Duration::hours(i64::from(self.keep_hours))
+    }
+
+    /// What the types alone cannot say.
+    pub fn check(&self) -> Result<(), String> {
+        if (1..=Self::MAX_KEEP_HOURS).contains(&self.keep_hours) {
+            Ok(())
+        } else {
+            Err(format!(
+                "[exports] keep_hours must be from 1 to {}",
+                Self::MAX_KEEP_HOURS
+            ))
+        }
+    }
+}
+
+impl Default for ExportsConfig {
+    /// A week.
+    fn default() -> Self {
+        Self { keep_hours: 168 }
     }
 }
 

@@ -14,6 +14,7 @@ mod crash;
 mod discussions;
 mod documents;
 mod duplicates;
+mod exports;
 mod identity;
 mod integrations;
 mod monitoring;

@@ -1,5 +1,6 @@
 //! Background exports of lists: the request (a POST form on every list page), the
-//! owner's jobs with their progress, and the finished file, streamed part by part.
+//! owner's jobs with their progress, and the finished file, streamed part by part — kept
+//! for `[exports] keep_hours`, then `410 Gone` (the job itself stays listed, marked so).
 
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -8,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use futures_util::StreamExt;
 use otklik_store::ExportJob;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -87,13 +89,22 @@ pub struct JobView {
     pub status: &'static str,
     pub done: bool,
     pub running: bool,
+    /// The file was deleted when its retention ran out.
+    pub expired: bool,
     pub rows: u64,
     pub size: String,
     pub created: String,
+    /// Until when a finished file is kept.
+    pub kept_until: Option<String>,
     pub error: Option<&'static str>,
 }
 
-fn view(job: &ExportJob) -> JobView {
+/// What a page says of a job whose file was deleted when its retention ran out.
+pub const EXPIRED: &str = "Файл удалён по истечении срока хранения";
+
+fn view(job: &ExportJob, keep: time::Duration) -> JobView {
+    let expired = job.expired_at.is_some();
+    let done = job.status == "done" && !expired;
     JobView {
         id: job.id,
         href: format!("/exports/{}", job.id),
@@ -101,14 +112,21 @@ fn view(job: &ExportJob) -> JobView {
         status: match job.status.as_str() {
             "queued" => "В очереди",
             "running" => "Готовится",
+            "done" if expired => EXPIRED,
             "done" => "Готово",
             _ => "Не удалось",
         },
-        done: job.status == "done",
+        done,
         running: matches!(job.status.as_str(), "queued" | "running"),
+        expired,
         rows: job.rows_done,
         size: messages::size(job.bytes),
         created: messages::datetime(job.created_at),
+        kept_until: job
+            .finished_at
+            .filter(|_| done)
+            .and_then(|at| at.checked_add(keep))
+            .map(messages::datetime),
         error: job.error.as_deref().map(messages::error),
     }
 }
@@ -118,6 +136,18 @@ fn view(job: &ExportJob) -> JobView {
 pub struct ExportsPage {
     pub chrome: Chrome,
     pub jobs: Vec<JobView>,
+    /// How long a finished file is kept: «7 дней», «36 часов».
+    pub keep: String,
+}
+
+/// `[exports] keep_hours` in words: whole days as days, anything else as hours.
+fn keep_words(hours: u32) -> String {
+    let (n, one, few, many) = if hours.is_multiple_of(24) {
+        (hours / 24, "день", "дня", "дней")
+    } else {
+        (hours, "час", "часа", "часов")
+    };
+    format!("{n} {}", super::polls::plural(u64::from(n), one, few, many))
 }
 
 #[derive(Template)]
@@ -132,7 +162,11 @@ async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageE
     let jobs = state.store.export_jobs_of(user.id, 50).await?;
     Ok(render(&ExportsPage {
         chrome: Chrome::new(&ctx, "Выгрузки"),
-        jobs: jobs.iter().map(view).collect(),
+        jobs: jobs
+            .iter()
+            .map(|job| view(job, state.config.exports.keep()))
+            .collect(),
+        keep: keep_words(state.config.exports.keep_hours),
     }))
 }
 
@@ -149,7 +183,7 @@ async fn show(
     let job = state.store.export_job(job_id(&id)?, user.id).await?;
     Ok(render(&ExportPage {
         chrome: Chrome::new(&ctx, "Выгрузка"),
-        job: view(&job),
+        job: view(&job, state.config.exports.keep()),
     }))
 }
 
@@ -160,12 +194,21 @@ async fn file(
 ) -> Result<Response, PageError> {
     let user = ctx.require_user()?;
     let job = state.store.export_job(job_id(&id)?, user.id).await?;
+    let expired = || AppError::new(axum::http::StatusCode::GONE, "export_expired");
+    if job.expired_at.is_some() {
+        return Err(expired().into());
+    }
     if job.status != "done" {
         return Err(AppError::new(axum::http::StatusCode::CONFLICT, "export_not_ready").into());
     }
     let (store, owner, id) = (state.store.clone(), user.id, job.id);
+    // The first part is read before answering: a finished file has at least one, so none
+    // means the sweep deleted it a moment ago.
+    let Some(first) = store.export_part(id, owner, 0).await? else {
+        return Err(expired().into());
+    };
     // One part in memory at a time.
-    let parts = futures_util::stream::unfold(0u64, move |seq| {
+    let rest = futures_util::stream::unfold(1u64, move |seq| {
         let store = store.clone();
         async move {
             match store.export_part(id, owner, seq).await {
@@ -178,10 +221,26 @@ async fn file(
             }
         }
     });
+    let parts = futures_util::stream::once(async move { Ok(Bytes::from(first)) }).chain(rest);
     let (media, name) = if job.format == "xlsx" {
         (export::XLSX, format!("otklik-export-{id}.xlsx"))
     } else {
         (export::CSV, format!("otklik-export-{id}.csv"))
     };
     Ok(export::download(Body::from_stream(parts), media, &name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_in_words() {
+        assert_eq!(keep_words(168), "7 дней");
+        assert_eq!(keep_words(24), "1 день");
+        assert_eq!(keep_words(48), "2 дня");
+        assert_eq!(keep_words(36), "36 часов");
+        assert_eq!(keep_words(1), "1 час");
+        assert_eq!(keep_words(22), "22 часа");
+    }
 }

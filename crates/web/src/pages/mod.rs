@@ -139,6 +139,7 @@ impl IntoResponse for PageError {
 fn title_for(status: StatusCode) -> &'static str {
     match status {
         StatusCode::NOT_FOUND => "Не найдено",
+        StatusCode::GONE => "Больше недоступно",
         StatusCode::FORBIDDEN => "Доступ запрещён",
         StatusCode::PAYLOAD_TOO_LARGE => "Слишком большой запрос",
         StatusCode::TOO_MANY_REQUESTS => "Слишком много попыток",

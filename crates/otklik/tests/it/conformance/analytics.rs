@@ -428,21 +428,27 @@ pub(super) async fn export_jobs_are_leased_resumed_and_private(store: Arc<dyn St
         s.claim_export_job(T0, lease).await.unwrap().is_none(),
         "leased"
     );
-    s.add_export_part(id, 0, b"first", 10, T0 + Duration::seconds(60))
+    s.add_export_part(id, job.token, 0, b"first", 10, T0 + Duration::seconds(60))
         .await
         .unwrap();
     // Its node dies: after the lease another takes it again, from nothing.
     let later = T0 + Duration::seconds(61);
     let again = s.claim_export_job(later, lease).await.unwrap().unwrap();
     assert_eq!((again.id, again.rows_done, again.bytes), (id, 0, 0));
-    s.add_export_part(id, 0, b"hello ", 1, later).await.unwrap();
-    s.add_export_part(id, 1, b"world", 2, later).await.unwrap();
+    s.add_export_part(id, again.token, 0, b"hello ", 1, later)
+        .await
+        .unwrap();
+    s.add_export_part(id, again.token, 1, b"world", 2, later)
+        .await
+        .unwrap();
     assert_eq!(
         s.export_part(id, me, 0).await.unwrap(),
         None,
         "not done yet"
     );
-    s.finish_export_job(id, None, later).await.unwrap();
+    s.finish_export_job(id, again.token, None, later)
+        .await
+        .unwrap();
     let done = s.export_job(id, me).await.unwrap();
     assert_eq!(
         (done.status.as_str(), done.rows_done, done.bytes),
@@ -458,8 +464,8 @@ pub(super) async fn export_jobs_are_leased_resumed_and_private(store: Arc<dyn St
         .create_export_job(me, "submissions", "xlsx", "{}", T0)
         .await
         .unwrap();
-    s.claim_export_job(later, lease).await.unwrap().unwrap();
-    s.finish_export_job(failed, Some("internal_error"), later)
+    let failing = s.claim_export_job(later, lease).await.unwrap().unwrap();
+    s.finish_export_job(failed, failing.token, Some("internal_error"), later)
         .await
         .unwrap();
     let mine = s.export_jobs_of(me, 10).await.unwrap();
