@@ -715,6 +715,200 @@ pub fn cells_of(delta: &Delta) -> impl Iterator<Item = (Mask, Grain, i64, CellKe
     })
 }
 
+// --- social-media incidents ----------------------------------------------------------------
+
+/// A counter of social-media incidents (`docs/SOCIAL.md`). Channel and kind do not apply
+/// to them (their channel is social media by nature), so they are kept in cells of their
+/// own, keyed by region, organisation and subcategory only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocialMeasure {
+    /// An incident was opened (by an ingest, or split off another).
+    Opened,
+    /// It was answered publicly.
+    Answered,
+    /// … by the deadline in force then.
+    AnsweredOnTime,
+    /// Its deadline passed while it was open (the monitor's breach).
+    Breached,
+    /// It was dismissed (not relevant, spam, no problem).
+    Dismissed,
+}
+
+/// How many social measures there are (the length of [`SocialFigures`]).
+pub const SOCIAL_MEASURES: usize = 5;
+
+impl SocialMeasure {
+    /// Every measure, in storage order.
+    pub const ALL: [SocialMeasure; SOCIAL_MEASURES] = [
+        SocialMeasure::Opened,
+        SocialMeasure::Answered,
+        SocialMeasure::AnsweredOnTime,
+        SocialMeasure::Breached,
+        SocialMeasure::Dismissed,
+    ];
+
+    /// The position in [`SocialFigures`].
+    pub fn index(self) -> usize {
+        position(&SocialMeasure::ALL, self)
+    }
+
+    /// The storage column (a fixed identifier, never user input).
+    pub fn column(self) -> &'static str {
+        match self {
+            SocialMeasure::Opened => "opened",
+            SocialMeasure::Answered => "answered",
+            SocialMeasure::AnsweredOnTime => "answered_on_time",
+            SocialMeasure::Breached => "breached",
+            SocialMeasure::Dismissed => "dismissed",
+        }
+    }
+}
+
+/// The counters of social-media incidents in one cell (or a sum of cells).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SocialFigures(pub [i64; SOCIAL_MEASURES]);
+
+impl SocialFigures {
+    pub fn get(&self, measure: SocialMeasure) -> i64 {
+        self.0[measure.index()]
+    }
+
+    pub fn bump(&mut self, measure: SocialMeasure) {
+        self.0[measure.index()] += 1;
+    }
+
+    pub fn add(&mut self, other: &SocialFigures) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0.iter()) {
+            *mine += theirs;
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.iter().all(|v| *v == 0)
+    }
+
+    /// Public answers given after the deadline in force then.
+    pub fn answered_late(&self) -> i64 {
+        self.get(SocialMeasure::Answered) - self.get(SocialMeasure::AnsweredOnTime)
+    }
+
+    /// The share of public answers given by their deadline, when any were given.
+    pub fn on_time_share(&self) -> Option<f64> {
+        ratio(
+            self.get(SocialMeasure::AnsweredOnTime),
+            self.get(SocialMeasure::Answered),
+        )
+    }
+}
+
+/// The projections of social cells kept in storage, smallest first: the submissions'
+/// [`MATERIALISED`] without channel and kind.
+pub const SOCIAL_MATERIALISED: [Mask; 5] = [
+    Mask(0),         // totals
+    Mask(1 | 2),     // region, organisation
+    Mask(4),         // subcategory
+    Mask(1),         // region
+    Mask(1 | 2 | 4), // region, organisation, subcategory
+];
+
+/// The dimensions social cells keep (channel and kind never apply).
+pub const SOCIAL_DIMS: Mask = Mask(1 | 2 | 4);
+
+/// The smallest materialised social projection that keeps `needed` (channel and kind
+/// dropped).
+pub fn social_projection_for(needed: Mask) -> Mask {
+    let needed = Mask(needed.0 & SOCIAL_DIMS.0);
+    SOCIAL_MATERIALISED
+        .into_iter()
+        .find(|m| m.covers(needed))
+        .unwrap_or(SOCIAL_DIMS)
+}
+
+/// Where a social incident is counted: its region, its organisation and its subcategory
+/// at the time (each unknown when nobody could place, route or classify it: 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SocialRoute {
+    pub region: Option<i64>,
+    pub org: Option<i64>,
+    pub subcategory: Option<i64>,
+}
+
+impl SocialRoute {
+    fn key(self) -> CellKey {
+        CellKey {
+            region: self.region.unwrap_or(0),
+            org: self.org.unwrap_or(0),
+            subcategory: self.subcategory.unwrap_or(0),
+            channel: None,
+            kind: None,
+        }
+    }
+}
+
+/// What one logged change of a social incident adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocialDelta {
+    /// Channel and kind are always `None`.
+    pub key: CellKey,
+    pub at: i64,
+    pub measures: Vec<SocialMeasure>,
+    /// The bucket of the time from opening to the public answer.
+    pub answer_bucket: Option<usize>,
+}
+
+impl SocialDelta {
+    fn one(route: SocialRoute, at: i64, measure: SocialMeasure) -> Self {
+        SocialDelta {
+            key: route.key(),
+            at,
+            measures: vec![measure],
+            answer_bucket: None,
+        }
+    }
+
+    /// An incident opened at `at` under `route`.
+    pub fn opened(route: SocialRoute, at: i64) -> Self {
+        SocialDelta::one(route, at, SocialMeasure::Opened)
+    }
+
+    /// The public answer at `at` of an incident opened at `opened_at`, due at `due_at`
+    /// (on time when given by it, as submissions' answers are).
+    pub fn answered(route: SocialRoute, opened_at: i64, due_at: i64, at: i64) -> Self {
+        let mut delta = SocialDelta::one(route, at, SocialMeasure::Answered);
+        if at <= due_at {
+            delta.measures.push(SocialMeasure::AnsweredOnTime);
+        }
+        delta.answer_bucket = Some(bucket_of(at - opened_at));
+        delta
+    }
+
+    /// The monitor found the incident open past its deadline at `at`.
+    pub fn breached(route: SocialRoute, at: i64) -> Self {
+        SocialDelta::one(route, at, SocialMeasure::Breached)
+    }
+
+    /// The incident was dismissed at `at`.
+    pub fn dismissed(route: SocialRoute, at: i64) -> Self {
+        SocialDelta::one(route, at, SocialMeasure::Dismissed)
+    }
+}
+
+/// The social cells a delta changes: every materialised social projection, by day and by
+/// month.
+pub fn social_cells_of(
+    delta: &SocialDelta,
+) -> impl Iterator<Item = (Mask, Grain, i64, CellKey)> + '_ {
+    let day = day_of(delta.at);
+    let month = month_of_day(day);
+    SOCIAL_MATERIALISED.into_iter().flat_map(move |mask| {
+        let key = delta.key.project(mask);
+        [
+            (mask, Grain::Day, day, key),
+            (mask, Grain::Month, month, key),
+        ]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -813,6 +1007,53 @@ mod tests {
             "{median}"
         );
         assert_eq!(h.quantile(Timing::Take, 0.5), None);
+    }
+
+    #[test]
+    fn social_answers_are_on_time_by_their_deadline_and_timed_from_opening() {
+        let route = SocialRoute {
+            region: Some(7),
+            org: None,
+            subcategory: Some(3),
+        };
+        let opened = 1_000_000;
+        let on_time = SocialDelta::answered(route, opened, opened + 86_400, opened + 86_400);
+        assert_eq!(
+            on_time.measures,
+            vec![SocialMeasure::Answered, SocialMeasure::AnsweredOnTime]
+        );
+        assert_eq!(on_time.answer_bucket, Some(bucket_of(86_400)));
+        assert_eq!((on_time.key.org, on_time.key.region), (0, 7));
+        assert_eq!((on_time.key.channel, on_time.key.kind), (None, None));
+        let late = SocialDelta::answered(route, opened, opened + 86_400, opened + 86_401);
+        assert_eq!(late.measures, vec![SocialMeasure::Answered]);
+        let mut f = SocialFigures::default();
+        for m in on_time.measures.iter().chain(&late.measures) {
+            f.bump(*m);
+        }
+        assert_eq!((f.answered_late(), f.on_time_share()), (1, Some(0.5)));
+    }
+
+    #[test]
+    fn social_projections_keep_what_a_query_needs() {
+        let columns: std::collections::BTreeSet<_> =
+            SocialMeasure::ALL.iter().map(|m| m.column()).collect();
+        assert_eq!(columns.len(), SOCIAL_MEASURES);
+        assert_eq!(social_projection_for(Mask::NONE), Mask(0));
+        assert_eq!(social_projection_for(Mask::of(&[Dim::Org])), Mask(3));
+        assert_eq!(
+            social_projection_for(Mask::of(&[Dim::Subcategory, Dim::Channel])),
+            Mask(4)
+        );
+        assert_eq!(
+            social_projection_for(Mask::of(&[Dim::Org, Dim::Subcategory])),
+            Mask(7)
+        );
+        let delta = SocialDelta::opened(SocialRoute::default(), 0);
+        assert_eq!(
+            social_cells_of(&delta).count(),
+            2 * SOCIAL_MATERIALISED.len()
+        );
     }
 
     proptest! {

@@ -7,7 +7,8 @@
 
 use otklik_domain::analytics::{
     incident_delta, ChannelKey, Delta, Dim, EventFacts, Figures, Grain, Histograms, KindKey, Mask,
-    Measure, Replay, SubmissionFacts, Timing,
+    Measure, Replay, SocialDelta, SocialFigures, SocialMeasure, SocialRoute, SubmissionFacts,
+    Timing,
 };
 use otklik_domain::lifecycle::{
     Channel, EventKind, IncidentKind, RejectionGround, Score, SubmissionKind,
@@ -44,6 +45,15 @@ impl AnalyticsFilter {
             dims.push(Dim::Kind);
         }
         dims
+    }
+
+    /// The filter as social cells read it: channel and kind do not apply.
+    pub(crate) fn for_social(&self) -> AnalyticsFilter {
+        AnalyticsFilter {
+            channel: None,
+            kind: None,
+            ..self.clone()
+        }
     }
 
     pub(crate) fn matches_nothing(&self) -> bool {
@@ -100,6 +110,27 @@ pub struct CellSum {
     pub period: Option<i64>,
     pub figures: Figures,
     pub times: Histograms,
+}
+
+/// One group's social-media incident sums (dimensions outside the grouping are 0; channel
+/// and kind are always `None`: they do not apply to social incidents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocialSum {
+    pub key: otklik_domain::analytics::CellKey,
+    /// The day or month number, when the query keeps periods apart.
+    pub period: Option<i64>,
+    pub figures: SocialFigures,
+    /// Times from opening to the public answer, under [`Timing::Answer`].
+    pub times: Histograms,
+}
+
+/// What one report reads in one snapshot: the follower's position, the submissions'
+/// queries' sums and the social queries' sums, each in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyticsAnswers {
+    pub position: AnalyticsPosition,
+    pub cells: Vec<Vec<CellSum>>,
+    pub social: Vec<Vec<SocialSum>>,
 }
 
 /// What one run of the follower did.
@@ -220,6 +251,8 @@ pub(crate) fn answer_period(query: &CellQuery, grain: Grain, period: i64) -> Opt
 #[derive(Default)]
 pub(crate) struct Batch {
     pub cells: BTreeMap<CellId, (Figures, TimeCounts)>,
+    /// Social-media incidents' cells: counters and answer times per bucket.
+    pub social: BTreeMap<CellId, (SocialFigures, BTreeMap<usize, i64>)>,
     pub counted: u64,
 }
 
@@ -240,6 +273,168 @@ impl Batch {
             }
         }
     }
+
+    pub fn add_social(&mut self, delta: &SocialDelta) {
+        self.counted += 1;
+        for cell in otklik_domain::analytics::social_cells_of(delta) {
+            let (figures, times) = self.social.entry(cell).or_default();
+            for measure in &delta.measures {
+                figures.bump(*measure);
+            }
+            if let Some(bucket) = delta.answer_bucket {
+                *times.entry(bucket).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// A `social` leaf's fields analytics reads (`social_sql::ingest_leaf`, `action_leaf`);
+/// others are ignored.
+#[derive(serde::Deserialize)]
+pub(crate) struct SocialLeafFields {
+    pub event: String,
+    /// The incident acted on (`social_incident`).
+    #[serde(default)]
+    pub incident: Option<i64>,
+    #[serde(default)]
+    pub action: Option<String>,
+    /// The incidents the leaf opened, with their routes then (leaves written before
+    /// openings were recorded have none).
+    #[serde(default)]
+    pub opened: Vec<crate::social_sql::OpenedLeaf>,
+    pub at: i64,
+}
+
+/// A register incident leaf about a social incident (`admin_sql::RegisterRow::leaf`).
+#[derive(serde::Deserialize)]
+pub(crate) struct SocialBreachLeafFields {
+    pub incident: String,
+    #[serde(default)]
+    pub social_incident: Option<i64>,
+    #[serde(default)]
+    pub org: Option<i64>,
+    #[serde(default)]
+    pub region: Option<i64>,
+    pub at: i64,
+}
+
+/// What a leaf says happened to a social incident, before its row is read.
+pub(crate) enum SocialCounted {
+    /// Self-contained: the route is in the leaf.
+    Opened(SocialRoute, i64),
+    /// The incident's row holds the rest: closed, it never changes again.
+    Answered(i64, i64),
+    Dismissed(i64, i64),
+    /// The breach leaf's organisation and region (those when it was found); the
+    /// subcategory, which never changes, from the row.
+    Breached(i64, Option<i64>, Option<i64>, i64),
+}
+
+impl SocialCounted {
+    /// The incident whose row is needed, if any.
+    pub fn row(&self) -> Option<i64> {
+        match self {
+            SocialCounted::Opened(..) => None,
+            SocialCounted::Answered(id, _)
+            | SocialCounted::Dismissed(id, _)
+            | SocialCounted::Breached(id, ..) => Some(*id),
+        }
+    }
+}
+
+/// What analytics reads of a social incident's row: only what never changes once the
+/// incident is closed (route, opening, deadline) or at all (region, subcategory).
+#[derive(sqlx::FromRow)]
+pub(crate) struct SocialFactsRow {
+    pub id: i64,
+    pub region_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub subcategory_id: Option<i64>,
+    pub created_at: i64,
+    pub due_at: i64,
+}
+
+/// What a `social` leaf or a social breach leaf counts (nothing for other leaves).
+pub(crate) fn social_counted(kind: &str, data: &[u8]) -> crate::StoreResult<Vec<SocialCounted>> {
+    let corrupt = || crate::common::corrupt("log_leaves.data");
+    match kind {
+        "social" => {
+            let leaf: SocialLeafFields = serde_json::from_slice(data).map_err(|_| corrupt())?;
+            let mut counted: Vec<SocialCounted> = leaf
+                .opened
+                .iter()
+                .map(|o| {
+                    SocialCounted::Opened(
+                        SocialRoute {
+                            region: o.region,
+                            org: o.org,
+                            subcategory: o.subcategory,
+                        },
+                        leaf.at,
+                    )
+                })
+                .collect();
+            if let ("social_incident", Some(id)) = (leaf.event.as_str(), leaf.incident) {
+                match leaf.action.as_deref() {
+                    Some("answered") => counted.push(SocialCounted::Answered(id, leaf.at)),
+                    Some("dismissed") => counted.push(SocialCounted::Dismissed(id, leaf.at)),
+                    _ => {}
+                }
+            }
+            Ok(counted)
+        }
+        "incident" => {
+            let leaf: SocialBreachLeafFields =
+                serde_json::from_slice(data).map_err(|_| corrupt())?;
+            Ok(match (leaf.incident.as_str(), leaf.social_incident) {
+                ("late_social_answer", Some(id)) => {
+                    vec![SocialCounted::Breached(id, leaf.org, leaf.region, leaf.at)]
+                }
+                _ => Vec::new(),
+            })
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The deltas of a batch's social leaves, given the rows they need (a leaf whose row is
+/// missing counts nothing).
+pub(crate) fn social_deltas(
+    counted: Vec<SocialCounted>,
+    rows: &HashMap<i64, SocialFactsRow>,
+) -> Vec<SocialDelta> {
+    let route = |row: &SocialFactsRow| SocialRoute {
+        region: row.region_id,
+        org: row.org_id,
+        subcategory: row.subcategory_id,
+    };
+    counted
+        .into_iter()
+        .filter_map(|item| match item {
+            SocialCounted::Opened(r, at) => Some(SocialDelta::opened(r, at)),
+            SocialCounted::Answered(id, at) => rows
+                .get(&id)
+                .map(|row| SocialDelta::answered(route(row), row.created_at, row.due_at, at)),
+            SocialCounted::Dismissed(id, at) => rows
+                .get(&id)
+                .map(|row| SocialDelta::dismissed(route(row), at)),
+            SocialCounted::Breached(id, org, region, at) => rows.get(&id).map(|row| {
+                SocialDelta::breached(
+                    SocialRoute {
+                        region,
+                        org,
+                        subcategory: row.subcategory_id,
+                    },
+                    at,
+                )
+            }),
+        })
+        .collect()
+}
+
+/// The social measure columns in storage order.
+pub(crate) fn social_columns() -> Vec<&'static str> {
+    SocialMeasure::ALL.iter().map(|m| m.column()).collect()
 }
 
 /// The dimension values of a cell as stored.
@@ -444,7 +639,7 @@ macro_rules! impl_analytics {
                 .await?;
                 let leaves = ::sqlx::query_as::<$db, (i64, String, Option<i64>, Option<i64>, Option<Vec<u8>>)>(
                     "SELECT idx, kind, submission_id, event_id, \
-                            CASE WHEN kind = 'incident' THEN data ELSE NULL END \
+                            CASE WHEN kind IN ('incident', 'social') THEN data ELSE NULL END \
                      FROM log_leaves WHERE idx >= $1 ORDER BY idx LIMIT $2",
                 )
                 .bind(cursor)
@@ -462,6 +657,7 @@ macro_rules! impl_analytics {
                 let end = last + 1;
                 let mut history: BTreeMap<(i64, i64), Counted> = BTreeMap::new();
                 let mut submissions: BTreeSet<i64> = BTreeSet::new();
+                let mut social: Vec<SocialCounted> = Vec::new();
                 for (idx, kind, submission, event, data) in &leaves {
                     match (kind.as_str(), submission, event, data) {
                         (_, Some(submission), Some(_), _) => {
@@ -477,6 +673,10 @@ macro_rules! impl_analytics {
                                 Counted::Incident(kind, leaf.org, leaf.region, leaf.at),
                             );
                             submissions.insert(*submission);
+                        }
+                        // Social-media incidents: openings, answers, dismissals, breaches.
+                        (kind @ ("social" | "incident"), None, None, Some(data)) => {
+                            social.extend(social_counted(kind, data)?);
                         }
                         _ => {}
                     }
@@ -508,7 +708,25 @@ macro_rules! impl_analytics {
                         history.insert((row.submission_id, row.idx), Counted::Event(row.facts()?));
                     }
                 }
-                let batch = replay_batch(cursor, &facts, history);
+                let mut batch = replay_batch(cursor, &facts, history);
+                let rows: BTreeSet<i64> = social.iter().filter_map(SocialCounted::row).collect();
+                let mut social_rows: HashMap<i64, SocialFactsRow> = HashMap::new();
+                if !rows.is_empty() {
+                    // Ids are integers read from the log: safe to list in the statement.
+                    let list = rows.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+                    for row in ::sqlx::query_as::<$db, SocialFactsRow>(&format!(
+                        "SELECT id, region_id, org_id, subcategory_id, created_at, due_at \
+                         FROM social_incidents WHERE id IN ({list})"
+                    ))
+                    .fetch_all(&mut *tx)
+                    .await?
+                    {
+                        social_rows.insert(row.id, row);
+                    }
+                }
+                for delta in social_deltas(social, &social_rows) {
+                    batch.add_social(&delta);
+                }
                 Self::analytics_write(&mut *tx, &batch).await?;
                 ::sqlx::query::<$db>(
                     "UPDATE analytics_state SET next_idx = $1, counted = counted + $2, updated_at = $3 \
@@ -546,6 +764,8 @@ macro_rules! impl_analytics {
                     .await?;
                 ::sqlx::query::<$db>("DELETE FROM analytics_cells").execute(&mut *tx).await?;
                 ::sqlx::query::<$db>("DELETE FROM analytics_times").execute(&mut *tx).await?;
+                ::sqlx::query::<$db>("DELETE FROM analytics_social_cells").execute(&mut *tx).await?;
+                ::sqlx::query::<$db>("DELETE FROM analytics_social_times").execute(&mut *tx).await?;
                 ::sqlx::query::<$db>(
                     "UPDATE analytics_state SET next_idx = 0, counted = 0, updated_at = $1 WHERE id = 1",
                 )
@@ -620,10 +840,19 @@ macro_rules! impl_analytics {
                 ))
             }
 
+            async fn analytics_social_cells(
+                &self,
+                query: &$crate::CellQuery,
+            ) -> $crate::StoreResult<Vec<$crate::SocialSum>> {
+                let mut conn = self.$read().acquire().await?;
+                Self::analytics_social_sums(&mut *conn, query).await
+            }
+
             async fn analytics_read(
                 &self,
                 queries: &[$crate::CellQuery],
-            ) -> $crate::StoreResult<($crate::AnalyticsPosition, Vec<Vec<$crate::CellSum>>)> {
+                social: &[$crate::CellQuery],
+            ) -> $crate::StoreResult<$crate::AnalyticsAnswers> {
                 // One snapshot: every table of a report agrees with the others.
                 let mut tx = self.$read().begin_with($begin_read).await?;
                 let (cursor, counted, size) = ::sqlx::query_as::<$db, (i64, i64, i64)>(
@@ -637,12 +866,20 @@ macro_rules! impl_analytics {
                     log_size: $crate::ledger_sql::u64_of(size, "log_state.size")?,
                     counted: $crate::ledger_sql::u64_of(counted, "analytics_state.counted")?,
                 };
-                let mut answers = Vec::with_capacity(queries.len());
+                let mut cells = Vec::with_capacity(queries.len());
                 for query in queries {
-                    answers.push(Self::analytics_sums(&mut *tx, query).await?);
+                    cells.push(Self::analytics_sums(&mut *tx, query).await?);
+                }
+                let mut social_sums = Vec::with_capacity(social.len());
+                for query in social {
+                    social_sums.push(Self::analytics_social_sums(&mut *tx, query).await?);
                 }
                 tx.commit().await?;
-                Ok((position, answers))
+                Ok($crate::AnalyticsAnswers {
+                    position,
+                    cells,
+                    social: social_sums,
+                })
             }
         }
 
@@ -730,6 +967,100 @@ macro_rules! impl_analytics {
                     .collect())
             }
 
+            /// The social-media incident sums one query asks for (channel and kind, which do
+            /// not apply, dropped from its filter and grouping), on the given connection.
+            async fn analytics_social_sums(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                query: &$crate::CellQuery,
+            ) -> $crate::StoreResult<Vec<$crate::SocialSum>> {
+                use $crate::analytics_sql::*;
+                use ::otklik_domain::analytics::{
+                    social_projection_for, Dim, Histograms, Mask, SocialFigures, Timing,
+                };
+                use ::sqlx::Row;
+                use ::std::collections::BTreeMap;
+                let query = $crate::CellQuery {
+                    filter: query.filter.for_social(),
+                    group: query
+                        .group
+                        .iter()
+                        .copied()
+                        .filter(|d| !matches!(d, Dim::Channel | Dim::Kind))
+                        .collect(),
+                    ..query.clone()
+                };
+                if query.filter.matches_nothing() {
+                    return Ok(Vec::new());
+                }
+                let mut needed = query.filter.dims();
+                needed.extend(query.group.iter().copied());
+                let mask = social_projection_for(Mask::of(&needed));
+                let (dims, group_by) = dim_select(&query.group, query.series.is_some());
+                let conditions = query.filter.conditions();
+                let sums = social_columns()
+                    .iter()
+                    .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (SocialFigures, Histograms)> =
+                    BTreeMap::new();
+                // The tables have no channel and kind: the constants `dim_select` writes for
+                // them (never grouped here) read the same.
+                let place = |row: &<$db as ::sqlx::Database>::Row, grain| {
+                    let key = key_of(
+                        row.try_get::<i64, _>(0)?,
+                        row.try_get::<i64, _>(1)?,
+                        row.try_get::<i64, _>(2)?,
+                        "",
+                        "",
+                    );
+                    let period = answer_period(&query, grain, row.try_get::<i64, _>(5)?);
+                    Ok::<_, $crate::StoreError>((key, period))
+                };
+                for (grain, from, to) in plan_ranges(&query) {
+                    let rows = ::sqlx::query::<$db>(&format!(
+                        "SELECT {dims}, {sums} FROM analytics_social_cells \
+                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                         GROUP BY {group_by}"
+                    ))
+                    .bind(i64::from(mask.0))
+                    .bind(grain.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for row in rows {
+                        let (key, period) = place(&row, grain)?;
+                        let mut figures = SocialFigures::default();
+                        for (i, slot) in figures.0.iter_mut().enumerate() {
+                            *slot = row.try_get::<i64, _>(6 + i)?;
+                        }
+                        answer.entry((key, period)).or_default().0.add(&figures);
+                    }
+                    let rows = ::sqlx::query::<$db>(&format!(
+                        "SELECT {dims}, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_social_times \
+                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                         GROUP BY {group_by}, bucket"
+                    ))
+                    .bind(i64::from(mask.0))
+                    .bind(grain.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for row in rows {
+                        let (key, period) = place(&row, grain)?;
+                        let bucket = usize::try_from(row.try_get::<i64, _>(6)?).unwrap_or(usize::MAX);
+                        let count = row.try_get::<i64, _>(7)?;
+                        answer.entry((key, period)).or_default().1.add_count(Timing::Answer, bucket, count);
+                    }
+                }
+                Ok(answer
+                    .into_iter()
+                    .map(|((key, period), (figures, times))| $crate::SocialSum { key, period, figures, times })
+                    .collect())
+            }
+
             /// Adds a batch's sums to the stored cells: multi-row upserts that add.
             async fn analytics_write(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
@@ -799,6 +1130,75 @@ macro_rules! impl_analytics {
                             .bind(channel)
                             .bind(kind)
                             .bind(timing.as_str())
+                            .bind(i64::try_from(*bucket).unwrap_or(0))
+                            .bind(n);
+                    }
+                    statement.execute(&mut *conn).await?;
+                }
+                Self::analytics_write_social(&mut *conn, batch).await
+            }
+
+            /// Adds a batch's social-media incident sums: multi-row upserts that add.
+            async fn analytics_write_social(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                batch: &$crate::analytics_sql::Batch,
+            ) -> $crate::StoreResult<()> {
+                use $crate::analytics_sql::*;
+                let columns = social_columns();
+                let key_columns = "mask, grain, period, region_id, org_id, subcategory_id";
+                let anonymous = <$db as ::sqlx::Database>::NAME == "SQLite";
+                let cells: Vec<_> = batch.social.iter().collect();
+                for chunk in cells.chunks(200) {
+                    let mut sql = format!(
+                        "INSERT INTO analytics_social_cells ({key_columns}, {}) VALUES ",
+                        columns.join(", ")
+                    );
+                    sql.push_str(&values_rows(chunk.len(), 6 + columns.len(), anonymous));
+                    sql.push_str(&format!(" ON CONFLICT ({key_columns}) DO UPDATE SET "));
+                    sql.push_str(
+                        &columns
+                            .iter()
+                            .map(|c| format!("{c} = analytics_social_cells.{c} + excluded.{c}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                    let mut statement = ::sqlx::query::<$db>(&sql);
+                    for ((mask, grain, period, key), (figures, _)) in chunk {
+                        statement = statement
+                            .bind(i64::from(mask.0))
+                            .bind(grain.as_str())
+                            .bind(*period)
+                            .bind(key.region)
+                            .bind(key.org)
+                            .bind(key.subcategory);
+                        for value in figures.0 {
+                            statement = statement.bind(value);
+                        }
+                    }
+                    statement.execute(&mut *conn).await?;
+                }
+                let times: Vec<_> = batch
+                    .social
+                    .iter()
+                    .flat_map(|(cell, (_, times))| times.iter().map(move |(b, n)| (cell, *b, *n)))
+                    .collect();
+                for chunk in times.chunks(500) {
+                    let mut sql = format!(
+                        "INSERT INTO analytics_social_times ({key_columns}, bucket, n) VALUES "
+                    );
+                    sql.push_str(&values_rows(chunk.len(), 8, anonymous));
+                    sql.push_str(&format!(
+                        " ON CONFLICT ({key_columns}, bucket) DO UPDATE SET n = analytics_social_times.n + excluded.n"
+                    ));
+                    let mut statement = ::sqlx::query::<$db>(&sql);
+                    for ((mask, grain, period, key), bucket, n) in chunk {
+                        statement = statement
+                            .bind(i64::from(mask.0))
+                            .bind(grain.as_str())
+                            .bind(*period)
+                            .bind(key.region)
+                            .bind(key.org)
+                            .bind(key.subcategory)
                             .bind(i64::try_from(*bucket).unwrap_or(0))
                             .bind(n);
                     }

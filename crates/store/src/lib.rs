@@ -35,10 +35,13 @@ mod social_sql;
 mod templates_sql;
 mod terms;
 
-pub use analytics_sql::{AnalyticsFilter, AnalyticsPosition, CellQuery, CellSum, FollowOutcome};
+pub use analytics_sql::{
+    AnalyticsAnswers, AnalyticsFilter, AnalyticsPosition, CellQuery, CellSum, FollowOutcome,
+    SocialSum,
+};
 pub use discussions_sql::{CommentRecord, DiscussionFilter, DiscussionRecord, NewDiscussion};
 pub use documents::*;
-pub use exports_sql::ExportJob;
+pub use exports_sql::{ExportJob, EXPORT_LEASE_LOST};
 pub use ledger::{
     AuditOptions, AuditReport, CitizenReceipt, Divergence, InclusionProof, LogInfo, LogLeaf,
     ReceiptEntry,
@@ -1038,12 +1041,18 @@ pub trait Analytics {
         to_day: i64,
     ) -> StoreResult<(u64, u64)>;
 
-    /// Several queries and the follower's position, read in one snapshot, so that the
-    /// tables of one report agree with each other.
+    /// Sums of the social-media incident cells a query selects, grouped as it asks;
+    /// channel and kind do not apply (dropped from the filter and the grouping).
+    async fn analytics_social_cells(&self, query: &CellQuery) -> StoreResult<Vec<SocialSum>>;
+
+    /// Several queries of the submissions' cells and of the social-media incidents' cells,
+    /// and the follower's position, read in one snapshot, so that the tables of one report
+    /// agree with each other.
     async fn analytics_read(
         &self,
         queries: &[CellQuery],
-    ) -> StoreResult<(AnalyticsPosition, Vec<Vec<CellSum>>)>;
+        social: &[CellQuery],
+    ) -> StoreResult<AnalyticsAnswers>;
 }
 
 /// The service-quality feed (`docs/QUALITY_FEED.md`): opinions read from the log by a
@@ -1090,7 +1099,8 @@ pub trait ExportJobs {
     ) -> StoreResult<i64>;
 
     /// The oldest job waiting (or running under a lease that ran out: its node died, and
-    /// its parts are dropped), now leased to the caller.
+    /// its parts are dropped), now leased to the caller under a new fencing token
+    /// (`ExportJob::token`, one more than the previous lease's).
     async fn claim_export_job(
         &self,
         now: time::OffsetDateTime,
@@ -1098,9 +1108,12 @@ pub trait ExportJobs {
     ) -> StoreResult<Option<ExportJob>>;
 
     /// The next part of the file (`seq` from 0), the rows written so far, a longer lease.
+    /// `Conflict("export_lease_lost")`, and nothing written, unless `token` is the job's
+    /// current lease and the job is running (the same for the two writes below).
     async fn add_export_part(
         &self,
         id: i64,
+        token: u64,
         seq: u64,
         content: &[u8],
         rows_done: u64,
@@ -1110,6 +1123,7 @@ pub trait ExportJobs {
     async fn export_job_progress(
         &self,
         id: i64,
+        token: u64,
         rows_done: u64,
         lease_until: time::OffsetDateTime,
     ) -> StoreResult<()>;
@@ -1118,14 +1132,25 @@ pub trait ExportJobs {
     async fn finish_export_job(
         &self,
         id: i64,
+        token: u64,
         error: Option<&str>,
         now: time::OffsetDateTime,
     ) -> StoreResult<()>;
 
+    /// The retention sweep: up to `limit` jobs that finished (done or failed) before
+    /// `finished_before` and still keep their parts lose them and are marked expired at
+    /// `now`, oldest first; how many. Idempotent, and safe on several nodes at once.
+    async fn expire_export_jobs(
+        &self,
+        finished_before: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<u64>;
+
     /// `NotFound` unless it is `owner`'s.
     async fn export_job(&self, id: i64, owner: UserId) -> StoreResult<ExportJob>;
     async fn export_jobs_of(&self, owner: UserId, limit: u32) -> StoreResult<Vec<ExportJob>>;
-    /// A part of a finished job's file, if `owner`'s and it exists.
+    /// A part of a finished job's file, if `owner`'s, not expired, and it exists.
     async fn export_part(&self, id: i64, owner: UserId, seq: u64) -> StoreResult<Option<Vec<u8>>>;
 }
 

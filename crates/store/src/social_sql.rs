@@ -278,6 +278,8 @@ pub(crate) struct Pending {
 pub(crate) struct BatchState {
     pub decided: std::collections::HashMap<i64, Decision>,
     pub pending: std::collections::BTreeMap<i64, Pending>,
+    /// The incidents the batch opened, with their routes, in the order it opened them.
+    pub opened: Vec<OpenedLeaf>,
 }
 
 impl BatchState {
@@ -458,22 +460,48 @@ impl PostRow {
     }
 }
 
+/// An incident a leaf opened, with where it was routed then (ids only), so that analytics
+/// counts the opening under the route of that moment, however the incident moves later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct OpenedLeaf {
+    pub incident: i64,
+    pub org: Option<i64>,
+    pub region: Option<i64>,
+    pub subcategory: Option<i64>,
+}
+
 /// The log leaf of an ingest batch: the ids of the incidents it touched and of the posts it
-/// stored (no texts: the log is public), so that followers (the search index) re-read them.
-pub(crate) fn ingest_leaf(incidents: &[i64], posts: &[i64], at: i64) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
+/// stored (no texts: the log is public), so that followers (the search index) re-read them,
+/// and the incidents it opened with their routes (`opened`, only when it opened any).
+pub(crate) fn ingest_leaf(
+    incidents: &[i64],
+    posts: &[i64],
+    opened: &[OpenedLeaf],
+    at: i64,
+) -> Vec<u8> {
+    let mut leaf = serde_json::json!({
         "v": 1,
         "event": "social_posts",
         "incidents": incidents,
         "posts": posts,
         "at": at,
-    }))
-    .unwrap_or_default()
+    });
+    if let (false, Some(map)) = (opened.is_empty(), leaf.as_object_mut()) {
+        map.insert("opened".to_owned(), serde_json::json!(opened));
+    }
+    serde_json::to_vec(&leaf).unwrap_or_default()
 }
 
 /// The log leaf of a staff action on a social incident: `answered`, `dismissed`,
-/// `rerouted`, `merged` (`related`: the target) or `split` (`related`: the new incident).
-pub(crate) fn action_leaf(incident: i64, action: &str, related: Option<i64>, at: i64) -> Vec<u8> {
+/// `rerouted`, `merged` (`related`: the target) or `split` (`related`: the new incident,
+/// also listed in `opened` with its route).
+pub(crate) fn action_leaf(
+    incident: i64,
+    action: &str,
+    related: Option<i64>,
+    opened: Option<OpenedLeaf>,
+    at: i64,
+) -> Vec<u8> {
     let mut leaf = serde_json::json!({
         "v": 1,
         "event": "social_incident",
@@ -481,8 +509,13 @@ pub(crate) fn action_leaf(incident: i64, action: &str, related: Option<i64>, at:
         "action": action,
         "at": at,
     });
-    if let (Some(related), Some(map)) = (related, leaf.as_object_mut()) {
-        map.insert("related".to_owned(), related.into());
+    if let Some(map) = leaf.as_object_mut() {
+        if let Some(related) = related {
+            map.insert("related".to_owned(), related.into());
+        }
+        if let Some(opened) = opened {
+            map.insert("opened".to_owned(), serde_json::json!([opened]));
+        }
     }
     serde_json::to_vec(&leaf).unwrap_or_default()
 }
@@ -647,8 +680,14 @@ macro_rules! impl_social {
                                 report.joined += 1;
                             }
                             None => {
-                                let id = Self::social_create_incident(&mut *conn, a, subcategory, p.region, terms.rules, terms.now)
+                                let (id, org) = Self::social_create_incident(&mut *conn, a, subcategory, p.region, terms.rules, terms.now)
                                     .await?;
+                                batch.opened.push($crate::social_sql::OpenedLeaf {
+                                    incident: id,
+                                    org,
+                                    region: p.region,
+                                    subcategory: Some(subcategory),
+                                });
                                 batch.touch(id, at, Some(key));
                                 incident = Some(id);
                                 report.incidents_created += 1;
@@ -735,7 +774,7 @@ macro_rules! impl_social {
                 region: Option<i64>,
                 rules: $crate::social_sql::IngestRules,
                 now: i64,
-            ) -> $crate::StoreResult<i64> {
+            ) -> $crate::StoreResult<(i64, Option<i64>)> {
                 let route = match region {
                     Some(region) => match Self::route_in(&mut *conn, subcategory, region, None).await {
                         Ok(route) => Some(route),
@@ -745,14 +784,15 @@ macro_rules! impl_social {
                     None => None,
                 };
                 let at = a.post.published_at.min(now);
-                Ok(::sqlx::query_scalar::<$db, i64>(
+                let org = route.as_ref().map(|r| r.org.0);
+                let id = ::sqlx::query_scalar::<$db, i64>(
                     "INSERT INTO social_incidents (status, subcategory_id, region_id, org_id, route_label, \
                          place, title, urgent, posts, first_post_at, last_post_at, created_at, due_at) \
                      VALUES ('open', $1, $2, $3, $4, $5, $6, 0, 0, $7, $7, $8, $9) RETURNING id",
                 )
                 .bind(subcategory)
                 .bind(region)
-                .bind(route.as_ref().map(|r| r.org.0))
+                .bind(org)
                 .bind(route.map(|r| r.label))
                 .bind(&a.place)
                 .bind($crate::social_sql::title_of(&a.text))
@@ -760,7 +800,8 @@ macro_rules! impl_social {
                 .bind(now)
                 .bind(now + i64::from(rules.answer_hours) * 3600)
                 .fetch_one(&mut *conn)
-                .await?)
+                .await?;
+                Ok((id, org))
             }
 
             async fn social_incident_in(
@@ -985,7 +1026,7 @@ macro_rules! impl_social {
                 // transaction that writes both keeps, so none waits on another in a cycle).
                 if !stored.is_empty() {
                     let touched: Vec<i64> = batch.pending.keys().copied().collect();
-                    let leaf = $crate::social_sql::ingest_leaf(&touched, &stored, now);
+                    let leaf = $crate::social_sql::ingest_leaf(&touched, &stored, &batch.opened, now);
                     Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
                 }
                 tx.commit().await?;
@@ -1086,6 +1127,7 @@ macro_rules! impl_social {
                 decide(actor.role, action, &scope(&incident))?;
                 let mut result = id;
                 let mut related = None;
+                let mut opened = None;
                 let done = match &command {
                     SocialCommand::Answer { .. } => "answered",
                     SocialCommand::Dismiss { .. } => "dismissed",
@@ -1277,9 +1319,15 @@ macro_rules! impl_social {
                         }
                         result = new_id;
                         related = Some(new_id);
+                        opened = Some($crate::social_sql::OpenedLeaf {
+                            incident: new_id,
+                            org: incident.org.map(|o| o.0),
+                            region: incident.region.map(|r| r.0),
+                            subcategory: incident.subcategory.map(|s| s.0),
+                        });
                     }
                 }
-                let leaf = $crate::social_sql::action_leaf(id, done, related, now);
+                let leaf = $crate::social_sql::action_leaf(id, done, related, opened, now);
                 Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
                 tx.commit().await?;
                 Ok(result)

@@ -5,11 +5,11 @@
 use otklik_domain::access::{self, Capability};
 use otklik_domain::analytics::{
     civil_from_days, day_of, days_from_civil, first_day_of_month, Dim, Figures, Grain, Histograms,
-    Measure, Timing,
+    Measure, SocialFigures, SocialMeasure, Timing,
 };
 use otklik_domain::lifecycle::{Channel, IncidentKind, RejectionGround, Role, SubmissionKind};
 use otklik_domain::{CategoryId, OrgId, RegionId, ValidationErrors};
-use otklik_store::{AnalyticsFilter, CellQuery, CellSum, Store};
+use otklik_store::{AnalyticsFilter, CellQuery, CellSum, SocialSum, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -361,6 +361,71 @@ impl Indicators {
     }
 }
 
+/// The indicators of a group of social-media incidents.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SocialIndicators {
+    pub figures: SocialFigures,
+    pub opened: i64,
+    pub answered: i64,
+    pub answered_on_time: i64,
+    pub answered_late: i64,
+    pub on_time_share: Option<f64>,
+    pub breached: i64,
+    pub dismissed: i64,
+    /// From opening to the public answer: median and p90, seconds.
+    pub answer: (Option<i64>, Option<i64>),
+    /// Fewer incidents opened than the minimum group: withheld (the analyst's reach).
+    pub suppressed: bool,
+}
+
+impl SocialIndicators {
+    pub fn of(figures: &SocialFigures, times: &Histograms, min_group: Option<i64>) -> Self {
+        let opened = figures.get(SocialMeasure::Opened);
+        if min_group.is_some_and(|min| opened < min) {
+            return SocialIndicators {
+                suppressed: true,
+                ..SocialIndicators::default()
+            };
+        }
+        SocialIndicators {
+            figures: *figures,
+            opened,
+            answered: figures.get(SocialMeasure::Answered),
+            answered_on_time: figures.get(SocialMeasure::AnsweredOnTime),
+            answered_late: figures.answered_late(),
+            on_time_share: figures.on_time_share(),
+            breached: figures.get(SocialMeasure::Breached),
+            dismissed: figures.get(SocialMeasure::Dismissed),
+            answer: (
+                times.quantile(Timing::Answer, 0.5),
+                times.quantile(Timing::Answer, 0.9),
+            ),
+            suppressed: false,
+        }
+    }
+}
+
+/// One row of a social-media breakdown, or one period of its series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocialRow {
+    /// The group's id as a filter value, or the period's number.
+    pub value: String,
+    pub name: String,
+    pub indicators: SocialIndicators,
+}
+
+/// Social-media incidents: the period, the territory, the organisation and the category
+/// apply; channel and kind do not (`docs/ANALYTICS.md`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SocialReport {
+    pub totals: SocialIndicators,
+    /// One row per period (`value`: the day or month number).
+    pub series: Vec<SocialRow>,
+    pub by_org: Vec<SocialRow>,
+    pub by_region: Vec<SocialRow>,
+    pub by_category: Vec<SocialRow>,
+}
+
 /// One row of a breakdown or ranking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -397,6 +462,8 @@ pub struct Report {
     /// Polls and votes open in the period (of the organisation, in the territory) and the
     /// ballots cast in it.
     pub polls: (u64, u64),
+    /// Social-media incidents opened, answered publicly (on time, late), breached.
+    pub social: SocialReport,
     /// Log entries the figures do not count yet.
     pub lag: u64,
     /// The minimum group shown, when small groups are suppressed.
@@ -423,17 +490,36 @@ pub async fn report(
         group: group.to_vec(),
         series,
     };
-    let (position, mut answers) = store
-        .analytics_read(&[
-            read(&[], None),
-            read(&[], Some(grain)),
-            read(&[Dim::Org], None),
-            read(&[Dim::Region], None),
-            read(&[Dim::Subcategory], None),
-            read(&[Dim::Channel], None),
-            read(&[Dim::Kind], None),
-        ])
+    let read_all = store
+        .analytics_read(
+            &[
+                read(&[], None),
+                read(&[], Some(grain)),
+                read(&[Dim::Org], None),
+                read(&[Dim::Region], None),
+                read(&[Dim::Subcategory], None),
+                read(&[Dim::Channel], None),
+                read(&[Dim::Kind], None),
+            ],
+            &[
+                read(&[], None),
+                read(&[], Some(grain)),
+                read(&[Dim::Org], None),
+                read(&[Dim::Region], None),
+                read(&[Dim::Subcategory], None),
+            ],
+        )
         .await?;
+    let position = read_all.position;
+    let mut answers = read_all.cells;
+    let mut social_answers = read_all.social;
+    let mut next_social = || {
+        if social_answers.is_empty() {
+            Vec::new()
+        } else {
+            social_answers.remove(0)
+        }
+    };
     let mut next = || {
         if answers.is_empty() {
             Vec::new()
@@ -559,6 +645,72 @@ pub async fn report(
             )
         })
         .collect();
+    let social_named = |cells: Vec<SocialSum>, name: &dyn Fn(&SocialSum) -> (String, String)| {
+        let mut groups: BTreeMap<String, (String, SocialFigures, Histograms)> = BTreeMap::new();
+        for cell in &cells {
+            let (value, label) = name(cell);
+            let entry = groups
+                .entry(value)
+                .or_insert_with(|| (label, SocialFigures::default(), Histograms::default()));
+            entry.1.add(&cell.figures);
+            entry.2.add(&cell.times);
+        }
+        let mut rows: Vec<SocialRow> = groups
+            .into_iter()
+            .map(|(value, (name, f, t))| SocialRow {
+                value,
+                name,
+                indicators: SocialIndicators::of(&f, &t, min),
+            })
+            .collect();
+        sort_social_rows(&mut rows, request.sort);
+        rows
+    };
+    let social = {
+        let (mut figures, mut times) = (SocialFigures::default(), Histograms::default());
+        for cell in next_social() {
+            figures.add(&cell.figures);
+            times.add(&cell.times);
+        }
+        let series = next_social()
+            .into_iter()
+            .filter_map(|c| {
+                let period = c.period?;
+                Some(SocialRow {
+                    value: period.to_string(),
+                    name: period_label(grain, period),
+                    indicators: SocialIndicators::of(&c.figures, &c.times, min),
+                })
+            })
+            .collect();
+        let by_org = social_named(next_social(), &|c| {
+            let name = match c.key.org {
+                0 => "Не назначена".to_owned(),
+                id => orgs.get(&id).cloned().unwrap_or_else(|| format!("№ {id}")),
+            };
+            (c.key.org.to_string(), name)
+        });
+        let by_region = social_named(next_social(), &|c| {
+            let name = match c.key.region {
+                0 => "Регион не определён".to_owned(),
+                id => regions.get(&id).cloned().unwrap_or_default(),
+            };
+            (c.key.region.to_string(), name)
+        });
+        let by_category = social_named(next_social(), &|c| {
+            category_of.get(&c.key.subcategory).map_or_else(
+                || ("0".to_owned(), "Без категории".to_owned()),
+                |(id, name)| (id.to_string(), name.clone()),
+            )
+        });
+        SocialReport {
+            totals: SocialIndicators::of(&figures, &times, min),
+            series,
+            by_org,
+            by_region,
+            by_category,
+        }
+    };
     let polls = store
         .analytics_polls(
             request.filter.org,
@@ -582,6 +734,7 @@ pub async fn report(
         ratings,
         rejections,
         incidents,
+        social,
         lag: position.log_size.saturating_sub(position.cursor),
         min_group: min,
     })
@@ -607,6 +760,27 @@ fn sort_rows(rows: &mut [Row], sort: SortBy) {
             SortBy::OnTime => i.on_time_share.unwrap_or(-1.0),
             SortBy::AnswerTime => i.answer.0.map_or(f64::NEG_INFINITY, |s| -(s as f64)),
             SortBy::Rating => i.mean_rating.unwrap_or(-1.0),
+        }
+    };
+    rows.sort_by(|a, b| {
+        a.indicators
+            .suppressed
+            .cmp(&b.indicators.suppressed)
+            .then(score(b).total_cmp(&score(a)))
+            .then(a.name.cmp(&b.name))
+    });
+}
+
+/// Social rows as rankings are ordered: suppressed last; by incidents opened (for
+/// `received` and `rating`, which do not apply), the on-time share, or the median time to
+/// the public answer (less first); ties by name.
+fn sort_social_rows(rows: &mut [SocialRow], sort: SortBy) {
+    let score = |row: &SocialRow| -> f64 {
+        let i = &row.indicators;
+        match sort {
+            SortBy::Received | SortBy::Rating => i.opened as f64,
+            SortBy::OnTime => i.on_time_share.unwrap_or(-1.0),
+            SortBy::AnswerTime => i.answer.0.map_or(f64::NEG_INFINITY, |s| -(s as f64)),
         }
     };
     rows.sort_by(|a, b| {
@@ -724,6 +898,147 @@ fn indicator_cells(i: &Indicators, min_group: Option<i64>) -> Vec<Cell> {
         Cell::maybe(percent(i.re_review_share)),
         Cell::count(i.incidents),
     ]
+}
+
+const SOCIAL_COLUMNS: [(&str, Unit); 9] = [
+    ("Выявлено", Unit::Count),
+    ("Дан публичный ответ", Unit::Count),
+    ("Ответ в срок", Unit::Count),
+    ("Ответ с опозданием", Unit::Count),
+    ("Ответов в срок, %", Unit::Percent),
+    ("Нарушен срок ответа", Unit::Count),
+    ("Отклонено", Unit::Count),
+    ("Медиана до ответа, ч", Unit::Hours),
+    ("90 % ответов за, ч", Unit::Hours),
+];
+
+fn social_cells(i: &SocialIndicators, min_group: Option<i64>) -> Vec<Cell> {
+    if i.suppressed {
+        let mut cells = vec![Cell::text(format!("менее {}", min_group.unwrap_or(0)))];
+        cells.resize(SOCIAL_COLUMNS.len(), Cell::Empty);
+        return cells;
+    }
+    vec![
+        Cell::count(i.opened),
+        Cell::count(i.answered),
+        Cell::count(i.answered_on_time),
+        Cell::count(i.answered_late),
+        Cell::maybe(percent(i.on_time_share)),
+        Cell::count(i.breached),
+        Cell::count(i.dismissed),
+        Cell::maybe(hours(i.answer.0)),
+        Cell::maybe(hours(i.answer.1)),
+    ]
+}
+
+/// A table of social-media incidents: by period (with a line chart) or by group.
+fn social_table(
+    id: &'static str,
+    title: &str,
+    first: &str,
+    rows: &[SocialRow],
+    report: &Report,
+) -> TableView {
+    let mut header = vec![first.to_owned()];
+    header.extend(SOCIAL_COLUMNS.iter().map(|(h, _)| (*h).to_owned()));
+    let mut units = vec![None];
+    units.extend(SOCIAL_COLUMNS.iter().map(|(_, u)| Some(*u)));
+    TableView {
+        id,
+        title: title.to_owned(),
+        sheet: Sheet {
+            title: format!("{title}, {}", period_text(&report.request)),
+            header,
+            rows: rows
+                .iter()
+                .map(|row| {
+                    let mut cells = vec![Cell::text(&row.name)];
+                    cells.extend(social_cells(&row.indicators, report.min_group));
+                    cells
+                })
+                .collect(),
+        },
+        units,
+        chart: None,
+    }
+}
+
+/// The social-media incidents' tables: the series with its chart, then the breakdowns the
+/// reach shows.
+fn social_tables(report: &Report) -> Vec<TableView> {
+    let social = &report.social;
+    let mut series = social_table(
+        "social",
+        "Инциденты в социальных сетях",
+        match report.grain {
+            Grain::Day => "День",
+            Grain::Month => "Месяц",
+        },
+        &social.series,
+        report,
+    );
+    let values = |f: &dyn Fn(&SocialIndicators) -> i64| -> Vec<Option<f64>> {
+        social
+            .series
+            .iter()
+            .map(|p| (!p.indicators.suppressed).then(|| f(&p.indicators) as f64))
+            .collect()
+    };
+    series.chart = Some(otklik_charts::time_series(&otklik_charts::TimeSeries {
+        id: "chart-social".to_owned(),
+        title: "Инциденты в социальных сетях: выявлено и дан публичный ответ".to_owned(),
+        description: format!(
+            "Линейный график: сколько инцидентов в социальных сетях выявлено и на сколько дан публичный ответ (из них в срок), {} {}; те же числа — в таблице ниже.",
+            match report.grain {
+                Grain::Day => "по дням",
+                Grain::Month => "по месяцам",
+            },
+            period_text(&report.request)
+        ),
+        labels: social.series.iter().map(|p| p.name.clone()).collect(),
+        series: vec![
+            otklik_charts::Series {
+                name: "Выявлено".to_owned(),
+                values: values(&|i| i.opened),
+            },
+            otklik_charts::Series {
+                name: "Дан публичный ответ".to_owned(),
+                values: values(&|i| i.answered),
+            },
+            otklik_charts::Series {
+                name: "Ответ в срок".to_owned(),
+                values: values(&|i| i.answered_on_time),
+            },
+        ],
+        unit: Unit::Count,
+    }));
+    let mut tables = vec![series];
+    if !matches!(report.reach, Reach::Organisation(_)) {
+        tables.push(social_table(
+            "social_organisations",
+            "Инциденты в социальных сетях по организациям",
+            "Организация",
+            &social.by_org,
+            report,
+        ));
+    }
+    if matches!(report.reach, Reach::Everything | Reach::Aggregates) {
+        tables.push(social_table(
+            "social_regions",
+            "Инциденты в социальных сетях по регионам",
+            "Регион",
+            &social.by_region,
+            report,
+        ));
+    }
+    tables.push(social_table(
+        "social_categories",
+        "Инциденты в социальных сетях по категориям",
+        "Категория",
+        &social.by_category,
+        report,
+    ));
+    tables
 }
 
 /// The value a ranking's chart draws for a row.
@@ -991,6 +1306,7 @@ pub fn tables(report: &Report) -> Vec<TableView> {
             .collect(),
         report,
     ));
+    tables.extend(social_tables(report));
     tables
 }
 
@@ -1037,5 +1353,12 @@ mod tests {
         assert!(Indicators::of(&f, &h, Some(5)).suppressed);
         assert_eq!(Indicators::of(&f, &h, Some(5)).received, 0);
         assert_eq!(Indicators::of(&f, &h, None).received, 4);
+        let mut social = SocialFigures::default();
+        for _ in 0..4 {
+            social.bump(SocialMeasure::Opened);
+        }
+        assert!(SocialIndicators::of(&social, &h, Some(5)).suppressed);
+        assert_eq!(SocialIndicators::of(&social, &h, Some(5)).opened, 0);
+        assert_eq!(SocialIndicators::of(&social, &h, None).opened, 4);
     }
 }

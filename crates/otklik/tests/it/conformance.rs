@@ -122,6 +122,9 @@ conformance!(
         analytics_follower_agrees_with_a_rebuild,
         quality_feed_reads_ratings_by_cursor_and_leases_the_push,
         export_jobs_are_leased_resumed_and_private,
+        export_jobs_refuse_a_stale_lease_and_finish_under_the_new_one,
+        export_jobs_a_stalled_writer_racing_a_takeover_mixes_nothing,
+        export_jobs_sweep_expires_only_old_finished_files,
         social_receive_is_idempotent_and_keeps_the_cursor,
         social_inbox_to_incidents,
         social_duplicates_and_clusters,
@@ -132,6 +135,7 @@ conformance!(
         social_poll_leases_give_a_source_to_one_node,
         social_concurrent_ingests_share_one_incident,
         social_batch_sees_its_own_earlier_posts,
+        social_analytics_follower_agrees_with_a_rebuild,
         duplicates_follow_their_primary_and_each_keeps_its_own_rating,
         merges_that_break_the_rules_change_nothing,
         crossed_merges_at_once_one_wins,
@@ -146,6 +150,7 @@ mod deliveries;
 mod discussions;
 mod documents;
 mod duplicates;
+mod exports;
 mod identity;
 mod ledger;
 mod notifications;
@@ -159,6 +164,7 @@ use deliveries::*;
 use discussions::*;
 use documents::*;
 use duplicates::*;
+use exports::*;
 use identity::*;
 use ledger::*;
 use notifications::*;

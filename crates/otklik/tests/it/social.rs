@@ -564,3 +564,90 @@ async fn a_worker_process_consumes_the_stream() {
     worker.kill().await.unwrap();
     app.stop().await;
 }
+
+/// Social-media incidents in the analytics: the operator's report (API, page with its chart
+/// and table, CSV export) counts the incident opened and answered on time, with the time
+/// to the answer; channel and kind do not apply; the analyst's small group is withheld.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_incidents_show_in_analytics() {
+    let (app, operator, id) = pothole_incident().await;
+    let transport = app.token(&app.official_of(TRANSPORT).email).await;
+    let (status, body) = app
+        .api(&transport)
+        .post(
+            &format!("/api/v1/social/incidents/{id}/actions"),
+            json!({"action": "answer", "text": "Яму на Советской заделают до 10 декабря."}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let api = app.api(&operator);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let report = loop {
+        let (status, report) = api.get("/api/v1/analytics").await;
+        assert_eq!(status, 200, "{report}");
+        if report["pending_log_entries"] == 0 && report["social"]["totals"]["answered"] == 1 {
+            break report;
+        }
+        assert!(Instant::now() < deadline, "not counted: {report}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let totals = &report["social"]["totals"];
+    assert_eq!(totals["suppressed"], false, "{totals}");
+    assert_eq!(
+        (
+            &totals["opened"],
+            &totals["answered_on_time"],
+            &totals["answered_late"],
+            &totals["breached"]
+        ),
+        (&json!(1), &json!(1), &json!(0), &json!(0)),
+        "{totals}"
+    );
+    assert!(
+        totals["answer_median_seconds"].as_i64().unwrap() < 3_600,
+        "{totals}"
+    );
+    let orgs = report["social"]["organisations"].as_array().unwrap();
+    assert!(
+        orgs.iter()
+            .any(|r| r["name"] == TRANSPORT && r["indicators"]["opened"] == 1),
+        "{orgs:?}"
+    );
+    assert_eq!(report["social"]["categories"][0]["indicators"]["opened"], 1);
+    assert!(!report["social"]["series"].as_array().unwrap().is_empty());
+    // Channel and kind do not apply to social-media incidents.
+    let (_, by_channel) = api
+        .get("/api/v1/analytics?channel=portal&kind=appeal")
+        .await;
+    assert_eq!(by_channel["social"]["totals"]["opened"], 1, "{by_channel}");
+    // The analyst: one incident is a small group.
+    let analyst = app.token("analyst@demo.otklik.local").await;
+    let (status, aggregates) = app.api(&analyst).get("/api/v1/analytics").await;
+    assert_eq!(status, 200, "{aggregates}");
+    let withheld = &aggregates["social"]["totals"];
+    assert_eq!(
+        (&withheld["suppressed"], &withheld["opened"]),
+        (&json!(true), &Value::Null),
+        "{withheld}"
+    );
+
+    // The page: a section with its chart and table; the table downloads.
+    let browser = app.browser();
+    page_login(&app, &browser, OPERATOR, DEMO_PASSWORD).await;
+    let page = text_of(&browser, app.url("/analytics")).await;
+    assert!(
+        page.contains(r#"<section id="social""#)
+            && page.contains("Инциденты в социальных сетях")
+            && page.contains(r#"aria-labelledby="chart-social-title chart-social-desc""#)
+            && page.contains("Дан публичный ответ")
+            && page.contains("/analytics/export.csv?table=social_organisations"),
+        "{page}"
+    );
+    let csv = text_of(
+        &browser,
+        app.url("/analytics/export.csv?table=social_organisations"),
+    )
+    .await;
+    assert!(csv.contains("Выявлено") && csv.contains(TRANSPORT), "{csv}");
+    app.stop().await;
+}

@@ -11,7 +11,10 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::{ApiError, ApiQuery, Problem};
-use crate::analytics::{self, iso_day, parse_request, reach_of, Indicators, ReportParams, Row};
+use crate::analytics::{
+    self, iso_day, parse_request, reach_of, Indicators, ReportParams, Row, SocialIndicators,
+    SocialRow,
+};
 use crate::auth::ApiUser;
 use crate::AppState;
 
@@ -31,6 +34,9 @@ pub fn routes() -> Router<AppState> {
         PointView,
         CountView,
         PollsView,
+        SocialView,
+        SocialIndicatorsView,
+        SocialRowView,
         crate::quality::FeedPage,
         crate::quality::OpinionRecord,
         crate::quality::RegionRef,
@@ -40,7 +46,9 @@ pub fn routes() -> Router<AppState> {
     )),
     tags((name = "analytics", description = "Figures for any period and filters: volume, \
         timeliness, times to take, redirect and answer, redirects, rejections, ratings and \
-        re-reviews, incidents; rankings of organisations and regions. An organisation's \
+        re-reviews, incidents; rankings of organisations and regions; social-media \
+        incidents opened, answered publicly (on time or late), breached, and the time to \
+        the public answer. An organisation's \
         staff read its own figures, a coordinator the region's, the operator and the \
         ministry's analyst everything (the analyst with small groups withheld). The \
         service-quality feed: opinions on the federal scale (5 points, 5 criteria) for the \
@@ -192,6 +200,82 @@ pub struct ReportView {
     pub rejections: Vec<CountView>,
     pub incidents: Vec<CountView>,
     pub polls: PollsView,
+    pub social: SocialView,
+}
+
+/// A group of social-media incidents' indicators; every figure is `null` when the group
+/// is withheld (fewer incidents opened than the minimum group).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SocialIndicatorsView {
+    pub suppressed: bool,
+    /// Incidents opened (by the monitoring, or split off another).
+    pub opened: Option<i64>,
+    /// Answered publicly.
+    pub answered: Option<i64>,
+    /// Answered by the deadline in force then.
+    pub answered_on_time: Option<i64>,
+    pub answered_late: Option<i64>,
+    /// 0–1.
+    pub on_time_share: Option<f64>,
+    /// Deadlines that passed while the incident was open (the monitor's breaches).
+    pub breached: Option<i64>,
+    /// Dismissed (not relevant, spam, no problem).
+    pub dismissed: Option<i64>,
+    /// Seconds from opening to the public answer: median and 90th percentile (within
+    /// about 10 %).
+    pub answer_median_seconds: Option<i64>,
+    pub answer_p90_seconds: Option<i64>,
+}
+
+impl SocialIndicatorsView {
+    fn of(i: &SocialIndicators) -> Self {
+        let count = |v: i64| (!i.suppressed).then_some(v);
+        SocialIndicatorsView {
+            suppressed: i.suppressed,
+            opened: count(i.opened),
+            answered: count(i.answered),
+            answered_on_time: count(i.answered_on_time),
+            answered_late: count(i.answered_late),
+            on_time_share: i.on_time_share,
+            breached: count(i.breached),
+            dismissed: count(i.dismissed),
+            answer_median_seconds: i.answer.0,
+            answer_p90_seconds: i.answer.1,
+        }
+    }
+}
+
+/// A group (or a period) of social-media incidents.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SocialRowView {
+    /// The group as a filter value (an id; `0`: unknown), or the period's first day,
+    /// `YYYY-MM-DD`.
+    pub id: String,
+    pub name: String,
+    pub indicators: SocialIndicatorsView,
+}
+
+/// Social-media incidents in the period, of the organisation, territory and category
+/// chosen; channel and kind do not apply to them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SocialView {
+    pub totals: SocialIndicatorsView,
+    pub series: Vec<SocialRowView>,
+    /// By the organisation they were routed to; empty for an organisation's own staff.
+    pub organisations: Vec<SocialRowView>,
+    /// For the operator and the analyst.
+    pub regions: Vec<SocialRowView>,
+    pub categories: Vec<SocialRowView>,
+}
+
+fn social_rows(rows: &[SocialRow]) -> Vec<SocialRowView> {
+    rows.iter()
+        .map(|r| SocialRowView {
+            id: r.value.clone(),
+            name: r.name.clone(),
+            indicators: SocialIndicatorsView::of(&r.indicators),
+        })
+        .collect()
 }
 
 /// Polls and votes of the organisation (or all), held in the territory (or anywhere),
@@ -328,6 +412,39 @@ async fn report(
         polls: PollsView {
             count: report.polls.0,
             ballots: report.polls.1,
+        },
+        social: SocialView {
+            totals: SocialIndicatorsView::of(&report.social.totals),
+            series: report
+                .social
+                .series
+                .iter()
+                .map(|p| SocialRowView {
+                    id: p
+                        .value
+                        .parse::<i64>()
+                        .map(|period| {
+                            iso_day(match report.grain {
+                                Grain::Day => period,
+                                Grain::Month => first_day_of_month(period),
+                            })
+                        })
+                        .unwrap_or_default(),
+                    name: p.name.clone(),
+                    indicators: SocialIndicatorsView::of(&p.indicators),
+                })
+                .collect(),
+            organisations: if show_orgs {
+                social_rows(&report.social.by_org)
+            } else {
+                Vec::new()
+            },
+            regions: if show_regions {
+                social_rows(&report.social.by_region)
+            } else {
+                Vec::new()
+            },
+            categories: social_rows(&report.social.by_category),
         },
     }))
 }

@@ -160,9 +160,27 @@ async fn page(
         ("Опросов и голосований шло", report.polls.0.to_string()),
         ("Бюллетеней подано", report.polls.1.to_string()),
     ]);
+    let social = &report.social.totals;
+    if !social.suppressed {
+        page.key_figures.extend([
+            ("Инцидентов в соцсетях выявлено", social.opened.to_string()),
+            (
+                "Публичных ответов: в срок / с опозданием",
+                format!("{} / {}", social.answered_on_time, social.answered_late),
+            ),
+            (
+                "До публичного ответа: медиана / 90 %",
+                format!(
+                    "{} / {}",
+                    analytics::duration_label(social.answer.0),
+                    analytics::duration_label(social.answer.1)
+                ),
+            ),
+        ]);
+    }
     page.suppressed_note = report.min_group.map(|min| {
         format!(
-            "Показатели групп, в которых меньше {min} сообщений и обращений, скрыты («менее {min}»)."
+            "Показатели групп, в которых меньше {min} сообщений и обращений (для соцсетей — выявленных инцидентов), скрыты («менее {min}»)."
         )
     });
     let query = query_string(&params);

@@ -1936,3 +1936,315 @@ pub(super) async fn social_batch_sees_its_own_earlier_posts(store: Arc<dyn Store
     );
     assert_eq!(posts_of(s, x.id).await.len(), 3);
 }
+
+// --- analytics -------------------------------------------------------------------------------
+
+async fn follow_all(store: &dyn Store, batch: u32) -> u64 {
+    let mut counted = 0;
+    loop {
+        let outcome = store.analytics_follow(batch, T0).await.unwrap();
+        counted += outcome.counted;
+        if outcome.leaves == 0 {
+            return counted;
+        }
+    }
+}
+
+fn social_query(
+    from_day: i64,
+    to_day: i64,
+    group: &[otklik_domain::analytics::Dim],
+    series: Option<otklik_domain::analytics::Grain>,
+) -> CellQuery {
+    CellQuery {
+        filter: AnalyticsFilter::default(),
+        from_day,
+        to_day,
+        group: group.to_vec(),
+        series,
+    }
+}
+
+/// Every social read worth comparing: each grouping, by day, by month, and over ranges
+/// that do and do not fall on month boundaries.
+async fn social_snapshot(store: &dyn Store, from: i64, to: i64) -> Vec<Vec<SocialSum>> {
+    use otklik_domain::analytics::{Dim, Grain};
+    let groups: [&[Dim]; 6] = [
+        &[],
+        &[Dim::Org],
+        &[Dim::Region, Dim::Org],
+        &[Dim::Subcategory],
+        &[Dim::Region],
+        &[Dim::Region, Dim::Org, Dim::Subcategory, Dim::Channel],
+    ];
+    let mut all = Vec::new();
+    for group in groups {
+        for series in [None, Some(Grain::Day), Some(Grain::Month)] {
+            for (a, b) in [(from, to), (from + 3, to - 2), (to, to)] {
+                all.push(
+                    store
+                        .analytics_social_cells(&social_query(a, b, group, series))
+                        .await
+                        .unwrap(),
+                );
+            }
+        }
+    }
+    all
+}
+
+pub(super) async fn social_analytics_follower_agrees_with_a_rebuild(store: Arc<dyn Store>) {
+    use otklik_domain::analytics::{bucket_lower, bucket_of, day_of, Dim, Grain, SocialMeasure};
+    let s = store.as_ref();
+    let w = World::new(s).await;
+    let hourly = IngestRules {
+        answer_hours: 1,
+        cluster_hours: 72,
+    };
+    // Four incidents in Tver's region, all routed to the organisation; the fourth gets two
+    // posts, of which one is split off into a fifth.
+    let rerouted = incident_of(
+        s,
+        analysed(VK, "-100_1", "Яма на Советской", EVENING),
+        hourly,
+        T0,
+    )
+    .await;
+    let late = incident_of(
+        s,
+        at_place(analysed(VK, "-100_2", "Яма в Ржеве", EVENING), "Ржев"),
+        hourly,
+        T0,
+    )
+    .await;
+    // The follower counts the openings now, before anything moves.
+    assert_eq!(follow_all(s, 1).await, 2);
+    let dismissed = incident_of(
+        s,
+        at_place(analysed(VK, "-100_3", "Яма в Торжке", EVENING), "Торжок"),
+        hourly,
+        T0,
+    )
+    .await;
+    let report = ingest(
+        s,
+        &[
+            at_place(
+                analysed(VK, "-100_4", "Яма у вокзала в Бологом", EVENING),
+                "Бологое",
+            ),
+            at_place(
+                analysed(TG, "tg:5", "Колесо пробил на Октябрьской, Бологое", EVENING),
+                "Бологое",
+            ),
+        ],
+        hourly,
+        T0,
+    )
+    .await;
+    assert_eq!((report.incidents_created, report.joined), (1, 1));
+    let clustered = latest(s).await;
+    assert_eq!(incident(s, clustered).await.posts, 2);
+    let second = posts_of(s, clustered).await[1].id;
+    let split = s
+        .social_act(
+            clustered,
+            w.operator,
+            SocialCommand::Split {
+                posts: vec![second],
+            },
+            T0 + Duration::minutes(20),
+        )
+        .await
+        .unwrap();
+    // Re-routed after the follower counted its opening, then answered on time there.
+    s.social_act(
+        rerouted,
+        w.operator,
+        SocialCommand::Reroute { org: w.other_org },
+        T0 + Duration::minutes(10),
+    )
+    .await
+    .unwrap();
+    s.social_act(
+        rerouted,
+        w.other_official,
+        SocialCommand::Answer {
+            text: "Заделаем".to_owned(),
+        },
+        T0 + Duration::minutes(30),
+    )
+    .await
+    .unwrap();
+    s.social_act(
+        dismissed,
+        w.operator,
+        SocialCommand::Dismiss {
+            reason: DismissReason::NoProblem,
+        },
+        T0 + Duration::minutes(30),
+    )
+    .await
+    .unwrap();
+    follow_all(s, 2).await;
+    // Three open past their deadline: the late one, the clustered one and its split.
+    assert_eq!(s.social_monitor(T0 + Duration::hours(2)).await.unwrap(), 3);
+    s.social_act(
+        late,
+        w.official,
+        SocialCommand::Answer {
+            text: "Заделали".to_owned(),
+        },
+        T0 + Duration::hours(3),
+    )
+    .await
+    .unwrap();
+    follow_all(s, 3).await;
+    assert_eq!(
+        follow_all(s, 3).await,
+        0,
+        "caught up: nothing counted twice"
+    );
+
+    let from = day_of((T0 - Duration::days(40)).unix_timestamp());
+    let to = day_of((T0 + Duration::days(1)).unix_timestamp());
+    let totals = s
+        .analytics_social_cells(&social_query(from, to, &[], None))
+        .await
+        .unwrap();
+    assert_eq!(totals.len(), 1);
+    let f = totals[0].figures;
+    let seen = |m: SocialMeasure| f.get(m);
+    assert_eq!(
+        seen(SocialMeasure::Opened),
+        5,
+        "four ingested and one split off"
+    );
+    assert_eq!(
+        (
+            seen(SocialMeasure::Answered),
+            seen(SocialMeasure::AnsweredOnTime),
+            f.answered_late()
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(seen(SocialMeasure::Breached), 3);
+    assert_eq!(seen(SocialMeasure::Dismissed), 1);
+    // Times from opening to the public answer: 30 minutes and 3 hours, in their buckets.
+    use otklik_domain::analytics::Timing;
+    let times = &totals[0].times;
+    assert_eq!(times.count(Timing::Answer), 2);
+    let within = |seconds: i64, q: f64| {
+        let b = bucket_of(seconds);
+        let estimate = times.quantile(Timing::Answer, q).unwrap();
+        assert!(
+            (bucket_lower(b)..=bucket_lower(b + 1)).contains(&estimate),
+            "{q}: {estimate} for {seconds}"
+        );
+    };
+    within(30 * 60, 0.5);
+    within(3 * 3600, 0.9);
+    // By organisation: the opening stays where it was routed then; the answer is the
+    // holder's at the time.
+    let by_org = s
+        .analytics_social_cells(&social_query(from, to, &[Dim::Org], None))
+        .await
+        .unwrap();
+    let of = |org: OrgId| {
+        by_org
+            .iter()
+            .find(|c| c.key.org == org.0)
+            .map(|c| c.figures)
+            .unwrap_or_default()
+    };
+    assert_eq!(of(w.org).get(SocialMeasure::Opened), 5);
+    assert_eq!(of(w.org).get(SocialMeasure::Answered), 1);
+    assert_eq!(of(w.org).answered_late(), 1);
+    assert_eq!(of(w.org).get(SocialMeasure::Breached), 3);
+    assert_eq!(of(w.other_org).get(SocialMeasure::Opened), 0);
+    assert_eq!(of(w.other_org).get(SocialMeasure::AnsweredOnTime), 1);
+    assert!(by_org
+        .iter()
+        .all(|c| c.key.channel.is_none() && c.key.kind.is_none()));
+    // Filters: the organisation; channel and kind do not apply; an unknown subcategory
+    // and an empty territory select nothing; the region keeps everything.
+    let filtered = |filter: AnalyticsFilter| {
+        let query = CellQuery {
+            filter,
+            ..social_query(from, to, &[], None)
+        };
+        async move { s.analytics_social_cells(&query).await.unwrap() }
+    };
+    let other = filtered(AnalyticsFilter {
+        org: Some(w.other_org.0),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(other[0].figures.get(SocialMeasure::Answered), 1);
+    assert_eq!(other[0].figures.get(SocialMeasure::Opened), 0);
+    let by_channel = filtered(AnalyticsFilter {
+        channel: Some(Channel::Portal),
+        kind: Some(SubmissionKind::Appeal),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_channel[0].figures, f);
+    assert_eq!(
+        filtered(AnalyticsFilter {
+            regions: Some(vec![w.region.0]),
+            subcategories: Some(vec![w.pothole.0]),
+            ..Default::default()
+        })
+        .await[0]
+            .figures,
+        f
+    );
+    assert!(filtered(AnalyticsFilter {
+        subcategories: Some(vec![w.bus.0]),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    assert!(filtered(AnalyticsFilter {
+        regions: Some(Vec::new()),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    // Every projection and every cut of the period sums to the same totals.
+    for group in [
+        &[Dim::Region, Dim::Org][..],
+        &[Dim::Subcategory],
+        &[Dim::Region, Dim::Org, Dim::Subcategory],
+    ] {
+        for series in [None, Some(Grain::Day), Some(Grain::Month)] {
+            let sums = s
+                .analytics_social_cells(&social_query(from, to, group, series))
+                .await
+                .unwrap();
+            let mut total = otklik_domain::analytics::SocialFigures::default();
+            sums.iter().for_each(|c| total.add(&c.figures));
+            assert_eq!(total, f, "{group:?} {series:?}");
+        }
+    }
+    // One snapshot read returns the same social sums as the single reads.
+    let answers = s
+        .analytics_read(&[], &[social_query(from, to, &[], None)])
+        .await
+        .unwrap();
+    assert!(answers.cells.is_empty());
+    assert_eq!(answers.social, vec![totals.clone()]);
+    assert_eq!(answers.position.cursor, answers.position.log_size);
+    assert_ne!(split, clustered);
+
+    // The rebuild, which reads every row after all the moves, recomputes every cell.
+    let before = social_snapshot(s, from, to).await;
+    s.analytics_reset(T0).await.unwrap();
+    assert!(s
+        .analytics_social_cells(&social_query(from, to, &[], None))
+        .await
+        .unwrap()
+        .is_empty());
+    follow_all(s, 10_000).await;
+    assert_eq!(social_snapshot(s, from, to).await, before);
+}
