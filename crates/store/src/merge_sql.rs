@@ -52,6 +52,18 @@ impl PublicRow {
     }
 }
 
+/// The log leaf of an author's choice to show their message to other citizens or not.
+pub(crate) fn visibility_leaf(submission: i64, public: bool, at: i64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "v": 1,
+        "event": "visibility",
+        "submission": submission,
+        "public": public,
+        "at": at,
+    }))
+    .unwrap_or_default()
+}
+
 /// A public message: shown to anyone unless rejected (spam and abuse stay hidden). The
 /// answer shown is the latest final answer.
 macro_rules! public_select {
@@ -274,12 +286,20 @@ macro_rules! impl_duplicates {
                 if public && state.kind == SubmissionKind::Appeal {
                     return Err($crate::StoreError::InvalidReference("appeal_not_public"));
                 }
-                ::sqlx::query::<$db>("UPDATE submissions SET public = $2, updated_at = $3 WHERE id = $1")
-                    .bind(id.0)
-                    .bind(i64::from(public))
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                let changed = ::sqlx::query::<$db>(
+                    "UPDATE submissions SET public = $2, updated_at = $3 WHERE id = $1 AND public <> $2",
+                )
+                .bind(id.0)
+                .bind(i64::from(public))
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed > 0 {
+                    // Its leaf tells every node's search index to read the submission again.
+                    let leaf = $crate::merge_sql::visibility_leaf(id.0, public, at);
+                    Self::log_append(&mut *tx, "visibility", Some(id.0), None, &leaf, &[], at).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

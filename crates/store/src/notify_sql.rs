@@ -484,6 +484,10 @@ macro_rules! impl_notifications {
                         ),
                         Channel::Gateway => "u.phone IS NOT NULL".to_owned(),
                     };
+                    // `CROSS JOIN` keeps SQLite's join order whatever its statistics say:
+                    // with `users` recorded when it was small, the planner walked every
+                    // person (a group's outbox statement went from 0.07 ms to 2 ms with
+                    // 100 000 people); PostgreSQL reorders it like any inner join.
                     let mut insert = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO notification_outbox \
                              (notification_id, channel, user_id, digest, created_at, next_attempt_at) \
@@ -499,12 +503,12 @@ macro_rules! impl_notifications {
                         .push_bind(at)
                         .push(
                             " AS BIGINT) \
-                             FROM notifications n JOIN users u ON u.id = n.user_id \
+                             FROM notifications n CROSS JOIN users u \
                              LEFT JOIN notification_preferences p \
                                  ON p.user_id = n.user_id AND p.kind = n.kind AND p.channel = ",
                         )
                         .push_bind(channel.as_str())
-                        .push(" WHERE n.kind = ")
+                        .push(" WHERE u.id = n.user_id AND n.kind = ")
                         .push_bind(kind.as_str());
                     match of {
                         $crate::notify_sql::OutboxOf::Source(source) => {

@@ -349,7 +349,11 @@ async fn access_log(
     let status = response.status().as_u16();
     let micros = started.elapsed().as_micros();
     span.in_scope(|| {
-        if status >= 500 {
+        // A 503 is load shed or a database away for a moment, which the client retries
+        // (`Retry-After`): a warning. Any other 5xx is a fault.
+        if status == 503 {
+            tracing::warn!(%method, %path, status, micros, "request");
+        } else if status >= 500 {
             tracing::error!(%method, %path, status, micros, "request");
         } else {
             tracing::info!(%method, %path, status, micros, "request");

@@ -141,7 +141,7 @@ conformance!(
         crossed_merges_at_once_one_wins,
         public_messages_are_shown_and_followed,
     ],
-    url: [reopening_the_store, opening_waits_for_another_writer, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
+    url: [reopening_the_store, opening_waits_for_another_writer, statistics_follow_a_grown_table, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
 );
 
 mod analytics;
@@ -2044,6 +2044,46 @@ async fn reopening_the_store(store: Arc<dyn Store>, url: &str) {
         third.submission(id, w.citizen).await.unwrap().status,
         Status::InProgress
     );
+}
+
+/// Planner statistics taken while a table was small follow it once it has grown (the
+/// periodic `optimize`): with `users` recorded at a handful of rows, SQLite's plan for
+/// a registration's outbox statement walked every person (that statement now fixes its
+/// join order, but others may lean on fresh statistics).
+async fn statistics_follow_a_grown_table(store: Arc<dyn Store>, url: &str) {
+    let _w = World::new(store.as_ref()).await;
+    store.optimize().await.unwrap();
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        // PostgreSQL's autovacuum keeps its own statistics.
+        return;
+    };
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    let recorded = || async {
+        // No row: the table was empty when analysed.
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT MAX(stat) FROM sqlite_stat1 WHERE tbl = 'users'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        .map_or(0, |stat| {
+            stat.split(' ').next().unwrap().parse::<i64>().unwrap()
+        })
+    };
+    let before = recorded().await;
+    assert!(before < 100, "{before}");
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
+         INSERT INTO users (email, password_hash, full_name, role, created_at, verification) \
+         SELECT 'grown-' || i || '@example.ru', 'x', 'Житель', 'citizen', 0, 'verified' FROM n",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    store.optimize().await.unwrap();
+    assert!(recorded().await >= 20_000);
 }
 
 /// A second process (a CLI command) opens the database while the server holds its write

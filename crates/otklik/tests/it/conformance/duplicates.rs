@@ -327,7 +327,16 @@ pub(super) async fn public_messages_are_shown_and_followed(store: Arc<dyn Store>
         code(s.follow(w.other_citizen.user, message, true, T0).await),
         "not_found"
     );
+    // The choice is logged, so every node's search index reads the submission again;
+    // choosing what already holds logs nothing.
+    let before = s.log_info().await.unwrap().size;
     s.set_public(message, w.citizen, true, T0).await.unwrap();
+    s.set_public(message, w.citizen, true, T0).await.unwrap();
+    assert_eq!(s.log_info().await.unwrap().size, before + 1);
+    let fed = s.search_changes(before, 10).await.unwrap();
+    assert_eq!(fed.leaves, 1);
+    assert_eq!(fed.submissions.len(), 1);
+    assert!(fed.submissions[0].public && fed.submissions[0].id == message.0);
     let shown = s.public_submissions(&[message]).await.unwrap();
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0].text, "Яма на дороге у дома 5");
