@@ -655,9 +655,12 @@ impl DetailPage {
             .into_iter()
             .map(|r| ReceiptRow {
                 index: r.index,
-                label: otklik_domain::lifecycle::EventKind::parse(&r.kind)
-                    .map(messages::event)
-                    .unwrap_or("Событие"),
+                label: match r.kind.as_str() {
+                    "visibility" => "Изменено, видят ли сообщение другие жители",
+                    kind => otklik_domain::lifecycle::EventKind::parse(kind)
+                        .map(messages::event)
+                        .unwrap_or("Событие"),
+                },
                 at: messages::datetime(r.at),
                 signed: r.signed,
             })
