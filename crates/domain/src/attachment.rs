@@ -2,7 +2,8 @@
 //! JPEG, PNG or PDF — decided from the bytes, never from the name the browser sent.
 //! Photos are stored without their metadata (`image_metadata`); an image whose container
 //! cannot be read is refused (`image_damaged`). Archives are never accepted, and images
-//! are never decoded, so no decompression bomb can be set off.
+//! are never decoded, so no decompression bomb can be set off. Photos of a vote's
+//! projects take images only — JPEG, PNG or WebP (`Attachment::parse_image`).
 
 pub const MAX_FILES: usize = 5;
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -12,6 +13,9 @@ pub enum FileType {
     Jpeg,
     Png,
     Pdf,
+    /// Accepted only where images alone are (photos of a vote's options,
+    /// [`Attachment::parse_image`]); submissions keep JPEG, PNG and PDF.
+    Webp,
 }
 
 impl FileType {
@@ -28,11 +32,24 @@ impl FileType {
         }
     }
 
+    /// Recognises an image: JPEG, PNG or WebP (a RIFF container of `WEBP`).
+    pub fn sniff_image(bytes: &[u8]) -> Option<Self> {
+        match Self::sniff(bytes) {
+            Some(t) if t.is_image() => Some(t),
+            Some(_) => None,
+            None if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" => {
+                Some(Self::Webp)
+            }
+            None => None,
+        }
+    }
+
     pub fn mime(self) -> &'static str {
         match self {
             Self::Jpeg => "image/jpeg",
             Self::Png => "image/png",
             Self::Pdf => "application/pdf",
+            Self::Webp => "image/webp",
         }
     }
 
@@ -41,17 +58,18 @@ impl FileType {
             Self::Jpeg => "jpg",
             Self::Png => "png",
             Self::Pdf => "pdf",
+            Self::Webp => "webp",
         }
     }
 
     pub fn from_mime(mime: &str) -> Option<Self> {
-        [Self::Jpeg, Self::Png, Self::Pdf]
+        [Self::Jpeg, Self::Png, Self::Pdf, Self::Webp]
             .into_iter()
             .find(|t| t.mime() == mime)
     }
 
     pub fn is_image(self) -> bool {
-        matches!(self, Self::Jpeg | Self::Png)
+        matches!(self, Self::Jpeg | Self::Png | Self::Webp)
     }
 }
 
@@ -86,6 +104,28 @@ impl Attachment {
         let bytes = match crate::image_metadata::strip(file_type, &bytes) {
             Some(stripped) => stripped?,
             None => bytes,
+        };
+        Ok(Self {
+            name: safe_name(name, file_type),
+            file_type,
+            bytes,
+        })
+    }
+
+    /// An image only (JPEG, PNG or WebP, ≤ [`MAX_FILE_BYTES`]), its metadata removed as
+    /// a submission's photo's is: `file_empty`, `file_too_large`, `not_an_image`,
+    /// `image_damaged`.
+    pub fn parse_image(name: &str, bytes: Vec<u8>) -> Result<Self, &'static str> {
+        if bytes.is_empty() {
+            return Err("file_empty");
+        }
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err("file_too_large");
+        }
+        let file_type = FileType::sniff_image(&bytes).ok_or("not_an_image")?;
+        let bytes = match crate::image_metadata::strip(file_type, &bytes) {
+            Some(stripped) => stripped?,
+            None => return Err("not_an_image"),
         };
         Ok(Self {
             name: safe_name(name, file_type),

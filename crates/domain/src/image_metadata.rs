@@ -10,6 +10,8 @@
 use crate::attachment::FileType;
 use img_parts::jpeg::{markers, Jpeg, JpegSegment};
 use img_parts::png::Png;
+use img_parts::riff::{RiffChunk, RiffContent};
+use img_parts::webp::{WebP, CHUNK_EXIF, CHUNK_VP8X, CHUNK_XMP};
 use img_parts::Bytes;
 
 /// PNG chunks that may describe the photo rather than draw it: EXIF, text of any kind,
@@ -22,8 +24,29 @@ pub fn strip(file_type: FileType, bytes: &[u8]) -> Option<Result<Vec<u8>, &'stat
     match file_type {
         FileType::Jpeg => Some(strip_jpeg(bytes)),
         FileType::Png => Some(strip_png(bytes)),
+        FileType::Webp => Some(strip_webp(bytes)),
         FileType::Pdf => None,
     }
+}
+
+/// WebP: the `EXIF` and `XMP ` chunks go, and the extended header (`VP8X`) no longer
+/// announces them; the ICC profile, animation and pixels stay.
+fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let mut webp = WebP::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|_| "image_damaged")?;
+    webp.remove_chunks_by_id(CHUNK_EXIF);
+    webp.remove_chunks_by_id(CHUNK_XMP);
+    for chunk in webp.chunks_mut().iter_mut() {
+        let mut header = match chunk.content().data() {
+            Some(data) if chunk.id() == CHUNK_VP8X => data.to_vec(),
+            _ => continue,
+        };
+        if let Some(flags) = header.first_mut() {
+            // Bit 3: EXIF present; bit 2: XMP present.
+            *flags &= !0b0000_1100;
+        }
+        *chunk = RiffChunk::new(CHUNK_VP8X, RiffContent::Data(Bytes::from(header)));
+    }
+    Ok(webp.encoder().bytes().to_vec())
 }
 
 fn strip_jpeg(bytes: &[u8]) -> Result<Vec<u8>, &'static str> {
@@ -242,6 +265,71 @@ mod tests {
         assert!(contains(&with_metadata, b"Ivan Petrov"));
         let stripped = strip(FileType::Png, &with_metadata).unwrap().unwrap();
         assert_eq!(stripped, TINY_PNG);
+    }
+
+    #[test]
+    fn webp_exif_and_xmp_chunks_go_and_the_header_no_longer_announces_them() {
+        fn chunk(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
+            let mut out = id.to_vec();
+            out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                out.push(0);
+            }
+            out
+        }
+        // VP8X: flags (EXIF 0x08, XMP 0x04), 3 reserved bytes, width-1 and height-1.
+        let mut body = b"WEBP".to_vec();
+        body.extend(chunk(b"VP8X", &[0x0C, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        body.extend(chunk(
+            b"VP8L",
+            &[0x2F, 0, 0, 0, 0x10, 0x07, 0x10, 0x11, 0x11, 0x88],
+        ));
+        body.extend(chunk(b"EXIF", b"II*\0GPS 56.8587N 35.9176E"));
+        body.extend(chunk(b"XMP ", b"<x:xmpmeta>Ivan Petrov</x:xmpmeta>"));
+        let mut webp = b"RIFF".to_vec();
+        webp.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
+        webp.extend(body);
+        assert_eq!(FileType::sniff_image(&webp), Some(FileType::Webp));
+        assert_eq!(
+            FileType::sniff(&webp),
+            None,
+            "submissions keep JPEG, PNG and PDF"
+        );
+        let clean = strip(FileType::Webp, &webp).unwrap().unwrap();
+        assert!(!contains(&clean, b"GPS"));
+        assert!(!contains(&clean, b"Ivan Petrov"));
+        assert!(contains(&clean, b"VP8L"));
+        let vp8x = clean.windows(4).position(|w| w == b"VP8X").unwrap();
+        assert_eq!(clean[vp8x + 8] & 0x0C, 0);
+        let size = u32::from_le_bytes(clean[4..8].try_into().unwrap()) as usize;
+        assert_eq!(size + 8, clean.len());
+        assert_eq!(
+            strip(FileType::Webp, b"RIFF\x20\0\0\0WEBPVP8X"),
+            Some(Err("image_damaged"))
+        );
+    }
+
+    #[test]
+    fn only_images_are_photos_of_projects() {
+        use crate::attachment::Attachment;
+        assert_eq!(
+            Attachment::parse_image("a.pdf", b"%PDF-1.4".to_vec()).unwrap_err(),
+            "not_an_image"
+        );
+        assert_eq!(
+            Attachment::parse_image("a", b"hello".to_vec()).unwrap_err(),
+            "not_an_image"
+        );
+        assert_eq!(
+            Attachment::parse_image("a", Vec::new()).unwrap_err(),
+            "file_empty"
+        );
+        let photo =
+            Attachment::parse_image("../сквер.JPG", jpeg_with(&[(0xE1, phone_exif())])).unwrap();
+        assert_eq!(photo.file_type(), FileType::Jpeg);
+        assert_eq!(photo.name(), "сквер.jpg");
+        assert!(!contains(photo.bytes(), b"GPS"));
     }
 
     #[test]

@@ -767,6 +767,40 @@ pub struct Schedule {
     closes_at: OffsetDateTime,
 }
 
+/// Photos of one option of a vote (a project): at most this many.
+pub const MAX_OPTION_PHOTOS: usize = 3;
+
+/// May the organisers change the photos of option `option` now? Only a vote's options
+/// have photos, and only before the poll opens and while it is not cancelled: once
+/// ballots may be cast, what voters see of the projects does not change.
+/// `poll_not_editable`, `not_a_vote`, `unknown_option`.
+pub fn check_photos_editable(
+    spec: &PollSpec,
+    option: u16,
+    phase: Phase,
+    cancelled: bool,
+) -> Result<(), &'static str> {
+    if cancelled || phase != Phase::Upcoming {
+        return Err("poll_not_editable");
+    }
+    check_photo_option(spec, option)
+}
+
+/// Is `option` an option of this vote's question? `not_a_vote`, `unknown_option`.
+pub fn check_photo_option(spec: &PollSpec, option: u16) -> Result<(), &'static str> {
+    if spec.kind() != PollKind::Vote {
+        return Err("not_a_vote");
+    }
+    let options = spec
+        .questions()
+        .first()
+        .map_or(0, |q| q.kind.options().len());
+    if usize::from(option) >= options {
+        return Err("unknown_option");
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Upcoming,

@@ -931,6 +931,37 @@ pub trait Polls {
         ballot_id: &otklik_domain::poll::BallotId,
     ) -> StoreResult<Option<BallotReceipt>>;
 
+    /// Adds a photo to an option of a vote, in one transaction with the poll's row
+    /// (locked): refused (`Conflict`) unless `poll::check_photos_editable` allows it at
+    /// `now` (`poll_not_editable`, `not_a_vote`, `unknown_option`) and the option has
+    /// fewer than `poll::MAX_OPTION_PHOTOS` (`too_many_photos`); `NotFound` without the
+    /// poll. A refusal writes nothing.
+    async fn add_option_photo(
+        &self,
+        poll: otklik_domain::PollId,
+        photo: NewOptionPhoto,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<OptionPhoto>;
+
+    /// Removes a photo of the poll's options under the same rule; `NotFound` when the
+    /// poll has no such photo.
+    async fn remove_option_photo(
+        &self,
+        poll: otklik_domain::PollId,
+        photo: i64,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The photos of a poll's options, by option then in the order they were added.
+    async fn option_photos(&self, poll: otklik_domain::PollId) -> StoreResult<Vec<OptionPhoto>>;
+
+    /// One photo with its bytes; `NotFound` when the poll has no such photo.
+    async fn option_photo(
+        &self,
+        poll: otklik_domain::PollId,
+        photo: i64,
+    ) -> StoreResult<OptionPhotoFile>;
+
     /// Ballots in the order of their ids (the final tree's order, which says nothing of
     /// when anyone voted), after `after`, at most `limit`.
     async fn published_ballots(

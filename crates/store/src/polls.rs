@@ -154,3 +154,44 @@ pub(crate) fn verification_of(raw: &str) -> crate::StoreResult<Verification> {
         .find(|v| v.as_str() == raw)
         .ok_or_else(|| crate::common::corrupt("verification"))
 }
+
+/// A photo of a vote's option to store (checked and stripped by
+/// `otklik_domain::attachment::Attachment::parse_image`).
+#[derive(Clone)]
+pub struct NewOptionPhoto {
+    pub option: u16,
+    pub name: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+    pub by: UserId,
+}
+
+impl std::fmt::Debug for NewOptionPhoto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOptionPhoto")
+            .field("option", &self.option)
+            .field("name", &self.name)
+            .field("mime", &self.mime)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// A stored photo of a vote's option, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionPhoto {
+    pub id: i64,
+    pub poll: PollId,
+    pub option: u16,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A photo with its bytes, to serve.
+#[derive(Clone)]
+pub struct OptionPhotoFile {
+    pub meta: OptionPhoto,
+    pub bytes: Vec<u8>,
+}

@@ -216,6 +216,53 @@ pub(crate) fn key_list(keys: &[String]) -> StoreResult<String> {
         .join(", "))
 }
 
+/// What the photos' editing rule reads of a poll (its row locked on PostgreSQL).
+#[derive(sqlx::FromRow)]
+pub(crate) struct EditRow {
+    kind: String,
+    questions: String,
+    opens_at: i64,
+    closes_at: i64,
+    cancelled_at: Option<i64>,
+}
+
+/// `otklik_domain::poll::check_photos_editable` on the poll as read in the transaction.
+pub(crate) fn check_photos_editable(
+    row: Option<EditRow>,
+    option: u16,
+    now: time::OffsetDateTime,
+) -> StoreResult<()> {
+    use crate::common::{corrupt, from_ts};
+    let row = not_found(row)?;
+    let kind = PollKind::parse(&row.kind).ok_or_else(|| corrupt("polls.kind"))?;
+    let spec = PollSpec::from_json(kind, &row.questions).map_err(|_| corrupt("polls.questions"))?;
+    let schedule = Schedule::new(from_ts(row.opens_at)?, from_ts(row.closes_at)?)
+        .map_err(|_| corrupt("polls.schedule"))?;
+    otklik_domain::poll::check_photos_editable(
+        &spec,
+        option,
+        schedule.phase(now),
+        row.cancelled_at.is_some(),
+    )
+    .map_err(StoreError::Conflict)
+}
+
+pub(crate) fn option_photo_of(
+    poll: PollId,
+    (id, option, name, mime, size, sha256): (i64, i64, String, String, i64, String),
+) -> StoreResult<crate::polls::OptionPhoto> {
+    let bad = || crate::common::corrupt("poll_option_photos");
+    Ok(crate::polls::OptionPhoto {
+        id,
+        poll,
+        option: u16::try_from(option).map_err(|_| bad())?,
+        name,
+        mime,
+        size: u64::try_from(size).map_err(|_| bad())?,
+        sha256,
+    })
+}
+
 pub(crate) fn not_found<T>(found: Option<T>) -> StoreResult<T> {
     found.ok_or(StoreError::NotFound)
 }
@@ -353,6 +400,150 @@ macro_rules! impl_polls {
                 }
                 self.poll(id).await?;
                 Err($crate::StoreError::Conflict("poll_closed"))
+            }
+
+            async fn add_option_photo(
+                &self,
+                poll: ::otklik_domain::PollId,
+                photo: $crate::polls::NewOptionPhoto,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<$crate::polls::OptionPhoto> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let result: $crate::StoreResult<$crate::polls::OptionPhoto> = async {
+                    $crate::polls_sql::check_photos_editable(
+                        ::sqlx::query_as::<$db, $crate::polls_sql::EditRow>(concat!(
+                            "SELECT kind, questions, opens_at, closes_at, cancelled_at \
+                             FROM polls WHERE id = $1",
+                            $lock
+                        ))
+                        .bind(poll.0)
+                        .fetch_optional(&mut *tx)
+                        .await?,
+                        photo.option,
+                        now,
+                    )?;
+                    let (count,) = ::sqlx::query_as::<$db, (i64,)>(
+                        "SELECT COUNT(*) FROM poll_option_photos \
+                         WHERE poll_id = $1 AND option_idx = $2",
+                    )
+                    .bind(poll.0)
+                    .bind(i64::from(photo.option))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if count >= ::otklik_domain::poll::MAX_OPTION_PHOTOS as i64 {
+                        return Err($crate::StoreError::Conflict("too_many_photos"));
+                    }
+                    let sha256 = $crate::common::sha256_hex(&photo.bytes);
+                    let size = photo.bytes.len() as u64;
+                    let id = ::sqlx::query_scalar::<$db, i64>(
+                        "INSERT INTO poll_option_photos (poll_id, option_idx, name, mime, size, \
+                         sha256, content, created_by, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    )
+                    .bind(poll.0)
+                    .bind(i64::from(photo.option))
+                    .bind(&photo.name)
+                    .bind(&photo.mime)
+                    .bind(size as i64)
+                    .bind(&sha256)
+                    .bind(&photo.bytes)
+                    .bind(photo.by.0)
+                    .bind($crate::common::ts(now))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| $crate::common::constraint(e, "duplicate", "unknown_reference"))?;
+                    Ok($crate::polls::OptionPhoto {
+                        id,
+                        poll,
+                        option: photo.option,
+                        name: photo.name,
+                        mime: photo.mime,
+                        size,
+                        sha256,
+                    })
+                }
+                .await;
+                $crate::common::finish(tx, result).await
+            }
+
+            async fn remove_option_photo(
+                &self,
+                poll: ::otklik_domain::PollId,
+                photo: i64,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<()> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let result: $crate::StoreResult<()> = async {
+                    let row = ::sqlx::query_as::<$db, $crate::polls_sql::EditRow>(concat!(
+                        "SELECT kind, questions, opens_at, closes_at, cancelled_at \
+                         FROM polls WHERE id = $1",
+                        $lock
+                    ))
+                    .bind(poll.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let option = ::sqlx::query_scalar::<$db, i64>(
+                        "SELECT option_idx FROM poll_option_photos WHERE poll_id = $1 AND id = $2",
+                    )
+                    .bind(poll.0)
+                    .bind(photo)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let option = $crate::polls_sql::not_found(option)?;
+                    let option = u16::try_from(option)
+                        .map_err(|_| $crate::common::corrupt("poll_option_photos.option_idx"))?;
+                    $crate::polls_sql::check_photos_editable(row, option, now)?;
+                    ::sqlx::query::<$db>(
+                        "DELETE FROM poll_option_photos WHERE poll_id = $1 AND id = $2",
+                    )
+                    .bind(poll.0)
+                    .bind(photo)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                .await;
+                $crate::common::finish(tx, result).await
+            }
+
+            async fn option_photos(
+                &self,
+                poll: ::otklik_domain::PollId,
+            ) -> $crate::StoreResult<Vec<$crate::polls::OptionPhoto>> {
+                ::sqlx::query_as::<$db, (i64, i64, String, String, i64, String)>(
+                    "SELECT id, option_idx, name, mime, size, sha256 FROM poll_option_photos \
+                     WHERE poll_id = $1 ORDER BY option_idx, id",
+                )
+                .bind(poll.0)
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map(|row| $crate::polls_sql::option_photo_of(poll, row))
+                .collect()
+            }
+
+            async fn option_photo(
+                &self,
+                poll: ::otklik_domain::PollId,
+                photo: i64,
+            ) -> $crate::StoreResult<$crate::polls::OptionPhotoFile> {
+                let row = ::sqlx::query_as::<$db, (i64, i64, String, String, i64, String, Vec<u8>)>(
+                    "SELECT id, option_idx, name, mime, size, sha256, content \
+                     FROM poll_option_photos WHERE poll_id = $1 AND id = $2",
+                )
+                .bind(poll.0)
+                .bind(photo)
+                .fetch_optional(self.$read())
+                .await?;
+                let (id, option, name, mime, size, sha256, bytes) =
+                    $crate::polls_sql::not_found(row)?;
+                Ok($crate::polls::OptionPhotoFile {
+                    meta: $crate::polls_sql::option_photo_of(
+                        poll,
+                        (id, option, name, mime, size, sha256),
+                    )?,
+                    bytes,
+                })
             }
 
             async fn voter(

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use otklik_domain::access::{self, Capability, Verification};
+use otklik_domain::attachment::Attachment;
 use otklik_domain::lifecycle::Role;
 use otklik_domain::poll::{
     self, AgeGroup, BallotId, Eligibility, Phase, PollKind, PollSpec, RawAnswer, ResultsPolicy,
@@ -12,8 +13,8 @@ use otklik_domain::poll::{
 };
 use otklik_domain::{MunicipalityId, OrgId, PollId, RegionId, ValidationErrors};
 use otklik_store::{
-    BallotChannel, BallotReceipt, CastOutcome, NewBallot, NewPoll, PollCount, PollFilter,
-    PollRecord, Store, StoreError, UserRecord,
+    BallotChannel, BallotReceipt, CastOutcome, NewBallot, NewOptionPhoto, NewPoll, OptionPhoto,
+    OptionPhotoFile, PollCount, PollFilter, PollRecord, Store, StoreError, UserRecord,
 };
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use tokio::sync::{mpsc, oneshot};
@@ -557,6 +558,103 @@ pub async fn cancel(
     state.store.cancel_poll(id, now).await?;
     state.poll_cache.forget(id);
     Ok(())
+}
+
+// --- photos of a vote's options --------------------------------------------------------------
+
+/// The poll an organiser edits: organisers only (403 otherwise); another organisation's
+/// poll is answered as if it did not exist (404).
+async fn managed(state: &AppState, user: &UserRecord, id: PollId) -> Result<PollRecord, AppError> {
+    organiser_of(user)?;
+    let poll = visible(state, Some(user), id).await?;
+    if !manages(user, &poll) {
+        return Err(AppError::not_found());
+    }
+    Ok(poll)
+}
+
+fn photo_refusal(code: &'static str) -> AppError {
+    let status = match code {
+        "unknown_option" => axum::http::StatusCode::NOT_FOUND,
+        _ => axum::http::StatusCode::CONFLICT,
+    };
+    AppError::new(status, code)
+}
+
+/// Whether the photos of this poll's options may change now (a vote, before it opens,
+/// not cancelled): what the page offers.
+pub fn photos_editable(poll: &PollRecord, now: OffsetDateTime) -> bool {
+    poll::check_photos_editable(
+        &poll.spec,
+        0,
+        phase_of(poll, now),
+        poll.cancelled_at.is_some(),
+    )
+    .is_ok()
+}
+
+/// Adds a photo to option `option` of a vote (its organisers, before it opens): an image
+/// only (JPEG, PNG or WebP, ≤ 10 MiB), its metadata removed, at most
+/// [`poll::MAX_OPTION_PHOTOS`] per option. A refusal changes nothing.
+pub async fn add_photo(
+    state: &AppState,
+    user: &UserRecord,
+    id: PollId,
+    option: u16,
+    file: (String, Vec<u8>),
+    now: OffsetDateTime,
+) -> Result<OptionPhoto, AppError> {
+    let poll = managed(state, user, id).await?;
+    poll::check_photos_editable(
+        &poll.spec,
+        option,
+        phase_of(&poll, now),
+        poll.cancelled_at.is_some(),
+    )
+    .map_err(photo_refusal)?;
+    let image = Attachment::parse_image(&file.0, file.1).map_err(|code| AppError {
+        code,
+        ..AppError::field("photo", code)
+    })?;
+    let photo = NewOptionPhoto {
+        option,
+        name: image.name().to_owned(),
+        mime: image.file_type().mime().to_owned(),
+        bytes: image.into_bytes(),
+        by: user.id,
+    };
+    Ok(state.store.add_option_photo(id, photo, now).await?)
+}
+
+/// Removes a photo of a vote's option (its organisers, before it opens).
+pub async fn remove_photo(
+    state: &AppState,
+    user: &UserRecord,
+    id: PollId,
+    photo: i64,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let poll = managed(state, user, id).await?;
+    if phase_of(&poll, now) != Phase::Upcoming {
+        return Err(photo_refusal("poll_not_editable"));
+    }
+    Ok(state.store.remove_option_photo(id, photo, now).await?)
+}
+
+/// A photo of a visible poll's option, to serve.
+pub async fn photo(
+    state: &AppState,
+    user: Option<&UserRecord>,
+    id: PollId,
+    photo: i64,
+) -> Result<OptionPhotoFile, AppError> {
+    visible(state, user, id).await?;
+    Ok(state.store.option_photo(id, photo).await?)
+}
+
+/// Where a photo is served (public while the poll is).
+pub fn photo_url(photo: &OptionPhoto) -> String {
+    format!("/polls/{}/photos/{}", photo.poll.0, photo.id)
 }
 
 // --- results -------------------------------------------------------------------------------------

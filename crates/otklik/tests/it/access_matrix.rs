@@ -731,6 +731,13 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .form(&[]),
         post("/polls/{id}/cancel", &["999999999"],                                          "lgn  404  404  404  404  404  404  404  404  404  404  404  lgn  lgn  lgn  lgn")
             .form(&[]),
+        // Photos of a vote's options: its organisers only, before it opens (the city's demo
+        // poll is open: 409 poll_not_editable); another organisation's staff see no poll.
+        post("/polls/{id}/options/{option}/photos", &[city_poll, "0"],                      "lgn  403  403  403  409  404  404  409  403  403  409  403  lgn  lgn  lgn  lgn")
+            .multipart(&[]),
+        post("/polls/{id}/photos/{photo}/delete", &[city_poll, "999999999"],                "lgn  403  403  403  409  404  404  409  403  403  409  403  lgn  lgn  lgn  lgn")
+            .form(&[]),
+        get("/polls/{id}/photos/{photo}", &[city_poll, "999999999"],                        "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         // ---- pages: public discussions (public to read; citizens comment and support; organisers moderate) --
         get("/discussions", &[],                                                            "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         get("/discussions/new", &[],                                                        "lgn  403  403  403  ok   ok   ok   ok   403  403  ok   403  lgn  lgn  lgn  lgn"),
@@ -993,6 +1000,9 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/api/v1/polls/{id}/ballots", &["999999999"],                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/api/v1/polls/{id}/results", &["999999999"],                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/api/v1/polls/{id}/receipts/{ballot_id}", &["999999999", "0"],                 "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        post("/api/v1/polls/{id}/options/{option}/photos", &[city_poll, "0"],               "lgn  403  403  403  409  404  404  409  403  403  409  403  403  403  403  403")
+            .json(json!({ "content_base64": "" })),
+        delete("/api/v1/polls/{id}/photos/{photo_id}", &[city_poll, "999999999"],           "lgn  403  403  403  409  404  404  409  403  403  409  403  403  403  403  403"),
         // ---- API: public discussions (reading is public; citizens comment and support; organisers moderate) -
         get("/api/v1/discussions", &[],                                                     "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         post("/api/v1/discussions", &[],                                                    "lgn  403  403  403  422  422  422  422  403  403  422  403  403  403  403  403")

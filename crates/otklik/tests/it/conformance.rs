@@ -118,6 +118,7 @@ conformance!(
         answer_templates_are_the_organisations_own,
         polls_one_person_one_vote_under_concurrency,
         polls_batches_receipts_close_and_recount,
+        polls_option_photos_add_list_remove_and_limits,
         discussions_comments_moderation_and_support,
         analytics_follower_agrees_with_a_rebuild,
         quality_feed_reads_ratings_by_cursor_and_leases_the_push,

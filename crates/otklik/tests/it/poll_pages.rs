@@ -342,3 +342,260 @@ async fn a_survey_created_voted_counted_and_cancelled_through_the_pages() {
     assert!(html.contains(&format!("\">{TITLE}</a>")), "{html}");
     app.stop().await;
 }
+
+/// A 1×1 JPEG whose EXIF block carries a place and a name, as a phone's photo would.
+fn jpeg_with_gps() -> Vec<u8> {
+    let mut exif = b"Exif\0\0II\x2a\0\x08\0\0\0\0\0".to_vec();
+    exif.extend_from_slice(b"GPS 56.8587N 35.9176E Ivan Petrov\0");
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&u16::try_from(exif.len() + 2).unwrap().to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    out.extend([1u8; 64]);
+    out.extend([
+        0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00,
+    ]);
+    for class in [0x00, 0x10] {
+        out.extend([0xFF, 0xC4, 0x00, 0x14, class, 0x01]);
+        out.extend([0u8; 15]);
+        out.push(0x00);
+    }
+    out.extend([
+        0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x00, 0xFF, 0xD9,
+    ]);
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+const PROJECTS: &str = "? Какие проекты благоустройства выполнить?\n* несколько до 2\n\
+    - Сквер у школы :: скамейки и освещение @ 56.8587, 35.9176\n- Детская площадка";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_of_projects_are_stripped_served_shown_and_frozen_once_the_vote_opens() {
+    use serde_json::json;
+    let app = spawn_app().await;
+    let operator = app.api(&app.token(OPERATOR).await);
+    let citizen = app.api(&app.token(CITIZEN).await);
+    let (status, vote) = operator
+        .post(
+            "/api/v1/polls",
+            json!({"kind": "vote", "title": "Проекты с фотографиями", "questions_text": PROJECTS,
+                   "opens_at": moscow(60), "closes_at": moscow(60 * 24), "results": "live"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{vote}");
+    let id = vote["id"].as_i64().unwrap();
+    assert_eq!(vote["photos"], json!([]));
+    let photos = format!("/api/v1/polls/{id}/options/0/photos");
+
+    // A phone's JPEG: stored and served without its EXIF (place, name).
+    let original = jpeg_with_gps();
+    assert!(contains(&original, b"GPS 56.8587N"));
+    let (status, photo) = operator
+        .post(
+            &photos,
+            json!({"name": "../сквер.JPG", "content_base64": b64(&original)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{photo}");
+    assert_eq!(photo["mime"], "image/jpeg");
+    assert_eq!(photo["alt"], "Фото проекта: Сквер у школы");
+    let url = photo["url"].as_str().unwrap().to_owned();
+    assert_eq!(url, format!("/polls/{id}/photos/{}", photo["id"]));
+    let served = reqwest::get(app.url(&url)).await.unwrap();
+    assert_eq!(served.status(), 200);
+    let header = |name: &str| {
+        served
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("content-type"), "image/jpeg");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(
+        header("cache-control").starts_with("public"),
+        "{}",
+        header("cache-control")
+    );
+    let etag = header("etag");
+    let bytes = served.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0xFF, 0xD8]));
+    assert!(
+        !contains(&bytes, b"GPS"),
+        "metadata left in the served photo"
+    );
+    assert!(!contains(&bytes, b"Ivan Petrov"));
+    assert!(!contains(&bytes, b"Exif"));
+    let again = app
+        .browser()
+        .get(app.url(&url))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    // Refusals change nothing.
+    let (status, problem) = operator
+        .post(
+            &photos,
+            json!({"name": "plan.pdf", "content_base64": b64(b"%PDF-1.4 plan")}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("not_an_image")),
+        "{problem}"
+    );
+    let (status, problem) = operator
+        .post(&photos, json!({"content_base64": "не base64"}))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, problem) = operator
+        .post(
+            &format!("/api/v1/polls/{id}/options/7/photos"),
+            json!({"content_base64": b64(crate::support::PNG_1X1)}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("unknown_option")),
+        "{problem}"
+    );
+    let (status, _) = citizen
+        .post(
+            &photos,
+            json!({"content_base64": b64(crate::support::PNG_1X1)}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    for _ in 0..2 {
+        let (status, body) = operator
+            .post(
+                &photos,
+                json!({"name": "b.png", "content_base64": b64(crate::support::PNG_1X1)}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, problem) = operator
+        .post(
+            &photos,
+            json!({"content_base64": b64(crate::support::PNG_1X1)}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("too_many_photos")),
+        "{problem}"
+    );
+    let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
+    assert_eq!(view["photos"].as_array().unwrap().len(), 3, "{view}");
+
+    // The organisers' page: an upload form per project (multipart, no JavaScript), and
+    // removing.
+    let staff = Session::signed_in(&app, OPERATOR).await;
+    let (status, html) = staff.page(&format!("/polls/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Фотографии проектов"), "{html}");
+    assert!(html.contains(&format!("action=\"/polls/{id}/options/1/photos\"")));
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let csrf = csrf_in(&html);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(crate::support::PNG_1X1.to_vec())
+                .file_name("площадка.png"),
+        );
+    let r = staff
+        .client
+        .post(app.url(&format!("/polls/{id}/options/1/photos")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
+    let listed = view["photos"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 4, "{view}");
+    assert_eq!(listed[3]["option"], 1);
+    let r = staff
+        .post(
+            &format!("/polls/{id}/photos/{}/delete", listed[3]["id"]),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (status, _) = operator
+        .delete(&format!("/api/v1/polls/{id}/photos/{}", listed[2]["id"]))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = operator
+        .delete(&format!("/api/v1/polls/{id}/photos/{}", listed[2]["id"]))
+        .await;
+    assert_eq!(status, 404);
+    let gone = reqwest::get(app.url(listed[2]["url"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+
+    // The vote opens (as if its time had come): the ballot shows each project's photos
+    // with a text alternative, and nothing can change any more.
+    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    sqlx::query("UPDATE polls SET opens_at = $1 WHERE id = $2")
+        .bind(now - 60)
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let ivan = Session::signed_in(&app, CITIZEN).await;
+    let (status, html) = ivan.page(&format!("/polls/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("action=\"/polls/{id}/vote\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "<img src=\"{url}\" alt=\"Фото проекта: Сквер у школы (1 из 2)\""
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("Фотографии проектов"));
+    let (status, html) = Session::anonymous(&app).page(&format!("/polls/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<img src=\"{url}\"")), "{html}");
+    let (status, problem) = operator
+        .post(
+            &photos,
+            json!({"content_base64": b64(crate::support::PNG_1X1)}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("poll_not_editable")),
+        "{problem}"
+    );
+    let (status, problem) = operator
+        .delete(&format!("/api/v1/polls/{id}/photos/{}", listed[0]["id"]))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("poll_not_editable")),
+        "{problem}"
+    );
+    let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
+    assert_eq!(view["photos"].as_array().unwrap().len(), 2, "{view}");
+}

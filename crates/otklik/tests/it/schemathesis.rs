@@ -60,6 +60,11 @@ auto-signup = false
 include-name = "POST /api/v1/submissions"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 
+# A photo of a vote's project is checked from its bytes (JPEG, PNG or WebP, base64).
+[[operations]]
+include-name = "POST /api/v1/polls/{id}/options/{option}/photos"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
 # Result documents are checked from their bytes.
 [[operations]]
 include-name-regex = "^POST /api/v1/submissions/\\{id\\}/(answer|intermediate-answer)$"

@@ -3,14 +3,16 @@
 //! published ballots needs no account; voting needs a citizen's, creating an organiser's.
 
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use base64::Engine;
 use otklik_domain::poll::{BallotId, Phase, RawAnswer};
 use otklik_domain::PollId;
-use otklik_store::{BallotChannel, BallotReceipt, PollFilter, PollRecord};
+use otklik_store::{BallotChannel, BallotReceipt, OptionPhoto, PollFilter, PollRecord};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -38,12 +40,21 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/polls/{id}/results", get(poll_results))
         .route("/polls/{id}/receipts/{ballot_id}", get(ballot_receipt))
+        .route(
+            "/polls/{id}/options/{option}/photos",
+            post(add_photo).layer(DefaultBodyLimit::max(PHOTO_JSON_LIMIT)),
+        )
+        .route("/polls/{id}/photos/{photo_id}", delete(remove_photo))
 }
+
+/// One photo in base64 (4/3 of ≤ 10 MiB) and its name.
+const PHOTO_JSON_LIMIT: usize = otklik_domain::attachment::MAX_FILE_BYTES / 3 * 4 + 1024 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_polls, create_poll, get_poll, cancel_poll, cast_ballot, published_ballots, poll_results, ballot_receipt),
-    components(schemas(PollView, PollRequest, BallotRequest, AnswerInput, BallotView, ResultsView, QuestionResultView,
+    paths(list_polls, create_poll, get_poll, cancel_poll, cast_ballot, published_ballots, poll_results, ballot_receipt,
+        add_photo, remove_photo),
+    components(schemas(PollView, PhotoView, PhotoRequest, PollRequest, BallotRequest, AnswerInput, BallotView, ResultsView, QuestionResultView,
         ResultRowView, BreakdownView, ReceiptView)),
     tags((name = "polls", description = "Polls and votes: one person, one vote, secret, verifiable"))
 )]
@@ -78,6 +89,70 @@ pub struct PollView {
     pub public_key: String,
     /// Set after the close: the size of the final signed tree head.
     pub final_tree_size: Option<u64>,
+    /// Photos of a vote's options (projects), by option then in the order added; empty
+    /// for a survey.
+    pub photos: Vec<PhotoView>,
+}
+
+/// A photo of a vote's option, served at `url` (public while the poll is).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoView {
+    pub id: i64,
+    /// The option's 0-based index in the vote's question.
+    pub option: u16,
+    /// Where the image is served, e.g. `/polls/7/photos/3`.
+    pub url: String,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub mime: String,
+    pub size: u64,
+    /// SHA-256 of the served bytes (metadata already removed), hex.
+    pub sha256: String,
+    /// The text alternative pages give it: «Фото проекта: …».
+    pub alt: String,
+}
+
+/// A photo to add to an option: JPEG, PNG or WebP (checked from the bytes), ≤ 10 MiB;
+/// EXIF, GPS, XMP and other metadata are removed before it is stored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoRequest {
+    /// The original name; only letters, digits and a few separators are kept.
+    #[serde(default)]
+    pub name: String,
+    /// The image's bytes, standard base64.
+    #[schema(content_encoding = "base64")]
+    pub content_base64: String,
+}
+
+fn photo_view(poll: &PollRecord, photo: &OptionPhoto) -> PhotoView {
+    let title = poll
+        .spec
+        .questions()
+        .first()
+        .and_then(|q| q.kind.options().get(usize::from(photo.option)))
+        .map_or("", |o| o.title.as_str());
+    PhotoView {
+        id: photo.id,
+        option: photo.option,
+        url: usecase::photo_url(photo),
+        mime: photo.mime.clone(),
+        size: photo.size,
+        sha256: photo.sha256.clone(),
+        alt: format!("Фото проекта: {title}"),
+    }
+}
+
+/// The poll's view with its options' photos.
+async fn full_view(
+    state: &AppState,
+    poll: &PollRecord,
+    now: OffsetDateTime,
+) -> ApiResult<PollView> {
+    let photos = match poll.kind() {
+        otklik_domain::poll::PollKind::Vote => state.store.option_photos(poll.id).await?,
+        otklik_domain::poll::PollKind::Survey => Vec::new(),
+    };
+    Ok(view(state, poll, &photos, now))
 }
 
 pub fn phase_name(phase: Phase) -> &'static str {
@@ -88,7 +163,12 @@ pub fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
-fn view(state: &AppState, poll: &PollRecord, now: OffsetDateTime) -> PollView {
+fn view(
+    state: &AppState,
+    poll: &PollRecord,
+    photos: &[OptionPhoto],
+    now: OffsetDateTime,
+) -> PollView {
     PollView {
         id: poll.id.0,
         kind: poll.kind().as_str().to_owned(),
@@ -108,6 +188,7 @@ fn view(state: &AppState, poll: &PollRecord, now: OffsetDateTime) -> PollView {
         questions: serde_json::from_str(&poll.spec.questions_json()).unwrap_or_default(),
         public_key: usecase::public_key(state, poll.id),
         final_tree_size: poll.final_size,
+        photos: photos.iter().map(|p| photo_view(poll, p)).collect(),
     }
 }
 
@@ -206,7 +287,11 @@ async fn list_polls(
     } else {
         usecase::open_polls(&state, Some(&user.0), now).await?
     };
-    Ok(Json(polls.iter().map(|p| view(&state, p, now)).collect()))
+    let mut views = Vec::with_capacity(polls.len());
+    for poll in &polls {
+        views.push(full_view(&state, poll, now).await?);
+    }
+    Ok(Json(views))
 }
 
 /// Creates a poll or a vote (an organisation's officials and administrators, the operator).
@@ -226,7 +311,11 @@ async fn create_poll(
     let now = OffsetDateTime::now_utc();
     let id = usecase::create(&state, &user.0, &request.input()?, now).await?;
     let poll = state.store.poll(id).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &poll, now))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(full_view(&state, &poll, now).await?),
+    )
+        .into_response())
 }
 
 /// A poll: its questions, schedule, eligibility and phase (no account needed).
@@ -237,7 +326,9 @@ async fn get_poll(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PollView>> {
     let poll = usecase::visible(&state, None, poll_id(&id)?).await?;
-    Ok(Json(view(&state, &poll, OffsetDateTime::now_utc())))
+    Ok(Json(
+        full_view(&state, &poll, OffsetDateTime::now_utc()).await?,
+    ))
 }
 
 /// Cancels a poll before it closes (its organisers): no more ballots, no results.
@@ -255,6 +346,54 @@ async fn cancel_poll(
         return Err(AppError::forbidden().into());
     }
     usecase::cancel(&state, &user.0, id, OffsetDateTime::now_utc()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds a photo to option `option` (0-based) of a vote, before it opens (its organisers;
+/// another organisation's poll is not found). Refusals change nothing:
+/// `poll_not_editable` (open, closed or cancelled), `not_a_vote`, `unknown_option`,
+/// `too_many_photos` (3 per option), `not_an_image`, `file_too_large`, `image_damaged`.
+#[utoipa::path(post, path = "/api/v1/polls/{id}/options/{option}/photos", tag = "polls", security(("bearer" = [])),
+    params(("id" = i64, Path), ("option" = u16, Path)), request_body = PhotoRequest,
+    responses((status = 201, body = PhotoView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn add_photo(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath((id, option)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<PhotoRequest>,
+) -> ApiResult<Response> {
+    let id = poll_id(&id)?;
+    let option: u16 = option.parse().map_err(|_| AppError::not_found())?;
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(request.content_base64.trim())
+        .map_err(|_| AppError::field("content_base64", "invalid_base64"))?;
+    let now = OffsetDateTime::now_utc();
+    let photo = usecase::add_photo(&state, &user.0, id, option, (request.name, bytes), now).await?;
+    let poll = state.store.poll(id).await?;
+    Ok((StatusCode::CREATED, Json(photo_view(&poll, &photo))).into_response())
+}
+
+/// Removes a photo of a vote's option, before the vote opens (its organisers).
+#[utoipa::path(delete, path = "/api/v1/polls/{id}/photos/{photo_id}", tag = "polls", security(("bearer" = [])),
+    params(("id" = i64, Path), ("photo_id" = i64, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn remove_photo(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath((id, photo)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = poll_id(&id)?;
+    let photo: i64 = photo.parse().map_err(|_| AppError::not_found())?;
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    usecase::remove_photo(&state, &user.0, id, photo, OffsetDateTime::now_utc()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

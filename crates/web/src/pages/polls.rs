@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FormRejection};
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -41,6 +41,12 @@ pub fn routes() -> Router<AppState> {
         .route("/polls/{id}/results.xlsx", get(results_xlsx))
         .route("/polls/{id}/receipt", post(receipt_lookup))
         .route("/polls/{id}/cancel", post(cancel_post))
+        .route(
+            "/polls/{id}/options/{option}/photos",
+            post(photo_post).layer(DefaultBodyLimit::max(PHOTO_UPLOAD_LIMIT)),
+        )
+        .route("/polls/{id}/photos/{photo}", get(photo_get))
+        .route("/polls/{id}/photos/{photo}/delete", post(photo_delete_post))
 }
 
 /// An id from the URL; anything that is not a number is a page that does not exist.
@@ -396,6 +402,72 @@ pub struct ChoiceView {
     pub checked: bool,
     /// A ranking's places (1..=n), the chosen one marked.
     pub places: Vec<(usize, bool)>,
+    /// Photos of a vote's option (a project).
+    pub photos: Vec<PhotoImg>,
+}
+
+/// A photo of an option as an `<img>`: where it is served and its text alternative.
+pub struct PhotoImg {
+    pub id: i64,
+    pub url: String,
+    pub alt: String,
+}
+
+/// The text alternative of an option's photo: «Фото проекта: …» (with its number when
+/// the project has several).
+fn photo_alt(title: &str, n: usize, of: usize) -> String {
+    if of > 1 {
+        format!("Фото проекта: {title} ({n} из {of})")
+    } else {
+        format!("Фото проекта: {title}")
+    }
+}
+
+/// The photos of each option of a vote's question, by option (empty for a survey).
+fn photo_imgs(poll: &PollRecord, photos: &[otklik_store::OptionPhoto]) -> Vec<Vec<PhotoImg>> {
+    let options = match poll.kind() {
+        PollKind::Vote => poll
+            .spec
+            .questions()
+            .first()
+            .map_or(&[][..], |q| q.kind.options()),
+        PollKind::Survey => &[],
+    };
+    options
+        .iter()
+        .enumerate()
+        .map(|(j, o)| {
+            let mine: Vec<_> = photos
+                .iter()
+                .filter(|p| usize::from(p.option) == j)
+                .collect();
+            mine.iter()
+                .enumerate()
+                .map(|(k, p)| PhotoImg {
+                    id: p.id,
+                    url: usecase::photo_url(p),
+                    alt: photo_alt(&o.title, k + 1, mine.len()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Puts each option's photos beside it in the ballot's first question (a vote's one).
+pub(crate) fn attach_photos(questions: &mut [QuestionView], mut imgs: Vec<Vec<PhotoImg>>) {
+    if let Some(q) = questions.first_mut() {
+        for (choice, photos) in q.choices.iter_mut().zip(imgs.iter_mut()) {
+            choice.photos = std::mem::take(photos);
+        }
+    }
+}
+
+/// One option of a vote in the organisers' photo editor.
+struct PhotoOptionView {
+    index: usize,
+    title: String,
+    photos: Vec<PhotoImg>,
+    full: bool,
 }
 
 impl ChoiceView {
@@ -527,6 +599,7 @@ pub(crate) fn question_views(
                 location: o.location.map(|at| at.to_string()).unwrap_or_default(),
                 checked: chosen.contains(&j.to_string().as_str()),
                 places: Vec::new(),
+                photos: Vec::new(),
             };
             let (input, note, hint, choices, max_chars) = match &q.kind {
                 QuestionKind::Single { options } => (
@@ -561,6 +634,7 @@ pub(crate) fn question_views(
                             location: String::new(),
                             checked: chosen.contains(&v.to_string().as_str()),
                             places: Vec::new(),
+                            photos: Vec::new(),
                         })
                         .collect(),
                     0,
@@ -576,6 +650,7 @@ pub(crate) fn question_views(
                             ChoiceView {
                                 id: format!("{id}-o-{j}"),
                                 places: (1..=n).map(|p| (p, place == Some(p))).collect(),
+                                photos: Vec::new(),
                                 name: field,
                                 ..option(j, o)
                             }
@@ -710,6 +785,9 @@ struct PollPage {
     summary_title: &'static str,
     summary: Vec<SummaryItem>,
     may_cancel: bool,
+    /// The organisers' photo editor (a vote before it opens), by option.
+    photo_options: Vec<PhotoOptionView>,
+    photo_formats: &'static str,
     receipt_value: String,
     receipt_error: Option<&'static str>,
 }
@@ -738,7 +816,33 @@ async fn poll_page(
     let standing = usecase::standing(state, user, poll, now).await?;
     let summary_view = summary_of(state, poll, now).await?;
     let standing = standing_view(&standing, &summary_view, user.is_none());
-    let questions = question_views(poll, failure.answers, failure.error);
+    let mut questions = question_views(poll, failure.answers, failure.error);
+    let photos = match poll.kind() {
+        PollKind::Vote => state.store.option_photos(poll.id).await?,
+        PollKind::Survey => Vec::new(),
+    };
+    let photo_options =
+        if user.is_some_and(|u| usecase::manages(u, poll)) && usecase::photos_editable(poll, now) {
+            let options = poll
+                .spec
+                .questions()
+                .first()
+                .map_or(&[][..], |q| q.kind.options());
+            photo_imgs(poll, &photos)
+                .into_iter()
+                .zip(options)
+                .enumerate()
+                .map(|(index, (photos, o))| PhotoOptionView {
+                    index,
+                    title: o.title.clone(),
+                    full: photos.len() >= otklik_domain::poll::MAX_OPTION_PHOTOS,
+                    photos,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    attach_photos(&mut questions, photo_imgs(poll, &photos));
     let mut summary = ballot_summary(&questions, failure.error, messages::error);
     if let Some((_, message)) = failure.receipt {
         summary.push(SummaryItem {
@@ -756,6 +860,8 @@ async fn poll_page(
         may_cancel: user.is_some_and(|u| usecase::manages(u, poll))
             && poll.cancelled_at.is_none()
             && usecase::phase_of(poll, now) != Phase::Closed,
+        photo_options,
+        photo_formats: "JPEG, PNG или WebP, до 10 МБ; сведения о месте съёмки и камере удаляются",
         poll: summary_view,
         standing,
         questions,
@@ -1346,6 +1452,94 @@ async fn cancel_post(
     ctx.check_csrf(&form.csrf)?;
     usecase::cancel(&state, &user, id, OffsetDateTime::now_utc()).await?;
     Ok(Redirect::to(&format!("/polls/{id}")).into_response())
+}
+
+// --- photos of a vote's options ----------------------------------------------------------------
+
+/// One photo and the form around it.
+const PHOTO_UPLOAD_LIMIT: usize = otklik_domain::attachment::MAX_FILE_BYTES + 1024 * 1024;
+
+fn photo_id(raw: &str) -> Result<i64, PageError> {
+    raw.parse::<i64>()
+        .map_err(|_| PageError(AppError::not_found()))
+}
+
+/// Adds a photo to an option (the organisers' form on the poll's page; multipart).
+async fn photo_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, option)): Path<(String, String)>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult {
+    let id = poll_id(&id)?;
+    let option = option
+        .parse::<u16>()
+        .map_err(|_| PageError(AppError::not_found()))?;
+    let user = ctx.require_user()?.clone();
+    let data = forms::read_multipart(multipart.map_err(|_| AppError::bad_request("invalid_form"))?)
+        .await?;
+    ctx.check_csrf(data.text("csrf"))?;
+    let file = data.file("photo").cloned().unwrap_or_default();
+    usecase::add_photo(&state, &user, id, option, file, OffsetDateTime::now_utc()).await?;
+    Ok(Redirect::to(&format!("/polls/{id}#photos-{option}")).into_response())
+}
+
+/// Removes a photo (the organisers' form on the poll's page).
+async fn photo_delete_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, photo)): Path<(String, String)>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> PageResult {
+    let id = poll_id(&id)?;
+    let photo = photo_id(&photo)?;
+    let user = ctx.require_user()?.clone();
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    usecase::remove_photo(&state, &user, id, photo, OffsetDateTime::now_utc()).await?;
+    Ok(Redirect::to(&format!("/polls/{id}#photos")).into_response())
+}
+
+/// A photo of an option, public while its poll is: its stored type, never sniffed, shown
+/// inline, cached for an hour and revalidated by its SHA-256.
+async fn photo_get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, photo)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> PageResult {
+    use axum::http::header;
+    let id = poll_id(&id)?;
+    let photo = photo_id(&photo)?;
+    let file = usecase::photo(&state, ctx.user.as_ref(), id, photo).await?;
+    let etag = format!("\"{}\"", file.meta.sha256);
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "public, max-age=3600".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    let disposition = format!(
+        "inline; filename=\"photo.{}\"; filename*=UTF-8''{}",
+        otklik_domain::attachment::FileType::from_mime(&file.meta.mime)
+            .map_or("bin", |t| t.extension()),
+        forms::percent_encode(&file.meta.name)
+    );
+    Ok((
+        cache,
+        [
+            (header::CONTENT_TYPE, file.meta.mime),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        file.bytes,
+    )
+        .into_response())
 }
 
 // --- downloads: the results as CSV and XLSX ---------------------------------------------------

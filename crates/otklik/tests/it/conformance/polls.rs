@@ -430,3 +430,134 @@ pub(super) async fn polls_batches_receipts_close_and_recount(store: Arc<dyn Stor
         Err(StoreError::NotFound)
     ));
 }
+
+fn photo(option: u16, by: UserId, byte: u8) -> NewOptionPhoto {
+    NewOptionPhoto {
+        option,
+        name: format!("project-{byte}.png"),
+        mime: "image/png".to_owned(),
+        bytes: vec![0x89, b'P', b'N', b'G', byte],
+        by,
+    }
+}
+
+pub(super) async fn polls_option_photos_add_list_remove_and_limits(store: Arc<dyn Store>) {
+    let w = World::new(store.as_ref()).await;
+    let s = store.as_ref();
+    let opens = T0 + Duration::days(1);
+    let vote_spec = poll::parse_text(
+        PollKind::Vote,
+        "? Какие проекты выполнить?\n* несколько до 2\n- Сквер у школы :: скамейки @ 56.8587, 35.9176\n- Детская площадка",
+    )
+    .unwrap();
+    let vote = s
+        .create_poll(
+            NewPoll {
+                org: Some(w.org),
+                title: "Проекты благоустройства".to_owned(),
+                description: String::new(),
+                spec: vote_spec,
+                eligibility: Eligibility {
+                    verification: Verification::Standard,
+                    min_age: None,
+                    region: Some(w.region),
+                    municipality: None,
+                },
+                offset: time::UtcOffset::from_hms(3, 0, 0).unwrap(),
+                schedule: Schedule::new(opens, opens + Duration::days(7)).unwrap(),
+                results: ResultsPolicy::Live,
+                by: w.official.user,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let by = w.official.user;
+    let before = T0 + Duration::hours(1);
+
+    // Three per option; the fourth is refused and nothing is written.
+    let mut added = Vec::new();
+    for i in 0..3u8 {
+        added.push(
+            s.add_option_photo(vote, photo(0, by, i), before)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(matches!(
+        s.add_option_photo(vote, photo(0, by, 9), before).await,
+        Err(StoreError::Conflict("too_many_photos"))
+    ));
+    let other = s
+        .add_option_photo(vote, photo(1, by, 7), before)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.add_option_photo(vote, photo(2, by, 1), before).await,
+        Err(StoreError::Conflict("unknown_option"))
+    ));
+    let listed = s.option_photos(vote).await.unwrap();
+    assert_eq!(listed.len(), 4);
+    assert_eq!(listed[..3], added[..]);
+    assert_eq!(listed[3], other);
+    assert_eq!(listed[3].option, 1);
+    assert_eq!(listed[3].mime, "image/png");
+    assert_eq!(listed[3].size, 5);
+    let file = s.option_photo(vote, other.id).await.unwrap();
+    assert_eq!(file.bytes, vec![0x89, b'P', b'N', b'G', 7]);
+    assert_eq!(file.meta.sha256.len(), 64);
+
+    // A photo is the poll's own: another poll's id does not reach it.
+    let survey = new_poll(s, &w, opens, opens + Duration::days(7)).await;
+    assert!(matches!(
+        s.option_photo(survey, other.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.remove_option_photo(survey, other.id, before).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.add_option_photo(survey, photo(0, by, 1), before).await,
+        Err(StoreError::Conflict("not_a_vote"))
+    ));
+    assert!(matches!(
+        s.add_option_photo(PollId(999_999_999), photo(0, by, 1), before)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Removing frees a place.
+    s.remove_option_photo(vote, added[1].id, before)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.remove_option_photo(vote, added[1].id, before).await,
+        Err(StoreError::NotFound)
+    ));
+    let fourth = s
+        .add_option_photo(vote, photo(0, by, 4), before)
+        .await
+        .unwrap();
+    assert_eq!(s.option_photos(vote).await.unwrap().len(), 4);
+
+    // Once the poll opens nothing changes.
+    let during = opens + Duration::minutes(1);
+    assert!(matches!(
+        s.add_option_photo(vote, photo(1, by, 5), during).await,
+        Err(StoreError::Conflict("poll_not_editable"))
+    ));
+    assert!(matches!(
+        s.remove_option_photo(vote, fourth.id, during).await,
+        Err(StoreError::Conflict("poll_not_editable"))
+    ));
+    assert_eq!(s.option_photos(vote).await.unwrap().len(), 4);
+
+    // Nor after a cancellation, even before the opening.
+    s.cancel_poll(vote, before).await.unwrap();
+    assert!(matches!(
+        s.remove_option_photo(vote, fourth.id, before).await,
+        Err(StoreError::Conflict("poll_not_editable"))
+    ));
+    assert_eq!(s.option_photos(vote).await.unwrap().len(), 4);
+}
