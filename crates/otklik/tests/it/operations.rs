@@ -564,7 +564,7 @@ async fn a_client_too_slow_to_send_its_headers_is_cut_off() {
 
 /// A 1×1 JPEG as a phone writes it: JFIF, then EXIF with the orientation, a description
 /// naming the author and the place, then XMP and a comment with the name again.
-fn phone_jpeg() -> Vec<u8> {
+pub(crate) fn phone_jpeg() -> Vec<u8> {
     let segment = |marker: u8, contents: &[u8]| {
         let mut s = vec![0xFF, marker];
         s.extend_from_slice(&u16::try_from(contents.len() + 2).unwrap().to_be_bytes());
