@@ -11,6 +11,7 @@ mod conformance;
 mod console;
 mod coordination;
 mod crash;
+mod deployment;
 mod discussions;
 mod documents;
 mod duplicates;
