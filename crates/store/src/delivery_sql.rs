@@ -597,6 +597,7 @@ macro_rules! impl_deliveries {
                 let at = $crate::common::ts(now);
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<()> = async {
+                    let mut breakers = Vec::new();
                     for (id, outcome) in outcomes {
                         match outcome {
                             $crate::PushOutcome::Delivered => {
@@ -615,21 +616,31 @@ macro_rules! impl_deliveries {
                                 let retry_at = $crate::common::ts(*retry_at);
                                 Self::record_failure(&mut *tx, id.0, &error, retry_at, true, at)
                                     .await?;
-                                // A circuit breaker: the organisation's other waiting
-                                // messages wait with it, so one endpoint that is down
-                                // does not fill every pass with its timeouts.
-                                ::sqlx::query::<$db>(
-                                    "UPDATE deliveries SET next_attempt_at = $2 \
-                                     WHERE org_id = (SELECT org_id FROM deliveries WHERE id = $1) \
-                                       AND delivered_at IS NULL AND id <> $1 \
-                                       AND next_attempt_at < $2",
-                                )
-                                .bind(id.0)
-                                .bind(retry_at)
-                                .execute(&mut *tx)
-                                .await?;
+                                breakers.push((id.0, retry_at));
                             }
                         }
+                    }
+                    // A circuit breaker: the organisation's other waiting messages wait
+                    // with it, so one endpoint that is down does not fill every pass with
+                    // its timeouts. It runs after this batch's own rows and skips rows
+                    // another transaction holds (another node claiming or finishing
+                    // them), so it never waits: two nodes' breakers locking each other's
+                    // rows deadlocked, and the aborted batch's accepted pushes were sent
+                    // again when their lease ended.
+                    for (id, retry_at) in breakers {
+                        ::sqlx::query::<$db>(concat!(
+                            "UPDATE deliveries SET next_attempt_at = $2 \
+                             WHERE id IN (SELECT d.id FROM deliveries d \
+                                 WHERE d.org_id = (SELECT org_id FROM deliveries WHERE id = $1) \
+                                   AND d.delivered_at IS NULL AND d.id <> $1 \
+                                   AND d.next_attempt_at < $2",
+                            $skip_locked,
+                            ") AND next_attempt_at < $2"
+                        ))
+                        .bind(id)
+                        .bind(retry_at)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     Ok(())
                 }

@@ -97,6 +97,7 @@ conformance!(
         staff_and_widget_sites_are_managed_on_record,
         the_outbox_is_written_with_the_routing,
         pushes_retry_then_alert_once,
+        concurrent_push_outcomes_of_one_organisation_all_count,
         the_pull_queue_hides_and_returns_messages,
         idempotency_keys_replay_the_first_answer,
         lists_filter_by_channel_site_state_and_dates,

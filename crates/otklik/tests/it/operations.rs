@@ -399,26 +399,14 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
             ..otklik_notify::NotifyConfig::default()
         };
     };
-    let w = World::of(crate::support::spawn_app_with(Backend::Postgres, fast_monitor).await).await;
-    let url = w.app.database_url.clone();
-    let second_dir = tempfile::tempdir().unwrap();
-    let mut config = crate::support::config_for(second_dir.path(), Some(url.clone()));
-    config.demo = false;
-    fast_monitor(&mut config);
-    // Every node signs with the installation's one log key.
-    config.log.key_file = w.app.log_key_file();
-    let second = otklik::start(config).await.expect("the second node starts");
-    let second_base = format!("http://{}", second.addr);
+    let nodes = TwoNodes::start(fast_monitor).await;
+    let (w, pool) = (&nodes.w, &nodes.pool);
 
     let body = w.body(POTHOLES, TVER, "message").await;
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..20 {
-        let base = if i % 2 == 0 {
-            w.app.base.clone()
-        } else {
-            second_base.clone()
-        };
+        let base = nodes.base(i);
         let response = client
             .post(format!("{base}/api/v1/submissions"))
             .bearer_auth(&w.citizen.token)
@@ -432,19 +420,18 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     }
 
     // Every deadline broken at once: both monitors find all twenty.
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     sqlx::query(&format!(
         "UPDATE submissions SET deadline_at = created_at - 60 WHERE id IN ({list})"
     ))
-    .execute(&pool)
+    .execute(pool)
     .await
     .unwrap();
     let incidents = format!(
         "SELECT COUNT(*) FROM incidents WHERE kind = 'late_answer' AND submission_id IN ({list})"
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while scalar(&pool, &incidents).await < 20 {
+    while scalar(pool, &incidents).await < 20 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the monitors did not record the breaches"
@@ -453,22 +440,22 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     }
     // Many more passes of both monitors: still once each.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(scalar(&pool, &incidents).await, 20);
+    assert_eq!(scalar(pool, &incidents).await, 20);
     let breaches =
         format!("FROM notifications WHERE kind = 'deadline_breach' AND submission_id IN ({list})");
     let repeated = format!(
         "SELECT COUNT(*) FROM (SELECT user_id, submission_id {breaches} \
          GROUP BY user_id, submission_id HAVING COUNT(*) > 1) twice"
     );
-    assert_eq!(scalar(&pool, &repeated).await, 0);
-    let notified = scalar(&pool, &format!("SELECT COUNT(*) {breaches}")).await;
+    assert_eq!(scalar(pool, &repeated).await, 0);
+    let notified = scalar(pool, &format!("SELECT COUNT(*) {breaches}")).await;
     assert!(notified >= 20, "{notified} breach notifications");
 
     // The analytics followers of both nodes catch up; every roll-up counts each
     // registration once.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while scalar(&pool, "SELECT next_idx FROM analytics_state").await
-        < scalar(&pool, "SELECT COUNT(*) FROM log_leaves").await
+    while scalar(pool, "SELECT next_idx FROM analytics_state").await
+        < scalar(pool, "SELECT COUNT(*) FROM log_leaves").await
     {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -476,11 +463,11 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let submissions = scalar(&pool, "SELECT COUNT(*) FROM submissions").await;
+    let submissions = scalar(pool, "SELECT COUNT(*) FROM submissions").await;
     let totals: Vec<(i64, String, i64)> = sqlx::query_as(
         "SELECT mask, grain, SUM(registered)::BIGINT FROM analytics_cells GROUP BY mask, grain",
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await
     .unwrap();
     assert!(!totals.is_empty());
@@ -492,7 +479,7 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let waiting =
         "SELECT COUNT(*) FROM notification_outbox WHERE state = 'pending' AND channel = 'email'";
-    while scalar(&pool, waiting).await > 0 {
+    while scalar(pool, waiting).await > 0 {
         assert!(tokio::time::Instant::now() < deadline, "mail still waiting");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -506,16 +493,332 @@ async fn two_nodes_on_postgres_run_background_jobs_once() {
     let distinct: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(distinct.len(), ids.len(), "an e-mail went out twice");
 
-    second.stop().await;
-    let (ok, out, err) = otklik(
-        &[
-            &["log".to_owned(), "audit".to_owned()][..],
-            &w.app.cli_db_args,
-        ]
-        .concat(),
+    nodes.stop().await;
+}
+
+/// Two app nodes against one fresh PostgreSQL database, both started with `customise`:
+/// the first loads the demo data (the `World` around it), the second joins it.
+struct TwoNodes {
+    w: World,
+    second: otklik::Running,
+    second_base: String,
+    /// The shared database, for what a test checks directly.
+    pool: sqlx::PgPool,
+    _second_dir: tempfile::TempDir,
+}
+
+impl TwoNodes {
+    async fn start(customise: impl Fn(&mut otklik::ServeConfig)) -> Self {
+        let w =
+            World::of(crate::support::spawn_app_with(Backend::Postgres, &customise).await).await;
+        let url = w.app.database_url.clone();
+        let second_dir = tempfile::tempdir().unwrap();
+        let mut config = crate::support::config_for(second_dir.path(), Some(url.clone()));
+        config.demo = false;
+        customise(&mut config);
+        // Every node signs with the installation's one log key.
+        config.log.key_file = w.app.log_key_file();
+        let second = otklik::start(config).await.expect("the second node starts");
+        let second_base = format!("http://{}", second.addr);
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        Self {
+            w,
+            second,
+            second_base,
+            pool,
+            _second_dir: second_dir,
+        }
+    }
+
+    /// The base URL of the first node for even `i`, of the second for odd.
+    fn base(&self, i: usize) -> String {
+        if i.is_multiple_of(2) {
+            self.w.app.base.clone()
+        } else {
+            self.second_base.clone()
+        }
+    }
+
+    /// `api` sending to the node `base(i)` names.
+    fn on(&self, api: &crate::support::Api, i: usize) -> crate::support::Api {
+        crate::support::Api {
+            base: self.base(i),
+            ..api.clone()
+        }
+    }
+
+    /// Stops both nodes; the log, with heads signed by both, audits clean.
+    async fn stop(self) {
+        self.pool.close().await;
+        self.second.stop().await;
+        let (ok, out, err) = otklik(
+            &[
+                &["log".to_owned(), "audit".to_owned()][..],
+                &self.w.app.cli_db_args,
+            ]
+            .concat(),
+        );
+        assert!(ok, "log audit with heads signed by both nodes: {out}{err}");
+        self.w.app.stop().await;
+    }
+}
+
+/// Routed in Тверская область to the city administration, which has an administrator.
+const TRAFFIC_LIGHT: &str = "Неработающий светофор";
+const CITY: &str = "Администрация города Твери";
+const CITY_ADMIN: &str = "admin.tver-city@demo.otklik.local";
+const FEED_SECRET: &str = "quality-feed-secret-0123456789abcdef";
+
+/// Two app nodes against one PostgreSQL push to an organisation's system and to the
+/// quality feed's receiver at once, both receivers refusing the first attempts: every
+/// push arrives, none is accepted twice, the store keeps nothing pending, and the feed
+/// arrives once, in cursor order, with no gaps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_push_once() {
+    use crate::integrations::receiver;
+    const HOOK_FAILURES: usize = 6;
+    const FEED_FAILURES: usize = 4;
+    const SUBMISSIONS: usize = 24;
+    let (hook, hook_log) = receiver(HOOK_FAILURES).await;
+    let (feed, feed_log) = receiver(FEED_FAILURES).await;
+    // Small batches polled every 20 ms and retried within a second: both nodes' workers
+    // take turns at the same outbox and the same feed cursor.
+    let fast_pushes = move |config: &mut otklik::ServeConfig| {
+        config.web.delivery = otklik_web::config::DeliveryConfig {
+            poll_interval_ms: 20,
+            timeout_seconds: 5,
+            retry_base_seconds: 1,
+            retry_max_seconds: 1,
+            batch: 4,
+            allow_private_targets: true,
+            ..Default::default()
+        };
+        config.web.quality_feed = otklik_web::quality::QualityFeedConfig {
+            push_url: Some(feed.clone()),
+            secret: Some(otklik_web::config::Secret::new(FEED_SECRET.to_owned())),
+            batch: 4,
+            poll_interval_ms: 20,
+            timeout_seconds: 5,
+            retry_base_seconds: 1,
+            retry_max_seconds: 1,
+        };
+    };
+    let nodes = TwoNodes::start(fast_pushes).await;
+    let (w, pool) = (&nodes.w, &nodes.pool);
+
+    // The city administration's system receives its submissions by push.
+    let organisations = crate::api::ok(w.citizen.get("/api/v1/organisations").await);
+    let city = organisations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == CITY)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let admin = w.app.api(&w.app.token(CITY_ADMIN).await);
+    let set = crate::api::ok(
+        admin
+            .put_json(
+                &format!("/api/v1/organisations/{city}/integration"),
+                serde_json::json!({ "mode": "push", "push_url": hook, "alert_after_failures": 3 }),
+            )
+            .await,
     );
-    assert!(ok, "log audit with heads signed by both nodes: {out}{err}");
-    w.app.stop().await;
+    let secret = set["push_secret"].as_str().unwrap().to_owned();
+
+    // Each submission is registered, taken, answered and rated through alternating
+    // nodes, all at once: a `routed` and an `updated` push each, and an opinion.
+    let body = w.body(TRAFFIC_LIGHT, TVER, "message").await;
+    let official = w.official(CITY).await;
+    let mut flows = Vec::new();
+    for i in 0..SUBMISSIONS {
+        let citizen = [nodes.on(&w.citizen, i), nodes.on(&w.citizen, i + 1)];
+        let official = [nodes.on(&official, i + 1), nodes.on(&official, i)];
+        let body = body.clone();
+        flows.push(tokio::spawn(async move {
+            let (status, created) = citizen[0].post("/api/v1/submissions", body).await;
+            assert_eq!(status, 201, "{created}");
+            let id = created["id"].as_i64().unwrap();
+            let path = |action: &str| format!("/api/v1/submissions/{id}/{action}");
+            let empty = serde_json::json!({});
+            crate::api::ok(official[0].post(&path("take-into-work"), empty).await);
+            let answer = serde_json::json!({ "text": "Светофор исправлен, работает." });
+            crate::api::ok(official[1].post(&path("answer"), answer).await);
+            let rating = serde_json::json!({ "score": 1 + i % 5, "comment": "Долго ждали" });
+            crate::api::ok(citizen[1].post(&path("rate"), rating).await);
+        }));
+    }
+    for flow in flows {
+        flow.await.unwrap();
+    }
+
+    // Deliveries: wait until the store has nothing left to push.
+    let expected = usize::try_from(scalar(pool, "SELECT COUNT(*) FROM deliveries").await).unwrap();
+    assert_eq!(expected, 2 * SUBMISSIONS);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let undelivered = "SELECT COUNT(*) FROM deliveries WHERE delivered_at IS NULL";
+    while scalar(pool, undelivered).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pushes still waiting: {}",
+            scalar(pool, undelivered).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The feed: every opinion the pull API lists, pushed.
+    let operator = w.app.api(&w.app.token(crate::support::OPERATOR).await);
+    let mut truth: Vec<(String, u64)> = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = crate::api::ok(
+            operator
+                .get(&format!("/api/v1/quality-feed?cursor={cursor}&limit=1000"))
+                .await,
+        );
+        let opinions = page["opinions"].as_array().unwrap();
+        if opinions.is_empty() {
+            break;
+        }
+        truth.extend(opinions.iter().map(|o| {
+            (
+                o["id"].as_str().unwrap().to_owned(),
+                o["cursor"].as_u64().unwrap(),
+            )
+        }));
+        cursor = page["next_cursor"].as_u64().unwrap();
+    }
+    assert!(truth.len() >= SUBMISSIONS, "{} opinions", truth.len());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while feed_log.lock().unwrap().len() < FEED_FAILURES
+        || scalar(pool, "SELECT delivered FROM quality_feed_push").await
+            < i64::try_from(truth.len()).unwrap()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the quality feed did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Time for a push sent twice to arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Every push was accepted exactly once, signed, and each attempt the receiver saw is
+    // one the store counted.
+    let log = hook_log.lock().unwrap().clone();
+    assert!(
+        log.len() >= HOOK_FAILURES + expected,
+        "{} requests",
+        log.len()
+    );
+    let key =
+        |headers: &axum::http::HeaderMap| headers["idempotency-key"].to_str().unwrap().to_owned();
+    let mut accepted = std::collections::BTreeMap::<String, usize>::new();
+    for (headers, _) in &log[HOOK_FAILURES..] {
+        *accepted.entry(key(headers)).or_default() += 1;
+    }
+    let twice: Vec<_> = accepted.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "accepted more than once: {twice:?}");
+    let stored: std::collections::BTreeSet<String> =
+        sqlx::query_scalar("SELECT idempotency_key FROM deliveries")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(
+        accepted
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        stored
+    );
+    for (headers, body) in &log {
+        let envelope: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(envelope["delivery_id"].as_str().unwrap(), key(headers));
+        assert!(otklik_web::delivery::verify_signature(
+            &secret,
+            headers["x-otklik-signature"].to_str().unwrap(),
+            body,
+            time::OffsetDateTime::now_utc(),
+            Duration::from_secs(300),
+        ));
+    }
+    let attempts = scalar(pool, "SELECT SUM(attempts)::BIGINT FROM deliveries").await;
+    assert_eq!(usize::try_from(attempts).unwrap(), log.len());
+    let summary = crate::api::ok(
+        admin
+            .get(&format!("/api/v1/organisations/{city}/deliveries"))
+            .await,
+    )["summary"]
+        .clone();
+    assert_eq!(
+        (
+            &summary["pending"],
+            &summary["failing"],
+            &summary["delivered"]
+        ),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(0),
+            &serde_json::json!(expected)
+        ),
+        "{summary}"
+    );
+
+    // The feed: the refused attempts were the first batch again and again; then the
+    // accepted batches hold every opinion once, in cursor order, none missing.
+    let log = feed_log.lock().unwrap().clone();
+    let bodies: Vec<Value> = log
+        .iter()
+        .map(|(headers, body)| {
+            assert!(otklik_notify::webhook::verify_signature(
+                FEED_SECRET,
+                headers["x-otklik-signature"].to_str().unwrap(),
+                body,
+                time::OffsetDateTime::now_utc(),
+                Duration::from_secs(300),
+            ));
+            serde_json::from_slice(body).unwrap()
+        })
+        .collect();
+    for refused in &bodies[..FEED_FAILURES] {
+        assert_eq!(refused["from_cursor"], bodies[FEED_FAILURES]["from_cursor"]);
+    }
+    let mut pushed: Vec<(String, u64)> = Vec::new();
+    let mut after = 0;
+    for batch in &bodies[FEED_FAILURES..] {
+        let (from, next) = (
+            batch["from_cursor"].as_u64().unwrap(),
+            batch["next_cursor"].as_u64().unwrap(),
+        );
+        assert!(from >= after, "a batch from {from} after one up to {after}");
+        for opinion in batch["opinions"].as_array().unwrap() {
+            let at = opinion["cursor"].as_u64().unwrap();
+            assert!((from..next).contains(&at), "{at} outside {from}..{next}");
+            pushed.push((opinion["id"].as_str().unwrap().to_owned(), at));
+        }
+        after = next;
+    }
+    assert_eq!(pushed, truth, "pushed once each, in order, none missing");
+    let (next_idx, delivered, failures, last_error): (i64, i64, i64, Option<String>) =
+        sqlx::query_as(
+            "SELECT next_idx, delivered, attempts, last_error FROM quality_feed_push WHERE id = 1",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            u64::try_from(next_idx).unwrap(),
+            usize::try_from(delivered).unwrap(),
+            failures,
+            last_error
+        ),
+        (after, truth.len(), 0, None)
+    );
+    nodes.stop().await;
 }
 
 /// One number from PostgreSQL.

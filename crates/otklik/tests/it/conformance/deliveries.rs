@@ -215,6 +215,66 @@ pub(super) async fn pushes_retry_then_alert_once(store: Arc<dyn Store>) {
     assert_eq!(overview[0].summary.delivered, 1);
 }
 
+/// Two nodes finish their batches of one organisation's pushes at the same moment, some
+/// failed with a retry beyond the other batch's lease (a long backoff): each node's
+/// circuit breaker then reaches the other's rows in flight. Neither waits for the other
+/// for ever, and every outcome counts: a batch lost to a deadlock would leave pushes the
+/// receiver accepted undelivered, to be sent again when their lease ends.
+pub(super) async fn concurrent_push_outcomes_of_one_organisation_all_count(store: Arc<dyn Store>) {
+    let w = World::new(store.as_ref()).await;
+    let s = store.as_ref();
+    s.put_integration(w.org, &push_settings(1000), None, T0)
+        .await
+        .unwrap();
+    let lease = std::time::Duration::from_secs(40);
+    let (mut delivered, mut failed) = (0, 0);
+    for round in 0..8 {
+        for _ in 0..8 {
+            w.register_pothole_with_photo(s).await;
+        }
+        let at = T0 + Duration::minutes(round + 1);
+        let first = s.claim_pushes(at, lease, 4).await.unwrap();
+        let second = s.claim_pushes(at, lease, 4).await.unwrap();
+        assert_eq!((first.len(), second.len()), (4, 4), "round {round}");
+        // Failed, delivered, failed, delivered: each batch's breaker runs between its
+        // own rows.
+        let outcomes = |batch: &[OutgoingDelivery]| {
+            batch
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let outcome = if i % 2 == 0 {
+                        PushOutcome::Failed {
+                            error: "status 503".to_owned(),
+                            retry_at: at + Duration::hours(2),
+                        }
+                    } else {
+                        PushOutcome::Delivered
+                    };
+                    (d.id, outcome)
+                })
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (outcomes(&first), outcomes(&second));
+        let (done_a, done_b) = tokio::join!(s.finish_pushes(&a, at), s.finish_pushes(&b, at));
+        assert_eq!(
+            (outcome(done_a), outcome(done_b)),
+            ("ok".to_owned(), "ok".to_owned()),
+            "round {round}"
+        );
+        delivered += 4;
+        failed += 4;
+    }
+    let summary = s.delivery_summary(w.org).await.unwrap();
+    assert_eq!(
+        (summary.pending, summary.failing, summary.delivered),
+        (0, failed, delivered)
+    );
+    for record in s.deliveries(w.org, None, 100, 0).await.unwrap() {
+        assert_eq!(record.attempts, 1, "{record:?}");
+    }
+}
+
 pub(super) async fn the_pull_queue_hides_and_returns_messages(store: Arc<dyn Store>) {
     let w = World::new(store.as_ref()).await;
     let s = store.as_ref();
