@@ -237,7 +237,12 @@ pub async fn push_once(
     let mut request = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("Idempotency-Key", format!("otklik-quality-{from}"));
+        // The key names the exact range, so a retry that carries more opinions (new ones
+        // arrived meanwhile) is not dropped by a receiver that deduplicates by key.
+        .header(
+            "Idempotency-Key",
+            format!("otklik-quality-{from}-{}", found.next_cursor),
+        );
     if let Some(secret) = &config.secret {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         request = request.header(

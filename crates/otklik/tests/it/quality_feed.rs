@@ -157,8 +157,8 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
     );
     assert_eq!(operator.get("/api/v1/quality-feed?limit=0").await.0, 422);
 
-    // Push: two failures, then accepted; each attempt of the batch had the same key and
-    // a valid signature; the two opinions arrived once.
+    // Push: two failures, then accepted; each attempt had its range's key and a valid
+    // signature; the two opinions arrived once.
     let ids = wait_for(&received, 2, 2).await;
     let pulled: Vec<String> = opinions
         .iter()
@@ -166,12 +166,28 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
         .collect();
     assert_eq!(ids, pulled);
     let (_, keys) = accepted(&received, 2);
-    assert!(keys[0].starts_with("otklik-quality-"), "{keys:?}");
-    assert_eq!(
-        keys[..3],
-        [keys[0].clone(), keys[0].clone(), keys[0].clone()],
-        "retries keep the key"
-    );
+    // Every attempt's key names its own range; the retries start from the same cursor
+    // (they may carry opinions that arrived meanwhile, and then have another key, so
+    // that a receiver deduplicating by key does not drop them).
+    let mut first_from = None;
+    for (i, (headers, body)) in received.lock().unwrap().iter().enumerate() {
+        let body: Value = serde_json::from_slice(body).unwrap();
+        let from = first_from.get_or_insert_with(|| body["from_cursor"].clone());
+        assert_eq!(
+            headers["idempotency-key"].to_str().unwrap(),
+            format!(
+                "otklik-quality-{}-{}",
+                body["from_cursor"], body["next_cursor"]
+            )
+        );
+        if i < 3 {
+            assert_eq!(
+                &body["from_cursor"], from,
+                "retries start from the same cursor"
+            );
+        }
+    }
+    assert!(keys.len() >= 3, "{keys:?}");
     for (headers, body) in received.lock().unwrap().iter() {
         let signature = headers["x-otklik-signature"].to_str().unwrap();
         assert!(otklik_notify::webhook::verify_signature(
