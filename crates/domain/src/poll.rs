@@ -616,18 +616,29 @@ pub struct PublishedBallot {
 /// The bytes of a ballot's log leaf: canonical JSON of the poll, the ballot id and the
 /// answers, so that a recount from the published list rebuilds the same tree.
 pub fn ballot_leaf(poll: i64, ballot_id: &BallotId, ballot: &Ballot) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_ballot_leaf(&mut out, poll, ballot_id, ballot);
+    out
+}
+
+/// [`ballot_leaf`] appended to `out`, for a recount that reuses one buffer for millions
+/// of leaves.
+pub fn write_ballot_leaf(out: &mut Vec<u8>, poll: i64, ballot_id: &BallotId, ballot: &Ballot) {
     #[derive(Serialize)]
     struct Leaf<'a> {
         poll: i64,
         ballot_id: &'a str,
         answers: &'a Ballot,
     }
-    serde_json::to_vec(&Leaf {
-        poll,
-        ballot_id: ballot_id.as_str(),
-        answers: ballot,
-    })
-    .unwrap_or_default()
+    // Writing these plain types into a Vec cannot fail.
+    let _ = serde_json::to_writer(
+        out,
+        &Leaf {
+            poll,
+            ballot_id: ballot_id.as_str(),
+            answers: ballot,
+        },
+    );
 }
 
 /// Leaf 0 of a poll's final tree: the poll's definition (its id, kind, questions and the

@@ -11,7 +11,8 @@
 //!    commit: one transaction for whatever is waiting), receipt id included.
 //! 2. Results: `GET /api/v1/polls/{id}/results` latency with every ballot counted.
 //! 3. Recount: `recount-ballots` synthetic ballots as a published list, recounted by the
-//!    same code as `otklik poll recount` (parse, check, rebuild the tree, tally).
+//!    same code as `otklik poll recount` (parse, check, rebuild the tree, tally). With
+//!    `voters` 0 only the recount runs, without a server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -42,6 +43,11 @@ async fn main() {
     let voters: usize = voters.parse().expect("voters");
     let concurrency: usize = concurrency.parse().expect("concurrency");
     let recount: usize = recount.parse().expect("recount-ballots");
+    if voters == 0 {
+        // The recount alone (`bench_polls - 0 0 20000000`): no server.
+        recount_bench(recount);
+        return;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let running = otklik::start(otklik::ServeConfig {
@@ -254,60 +260,21 @@ fn report(what: &str, latencies: &mut [Duration], elapsed: Duration) {
     );
 }
 
-/// A published list of `n` ballots (built and signed here, in the final tree's order:
-/// the definition, then the ballots by id), recounted in-process.
+/// A published list of `n` ballots (built and signed in the final tree's order: the
+/// definition, then the ballots by id), recounted in-process.
 fn recount_bench(n: usize) {
-    let spec = poll::parse_text(PollKind::Vote, QUESTIONS).unwrap();
-    let questions: serde_json::Value = serde_json::from_str(&spec.questions_json()).unwrap();
-    let alg = otklik_log::HashAlg::Sha256;
     let started = Instant::now();
-    let mut ballots: Vec<(poll::BallotId, poll::Ballot)> = (0..n)
-        .map(|i| {
-            let raw = [poll::RawAnswer::Choices(vec![(i % 10) as u16])];
-            let ballot = spec.check_ballot(&raw).unwrap().ballot;
-            (poll::BallotId::from_bytes(rand::random()), ballot)
-        })
-        .collect();
-    ballots.sort_by(|a, b| a.0.cmp(&b.0));
-    let closes_at = 1_800_000_000i64;
-    let mut range = otklik_log::CompactRange::new(alg);
-    range
-        .push(otklik_log::leaf_hash(
-            alg,
-            &poll::definition_leaf(1, PollKind::Vote, &questions, closes_at),
-        ))
-        .unwrap();
-    let mut list = String::with_capacity(n * 80);
-    for (i, (id, ballot)) in ballots.iter().enumerate() {
-        range
-            .push(otklik_log::leaf_hash(
-                alg,
-                &poll::ballot_leaf(1, id, ballot),
-            ))
-            .unwrap();
-        if i > 0 {
-            list.push(',');
-        }
-        list.push_str(&json!({"ballot_id": id.as_str(), "answers": ballot}).to_string());
-    }
-    let signer = otklik_log::Signer::generate(&mut rand::rngs::OsRng);
-    let head = signer.sign(&otklik_log::TreeHead {
-        size: range.size(),
-        root: range.root(),
-        timestamp_ms: closes_at as u64 * 1000,
-        alg,
-    });
-    let text = format!(
-        "{{\"poll\":1,\"kind\":\"vote\",\"closes_at\":{closes_at},\"questions\":{},\"tree_head\":{},\"ballots\":[{list}]}}",
-        questions,
-        head.to_json()
-    );
+    let (text, key) = otklik::poll_cli::synthetic_published_list(n).unwrap();
     println!(
         "recount: {n} ballots ({:.0} MB) generated in {:.1} s",
         text.len() as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    let key = otklik_log::encode_b64(&signer.public_key_bytes());
+    // RECOUNT_SAVE=FILE keeps the list, to time `otklik poll recount FILE` itself.
+    if let Ok(path) = std::env::var("RECOUNT_SAVE") {
+        std::fs::write(&path, &text).unwrap();
+        println!("recount: list saved to {path}, public key {key}");
+    }
     let started = Instant::now();
     let outcome = otklik::poll_cli::recount(&text, Some(&key), None)
         .unwrap()
