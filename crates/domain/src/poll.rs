@@ -713,6 +713,29 @@ impl Eligibility {
     }
 }
 
+/// Where an organisation may run a poll or a discussion: one with a region only there,
+/// and one with a municipality only there; a federal body (no region) and the operator
+/// (no organisation) anywhere. Refusals are (field, code).
+pub fn organiser_may_target(
+    organiser_region: Option<RegionId>,
+    organiser_municipality: Option<MunicipalityId>,
+    region: Option<RegionId>,
+    municipality: Option<MunicipalityId>,
+) -> Result<(), (&'static str, &'static str)> {
+    let Some(own_region) = organiser_region else {
+        return Ok(());
+    };
+    if region != Some(own_region) {
+        return Err(("region", "outside_organisation_region"));
+    }
+    match organiser_municipality {
+        Some(own) if municipality != Some(own) => {
+            Err(("municipality", "outside_organisation_municipality"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The age groups results are broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AgeGroup {
@@ -1547,5 +1570,25 @@ mod tests {
             let point = GeoPoint { lat_e6: lat, lon_e6: lon };
             prop_assert_eq!(GeoPoint::parse(&point.to_string()), Ok(point));
         }
+    }
+
+    #[test]
+    fn organisers_run_polls_only_in_their_territory() {
+        let (tver, moscow) = (Some(RegionId(69)), Some(RegionId(77)));
+        let (town, village) = (Some(MunicipalityId(1)), Some(MunicipalityId(2)));
+        // A federal body and the operator: anywhere, all of Russia too.
+        assert_eq!(organiser_may_target(None, None, None, None), Ok(()));
+        assert_eq!(organiser_may_target(None, None, moscow, village), Ok(()));
+        // A regional body: its region, any of its municipalities; never all of Russia.
+        assert_eq!(organiser_may_target(tver, None, tver, None), Ok(()));
+        assert_eq!(organiser_may_target(tver, None, tver, town), Ok(()));
+        let outside = Err(("region", "outside_organisation_region"));
+        assert_eq!(organiser_may_target(tver, None, moscow, None), outside);
+        assert_eq!(organiser_may_target(tver, None, None, None), outside);
+        // A local government: its own municipality only.
+        assert_eq!(organiser_may_target(tver, town, tver, town), Ok(()));
+        let elsewhere = Err(("municipality", "outside_organisation_municipality"));
+        assert_eq!(organiser_may_target(tver, town, tver, village), elsewhere);
+        assert_eq!(organiser_may_target(tver, town, tver, None), elsewhere);
     }
 }

@@ -57,7 +57,7 @@ pub async fn create(
     };
     let mut errors = ValidationErrors::default();
     let proposal = errors.check("proposal", text(&input.proposal, 20, 20_000));
-    let checked = crate::polls::check_schedule_and_territory(state, &as_poll, now).await;
+    let checked = crate::polls::check_schedule_and_territory(state, org, &as_poll, now).await;
     let (title, schedule, region) = match checked {
         Ok(parts) => (Some(parts.0), Some(parts.1), parts.2),
         Err(mut e) => {

@@ -238,7 +238,7 @@ pub async fn create(
             }
         },
     };
-    let (region, municipality, offset) = territory(state, input, &mut errors).await?;
+    let (region, municipality, offset) = territory(state, org, input, &mut errors).await?;
     let opens = errors.check("opens_at", local_instant(&input.opens_at, offset));
     let closes = errors.check("closes_at", local_instant(&input.closes_at, offset));
     let schedule = match (opens, closes) {
@@ -295,12 +295,13 @@ pub async fn create(
 /// the region of a poll or discussion, each checked; the field errors otherwise.
 pub async fn check_schedule_and_territory(
     state: &AppState,
+    organiser: Option<OrgId>,
     input: &PollInput,
     now: OffsetDateTime,
 ) -> Result<(String, Schedule, Option<RegionId>), ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let title = errors.check("title", text_field(&input.title, 3, 300));
-    let (region, _, offset) = match territory(state, input, &mut errors).await {
+    let (region, _, offset) = match territory(state, organiser, input, &mut errors).await {
         Ok(found) => found,
         Err(_) => {
             errors.push("region", "unknown_region");
@@ -343,7 +344,27 @@ fn text_field(raw: &str, min: usize, max: usize) -> Result<String, &'static str>
 
 /// The poll's territory and the UTC offset its times are in (Moscow time for all of
 /// Russia).
+/// The poll's region and municipality (checked against the organiser's own territory)
+/// and the UTC offset its schedule is read in.
 async fn territory(
+    state: &AppState,
+    organiser: Option<OrgId>,
+    input: &PollInput,
+    errors: &mut ValidationErrors,
+) -> Result<(Option<RegionId>, Option<MunicipalityId>, UtcOffset), AppError> {
+    let found = read_territory(state, input, errors).await?;
+    if let Some(org) = organiser {
+        let org = state.store.organisation(org).await?;
+        if let Err((field, code)) =
+            poll::organiser_may_target(org.region, org.municipality, found.0, found.1)
+        {
+            errors.push(field, code);
+        }
+    }
+    Ok(found)
+}
+
+async fn read_territory(
     state: &AppState,
     input: &PollInput,
     errors: &mut ValidationErrors,

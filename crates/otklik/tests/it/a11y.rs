@@ -407,8 +407,11 @@ async fn prepare(app: &TestApp) -> World {
         .unwrap_or_else(|| panic!("no open poll of {CITY}: {polls}"))["id"]
         .as_i64()
         .unwrap();
+    // A vote for all of Russia (the operator's), so that the citizen may vote whatever
+    // their region; the city administration's discussion is in its own region.
+    let tver = named(&citizen.get("/api/v1/regions").await.1, "Тверская область")["id"].clone();
     w.live_poll = created(
-        official
+        operator
             .post(
                 "/api/v1/polls",
                 json!({"kind": "vote", "title": "Благоустройство Твери",
@@ -428,7 +431,8 @@ async fn prepare(app: &TestApp) -> World {
                 "/api/v1/discussions",
                 json!({"title": "Проект планировки набережной",
                        "proposal": "Предлагается расширить пешеходную зону набережной Степана Разина.",
-                       "opens_at": moscow(-1), "closes_at": moscow(60 * 24 * 7)}),
+                       "opens_at": moscow(-1), "closes_at": moscow(60 * 24 * 7),
+                       "region_id": tver}),
             )
             .await,
         "discussion",

@@ -49,14 +49,31 @@ async fn scenario(backend: Backend) {
         .await;
     assert_eq!(status, 403);
 
-    let (status, d) = city
-        .post(
-            "/api/v1/discussions",
-            json!({"title": "Проект планировки набережной",
-                   "proposal": "Предлагается расширить пешеходную зону набережной Степана Разина.",
-                   "opens_at": moscow(-1), "closes_at": moscow(60 * 24 * 7)}),
-        )
-        .await;
+    // A regional organisation runs discussions in its own region only.
+    let regions = ok(city.get("/api/v1/regions").await);
+    let region_named = |name: &str| {
+        regions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["id"]
+            .clone()
+    };
+    let (tver, moscow_region) = (region_named("Тверская область"), region_named("Москва"));
+    let discussion = |region: &serde_json::Value| {
+        json!({"title": "Проект планировки набережной",
+               "proposal": "Предлагается расширить пешеходную зону набережной Степана Разина.",
+               "opens_at": moscow(-1), "closes_at": moscow(60 * 24 * 7), "region_id": region})
+    };
+    for elsewhere in [serde_json::Value::Null, moscow_region] {
+        let (status, refused) = city
+            .post("/api/v1/discussions", discussion(&elsewhere))
+            .await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["errors"][0]["code"], "outside_organisation_region");
+    }
+    let (status, d) = city.post("/api/v1/discussions", discussion(&tver)).await;
     assert_eq!(status, 201, "{d}");
     assert_eq!(d["phase"], "open");
     let id = d["id"].as_i64().unwrap();
