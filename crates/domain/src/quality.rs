@@ -4,8 +4,10 @@
 //!
 //! A citizen's rating of an answer judges the work of the staff who answered (courtesy
 //! and competence); its comment may speak to other criteria too — how long it took,
-//! queues, premises, information — and those take the same score. The mapping is
-//! versioned ([`MAPPING_VERSION`]), so a receiver knows which rules produced a record.
+//! queues, premises, information — and those take the same score. A post found by
+//! social-media monitoring is an opinion only when its text speaks to a criterion and its
+//! sentiment is not neutral ([`post_opinion`]). The mapping is versioned
+//! ([`MAPPING_VERSION`]), so a receiver knows which rules produced a record.
 
 use crate::lifecycle::Score;
 
@@ -118,24 +120,61 @@ impl Criteria {
     }
 }
 
-/// A rating of an answer on the five criteria: the staff's courtesy and competence always,
-/// and every other criterion its comment speaks to.
-pub fn rating_criteria(score: Score, comment: Option<&str>) -> Criteria {
-    let words: Vec<String> = comment
-        .unwrap_or_default()
+/// Which criteria a text speaks to: word stems matched at the start of words, in lower
+/// case with ё read as е.
+fn expressed(text: &str) -> [bool; 5] {
+    let words: Vec<String> = text
         .to_lowercase()
         .replace('ё', "е")
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
         .collect();
-    let speaks_to = |criterion: Criterion| {
-        criterion == Criterion::StaffCourtesyCompetence
-            || words
-                .iter()
-                .any(|w| criterion.stems().iter().any(|stem| w.starts_with(stem)))
+    Criterion::ALL.map(|criterion| {
+        words
+            .iter()
+            .any(|w| criterion.stems().iter().any(|stem| w.starts_with(stem)))
+    })
+}
+
+/// A rating of an answer on the five criteria: the staff's courtesy and competence always,
+/// and every other criterion its comment speaks to.
+pub fn rating_criteria(score: Score, comment: Option<&str>) -> Criteria {
+    let said = expressed(comment.unwrap_or_default());
+    let mut criteria = [None; 5];
+    for (i, criterion) in Criterion::ALL.into_iter().enumerate() {
+        if criterion == Criterion::StaffCourtesyCompetence || said[i] {
+            criteria[i] = Some(score.value());
+        }
+    }
+    Criteria(criteria)
+}
+
+/// The overall score of a social-media post from the pipeline's sentiment lexicon, which
+/// gives only a polarity (`negative`, `neutral`, `positive`), not a strength: a negative
+/// post is 2 and a positive one 4, the middle of each side of the scale, never its ends.
+/// A neutral (or unknown) sentiment is no opinion.
+pub fn sentiment_score(sentiment: &str) -> Option<Score> {
+    let value = match sentiment {
+        "negative" => 2,
+        "positive" => 4,
+        _ => return None,
     };
-    Criteria(Criterion::ALL.map(|c| speaks_to(c).then_some(score.value())))
+    Score::new(value).ok()
+}
+
+/// A post found by social-media monitoring, as an opinion on the five criteria: the overall
+/// score from its sentiment, and every criterion its text speaks to at that score. Unlike
+/// a rating, a post judges nobody's work unless it says so (no criterion is implied). A
+/// post that speaks to no criterion reports a problem rather than judging the service, and
+/// a neutral one judges nothing: both are `None`.
+pub fn post_opinion(sentiment: &str, text: &str) -> Option<(Score, Criteria)> {
+    let score = sentiment_score(sentiment)?;
+    let said = expressed(text);
+    if !said.contains(&true) {
+        return None;
+    }
+    Some((score, Criteria(said.map(|s| s.then_some(score.value())))))
 }
 
 #[cfg(test)]
@@ -171,7 +210,62 @@ mod tests {
         assert_eq!(c.0, [None, None, Some(5), None, None]);
     }
 
+    #[test]
+    fn a_post_speaks_only_to_what_it_names() {
+        let (overall, c) = post_opinion(
+            "negative",
+            "В МФЦ огромная ОЧЕРЕДЬ, сотрудники хамят, на сайте пусто",
+        )
+        .unwrap();
+        assert_eq!(overall.value(), 2);
+        assert_eq!(c.0, [None, Some(2), Some(2), None, Some(2)]);
+        let (overall, c) = post_opinion("positive", "Сделали быстро, спасибо").unwrap();
+        assert_eq!(overall.value(), 4);
+        assert_eq!(c.0, [Some(4), None, None, None, None]);
+    }
+
+    #[test]
+    fn a_problem_report_or_a_neutral_post_is_no_opinion() {
+        // A problem, not a judgement of the service: no criterion named.
+        assert_eq!(post_opinion("negative", "Яма на Советской у дома 3"), None);
+        // Named criteria, but no sentiment either way.
+        assert_eq!(post_opinion("neutral", "Очередь в МФЦ с утра"), None);
+        assert_eq!(post_opinion("", "Очередь в МФЦ с утра"), None);
+        assert_eq!(sentiment_score("negative").map(Score::value), Some(2));
+        assert_eq!(sentiment_score("positive").map(Score::value), Some(4));
+        assert_eq!(sentiment_score("neutral"), None);
+    }
+
     proptest! {
+        #[test]
+        fn a_post_criterion_is_empty_or_the_overall_score(
+            sentiment in prop_oneof![
+                Just("negative".to_owned()),
+                Just("positive".to_owned()),
+                Just("neutral".to_owned()),
+                "[a-z]{0,10}"
+            ],
+            // Random text with the criteria's words mixed in, so both branches are hit.
+            text in prop::collection::vec(
+                prop_oneof![
+                    Just("очередь".to_owned()), Just("Сайт".to_owned()),
+                    Just("грубые".to_owned()), Just("яма".to_owned()), "\\PC{0,12}"
+                ],
+                0..8,
+            ).prop_map(|words| words.join(" ")),
+        ) {
+            match post_opinion(&sentiment, &text) {
+                Some((overall, c)) => {
+                    prop_assert_eq!(Some(overall), sentiment_score(&sentiment));
+                    prop_assert!(c.0.iter().any(Option::is_some), "no criterion: no opinion");
+                    prop_assert!(c.0.iter().all(|x| x.is_none() || *x == Some(overall.value())));
+                }
+                None => prop_assert!(
+                    sentiment_score(&sentiment).is_none() || !expressed(&text).contains(&true)
+                ),
+            }
+        }
+
         #[test]
         fn every_criterion_is_empty_or_the_score(v in 1u8..=5, comment in "\\PC{0,200}") {
             let c = rating_criteria(score(v), Some(&comment));

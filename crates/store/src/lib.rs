@@ -49,7 +49,7 @@ pub use ledger::{
 pub use model::*;
 pub use polls::*;
 pub use polls_sql::poll_signer;
-pub use quality_sql::{QualityOpinion, QualityPage, QualityPushState};
+pub use quality_sql::{OpinionSource, QualityOpinion, QualityPage, QualityPushState};
 pub use search_sql::{
     SearchAnswer, SearchChanges, SearchIncident, SearchPost, SearchSocialIncident, SearchSubmission,
 };

@@ -1,19 +1,39 @@
 //! The `QualityFeed` trait's implementation (`impl_quality_feed!`): opinions about the
 //! quality of services, read from the transparency log by index (commit order on both
 //! backends, so a receiver's cursor never skips one), and the push's leased cursor.
+//!
+//! Two kinds of leaf carry opinions: a `rated` leaf (one rating of an answer) and a
+//! `social` leaf of an ingest batch (the ids of the posts it stored; those of its posts
+//! that judge a service are opinions at that leaf's index, in post id order). A page
+//! always ends after a whole leaf, so it may exceed `limit` by the rest of one batch.
 
 use otklik_domain::lifecycle::Score;
-use otklik_domain::quality::{rating_criteria, Criteria};
+use otklik_domain::quality::{post_opinion, rating_criteria, Criteria};
 use time::OffsetDateTime;
 
+/// Rounds of leaves a page reads at most (each up to `limit` leaves of each kind) before
+/// it returns what it found with the cursor where it stopped: long runs of ingest batches
+/// without an opinion cost a bounded amount of work per request.
+pub(crate) const SCAN_ROUNDS: usize = 8;
+
+/// Where an opinion comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpinionSource {
+    /// A citizen's rating of an answer (`source_id`: the rating event).
+    AnswerRating,
+    /// A post found by social-media monitoring (`source_id`: the stored post).
+    SocialPost,
+}
+
 /// One opinion, on the federal scale. Nothing that identifies the citizen: no author, no
-/// texts (the comment is read only to map it onto the criteria).
+/// texts, no link (a comment or post is read only to map it onto the criteria).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QualityOpinion {
     /// The log index it was read at.
     pub cursor: u64,
-    /// The rating event's id: stable, so receivers can deduplicate.
-    pub event_id: i64,
+    pub source: OpinionSource,
+    /// The rating event's or the post's id: stable, so receivers can deduplicate.
+    pub source_id: i64,
     pub at: OffsetDateTime,
     pub overall: u8,
     pub criteria: Criteria,
@@ -71,7 +91,8 @@ impl OpinionRow {
             .ok_or_else(|| crate::common::corrupt("events.score"))?;
         Ok(QualityOpinion {
             cursor: crate::ledger_sql::u64_of(self.idx, "log_leaves.idx")?,
-            event_id: self.event_id,
+            source: OpinionSource::AnswerRating,
+            source_id: self.event_id,
             at: crate::common::from_ts(self.at)?,
             overall: score.value(),
             criteria: rating_criteria(score, self.reason.as_deref()),
@@ -85,6 +106,89 @@ impl OpinionRow {
             category_name: self.category_name,
         })
     }
+}
+
+/// A stored post that may be an opinion: relevant, an original (not a copy), located,
+/// classified, with a sentiment, in an incident routed to an organisation.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PostRow {
+    pub post_id: i64,
+    pub published_at: i64,
+    pub received_at: i64,
+    pub sentiment: String,
+    pub text: String,
+    pub region_code: String,
+    pub region_okato: Option<String>,
+    pub org_id: i64,
+    pub org_name: String,
+    pub subcategory_id: i64,
+    pub subcategory_name: String,
+    pub category_id: i64,
+    pub category_name: String,
+}
+
+/// The columns and joins of [`PostRow`]; the caller adds `AND p.id IN (…)`.
+pub(crate) const POST_ROWS: &str = "SELECT p.id AS post_id, p.published_at, p.received_at, \
+         p.sentiment, p.text, r.code AS region_code, r.okato AS region_okato, \
+         o.id AS org_id, o.name AS org_name, sc.id AS subcategory_id, sc.name AS subcategory_name, \
+         c.id AS category_id, c.name AS category_name \
+     FROM social_posts p \
+     JOIN social_incidents i ON i.id = p.incident_id \
+     JOIN organisations o ON o.id = i.org_id \
+     JOIN regions r ON r.id = p.region_id \
+     JOIN subcategories sc ON sc.id = p.subcategory_id \
+     JOIN categories c ON c.id = sc.category_id \
+     WHERE p.relevant = 1 AND p.duplicate_of IS NULL AND p.sentiment <> 'neutral' AND p.id IN (";
+
+impl PostRow {
+    /// The post as an opinion read at `cursor`, if its text judges the service
+    /// (`quality::post_opinion`); the text itself goes no further.
+    pub fn opinion(self, cursor: u64) -> crate::StoreResult<Option<QualityOpinion>> {
+        let Some((overall, criteria)) = post_opinion(&self.sentiment, &self.text) else {
+            return Ok(None);
+        };
+        Ok(Some(QualityOpinion {
+            cursor,
+            source: OpinionSource::SocialPost,
+            source_id: self.post_id,
+            // A post "published" after it was received (a connector's clock ahead) is
+            // dated when it was received, as its incident is.
+            at: crate::common::from_ts(self.published_at.min(self.received_at))?,
+            overall: overall.value(),
+            criteria,
+            region_code: self.region_code,
+            region_okato: self.region_okato,
+            org_id: self.org_id,
+            org_name: self.org_name,
+            subcategory_id: self.subcategory_id,
+            subcategory_name: self.subcategory_name,
+            category_id: self.category_id,
+            category_name: self.category_name,
+        }))
+    }
+}
+
+/// The ids of the posts an ingest batch stored, from its `social` leaf (`ingest_leaf`);
+/// none for the leaves of staff actions on incidents, which share the kind.
+pub(crate) fn leaf_posts(data: &[u8]) -> crate::StoreResult<Vec<i64>> {
+    let leaf: serde_json::Value =
+        serde_json::from_slice(data).map_err(|_| crate::common::corrupt("log_leaves.data"))?;
+    if leaf.get("event").and_then(|e| e.as_str()) != Some("social_posts") {
+        return Ok(Vec::new());
+    }
+    let mut ids = leaf
+        .get("posts")
+        .and_then(|p| p.as_array())
+        .ok_or_else(|| crate::common::corrupt("log_leaves.data.posts"))?
+        .iter()
+        .map(|id| {
+            id.as_i64()
+                .ok_or_else(|| crate::common::corrupt("log_leaves.data.posts"))
+        })
+        .collect::<crate::StoreResult<Vec<_>>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 macro_rules! impl_quality_feed {
@@ -102,36 +206,97 @@ macro_rules! impl_quality_feed {
                     .fetch_one(&mut *conn)
                     .await?;
                 let limit = limit.clamp(1, 1_000);
-                let rows = ::sqlx::query_as::<$db, $crate::quality_sql::OpinionRow>(
-                    "SELECT l.idx, e.id AS event_id, e.at, e.score, e.reason, \
-                            r.code AS region_code, r.okato AS region_okato, \
-                            o.id AS org_id, o.name AS org_name, \
-                            sc.id AS subcategory_id, sc.name AS subcategory_name, \
-                            c.id AS category_id, c.name AS category_name \
-                     FROM log_leaves l \
-                     JOIN events e ON e.id = l.event_id \
-                     JOIN submissions s ON s.id = e.submission_id \
-                     JOIN regions r ON r.id = s.region_id \
-                     JOIN organisations o ON o.id = e.to_org \
-                     JOIN subcategories sc ON sc.id = s.subcategory_id \
-                     JOIN categories c ON c.id = sc.category_id \
-                     WHERE l.idx >= $1 AND l.idx < $2 AND l.kind = 'rated' AND e.score IS NOT NULL \
-                     ORDER BY l.idx LIMIT $3",
-                )
-                .bind($crate::ledger_sql::i64_of(cursor)?)
-                .bind(size)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *conn)
-                .await?;
-                let full = rows.len() as u32 == limit;
-                let opinions = rows
-                    .into_iter()
-                    .map($crate::quality_sql::OpinionRow::opinion)
-                    .collect::<$crate::StoreResult<Vec<_>>>()?;
-                let next_cursor = match opinions.last() {
-                    Some(last) if full => last.cursor + 1,
-                    _ => $crate::ledger_sql::u64_of(size, "log_state.size")?.max(cursor),
-                };
+                let want = limit as usize;
+                let mut opinions: Vec<$crate::QualityOpinion> = Vec::new();
+                let mut from = $crate::ledger_sql::i64_of(cursor)?;
+                for _ in 0..$crate::quality_sql::SCAN_ROUNDS {
+                    if from >= size {
+                        break;
+                    }
+                    let ratings = ::sqlx::query_as::<$db, $crate::quality_sql::OpinionRow>(
+                        "SELECT l.idx, e.id AS event_id, e.at, e.score, e.reason, \
+                                r.code AS region_code, r.okato AS region_okato, \
+                                o.id AS org_id, o.name AS org_name, \
+                                sc.id AS subcategory_id, sc.name AS subcategory_name, \
+                                c.id AS category_id, c.name AS category_name \
+                         FROM log_leaves l \
+                         JOIN events e ON e.id = l.event_id \
+                         JOIN submissions s ON s.id = e.submission_id \
+                         JOIN regions r ON r.id = s.region_id \
+                         JOIN organisations o ON o.id = e.to_org \
+                         JOIN subcategories sc ON sc.id = s.subcategory_id \
+                         JOIN categories c ON c.id = sc.category_id \
+                         WHERE l.idx >= $1 AND l.idx < $2 AND l.kind = 'rated' AND e.score IS NOT NULL \
+                         ORDER BY l.idx LIMIT $3",
+                    )
+                    .bind(from)
+                    .bind(size)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let batches = ::sqlx::query_as::<$db, (i64, Vec<u8>)>(
+                        "SELECT idx, data FROM log_leaves \
+                         WHERE idx >= $1 AND idx < $2 AND kind = 'social' ORDER BY idx LIMIT $3",
+                    )
+                    .bind(from)
+                    .bind(size)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    // Both lists are complete below the horizon: past it, a full list may
+                    // have left leaves out.
+                    let mut horizon = size;
+                    if ratings.len() == want {
+                        horizon = horizon.min(ratings.last().map_or(size, |r| r.idx + 1));
+                    }
+                    if batches.len() == want {
+                        horizon = horizon.min(batches.last().map_or(size, |b| b.0 + 1));
+                    }
+                    let mut by_leaf: ::std::collections::BTreeMap<i64, Vec<$crate::QualityOpinion>> =
+                        ::std::collections::BTreeMap::new();
+                    for row in ratings.into_iter().filter(|r| r.idx < horizon) {
+                        by_leaf.entry(row.idx).or_default().push(row.opinion()?);
+                    }
+                    let mut posts: Vec<(i64, i64)> = Vec::new();
+                    for (idx, data) in batches.iter().filter(|b| b.0 < horizon) {
+                        posts.extend($crate::quality_sql::leaf_posts(data)?.into_iter().map(|id| (*idx, id)));
+                    }
+                    for chunk in posts.chunks(500) {
+                        let mut query = ::sqlx::QueryBuilder::<$db>::new($crate::quality_sql::POST_ROWS);
+                        let mut ids = query.separated(", ");
+                        for (_, id) in chunk {
+                            ids.push_bind(*id);
+                        }
+                        query.push(")");
+                        let mut rows: ::std::collections::HashMap<i64, $crate::quality_sql::PostRow> = query
+                            .build_query_as::<$crate::quality_sql::PostRow>()
+                            .fetch_all(&mut *conn)
+                            .await?
+                            .into_iter()
+                            .map(|row| (row.post_id, row))
+                            .collect();
+                        // In leaf order, and within a leaf in post id order (`leaf_posts`).
+                        for (idx, id) in chunk {
+                            let Some(row) = rows.remove(id) else { continue };
+                            let at = $crate::ledger_sql::u64_of(*idx, "log_leaves.idx")?;
+                            if let Some(opinion) = row.opinion(at)? {
+                                by_leaf.entry(*idx).or_default().push(opinion);
+                            }
+                        }
+                    }
+                    for (idx, found) in by_leaf {
+                        opinions.extend(found);
+                        // Whole leaves only: a batch's opinions share its cursor, so a page
+                        // cut inside one could not be resumed.
+                        if opinions.len() >= want {
+                            let next_cursor = $crate::ledger_sql::u64_of(idx + 1, "log_leaves.idx")?;
+                            return Ok($crate::QualityPage { opinions, next_cursor });
+                        }
+                    }
+                    from = horizon;
+                }
+                // Everything below `from` is read: the log's size, or where the scan stopped.
+                let next_cursor = $crate::ledger_sql::u64_of(from, "log_state.size")?.max(cursor);
                 Ok($crate::QualityPage { opinions, next_cursor })
             }
 
@@ -220,3 +385,20 @@ macro_rules! impl_quality_feed {
 }
 
 pub(crate) use impl_quality_feed;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::social_sql::{action_leaf, ingest_leaf};
+
+    #[test]
+    fn a_batch_leaf_gives_its_posts_in_id_order_and_an_action_leaf_none() {
+        let leaf = ingest_leaf(&[3], &[12, 10, 11], &[], 1_000);
+        assert_eq!(leaf_posts(&leaf).unwrap(), vec![10, 11, 12]);
+        let action = action_leaf(3, "answered", None, None, 1_000);
+        assert!(leaf_posts(&action).unwrap().is_empty());
+        assert!(leaf_posts(b"not json").is_err());
+        assert!(leaf_posts(br#"{"event":"social_posts","posts":["x"]}"#).is_err());
+    }
+}

@@ -5,7 +5,7 @@
 //! so nothing is lost across restarts, and a batch sent again carries the same ids.
 
 use otklik_domain::quality::{Criterion, MAPPING_VERSION};
-use otklik_store::{QualityOpinion, QualityPage, Store};
+use otklik_store::{OpinionSource, QualityOpinion, QualityPage, Store};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +14,13 @@ use utoipa::ToSchema;
 
 use crate::config::Secret;
 
-/// Where an opinion comes from.
-const SOURCE_RATING: &str = "answer_rating";
+/// Where an opinion comes from (`source`), and its id's prefix.
+fn source(source: OpinionSource) -> (&'static str, &'static str) {
+    match source {
+        OpinionSource::AnswerRating => ("answer_rating", "otklik-rating"),
+        OpinionSource::SocialPost => ("social_post", "otklik-post"),
+    }
+}
 
 /// The push: where and how (`[quality_feed]` in the settings file). No URL: pull only.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -83,20 +88,24 @@ pub struct CriteriaRecord {
 /// One opinion. No personal data: no author, no free text.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OpinionRecord {
-    /// Stable across pulls and pushes: a receiver keeps each id once.
+    /// Stable across pulls and pushes: a receiver keeps each id once
+    /// (`otklik-rating-<event>`, `otklik-post-<post>`).
     pub id: String,
     /// The mapping's version (`1`).
     pub version: String,
-    /// `answer_rating`: a citizen's rating of an answer.
+    /// `answer_rating`: a citizen's rating of an answer; `social_post`: a post about the
+    /// service found by social-media monitoring. A receiver should accept sources it does
+    /// not know yet.
     pub source: String,
     /// RFC 3339, UTC.
     pub observed_at: String,
-    /// The log index it was read at (a pull's cursor just after it is `cursor + 1`).
+    /// The log index it was read at (a pull's cursor just after it is `cursor + 1`). The
+    /// posts of one ingest batch share their batch's index.
     pub cursor: u64,
     pub region: RegionRef,
     pub organisation: OrganisationRef,
     pub service: ServiceRef,
-    /// The rating, 1–5.
+    /// The rating, 1–5; for a post, from its sentiment (negative 2, positive 4).
     pub overall: u8,
     pub criteria: CriteriaRecord,
 }
@@ -106,17 +115,20 @@ pub struct OpinionRecord {
 pub struct FeedPage {
     /// The record format's version (`1`).
     pub version: String,
-    /// Ask again from here.
+    /// Ask again from here. A page with fewer opinions than `limit` may still not reach
+    /// the end (a page stops after a bounded scan of entries without opinions): the end is
+    /// where `next_cursor` stops moving.
     pub next_cursor: u64,
     pub opinions: Vec<OpinionRecord>,
 }
 
 pub fn record(opinion: &QualityOpinion) -> OpinionRecord {
     let score = |c: Criterion| opinion.criteria.get(c);
+    let (source, prefix) = source(opinion.source);
     OpinionRecord {
-        id: format!("otklik-rating-{}", opinion.event_id),
+        id: format!("{prefix}-{}", opinion.source_id),
         version: MAPPING_VERSION.to_owned(),
-        source: SOURCE_RATING.to_owned(),
+        source: source.to_owned(),
         observed_at: crate::api::rfc3339(opinion.at),
         cursor: opinion.cursor,
         region: RegionRef {

@@ -123,6 +123,7 @@ conformance!(
         discussions_comments_moderation_and_support,
         analytics_follower_agrees_with_a_rebuild,
         quality_feed_reads_ratings_by_cursor_and_leases_the_push,
+        quality_feed_carries_posts_that_judge_a_service,
         export_jobs_are_leased_resumed_and_private,
         export_jobs_refuse_a_stale_lease_and_finish_under_the_new_one,
         export_jobs_a_stalled_writer_racing_a_takeover_mixes_nothing,
@@ -157,6 +158,7 @@ mod identity;
 mod ledger;
 mod notifications;
 mod polls;
+mod quality_social;
 mod search;
 mod social;
 mod templates;
@@ -171,6 +173,7 @@ use identity::*;
 use ledger::*;
 use notifications::*;
 use polls::*;
+use quality_social::*;
 use search::*;
 use social::*;
 use templates::*;

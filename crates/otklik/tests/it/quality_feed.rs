@@ -2,7 +2,8 @@
 //! federal scale (the comment adds the criteria it speaks to, the rest stay empty);
 //! a receiver pulls them with a cursor that never skips or repeats; the push reaches a
 //! receiving system on loopback, signed, retried with the same key until it answers 2xx,
-//! and after a restart sends only what is new.
+//! and after a restart sends only what is new. Posts from social-media monitoring that
+//! judge a service join as `social_post` records, without their text.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -218,4 +219,102 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
     let (all, _) = accepted(&received, 2);
     assert_eq!(all.len(), 3, "nothing sent twice: {all:?} (after {ids:?})");
     assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 3);
+}
+
+/// A post about a service, ingested as the social pipeline would: on the feed as a
+/// `social_post` record with the same shape, and nothing of the post but ids and scores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_that_judge_a_service_are_opinions_without_their_text() {
+    use otklik_social::signature::Signature;
+    use otklik_social::{Platform, RawPost, ReplyTarget};
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let published = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let post = |n: i64, text: &str| {
+        let signature = Signature::of(text);
+        otklik_store::AnalysedPost {
+            post: RawPost {
+                source: "vk-tver".to_owned(),
+                platform: Platform::Vk,
+                external_id: format!("-100_{n}"),
+                url: Some(format!("https://vk.example.ru/wall-100_{n}")),
+                text: text.to_owned(),
+                published_at: published.unix_timestamp(),
+                reply: ReplyTarget::None,
+            },
+            text: text.to_owned(),
+            language: "ru".to_owned(),
+            relevant: true,
+            category: None,
+            subcategory: Some("Ямы и выбоины на дороге".to_owned()),
+            confidence: 0.9,
+            sentiment: "negative".to_owned(),
+            urgent: false,
+            region_code: Some("RU-TVE".to_owned()),
+            place: Some("Тверь".to_owned()),
+            location_confidence: Some(0.8),
+            exact: signature.exact,
+            minhash: signature.minhash,
+        }
+    };
+    let rules = otklik_store::IngestRules {
+        answer_hours: 24,
+        cluster_hours: 72,
+    };
+    let posts = [
+        post(1, "Яма на Советской у дома 3"),
+        post(2, "Заявку рассматривали месяцами, ответили отпиской"),
+    ];
+    app.store
+        .social_ingest(&posts, &[], &[], rules, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let operator = app.api(&app.token(OPERATOR).await);
+    let page = ok(operator.get("/api/v1/quality-feed").await);
+    let opinions = page["opinions"].as_array().unwrap();
+    assert_eq!(
+        opinions.len(),
+        1,
+        "the problem report is not an opinion: {page}"
+    );
+    let o = &opinions[0];
+    assert_eq!(o["source"], "social_post");
+    assert!(o["id"].as_str().unwrap().starts_with("otklik-post-"), "{o}");
+    assert_eq!(o["version"], "1");
+    assert_eq!(o["overall"], 2);
+    assert_eq!(
+        o["criteria"],
+        json!({
+            "service_time": 2,
+            "waiting_time": null,
+            "staff_courtesy_competence": 2,
+            "premises_comfort": null,
+            "information_availability": null
+        })
+    );
+    assert_eq!(o["region"]["iso"], "RU-TVE");
+    assert_eq!(o["organisation"]["name"], TRANSPORT);
+    assert_eq!(o["service"]["name"], "Ямы и выбоины на дороге");
+    assert_eq!(
+        o["observed_at"],
+        otklik_web::api::rfc3339(published.replace_nanosecond(0).unwrap())
+    );
+    assert_eq!(
+        o.as_object().unwrap().keys().collect::<Vec<_>>(),
+        [
+            "criteria",
+            "cursor",
+            "id",
+            "observed_at",
+            "organisation",
+            "overall",
+            "region",
+            "service",
+            "source",
+            "version"
+        ]
+    );
+    let body = page.to_string();
+    for secret in ["месяцами", "отписк", "example.ru", "-100_", "vk-tver"] {
+        assert!(!body.contains(secret), "{secret} in {body}");
+    }
 }

@@ -457,7 +457,8 @@ pub struct FeedParams {
     /// The `next_cursor` of the previous page; 0 (default) is the beginning.
     #[param(minimum = 0, maximum = 9007199254740991i64)]
     pub cursor: Option<u64>,
-    /// Opinions per page, 1–1000 (default 100).
+    /// Opinions per page, 1–1000 (default 100). A page ends after a whole log entry: the
+    /// posts of one social-media ingest batch share a cursor and may take it past `limit`.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
