@@ -13,15 +13,17 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use otklik_domain::attachment;
-use otklik_domain::calendar::{self, ProductionCalendar};
+use otklik_domain::calendar::{self, CalendarEntry, ProductionCalendar};
 use otklik_domain::form::{FieldKind, FieldSpec, FormSpec};
 use otklik_domain::lifecycle::{Role, SubmissionKind};
+use otklik_domain::poll::{Condition, OptionSpec, PollKind, PollSpec, Question, QuestionKind};
 use otklik_domain::territory;
 use otklik_domain::text::{Email, NewPassword, PersonName, SubmissionText};
 use otklik_domain::OrgId;
 use otklik_log::{HashAlg, Receipt, SignedTreeHead};
 use otklik_store::ledger::{verify_citizen_receipt, CitizenReceipt, LeafV1};
 use otklik_web::api::{self, FileUpload};
+use otklik_web::error::AppError;
 use otklik_web::usecases::{self, ActInput};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,10 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("receipt", receipt),
     ("csv_import", csv_import),
     ("calendar_file", calendar_file),
+    ("calendar_upload", calendar_upload),
+    ("poll_ballot", poll_ballot),
+    ("org_client_form", org_client_form),
+    ("api_json_modules", api_json_modules),
 ];
 
 /// Every action the pages and the API name, as `usecases::parse_action` knows them.
@@ -553,6 +559,461 @@ pub fn calendar_file(data: &[u8]) {
             let later = calendar::add_working_days(&cal, before, n);
             assert!(later >= before);
             let _ = calendar::add_working_days(&regional, before, n);
+        }
+    }
+}
+
+// --- the console's calendar upload ---------------------------------------------------------
+
+/// The boundary of the multipart seeds (`multipart`, `calendar_upload`).
+const MULTIPART: &str = "multipart/form-data; boundary=otklik-fuzz";
+
+/// Days written back in the calendar file format.
+fn calendar_text(entries: &[CalendarEntry]) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}\n",
+                e.date.format(&format).unwrap_or_default(),
+                e.kind.as_str()
+            )
+        })
+        .collect()
+}
+
+/// The console's calendar upload (`/console/calendars/{layer}/upload`), a multipart body
+/// (boundary `otklik-fuzz`): read by axum's `Multipart` and the page's `read_upload`, then
+/// checked as the handler checks it before the store is touched (`check_upload`: a file,
+/// UTF-8 without its byte-order mark, `parse_import` for the federal layer and a region's,
+/// the refusal worded with its line). ✓ The federal layer accepts only what a region's
+/// does, the same days; accepted days written back read back the same.
+pub fn calendar_upload(data: &[u8]) {
+    let read = block_on(otklik_web::pages::fuzzing::read_calendar_upload(
+        MULTIPART,
+        data.to_vec(),
+    ));
+    let Some(Ok((_csrf, file))) = read else {
+        return;
+    };
+    let federal = otklik_web::pages::fuzzing::check_calendar_upload(true, file.clone());
+    let regional = otklik_web::pages::fuzzing::check_calendar_upload(false, file);
+    match &regional {
+        Ok(entries) => {
+            assert!(!entries.is_empty());
+            assert_eq!(
+                calendar::parse_calendar(&calendar_text(entries))
+                    .ok()
+                    .as_ref(),
+                Some(entries)
+            );
+        }
+        Err(message) => assert!(!message.is_empty()),
+    }
+    match federal {
+        Ok(entries) => assert_eq!(Some(&entries), regional.as_ref().ok()),
+        Err(message) => assert!(!message.is_empty()),
+    }
+}
+
+// --- polls ----------------------------------------------------------------------------------
+
+fn options(titles: &[&str]) -> Vec<OptionSpec> {
+    titles
+        .iter()
+        .map(|t| OptionSpec {
+            title: (*t).to_owned(),
+            description: String::new(),
+            location: None,
+        })
+        .collect()
+}
+
+fn question(
+    text: &str,
+    kind: QuestionKind,
+    required: bool,
+    shown_if: Option<(u16, u16)>,
+) -> Question {
+    Question {
+        text: text.to_owned(),
+        kind,
+        required,
+        shown_if: shown_if.map(|(question, option)| Condition { question, option }),
+    }
+}
+
+/// The polls ballots are checked against: one of each question type, a conditional
+/// survey, a survey of every type, and votes (choose one, choose up to 3 of 5).
+pub fn poll_specs() -> &'static [PollSpec] {
+    static SPECS: OnceLock<Vec<PollSpec>> = OnceLock::new();
+    SPECS.get_or_init(|| {
+        let single = || QuestionKind::Single {
+            options: options(&["Каждый день", "Раз в неделю", "Реже"]),
+        };
+        let multiple = || QuestionKind::Multiple {
+            options: options(&["Освещение", "Дорожки", "Скамейки", "Туалеты"]),
+            max: 2,
+        };
+        let scale = || QuestionKind::Scale { min: 1, max: 5 };
+        let ranking = || QuestionKind::Ranking {
+            options: options(&["Сквер", "Парк", "Набережная"]),
+        };
+        let free = || QuestionKind::FreeText { max_chars: 200 };
+        let survey = |questions| PollSpec::new(PollKind::Survey, questions);
+        [
+            survey(vec![question(
+                "Как часто вы бываете в парке?",
+                single(),
+                true,
+                None,
+            )]),
+            survey(vec![question("Что улучшить?", multiple(), false, None)]),
+            survey(vec![question("Оцените уборку", scale(), true, None)]),
+            survey(vec![question(
+                "Расставьте по порядку",
+                ranking(),
+                true,
+                None,
+            )]),
+            survey(vec![question("Ваши предложения", free(), false, None)]),
+            survey(vec![
+                question(
+                    "Вы бываете в парке?",
+                    QuestionKind::Single {
+                        options: options(&["Да", "Нет"]),
+                    },
+                    true,
+                    None,
+                ),
+                question("Что вам нравится?", free(), true, Some((0, 0))),
+                question("Что мешает?", multiple(), true, Some((0, 1))),
+            ]),
+            survey(vec![
+                question("Как часто?", single(), true, None),
+                question("Что улучшить?", multiple(), false, None),
+                question("Оценка", scale(), false, Some((0, 0))),
+                question("Порядок", ranking(), false, Some((1, 2))),
+                question("Комментарий", free(), false, None),
+            ]),
+            PollSpec::new(
+                PollKind::Vote,
+                vec![question(
+                    "Какой проект реализовать?",
+                    QuestionKind::Single {
+                        options: options(&["Сквер", "Фонтан"]),
+                    },
+                    true,
+                    None,
+                )],
+            ),
+            PollSpec::new(
+                PollKind::Vote,
+                vec![question(
+                    "Выберите до трёх проектов",
+                    QuestionKind::Multiple {
+                        options: options(&["Сквер", "Фонтан", "Площадка", "Аллея", "Мост"]),
+                        max: 3,
+                    },
+                    true,
+                    None,
+                )],
+            ),
+        ]
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
+    })
+}
+
+/// A ballot's check is whole: an accepted ballot answers every question, its free texts
+/// fit their questions, and it reads back as a published ballot; a refusal names one
+/// answer.
+fn check_ballot_result(
+    spec: &PollSpec,
+    result: Result<otklik_domain::poll::CheckedBallot, AppError>,
+) {
+    let questions = spec.questions();
+    match result {
+        Ok(checked) => {
+            assert_eq!(checked.ballot.answers().len(), questions.len());
+            assert_eq!(spec.check_published(&checked.ballot), Ok(()));
+            for (i, text) in &checked.texts {
+                let max = match questions.get(usize::from(*i)).map(|q| &q.kind) {
+                    Some(QuestionKind::FreeText { max_chars }) => usize::from(*max_chars),
+                    other => panic!("text for {other:?}"),
+                };
+                assert!(!text.is_empty() && text.chars().count() <= max);
+            }
+        }
+        Err(e) => {
+            assert_eq!(e.fields.len(), 1, "{e:?}");
+            let field = &e.fields[0].field;
+            let index = field
+                .strip_prefix("answers[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|i| i.parse::<usize>().ok());
+            assert!(index.is_some_and(|i| i <= questions.len()), "{field}");
+        }
+    }
+}
+
+/// A poll page's ballot form (`application/x-www-form-urlencoded`: `q{i}` values,
+/// `q{i}_o{j}` places of a ranking), read as `vote_post` and the widget read it
+/// (`form_answers`) and checked (`polls::check_answers`) against every poll of
+/// [`poll_specs`]. ✓ What is accepted is whole (`check_ballot_result`).
+pub fn poll_ballot(data: &[u8]) {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(data).into_owned().collect();
+    for spec in poll_specs() {
+        check_ballot_result(spec, otklik_web::pages::fuzzing::ballot_form(spec, &pairs));
+    }
+}
+
+// --- an organisation's administration ----------------------------------------------------------
+
+/// The push secret a stored integration would have.
+const KEPT_SECRET: &str = "kept-secret-kept-secret-kept-secret";
+
+/// An organisation's client and delivery settings forms (`/org/{id}/clients`,
+/// `/org/{id}/integration`; `application/x-www-form-urlencoded`): the client read and
+/// checked as `add_client` does (`pages::fuzzing::client_form`: ✓ the id reads back the
+/// same, scopes are never empty); the settings read by axum's `Form` and the page's
+/// `integration_input`, then checked by `orgadmin::integration_settings` with and without
+/// private targets (✓ allowing them never refuses more).
+pub fn org_client_form(data: &[u8]) {
+    if let Ok((client_id, name, scopes)) = otklik_web::pages::fuzzing::client_form(data) {
+        assert_eq!(
+            otklik_domain::text::ClientId::parse(client_id.as_str()).ok(),
+            Some(client_id)
+        );
+        assert_eq!(PersonName::parse(name.as_str()).ok(), Some(name));
+        assert!(!scopes.is_empty());
+    }
+    if let Some(Ok(input)) = block_on(otklik_web::pages::fuzzing::integration_form(data.to_vec())) {
+        check_integration(&input);
+    }
+}
+
+fn check_integration(input: &otklik_web::orgadmin::IntegrationInput) {
+    use otklik_web::orgadmin::integration_settings;
+    let public = integration_settings(input, false, KEPT_SECRET.to_owned());
+    let private = integration_settings(input, true, KEPT_SECRET.to_owned());
+    if public.is_ok() {
+        assert_eq!(public.ok(), private.ok());
+    }
+}
+
+// --- the API's other request bodies ---------------------------------------------------------------
+
+/// A JSON body read as `ApiJson` reads it (serde_json, the whole input).
+fn json<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
+    serde_json::from_slice(data).ok()
+}
+
+/// A parser that accepts its own output: parsing what it accepted gives the same value.
+fn idempotent<T: PartialEq + std::fmt::Debug>(
+    parse: impl Fn(&str) -> Result<T, &'static str>,
+    raw: &str,
+    show: impl Fn(&T) -> String,
+) {
+    if let Ok(value) = parse(raw) {
+        assert_eq!(parse(&show(&value)).as_ref(), Ok(&value));
+    }
+}
+
+/// The `/api/v1` request bodies outside `api/types.rs` — polls, discussions, social
+/// media, duplicates and visibility, answer and notification templates, campaigns,
+/// incidents, notification settings, organisations' staff, clients, sites and delivery
+/// settings, documents and certificates, and the console's routes, organisations,
+/// catalogue, policies and calendars — each deserialised into its real type (unknown
+/// fields refused, whole numbers), the console's and the incidents' written back and read
+/// again (✓ round trip), then converted and checked as the handlers do before the store is
+/// asked: ballots against every poll of [`poll_specs`], poll definitions (✓ the text form
+/// from the text form reads back the same), templates (MiniJinja syntax, placeholders, a trial rendering),
+/// social commands, delivery settings, forms, policies, calendar days and files, base64
+/// files and documents.
+pub fn api_json_modules(data: &[u8]) {
+    use otklik_web::api::fuzzing as hook;
+    use otklik_web::api::{
+        campaigns, console, discussions, documents, duplicates, integration, monitoring,
+        notifications, organisation, polls, social, templates,
+    };
+
+    // Polls.
+    if let Some(request) = json::<polls::PollRequest>(data) {
+        if let Ok(input) = hook::poll_input(&request) {
+            let mut errors = otklik_domain::ValidationErrors::default();
+            let definition = otklik_web::polls::check_definition(&input, &mut errors);
+            // The text form round-trips what it reads (JSON questions may hold what it
+            // cannot write, such as a line break in a question).
+            if let (Some(spec), None) = (definition.spec, &input.questions) {
+                let text = otklik_domain::poll::to_text(&spec);
+                assert_eq!(
+                    otklik_domain::poll::parse_text(spec.kind(), &text).as_ref(),
+                    Ok(&spec),
+                    "{text}"
+                );
+            }
+        }
+    }
+    if let Some(request) = json::<polls::BallotRequest>(data) {
+        if let Ok(answers) = hook::ballot_answers(&request) {
+            for spec in poll_specs() {
+                check_ballot_result(spec, otklik_web::polls::check_answers(spec, &answers));
+            }
+        }
+    }
+    if let Some(request) = json::<polls::PhotoRequest>(data) {
+        if let Ok((name, bytes)) = hook::photo_file(request) {
+            let _ = attachment::Attachment::parse_image(&name, bytes);
+        }
+    }
+
+    // Discussions.
+    let _ = json::<discussions::DiscussionRequest>(data);
+    if let Some(request) = json::<discussions::CommentRequest>(data) {
+        idempotent(
+            otklik_domain::discussion::parse_comment,
+            &request.body,
+            String::clone,
+        );
+    }
+    if let Some(request) = json::<discussions::ModerationRequest>(data) {
+        let _ = otklik_web::discussions::parse_moderation(
+            &request.action,
+            request.reason.as_deref().unwrap_or(""),
+        );
+    }
+    if let Some(request) = json::<discussions::SupportRequest>(data) {
+        let _ = otklik_domain::discussion::Stance::parse(request.stance.trim());
+    }
+
+    // Duplicates and visibility.
+    let _ = json::<duplicates::SimilarRequest>(data);
+    let _ = json::<duplicates::VisibilityRequest>(data);
+    let _ = json::<duplicates::MergeRequest>(data);
+
+    // Answer templates.
+    if let Some(request) = json::<templates::TemplateRequest>(data) {
+        let input = hook::answer_template_input(&request);
+        let _ = otklik_domain::answer_template::parse_title(&input.title);
+        let _ = otklik_domain::answer_template::TemplateBody::parse(&input.body);
+    }
+
+    // Notification templates and campaigns.
+    if let Some(request) = json::<campaigns::TemplateRequest>(data) {
+        let keys = hook::notification_template_keys();
+        if let Some(key) = keys.get(data.len() % keys.len().max(1)) {
+            let _ = hook::notification_template(&request, key);
+        }
+    }
+    let _ = json::<campaigns::AudienceView>(data);
+    if let Some(request) = json::<campaigns::CampaignRequest>(data) {
+        let _ = hook::campaign(&request);
+    }
+
+    // Incidents and social media.
+    if let Some(request) = round_trip::<monitoring::ResolveRequest>(data) {
+        let _ = otklik_domain::text::Reason::parse(&request.resolution);
+    }
+    if let Some(request) = json::<social::ActionRequest>(data) {
+        let _ = hook::social_command(&request);
+    }
+
+    // Notification settings.
+    let _ = json::<notifications::ReadRequest>(data);
+    if let Some(request) = json::<notifications::SettingsRequest>(data) {
+        let current = otklik_store::NotificationSettings {
+            choices: Vec::new(),
+            phone: None,
+            email_deliverable: true,
+            campaigns_opted_out: false,
+            home_region: None,
+            home_municipality: None,
+        };
+        let _ = hook::notification_settings(current, &request);
+    }
+
+    // An organisation's administration.
+    if let Some(request) = json::<organisation::NewStaffRequest>(data) {
+        let _ = otklik_web::orgadmin::check_staff(
+            OrgId(1),
+            &request.email,
+            &request.full_name,
+            &request.role,
+        );
+    }
+    if let Some(request) = json::<organisation::NewClientRequest>(data) {
+        let _ =
+            otklik_web::orgadmin::check_client(&request.client_id, &request.name, &request.scopes);
+    }
+    if let Some(request) = json::<organisation::SiteRequest>(data) {
+        idempotent(
+            otklik_domain::text::WidgetOrigin::parse,
+            &request.origin,
+            |o| o.as_str().to_owned(),
+        );
+    }
+    if let Some(request) = json::<integration::IntegrationRequest>(data) {
+        if let Ok(input) = hook::integration_input(request) {
+            check_integration(&input);
+        }
+    }
+
+    // Documents and certificates.
+    if let Some(request) = json::<documents::NewDocumentRequest>(data) {
+        let now = time::OffsetDateTime::from_unix_timestamp(NOW)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let _ = hook::new_document(request, now);
+    }
+    if let Some(request) = json::<documents::SignRequest>(data) {
+        if let Some(raw) = &request.signature_base64 {
+            let _ = hook::decode_base64("signature_base64", raw);
+        }
+    }
+    if let Some(request) = json::<documents::DeclineRequest>(data) {
+        let _ = otklik_domain::text::Reason::parse(&request.reason);
+    }
+    if let Some(request) = json::<documents::VerifyRequest>(data) {
+        let _ = hook::decode_base64("content_base64", &request.content_base64);
+        for raw in request.signatures_base64.iter().take(20) {
+            let _ = hook::decode_base64("signatures_base64", raw);
+        }
+    }
+    if let Some(request) = json::<documents::IssueRequest>(data) {
+        let _ = request.algorithm.parse::<otklik_sign::Algorithm>();
+        let _ = NewPassword::parse(&request.password);
+    }
+    if let Some(request) = json::<documents::RegisterRequest>(data) {
+        let _ = hook::decode_base64("certificate_base64", &request.certificate_base64);
+    }
+
+    // The console.
+    let _ = round_trip::<console::RouteRequest>(data);
+    let _ = round_trip::<console::ConsoleOrganisationRequest>(data);
+    if let Some(request) = round_trip::<console::CategoryRequest>(data) {
+        if let Ok(name) = hook::category_name(&request.name) {
+            assert_eq!(hook::category_name(&name).ok(), Some(name));
+        }
+    }
+    if let Some(request) = round_trip::<console::SubcategoryRequest>(data) {
+        if let Ok(form) = hook::subcategory_form(request.form) {
+            // A form the console accepts is one the domain accepts as new.
+            assert!(form.check_new().is_ok());
+        }
+    }
+    if let Some(request) = round_trip::<console::PolicyRequest>(data) {
+        let _ = hook::policy(request);
+    }
+    if let Some(request) = round_trip::<console::CalendarDayRequest>(data) {
+        let _ = hook::calendar_day(&request);
+    }
+    if let Some(request) = round_trip::<console::CalendarImportRequest>(data) {
+        let federal = hook::calendar_import(true, &request.text);
+        let regional = hook::calendar_import(false, &request.text);
+        if let Ok(entries) = federal {
+            assert_eq!(Some(entries), regional.ok());
         }
     }
 }

@@ -125,3 +125,145 @@ fn valid_seeds_are_accepted() {
         otklik_log::verify_receipt(&receipt, &receipt.tree_head, None).unwrap();
     }
 }
+
+/// The seeds of the console's, the polls' and the organisations' targets reach past the
+/// decoding into the checks.
+#[test]
+fn valid_form_and_upload_seeds_are_accepted() {
+    use otklik_web::pages::fuzzing as pages;
+
+    let read = |name: &str| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(pages::read_calendar_upload(
+                "multipart/form-data; boundary=otklik-fuzz",
+                seed("calendar_upload", name),
+            ))
+            .unwrap()
+    };
+    let (csrf, file) = read("federal_2026.txt");
+    assert_eq!(csrf, "0123456789abcdef");
+    let days = pages::check_calendar_upload(true, file).unwrap();
+    assert_eq!(days.len(), 22);
+    let (_, file) = read("regional.txt");
+    assert_eq!(
+        pages::check_calendar_upload(false, file.clone())
+            .unwrap()
+            .len(),
+        4
+    );
+    let refused = pages::check_calendar_upload(true, file).unwrap_err();
+    assert!(refused.contains("2026"), "{refused}");
+    let (_, file) = read("bom_crlf.txt");
+    assert_eq!(pages::check_calendar_upload(false, file).unwrap().len(), 4);
+    let (_, file) = read("bad_line.txt");
+    let refused = pages::check_calendar_upload(false, file).unwrap_err();
+    assert!(refused.starts_with("строка 3"), "{refused}");
+
+    let specs = otklik_fuzzing::poll_specs();
+    assert_eq!(specs.len(), 9, "a fixed poll no longer builds");
+    let pairs = |name: &str| -> Vec<(String, String)> {
+        form_urlencoded::parse(&seed("poll_ballot", name))
+            .into_owned()
+            .collect()
+    };
+    for (name, spec) in [
+        ("single.txt", 0),
+        ("multiple.txt", 1),
+        ("scale.txt", 2),
+        ("ranking.txt", 3),
+        ("free_text.txt", 4),
+        ("conditional_yes.txt", 5),
+        ("conditional_no.txt", 5),
+        ("all_types.txt", 6),
+        ("single.txt", 7),
+        ("vote_three.txt", 8),
+    ] {
+        let checked = pages::ballot_form(&specs[spec], &pairs(name));
+        assert!(checked.is_ok(), "{name} against poll {spec}: {checked:?}");
+    }
+    let refused = pages::ballot_form(&specs[5], &pairs("hidden_answered.txt")).unwrap_err();
+    assert_eq!(refused.fields[0].field, "answers[2]");
+    assert_eq!(refused.fields[0].code, "hidden_question_answered");
+
+    let (client_id, _, scopes) =
+        pages::client_form(&seed("org_client_form", "client.txt")).unwrap();
+    assert_eq!(client_id.as_str(), "sed-tver");
+    assert_eq!(scopes.len(), 2);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for name in ["push.txt", "pull.txt", "push_secret.txt"] {
+        let input = runtime
+            .block_on(pages::integration_form(seed("org_client_form", name)))
+            .unwrap();
+        otklik_web::orgadmin::integration_settings(&input, false, "k".repeat(32)).unwrap();
+    }
+    let input = runtime
+        .block_on(pages::integration_form(seed(
+            "org_client_form",
+            "push_private.txt",
+        )))
+        .unwrap();
+    let refused =
+        otklik_web::orgadmin::integration_settings(&input, false, String::new()).unwrap_err();
+    assert!(
+        refused.fields.iter().any(|f| f.code == "private_address"),
+        "{refused:?}"
+    );
+}
+
+/// The API seeds are the request types' own shapes.
+#[test]
+fn valid_api_module_seeds_are_accepted() {
+    use otklik_web::api::fuzzing as hook;
+    use otklik_web::api::{console, organisation, polls, social};
+
+    fn json<T: serde::de::DeserializeOwned>(name: &str) -> T {
+        serde_json::from_slice(&seed("api_json_modules", name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+    for name in [
+        "poll_survey_text.json",
+        "poll_vote_json.json",
+        "poll_conditional_json.json",
+    ] {
+        let input = hook::poll_input(&json::<polls::PollRequest>(name)).unwrap();
+        let mut errors = otklik_domain::ValidationErrors::default();
+        let definition = otklik_web::polls::check_definition(&input, &mut errors);
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        assert!(definition.spec.is_some());
+    }
+    let answers = hook::ballot_answers(&json::<polls::BallotRequest>("ballot.json")).unwrap();
+    let specs = otklik_fuzzing::poll_specs();
+    otklik_web::polls::check_answers(&specs[6], &answers).unwrap();
+    let (_, bytes) = hook::photo_file(json("photo.json")).unwrap();
+    otklik_domain::attachment::Attachment::parse_image("photo.png", bytes).unwrap();
+    for name in [
+        "social_answer.json",
+        "social_split.json",
+        "social_merge.json",
+    ] {
+        let request = json::<social::ActionRequest>(name);
+        assert!(hook::social_command(&request).is_ok() || name == "social_split.json");
+    }
+    let request = json::<organisation::NewClientRequest>("client.json");
+    otklik_web::orgadmin::check_client(&request.client_id, &request.name, &request.scopes).unwrap();
+    let input = hook::integration_input(json("integration_push.json")).unwrap();
+    otklik_web::orgadmin::integration_settings(&input, false, "k".repeat(32)).unwrap();
+    assert!(hook::campaign(&json("campaign.json")).is_empty());
+    hook::notification_template(&json("notification_template.json"), "registered").unwrap();
+    hook::notification_template(&json("notification_template_loop.json"), "digest").unwrap();
+    hook::subcategory_form(json::<console::SubcategoryRequest>("subcategory.json").form).unwrap();
+    hook::policy(json("policy.json")).unwrap();
+    hook::calendar_day(&json("calendar_day.json")).unwrap();
+    let import = json::<console::CalendarImportRequest>("calendar_import_federal.json");
+    assert_eq!(hook::calendar_import(true, &import.text).unwrap().len(), 22);
+    let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    for name in ["document.json", "document_file.json"] {
+        let errors = hook::new_document(json(name), now).unwrap();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
+}

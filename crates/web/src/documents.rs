@@ -94,14 +94,21 @@ pub struct DocumentInput {
     pub recipients: Vec<String>,
 }
 
-/// Checks the input, resolves its parties and stores a draft.
-pub async fn create(
-    state: &AppState,
-    author: &UserRecord,
+/// A new document's own values, each None when refused.
+pub(crate) struct DocumentFields {
+    pub title: Option<String>,
+    pub order: Option<SigningOrder>,
+    pub deadline: Option<OffsetDateTime>,
+    pub content: Option<(String, Vec<u8>)>,
+}
+
+/// Checks a new document's own values (title, order, deadline, content) without the
+/// store; every refusal is added to `errors`. The parties are resolved after.
+pub(crate) fn check_fields(
     input: &DocumentInput,
     now: OffsetDateTime,
-) -> Result<DocumentId, AppError> {
-    let mut errors = ValidationErrors::default();
+    errors: &mut ValidationErrors,
+) -> DocumentFields {
     let title = errors.check("title", document::parse_title(&input.title));
     let order = errors.check("order", SigningOrder::parse(&input.order));
     let deadline = errors.check(
@@ -137,6 +144,28 @@ pub async fn create(
             }
         }
     };
+    DocumentFields {
+        title,
+        order,
+        deadline,
+        content,
+    }
+}
+
+/// Checks the input, resolves its parties and stores a draft.
+pub async fn create(
+    state: &AppState,
+    author: &UserRecord,
+    input: &DocumentInput,
+    now: OffsetDateTime,
+) -> Result<DocumentId, AppError> {
+    let mut errors = ValidationErrors::default();
+    let DocumentFields {
+        title,
+        order,
+        deadline,
+        content,
+    } = check_fields(input, now, &mut errors);
     let signers = resolve_parties(state, "signers", &input.signers, &mut errors).await?;
     let recipients = resolve_parties(state, "recipients", &input.recipients, &mut errors).await?;
     if errors.is_empty() {

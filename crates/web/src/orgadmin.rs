@@ -23,13 +23,7 @@ pub async fn add_staff(
     full_name: &str,
     role: &str,
 ) -> Result<(UserId, String), AppError> {
-    let email = Email::parse(email).map_err(|c| AppError::field("email", c))?;
-    let full_name = PersonName::parse(full_name).map_err(|c| AppError::field("full_name", c))?;
-    let role = match role {
-        "official" | "" => Role::Official(org),
-        "org_admin" => Role::OrgAdmin(org),
-        _ => return Err(AppError::field("role", "unknown_value")),
-    };
+    let (email, full_name, role) = check_staff(org, email, full_name, role)?;
     let password = auth::new_token();
     let secret = password.clone();
     let password_hash = auth::with_argon2(move || auth::hash_password(&secret))
@@ -50,6 +44,23 @@ pub async fn add_staff(
             other => other.into(),
         })?;
     Ok((id, password))
+}
+
+/// A new staff account's values as typed, checked: the first refusal as a field error.
+pub fn check_staff(
+    org: OrgId,
+    email: &str,
+    full_name: &str,
+    role: &str,
+) -> Result<(Email, PersonName, Role), AppError> {
+    let email = Email::parse(email).map_err(|c| AppError::field("email", c))?;
+    let full_name = PersonName::parse(full_name).map_err(|c| AppError::field("full_name", c))?;
+    let role = match role {
+        "official" | "" => Role::Official(org),
+        "org_admin" => Role::OrgAdmin(org),
+        _ => return Err(AppError::field("role", "unknown_value")),
+    };
+    Ok((email, full_name, role))
 }
 
 /// Disables (ending its sessions) or re-enables a staff account of `org`. Nobody
@@ -76,6 +87,21 @@ pub struct NewClient {
     pub scopes: Vec<ApiScope>,
 }
 
+/// An integration client's values as typed (page form or API body), checked: the first
+/// refusal as a field error.
+pub fn check_client(
+    client_id: &str,
+    name: &str,
+    scopes: &[String],
+) -> Result<(ClientId, PersonName, Vec<ApiScope>), AppError> {
+    let client_id = ClientId::parse(client_id).map_err(|c| AppError::field("client_id", c))?;
+    let name = PersonName::parse(name).map_err(|c| AppError::field("name", c))?;
+    let scopes = ApiScope::parse_list(&scopes.join(" "))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::field("scope", "invalid_scope"))?;
+    Ok((client_id, name, scopes))
+}
+
 /// Connects an integration client of `org` with the given scopes (names as in OAuth).
 pub async fn add_client(
     store: &dyn Store,
@@ -85,11 +111,7 @@ pub async fn add_client(
     name: &str,
     scopes: &[String],
 ) -> Result<NewClient, AppError> {
-    let client_id = ClientId::parse(client_id).map_err(|c| AppError::field("client_id", c))?;
-    let name = PersonName::parse(name).map_err(|c| AppError::field("name", c))?;
-    let scopes = ApiScope::parse_list(&scopes.join(" "))
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| AppError::field("scope", "invalid_scope"))?;
+    let (client_id, name, scopes) = check_client(client_id, name, scopes)?;
     let secret = auth::new_token();
     store
         .create_api_client(otklik_store::NewApiClient {
@@ -158,20 +180,17 @@ pub struct IntegrationInput {
     pub alert_after_failures: Option<u32>,
 }
 
-/// Sets how `org`'s own system takes its submissions. Returns the push secret when one
-/// was generated (shown once; only the organisation's system needs it).
-pub async fn set_integration(
-    store: &dyn Store,
-    org: OrgId,
-    by: UserId,
-    input: IntegrationInput,
+/// Delivery settings as typed, checked without the store: `kept_secret` is the push
+/// secret used when none is typed (the stored one, or a new one). Every bad value is a
+/// field error.
+pub fn integration_settings(
+    input: &IntegrationInput,
     allow_private_targets: bool,
-    now: OffsetDateTime,
-) -> Result<Option<String>, AppError> {
+    kept_secret: String,
+) -> Result<otklik_domain::delivery::DeliverySettings, AppError> {
     use otklik_domain::delivery::{self, DeliveryMode, DeliverySettings, PushUrl};
     let mut errors = otklik_domain::ValidationErrors::default();
     let mode = errors.check("mode", DeliveryMode::parse(&input.mode));
-    let mut generated = None;
     let push = match mode {
         Some(DeliveryMode::Push) => {
             let url = errors
@@ -185,14 +204,7 @@ pub async fn set_integration(
                     allowed
                 });
             let secret = match input.push_secret.trim() {
-                "" => match store.integration(org).await?.and_then(|i| i.push_secret) {
-                    Some(kept) => kept,
-                    None => {
-                        let fresh = auth::new_token();
-                        generated = Some(fresh.clone());
-                        fresh
-                    }
-                },
+                "" => kept_secret,
                 given => given.to_owned(),
             };
             url.map(|url| (url, secret))
@@ -202,7 +214,7 @@ pub async fn set_integration(
     let (Some(mode), true) = (mode, errors.is_empty()) else {
         return Err(AppError::validation(errors));
     };
-    let settings = DeliverySettings::new(
+    DeliverySettings::new(
         mode,
         push,
         input
@@ -212,7 +224,37 @@ pub async fn set_integration(
             .alert_after_failures
             .unwrap_or(delivery::DEFAULT_ALERT_AFTER_FAILURES),
     )
-    .map_err(AppError::validation)?;
+    .map_err(AppError::validation)
+}
+
+/// Sets how `org`'s own system takes its submissions. Returns the push secret when one
+/// was generated (shown once; only the organisation's system needs it).
+pub async fn set_integration(
+    store: &dyn Store,
+    org: OrgId,
+    by: UserId,
+    input: IntegrationInput,
+    allow_private_targets: bool,
+    now: OffsetDateTime,
+) -> Result<Option<String>, AppError> {
+    use otklik_domain::delivery::DeliveryMode;
+    // Only a push whose secret is left empty needs the stored one (or a new one).
+    let mut generated = None;
+    let kept = if DeliveryMode::parse(&input.mode) == Ok(DeliveryMode::Push)
+        && input.push_secret.trim().is_empty()
+    {
+        match store.integration(org).await?.and_then(|i| i.push_secret) {
+            Some(kept) => kept,
+            None => {
+                let fresh = auth::new_token();
+                generated = Some(fresh.clone());
+                fresh
+            }
+        }
+    } else {
+        String::new()
+    };
+    let settings = integration_settings(&input, allow_private_targets, kept)?;
     store
         .put_integration(org, &settings, Some(by), now)
         .await

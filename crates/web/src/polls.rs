@@ -8,8 +8,8 @@ use otklik_domain::access::{self, Capability, Verification};
 use otklik_domain::attachment::Attachment;
 use otklik_domain::lifecycle::Role;
 use otklik_domain::poll::{
-    self, AgeGroup, BallotId, Eligibility, Phase, PollKind, PollSpec, RawAnswer, ResultsPolicy,
-    Schedule, MIN_GROUP,
+    self, AgeGroup, BallotId, CheckedBallot, Eligibility, Phase, PollKind, PollSpec, RawAnswer,
+    ResultsPolicy, Schedule, MIN_GROUP,
 };
 use otklik_domain::{MunicipalityId, OrgId, PollId, RegionId, ValidationErrors};
 use otklik_store::{
@@ -182,15 +182,20 @@ fn local_instant(raw: &str, offset: UtcOffset) -> Result<OffsetDateTime, &'stati
         .map_err(|_| "not_a_datetime")
 }
 
-/// Checks and creates a poll.
-pub async fn create(
-    state: &AppState,
-    user: &UserRecord,
-    input: &PollInput,
-    now: OffsetDateTime,
-) -> Result<PollId, AppError> {
-    let org = organiser_of(user)?;
-    let mut errors = ValidationErrors::default();
+/// A poll's own values, each None when refused.
+pub struct Definition {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub spec: Option<PollSpec>,
+    pub results: Option<ResultsPolicy>,
+    pub verification: Option<Verification>,
+    pub min_age: Option<Option<u8>>,
+}
+
+/// Checks a poll's own values (kind, title, description, questions, results policy,
+/// verification, minimum age) without the store; every refusal is added to `errors`.
+/// The territory and the schedule (in the territory's time) are checked after.
+pub fn check_definition(input: &PollInput, errors: &mut ValidationErrors) -> Definition {
     let kind = match PollKind::parse(input.kind.trim()) {
         Some(kind) => Some(kind),
         None => {
@@ -238,6 +243,33 @@ pub async fn create(
             }
         },
     };
+    Definition {
+        title,
+        description,
+        spec,
+        results,
+        verification,
+        min_age,
+    }
+}
+
+/// Checks and creates a poll.
+pub async fn create(
+    state: &AppState,
+    user: &UserRecord,
+    input: &PollInput,
+    now: OffsetDateTime,
+) -> Result<PollId, AppError> {
+    let org = organiser_of(user)?;
+    let mut errors = ValidationErrors::default();
+    let Definition {
+        title,
+        description,
+        spec,
+        results,
+        verification,
+        min_age,
+    } = check_definition(input, &mut errors);
     let (region, municipality, offset) = territory(state, org, input, &mut errors).await?;
     let opens = errors.check("opens_at", local_instant(&input.opens_at, offset));
     let closes = errors.check("closes_at", local_instant(&input.closes_at, offset));
@@ -535,10 +567,7 @@ pub async fn vote(
     poll.eligibility
         .check(&voter.facts, today)
         .map_err(|code| AppError::new(axum::http::StatusCode::FORBIDDEN, code))?;
-    let checked = poll
-        .spec
-        .check_ballot(answers)
-        .map_err(|e| AppError::field(&format!("answers[{}]", e.question), e.code))?;
+    let checked = check_answers(&poll.spec, answers)?;
     let ballot = NewBallot {
         poll: poll.id,
         voter_keys: voter.keys,
@@ -563,6 +592,14 @@ pub async fn vote(
         )),
         CastOutcome::UnknownPoll => Err(AppError::not_found()),
     }
+}
+
+/// A ballot's answers checked against the poll's questions (pages, widget and API): the
+/// checked ballot, or the first bad answer as the field `answers[i]`. Pure, so that it is
+/// fuzzed without a store.
+pub fn check_answers(spec: &PollSpec, answers: &[RawAnswer]) -> Result<CheckedBallot, AppError> {
+    spec.check_ballot(answers)
+        .map_err(|e| AppError::field(&format!("answers[{}]", e.question), e.code))
 }
 
 /// Cancels a poll that has not closed (its organisers).

@@ -131,6 +131,16 @@ pub struct TemplateRequest {
     pub html: String,
 }
 
+impl TemplateRequest {
+    /// The template as typed for `key`, checked: syntax, only its placeholders, a trial
+    /// rendering.
+    pub(crate) fn checked(&self, key: &str) -> Result<TemplateText, AppError> {
+        let template = TemplateText::typed(&self.subject, &self.text, &self.html);
+        templates::check(key, &template).map_err(AppError::from)?;
+        Ok(template)
+    }
+}
+
 /// Replaces a template (checked: syntax, only its placeholders, a trial rendering).
 #[utoipa::path(put, path = "/api/v1/notification-templates/{key}", tag = "campaigns", security(("bearer" = [])),
     params(("key" = TemplateKeySchema, Path)), request_body = TemplateRequest,
@@ -144,8 +154,7 @@ async fn put_template(
 ) -> ApiResult<Json<TemplateView>> {
     let key = known_key(&key)?;
     let ApiJson(body) = body?;
-    let template = TemplateText::typed(&body.subject, &body.text, &body.html);
-    templates::check(key, &template).map_err(AppError::from)?;
+    let template = body.checked(key)?;
     state
         .store
         .put_notification_template(&StoredTemplate {
@@ -412,6 +421,41 @@ pub struct CampaignRequest {
     pub rate: Option<i64>,
 }
 
+impl CampaignRequest {
+    /// The title and the message, checked (the template as the `campaign` one); each
+    /// refusal is added to `errors`.
+    pub(crate) fn message(&self, errors: &mut ValidationErrors) -> (&str, TemplateText) {
+        let title = self.title.trim();
+        if title.is_empty() {
+            errors.push("title", "required");
+        } else if title.chars().count() > 200 {
+            errors.push("title", "too_long");
+        }
+        let template = TemplateText::typed(&self.subject, &self.text, &self.html);
+        if let Err(e) = templates::check(templates::CAMPAIGN, &template) {
+            errors.push(e.field, e.code);
+        }
+        (title, template)
+    }
+
+    /// The send rate, checked; a refusal is added to `errors`.
+    pub(crate) fn send_rate(&self, errors: &mut ValidationErrors) -> Option<SendRate> {
+        match self.rate {
+            None => {
+                errors.push("rate", "required");
+                None
+            }
+            Some(raw) => {
+                let rate = u16::try_from(raw).ok().and_then(SendRate::new);
+                if rate.is_none() {
+                    errors.push("rate", "out_of_range");
+                }
+                rate
+            }
+        }
+    }
+}
+
 /// Saves a campaign as a draft.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])),
     request_body = CampaignRequest,
@@ -423,30 +467,9 @@ async fn create_campaign(
     ApiJson(body): ApiJson<CampaignRequest>,
 ) -> ApiResult<Response> {
     let mut errors = ValidationErrors::default();
-    let title = body.title.trim();
-    if title.is_empty() {
-        errors.push("title", "required");
-    } else if title.chars().count() > 200 {
-        errors.push("title", "too_long");
-    }
-    let template = TemplateText::typed(&body.subject, &body.text, &body.html);
-    if let Err(e) = templates::check(templates::CAMPAIGN, &template) {
-        errors.push(e.field, e.code);
-    }
+    let (title, template) = body.message(&mut errors);
     let audience = parse_audience(&state, &body.audience, &mut errors).await?;
-    let rate = match body.rate {
-        None => {
-            errors.push("rate", "required");
-            None
-        }
-        Some(raw) => {
-            let rate = u16::try_from(raw).ok().and_then(SendRate::new);
-            if rate.is_none() {
-                errors.push("rate", "out_of_range");
-            }
-            rate
-        }
-    };
+    let rate = body.send_rate(&mut errors);
     let Some(rate) = rate.filter(|_| errors.0.is_empty()) else {
         return Err(AppError::validation(errors).into());
     };

@@ -970,6 +970,27 @@ pub struct FormBody {
     pub fields: Vec<FormFieldBody>,
 }
 
+impl FormBody {
+    /// The form the request describes, checked by the domain; errors are named
+    /// `form.fields.{i}.{part}`.
+    pub(crate) fn build(self) -> Result<FormSpec, ValidationErrors> {
+        let rows: Vec<(usize, FieldRow)> = self
+            .fields
+            .into_iter()
+            .map(|f| FieldRow {
+                key: f.key,
+                label: f.label,
+                kind: f.kind,
+                required: f.required,
+                hint: f.hint.unwrap_or_default(),
+                options: f.options,
+            })
+            .enumerate()
+            .collect();
+        build_form(self.photo_required, &rows, "form.")
+    }
+}
+
 impl From<&FormSpec> for FormBody {
     fn from(f: &FormSpec) -> Self {
         Self {
@@ -1160,21 +1181,7 @@ async fn save_subcategory_request(
     id: Option<SubcategoryId>,
     body: SubcategoryRequest,
 ) -> Result<otklik_store::Subcategory, AppError> {
-    let rows: Vec<(usize, FieldRow)> = body
-        .form
-        .fields
-        .into_iter()
-        .map(|f| FieldRow {
-            key: f.key,
-            label: f.label,
-            kind: f.kind,
-            required: f.required,
-            hint: f.hint.unwrap_or_default(),
-            options: f.options,
-        })
-        .enumerate()
-        .collect();
-    let form = build_form(body.form.photo_required, &rows, "form.");
+    let form = body.form.build();
     save_subcategory(
         state,
         user,
@@ -1242,6 +1249,14 @@ pub(crate) async fn parse_policy(
     input: &PolicyInput,
 ) -> Result<(SubmissionKind, Option<SubcategoryId>, DeadlinePolicy), AppError> {
     let catalogue = store.catalogue().await?;
+    check_policy(&catalogue, input)
+}
+
+/// A policy as typed, checked against the catalogue (pure: the fuzz targets call it).
+pub(crate) fn check_policy(
+    catalogue: &[Category],
+    input: &PolicyInput,
+) -> Result<(SubmissionKind, Option<SubcategoryId>, DeadlinePolicy), AppError> {
     let mut errors = ValidationErrors::default();
     let kind = errors.check(
         "kind",
@@ -1254,7 +1269,7 @@ pub(crate) async fn parse_policy(
         "subcategory_id",
         pick_optional(
             &input.subcategory,
-            subcategory_ids(&catalogue),
+            subcategory_ids(catalogue),
             "unknown_subcategory",
         ),
     );
@@ -1425,6 +1440,21 @@ pub struct PolicyRequest {
     pub extension: Option<i64>,
 }
 
+impl From<PolicyRequest> for PolicyInput {
+    fn from(body: PolicyRequest) -> Self {
+        Self {
+            kind: body.kind,
+            subcategory: id_text(body.subcategory_id),
+            unit: body.unit,
+            moderation: id_text(body.moderation),
+            registration: id_text(body.registration),
+            redirect: id_text(body.redirect),
+            answer: id_text(body.answer),
+            extension: id_text(body.extension),
+        }
+    }
+}
+
 super::types::text_schema!(TermUnitSchema, "TermUnit", {
     super::types::one_of(UNITS.iter().map(|u| u.as_str()), "How a term counts days.")
 });
@@ -1478,17 +1508,7 @@ async fn put_policy(
     Operator(user): Operator,
     ApiJson(body): ApiJson<PolicyRequest>,
 ) -> ApiResult<Json<RecomputeView>> {
-    let input = PolicyInput {
-        kind: body.kind,
-        subcategory: id_text(body.subcategory_id),
-        unit: body.unit,
-        moderation: id_text(body.moderation),
-        registration: id_text(body.registration),
-        redirect: id_text(body.redirect),
-        answer: id_text(body.answer),
-        extension: id_text(body.extension),
-    };
-    let report = save_policy(&state, &user.0, &input).await?;
+    let report = save_policy(&state, &user.0, &PolicyInput::from(body)).await?;
     Ok(Json(report.into()))
 }
 

@@ -159,6 +159,34 @@ pub struct NewDocumentRequest {
     pub recipients: Option<Vec<String>>,
 }
 
+impl NewDocumentRequest {
+    /// The document as the use case takes it: the file decoded (standard base64), the
+    /// parties' count bounded.
+    pub(crate) fn input(self) -> Result<DocumentInput, AppError> {
+        let file = match self.content_base64.as_deref() {
+            Some(raw) => Some((
+                self.file_name
+                    .clone()
+                    .unwrap_or_else(|| "document".to_owned()),
+                decode("content_base64", raw)?,
+            )),
+            None => None,
+        };
+        if self.signers.len() > 100 || self.recipients.as_ref().is_some_and(|r| r.len() > 100) {
+            return Err(AppError::field("signers", "too_many_signers"));
+        }
+        Ok(DocumentInput {
+            title: self.title,
+            file,
+            text: self.text.unwrap_or_default(),
+            order: self.order,
+            deadline: self.deadline,
+            signers: self.signers,
+            recipients: self.recipients.unwrap_or_default(),
+        })
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedDocument {
     pub id: i64,
@@ -175,33 +203,12 @@ async fn create_document(
     ApiJson(request): ApiJson<NewDocumentRequest>,
 ) -> ApiResult<Response> {
     user.require(Capability::Sign)?;
-    let file = match request.content_base64.as_deref() {
-        Some(raw) => Some((
-            request
-                .file_name
-                .clone()
-                .unwrap_or_else(|| "document".to_owned()),
-            decode("content_base64", raw)?,
-        )),
-        None => None,
-    };
-    if request.signers.len() > 100 || request.recipients.as_ref().is_some_and(|r| r.len() > 100) {
-        return Err(AppError::field("signers", "too_many_signers").into());
-    }
-    let input = DocumentInput {
-        title: request.title,
-        file,
-        text: request.text.unwrap_or_default(),
-        order: request.order,
-        deadline: request.deadline,
-        signers: request.signers,
-        recipients: request.recipients.unwrap_or_default(),
-    };
+    let input = request.input()?;
     let id = usecase::create(&state, &user.0, &input, OffsetDateTime::now_utc()).await?;
     Ok((StatusCode::CREATED, Json(CreatedDocument { id: id.0 })).into_response())
 }
 
-fn decode(field: &str, raw: &str) -> Result<Vec<u8>, AppError> {
+pub(crate) fn decode(field: &str, raw: &str) -> Result<Vec<u8>, AppError> {
     base64::engine::general_purpose::STANDARD
         .decode(raw.trim())
         .map_err(|_| AppError::field(field, "invalid_base64"))

@@ -165,6 +165,32 @@ pub struct IntegrationRequest {
     pub alert_after_failures: Option<u32>,
 }
 
+impl IntegrationRequest {
+    /// The settings as `orgadmin` takes them. A value given must be valid whatever the
+    /// mode (a form's empty field is "not given"; in JSON that is an absent or null one).
+    pub(crate) fn input(self) -> Result<orgadmin::IntegrationInput, AppError> {
+        let mut errors = otklik_domain::ValidationErrors::default();
+        if let Some(url) = &self.push_url {
+            errors.check("push_url", otklik_domain::delivery::PushUrl::parse(url));
+        }
+        if let Some(secret) = &self.push_secret {
+            if !otklik_domain::delivery::secret_is_strong(secret) {
+                errors.push("push_secret", "weak_secret");
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+        Ok(orgadmin::IntegrationInput {
+            mode: self.mode,
+            push_url: self.push_url.unwrap_or_default(),
+            push_secret: self.push_secret.unwrap_or_default(),
+            visibility_timeout_seconds: self.visibility_timeout_seconds,
+            alert_after_failures: self.alert_after_failures,
+        })
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IntegrationResponse {
     /// The generated push secret, returned only this once.
@@ -183,31 +209,11 @@ async fn put_settings(
     ApiJson(body): ApiJson<IntegrationRequest>,
 ) -> ApiResult<Response> {
     let org = administered(&state, &user, &id).await?;
-    // A value given must be valid whatever the mode (a form's empty field is "not
-    // given"; in JSON that is an absent or null one).
-    let mut errors = otklik_domain::ValidationErrors::default();
-    if let Some(url) = &body.push_url {
-        errors.check("push_url", otklik_domain::delivery::PushUrl::parse(url));
-    }
-    if let Some(secret) = &body.push_secret {
-        if !otklik_domain::delivery::secret_is_strong(secret) {
-            errors.push("push_secret", "weak_secret");
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors).into());
-    }
     let generated = orgadmin::set_integration(
         state.store.as_ref(),
         org,
         user.0.id,
-        orgadmin::IntegrationInput {
-            mode: body.mode,
-            push_url: body.push_url.unwrap_or_default(),
-            push_secret: body.push_secret.unwrap_or_default(),
-            visibility_timeout_seconds: body.visibility_timeout_seconds,
-            alert_after_failures: body.alert_after_failures,
-        },
+        body.input()?,
         state.config.delivery.allow_private_targets,
         OffsetDateTime::now_utc(),
     )

@@ -278,7 +278,7 @@ async fn notification_settings(
 }
 
 /// Applies a request to the current settings; every invalid value is a field error.
-fn apply(
+pub(crate) fn apply(
     current: NotificationSettings,
     request: &SettingsRequest,
 ) -> Result<NotificationSettings, AppError> {

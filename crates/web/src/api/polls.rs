@@ -124,6 +124,16 @@ pub struct PhotoRequest {
     pub content_base64: String,
 }
 
+impl PhotoRequest {
+    /// The name and the decoded bytes (standard base64).
+    pub(crate) fn file(self) -> Result<(String, Vec<u8>), AppError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(self.content_base64.trim())
+            .map_err(|_| AppError::field("content_base64", "invalid_base64"))?;
+        Ok((self.name, bytes))
+    }
+}
+
 fn photo_view(poll: &PollRecord, photo: &OptionPhoto) -> PhotoView {
     let title = poll
         .spec
@@ -221,7 +231,7 @@ pub struct PollRequest {
 }
 
 impl PollRequest {
-    fn input(&self) -> Result<PollInput, AppError> {
+    pub(crate) fn input(&self) -> Result<PollInput, AppError> {
         let questions = match &self.questions {
             None => None,
             Some(value) => Some(
@@ -369,11 +379,9 @@ async fn add_photo(
     if user.1.is_some() {
         return Err(AppError::forbidden().into());
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(request.content_base64.trim())
-        .map_err(|_| AppError::field("content_base64", "invalid_base64"))?;
+    let file = request.file()?;
     let now = OffsetDateTime::now_utc();
-    let photo = usecase::add_photo(&state, &user.0, id, option, (request.name, bytes), now).await?;
+    let photo = usecase::add_photo(&state, &user.0, id, option, file, now).await?;
     let poll = state.store.poll(id).await?;
     Ok((StatusCode::CREATED, Json(photo_view(&poll, &photo))).into_response())
 }
@@ -417,7 +425,7 @@ pub enum AnswerInput {
 }
 
 impl BallotRequest {
-    fn raw(&self) -> Result<Vec<RawAnswer>, AppError> {
+    pub(crate) fn raw(&self) -> Result<Vec<RawAnswer>, AppError> {
         if self.answers.len() > otklik_domain::poll::MAX_QUESTIONS {
             return Err(AppError::field("answers", "too_many_answers"));
         }

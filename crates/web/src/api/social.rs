@@ -273,6 +273,34 @@ pub struct ActionRequest {
     pub posts: Option<Vec<serde_json::Number>>,
 }
 
+impl ActionRequest {
+    /// The command the request names, checked as the page's form is (`social::command`).
+    pub(crate) fn command(&self) -> Result<otklik_store::SocialCommand, AppError> {
+        let org = self.organisation_id.map(|o| o.to_string());
+        let into = self.into.map(|i| i.to_string());
+        // Whole numbers, however written (`7` or `7.0`); the command checks each is an id.
+        let posts: Vec<String> = self
+            .posts
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|n| match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => i.to_string(),
+                (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{f:.0}"),
+                _ => n.to_string(),
+            })
+            .collect();
+        usecase::command(
+            &self.action,
+            self.text.as_deref(),
+            self.reason.as_deref(),
+            org.as_deref(),
+            into.as_deref(),
+            &posts,
+        )
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActionDone {
     /// The incident the posts are in now: this one, the merge's target, or the split's
@@ -298,27 +326,7 @@ async fn act_on_social_incident(
     let id = incident_id(&id)?;
     let (incident, _) = state.store.social_incident(id).await?;
     usecase::check_view(user.0.role, &incident)?;
-    let org = request.organisation_id.map(|o| o.to_string());
-    let into = request.into.map(|i| i.to_string());
-    // Whole numbers, however written (`7` or `7.0`); the command checks each is an id.
-    let posts: Vec<String> = request
-        .posts
-        .unwrap_or_default()
-        .iter()
-        .map(|n| match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i.to_string(),
-            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{f:.0}"),
-            _ => n.to_string(),
-        })
-        .collect();
-    let command = usecase::command(
-        &request.action,
-        request.text.as_deref(),
-        request.reason.as_deref(),
-        org.as_deref(),
-        into.as_deref(),
-        &posts,
-    )?;
+    let command = request.command()?;
     let next = state
         .store
         .social_act(

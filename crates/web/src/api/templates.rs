@@ -79,7 +79,7 @@ pub struct TemplateRequest {
 }
 
 impl TemplateRequest {
-    fn input(&self) -> TemplateInput {
+    pub(crate) fn input(&self) -> TemplateInput {
         TemplateInput {
             title: self.title.clone(),
             body: self.body.clone(),

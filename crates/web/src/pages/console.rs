@@ -7,7 +7,7 @@
 //! the operator as its actor. Pages follow POST-redirect-GET; a form that fails is shown
 //! again with what was typed, an error summary and the errors at their fields.
 
-mod calendars;
+pub(super) mod calendars;
 mod catalogue;
 mod changes;
 mod notifications;

@@ -359,16 +359,32 @@ async fn staff_state(
 }
 
 #[derive(Deserialize, Default)]
-struct ClientForm {
+pub(super) struct ClientForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
     #[serde(default)]
-    client_id: String,
+    pub client_id: String,
     #[serde(default)]
-    name: String,
+    pub name: String,
     /// Repeated checkboxes arrive as one value each.
     #[serde(default)]
-    scope: Vec<String>,
+    pub scope: Vec<String>,
+}
+
+/// The client form's body. Checkbox lists repeat a key, which `Form` cannot gather;
+/// the pairs are read directly.
+pub(super) fn client_form(body: &[u8]) -> ClientForm {
+    let mut form = ClientForm::default();
+    for (key, value) in form_urlencoded::parse(body) {
+        match key.as_ref() {
+            "csrf" => form.csrf = value.into_owned(),
+            "client_id" => form.client_id = value.into_owned(),
+            "name" => form.name = value.into_owned(),
+            "scope" => form.scope.push(value.into_owned()),
+            _ => {}
+        }
+    }
+    form
 }
 
 /// Registers an integration client; its secret is generated and shown once.
@@ -380,17 +396,7 @@ async fn add_client(
 ) -> PageResult {
     let org = org_id(&id)?;
     let me = admin(&ctx, org)?.id;
-    // Checkbox lists repeat a key, which `Form` cannot gather; parse pairs directly.
-    let mut form = ClientForm::default();
-    for (key, value) in form_urlencoded::parse(&body) {
-        match key.as_ref() {
-            "csrf" => form.csrf = value.into_owned(),
-            "client_id" => form.client_id = value.into_owned(),
-            "name" => form.name = value.into_owned(),
-            "scope" => form.scope.push(value.into_owned()),
-            _ => {}
-        }
-    }
+    let form = client_form(&body);
     ctx.check_csrf(&form.csrf)?;
     let created = orgadmin::add_client(
         state.store.as_ref(),
@@ -483,7 +489,7 @@ async fn site_change(
 }
 
 #[derive(Deserialize, Default)]
-struct IntegrationForm {
+pub(super) struct IntegrationForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -509,6 +515,25 @@ fn number<T: std::str::FromStr>(raw: &str, field: &str) -> Result<Option<T>, App
     }
 }
 
+/// The integration form's values as `orgadmin` takes them (numbers read).
+pub(super) fn integration_input(
+    form: &IntegrationForm,
+) -> Result<orgadmin::IntegrationInput, AppError> {
+    number(
+        &form.visibility_timeout_seconds,
+        "visibility_timeout_seconds",
+    )
+    .and_then(|timeout| {
+        Ok(orgadmin::IntegrationInput {
+            mode: form.mode.clone(),
+            push_url: form.push_url.clone(),
+            push_secret: form.push_secret.clone(),
+            visibility_timeout_seconds: timeout,
+            alert_after_failures: number(&form.alert_after_failures, "alert_after_failures")?,
+        })
+    })
+}
+
 /// Sets how the organisation's own system takes its submissions; a generated push
 /// secret is shown once.
 async fn set_integration(
@@ -521,20 +546,7 @@ async fn set_integration(
     let me = admin(&ctx, org)?.id;
     let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
     ctx.check_csrf(&form.csrf)?;
-    let input = number(
-        &form.visibility_timeout_seconds,
-        "visibility_timeout_seconds",
-    )
-    .and_then(|timeout| {
-        Ok(orgadmin::IntegrationInput {
-            mode: form.mode.clone(),
-            push_url: form.push_url.clone(),
-            push_secret: form.push_secret.clone(),
-            visibility_timeout_seconds: timeout,
-            alert_after_failures: number(&form.alert_after_failures, "alert_after_failures")?,
-        })
-    });
-    let result = match input {
+    let result = match integration_input(&form) {
         Ok(input) => {
             orgadmin::set_integration(
                 state.store.as_ref(),

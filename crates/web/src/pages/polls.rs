@@ -14,7 +14,9 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use otklik_domain::access::{self, Capability, Verification};
 use otklik_domain::lifecycle::Role;
-use otklik_domain::poll::{AgeGroup, Phase, PollKind, QuestionKind, RawAnswer, ResultsPolicy};
+use otklik_domain::poll::{
+    AgeGroup, Phase, PollKind, PollSpec, QuestionKind, RawAnswer, ResultsPolicy,
+};
 use otklik_domain::PollId;
 use otklik_store::{PollFilter, PollRecord, UserRecord};
 use serde::Deserialize;
@@ -714,11 +716,16 @@ pub(crate) fn question_views(
         .collect()
 }
 
-/// The answers of the ballot form, one per question. Numbers that do not parse become
-/// options that do not exist, so that the domain refuses them with its own code.
+/// The answers of the ballot form, one per question of the poll.
 pub(crate) fn raw_answers(poll: &PollRecord, pairs: &Pairs) -> Vec<RawAnswer> {
-    poll.spec
-        .questions()
+    form_answers(&poll.spec, pairs)
+}
+
+/// The answers of the ballot form, one per question. Numbers that do not parse become
+/// options that do not exist, so that the domain refuses them with its own code. Pure:
+/// the form's pairs and the poll's questions only.
+pub(crate) fn form_answers(spec: &PollSpec, pairs: &Pairs) -> Vec<RawAnswer> {
+    spec.questions()
         .iter()
         .enumerate()
         .map(|(i, q)| {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use otklik_domain::calendar::DayKind;
+use otklik_domain::calendar::{CalendarEntry, DayKind};
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
@@ -297,7 +297,9 @@ async fn delete(
 }
 
 /// The upload form's parts: the token and the file's text.
-async fn read_upload(mut multipart: Multipart) -> Result<(String, Option<Vec<u8>>), AppError> {
+pub(in crate::pages) async fn read_upload(
+    mut multipart: Multipart,
+) -> Result<(String, Option<Vec<u8>>), AppError> {
     let (mut csrf, mut file) = (String::new(), None);
     loop {
         let field = match multipart.next_field().await {
@@ -345,6 +347,23 @@ fn refusal_message(refusal: &ImportRefusal) -> String {
     }
 }
 
+/// The uploaded file checked for the layer before the store is touched: present, UTF-8
+/// (a byte-order mark dropped), and a calendar file the layer accepts; else the page's
+/// message.
+pub(in crate::pages) fn check_upload(
+    layer: &Layer,
+    file: Option<Vec<u8>>,
+) -> Result<Vec<CalendarEntry>, String> {
+    match file {
+        None => Err(text::message("file_required").to_owned()),
+        Some(bytes) => match String::from_utf8(bytes) {
+            Err(_) => Err(text::message("not_utf8").to_owned()),
+            Ok(text) => parse_import(layer, text.trim_start_matches('\u{feff}'))
+                .map_err(|r| refusal_message(&r)),
+        },
+    }
+}
+
 async fn upload(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -356,15 +375,7 @@ async fn upload(
     let user = operator_post(&ctx, &csrf)?;
     let store = state.store.as_ref();
     let layer = layer_of(store, &layer).await?;
-    let checked = match file {
-        None => Err(text::message("file_required").to_owned()),
-        Some(bytes) => match String::from_utf8(bytes) {
-            Err(_) => Err(text::message("not_utf8").to_owned()),
-            Ok(text) => parse_import(&layer, text.trim_start_matches('\u{feff}'))
-                .map_err(|r| refusal_message(&r)),
-        },
-    };
-    match checked {
+    match check_upload(&layer, file) {
         Ok(entries) => {
             let report = store
                 .put_calendar_days(
