@@ -225,35 +225,23 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
 /// `social_post` record with the same shape, and nothing of the post but ids and scores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_that_judge_a_service_are_opinions_without_their_text() {
-    use otklik_social::signature::Signature;
-    use otklik_social::{Platform, RawPost, ReplyTarget};
+    use otklik_social::RawPost;
     let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
     let published = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
     let post = |n: i64, text: &str| {
-        let signature = Signature::of(text);
+        let base = crate::support::analysed_post(
+            "Ямы и выбоины на дороге",
+            &format!("-100_{n}"),
+            text,
+            published.unix_timestamp(),
+        );
         otklik_store::AnalysedPost {
             post: RawPost {
                 source: "vk-tver".to_owned(),
-                platform: Platform::Vk,
-                external_id: format!("-100_{n}"),
                 url: Some(format!("https://vk.example.ru/wall-100_{n}")),
-                text: text.to_owned(),
-                published_at: published.unix_timestamp(),
-                reply: ReplyTarget::None,
+                ..base.post
             },
-            text: text.to_owned(),
-            language: "ru".to_owned(),
-            relevant: true,
-            category: None,
-            subcategory: Some("Ямы и выбоины на дороге".to_owned()),
-            confidence: 0.9,
-            sentiment: "negative".to_owned(),
-            urgent: false,
-            region_code: Some("RU-TVE".to_owned()),
-            place: Some("Тверь".to_owned()),
-            location_confidence: Some(0.8),
-            exact: signature.exact,
-            minhash: signature.minhash,
+            ..base
         }
     };
     let rules = otklik_store::IngestRules {

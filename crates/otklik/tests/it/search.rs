@@ -322,31 +322,8 @@ fn kinds(found: &Value) -> Vec<String> {
 
 /// A relevant post about a burst pipe in Tver, as the pipeline hands it over.
 fn pipe_post(text: &str) -> otklik_store::AnalysedPost {
-    let signature = otklik_social::signature::Signature::of(text);
-    otklik_store::AnalysedPost {
-        post: otklik_social::RawPost {
-            source: "vk-search".to_owned(),
-            platform: otklik_social::Platform::Vk,
-            external_id: "-100_77".to_owned(),
-            url: None,
-            text: text.to_owned(),
-            published_at: time::OffsetDateTime::now_utc().unix_timestamp() - 3600,
-            reply: otklik_social::ReplyTarget::None,
-        },
-        text: text.to_owned(),
-        language: "ru".to_owned(),
-        relevant: true,
-        category: None,
-        subcategory: Some("Ямы и выбоины на дороге".to_owned()),
-        confidence: 0.9,
-        sentiment: "negative".to_owned(),
-        urgent: false,
-        region_code: Some("RU-TVE".to_owned()),
-        place: Some("Тверь".to_owned()),
-        location_confidence: Some(0.8),
-        exact: signature.exact,
-        minhash: signature.minhash,
-    }
+    let published = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    crate::support::analysed_post("Ямы и выбоины на дороге", "-100_77", text, published)
 }
 
 /// Register incidents, social-media incidents and posts are in the index for the staff

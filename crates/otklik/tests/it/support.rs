@@ -452,3 +452,39 @@ pub fn scan_routes(source: &str) -> Vec<(String, Vec<String>)> {
 pub async fn text_of(browser: &reqwest::Client, url: String) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
+
+/// A relevant, negative post about subcategory `subcategory` in Tver, as the social
+/// pipeline hands it over to the store (with its near-copy signature); tests change what
+/// they need with struct update syntax.
+pub fn analysed_post(
+    subcategory: &str,
+    external_id: &str,
+    text: &str,
+    published_at: i64,
+) -> otklik_store::AnalysedPost {
+    let signature = otklik_social::signature::Signature::of(text);
+    otklik_store::AnalysedPost {
+        post: otklik_social::RawPost {
+            source: "vk-search".to_owned(),
+            platform: otklik_social::Platform::Vk,
+            external_id: external_id.to_owned(),
+            url: None,
+            text: text.to_owned(),
+            published_at,
+            reply: otklik_social::ReplyTarget::None,
+        },
+        text: text.to_owned(),
+        language: "ru".to_owned(),
+        relevant: true,
+        category: None,
+        subcategory: Some(subcategory.to_owned()),
+        confidence: 0.9,
+        sentiment: "negative".to_owned(),
+        urgent: false,
+        region_code: Some("RU-TVE".to_owned()),
+        place: Some("Тверь".to_owned()),
+        location_confidence: Some(0.8),
+        exact: signature.exact,
+        minhash: signature.minhash,
+    }
+}

@@ -5,40 +5,26 @@
 //! not; a page ends after a whole batch; and no text, link or author leaves.
 
 use super::*;
-use otklik_social::signature::Signature;
-use otklik_social::{Platform, RawPost, ReplyTarget};
+use otklik_social::{RawPost, ReplyTarget};
 
 const SOURCE: &str = "vk-tver";
 
 /// A post as the pipeline hands it over: relevant, a pothole in Tver, with `sentiment`.
 fn post(n: i64, text: &str, sentiment: &str) -> AnalysedPost {
-    let signature = Signature::of(text);
+    let published = (T0 + Duration::minutes(n)).unix_timestamp();
+    let base = crate::support::analysed_post("Ямы", &format!("-100_{n}"), text, published);
     AnalysedPost {
         post: RawPost {
             source: SOURCE.to_owned(),
-            platform: Platform::Vk,
-            external_id: format!("-100_{n}"),
             url: Some(format!("https://vk.example.ru/wall-100_{n}")),
-            text: text.to_owned(),
-            published_at: (T0 + Duration::minutes(n)).unix_timestamp(),
             reply: ReplyTarget::VkWall {
                 owner_id: -100,
                 post_id: n,
             },
+            ..base.post
         },
-        text: text.to_owned(),
-        language: "ru".to_owned(),
-        relevant: true,
-        category: None,
-        subcategory: Some("Ямы".to_owned()),
-        confidence: 0.875,
         sentiment: sentiment.to_owned(),
-        urgent: false,
-        region_code: Some("RU-TVE".to_owned()),
-        place: Some("Тверь".to_owned()),
-        location_confidence: Some(0.75),
-        exact: signature.exact,
-        minhash: signature.minhash,
+        ..base
     }
 }
 

@@ -81,30 +81,10 @@ pub(super) async fn search_feed_follows_the_log(store: Arc<dyn Store>) {
 
 /// A relevant post about a burst pipe in Tver, as the pipeline hands it over.
 fn pipe_post(external_id: &str, text: &str, relevant: bool) -> AnalysedPost {
-    let signature = otklik_social::signature::Signature::of(text);
+    let published = (T0 - Duration::hours(1)).unix_timestamp();
     AnalysedPost {
-        post: otklik_social::RawPost {
-            source: "vk-search".to_owned(),
-            platform: otklik_social::Platform::Vk,
-            external_id: external_id.to_owned(),
-            url: None,
-            text: text.to_owned(),
-            published_at: (T0 - Duration::hours(1)).unix_timestamp(),
-            reply: otklik_social::ReplyTarget::None,
-        },
-        text: text.to_owned(),
-        language: "ru".to_owned(),
         relevant,
-        category: None,
-        subcategory: Some("Ямы".to_owned()),
-        confidence: 0.9,
-        sentiment: "negative".to_owned(),
-        urgent: false,
-        region_code: Some("RU-TVE".to_owned()),
-        place: Some("Тверь".to_owned()),
-        location_confidence: Some(0.8),
-        exact: signature.exact,
-        minhash: signature.minhash,
+        ..crate::support::analysed_post("Ямы", external_id, text, published)
     }
 }
 
