@@ -289,13 +289,7 @@ async fn nginx_terminates_tls_in_front_of_a_node() {
     );
 
     let body = w.body(POTHOLES, TVER, "message").await;
-    let created = client
-        .post(nginx.url("/api/v1/submissions"))
-        .bearer_auth(&w.citizen.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let created = submit_through(&nginx, &w.citizen.token, &body).await;
     assert_eq!(created.status(), 201);
     let created: serde_json::Value = created.json().await.unwrap();
     let (status, read) = w
@@ -320,6 +314,18 @@ async fn nginx_terminates_tls_in_front_of_a_node() {
         mine["total"], 1,
         "only the one submission reached the node: {mine}"
     );
+}
+
+/// A citizen's submission sent through nginx.
+async fn submit_through(nginx: &Nginx, token: &str, body: &serde_json::Value) -> reqwest::Response {
+    nginx
+        .client()
+        .post(nginx.url("/api/v1/submissions"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// `openssl s_client` asks for h2 by ALPN and verifies the chain against `cert`.
@@ -376,13 +382,7 @@ async fn the_proxy_retries_refused_reads_elsewhere_and_never_writes() {
     let mut registered = 0;
     let mut refused = 0;
     for _ in 0..4 {
-        let answer = client
-            .post(nginx.url("/api/v1/submissions"))
-            .bearer_auth(&w.citizen.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let answer = submit_through(&nginx, &w.citizen.token, &body).await;
         match answer.status().as_u16() {
             201 => registered += 1,
             503 => refused += 1,
