@@ -349,7 +349,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::available_parallelism().map_or(1, |c| c.get()),
         path.display()
     );
+    let opening = Instant::now();
     let mut index = SearchIndex::open(&path)?;
+    println!(
+        "opened in {:.2} s (facet codes: {:.0} MB)",
+        opening.elapsed().as_secs_f64(),
+        index.facet_codes_bytes() as f64 / 1e6
+    );
     if kept.is_some() && index.cursor() != n {
         drop(index);
         index = SearchIndex::recreate(&path)?;
@@ -410,10 +416,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         index.segments()
     );
     println!(
-        "index: {} documents, cursor {}, {:.0} MB on disk",
+        "index: {} documents, cursor {}, {:.0} MB on disk, facet codes {:.0} MB in memory",
         index.count(),
         index.cursor(),
-        dir_size(&path) as f64 / 1e6
+        dir_size(&path) as f64 / 1e6,
+        index.facet_codes_bytes() as f64 / 1e6
     );
 
     // Warm the caches (page cache, term dictionaries) a little first, as a server would be.
@@ -426,14 +433,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let querying = Instant::now();
     let mut times = Vec::with_capacity(queries as usize);
     let mut by_shape: std::collections::BTreeMap<Shape, Vec<f64>> = Default::default();
+    // CPU seconds per kind of query (both search threads): the machine is shared, and the CPU a
+    // query takes moves less with the load than its wall time.
+    let mut cpu_by_shape: std::collections::BTreeMap<Shape, f64> = Default::default();
     let (mut hits, mut fuzzy, mut empty) = (0u64, 0u64, 0u64);
+    // `BENCH_LOG`: a file to write each query to (kind, ms, matches, query), to see which are slow.
+    let mut log = match std::env::var_os("BENCH_LOG") {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p)?)),
+        None => None,
+    };
     for _ in 0..queries {
         let (shape, q) = random_query(&mut qrng, &words, n);
+        let cpu = cpu_seconds();
         let t = Instant::now();
         let r = index.search(&q)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
+        *cpu_by_shape.entry(shape).or_default() += cpu_seconds() - cpu;
         times.push(ms);
         by_shape.entry(shape).or_default().push(ms);
+        if let Some(log) = log.as_mut() {
+            use std::io::Write;
+            writeln!(
+                log,
+                "{shape:?}\t{ms:.2}\t{}\t{:?} {:?} {:?} {:?}",
+                r.total, q.text, q.filters, q.scope, q.sort
+            )?;
+        }
         hits += r.total;
         fuzzy += u64::from(r.fuzzy);
         empty += u64::from(r.total == 0);
@@ -457,11 +482,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for (shape, mut t) in by_shape {
         t.sort_by(f64::total_cmp);
+        let cpu = cpu_by_shape.get(&shape).copied().unwrap_or(0.0);
         println!(
-            "  {shape:?}: {} queries, p50 {:.2} ms, p95 {:.2} ms",
+            "  {shape:?}: {} queries, p50 {:.2} ms, p95 {:.2} ms, mean CPU {:.1} ms",
             t.len(),
             percentile(&t, 0.5),
-            percentile(&t, 0.95)
+            percentile(&t, 0.95),
+            cpu * 1e3 / t.len().max(1) as f64
         );
     }
     similar_phase(&index, &words, env("SIMILAR", queries))?;

@@ -205,7 +205,10 @@ pub fn raw() -> TextAnalyzer {
 }
 
 /// Each token joined to the next one by a space (the token after a removed stop word counts
-/// as the next one); a single token makes nothing.
+/// as the next one); a single token makes nothing. When words were removed between the two
+/// (stop words, over-long tokens), the pair is followed by a second token, the two joined by
+/// ` _ ` (see [`gapped_pair`]): so the pairs of adjacent words are counted too, as the
+/// difference, without reading positions.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pairs;
 
@@ -230,23 +233,30 @@ impl<T: Tokenizer> Tokenizer for PairsFilter<T> {
             tail: self.inner.token_stream(text),
             previous: None,
             token: Token::default(),
+            gapped: None,
         }
     }
 }
 
 pub struct PairsStream<S> {
     tail: S,
-    /// The previous token's text and start.
-    previous: Option<(String, usize)>,
+    /// The previous token's text, start and position.
+    previous: Option<(String, usize, usize)>,
     token: Token,
+    /// The gapped pair to emit after the pair just emitted.
+    gapped: Option<Token>,
 }
 
 impl<S: TokenStream> TokenStream for PairsStream<S> {
     fn advance(&mut self) -> bool {
+        if let Some(gapped) = self.gapped.take() {
+            self.token = gapped;
+            return true;
+        }
         while self.tail.advance() {
             let current = self.tail.token();
-            let next = (current.text.clone(), current.offset_from);
-            if let Some((previous, from)) = self.previous.replace(next) {
+            let next = (current.text.clone(), current.offset_from, current.position);
+            if let Some((previous, from, at)) = self.previous.replace(next) {
                 self.token.text.clear();
                 self.token.text.push_str(&previous);
                 self.token.text.push(' ');
@@ -254,6 +264,11 @@ impl<S: TokenStream> TokenStream for PairsStream<S> {
                 self.token.offset_from = from;
                 self.token.offset_to = current.offset_to;
                 self.token.position = current.position;
+                if current.position > at + 1 {
+                    let mut gapped = self.token.clone();
+                    gapped.text = gapped_pair(&previous, &current.text);
+                    self.gapped = Some(gapped);
+                }
                 return true;
             }
         }
@@ -279,9 +294,15 @@ pub fn pairs() -> TextAnalyzer {
         .build()
 }
 
-/// The text of the pair token of two stems.
+/// The text of the pair token of two stems (with or without words removed between them).
 pub(crate) fn pair(first: &str, second: &str) -> String {
     format!("{first} {second}")
+}
+
+/// The text of the second token of a pair with words removed between its stems (a stem never
+/// holds `_`, which is not alphanumeric).
+pub(crate) fn gapped_pair(first: &str, second: &str) -> String {
+    format!("{first} _ {second}")
 }
 
 pub(crate) fn register(manager: &TokenizerManager) {
@@ -360,7 +381,14 @@ mod tests {
     fn pairs_of_consecutive_stems() {
         assert_eq!(
             analyze(&mut pairs(), "Яма на дороге, у школы"),
-            ["ям дорог", "дорог школ"]
+            ["ям дорог", "ям _ дорог", "дорог школ", "дорог _ школ"]
+        );
+        // Adjacent words make one token; words removed between them (stop words, an over-long
+        // token) a second one.
+        let long = "ж".repeat(41);
+        assert_eq!(
+            analyze(&mut pairs(), &format!("Яма дороги {long} школа дороги")),
+            ["ям дорог", "дорог школ", "дорог _ школ", "школ дорог"]
         );
         assert!(analyze(&mut pairs(), "яма").is_empty());
         assert!(analyze(&mut pairs(), "").is_empty());

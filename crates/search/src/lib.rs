@@ -14,6 +14,7 @@
 mod analysis;
 mod error;
 mod facets;
+mod phrase;
 mod query;
 mod schema;
 mod snippet;
@@ -22,7 +23,7 @@ use std::fmt;
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,7 @@ use tantivy::{
 
 pub use error::{ErrorKind, SearchError};
 
-use facets::{Counts, FacetCollector};
+use facets::{CodesBySegment, Counts, FacetCollector, SegmentCodes};
 use query::Plan;
 use schema::{Fields, SCHEMA_VERSION};
 use snippet::Marker;
@@ -263,6 +264,12 @@ pub struct SearchIndex {
     cursor: AtomicU64,
     ru: TextAnalyzer,
     raw: TextAnalyzer,
+    /// The facet codes of the reader's segments (see `facets::SegmentCodes`), made when the
+    /// reader is reloaded; a search takes the map as it is (a segment missing from it is
+    /// counted from its columns).
+    codes: Mutex<Arc<CodesBySegment>>,
+    /// Held while the codes are made, so that two reloads do not make them twice.
+    coding: Mutex<()>,
 }
 
 impl fmt::Debug for SearchIndex {
@@ -350,7 +357,7 @@ impl SearchIndex {
             .payload
             .and_then(|p| p.trim().parse::<u64>().ok())
             .unwrap_or(0);
-        Ok(SearchIndex {
+        let index = SearchIndex {
             index,
             reader,
             writer: Mutex::new(Some(writer)),
@@ -360,7 +367,11 @@ impl SearchIndex {
             cursor: AtomicU64::new(cursor),
             ru: analysis::russian(),
             raw: analysis::raw(),
-        })
+            codes: Mutex::new(Arc::new(CodesBySegment::new())),
+            coding: Mutex::new(()),
+        };
+        index.code_segments();
+        Ok(index)
     }
 
     /// Replaces the documents with the same keys (delete, then add), removes the `deletes`
@@ -455,7 +466,44 @@ impl SearchIndex {
     fn reload(&self) -> Result<(), SearchError> {
         self.reader
             .reload()
-            .map_err(|e| SearchError::tantivy("reloading the reader", e))
+            .map_err(|e| SearchError::tantivy("reloading the reader", e))?;
+        self.code_segments();
+        Ok(())
+    }
+
+    /// Makes the facet codes of the segments that have none yet and forgets those of the
+    /// segments gone (merged or emptied). A segment whose codes cannot be made is counted
+    /// from its columns, as before the codes.
+    fn code_segments(&self) {
+        let _coding = self.coding.lock().unwrap_or_else(PoisonError::into_inner);
+        let searcher = self.reader.searcher();
+        let known = Arc::clone(&self.codes.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut codes = CodesBySegment::with_capacity(searcher.segment_readers().len());
+        for segment in searcher.segment_readers() {
+            let id = segment.segment_id();
+            let coded = match known.get(&id) {
+                Some(coded) => Arc::clone(coded),
+                None => match SegmentCodes::build(segment) {
+                    Ok(coded) => Arc::new(coded),
+                    Err(_) => continue,
+                },
+            };
+            codes.insert(id, coded);
+        }
+        *self.codes.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(codes);
+    }
+
+    /// The facet collector of a search: the codes of the segments as they are now.
+    fn facet_collector(&self) -> FacetCollector {
+        FacetCollector {
+            codes: Arc::clone(&self.codes.lock().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// The bytes the facet codes take in memory.
+    pub fn facet_codes_bytes(&self) -> usize {
+        let codes = Arc::clone(&self.codes.lock().unwrap_or_else(PoisonError::into_inner));
+        codes.values().map(|c| c.bytes()).sum()
     }
 
     /// Runs a query. See the crate's README for the syntax; errors are `invalid_query` (the
@@ -485,12 +533,27 @@ impl SearchIndex {
             Some(p) => (Some(p), q.sort),
         };
         let searcher = self.reader.searcher();
+        let facets = self.facet_collector();
+        let unrestricted = q.filters == Filters::default() && q.scope == Scope::All;
         let run = |fuzzy: bool| {
             let text = plan
                 .as_ref()
                 .map(|p| query::text_query(p, &self.fields, fuzzy));
             let full = query::full_query(text, &q.filters, &q.scope, &self.fields);
-            collect(&searcher, &*full, sort, limit, q.offset)
+            // One word, nothing else: its top hits are found apart, by block-max WAND.
+            let union = plan
+                .as_ref()
+                .filter(|_| unrestricted && !fuzzy)
+                .and_then(|p| query::single_word_union(p, &self.fields));
+            collect(
+                &searcher,
+                &*full,
+                union.as_deref(),
+                facets.clone(),
+                sort,
+                limit,
+                q.offset,
+            )
         };
         let (mut top, mut counts) = run(false)?;
         let mut fuzzy = false;
@@ -638,28 +701,37 @@ fn elapsed_ms(started: Instant) -> f64 {
 
 type Top = Vec<(f32, DocAddress)>;
 
-/// The page and the counts of one query, in one pass.
+/// The page and the counts of one query: in one pass, or — when `union` is the same query as
+/// a union of term clauses (the same matches and scores) — in two: the counts without
+/// scoring, and the page from the union, where block-max WAND skips the blocks of postings
+/// that cannot reach the page. Scoring and counting every match of a frequent word together
+/// cost twice as much.
 fn collect(
     searcher: &Searcher,
     query: &dyn Query,
+    union: Option<&dyn Query>,
+    facets: FacetCollector,
     sort: Sort,
     limit: usize,
     offset: usize,
 ) -> Result<(Top, Counts), SearchError> {
     let searching = |e| SearchError::tantivy("searching", e);
     if limit == 0 {
-        let counts = searcher.search(query, &FacetCollector).map_err(searching)?;
+        let counts = searcher.search(query, &facets).map_err(searching)?;
         return Ok((Vec::new(), counts));
     }
     let page = TopDocs::with_limit(limit).and_offset(offset);
-    match sort {
-        Sort::Relevance => searcher
-            .search(query, &(page, FacetCollector))
-            .map_err(searching),
-        Sort::Newest => {
+    match (sort, union) {
+        (Sort::Relevance, Some(union)) => {
+            let counts = searcher.search(query, &facets).map_err(searching)?;
+            let top = searcher.search(union, &page).map_err(searching)?;
+            Ok((top, counts))
+        }
+        (Sort::Relevance, None) => searcher.search(query, &(page, facets)).map_err(searching),
+        (Sort::Newest, _) => {
             let by_date = page.order_by_fast_field::<i64>(schema::CREATED_AT, Order::Desc);
             let (top, counts) = searcher
-                .search(query, &(by_date, FacetCollector))
+                .search(query, &(by_date, facets))
                 .map_err(searching)?;
             Ok((top.into_iter().map(|(_, a)| (0.0, a)).collect(), counts))
         }
@@ -734,8 +806,11 @@ fn wipe(dir: &Path) -> Result<(), SearchError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     use super::*;
 
@@ -743,6 +818,105 @@ mod tests {
     fn the_index_is_send_and_sync() {
         fn shared<T: Send + Sync>() {}
         shared::<SearchIndex>();
+    }
+
+    /// Forms of a few stems, stop words, and a token too long to be indexed.
+    const WORDS: [&str; 11] = [
+        "яма",
+        "ямы",
+        "дорога",
+        "дороге",
+        "двор",
+        "свет",
+        "на",
+        "в",
+        "и",
+        "дом",
+        "жжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжж",
+    ];
+
+    fn text(rng: &mut StdRng, words: usize) -> String {
+        (0..words)
+            .map(|_| WORDS[rng.gen_range(0..WORDS.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Four segments of short random documents (a title and a text each, some facets).
+    pub(crate) fn corpus() -> SearchIndex {
+        let index = SearchIndex::in_memory().unwrap();
+        let mut rng = StdRng::seed_from_u64(12);
+        for batch in 0..4 {
+            let docs: Vec<IndexedDoc> = (0..800)
+                .map(|i| {
+                    let id = batch * 800 + i;
+                    let title_words = rng.gen_range(0..4);
+                    let text_words = rng.gen_range(0..25);
+                    IndexedDoc {
+                        key: format!("submission:{id}"),
+                        kind: DocKind::Submission,
+                        submission: Some(id),
+                        title: text(&mut rng, title_words),
+                        text: text(&mut rng, text_words),
+                        status: Some(["registered", "answered"][rng.gen_range(0..2)].into()),
+                        category: Some(rng.gen_range(1..4)),
+                        subcategory: None,
+                        region: rng.gen_bool(0.8).then(|| rng.gen_range(1..90)),
+                        municipality: None,
+                        org: Some(rng.gen_range(1..300)),
+                        channel: None,
+                        author: None,
+                        created_at: 0,
+                        public: false,
+                        parent: None,
+                    }
+                })
+                .collect();
+            index.apply(&docs, &[], batch as u64 + 1).unwrap();
+        }
+        index
+    }
+
+    #[test]
+    fn one_word_pages_by_wand_are_the_pages_of_the_whole_query() {
+        let index = corpus();
+        let searcher = index.reader.searcher();
+        let (mut ru, mut raw) = (analysis::russian(), analysis::raw());
+        for word in ["яма", "дороге", "двор", "свет", "дом", "фонарь"] {
+            let plan = query::parse(word, &mut ru, &mut raw).unwrap().unwrap();
+            let text = query::text_query(&plan, &index.fields, false);
+            let full =
+                query::full_query(Some(text), &Filters::default(), &Scope::All, &index.fields);
+            let union = query::single_word_union(&plan, &index.fields).unwrap();
+            for (limit, offset) in [(1, 0), (20, 0), (20, 40), (100, 500)] {
+                let bits = |top: Top| -> Vec<(u32, DocAddress)> {
+                    top.into_iter().map(|(s, a)| (s.to_bits(), a)).collect()
+                };
+                let (top, counts) = collect(
+                    &searcher,
+                    &*full,
+                    None,
+                    index.facet_collector(),
+                    Sort::Relevance,
+                    limit,
+                    offset,
+                )
+                .unwrap();
+                let (pruned, pruned_counts) = collect(
+                    &searcher,
+                    &*full,
+                    Some(&*union),
+                    index.facet_collector(),
+                    Sort::Relevance,
+                    limit,
+                    offset,
+                )
+                .unwrap();
+                assert_eq!(bits(pruned), bits(top), "{word} {limit} {offset}");
+                assert_eq!(pruned_counts.total, counts.total);
+                assert_eq!(pruned_counts.into_facets(), counts.into_facets());
+            }
+        }
     }
 
     #[test]

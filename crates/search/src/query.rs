@@ -18,6 +18,7 @@ use tantivy::Term;
 use tantivy_fst::Automaton;
 
 use crate::analysis::{self, tokens};
+use crate::phrase::AdjacentPairQuery;
 use crate::schema::Fields;
 use crate::{DocKind, Filters, Scope, SearchError, SimilarQuery};
 
@@ -178,10 +179,14 @@ fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     ))
 }
 
-fn phrase_query(field: Field, stems: &[(usize, String)]) -> Box<dyn Query> {
+fn phrase_query(f: &Fields, stems: &[(usize, String)]) -> Box<dyn Query> {
+    if let [(0, first), (1, second)] = stems {
+        // Two adjacent stems (the usual phrase): counted from the pairs, positions unread.
+        return Box::new(AdjacentPairQuery::new(f.body, f.pairs, first, second));
+    }
     let terms = stems
         .iter()
-        .map(|(pos, stem)| (*pos, Term::from_field_text(field, stem)))
+        .map(|(pos, stem)| (*pos, Term::from_field_text(f.body, stem)))
         .collect::<Vec<_>>();
     if terms.len() < 2 {
         // `PhraseQuery` needs two terms; `add_phrase` never makes shorter ones.
@@ -220,7 +225,8 @@ pub(crate) fn text_query(plan: &Plan, f: &Fields, fuzzy: bool) -> Box<dyn Query>
     }
     for stems in &plan.phrases {
         // The pairs first narrow the candidates to a few documents; the phrase then checks
-        // positions in those only (and that stop words stand where the query has them).
+        // positions in those only (and that stop words stand where the query has them), or,
+        // for two adjacent stems, counts them from the pairs.
         for pair in stems.windows(2) {
             let term = Term::from_field_text(f.pairs, &analysis::pair(&pair[0].1, &pair[1].1));
             clauses.push(filter(Box::new(TermQuery::new(
@@ -228,7 +234,7 @@ pub(crate) fn text_query(plan: &Plan, f: &Fields, fuzzy: bool) -> Box<dyn Query>
                 IndexRecordOption::Basic,
             ))));
         }
-        clauses.push((Occur::Must, phrase_query(f.body, stems)));
+        clauses.push((Occur::Must, phrase_query(f, stems)));
         title_stems.extend(stems.iter().map(|(_, s)| s.as_str()));
     }
     for prefix in &plan.prefixes {
@@ -249,6 +255,28 @@ pub(crate) fn text_query(plan: &Plan, f: &Fields, fuzzy: bool) -> Box<dyn Query>
         ));
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// The text query of one word and nothing else as the union it equals — every title match is
+/// a body match, and the union adds the same two scores (body + 2 × title) — or `None` for
+/// any other plan. A union of term clauses is what tantivy's block-max WAND prunes when only
+/// the top hits are wanted (not with a minimum of one clause to match, hence 0).
+pub(crate) fn single_word_union(plan: &Plan, f: &Fields) -> Option<Box<dyn Query>> {
+    match plan.words.as_slice() {
+        [word] if plan.phrases.is_empty() && plan.prefixes.is_empty() => {
+            Some(Box::new(BooleanQuery::with_minimum_required_clauses(
+                vec![
+                    (Occur::Should, term_query(f.body, &word.stem)),
+                    (
+                        Occur::Should,
+                        boosted(term_query(f.title, &word.stem), TITLE_BOOST),
+                    ),
+                ],
+                0,
+            )))
+        }
+        _ => None,
+    }
 }
 
 fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {

@@ -11,7 +11,7 @@ use crate::{DocKind, IndexedDoc};
 
 /// Bump whenever the schema, the analysis or the meaning of a field changes: an index on disk
 /// with another version is wiped and rebuilt by the caller from cursor 0.
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 pub(crate) const KIND: &str = "kind";
 pub(crate) const STATUS: &str = "status";
@@ -32,8 +32,10 @@ pub(crate) struct Fields {
     pub text: Field,
     /// Title and text, stemmed, with positions: every word and phrase is matched here.
     pub body: Field,
-    /// Title and text as pairs of consecutive stems (doc ids only): a phrase requires its pairs,
-    /// which finds its few candidates before positions are read.
+    /// Title and text as pairs of consecutive stems, with frequencies; a pair with words
+    /// removed between its stems also as a second, gapped token. A phrase requires its pairs,
+    /// which finds its few candidates before positions are read; a phrase of two adjacent
+    /// stems is matched and counted from these alone (pairs minus gapped pairs).
     pub pairs: Field,
     /// Title and text, lower-cased but neither stemmed nor stripped of stop words: prefixes
     /// and typos are matched here.
@@ -80,7 +82,7 @@ pub(crate) fn build() -> (Schema, Fields) {
     let pairs = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(PAIRS)
-            .set_index_option(IndexRecordOption::Basic)
+            .set_index_option(IndexRecordOption::WithFreqs)
             .set_fieldnorms(false),
     );
     let like = TextOptions::default().set_indexing_options(
