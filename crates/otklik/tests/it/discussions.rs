@@ -7,6 +7,7 @@
 use serde_json::json;
 
 use crate::api::{ok, World};
+use crate::integrations::id_named;
 use crate::support::moscow;
 use crate::support::{Backend, OPERATOR, OTHER_CITIZEN};
 
@@ -50,17 +51,8 @@ async fn scenario(backend: Backend) {
     assert_eq!(status, 403);
 
     // A regional organisation runs discussions in its own region only.
-    let regions = ok(city.get("/api/v1/regions").await);
-    let region_named = |name: &str| {
-        regions
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .unwrap()["id"]
-            .clone()
-    };
-    let (tver, moscow_region) = (region_named("Тверская область"), region_named("Москва"));
+    let tver = json!(id_named(&city, "/api/v1/regions", "Тверская область").await);
+    let moscow_region = json!(id_named(&city, "/api/v1/regions", "Москва").await);
     let discussion = |region: &serde_json::Value| {
         json!({"title": "Проект планировки набережной",
                "proposal": "Предлагается расширить пешеходную зону набережной Степана Разина.",

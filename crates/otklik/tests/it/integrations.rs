@@ -66,7 +66,8 @@ fn ok((status, body): (u16, Value)) -> Value {
     body
 }
 
-async fn id_named(api: &Api, path: &str, name: &str) -> i64 {
+/// The id of the entry named `name` in the reference list at `path`.
+pub(crate) async fn id_named(api: &Api, path: &str, name: &str) -> i64 {
     ok(api.get(path).await)
         .as_array()
         .unwrap()

@@ -607,15 +607,7 @@ async fn two_nodes_on_postgres_push_once() {
     let (w, pool) = (&nodes.w, &nodes.pool);
 
     // The city administration's system receives its submissions by push.
-    let organisations = crate::api::ok(w.citizen.get("/api/v1/organisations").await);
-    let city = organisations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["name"] == CITY)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let city = crate::integrations::id_named(&w.citizen, "/api/v1/organisations", CITY).await;
     let admin = w.app.api(&w.app.token(CITY_ADMIN).await);
     let set = crate::api::ok(
         admin
@@ -809,14 +801,15 @@ async fn two_nodes_on_postgres_push_once() {
         .fetch_one(pool)
         .await
         .unwrap();
+    // The cursor may have moved on past later entries that are not opinions (a pass
+    // with nothing to tell advances it without a request).
+    assert!(
+        u64::try_from(next_idx).unwrap() >= after,
+        "cursor {next_idx} behind the last push's {after}"
+    );
     assert_eq!(
-        (
-            u64::try_from(next_idx).unwrap(),
-            usize::try_from(delivered).unwrap(),
-            failures,
-            last_error
-        ),
-        (after, truth.len(), 0, None)
+        (usize::try_from(delivered).unwrap(), failures, last_error),
+        (truth.len(), 0, None)
     );
     nodes.stop().await;
 }
