@@ -540,7 +540,7 @@ macro_rules! impl_admin {
                             "UPDATE submissions SET deadline_at = v.column2 \
                              FROM (VALUES {values}) AS v WHERE submissions.id = v.column1"
                         );
-                        ::sqlx::query::<$db>(&sql).execute(&mut *tx).await?;
+                        ::sqlx::query::<$db>(&sql).persistent(false).execute(&mut *tx).await?;
                     }
                     report.changed += changed.len() as u64;
                     tx.commit().await?;

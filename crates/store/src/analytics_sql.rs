@@ -685,11 +685,13 @@ macro_rules! impl_analytics {
                     HashMap::new();
                 if !submissions.is_empty() {
                     // Ids are integers read from the database: safe to list in the statement.
+                    // Such a statement is never the same twice: not kept prepared.
                     let list = submissions.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
                     for row in ::sqlx::query_as::<$db, FactsRow>(&format!(
                         "SELECT id, region_id, channel, kind, subcategory_id FROM submissions \
                          WHERE id IN ({list})"
                     ))
+                    .persistent(false)
                     .fetch_all(&mut *tx)
                     .await?
                     {
@@ -702,6 +704,7 @@ macro_rules! impl_analytics {
                          WHERE e.submission_id IN ({list}) AND l.idx < $1"
                     ))
                     .bind(end)
+                    .persistent(false)
                     .fetch_all(&mut *tx)
                     .await?
                     {
@@ -718,6 +721,7 @@ macro_rules! impl_analytics {
                         "SELECT id, region_id, org_id, subcategory_id, created_at, due_at \
                          FROM social_incidents WHERE id IN ({list})"
                     ))
+                    .persistent(false)
                     .fetch_all(&mut *tx)
                     .await?
                     {

@@ -342,7 +342,9 @@ macro_rules! impl_ledger {
                         "SELECT id, hash FROM log_nodes WHERE id IN ({})",
                         $crate::ledger_sql::key_list(chunk)
                     );
+                    // A proof's nodes are rarely asked for twice: not kept prepared.
                     let rows = ::sqlx::query_as::<$db, (i64, Vec<u8>)>(&sql)
+                        .persistent(false)
                         .fetch_all(&mut *conn)
                         .await?;
                     for (id, hash) in rows {
@@ -596,6 +598,7 @@ macro_rules! impl_ledger {
                 let sql = format!("{} WHERE e.id IN ({list})", $crate::ledger_sql::leaf_source_select!());
                 let sources: ::std::collections::HashMap<i64, $crate::ledger_sql::LeafSourceRow> =
                     ::sqlx::query_as::<$db, $crate::ledger_sql::LeafSourceRow>(&sql)
+                        .persistent(false)
                         .fetch_all(&mut *conn)
                         .await?
                         .into_iter()
@@ -616,6 +619,7 @@ macro_rules! impl_ledger {
                          WHERE submission_id IN ({submissions}) ORDER BY id"
                     );
                     ::sqlx::query_as::<$db, (i64, Option<i64>, String)>(&sql)
+                        .persistent(false)
                         .fetch_all(&mut *conn)
                         .await?
                 };

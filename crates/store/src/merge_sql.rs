@@ -311,12 +311,14 @@ macro_rules! impl_duplicates {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                // Ids are integers: safe to list in the statement.
+                // Ids are integers: safe to list in the statement (which then differs from
+                // call to call, so it is not kept prepared).
                 let list = ids.iter().map(|id| id.0.to_string()).collect::<Vec<_>>().join(", ");
                 let rows = ::sqlx::query_as::<$db, $crate::merge_sql::PublicRow>(&format!(
                     "{} AND s.id IN ({list})",
                     $crate::merge_sql::public_select!()
                 ))
+                .persistent(false)
                 .fetch_all(self.$read())
                 .await?;
                 let mut found = rows

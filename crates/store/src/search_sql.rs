@@ -372,6 +372,8 @@ macro_rules! impl_search_feed {
                 };
                 if !ids.is_empty() {
                     // Ids are integers read from the database: safe to list in the statement.
+                    // Such a statement is never the same twice: it is not kept prepared
+                    // (sqlx keeps 100 per connection; with 2 000 ids each holds ~0.3 MB).
                     let list = id_list(&ids);
                     let rows = ::sqlx::query_as::<$db, SearchRow>(&format!(
                         "SELECT s.id, s.kind, s.status, s.text, s.subcategory_id, sc.name AS subcategory_name, \
@@ -380,6 +382,7 @@ macro_rules! impl_search_feed {
                          FROM submissions s JOIN subcategories sc ON sc.id = s.subcategory_id \
                          WHERE s.id IN ({list}) ORDER BY s.id"
                     ))
+                    .persistent(false)
                     .fetch_all(&mut *conn)
                     .await?;
                     let answers = ::sqlx::query_as::<$db, (i64, i64, String, String, i64)>(&format!(
@@ -387,6 +390,7 @@ macro_rules! impl_search_feed {
                          WHERE submission_id IN ({list}) AND body IS NOT NULL \
                            AND kind IN ('answered', 'intermediate_answer') ORDER BY id"
                     ))
+                    .persistent(false)
                     .fetch_all(&mut *conn)
                     .await?;
                     let mut by_submission: ::std::collections::HashMap<i64, Vec<SearchAnswer>> =
@@ -427,6 +431,7 @@ macro_rules! impl_search_feed {
                          WHERE {} ORDER BY r.id",
                         subjects.join(" OR ")
                     ))
+                    .persistent(false)
                     .fetch_all(&mut *conn)
                     .await?;
                     for row in rows {
@@ -441,6 +446,7 @@ macro_rules! impl_search_feed {
                          WHERE i.id IN ({}) ORDER BY i.id",
                         id_list(&touched.social_incidents)
                     ))
+                    .persistent(false)
                     .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
@@ -470,6 +476,7 @@ macro_rules! impl_search_feed {
                          WHERE p.relevant = 1 AND ({}) ORDER BY p.id",
                         which.join(" OR ")
                     ))
+                    .persistent(false)
                     .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
