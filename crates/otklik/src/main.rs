@@ -12,6 +12,13 @@ use otklik_domain::OrgId;
 
 mod sign_cli;
 
+/// jemalloc, whose background thread returns freed memory to the system within seconds:
+/// with glibc's malloc the server stayed at ~220 MB after the search index's catch-up of a
+/// million submissions, 21 MB of it in use (docs/BENCHMARKS.md, 2026-12-06).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "otklik",
