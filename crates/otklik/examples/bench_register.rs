@@ -8,12 +8,19 @@
 //!
 //! Demo data (one citizen, a subcategory routed in Tver region); a fresh database per
 //! run (SQLite in a temporary directory; PostgreSQL: the URL names an empty database).
+//!
+//! As a seeder (the idle memory and start-up measurement of docs/BENCHMARKS.md):
+//! `BENCH_DATA_DIR=DIR` keeps the SQLite data directory (and its log key) in DIR, new or
+//! empty, instead of a temporary one; `BENCH_TOTAL=N` makes each concurrency level stop
+//! after N registrations instead of after `seconds`, each with its own text (one of a
+//! few, numbered), so the search index has a vocabulary to hold.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use otklik_domain::form::FormValues;
 use otklik_domain::lifecycle::{Channel, SubmissionKind};
 use otklik_domain::text::{Email, SubmissionText};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -26,8 +33,17 @@ async fn main() {
         std::process::exit(2);
     };
     let seconds: u64 = seconds.parse().expect("seconds");
+    let total: Option<u64> = std::env::var("BENCH_TOTAL")
+        .ok()
+        .map(|n| n.parse().expect("BENCH_TOTAL"));
     let dir = tempfile::tempdir().expect("temp dir");
-    let data_dir = dir.path().join("data");
+    let (data_dir, key_file) = match std::env::var_os("BENCH_DATA_DIR") {
+        Some(kept) => {
+            let kept = std::path::PathBuf::from(kept);
+            (kept.clone(), kept.join("log-signing.key"))
+        }
+        None => (dir.path().join("data"), dir.path().join("log.key")),
+    };
     let running = otklik::start(otklik::ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: otklik::Database {
@@ -38,7 +54,7 @@ async fn main() {
         demo_password: Some("bench-pass-2026".to_owned()),
         web: Default::default(),
         log: otklik::LogConfig {
-            key_file: dir.path().join("log.key"),
+            key_file,
             alg: otklik_log::HashAlg::Sha256,
             tree_head_interval: Duration::from_secs(60),
         },
@@ -105,15 +121,29 @@ async fn main() {
         let concurrency: usize = level.parse().expect("concurrency");
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let started = Instant::now();
+        let made = Arc::new(AtomicU64::new(0));
         let workers: Vec<_> = (0..concurrency)
             .map(|_| {
                 let (store, submission) = (Arc::clone(&store), submission.clone());
+                let made = Arc::clone(&made);
                 tokio::spawn(async move {
                     let mut latencies = Vec::new();
-                    while Instant::now() < deadline {
+                    loop {
+                        let mut submission = submission.clone();
+                        match total {
+                            None if Instant::now() >= deadline => break,
+                            None => {}
+                            Some(total) => {
+                                let i = made.fetch_add(1, Ordering::Relaxed);
+                                if i >= total {
+                                    break;
+                                }
+                                submission.text = numbered_text(i);
+                            }
+                        }
                         let sent = Instant::now();
                         store
-                            .register_submission(submission.clone(), OffsetDateTime::now_utc())
+                            .register_submission(submission, OffsetDateTime::now_utc())
                             .await
                             .expect("registered");
                         latencies.push(sent.elapsed());
@@ -136,4 +166,20 @@ async fn main() {
             at(0.99).as_secs_f64() * 1e3,
         );
     }
+}
+
+/// The `i`-th seeded text: one of a few complaints, with a house number and a count.
+fn numbered_text(i: u64) -> SubmissionText {
+    const TEXTS: [&str; 8] = [
+        "Предлагаем продлить маршрут автобуса до нового микрорайона: сейчас до остановки идти 2 км.",
+        "Во дворе дома яма на проезжей части, машины объезжают её по газону.",
+        "Не горят фонари на пешеходной дорожке к школе, вечером идти опасно.",
+        "Контейнерная площадка переполнена, мусор не вывозят уже неделю.",
+        "В подъезде протекает крыша после каждого дождя, управляющая компания не отвечает.",
+        "На детской площадке сломаны качели и торчат острые края.",
+        "Автобус по маршруту приходит с опозданием на полчаса каждое утро.",
+        "Во дворе не убирают снег, тротуар покрыт льдом.",
+    ];
+    let text = TEXTS[(i % TEXTS.len() as u64) as usize];
+    SubmissionText::parse(&format!("{text} Дом {}, обращение {i}.", i % 997 + 1)).unwrap()
 }
