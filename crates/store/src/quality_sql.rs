@@ -3,9 +3,13 @@
 //! backends, so a receiver's cursor never skips one), and the push's leased cursor.
 //!
 //! Two kinds of leaf carry opinions: a `rated` leaf (one rating of an answer) and a
-//! `social` leaf of an ingest batch (the ids of the posts it stored; those of its posts
-//! that judge a service are opinions at that leaf's index, in post id order). A page
-//! always ends after a whole leaf, so it may exceed `limit` by the rest of one batch.
+//! `social` leaf that routed posts: an ingest batch's, for the posts it routed at once, or
+//! a staff action's (re-route, merge, split) for posts that were routed nowhere before.
+//! Each post keeps that leaf's index and the organisation of that moment (`feed_idx`,
+//! `feed_org_id`, set once), so a post routed late comes after every cursor handed out
+//! before, and a later re-route does not rewrite what was read. Those of a leaf's posts
+//! that judge a service are opinions at its index, in post id order. A page always ends
+//! after a whole leaf, so it may exceed `limit` by the rest of one batch.
 
 use otklik_domain::lifecycle::Score;
 use otklik_domain::quality::{post_opinion, rating_criteria, Criteria};
@@ -109,9 +113,10 @@ impl OpinionRow {
 }
 
 /// A stored post that may be an opinion: relevant, an original (not a copy), located,
-/// classified, with a sentiment, in an incident routed to an organisation.
+/// classified, with a sentiment, and routed to an organisation (`feed_idx`: where).
 #[derive(sqlx::FromRow)]
 pub(crate) struct PostRow {
+    pub feed_idx: i64,
     pub post_id: i64,
     pub published_at: i64,
     pub received_at: i64,
@@ -127,18 +132,19 @@ pub(crate) struct PostRow {
     pub category_name: String,
 }
 
-/// The columns and joins of [`PostRow`]; the caller adds `AND p.id IN (…)`.
-pub(crate) const POST_ROWS: &str = "SELECT p.id AS post_id, p.published_at, p.received_at, \
-         p.sentiment, p.text, r.code AS region_code, r.okato AS region_okato, \
+/// [`PostRow`]s placed in the feed at leaves `$1 <= feed_idx < $2`, in feed order.
+pub(crate) const POST_ROWS: &str = "SELECT p.feed_idx, p.id AS post_id, p.published_at, \
+         p.received_at, p.sentiment, p.text, r.code AS region_code, r.okato AS region_okato, \
          o.id AS org_id, o.name AS org_name, sc.id AS subcategory_id, sc.name AS subcategory_name, \
          c.id AS category_id, c.name AS category_name \
      FROM social_posts p \
-     JOIN social_incidents i ON i.id = p.incident_id \
-     JOIN organisations o ON o.id = i.org_id \
+     JOIN organisations o ON o.id = p.feed_org_id \
      JOIN regions r ON r.id = p.region_id \
      JOIN subcategories sc ON sc.id = p.subcategory_id \
      JOIN categories c ON c.id = sc.category_id \
-     WHERE p.relevant = 1 AND p.duplicate_of IS NULL AND p.sentiment <> 'neutral' AND p.id IN (";
+     WHERE p.feed_idx >= $1 AND p.feed_idx < $2 \
+       AND p.relevant = 1 AND p.duplicate_of IS NULL AND p.sentiment <> 'neutral' \
+     ORDER BY p.feed_idx, p.id";
 
 impl PostRow {
     /// The post as an opinion read at `cursor`, if its text judges the service
@@ -166,29 +172,6 @@ impl PostRow {
             category_name: self.category_name,
         }))
     }
-}
-
-/// The ids of the posts an ingest batch stored, from its `social` leaf (`ingest_leaf`);
-/// none for the leaves of staff actions on incidents, which share the kind.
-pub(crate) fn leaf_posts(data: &[u8]) -> crate::StoreResult<Vec<i64>> {
-    let leaf: serde_json::Value =
-        serde_json::from_slice(data).map_err(|_| crate::common::corrupt("log_leaves.data"))?;
-    if leaf.get("event").and_then(|e| e.as_str()) != Some("social_posts") {
-        return Ok(Vec::new());
-    }
-    let mut ids = leaf
-        .get("posts")
-        .and_then(|p| p.as_array())
-        .ok_or_else(|| crate::common::corrupt("log_leaves.data.posts"))?
-        .iter()
-        .map(|id| {
-            id.as_i64()
-                .ok_or_else(|| crate::common::corrupt("log_leaves.data.posts"))
-        })
-        .collect::<crate::StoreResult<Vec<_>>>()?;
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
 }
 
 macro_rules! impl_quality_feed {
@@ -234,9 +217,12 @@ macro_rules! impl_quality_feed {
                     .bind(i64::from(limit))
                     .fetch_all(&mut *conn)
                     .await?;
-                    let batches = ::sqlx::query_as::<$db, (i64, Vec<u8>)>(
-                        "SELECT idx, data FROM log_leaves \
-                         WHERE idx >= $1 AND idx < $2 AND kind = 'social' ORDER BY idx LIMIT $3",
+                    // The leaves that placed posts, as many as ratings: posts come whole
+                    // leaves at a time.
+                    let placed = ::sqlx::query_scalar::<$db, i64>(
+                        "SELECT feed_idx FROM social_posts \
+                         WHERE feed_idx >= $1 AND feed_idx < $2 \
+                         GROUP BY feed_idx ORDER BY feed_idx LIMIT $3",
                     )
                     .bind(from)
                     .bind(size)
@@ -249,38 +235,27 @@ macro_rules! impl_quality_feed {
                     if ratings.len() == want {
                         horizon = horizon.min(ratings.last().map_or(size, |r| r.idx + 1));
                     }
-                    if batches.len() == want {
-                        horizon = horizon.min(batches.last().map_or(size, |b| b.0 + 1));
+                    if placed.len() == want {
+                        horizon = horizon.min(placed.last().map_or(size, |idx| idx + 1));
                     }
                     let mut by_leaf: ::std::collections::BTreeMap<i64, Vec<$crate::QualityOpinion>> =
                         ::std::collections::BTreeMap::new();
                     for row in ratings.into_iter().filter(|r| r.idx < horizon) {
                         by_leaf.entry(row.idx).or_default().push(row.opinion()?);
                     }
-                    let mut posts: Vec<(i64, i64)> = Vec::new();
-                    for (idx, data) in batches.iter().filter(|b| b.0 < horizon) {
-                        posts.extend($crate::quality_sql::leaf_posts(data)?.into_iter().map(|id| (*idx, id)));
-                    }
-                    for chunk in posts.chunks(500) {
-                        let mut query = ::sqlx::QueryBuilder::<$db>::new($crate::quality_sql::POST_ROWS);
-                        let mut ids = query.separated(", ");
-                        for (_, id) in chunk {
-                            ids.push_bind(*id);
-                        }
-                        query.push(")");
-                        let mut rows: ::std::collections::HashMap<i64, $crate::quality_sql::PostRow> = query
-                            .build_query_as::<$crate::quality_sql::PostRow>()
-                            .fetch_all(&mut *conn)
-                            .await?
-                            .into_iter()
-                            .map(|row| (row.post_id, row))
-                            .collect();
-                        // In leaf order, and within a leaf in post id order (`leaf_posts`).
-                        for (idx, id) in chunk {
-                            let Some(row) = rows.remove(id) else { continue };
-                            let at = $crate::ledger_sql::u64_of(*idx, "log_leaves.idx")?;
+                    if !placed.is_empty() {
+                        let posts = ::sqlx::query_as::<$db, $crate::quality_sql::PostRow>(
+                            $crate::quality_sql::POST_ROWS,
+                        )
+                        .bind(from)
+                        .bind(horizon)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        for row in posts {
+                            let idx = row.feed_idx;
+                            let at = $crate::ledger_sql::u64_of(idx, "social_posts.feed_idx")?;
                             if let Some(opinion) = row.opinion(at)? {
-                                by_leaf.entry(*idx).or_default().push(opinion);
+                                by_leaf.entry(idx).or_default().push(opinion);
                             }
                         }
                     }
@@ -385,20 +360,3 @@ macro_rules! impl_quality_feed {
 }
 
 pub(crate) use impl_quality_feed;
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::social_sql::{action_leaf, ingest_leaf};
-
-    #[test]
-    fn a_batch_leaf_gives_its_posts_in_id_order_and_an_action_leaf_none() {
-        let leaf = ingest_leaf(&[3], &[12, 10, 11], &[], 1_000);
-        assert_eq!(leaf_posts(&leaf).unwrap(), vec![10, 11, 12]);
-        let action = action_leaf(3, "answered", None, None, 1_000);
-        assert!(leaf_posts(&action).unwrap().is_empty());
-        assert!(leaf_posts(b"not json").is_err());
-        assert!(leaf_posts(br#"{"event":"social_posts","posts":["x"]}"#).is_err());
-    }
-}

@@ -520,6 +520,23 @@ pub(crate) fn action_leaf(
     serde_json::to_vec(&leaf).unwrap_or_default()
 }
 
+/// Which posts [`impl_social`]'s `social_feed_mark` looks at: a batch's new posts by id,
+/// or every post of the incidents a staff action touched.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FeedMark {
+    Posts,
+    Incidents,
+}
+
+impl FeedMark {
+    pub(crate) fn as_sql(self) -> &'static str {
+        match self {
+            FeedMark::Posts => "id",
+            FeedMark::Incidents => "incident_id",
+        }
+    }
+}
+
 /// The first 160 characters of a text, for an incident's title.
 pub(crate) fn title_of(text: &str) -> String {
     let mut title: String = text.chars().take(160).collect();
@@ -720,6 +737,39 @@ macro_rules! impl_social {
                         incident,
                     },
                 );
+                Ok(())
+            }
+
+            /// Gives the posts named by `column IN ids` that have no place in the quality
+            /// feed yet, and whose incident is routed, the place `idx` (the log leaf that
+            /// routed them) with the organisation of that moment. Set once: a later
+            /// re-route changes neither, so a feed read twice reads the same history, and
+            /// a post routed after its batch comes after every cursor already handed out.
+            async fn social_feed_mark(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                idx: u64,
+                column: $crate::social_sql::FeedMark,
+                ids: &[i64],
+            ) -> $crate::StoreResult<()> {
+                let idx = $crate::ledger_sql::i64_of(idx)?;
+                for chunk in ids.chunks($crate::social_sql::INSERT_CHUNK) {
+                    let mut update = ::sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE social_posts SET feed_idx = ",
+                    );
+                    update.push_bind(idx).push(
+                        ", feed_org_id = (SELECT i.org_id FROM social_incidents i \
+                             WHERE i.id = social_posts.incident_id) \
+                         WHERE feed_idx IS NULL AND incident_id IN \
+                             (SELECT i.id FROM social_incidents i WHERE i.org_id IS NOT NULL) AND ",
+                    );
+                    update.push(column.as_sql()).push(" IN (");
+                    let mut list = update.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    update.push(")");
+                    update.build().execute(&mut *conn).await?;
+                }
                 Ok(())
             }
 
@@ -1027,7 +1077,8 @@ macro_rules! impl_social {
                 if !stored.is_empty() {
                     let touched: Vec<i64> = batch.pending.keys().copied().collect();
                     let leaf = $crate::social_sql::ingest_leaf(&touched, &stored, &batch.opened, now);
-                    Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
+                    let idx = Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
+                    Self::social_feed_mark(&mut *tx, idx, $crate::social_sql::FeedMark::Posts, &stored).await?;
                 }
                 tx.commit().await?;
                 Ok(report)
@@ -1328,7 +1379,11 @@ macro_rules! impl_social {
                     }
                 }
                 let leaf = $crate::social_sql::action_leaf(id, done, related, opened, now);
-                Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
+                let idx = Self::log_append(&mut *tx, "social", None, None, &leaf, &[], now).await?;
+                // A re-route, merge or split may route posts that were routed nowhere.
+                let incidents: Vec<i64> = ::std::iter::once(id).chain(related).collect();
+                Self::social_feed_mark(&mut *tx, idx, $crate::social_sql::FeedMark::Incidents, &incidents)
+                    .await?;
                 tx.commit().await?;
                 Ok(result)
             }

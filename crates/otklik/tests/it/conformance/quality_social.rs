@@ -2,7 +2,9 @@
 //! monitoring that judge a service (relevant, routed, a sentiment either way, a criterion
 //! named) are opinions at their ingest batch's log index, in post id order, between the
 //! ratings around them; problem reports, neutral, irrelevant, unrouted and copied posts are
-//! not; a page ends after a whole batch; and no text, link or author leaves.
+//! not; a post routed later is an opinion at the leaf that routed it, and a re-route
+//! rewrites nothing already read; a page ends after a whole batch; and no text, link or
+//! author leaves.
 
 use super::*;
 use otklik_social::{RawPost, ReplyTarget};
@@ -254,4 +256,72 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].source, OpinionSource::AnswerRating);
     assert!(pages > 2, "the scan is bounded: {pages} pages");
+
+    // A post routed nowhere becomes an opinion when the operator routes its incident: at
+    // that action's leaf, after every cursor handed out before, never at its old batch.
+    let everything = s.quality_opinions(0, 1_000).await.unwrap();
+    let incidents = s
+        .social_incidents(
+            &SocialQuery {
+                limit: 500,
+                ..SocialQuery::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let dark = incidents.iter().find(|i| i.org.is_none()).unwrap().id;
+    s.social_act(
+        dark,
+        w.operator,
+        SocialCommand::Reroute { org: w.org },
+        T0 + Duration::hours(4),
+    )
+    .await
+    .unwrap();
+    let routing_leaf = size(s).await - 1;
+    let late = s
+        .quality_opinions(everything.next_cursor, 10)
+        .await
+        .unwrap();
+    assert_eq!(late.next_cursor, routing_leaf + 1);
+    assert_eq!(late.opinions.len(), 1, "{late:?}");
+    let samara = &late.opinions[0];
+    assert_eq!(
+        (samara.source_id, samara.cursor, samara.org_id),
+        (id_of("-100_6"), routing_leaf, w.org.0)
+    );
+    assert_eq!(samara.region_code, "RU-SAM");
+
+    // Re-routing an incident whose posts were read (the lighting one, still open) does not
+    // rewrite them, nor add them again.
+    let mut lighting = None;
+    for incident in incidents.iter().filter(|i| i.id != dark) {
+        let posts = s.social_incident(incident.id).await.unwrap().1;
+        if posts.iter().any(|p| p.id == id_of("-100_8")) {
+            lighting = Some(incident.id);
+        }
+    }
+    s.social_act(
+        lighting.unwrap(),
+        w.operator,
+        SocialCommand::Reroute { org: w.other_org },
+        T0 + Duration::hours(5),
+    )
+    .await
+    .unwrap();
+    let all = s.quality_opinions(0, 1_000).await.unwrap();
+    let mut expected = everything.opinions.clone();
+    expected.extend(late.opinions.clone());
+    assert_eq!(all.opinions, expected);
+    assert_eq!(all.next_cursor, size(s).await);
+    let site = all
+        .opinions
+        .iter()
+        .find(|o| o.source == OpinionSource::SocialPost && o.source_id == id_of("-100_8"))
+        .unwrap();
+    assert_eq!(
+        site.org_id, w.coordinator.0,
+        "the organisation of the moment it was routed"
+    );
 }
