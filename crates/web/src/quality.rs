@@ -290,3 +290,107 @@ pub async fn push_once(
         }
     }
 }
+
+// --- the push's state, for people and monitors ------------------------------------------
+
+/// Pages of the feed read at most to count what waits after the push's cursor.
+const PENDING_PAGES: usize = 4;
+
+/// The push as the operator's console and `GET /api/v1/quality-feed/push` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PushStatus {
+    /// `off` (no endpoint configured: pull only), `up_to_date`, `delivering` (opinions
+    /// wait and the last attempt did not fail) or `failing` (retried after
+    /// `next_attempt_at`).
+    pub state: &'static str,
+    /// The receiver's scheme, host and port; never its path, query or credentials.
+    pub receiver: Option<String>,
+    /// The log index the next push starts from.
+    pub next_cursor: u64,
+    /// The transparency log's size: the push is done when its cursor gets there.
+    pub log_size: u64,
+    /// Opinions the receiver accepted, in all.
+    pub delivered: u64,
+    /// Failed attempts since the last accepted push.
+    pub attempts: u32,
+    /// The last failure's code (`http_503`, `timeout`, `unreachable`), while failing.
+    pub last_error: Option<String>,
+    /// When the next attempt is made (RFC 3339), while failing.
+    pub next_attempt_at: Option<String>,
+    /// Opinions waiting after the cursor, counted up to a bound (`pending_exact` false
+    /// when more may wait).
+    pub pending: u64,
+    pub pending_exact: bool,
+}
+
+/// The push's state now. Counting what waits reads a few pages of the feed at most.
+pub async fn push_status(
+    store: &dyn Store,
+    config: &QualityFeedConfig,
+    now: OffsetDateTime,
+) -> Result<PushStatus, otklik_store::StoreError> {
+    let state = store.quality_push_state().await?;
+    let log_size = store.log_info().await?.size;
+    let (mut pending, mut cursor, mut pages) = (0u64, state.next_cursor, 0);
+    while cursor < log_size && pages < PENDING_PAGES {
+        let page = store.quality_opinions(cursor, 1_000).await?;
+        pending += page.opinions.len() as u64;
+        pages += 1;
+        if page.next_cursor <= cursor {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    let failing = state.last_error.is_some() && state.attempts > 0;
+    let retry_at = OffsetDateTime::from_unix_timestamp(state.next_attempt_at)
+        .ok()
+        .filter(|at| failing && *at > now);
+    Ok(PushStatus {
+        state: match (&config.push_url, failing, pending) {
+            (None, _, _) => "off",
+            (Some(_), true, _) => "failing",
+            (Some(_), false, 0) => "up_to_date",
+            (Some(_), false, _) => "delivering",
+        },
+        receiver: config.push_url.as_deref().and_then(receiver_of),
+        next_cursor: state.next_cursor,
+        log_size,
+        delivered: state.delivered,
+        attempts: state.attempts,
+        last_error: state.last_error.filter(|_| failing),
+        next_attempt_at: retry_at.and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        }),
+        pending,
+        pending_exact: cursor >= log_size,
+    })
+}
+
+/// `scheme://host[:port]` of a URL: enough to tell which receiver, nothing secret.
+fn receiver_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    })
+}
+
+#[cfg(test)]
+mod push_status_tests {
+    use super::receiver_of;
+
+    #[test]
+    fn the_receiver_is_shown_without_path_query_or_credentials() {
+        assert_eq!(
+            receiver_of("https://user:pw@ias.example.ru:8443/in/opinions?token=s3cret").as_deref(),
+            Some("https://ias.example.ru:8443")
+        );
+        assert_eq!(
+            receiver_of("http://127.0.0.1/x").as_deref(),
+            Some("http://127.0.0.1")
+        );
+        assert_eq!(receiver_of("not a url"), None);
+    }
+}

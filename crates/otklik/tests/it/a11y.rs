@@ -855,6 +855,7 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
                 "/console/campaigns/new".to_owned(),
                 format!("/console/campaigns/{}", w.campaign),
                 "/console/changes".to_owned(),
+                "/console/quality-feed".to_owned(),
                 format!("/org/{city}"),
                 "/analytics".to_owned(),
             ],

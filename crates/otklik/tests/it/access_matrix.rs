@@ -929,6 +929,7 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         post("/console/campaigns/{id}/command", &["999999999"],                             "lgn  403  403  403  403  403  403  403  403  403  400  403  lgn  lgn  lgn  lgn")
             .form(&[]),
         get("/console/changes", &[],                                                        "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
+        get("/console/quality-feed", &[],                                                   "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),
         // ---- outside both routers -----------------------------------------------------------------------
         get("/healthz", &[],                                                                "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         // Metrics answer the machine itself whoever asks; through a proxy or from another
@@ -1130,6 +1131,7 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .json(json!({ "resolution": resolution })),
         get("/api/v1/analytics", &[],                                                       "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   403  403  403  403"),
         get("/api/v1/quality-feed", &[],                                                    "lgn  403  403  403  403  403  403  403  403  403  ok   ok   403  403  403  403"),
+        get("/api/v1/quality-feed/push", &[],                                               "lgn  403  403  403  403  403  403  403  403  403  ok   ok   403  403  403  403"),
         get("/api/v1/social/incidents", &[],                                                "lgn  403  403  403  ok   ok   ok   403  ok   ok   ok   ok   403  403  403  403"),
         get("/api/v1/social/incidents/{id}", &["999999999"],                                "lgn  403  403  403  404  404  404  403  404  404  404  404  403  403  403  403"),
         post("/api/v1/social/incidents/{id}/actions", &["999999999"],                       "lgn  403  403  403  404  404  404  403  404  404  404  404  403  403  403  403")

@@ -305,4 +305,99 @@ async fn posts_that_judge_a_service_are_opinions_without_their_text() {
     for secret in ["месяцами", "отписк", "example.ru", "-100_", "vk-tver"] {
         assert!(!body.contains(secret), "{secret} in {body}");
     }
+    // No receiver configured: pull only, and the opinion waits for a puller.
+    let push = ok(operator.get("/api/v1/quality-feed/push").await);
+    assert_eq!(
+        (&push["state"], &push["receiver"], &push["pending"]),
+        (&json!("off"), &Value::Null, &json!(1)),
+        "{push}"
+    );
+}
+
+/// A receiver that refuses every push: the operator sees the push failing, with the
+/// refusal, the attempts, the next attempt and what waits — in the console and the API —
+/// and never the receiver's path or query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_push_shows_its_state_to_the_operator() {
+    let (url, received) = receiver(usize::MAX).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.web.quality_feed = otklik_web::quality::QualityFeedConfig {
+            push_url: Some(format!("{url}?token=secret-in-query")),
+            poll_interval_ms: 50,
+            retry_base_seconds: 3_600,
+            retry_max_seconds: 3_600,
+            ..Default::default()
+        };
+    })
+    .await;
+    let w = World::of(app).await;
+    let operator = w.app.api(&w.app.token(OPERATOR).await);
+    let before = ok(operator.get("/api/v1/quality-feed/push").await);
+    assert_eq!(
+        (&before["state"], &before["pending"], &before["delivered"]),
+        (&json!("up_to_date"), &json!(0), &json!(0)),
+        "{before}"
+    );
+    answered_and_rated(&w, 3, "Долго, но сделали").await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let status = ok(operator.get("/api/v1/quality-feed/push").await);
+        if status["state"] == "failing" || Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        received.lock().unwrap().len(),
+        1,
+        "retried only after an hour"
+    );
+    assert_eq!(status["state"], "failing", "{status}");
+    assert_eq!(status["last_error"], "http_503");
+    assert_eq!(
+        (&status["attempts"], &status["pending"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(status["pending_exact"], true);
+    assert_eq!(status["delivered"], 0);
+    let receiver_host = url.trim_end_matches("/hook");
+    assert_eq!(status["receiver"], receiver_host);
+    assert!(!status.to_string().contains("secret-in-query"), "{status}");
+    let retry = time::OffsetDateTime::parse(
+        status["next_attempt_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(retry > time::OffsetDateTime::now_utc() + time::Duration::minutes(20));
+    assert!(status["next_cursor"].as_u64().unwrap() < status["log_size"].as_u64().unwrap());
+
+    // The console says the same in words.
+    let browser = w.app.browser();
+    let login =
+        crate::support::page_login(&w.app, &browser, OPERATOR, crate::support::DEMO_PASSWORD).await;
+    assert_eq!(login.status(), 303);
+    let html = browser
+        .get(w.app.url("/console/quality-feed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for shown in [
+        "ошибка, передача повторяется",
+        "получатель отклонил передачу (http_503)",
+        receiver_host,
+        "Следующая попытка",
+    ] {
+        assert!(html.contains(shown), "{shown} not in {html}");
+    }
+    assert!(!html.contains("secret-in-query"));
+    let index = browser.get(w.app.url("/console")).send().await.unwrap();
+    assert!(index
+        .text()
+        .await
+        .unwrap()
+        .contains("/console/quality-feed"));
 }

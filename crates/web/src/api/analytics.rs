@@ -22,11 +22,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/analytics", get(report))
         .route("/quality-feed", get(quality_feed))
+        .route("/quality-feed/push", get(quality_feed_push))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(report, quality_feed),
+    paths(report, quality_feed, quality_feed_push),
     components(schemas(
         ReportView,
         IndicatorsView,
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         SocialIndicatorsView,
         SocialRowView,
         crate::quality::FeedPage,
+        crate::quality::PushStatus,
         crate::quality::OpinionRecord,
         crate::quality::RegionRef,
         crate::quality::OrganisationRef,
@@ -489,4 +491,23 @@ async fn quality_feed(
     }
     let page = state.store.quality_opinions(cursor, limit).await?;
     Ok(Json(crate::quality::page(&page)))
+}
+
+/// The quality feed's push (`[quality_feed] push_url`): its state, how far it got, what
+/// waits, and its last failure while failing — for monitoring the receiver's uptake.
+#[utoipa::path(get, path = "/api/v1/quality-feed/push", tag = "analytics", security(("bearer" = [])),
+    responses((status = 200, body = crate::quality::PushStatus), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn quality_feed_push(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<crate::quality::PushStatus>, ApiError> {
+    otklik_domain::access::check_role(
+        user.0.role,
+        otklik_domain::access::Capability::ReadQualityFeed,
+    )
+    .map_err(crate::error::AppError::denied)?;
+    let now = OffsetDateTime::now_utc();
+    let status =
+        crate::quality::push_status(state.store.as_ref(), &state.config.quality_feed, now).await?;
+    Ok(Json(status))
 }

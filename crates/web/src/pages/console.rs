@@ -13,6 +13,7 @@ mod changes;
 mod notifications;
 mod organisations;
 mod policies;
+mod quality_feed;
 mod routing;
 mod text;
 
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendars::routes())
         .merge(changes::routes())
         .merge(notifications::routes())
+        .merge(quality_feed::routes())
 }
 
 /// The signed-in operator; anonymous visitors go to the login page, others get 403.
