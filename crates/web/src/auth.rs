@@ -107,25 +107,44 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 /// Runs argon2 in a reused block of memory. Each hash needs ~19 MiB; allocating and
 /// freeing that per login left the allocator holding hundreds of megabytes under a login
-/// flood, so the blocks are kept (at most one per concurrent hash, see [`with_argon2`]).
+/// flood, so the blocks are kept while logins come (at most one per concurrent hash, see
+/// [`with_argon2`]) and given back once none has run for [`ARGON2_KEEP`].
 fn with_blocks<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-    static POOL: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
-    let taken = POOL.lock().ok().and_then(|mut pool| pool.pop());
+    let taken = ARGON2_POOL.lock().ok().and_then(|mut pool| pool.pop());
     let mut blocks = match taken {
-        Some(b) if b.len() == count => b,
+        Some((_, b)) if b.len() == count => b,
         _ => vec![Block::default(); count],
     };
     let result = work(&mut blocks);
-    if let Ok(mut pool) = POOL.lock() {
+    if let Ok(mut pool) = ARGON2_POOL.lock() {
         if pool.len() < ARGON2_POOL_LIMIT {
-            pool.push(blocks);
+            pool.push((std::time::Instant::now(), blocks));
         }
     }
     result
 }
 
+/// Blocks kept for reuse, each with when it was last used.
+static ARGON2_POOL: std::sync::Mutex<Vec<(std::time::Instant, Vec<Block>)>> =
+    std::sync::Mutex::new(Vec::new());
+
 /// Blocks kept for reuse: as many as hashes may run at once on a large machine.
 const ARGON2_POOL_LIMIT: usize = 16;
+
+/// How long an unused block is kept: a node that had one sign-in does not hold 19 MiB
+/// for ever (an idle node's memory, issue 13).
+const ARGON2_KEEP: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Drops the blocks unused for `idle` or longer.
+fn release_idle_blocks(idle: std::time::Duration) {
+    if let Ok(mut pool) = ARGON2_POOL.lock() {
+        keep_recent(&mut pool, idle);
+    }
+}
+
+fn keep_recent<B>(pool: &mut Vec<(std::time::Instant, B)>, idle: std::time::Duration) {
+    pool.retain(|(used, _)| used.elapsed() < idle);
+}
 
 /// Runs argon2 work off the async threads, at most two per core at a time: each hash
 /// takes ~19 MiB and tens of milliseconds, so a flood of logins queues here instead of
@@ -139,7 +158,13 @@ pub async fn with_argon2<T: Send + 'static>(
         tokio::sync::Semaphore::new((cores * 2).min(ARGON2_POOL_LIMIT))
     });
     let _permit = permits.acquire().await.ok()?;
-    tokio::task::spawn_blocking(work).await.ok()
+    let done = tokio::task::spawn_blocking(work).await.ok();
+    // Once logins stop, the blocks they used go back to the system.
+    tokio::spawn(async {
+        tokio::time::sleep(ARGON2_KEEP).await;
+        release_idle_blocks(ARGON2_KEEP);
+    });
+    done
 }
 
 /// A fresh random token, URL-safe base64 of 32 bytes.
@@ -679,6 +704,17 @@ mod tests {
         assert!(!verify_password("пароль-2027", &hash));
         assert!(!verify_password("x", "not a hash"));
         assert!(!verify_password("x", "!"));
+    }
+
+    #[test]
+    fn unused_argon2_blocks_are_given_back() {
+        let now = std::time::Instant::now();
+        let old = now - std::time::Duration::from_secs(60);
+        let mut pool = vec![(old, "old"), (now, "new")];
+        keep_recent(&mut pool, ARGON2_KEEP);
+        assert_eq!(pool, vec![(now, "new")]);
+        keep_recent(&mut pool, std::time::Duration::ZERO);
+        assert!(pool.is_empty());
     }
 
     #[test]
