@@ -25,6 +25,7 @@ pub mod notify;
 pub mod poll;
 pub mod quality;
 pub mod social;
+pub mod suppression;
 pub mod territory;
 pub mod text;
 

@@ -8,6 +8,7 @@ use otklik_domain::analytics::{
     Measure, SocialFigures, SocialMeasure, Timing,
 };
 use otklik_domain::lifecycle::{Channel, IncidentKind, RejectionGround, Role, SubmissionKind};
+use otklik_domain::suppression;
 use otklik_domain::{CategoryId, OrgId, RegionId, ValidationErrors};
 use otklik_store::{AnalyticsFilter, CellQuery, CellSum, SocialSum, Store};
 use serde::Deserialize;
@@ -328,7 +329,8 @@ pub struct Indicators {
     pub mean_rating: Option<f64>,
     pub re_review_share: Option<f64>,
     pub incidents: i64,
-    /// Fewer than the minimum group: the figures are withheld (the analyst's reach).
+    /// Withheld from the analyst: fewer than the minimum group, or the complement that
+    /// keeps another withheld group from being worked out from the total.
     pub suppressed: bool,
 }
 
@@ -336,10 +338,7 @@ impl Indicators {
     pub fn of(figures: &Figures, times: &Histograms, min_group: Option<i64>) -> Self {
         let received = figures.received();
         if min_group.is_some_and(|min| received < min) {
-            return Indicators {
-                suppressed: true,
-                ..Indicators::default()
-            };
+            return Indicators::withheld();
         }
         let pair = |t: Timing| (times.quantile(t, 0.5), times.quantile(t, 0.9));
         Indicators {
@@ -359,6 +358,40 @@ impl Indicators {
             suppressed: false,
         }
     }
+
+    /// A withheld group: no figures at all.
+    pub fn withheld() -> Self {
+        Indicators {
+            suppressed: true,
+            ..Indicators::default()
+        }
+    }
+
+    /// The groups of one breakdown (they add up to the totals), with those the reach
+    /// withholds emptied: for the analyst the small groups and their complements
+    /// ([`suppression::withheld`]), for everyone else none.
+    pub fn of_groups(groups: &[(&Figures, &Histograms)], min_group: Option<i64>) -> Vec<Self> {
+        let sizes: Vec<i64> = groups.iter().map(|(f, _)| f.received()).collect();
+        withheld_groups(&sizes, min_group)
+            .into_iter()
+            .zip(groups)
+            .map(|(hidden, (f, t))| {
+                if hidden {
+                    Indicators::withheld()
+                } else {
+                    Indicators::of(f, t, min_group)
+                }
+            })
+            .collect()
+    }
+}
+
+/// Which groups of a breakdown are withheld: none without a minimum group.
+fn withheld_groups(sizes: &[i64], min_group: Option<i64>) -> Vec<bool> {
+    min_group.map_or_else(
+        || vec![false; sizes.len()],
+        |min| suppression::withheld(sizes, min),
+    )
 }
 
 /// The indicators of a group of social-media incidents.
@@ -374,7 +407,8 @@ pub struct SocialIndicators {
     pub dismissed: i64,
     /// From opening to the public answer: median and p90, seconds.
     pub answer: (Option<i64>, Option<i64>),
-    /// Fewer incidents opened than the minimum group: withheld (the analyst's reach).
+    /// Withheld from the analyst: fewer incidents opened than the minimum group, or the
+    /// complement that keeps another withheld group from being worked out from the total.
     pub suppressed: bool,
 }
 
@@ -382,10 +416,7 @@ impl SocialIndicators {
     pub fn of(figures: &SocialFigures, times: &Histograms, min_group: Option<i64>) -> Self {
         let opened = figures.get(SocialMeasure::Opened);
         if min_group.is_some_and(|min| opened < min) {
-            return SocialIndicators {
-                suppressed: true,
-                ..SocialIndicators::default()
-            };
+            return SocialIndicators::withheld();
         }
         SocialIndicators {
             figures: *figures,
@@ -402,6 +433,37 @@ impl SocialIndicators {
             ),
             suppressed: false,
         }
+    }
+
+    /// A withheld group: no figures at all.
+    pub fn withheld() -> Self {
+        SocialIndicators {
+            suppressed: true,
+            ..SocialIndicators::default()
+        }
+    }
+
+    /// The groups of one breakdown of incidents, sized by incidents opened, with those the
+    /// reach withholds emptied (as [`Indicators::of_groups`]).
+    pub fn of_groups(
+        groups: &[(&SocialFigures, &Histograms)],
+        min_group: Option<i64>,
+    ) -> Vec<Self> {
+        let sizes: Vec<i64> = groups
+            .iter()
+            .map(|(f, _)| f.get(SocialMeasure::Opened))
+            .collect();
+        withheld_groups(&sizes, min_group)
+            .into_iter()
+            .zip(groups)
+            .map(|(hidden, (f, t))| {
+                if hidden {
+                    SocialIndicators::withheld()
+                } else {
+                    SocialIndicators::of(f, t, min_group)
+                }
+            })
+            .collect()
     }
 }
 
@@ -530,17 +592,25 @@ pub async fn report(
     let totals_cells = next();
     let (figures, times) = sum(&totals_cells);
     let totals = Indicators::of(&figures, &times, min);
-    let series = next()
+    let periods: Vec<(i64, CellSum)> = next()
         .into_iter()
-        .filter_map(|c| {
-            let period = c.period?;
-            Some(Point {
-                period,
-                label: period_label(grain, period),
-                indicators: Indicators::of(&c.figures, &c.times, min),
-            })
-        })
+        .filter_map(|c| Some((c.period?, c)))
         .collect();
+    let series = Indicators::of_groups(
+        &periods
+            .iter()
+            .map(|(_, c)| (&c.figures, &c.times))
+            .collect::<Vec<_>>(),
+        min,
+    )
+    .into_iter()
+    .zip(&periods)
+    .map(|(indicators, (period, _))| Point {
+        period: *period,
+        label: period_label(grain, *period),
+        indicators,
+    })
+    .collect();
     let orgs: BTreeMap<i64, String> = store
         .organisations()
         .await?
@@ -574,14 +644,20 @@ pub async fn report(
             entry.1.add(&cell.figures);
             entry.2.add(&cell.times);
         }
+        let indicators = Indicators::of_groups(
+            &groups.values().map(|(_, f, t)| (f, t)).collect::<Vec<_>>(),
+            min,
+        );
         let mut rows: Vec<Row> = groups
             .into_iter()
-            .map(|(value, (name, f, t))| Row {
+            .zip(indicators)
+            .map(|((value, (name, _, _)), indicators)| Row {
                 value,
                 name,
-                indicators: Indicators::of(&f, &t, min),
+                indicators,
             })
             .collect();
+        // Withheld rows go last, so the order does not tell the complements apart.
         sort_rows(&mut rows, request.sort);
         rows
     };
@@ -655,12 +731,17 @@ pub async fn report(
             entry.1.add(&cell.figures);
             entry.2.add(&cell.times);
         }
+        let indicators = SocialIndicators::of_groups(
+            &groups.values().map(|(_, f, t)| (f, t)).collect::<Vec<_>>(),
+            min,
+        );
         let mut rows: Vec<SocialRow> = groups
             .into_iter()
-            .map(|(value, (name, f, t))| SocialRow {
+            .zip(indicators)
+            .map(|((value, (name, _, _)), indicators)| SocialRow {
                 value,
                 name,
-                indicators: SocialIndicators::of(&f, &t, min),
+                indicators,
             })
             .collect();
         sort_social_rows(&mut rows, request.sort);
@@ -672,17 +753,25 @@ pub async fn report(
             figures.add(&cell.figures);
             times.add(&cell.times);
         }
-        let series = next_social()
+        let periods: Vec<(i64, SocialSum)> = next_social()
             .into_iter()
-            .filter_map(|c| {
-                let period = c.period?;
-                Some(SocialRow {
-                    value: period.to_string(),
-                    name: period_label(grain, period),
-                    indicators: SocialIndicators::of(&c.figures, &c.times, min),
-                })
-            })
+            .filter_map(|c| Some((c.period?, c)))
             .collect();
+        let series = SocialIndicators::of_groups(
+            &periods
+                .iter()
+                .map(|(_, c)| (&c.figures, &c.times))
+                .collect::<Vec<_>>(),
+            min,
+        )
+        .into_iter()
+        .zip(&periods)
+        .map(|(indicators, (period, _))| SocialRow {
+            value: period.to_string(),
+            name: period_label(grain, *period),
+            indicators,
+        })
+        .collect();
         let by_org = social_named(next_social(), &|c| {
             let name = match c.key.org {
                 0 => "Не назначена".to_owned(),
@@ -878,9 +967,13 @@ fn percent(share: Option<f64>) -> Option<f64> {
     share.map(|s| (s * 1_000.0).round() / 10.0)
 }
 
-fn indicator_cells(i: &Indicators, min_group: Option<i64>) -> Vec<Cell> {
+/// What a withheld row says. The same for a small group and for its complement, so a
+/// reader cannot tell which is which (the page's note explains both).
+pub const WITHHELD: &str = "скрыто";
+
+fn indicator_cells(i: &Indicators) -> Vec<Cell> {
     if i.suppressed {
-        let mut cells = vec![Cell::text(format!("менее {}", min_group.unwrap_or(0)))];
+        let mut cells = vec![Cell::text(WITHHELD)];
         cells.resize(INDICATOR_COLUMNS.len(), Cell::Empty);
         return cells;
     }
@@ -912,9 +1005,9 @@ const SOCIAL_COLUMNS: [(&str, Unit); 9] = [
     ("90 % ответов за, ч", Unit::Hours),
 ];
 
-fn social_cells(i: &SocialIndicators, min_group: Option<i64>) -> Vec<Cell> {
+fn social_cells(i: &SocialIndicators) -> Vec<Cell> {
     if i.suppressed {
-        let mut cells = vec![Cell::text(format!("менее {}", min_group.unwrap_or(0)))];
+        let mut cells = vec![Cell::text(WITHHELD)];
         cells.resize(SOCIAL_COLUMNS.len(), Cell::Empty);
         return cells;
     }
@@ -953,7 +1046,7 @@ fn social_table(
                 .iter()
                 .map(|row| {
                     let mut cells = vec![Cell::text(&row.name)];
-                    cells.extend(social_cells(&row.indicators, report.min_group));
+                    cells.extend(social_cells(&row.indicators));
                     cells
                 })
                 .collect(),
@@ -1082,7 +1175,7 @@ fn ranking(
             .iter()
             .map(|row| {
                 let mut cells = vec![Cell::text(&row.name)];
-                cells.extend(indicator_cells(&row.indicators, report.min_group));
+                cells.extend(indicator_cells(&row.indicators));
                 cells
             })
             .collect(),
@@ -1360,5 +1453,46 @@ mod tests {
         assert!(SocialIndicators::of(&social, &h, Some(5)).suppressed);
         assert_eq!(SocialIndicators::of(&social, &h, Some(5)).opened, 0);
         assert_eq!(SocialIndicators::of(&social, &h, None).opened, 4);
+    }
+
+    fn figures(received: usize, measure: Measure) -> Figures {
+        let mut f = Figures::default();
+        for _ in 0..received {
+            f.bump(measure);
+        }
+        f
+    }
+
+    #[test]
+    fn a_lone_small_group_takes_the_smallest_other_with_it_for_aggregates_only() {
+        let h = Histograms::default();
+        // 20 and 1 registered, 7 redirected in: the 1 alone would be the total minus 27.
+        let breakdown = [
+            figures(20, Measure::Registered),
+            figures(1, Measure::Registered),
+            figures(7, Measure::RedirectedIn),
+        ];
+        let groups: Vec<(&Figures, &Histograms)> = breakdown.iter().map(|f| (f, &h)).collect();
+        let rows = Indicators::of_groups(&groups, Some(5));
+        let withheld: Vec<bool> = rows.iter().map(|i| i.suppressed).collect();
+        assert_eq!(withheld, [false, true, true]);
+        assert_eq!(
+            rows[2],
+            Indicators::withheld(),
+            "no figure of the complement is left"
+        );
+        assert_eq!(rows[0].received, 20);
+        assert!(Indicators::of_groups(&groups, None)
+            .iter()
+            .all(|i| !i.suppressed));
+        let mut social = [SocialFigures::default(), SocialFigures::default()];
+        for _ in 0..9 {
+            social[0].bump(SocialMeasure::Opened);
+        }
+        social[1].bump(SocialMeasure::Opened);
+        let groups: Vec<(&SocialFigures, &Histograms)> = social.iter().map(|f| (f, &h)).collect();
+        assert!(SocialIndicators::of_groups(&groups, Some(5))
+            .iter()
+            .all(|i| i.suppressed));
     }
 }

@@ -1,6 +1,7 @@
 //! Analytics through the real server: the figures follow the submissions' life within
 //! moments; each role reads its reach (an organisation its own, a coordinator its region,
-//! the operator everything, the analyst aggregates with small groups withheld); bad
+//! the operator everything, the analyst aggregates with small groups withheld, and with
+//! them the smallest other group where one could be worked out from the total); bad
 //! parameters are named; the page draws accessible charts beside tables; every table
 //! exports as CSV and XLSX; `otklik analytics rebuild` recomputes the same figures.
 
@@ -15,6 +16,7 @@ use crate::api::{ok, World};
 use crate::support::{page_login, text_of, Api, Backend, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN};
 
 const CITY: &str = "Администрация города Твери";
+const HOUSING: &str = "Министерство энергетики и жилищно-коммунального хозяйства Тверской области";
 const TRANSPORT: &str = "Министерство транспорта Тверской области";
 const TVER: &str = "Тверская область";
 const ANALYST: &str = "analyst@demo.otklik.local";
@@ -179,23 +181,17 @@ async fn scenario(backend: Backend) {
         ok(elsewhere.get("/api/v1/analytics").await)["totals"]["received"],
         0
     );
-    // The analyst: aggregates, the city's single message withheld (fewer than 5).
+    // The analyst: aggregates, the city's single message withheld (fewer than 5), and
+    // the transport ministry's six with it, or 7 − 6 would give the city's back.
     let analyst = app.api(&app.token(ANALYST).await);
     let aggregates = ok(analyst.get("/api/v1/analytics").await);
     assert_eq!(aggregates["min_group"], 5);
     assert_eq!(aggregates["totals"]["received"], 7);
-    let withheld = row(&aggregates["organisations"], CITY);
-    assert_eq!(withheld["indicators"]["suppressed"], true);
-    assert_eq!(withheld["indicators"]["received"], Value::Null);
-    assert_eq!(
-        aggregates["organisations"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()["name"],
-        CITY,
-        "withheld groups last"
-    );
+    for name in [CITY, TRANSPORT] {
+        let withheld = row(&aggregates["organisations"], name);
+        assert_eq!(withheld["indicators"]["suppressed"], true, "{withheld}");
+        assert_eq!(withheld["indicators"]["received"], Value::Null);
+    }
     assert_eq!(w.citizen.get("/api/v1/analytics").await.0, 403);
     assert_eq!(app.api("").get("/api/v1/analytics").await.0, 401);
     // Bad parameters are named, and change nothing.
@@ -285,7 +281,7 @@ async fn scenario(backend: Backend) {
         app.url("/analytics/export.csv?table=organisations"),
     )
     .await;
-    assert!(csv.contains(&format!("{CITY},менее 5,")), "{csv}");
+    assert!(csv.contains(&format!("{CITY},скрыто,")), "{csv}");
 
     // The lists as files: the inbox streamed as CSV (no texts, no authors), filtered
     // like the page; the operator's as XLSX; a citizen's own.
@@ -404,6 +400,99 @@ async fn scenario(backend: Backend) {
     assert!(String::from_utf8_lossy(&out.stdout).contains("events and incidents counted"));
     let after = report_when(&operator, "", 7).await;
     assert_eq!(after, before);
+}
+
+/// One small group in a breakdown that adds up to the shown total: the analyst gets the
+/// smallest other group withheld too, in the API, the page and the exports alike, while a
+/// breakdown without small groups and the operator's figures stay whole. The rule is the
+/// same on both backends (it runs on the report, not in the store), so SQLite suffices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_small_group_is_withheld_with_the_next_smallest() {
+    let w = World::start(Backend::Sqlite).await;
+    let app = &w.app;
+    for (subcategory, count) in [
+        ("Ямы и выбоины на дороге", 7),
+        ("Отсутствие отопления", 5),
+        ("Неработающий светофор", 1),
+    ] {
+        for _ in 0..count {
+            let body = w.body(subcategory, TVER, "message").await;
+            let (status, created) = w.citizen.post("/api/v1/submissions", body).await;
+            assert_eq!(status, 201, "{created}");
+        }
+    }
+    let analyst = app.api(&app.token(ANALYST).await);
+    let aggregates = report_when(&analyst, "", 13).await;
+    assert_eq!(aggregates["totals"]["received"], 13, "{aggregates}");
+    // 13 − 7 = 6 is all a reader can work out: the city's 1 and the housing ministry's 5
+    // together, in rows that look the same, after the shown one.
+    let organisations = aggregates["organisations"].as_array().unwrap();
+    let names: Vec<&str> = organisations
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [TRANSPORT, CITY, HOUSING],
+        "withheld rows last, by name"
+    );
+    assert_eq!(organisations[0]["indicators"]["received"], 7);
+    for withheld in &organisations[1..] {
+        assert_eq!(
+            withheld["indicators"],
+            row(&aggregates["organisations"], CITY)["indicators"],
+            "a complement reads like a small group"
+        );
+        assert_eq!(withheld["indicators"]["suppressed"], true, "{withheld}");
+        assert_eq!(withheld["indicators"]["received"], Value::Null);
+        assert_eq!(withheld["indicators"]["answered"], Value::Null);
+    }
+    // No small group among the categories (8 roads, 5 housing): nothing withheld there.
+    let categories = aggregates["categories"].as_array().unwrap();
+    assert!(
+        categories
+            .iter()
+            .all(|r| r["indicators"]["suppressed"] == false),
+        "{categories:?}"
+    );
+    assert_eq!(
+        row(&aggregates["categories"], "ЖКХ")["indicators"]["received"],
+        5
+    );
+    // The operator reads every group.
+    let operator = app.api(&app.token(OPERATOR).await);
+    let all = ok(operator.get("/api/v1/analytics").await);
+    assert_eq!(
+        row(&all["organisations"], HOUSING)["indicators"]["received"],
+        5
+    );
+    assert_eq!(
+        row(&all["organisations"], CITY)["indicators"]["received"],
+        1
+    );
+
+    // The same rows withheld in the export and on the page.
+    let browser = app.browser();
+    page_login(app, &browser, ANALYST, DEMO_PASSWORD).await;
+    let csv = text_of(
+        &browser,
+        app.url("/analytics/export.csv?table=organisations"),
+    )
+    .await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[1].starts_with(&format!("{TRANSPORT},7,")), "{csv}");
+    assert!(lines[2].starts_with(&format!("{CITY},скрыто,")), "{csv}");
+    assert!(lines[3].starts_with(&format!("{HOUSING},скрыто,")), "{csv}");
+    let page = text_of(&browser, app.url("/analytics")).await;
+    assert!(
+        page.contains(&format!("<th scope=\"row\">{HOUSING}</th><td>скрыто</td>")),
+        "{page}"
+    );
+    assert!(
+        page.contains("скрыта и наименьшая из остальных групп"),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

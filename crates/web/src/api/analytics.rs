@@ -92,7 +92,9 @@ pub struct AnalyticsParams {
 /// A group's indicators; every figure is `null` when the group is withheld.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IndicatorsView {
-    /// Fewer submissions than the minimum group (the analyst's figures).
+    /// Withheld from the analyst: fewer submissions than the minimum group, or the
+    /// smallest other group of the breakdown, withheld too where the total minus the
+    /// shown groups would give a small one back (the two are not told apart).
     pub suppressed: bool,
     /// New submissions and those redirected to it.
     pub received: Option<i64>,
@@ -209,6 +211,8 @@ pub struct ReportView {
 /// is withheld (fewer incidents opened than the minimum group).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SocialIndicatorsView {
+    /// Withheld from the analyst: fewer incidents opened than the minimum group, or the
+    /// smallest other group withheld with it (as for submissions).
     pub suppressed: bool,
     /// Incidents opened (by the monitoring, or split off another).
     pub opened: Option<i64>,
