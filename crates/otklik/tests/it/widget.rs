@@ -628,6 +628,48 @@ fn ballot_id_in(html: &str) -> String {
     html[start..end].to_owned()
 }
 
+/// A vote of the city administration's, open now, whose first project has one photo:
+/// its id and the photo's URL. Photos are added before a vote opens, so it is opened
+/// in the database as if its time had come, for everyone (who may vote is not the
+/// point here).
+async fn city_vote_with_a_photo(app: &TestApp) -> (i64, String) {
+    use base64::Engine;
+    let official = app.official_of(CITY).email.clone();
+    let official = app.api(&app.token(&official).await);
+    let tver =
+        crate::integrations::id_named(&official, "/api/v1/regions", "Тверская область").await;
+    let (status, vote) = official
+        .post(
+            "/api/v1/polls",
+            json!({"kind": "vote", "title": "Благоустройство двора", "verification": "standard",
+                   "questions_text": "? Какой проект выполнить?\n* один\n\
+                       - Сквер у школы :: скамейки и освещение\n- Детская площадка",
+                   "opens_at": crate::support::moscow(60), "closes_at": crate::support::moscow(60 * 24),
+                   "results": "live", "region_id": tver}),
+        )
+        .await;
+    assert_eq!(status, 201, "{vote}");
+    let id = vote["id"].as_i64().unwrap();
+    let png = base64::engine::general_purpose::STANDARD.encode(crate::support::PNG_1X1);
+    let (status, photo) = official
+        .post(
+            &format!("/api/v1/polls/{id}/options/0/photos"),
+            json!({"name": "сквер.png", "content_base64": png}),
+        )
+        .await;
+    assert_eq!(status, 201, "{photo}");
+    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    sqlx::query("UPDATE polls SET opens_at = $1, region_id = NULL WHERE id = $2")
+        .bind(now - 60)
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    (id, photo["url"].as_str().unwrap().to_owned())
+}
+
 #[tokio::test]
 async fn a_citizen_votes_in_the_organisations_poll_through_the_widget() {
     let app = spawn_app().await;
@@ -739,6 +781,31 @@ async fn a_citizen_votes_in_the_organisations_poll_through_the_widget() {
     assert!(
         html.contains(&format!(r#"<a href="/widget/{city}/polls?{q}">Опросы</a>"#)),
         "the signed-in navigation links the polls: {html}"
+    );
+
+    // A vote of the city's with a photo of a project: the widget's ballot shows it as the
+    // portal's does, with its text alternative, and the image is served.
+    let (projects, photo_url) = city_vote_with_a_photo(&app).await;
+    let r = page
+        .get(app.url(&format!("/widget/{city}/polls/{projects}?{q}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            r#"<ul class="option-photos"><li><img src="{photo_url}" alt="Фото проекта: Сквер у школы" loading="lazy"></li></ul>"#
+        )),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="q0""#), "the ballot form: {html}");
+    let served = page.get(app.url(&photo_url)).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(header(&served, "content-type"), "image/png");
+    assert_eq!(
+        served.bytes().await.unwrap().as_ref(),
+        crate::support::PNG_1X1
     );
 
     // Signed in, the ballot form posts to the widget with the widget's token.

@@ -409,6 +409,7 @@ pub struct ChoiceView {
 }
 
 /// A photo of an option as an `<img>`: where it is served and its text alternative.
+#[derive(Clone)]
 pub struct PhotoImg {
     pub id: i64,
     pub url: String,
@@ -453,6 +454,19 @@ fn photo_imgs(poll: &PollRecord, photos: &[otklik_store::OptionPhoto]) -> Vec<Ve
                 .collect()
         })
         .collect()
+}
+
+/// The photos of each option of a vote, by option, as every ballot shows them (the
+/// portal's and the widget's); empty for a survey.
+pub(crate) async fn option_photo_imgs(
+    state: &AppState,
+    poll: &PollRecord,
+) -> Result<Vec<Vec<PhotoImg>>, AppError> {
+    let photos = match poll.kind() {
+        PollKind::Vote => state.store.option_photos(poll.id).await?,
+        PollKind::Survey => return Ok(Vec::new()),
+    };
+    Ok(photo_imgs(poll, &photos))
 }
 
 /// Puts each option's photos beside it in the ballot's first question (a vote's one).
@@ -824,10 +838,7 @@ async fn poll_page(
     let summary_view = summary_of(state, poll, now).await?;
     let standing = standing_view(&standing, &summary_view, user.is_none());
     let mut questions = question_views(poll, failure.answers, failure.error);
-    let photos = match poll.kind() {
-        PollKind::Vote => state.store.option_photos(poll.id).await?,
-        PollKind::Survey => Vec::new(),
-    };
+    let photos = option_photo_imgs(state, poll).await?;
     let photo_options =
         if user.is_some_and(|u| usecase::manages(u, poll)) && usecase::photos_editable(poll, now) {
             let options = poll
@@ -835,8 +846,9 @@ async fn poll_page(
                 .questions()
                 .first()
                 .map_or(&[][..], |q| q.kind.options());
-            photo_imgs(poll, &photos)
-                .into_iter()
+            photos
+                .iter()
+                .cloned()
                 .zip(options)
                 .enumerate()
                 .map(|(index, (photos, o))| PhotoOptionView {
@@ -849,7 +861,7 @@ async fn poll_page(
         } else {
             Vec::new()
         };
-    attach_photos(&mut questions, photo_imgs(poll, &photos));
+    attach_photos(&mut questions, photos);
     let mut summary = ballot_summary(&questions, failure.error, messages::error);
     if let Some((_, message)) = failure.receipt {
         summary.push(SummaryItem {

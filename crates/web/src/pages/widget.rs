@@ -1040,7 +1040,10 @@ async fn poll_page(
     let standing = poll_usecases::standing(state, user, poll, now).await?;
     let summary_view = poll_pages::summary_of(state, poll, now).await?;
     let standing = poll_pages::standing_view(&standing, &summary_view, user.is_none());
-    let questions = poll_pages::question_views(poll, answers, error);
+    let mut questions = poll_pages::question_views(poll, answers, error);
+    // The portal's ballot markup shows each project's photos once they are attached.
+    let photos = poll_pages::option_photo_imgs(state, poll).await?;
+    poll_pages::attach_photos(&mut questions, photos);
     let summary = poll_pages::ballot_summary(&questions, error, widget_message);
     let title = if summary.is_empty() {
         poll.title.clone()
