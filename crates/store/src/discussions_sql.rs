@@ -44,6 +44,14 @@ pub struct CommentRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// One page of a discussion's comments in one status, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CommentPage {
+    pub comments: Vec<CommentRecord>,
+    /// More comments in this status follow the page's last one.
+    pub more: bool,
+}
+
 /// Which discussions to list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DiscussionFilter {
@@ -115,6 +123,21 @@ pub(crate) fn comment_of(
             .transpose()?,
         created_at: crate::common::from_ts(at)?,
     })
+}
+
+/// The first `limit` rows as a page; a row beyond them means more follow.
+pub(crate) fn comment_page(
+    rows: Vec<(i64, String, String, Option<String>, i64)>,
+    limit: u32,
+) -> crate::StoreResult<CommentPage> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    let comments = rows
+        .into_iter()
+        .take(limit)
+        .map(comment_of)
+        .collect::<crate::StoreResult<Vec<_>>>()?;
+    Ok(CommentPage { comments, more })
 }
 
 /// The counter column a stance adds to.
@@ -254,20 +277,21 @@ macro_rules! impl_discussions {
                 &self,
                 id: ::otklik_domain::DiscussionId,
                 status: ::otklik_domain::discussion::CommentStatus,
+                after: Option<::otklik_domain::CommentId>,
                 limit: u32,
-            ) -> $crate::StoreResult<Vec<$crate::CommentRecord>> {
-                ::sqlx::query_as::<$db, (i64, String, String, Option<String>, i64)>(
+            ) -> $crate::StoreResult<$crate::CommentPage> {
+                // One row beyond the page says whether another page follows.
+                let rows = ::sqlx::query_as::<$db, (i64, String, String, Option<String>, i64)>(
                     "SELECT id, body, status, reason, created_at FROM discussion_comments \
-                     WHERE discussion_id = $1 AND status = $2 ORDER BY id LIMIT $3",
+                     WHERE discussion_id = $1 AND status = $2 AND id > $3 ORDER BY id LIMIT $4",
                 )
                 .bind(id.0)
                 .bind(status.as_str())
-                .bind(i64::from(limit))
+                .bind(after.map_or(0, |c| c.0))
+                .bind(i64::from(limit) + 1)
                 .fetch_all(self.$read())
-                .await?
-                .into_iter()
-                .map($crate::discussions_sql::comment_of)
-                .collect()
+                .await?;
+                $crate::discussions_sql::comment_page(rows, limit)
             }
 
             async fn own_comments(

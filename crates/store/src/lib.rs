@@ -39,7 +39,9 @@ pub use analytics_sql::{
     AnalyticsAnswers, AnalyticsFilter, AnalyticsPosition, CellQuery, CellSum, FollowOutcome,
     SocialSum,
 };
-pub use discussions_sql::{CommentRecord, DiscussionFilter, DiscussionRecord, NewDiscussion};
+pub use discussions_sql::{
+    CommentPage, CommentRecord, DiscussionFilter, DiscussionRecord, NewDiscussion,
+};
 pub use documents::*;
 pub use exports_sql::{ExportJob, EXPORT_LEASE_LOST};
 pub use ledger::{
@@ -995,13 +997,16 @@ pub trait Discussions {
         body: &str,
         now: time::OffsetDateTime,
     ) -> StoreResult<otklik_domain::CommentId>;
-    /// Comments in one status, oldest first.
+    /// A page of the comments in one status, oldest first: at most `limit` of those whose
+    /// id is above `after` (`None`: from the first), and whether more follow (keyset
+    /// paging: a comment moderated meanwhile neither repeats nor shifts the pages).
     async fn comments(
         &self,
         id: otklik_domain::DiscussionId,
         status: otklik_domain::discussion::CommentStatus,
+        after: Option<otklik_domain::CommentId>,
         limit: u32,
-    ) -> StoreResult<Vec<CommentRecord>>;
+    ) -> StoreResult<CommentPage>;
     /// A person's own comments in any status.
     async fn own_comments(
         &self,

@@ -5,15 +5,77 @@
 use otklik_domain::access::{self, Capability};
 use otklik_domain::discussion::{self, CommentStatus, Moderation, RejectionReason, Stance};
 use otklik_domain::{CommentId, DiscussionId, ValidationErrors};
-use otklik_store::{CommentRecord, DiscussionFilter, DiscussionRecord, NewDiscussion, UserRecord};
+use otklik_store::{CommentPage, DiscussionFilter, DiscussionRecord, NewDiscussion, UserRecord};
 use time::OffsetDateTime;
 
 use crate::error::AppError;
 use crate::polls::{organiser_of, PollInput};
 use crate::AppState;
 
-/// The most comments one page lists.
-pub const COMMENTS_PAGE: u32 = 500;
+/// Comments per page unless a reader asks for another number.
+pub const COMMENTS_PAGE: u32 = 50;
+
+/// The most comments one page lists: a larger `limit` reads as this one.
+pub const MAX_COMMENTS_PAGE: u32 = 200;
+
+/// Where a page of comments starts and how many it lists (keyset paging by comment id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommentsCursor {
+    /// The last comment already read; `None`: from the first.
+    pub after: Option<CommentId>,
+    pub limit: u32,
+}
+
+impl Default for CommentsCursor {
+    fn default() -> Self {
+        Self {
+            after: None,
+            limit: COMMENTS_PAGE,
+        }
+    }
+}
+
+impl CommentsCursor {
+    /// Reads `after` and `limit` as a query string carries them. `after` is a comment id
+    /// (0 or more); `limit` a whole number from 1, cut down to `MAX_COMMENTS_PAGE`.
+    /// Anything else is a 422 naming the parameter (`not_a_number`, `out_of_range`).
+    pub fn parse(after: Option<&str>, limit: Option<&str>) -> Result<Self, AppError> {
+        let mut errors = ValidationErrors::default();
+        let after = match after.map(str::trim) {
+            None => Some(None),
+            Some(raw) => errors.check("after", comment_id(raw).map(Some)),
+        };
+        let limit = match limit.map(str::trim) {
+            None => Some(COMMENTS_PAGE),
+            Some(raw) => errors.check("limit", page_size(raw)),
+        };
+        match (after, limit, errors.is_empty()) {
+            (Some(after), Some(limit), true) => Ok(Self { after, limit }),
+            _ => Err(AppError::validation(errors)),
+        }
+    }
+}
+
+fn comment_id(raw: &str) -> Result<CommentId, &'static str> {
+    let id = raw.parse::<i64>().map_err(|_| "not_a_number")?;
+    if id < 0 {
+        return Err("out_of_range");
+    }
+    Ok(CommentId(id))
+}
+
+/// Any run of digits from 1 up, however long: a larger page than allowed is clamped,
+/// not refused.
+fn page_size(raw: &str) -> Result<u32, &'static str> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("not_a_number");
+    }
+    let size = raw.parse::<u64>().unwrap_or(u64::MAX);
+    if size == 0 {
+        return Err("out_of_range");
+    }
+    Ok(u32::try_from(size.min(u64::from(MAX_COMMENTS_PAGE))).unwrap_or(MAX_COMMENTS_PAGE))
+}
 
 /// What an organiser typed or sent for a new discussion.
 #[derive(Debug, Clone, Default)]
@@ -200,17 +262,88 @@ pub async fn moderate(
         .await?)
 }
 
-/// The comments this person may see: published ones for everyone; moderators also see
-/// pending ones (no author names: moderation needs none).
+/// A page of the comments this person may see: published ones for everyone; moderators
+/// also see the other statuses (no author names: moderation needs none).
 pub async fn comments(
     state: &AppState,
     user: Option<&UserRecord>,
     d: &DiscussionRecord,
     status: CommentStatus,
-) -> Result<Vec<CommentRecord>, AppError> {
+    cursor: CommentsCursor,
+) -> Result<CommentPage, AppError> {
     let may = status == CommentStatus::Published || user.is_some_and(|u| moderates(u, d));
     if !may {
         return Err(AppError::forbidden());
     }
-    Ok(state.store.comments(d.id, status, COMMENTS_PAGE).await?)
+    Ok(state
+        .store
+        .comments(d.id, status, cursor.after, cursor.limit)
+        .await?)
+}
+
+/// The `after` of the page that follows this one, if any follows.
+pub fn next_after(page: &CommentPage) -> Option<CommentId> {
+    if !page.more {
+        return None;
+    }
+    page.comments.last().map(|c| c.id)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn codes(e: &AppError) -> Vec<(String, String)> {
+        e.fields
+            .iter()
+            .map(|f| (f.field.clone(), f.code.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_cursor_reads_after_and_a_clamped_limit() {
+        assert_eq!(
+            CommentsCursor::parse(None, None).unwrap(),
+            CommentsCursor::default()
+        );
+        let read = CommentsCursor::parse(Some(" 42 "), Some("3")).unwrap();
+        assert_eq!((read.after, read.limit), (Some(CommentId(42)), 3));
+        for big in ["201", "100000", "99999999999999999999999999"] {
+            let read = CommentsCursor::parse(None, Some(big)).unwrap();
+            assert_eq!(read.limit, MAX_COMMENTS_PAGE, "{big}");
+        }
+        assert_eq!(
+            CommentsCursor::parse(Some("0"), None).unwrap().after,
+            Some(CommentId(0))
+        );
+    }
+
+    #[test]
+    fn a_bad_cursor_names_the_parameter() {
+        let e = CommentsCursor::parse(Some("abc"), Some("0")).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            codes(&e),
+            [
+                ("after".to_owned(), "not_a_number".to_owned()),
+                ("limit".to_owned(), "out_of_range".to_owned())
+            ]
+        );
+        for (after, limit, field, code) in [
+            ("-1", "5", "after", "out_of_range"),
+            ("1.5", "5", "after", "not_a_number"),
+            ("99999999999999999999", "5", "after", "not_a_number"),
+            ("1", "-5", "limit", "not_a_number"),
+            ("1", "+5", "limit", "not_a_number"),
+            ("1", "", "limit", "not_a_number"),
+        ] {
+            let e = CommentsCursor::parse(Some(after), Some(limit)).unwrap_err();
+            assert_eq!(
+                codes(&e),
+                [(field.to_owned(), code.to_owned())],
+                "{after} {limit}"
+            );
+        }
+    }
 }

@@ -121,6 +121,7 @@ conformance!(
         polls_batches_receipts_close_and_recount,
         polls_option_photos_add_list_remove_and_limits,
         discussions_comments_moderation_and_support,
+        discussions_comments_are_paged_by_id,
         analytics_follower_agrees_with_a_rebuild,
         quality_feed_reads_ratings_by_cursor_and_leases_the_push,
         quality_feed_carries_posts_that_judge_a_service,

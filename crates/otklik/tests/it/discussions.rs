@@ -194,6 +194,243 @@ async fn scenario(backend: Backend) {
     w.app.stop().await;
 }
 
+/// The bodies of a page of comments, and its cursor to the next.
+fn bodies(view: &serde_json::Value) -> Vec<String> {
+    view["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `<…>` of a `Link: <…>; rel="next"` header.
+fn next_link(r: &reqwest::Response) -> Option<String> {
+    let link = r.headers().get("link")?.to_str().unwrap();
+    assert!(link.ends_with(r#">; rel="next""#), "{link}");
+    Some(link.trim_start_matches('<').split('>').next()?.to_owned())
+}
+
+async fn published_comments(app: &crate::support::TestApp, n: usize) -> (i64, Vec<String>) {
+    let city = app.api(&app.token(&app.official_of(CITY).email.clone()).await);
+    let citizen = app.api(&app.token(crate::support::CITIZEN).await);
+    let tver = id_named(&city, "/api/v1/regions", "Тверская область").await;
+    let (status, d) = city
+        .post(
+            "/api/v1/discussions",
+            json!({"title": "Благоустройство двора на Садовой",
+                   "proposal": "Предлагается обновить детскую площадку и освещение двора.",
+                   "opens_at": moscow(-1), "closes_at": moscow(60 * 24 * 7), "region_id": tver}),
+        )
+        .await;
+    assert_eq!(status, 201, "{d}");
+    let id = d["id"].as_i64().unwrap();
+    let mut published = Vec::new();
+    for i in 1..=n {
+        let body = format!("Комментарий номер {i}");
+        let (status, c) = citizen
+            .post(
+                &format!("/api/v1/discussions/{id}/comments"),
+                json!({ "body": &body }),
+            )
+            .await;
+        assert_eq!(status, 201, "{c}");
+        // Every third waits for moderation: never listed, never counted as more.
+        if i % 3 == 0 {
+            continue;
+        }
+        let (status, done) = city
+            .post(
+                &format!("/api/v1/discussions/{id}/comments/{}/moderation", c["id"]),
+                json!({"action": "publish"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{done}");
+        published.push(body);
+    }
+    (id, published)
+}
+
+/// Published comments through the API, a page at a time by `after` and `limit`, and
+/// the moderators' queue by its `Link` header; bad cursors are 422 with the parameter.
+async fn comments_are_paged_through_the_api(backend: Backend) {
+    let w = World::start(backend).await;
+    let app = &w.app;
+    // Ten comments, seven of them published.
+    let (id, published) = published_comments(app, 10).await;
+    assert_eq!(published.len(), 7);
+    let public = app.api("");
+    let mut read = Vec::new();
+    let mut sizes = Vec::new();
+    let mut path = format!("/api/v1/discussions/{id}?limit=3");
+    loop {
+        let view = ok(public.get(&path).await);
+        sizes.push(bodies(&view).len());
+        read.extend(bodies(&view));
+        match view["comments_next"].as_i64() {
+            Some(next) => path = format!("/api/v1/discussions/{id}?limit=3&after={next}"),
+            None => break,
+        }
+        assert!(sizes.len() < 10, "{sizes:?}");
+    }
+    assert_eq!(sizes, [3, 3, 1]);
+    assert_eq!(read, published);
+    // The default page holds them all; a page larger than allowed is cut down, not refused.
+    let all = ok(public.get(&format!("/api/v1/discussions/{id}")).await);
+    assert_eq!(
+        (bodies(&all), all["comments_next"].is_null()),
+        (published.clone(), true)
+    );
+    let huge = ok(public
+        .get(&format!(
+            "/api/v1/discussions/{id}?limit=100000000000000000000"
+        ))
+        .await);
+    assert_eq!(bodies(&huge), published);
+    for (query, field, code) in [
+        ("limit=0", "limit", "out_of_range"),
+        ("limit=abc", "limit", "not_a_number"),
+        ("limit=-3", "limit", "not_a_number"),
+        ("after=-1", "after", "out_of_range"),
+        ("after=x1", "after", "not_a_number"),
+        ("after=99999999999999999999", "after", "not_a_number"),
+    ] {
+        let (status, problem) = public
+            .get(&format!("/api/v1/discussions/{id}?{query}"))
+            .await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(
+            (
+                problem["errors"][0]["field"].as_str(),
+                problem["errors"][0]["code"].as_str()
+            ),
+            (Some(field), Some(code)),
+            "{query}: {problem}"
+        );
+    }
+
+    // The moderators' queue: the next page in the `Link` header while more follow.
+    let city_email = app.official_of(CITY).email.clone();
+    let token = app.token(&city_email).await;
+    let mut next = Some(format!(
+        "/api/v1/discussions/{id}/comments?status=published&limit=4"
+    ));
+    let mut queue = Vec::new();
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        let r = app
+            .browser()
+            .get(app.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        next = next_link(&r);
+        let page: serde_json::Value = r.json().await.unwrap();
+        queue.extend(
+            page.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["body"].as_str().unwrap().to_owned()),
+        );
+        pages += 1;
+        assert!(pages < 10);
+    }
+    assert_eq!((pages, queue), (2, published));
+    let city = app.api(&token);
+    let (status, problem) = city
+        .get(&format!("/api/v1/discussions/{id}/comments?after=soon"))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["code"].as_str()),
+        (422, Some("not_a_number"))
+    );
+    let pending = ok(city
+        .get(&format!("/api/v1/discussions/{id}/comments?limit=2"))
+        .await);
+    assert_eq!(pending.as_array().unwrap().len(), 2);
+    w.app.stop().await;
+}
+
+/// The discussion page lists the published comments 50 at a time, with a real link to
+/// the next ones (`rel="next"`) and back to the first; a bad cursor is not a server error.
+async fn comments_are_paged_on_the_page(backend: Backend) {
+    let w = World::start(backend).await;
+    let app = &w.app;
+    // 78 comments, 52 of them published: a page of 50 and one of 2.
+    let (id, published) = published_comments(app, 78).await;
+    assert_eq!(published.len(), 52);
+    let browser = app.browser();
+    let page = |path: String| {
+        let browser = browser.clone();
+        async move {
+            let r = browser.get(app.url(&path)).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let shown = |html: &str| -> Vec<String> {
+        published
+            .iter()
+            .filter(|b| html.contains(&format!("<p>{b}</p>")))
+            .cloned()
+            .collect()
+    };
+    let (status, html) = page(format!("/discussions/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown(&html), published[..50].to_vec());
+    assert!(
+        !html.contains("<p>Комментарий номер 3</p>"),
+        "a pending comment is not public: {html}"
+    );
+    assert!(
+        html.contains(r#"<nav class="pager" aria-label="Страницы комментариев">"#),
+        "{html}"
+    );
+    assert!(html.contains("rel=\"next\""), "{html}");
+    let link = html
+        .split(&format!("<a href=\"/discussions/{id}?after="))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/discussions/{id}?after={link}" rel="next">Следующие комментарии<span aria-hidden="true"> →</span></a>"#
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("К первым комментариям"));
+    let (status, html) = page(format!("/discussions/{id}?after={link}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown(&html), published[50..].to_vec());
+    assert!(!html.contains("rel=\"next\""), "{html}");
+    assert!(
+        html.contains(&format!(r#"<a href="/discussions/{id}#comments"><span aria-hidden="true">← </span>К первым комментариям</a>"#)),
+        "{html}"
+    );
+    for bad in ["abc", "-1", ""] {
+        let (status, html) = page(format!("/discussions/{id}?after={bad}")).await;
+        assert_eq!(status, 422, "{bad}: {html}");
+    }
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn comments_are_paged_through_the_api_on_sqlite() {
+    comments_are_paged_through_the_api(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn comments_are_paged_through_the_api_on_postgres() {
+    comments_are_paged_through_the_api(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn comments_are_paged_on_the_page_on_sqlite() {
+    comments_are_paged_on_the_page(Backend::Sqlite).await;
+}
+
 #[tokio::test]
 async fn discussions_on_sqlite() {
     scenario(Backend::Sqlite).await;

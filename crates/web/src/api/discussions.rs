@@ -2,13 +2,13 @@
 //! Reading a discussion and its published comments needs no account.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use otklik_domain::discussion::CommentStatus;
 use otklik_domain::{CommentId, DiscussionId};
-use otklik_store::{CommentRecord, DiscussionRecord};
+use otklik_store::{CommentPage, CommentRecord, DiscussionRecord};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -16,7 +16,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::polls::phase_name;
 use super::{rfc3339, ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::auth::ApiUser;
-use crate::discussions::{self as usecase, DiscussionInput};
+use crate::discussions::{self as usecase, CommentsCursor, DiscussionInput};
 use crate::error::AppError;
 use crate::AppState;
 
@@ -64,8 +64,11 @@ pub struct DiscussionView {
     pub support_for: u64,
     pub support_against: u64,
     pub comments_published: u64,
-    /// Published comments (only in a single discussion's view), oldest first.
+    /// One page of the published comments (only in a single discussion's view), oldest
+    /// first.
     pub comments: Option<Vec<CommentView>>,
+    /// The `after` that reads the next page of `comments`; `null` when none follows.
+    pub comments_next: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,7 +95,7 @@ fn comment_view(c: &CommentRecord) -> CommentView {
 fn view(
     d: &DiscussionRecord,
     now: OffsetDateTime,
-    comments: Option<Vec<CommentView>>,
+    comments: Option<&CommentPage>,
 ) -> DiscussionView {
     DiscussionView {
         id: d.id.0,
@@ -106,7 +109,8 @@ fn view(
         support_for: d.support_for,
         support_against: d.support_against,
         comments_published: d.comments_published,
-        comments,
+        comments: comments.map(|page| page.comments.iter().map(comment_view).collect()),
+        comments_next: comments.and_then(usecase::next_after).map(|c| c.0),
     }
 }
 
@@ -162,23 +166,38 @@ async fn create_discussion(
     };
     let id = usecase::create(&state, &user.0, &input, now).await?;
     let d = state.store.discussion(id).await?;
-    Ok((StatusCode::CREATED, Json(view(&d, now, Some(Vec::new())))).into_response())
+    let comments = CommentPage::default();
+    Ok((StatusCode::CREATED, Json(view(&d, now, Some(&comments)))).into_response())
 }
 
-/// A discussion with its published comments (no account needed).
-#[utoipa::path(get, path = "/api/v1/discussions/{id}", tag = "discussions", params(("id" = i64, Path)),
-    responses((status = 200, body = DiscussionView), (status = 404, body = Problem)))]
+/// Where a page of comments starts and how long it is.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommentsQuery {
+    /// The id of the last comment already read (the previous page's next cursor);
+    /// without it, from the first comment.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9223372036854775807i64)]
+    pub after: Option<String>,
+    /// Comments per page, from 1 (default 50); more than 200 reads as 200.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub limit: Option<String>,
+}
+
+/// A discussion with a page of its published comments, oldest first (no account
+/// needed); `comments_next` is the `after` of the next page.
+#[utoipa::path(get, path = "/api/v1/discussions/{id}", tag = "discussions",
+    params(("id" = i64, Path), CommentsQuery),
+    responses((status = 200, body = DiscussionView), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
 async fn get_discussion(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CommentsQuery>,
 ) -> ApiResult<Json<DiscussionView>> {
     let d = state.store.discussion(discussion_id(&id)?).await?;
-    let comments = usecase::comments(&state, None, &d, CommentStatus::Published).await?;
-    Ok(Json(view(
-        &d,
-        OffsetDateTime::now_utc(),
-        Some(comments.iter().map(comment_view).collect()),
-    )))
+    let cursor = CommentsCursor::parse(query.after.as_deref(), query.limit.as_deref())?;
+    let page = usecase::comments(&state, None, &d, CommentStatus::Published, cursor).await?;
+    Ok(Json(view(&d, OffsetDateTime::now_utc(), Some(&page))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -187,31 +206,53 @@ pub struct QueueQuery {
     /// `pending` (the default), `published` or `rejected`.
     #[param(min_length = 1)]
     pub status: Option<String>,
+    /// The id of the last comment already read (from the previous page's `Link`
+    /// header); without it, from the first comment.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9223372036854775807i64)]
+    pub after: Option<String>,
+    /// Comments per page, from 1 (default 50); more than 200 reads as 200.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub limit: Option<String>,
 }
 
-/// The comments in one status, for the discussion's moderators (its organisation's
-/// people, the operator).
+/// A page of the comments in one status, oldest first, for the discussion's moderators
+/// (its organisation's people, the operator). When more follow, the `Link` header names
+/// the next page (`rel="next"`).
 #[utoipa::path(get, path = "/api/v1/discussions/{id}/comments", tag = "discussions", security(("bearer" = [])),
     params(("id" = i64, Path), QueueQuery),
-    responses((status = 200, body = Vec<CommentView>), (status = 400, body = Problem), (status = 401, body = Problem),
+    responses((status = 200, body = Vec<CommentView>,
+            headers(("Link" = String, description = "`<…?status=…&after=…&limit=…>; rel=\"next\"` while more comments follow"))),
+        (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn moderation_queue(
     State(state): State<AppState>,
     user: ApiUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<QueueQuery>,
-) -> ApiResult<Json<Vec<CommentView>>> {
+) -> ApiResult<Response> {
     let d = state.store.discussion(discussion_id(&id)?).await?;
     let status = match query.status.as_deref() {
         None => CommentStatus::Pending,
         Some(raw) => CommentStatus::parse(raw)
             .ok_or_else(|| AppError::field("status", "unknown_comment_status"))?,
     };
+    let cursor = CommentsCursor::parse(query.after.as_deref(), query.limit.as_deref())?;
     if user.1.is_some() || !usecase::moderates(&user.0, &d) {
         return Err(AppError::forbidden().into());
     }
-    let comments = usecase::comments(&state, Some(&user.0), &d, status).await?;
-    Ok(Json(comments.iter().map(comment_view).collect()))
+    let page = usecase::comments(&state, Some(&user.0), &d, status, cursor).await?;
+    let body = Json(page.comments.iter().map(comment_view).collect::<Vec<_>>());
+    let Some(next) = usecase::next_after(&page) else {
+        return Ok(body.into_response());
+    };
+    let link = format!(
+        "</api/v1/discussions/{}/comments?status={}&after={}&limit={}>; rel=\"next\"",
+        d.id.0,
+        status.as_str(),
+        next.0,
+        cursor.limit
+    );
+    Ok(([(header::LINK, link)], body).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

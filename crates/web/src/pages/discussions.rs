@@ -6,8 +6,8 @@
 //! and a refused change shows the page again with the error where it happened.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -25,7 +25,7 @@ use super::polls::{local_input, moscow, plural, when, When};
 use super::views::Chrome;
 use super::{render, render_status, PageError, PageResult};
 use crate::auth::Ctx;
-use crate::discussions::{self as usecase, DiscussionInput};
+use crate::discussions::{self as usecase, CommentsCursor, DiscussionInput};
 use crate::error::AppError;
 use crate::messages;
 use crate::polls::organiser_of;
@@ -403,11 +403,36 @@ struct DiscussionPage {
     /// The citizen's own comments, in every status.
     own: Vec<CommentView>,
     published: Vec<CommentView>,
+    /// The published comments' pages: back to the first, on to the next.
+    pager: CommentsPager,
     moderates: bool,
     pending: Vec<PendingView>,
+    /// More comments wait for moderation than the queue shows.
+    pending_more: bool,
     reasons: Vec<ReasonOption>,
     /// A moderation error for a comment no longer in the queue.
     moderation_error: Option<&'static str>,
+}
+
+/// Links through the published comments, which the page lists a page at a time.
+pub struct CommentsPager {
+    /// Set on any page but the first.
+    pub first: Option<String>,
+    pub next: Option<String>,
+}
+
+impl CommentsPager {
+    fn new(id: DiscussionId, cursor: CommentsCursor, next: Option<CommentId>) -> Self {
+        let base = format!("/discussions/{id}");
+        Self {
+            first: cursor.after.map(|_| format!("{base}#comments")),
+            next: next.map(|after| format!("{base}?after={}#comments", after.0)),
+        }
+    }
+
+    fn is_shown(&self) -> bool {
+        self.first.is_some() || self.next.is_some()
+    }
 }
 
 /// A refused attempt, shown on the discussion page where it happened.
@@ -478,6 +503,7 @@ async fn discussion_page(
     state: &AppState,
     ctx: &Ctx,
     d: &DiscussionRecord,
+    cursor: CommentsCursor,
     attempt: Attempt<'_>,
 ) -> Result<DiscussionPage, AppError> {
     let now = OffsetDateTime::now_utc();
@@ -515,13 +541,16 @@ async fn discussion_page(
         Some(u) => state.store.own_comments(d.id, u.id).await?,
         None => Vec::new(),
     };
-    let published = usecase::comments(state, user, d, CommentStatus::Published).await?;
+    let published = usecase::comments(state, user, d, CommentStatus::Published, cursor).await?;
+    let pager = CommentsPager::new(d.id, cursor, usecase::next_after(&published));
     let moderates = user.is_some_and(|u| usecase::moderates(u, d));
+    // The queue shrinks as moderators decide, so its first page is all it needs.
     let pending = match user {
         Some(u) if moderates => {
-            usecase::comments(state, Some(u), d, CommentStatus::Pending).await?
+            let first = CommentsCursor::default();
+            usecase::comments(state, Some(u), d, CommentStatus::Pending, first).await?
         }
-        _ => Vec::new(),
+        _ => otklik_store::CommentPage::default(),
     };
 
     let mut summary = Vec::new();
@@ -529,6 +558,7 @@ async fn discussion_page(
     let (mut body_value, mut body_error) = (String::new(), None);
     let mut moderation_error = None;
     let mut pending_views: Vec<PendingView> = pending
+        .comments
         .iter()
         .map(|c| PendingView {
             comment: comment_view(c, offset),
@@ -599,9 +629,15 @@ async fn discussion_page(
         body_value,
         body_error,
         own: own.iter().map(|c| comment_view(c, offset)).collect(),
-        published: published.iter().map(|c| comment_view(c, offset)).collect(),
+        published: published
+            .comments
+            .iter()
+            .map(|c| comment_view(c, offset))
+            .collect(),
+        pager,
         moderates,
         pending: pending_views,
+        pending_more: pending.more,
         reasons: RejectionReason::ALL
             .into_iter()
             .map(|r| ReasonOption {
@@ -613,11 +649,24 @@ async fn discussion_page(
     })
 }
 
-async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+/// `?after=ID`: the published comments after that one (the pager's links).
+#[derive(Deserialize, Default)]
+struct ShowQuery {
+    after: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    query: Result<Query<ShowQuery>, QueryRejection>,
+) -> PageResult {
     let id = discussion_id(&id)?;
+    let Query(query) = query.map_err(|_| AppError::bad_request("invalid_query"))?;
     let d = state.store.discussion(id).await?;
+    let cursor = CommentsCursor::parse(query.after.as_deref(), None)?;
     Ok(render(
-        &discussion_page(&state, &ctx, &d, Attempt::None).await?,
+        &discussion_page(&state, &ctx, &d, cursor, Attempt::None).await?,
     ))
 }
 
@@ -663,7 +712,8 @@ async fn support_post(
                 stance: &form.stance,
                 error: &e,
             };
-            let page = discussion_page(&state, &ctx, &d, attempt).await?;
+            let page =
+                discussion_page(&state, &ctx, &d, CommentsCursor::default(), attempt).await?;
             Ok(render_status(e.status, &page))
         }
         Err(e) => Err(e.into()),
@@ -705,7 +755,8 @@ async fn comment_post(
                 body: &form.body,
                 error: &e,
             };
-            let page = discussion_page(&state, &ctx, &d, attempt).await?;
+            let page =
+                discussion_page(&state, &ctx, &d, CommentsCursor::default(), attempt).await?;
             Ok(render_status(e.status, &page))
         }
         Err(e) => Err(e.into()),
@@ -763,7 +814,8 @@ async fn moderation_post(
                 reason: &form.reason,
                 error: &e,
             };
-            let page = discussion_page(&state, &ctx, &d, attempt).await?;
+            let page =
+                discussion_page(&state, &ctx, &d, CommentsCursor::default(), attempt).await?;
             Ok(render_status(e.status, &page))
         }
         Err(e) => Err(e.into()),

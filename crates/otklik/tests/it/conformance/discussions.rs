@@ -7,6 +7,150 @@ use otklik_domain::discussion::{CommentStatus, Moderation, RejectionReason, Stan
 use otklik_domain::poll::Schedule;
 use otklik_domain::{CommentId, DiscussionId};
 
+/// Seven published comments, paged three by three, give 3 + 3 + 1 in order and nothing
+/// twice; comments in other statuses, between and after them, are neither listed nor
+/// counted as more, and another discussion's never show.
+pub(super) async fn discussions_comments_are_paged_by_id(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let w = World::new(s).await;
+    let opens = T0 + Duration::hours(1);
+    let during = opens + Duration::minutes(1);
+    let open = |title: &str| NewDiscussion {
+        org: Some(w.org),
+        title: title.to_owned(),
+        proposal: "Предлагается обсудить план благоустройства двора.".to_owned(),
+        region: Some(w.region),
+        schedule: Schedule::new(opens, T0 + Duration::days(10)).unwrap(),
+        by: w.official.user,
+    };
+    let id = s
+        .create_discussion(open("Двор на Садовой"), T0)
+        .await
+        .unwrap();
+    let other = s
+        .create_discussion(open("Двор на Лесной"), T0)
+        .await
+        .unwrap();
+    let by = w.official.user;
+    let spam = Moderation::Reject(RejectionReason::Spam);
+    let mut published = Vec::new();
+    let mut pending = Vec::new();
+    for i in 0..7 {
+        let c = s
+            .add_comment(id, w.citizen.user, &format!("Комментарий {i}"), during)
+            .await
+            .unwrap();
+        s.moderate_comment(id, c, by, &Moderation::Publish, during)
+            .await
+            .unwrap();
+        published.push(c);
+        // Between the published ones: one left pending, one rejected, one elsewhere.
+        if i % 3 == 1 {
+            let waiting = s
+                .add_comment(id, w.other_citizen.user, "Ждёт модерации", during)
+                .await
+                .unwrap();
+            pending.push(waiting);
+            let rejected = s
+                .add_comment(id, w.other_citizen.user, "Реклама", during)
+                .await
+                .unwrap();
+            s.moderate_comment(id, rejected, by, &spam, during)
+                .await
+                .unwrap();
+            s.add_comment(other, w.citizen.user, "В другом обсуждении", during)
+                .await
+                .unwrap();
+        }
+    }
+    // Comments in other statuses after the last published one: still no further page.
+    pending.push(
+        s.add_comment(id, w.other_citizen.user, "Последний, ждёт", during)
+            .await
+            .unwrap(),
+    );
+
+    let mut read = Vec::new();
+    let mut sizes = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .comments(id, CommentStatus::Published, after, 3)
+            .await
+            .unwrap();
+        assert!(page
+            .comments
+            .iter()
+            .all(|c| c.status == CommentStatus::Published));
+        sizes.push(page.comments.len());
+        read.extend(page.comments.iter().map(|c| c.id));
+        if !page.more {
+            break;
+        }
+        after = page.comments.last().map(|c| c.id);
+        assert!(sizes.len() < 10, "the pages never end: {sizes:?}");
+    }
+    assert_eq!(sizes, [3, 3, 1]);
+    assert_eq!(read, published, "in order, each once");
+
+    // Exactly a page's worth: no empty page promised after it.
+    let whole = s
+        .comments(id, CommentStatus::Published, None, 7)
+        .await
+        .unwrap();
+    assert_eq!((whole.comments.len(), whole.more), (7, false));
+    let past_the_end = s
+        .comments(id, CommentStatus::Published, published.last().copied(), 3)
+        .await
+        .unwrap();
+    assert_eq!(past_the_end, CommentPage::default());
+
+    // Each status pages on its own.
+    let waiting = s
+        .comments(id, CommentStatus::Pending, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            waiting.comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+            waiting.more
+        ),
+        (pending[..2].to_vec(), true)
+    );
+    let rest = s
+        .comments(id, CommentStatus::Pending, Some(pending[1]), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            rest.comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+            rest.more
+        ),
+        (pending[2..].to_vec(), false)
+    );
+
+    // Moderation between two pages moves nothing: a comment published meanwhile (the
+    // one waiting between the 5th and 6th) joins the later pages, one taken down (the
+    // 5th) leaves them, and the rest stay in order.
+    s.moderate_comment(id, pending[1], by, &Moderation::Publish, during)
+        .await
+        .unwrap();
+    s.moderate_comment(id, published[4], by, &spam, during)
+        .await
+        .unwrap();
+    let second = s
+        .comments(id, CommentStatus::Published, Some(published[2]), 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            second.comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+            second.more
+        ),
+        (vec![published[3], pending[1], published[5]], true)
+    );
+}
+
 pub(super) async fn discussions_comments_moderation_and_support(store: Arc<dyn Store>) {
     let s = store.as_ref();
     let w = World::new(s).await;
@@ -51,9 +195,10 @@ pub(super) async fn discussions_comments_moderation_and_support(store: Arc<dyn S
     let d = s.discussion(id).await.unwrap();
     assert_eq!((d.comments_pending, d.comments_published), (3, 0));
     assert!(s
-        .comments(id, CommentStatus::Published, 10)
+        .comments(id, CommentStatus::Published, None, 10)
         .await
         .unwrap()
+        .comments
         .is_empty());
 
     let publish = Moderation::Publish;
@@ -102,9 +247,11 @@ pub(super) async fn discussions_comments_moderation_and_support(store: Arc<dyn S
     .unwrap();
     let d = s.discussion(id).await.unwrap();
     assert_eq!((d.comments_pending, d.comments_published), (0, 1));
-    let published = s.comments(id, CommentStatus::Published, 10).await.unwrap();
+    let published = s.comments(id, CommentStatus::Published, None, 10);
+    let published = published.await.unwrap().comments;
     assert_eq!(published.iter().map(|c| c.id).collect::<Vec<_>>(), [first]);
-    let rejected = s.comments(id, CommentStatus::Rejected, 10).await.unwrap();
+    let rejected = s.comments(id, CommentStatus::Rejected, None, 10);
+    let rejected = rejected.await.unwrap().comments;
     assert_eq!(
         rejected
             .iter()
