@@ -697,6 +697,7 @@ async fn serve(args: ServeArgs) -> Result<(), otklik::AppError> {
             delivery: settings.delivery,
             signing: settings.signing,
             analytics: settings.analytics,
+            polls: settings.polls,
             exports: settings.exports,
             quality_feed: settings.quality_feed,
             limits: settings.limits,

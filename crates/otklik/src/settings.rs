@@ -23,6 +23,7 @@ pub struct Settings {
     pub notifications: otklik_notify::NotifyConfig,
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
+    pub polls: otklik_web::config::PollsConfig,
     pub exports: ExportsConfig,
     pub quality_feed: otklik_web::quality::QualityFeedConfig,
     pub social: crate::social::SocialConfig,
@@ -114,6 +115,9 @@ impl Settings {
         if self.analytics.min_group == 0 {
             return Err("[analytics] min_group must be at least 1".to_owned());
         }
+        if self.polls.live_snapshot_min_ballots == 0 {
+            return Err("[polls] live_snapshot_min_ballots must be at least 1".to_owned());
+        }
         self.exports.check()?;
         let rates = [
             ("login_per_ip", self.rate_limits.login_per_ip),
@@ -175,6 +179,10 @@ retry_max_seconds = 600
 [analytics]
 min_group = 10
 
+[polls]
+live_snapshot_seconds = 300
+live_snapshot_min_ballots = 20
+
 [exports]
 keep_hours = 48
 
@@ -211,6 +219,18 @@ verification_values = { "11" = "standard", "12" = "verified" }
         assert_eq!(s.rate_limits.login_per_ip.burst, 5);
         assert_eq!(s.delivery.retry_max_seconds, 600);
         assert_eq!(s.analytics.min_group, 10);
+        assert_eq!(
+            (
+                s.polls.live_snapshot_seconds,
+                s.polls.live_snapshot_min_ballots
+            ),
+            (300, 20)
+        );
+        assert!(Settings::parse("[polls]\nlive_snapshot_min_ballots = 0\n")
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .contains("[polls] live_snapshot_min_ballots"));
         assert_eq!(s.exports.keep_hours, 48);
         assert_eq!(Settings::default().exports.keep_hours, 168);
         assert_eq!(s.limits.max_in_flight, 64);

@@ -894,6 +894,19 @@ pub trait Polls {
     /// The running counts of a poll (every dimension).
     async fn poll_counts(&self, poll: otklik_domain::PollId) -> StoreResult<Vec<PollCount>>;
 
+    /// The counts as live results show them while the poll runs: a copy of the running
+    /// counts, taken at most once per `bucket` (an interval of time, by the caller's
+    /// clock), and only when at least `min_new` ballots came since the last copy (none
+    /// before the first `min_new`: then no counts at all). Between copies every reader
+    /// sees the same counts, on every node; comparing two copies shows the sum of at
+    /// least `min_new` ballots. Taking a copy briefly holds the poll's row.
+    async fn poll_counts_snapshot(
+        &self,
+        poll: otklik_domain::PollId,
+        bucket: i64,
+        min_new: u64,
+    ) -> StoreResult<Vec<PollCount>>;
+
     /// Ballots per local day (kept with the counts).
     async fn poll_turnout_by_day(
         &self,

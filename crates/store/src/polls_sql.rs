@@ -632,6 +632,37 @@ macro_rules! impl_polls {
                 .collect()
             }
 
+            async fn poll_counts_snapshot(
+                &self,
+                poll: ::otklik_domain::PollId,
+                bucket: i64,
+                min_new: u64,
+            ) -> $crate::StoreResult<Vec<$crate::polls::PollCount>> {
+                let taken = ::sqlx::query_scalar::<$db, i64>(
+                    "SELECT bucket FROM poll_snapshot_state WHERE poll_id = $1",
+                )
+                .bind(poll.0)
+                .fetch_optional(self.$read())
+                .await?;
+                // Once per bucket (per poll) a writer decides whether a new copy is due; a
+                // node whose clock is behind reads the newer copy as it is.
+                if taken.is_none_or(|taken| taken < bucket) {
+                    let mut tx = self.$write().begin_with($begin_write).await?;
+                    let result = Self::take_poll_snapshot(&mut tx, poll, bucket, min_new).await;
+                    $crate::common::finish(tx, result).await?;
+                }
+                ::sqlx::query_as::<$db, (String, String, i64, i64, i64)>(
+                    "SELECT dimension, value, question, slot, count FROM poll_count_snapshots \
+                     WHERE poll_id = $1 ORDER BY dimension, value, question, slot",
+                )
+                .bind(poll.0)
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map($crate::polls_sql::count_of)
+                .collect()
+            }
+
             async fn poll_turnout_by_day(
                 &self,
                 poll: ::otklik_domain::PollId,
@@ -942,6 +973,62 @@ macro_rules! impl_polls {
                     }
                 }
                 Ok(range)
+            }
+
+            /// Under the poll's row lock: the copy for `bucket` — the running counts when at
+            /// least `min_new` ballots came since the last copy, else the last copy kept.
+            async fn take_poll_snapshot(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                poll: ::otklik_domain::PollId,
+                bucket: i64,
+                min_new: u64,
+            ) -> $crate::StoreResult<()> {
+                let ballots = ::sqlx::query_scalar::<$db, i64>(concat!(
+                    "SELECT size FROM polls WHERE id = $1",
+                    $lock
+                ))
+                .bind(poll.0)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or($crate::StoreError::NotFound)?; // the running log: one leaf a ballot
+                let state = ::sqlx::query_as::<$db, (i64, i64)>(
+                    "SELECT bucket, ballots FROM poll_snapshot_state WHERE poll_id = $1",
+                )
+                .bind(poll.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if state.is_some_and(|(taken, _)| taken >= bucket) {
+                    return Ok(()); // another node took it meanwhile
+                }
+                let shown = state.map_or(0, |(_, shown)| shown);
+                let min_new = i64::try_from(min_new).unwrap_or(i64::MAX);
+                let copied = if ballots.saturating_sub(shown) >= min_new.max(1) {
+                    ::sqlx::query::<$db>("DELETE FROM poll_count_snapshots WHERE poll_id = $1")
+                        .bind(poll.0)
+                        .execute(&mut *conn)
+                        .await?;
+                    ::sqlx::query::<$db>(
+                        "INSERT INTO poll_count_snapshots (poll_id, dimension, value, question, slot, count) \
+                         SELECT poll_id, dimension, value, question, slot, count FROM poll_counts \
+                         WHERE poll_id = $1",
+                    )
+                    .bind(poll.0)
+                    .execute(&mut *conn)
+                    .await?;
+                    ballots
+                } else {
+                    shown
+                };
+                ::sqlx::query::<$db>(
+                    "INSERT INTO poll_snapshot_state (poll_id, bucket, ballots) VALUES ($1, $2, $3) \
+                     ON CONFLICT (poll_id) DO UPDATE SET bucket = excluded.bucket, ballots = excluded.ballots",
+                )
+                .bind(poll.0)
+                .bind(bucket)
+                .bind(copied)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
             }
 
             /// One poll's share of a batch, in the batch's transaction.

@@ -19,6 +19,7 @@ pub struct WebConfig {
     pub delivery: DeliveryConfig,
     pub signing: SigningConfig,
     pub analytics: AnalyticsConfig,
+    pub polls: PollsConfig,
     pub exports: ExportsConfig,
     pub quality_feed: crate::quality::QualityFeedConfig,
     pub limits: crate::limits::LimitsConfig,
@@ -37,6 +38,37 @@ pub struct AnalyticsConfig {
 impl Default for AnalyticsConfig {
     fn default() -> Self {
         Self { min_group: 5 }
+    }
+}
+
+/// How live results are shown while a poll runs (`docs/POLLS.md`, threat model).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollsConfig {
+    /// Live results change at most once per this many seconds (0: with every ballot,
+    /// which lets someone watching at low turnout see one person's choice).
+    pub live_snapshot_seconds: u32,
+    /// ...and only once at least this many ballots came since they last changed (at
+    /// least 1); before the first this many, no counts are shown.
+    pub live_snapshot_min_ballots: u32,
+}
+
+impl Default for PollsConfig {
+    fn default() -> Self {
+        Self {
+            live_snapshot_seconds: 600,
+            live_snapshot_min_ballots: 10,
+        }
+    }
+}
+
+impl PollsConfig {
+    /// Exact counts with every ballot: no copies.
+    pub fn exact() -> Self {
+        Self {
+            live_snapshot_seconds: 0,
+            live_snapshot_min_ballots: 1,
+        }
     }
 }
 

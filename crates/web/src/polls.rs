@@ -728,6 +728,16 @@ pub struct Results {
     pub breakdowns: Vec<Breakdown>,
     pub turnout_by_day: Vec<(String, u64)>,
     pub final_results: bool,
+    /// While the poll runs: how often and after how many new ballots the live counts
+    /// change (`None`: exact counts, the final ones or with copies turned off).
+    pub snapshot: Option<SnapshotRule>,
+}
+
+/// When live results change: at most once per `seconds`, after `min_ballots` new ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotRule {
+    pub seconds: u32,
+    pub min_ballots: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -771,14 +781,39 @@ pub async fn results(
             "results_embargoed",
         ));
     }
-    let counts = state.store.poll_counts(poll.id).await?;
-    let turnout_by_day = state.store.poll_turnout_by_day(poll.id).await?;
-    Ok(summarise(
-        poll,
-        &counts,
-        turnout_by_day,
-        phase == Phase::Closed,
-    ))
+    let rule = live_snapshot_rule(&state.config.polls).filter(|_| phase != Phase::Closed);
+    let counts = match rule {
+        // A copy, so that comparing two views never shows one person's choice.
+        Some(rule) => {
+            let bucket = now.unix_timestamp().div_euclid(i64::from(rule.seconds));
+            state
+                .store
+                .poll_counts_snapshot(poll.id, bucket, u64::from(rule.min_ballots))
+                .await?
+        }
+        None => state.store.poll_counts(poll.id).await?,
+    };
+    let mut results = summarise(poll, &counts, turnout_of(&counts), phase == Phase::Closed);
+    results.snapshot = rule;
+    Ok(results)
+}
+
+fn live_snapshot_rule(config: &crate::config::PollsConfig) -> Option<SnapshotRule> {
+    (config.live_snapshot_seconds > 0).then_some(SnapshotRule {
+        seconds: config.live_snapshot_seconds,
+        min_ballots: config.live_snapshot_min_ballots.max(1),
+    })
+}
+
+/// Ballots per local day, from the counts' `day` dimension.
+fn turnout_of(counts: &[PollCount]) -> Vec<(String, u64)> {
+    let mut days: Vec<(String, u64)> = counts
+        .iter()
+        .filter(|c| c.dimension == "day" && c.question == -1)
+        .map(|c| (c.value.clone(), c.count))
+        .collect();
+    days.sort();
+    days
 }
 
 fn summarise(
@@ -893,6 +928,7 @@ fn summarise(
         breakdowns,
         turnout_by_day,
         final_results,
+        snapshot: None,
     }
 }
 

@@ -427,3 +427,64 @@ async fn polls_on_sqlite() {
 async fn polls_on_postgres() {
     scenario(Backend::Postgres).await;
 }
+
+/// With copies on (the default outside tests), live results do not move with a ballot:
+/// within one interval every view shows the same counts, while the poll's own turnout is
+/// exact; the API and the page say when the counts change. (The store's conformance test
+/// covers new intervals and the ballots a new copy waits for.)
+#[tokio::test]
+async fn live_results_do_not_move_with_each_ballot() {
+    let app = crate::support::spawn_app_with(Backend::Sqlite, |c| {
+        // An interval of ~31 years: no boundary falls inside the test.
+        c.web.polls = otklik_web::config::PollsConfig {
+            live_snapshot_seconds: 1_000_000_000,
+            live_snapshot_min_ballots: 1,
+        };
+    })
+    .await;
+    let w = World::of(app).await;
+    let operator = w.app.api(&w.app.token(OPERATOR).await);
+    let survey = created(
+        operator
+            .post(
+                "/api/v1/polls",
+                json!({"kind": "survey", "title": "Опрос о парке", "questions_text": "? Как вам парк?\n* шкала 1..5",
+                       "opens_at": moscow(-1), "closes_at": moscow(60), "results": "live",
+                       "verification": "standard"}),
+            )
+            .await,
+    );
+    let id = survey["id"].as_i64().unwrap();
+    let results = format!("/api/v1/polls/{id}/results");
+    let before = ok(w.citizen.get(&results).await);
+    assert_eq!(before["ballots"], 0);
+    assert_eq!(before["updated_every_seconds"], 1_000_000_000);
+    assert_eq!(before["updated_after_ballots"], 1);
+
+    created(
+        w.citizen
+            .post(
+                &format!("/api/v1/polls/{id}/ballots"),
+                json!({"answers": [{"scale": 5}]}),
+            )
+            .await,
+    );
+    let poll = ok(operator.get(&format!("/api/v1/polls/{id}")).await);
+    assert_eq!(poll["ballots"], 1, "the turnout is exact");
+    let after = ok(w.citizen.get(&results).await);
+    assert_eq!(after, before, "the counts did not move with the ballot");
+    let page = w
+        .app
+        .browser()
+        .get(w.app.url(&format!("/polls/{id}/results")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Числа обновляются не чаще раза в") && page.contains("не менее 1 человек"),
+        "{page}"
+    );
+}

@@ -107,6 +107,9 @@ pub fn config_for(data_dir: &std::path::Path, url: Option<String>) -> ServeConfi
         demo_password: Some(DEMO_PASSWORD.to_owned()),
         web: otklik_web::WebConfig {
             rate_limits: otklik_web::config::RateLimits::unlimited(),
+            // Tests read live results right after each ballot; `polls::live_results_*`
+            // turns the copies on.
+            polls: otklik_web::config::PollsConfig::exact(),
             ..Default::default()
         },
         log: otklik::LogConfig {

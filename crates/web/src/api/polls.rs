@@ -489,6 +489,12 @@ pub struct ResultsView {
     pub ballots: u64,
     /// The poll has closed: these are the final results.
     pub final_results: bool,
+    /// While the poll runs, the counts are a copy that changes at most once per
+    /// `updated_every_seconds` and only after `updated_after_ballots` new ballots (so that
+    /// comparing two views never shows one person's choice); both `null` when the counts
+    /// are exact (final, or copies turned off).
+    pub updated_every_seconds: Option<u32>,
+    pub updated_after_ballots: Option<u32>,
     pub questions: Vec<QuestionResultView>,
     /// Ballots by region, age group and channel, one at a time; groups under 10 ballots
     /// are not shown (their sum is `hidden`).
@@ -541,6 +547,8 @@ async fn poll_results(
     Ok(Json(ResultsView {
         ballots: results.ballots,
         final_results: results.final_results,
+        updated_every_seconds: results.snapshot.map(|s| s.seconds),
+        updated_after_ballots: results.snapshot.map(|s| s.min_ballots),
         questions: results
             .questions
             .into_iter()

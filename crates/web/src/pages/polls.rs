@@ -1073,6 +1073,8 @@ pub struct BreakdownView {
 pub struct ResultsView {
     pub ballots: u64,
     pub final_results: bool,
+    /// While the poll runs, when the live counts change, in words.
+    pub snapshot_note: Option<String>,
     pub questions: Vec<QuestionResultView>,
     pub breakdowns: Vec<BreakdownView>,
     pub turnout: Vec<(String, u64)>,
@@ -1167,6 +1169,7 @@ async fn results_page(
     let view = ResultsView {
         ballots: results.ballots,
         final_results: results.final_results,
+        snapshot_note: results.snapshot.map(snapshot_note),
         questions: results
             .questions
             .into_iter()
@@ -1716,6 +1719,15 @@ async fn results_xlsx(
         export::XLSX,
         &format!("poll-{}-results.xlsx", poll.id.0),
     ))
+}
+
+/// When live results change, in words (the reason is the secrecy of each ballot).
+fn snapshot_note(rule: crate::polls::SnapshotRule) -> String {
+    let minutes = rule.seconds.div_ceil(60).max(1);
+    format!(
+        "Числа обновляются не чаще раза в {minutes} мин. и только после того, как проголосуют ещё не менее {} человек: так по их изменению нельзя узнать, как проголосовал кто-то один.",
+        rule.min_ballots
+    )
 }
 
 #[cfg(test)]

@@ -561,3 +561,58 @@ pub(super) async fn polls_option_photos_add_list_remove_and_limits(store: Arc<dy
     ));
     assert_eq!(s.option_photos(vote).await.unwrap().len(), 4);
 }
+
+/// Live results' copies: none before `min_new` ballots; one per bucket, the same for
+/// every reader; a new bucket takes a new copy only once `min_new` more came; the running
+/// counts stay exact throughout.
+pub(super) async fn polls_live_results_are_copied_coarsely(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let w = World::new(s).await;
+    let opens = T0 + Duration::hours(1);
+    let poll = new_poll(s, &w, opens, T0 + Duration::days(1)).await;
+    let during = opens + Duration::minutes(5);
+    let ballots_in = |counts: &[otklik_store::PollCount]| {
+        counts
+            .iter()
+            .find(|c| c.dimension == "all" && c.question == -1)
+            .map_or(0, |c| c.count)
+    };
+    let cast = |voters: &'static [&'static str]| async move {
+        let batch: Vec<NewBallot> = voters
+            .iter()
+            .map(|v| ballot(poll, v, vec![0], None, ""))
+            .collect();
+        for outcome in s.cast_ballots(&batch, during).await.unwrap() {
+            assert!(matches!(outcome, CastOutcome::Cast { .. }), "{outcome:?}");
+        }
+    };
+
+    // Two ballots, fewer than three: no counts yet, in this bucket or the next.
+    cast(&["k:a", "k:b"]).await;
+    assert!(s.poll_counts_snapshot(poll, 1, 3).await.unwrap().is_empty());
+    assert!(s.poll_counts_snapshot(poll, 2, 3).await.unwrap().is_empty());
+    // A third: still nothing within bucket 2; bucket 3 copies all three.
+    cast(&["k:c"]).await;
+    assert!(s.poll_counts_snapshot(poll, 2, 3).await.unwrap().is_empty());
+    let first = s.poll_counts_snapshot(poll, 3, 3).await.unwrap();
+    assert_eq!(ballots_in(&first), 3);
+    let running = s.poll_counts(poll).await.unwrap();
+    assert_eq!(first, running, "a copy of every running count");
+    // Two more: the copy holds through bucket 4 (not enough new), and within bucket 3.
+    cast(&["k:d", "k:e"]).await;
+    assert_eq!(s.poll_counts_snapshot(poll, 3, 3).await.unwrap(), first);
+    assert_eq!(s.poll_counts_snapshot(poll, 4, 3).await.unwrap(), first);
+    assert_eq!(ballots_in(&s.poll_counts(poll).await.unwrap()), 5);
+    // One more makes three new: bucket 5 copies six; many readers of it, one copy.
+    cast(&["k:f"]).await;
+    let readers = (0..8).map(|_| s.poll_counts_snapshot(poll, 5, 3));
+    let seen = futures_util::future::join_all(readers).await;
+    for counts in &seen {
+        assert_eq!(ballots_in(counts.as_ref().unwrap()), 6);
+    }
+    // An earlier bucket asked late (a node with a slow clock) does not roll it back.
+    assert_eq!(
+        ballots_in(&s.poll_counts_snapshot(poll, 4, 3).await.unwrap()),
+        6
+    );
+}
