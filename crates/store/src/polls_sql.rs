@@ -620,16 +620,7 @@ macro_rules! impl_polls {
                 &self,
                 poll: ::otklik_domain::PollId,
             ) -> $crate::StoreResult<Vec<$crate::polls::PollCount>> {
-                ::sqlx::query_as::<$db, (String, String, i64, i64, i64)>(
-                    "SELECT dimension, value, question, slot, count FROM poll_counts \
-                     WHERE poll_id = $1 ORDER BY dimension, value, question, slot",
-                )
-                .bind(poll.0)
-                .fetch_all(self.$read())
-                .await?
-                .into_iter()
-                .map($crate::polls_sql::count_of)
-                .collect()
+                self.counts_in("poll_counts", poll).await
             }
 
             async fn poll_counts_snapshot(
@@ -651,16 +642,7 @@ macro_rules! impl_polls {
                     let result = Self::take_poll_snapshot(&mut tx, poll, bucket, min_new).await;
                     $crate::common::finish(tx, result).await?;
                 }
-                ::sqlx::query_as::<$db, (String, String, i64, i64, i64)>(
-                    "SELECT dimension, value, question, slot, count FROM poll_count_snapshots \
-                     WHERE poll_id = $1 ORDER BY dimension, value, question, slot",
-                )
-                .bind(poll.0)
-                .fetch_all(self.$read())
-                .await?
-                .into_iter()
-                .map($crate::polls_sql::count_of)
-                .collect()
+                self.counts_in("poll_count_snapshots", poll).await
             }
 
             async fn poll_turnout_by_day(
@@ -973,6 +955,25 @@ macro_rules! impl_polls {
                     }
                 }
                 Ok(range)
+            }
+
+            /// A poll's counts from `table` (the running ones or their live copy), in key
+            /// order.
+            async fn counts_in(
+                &self,
+                table: &'static str,
+                poll: ::otklik_domain::PollId,
+            ) -> $crate::StoreResult<Vec<$crate::polls::PollCount>> {
+                ::sqlx::query_as::<$db, (String, String, i64, i64, i64)>(&format!(
+                    "SELECT dimension, value, question, slot, count FROM {table} \
+                     WHERE poll_id = $1 ORDER BY dimension, value, question, slot"
+                ))
+                .bind(poll.0)
+                .fetch_all(self.$read())
+                .await?
+                .into_iter()
+                .map($crate::polls_sql::count_of)
+                .collect()
             }
 
             /// Under the poll's row lock: the copy for `bucket` — the running counts when at

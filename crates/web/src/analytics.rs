@@ -371,27 +371,36 @@ impl Indicators {
     /// withholds emptied: for the analyst the small groups and their complements
     /// ([`suppression::withheld`]), for everyone else none.
     pub fn of_groups(groups: &[(&Figures, &Histograms)], min_group: Option<i64>) -> Vec<Self> {
-        let sizes: Vec<i64> = groups.iter().map(|(f, _)| f.received()).collect();
-        withheld_groups(&sizes, min_group)
-            .into_iter()
-            .zip(groups)
-            .map(|(hidden, (f, t))| {
-                if hidden {
-                    Indicators::withheld()
-                } else {
-                    Indicators::of(f, t, min_group)
-                }
-            })
-            .collect()
+        groups_of(
+            groups,
+            |(f, _)| f.received(),
+            min_group,
+            |(f, t)| Indicators::of(f, t, min_group),
+            Indicators::withheld,
+        )
     }
 }
 
-/// Which groups of a breakdown are withheld: none without a minimum group.
-fn withheld_groups(sizes: &[i64], min_group: Option<i64>) -> Vec<bool> {
-    min_group.map_or_else(
+/// One breakdown's groups (sized by `size`) as `shown` makes them, those the reach
+/// withholds as `withheld` makes them: for the analyst the small groups and their
+/// complements ([`suppression::withheld`]), without a minimum group none.
+fn groups_of<G, T>(
+    groups: &[G],
+    size: impl Fn(&G) -> i64,
+    min_group: Option<i64>,
+    shown: impl Fn(&G) -> T,
+    withheld: impl Fn() -> T,
+) -> Vec<T> {
+    let sizes: Vec<i64> = groups.iter().map(&size).collect();
+    let hidden = min_group.map_or_else(
         || vec![false; sizes.len()],
-        |min| suppression::withheld(sizes, min),
-    )
+        |min| suppression::withheld(&sizes, min),
+    );
+    hidden
+        .into_iter()
+        .zip(groups)
+        .map(|(hidden, group)| if hidden { withheld() } else { shown(group) })
+        .collect()
 }
 
 /// The indicators of a group of social-media incidents.
@@ -449,21 +458,13 @@ impl SocialIndicators {
         groups: &[(&SocialFigures, &Histograms)],
         min_group: Option<i64>,
     ) -> Vec<Self> {
-        let sizes: Vec<i64> = groups
-            .iter()
-            .map(|(f, _)| f.get(SocialMeasure::Opened))
-            .collect();
-        withheld_groups(&sizes, min_group)
-            .into_iter()
-            .zip(groups)
-            .map(|(hidden, (f, t))| {
-                if hidden {
-                    SocialIndicators::withheld()
-                } else {
-                    SocialIndicators::of(f, t, min_group)
-                }
-            })
-            .collect()
+        groups_of(
+            groups,
+            |(f, _)| f.get(SocialMeasure::Opened),
+            min_group,
+            |(f, t)| SocialIndicators::of(f, t, min_group),
+            SocialIndicators::withheld,
+        )
     }
 }
 

@@ -529,15 +529,7 @@ async fn photos_of_projects_are_stripped_served_shown_and_frozen_once_the_vote_o
 
     // The vote opens (as if its time had come): the ballot shows each project's photos
     // with a text alternative, and nothing can change any more.
-    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    sqlx::query("UPDATE polls SET opens_at = $1 WHERE id = $2")
-        .bind(now - 60)
-        .bind(id)
-        .execute(&db)
-        .await
-        .unwrap();
-    db.close().await;
+    crate::support::open_poll_now(&app, id, false).await;
     let ivan = Session::signed_in(&app, CITIZEN).await;
     let (status, html) = ivan.page(&format!("/polls/{id}")).await;
     assert_eq!(status, 200);

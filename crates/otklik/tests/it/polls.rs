@@ -473,16 +473,8 @@ async fn live_results_do_not_move_with_each_ballot() {
     assert_eq!(poll["ballots"], 1, "the turnout is exact");
     let after = ok(w.citizen.get(&results).await);
     assert_eq!(after, before, "the counts did not move with the ballot");
-    let page = w
-        .app
-        .browser()
-        .get(w.app.url(&format!("/polls/{id}/results")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        crate::support::text_of(&w.app.browser(), w.app.url(&format!("/polls/{id}/results"))).await;
     assert!(
         page.contains("Числа обновляются не чаще раза в") && page.contains("не менее 1 человек"),
         "{page}"

@@ -377,14 +377,7 @@ async fn a_failing_push_shows_its_state_to_the_operator() {
     let login =
         crate::support::page_login(&w.app, &browser, OPERATOR, crate::support::DEMO_PASSWORD).await;
     assert_eq!(login.status(), 303);
-    let html = browser
-        .get(w.app.url("/console/quality-feed"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = crate::support::text_of(&browser, w.app.url("/console/quality-feed")).await;
     for shown in [
         "ошибка, передача повторяется",
         "получатель отклонил передачу (http_503)",

@@ -451,6 +451,26 @@ pub fn scan_routes(source: &str) -> Vec<(String, Vec<String>)> {
     found
 }
 
+/// Opens a poll as if its time had come a minute ago, straight in the (SQLite) database;
+/// `for_all_of_russia` also drops its region.
+pub async fn open_poll_now(app: &TestApp, poll: i64, for_all_of_russia: bool) {
+    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let region = if for_all_of_russia {
+        ", region_id = NULL"
+    } else {
+        ""
+    };
+    sqlx::query(&format!(
+        "UPDATE polls SET opens_at = $1{region} WHERE id = $2"
+    ))
+    .bind(time::OffsetDateTime::now_utc().unix_timestamp() - 60)
+    .bind(poll)
+    .execute(&db)
+    .await
+    .unwrap();
+    db.close().await;
+}
+
 /// A page's or a file's text, as a (signed-in) browser gets it.
 pub async fn text_of(browser: &reqwest::Client, url: String) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()

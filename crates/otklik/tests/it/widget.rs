@@ -658,15 +658,7 @@ async fn city_vote_with_a_photo(app: &TestApp) -> (i64, String) {
         )
         .await;
     assert_eq!(status, 201, "{photo}");
-    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    sqlx::query("UPDATE polls SET opens_at = $1, region_id = NULL WHERE id = $2")
-        .bind(now - 60)
-        .bind(id)
-        .execute(&db)
-        .await
-        .unwrap();
-    db.close().await;
+    crate::support::open_poll_now(app, id, true).await;
     (id, photo["url"].as_str().unwrap().to_owned())
 }
 

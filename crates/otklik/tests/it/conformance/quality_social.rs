@@ -60,14 +60,19 @@ async fn size(store: &dyn Store) -> u64 {
     store.quality_opinions(0, 1_000).await.unwrap().next_cursor
 }
 
-/// Post ids by external id, from every incident.
-async fn post_ids(store: &dyn Store) -> BTreeMap<i64, String> {
+/// Every incident (the first 500).
+async fn all_incidents(store: &dyn Store) -> Vec<otklik_store::SocialIncident> {
     let query = SocialQuery {
         limit: 500,
         ..SocialQuery::default()
     };
+    store.social_incidents(&query, T0).await.unwrap()
+}
+
+/// Post ids by external id, from every incident.
+async fn post_ids(store: &dyn Store) -> BTreeMap<i64, String> {
     let mut ids = BTreeMap::new();
-    for incident in store.social_incidents(&query, T0).await.unwrap() {
+    for incident in all_incidents(store).await {
         for p in store.social_incident(incident.id).await.unwrap().1 {
             ids.insert(p.id, p.external_id);
         }
@@ -203,16 +208,8 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
     assert_eq!(rest.next_cursor, end);
 
     // A staff action on an incident appends a `social` leaf without posts: read past.
-    let incident = s
-        .social_incidents(
-            &SocialQuery {
-                limit: 500,
-                ..SocialQuery::default()
-            },
-            T0,
-        )
+    let incident = all_incidents(s)
         .await
-        .unwrap()
         .into_iter()
         .find(|i| i.org == Some(w.org))
         .unwrap();
@@ -260,16 +257,7 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
     // A post routed nowhere becomes an opinion when the operator routes its incident: at
     // that action's leaf, after every cursor handed out before, never at its old batch.
     let everything = s.quality_opinions(0, 1_000).await.unwrap();
-    let incidents = s
-        .social_incidents(
-            &SocialQuery {
-                limit: 500,
-                ..SocialQuery::default()
-            },
-            T0,
-        )
-        .await
-        .unwrap();
+    let incidents = all_incidents(s).await;
     let dark = incidents.iter().find(|i| i.org.is_none()).unwrap().id;
     s.social_act(
         dark,
