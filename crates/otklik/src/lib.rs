@@ -10,7 +10,6 @@ pub mod demo;
 pub mod log_cli;
 pub mod monitor;
 pub mod poll_cli;
-mod poll_split;
 pub mod search;
 pub mod settings;
 pub mod social;

@@ -98,52 +98,17 @@ fn check_head(
         .map_err(|e| format!("{}: the tree head's signature does not verify", e.code())))
 }
 
-/// A published list; `B` its ballots, each as its raw JSON (the list is only split here;
-/// ballots are parsed in parallel chunks).
 #[derive(Deserialize)]
-struct Published<B> {
+struct Published<'a> {
     poll: i64,
     kind: String,
     closes_at: i64,
     questions: serde_json::Value,
     tree_head: serde_json::Value,
-    ballots: B,
-}
-
-impl<B> Published<B> {
-    fn with_ballots<C>(self, ballots: C) -> Published<C> {
-        Published {
-            poll: self.poll,
-            kind: self.kind,
-            closes_at: self.closes_at,
-            questions: self.questions,
-            tree_head: self.tree_head,
-            ballots,
-        }
-    }
-}
-
-impl crate::poll_split::HasBallots for Published<Vec<Box<RawValue>>> {
-    fn ballots(&self) -> &[Box<RawValue>] {
-        &self.ballots
-    }
-}
-
-/// Lists shorter than this are split serially: a parallel split's set-up would be most of
-/// the work.
-const PARALLEL_SPLIT: usize = 1 << 20;
-
-/// The list with its ballots as raw entries: split on every core when that can be proven
-/// to give the serial parse's entries (`poll_split`), else parsed serially.
-fn split_list(text: &str) -> Result<Published<Vec<&RawValue>>, String> {
-    let parts = rayon::current_num_threads() * 4;
-    if text.len() >= PARALLEL_SPLIT {
-        let split = crate::poll_split::split_ballots::<Published<Vec<Box<RawValue>>>>(text, parts);
-        if let Some((head, ballots)) = split {
-            return Ok(head.with_ballots(ballots));
-        }
-    }
-    serde_json::from_str(text).map_err(|e| format!("not a published list of ballots: {e}"))
+    /// Each ballot as its raw JSON: the list is only split here; ballots are parsed in
+    /// parallel chunks.
+    #[serde(borrow)]
+    ballots: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -181,7 +146,8 @@ fn recount_in_chunks(
     receipt: Option<&str>,
     chunk: usize,
 ) -> Result<Result<String, String>, String> {
-    let list = split_list(text)?;
+    let list: Published =
+        serde_json::from_str(text).map_err(|e| format!("not a published list of ballots: {e}"))?;
     let receipt: Option<ReceiptJson> = receipt
         .map(|r| serde_json::from_str(r).map_err(|e| format!("not a ballot receipt: {e}")))
         .transpose()?;
@@ -609,21 +575,6 @@ mod tests {
                 recount_in_chunks(&tampered, Some(&key), None, usize::MAX)
             );
         }
-    }
-
-    #[test]
-    fn a_large_list_is_split_on_every_core_into_the_serial_entries() {
-        let (text, key) = synthetic_published_list(15_000).unwrap();
-        assert!(text.len() >= PARALLEL_SPLIT);
-        let (_, parallel) =
-            crate::poll_split::split_ballots::<Published<Vec<Box<RawValue>>>>(&text, 8).unwrap();
-        let serial: Published<Vec<&RawValue>> = serde_json::from_str(&text).unwrap();
-        assert!(parallel
-            .iter()
-            .map(|b| b.get())
-            .eq(serial.ballots.iter().map(|b| b.get())));
-        let verdict = recount(&text, Some(&key), None).unwrap().unwrap();
-        assert!(verdict.starts_with("valid: 15000 ballots"), "{verdict}");
     }
 
     #[test]
