@@ -51,7 +51,9 @@ pub use ledger::{
 pub use model::*;
 pub use polls::*;
 pub use polls_sql::poll_signer;
-pub use quality_sql::{OpinionSource, QualityOpinion, QualityPage, QualityPushState};
+pub use quality_sql::{
+    OpinionSource, OpinionSubject, QualityOpinion, QualityPage, QualityPushState,
+};
 pub use search_sql::{
     SearchAnswer, SearchChanges, SearchIncident, SearchPost, SearchSocialIncident, SearchSubmission,
 };

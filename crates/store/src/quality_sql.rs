@@ -41,6 +41,13 @@ pub struct QualityOpinion {
     pub at: OffsetDateTime,
     pub overall: u8,
     pub criteria: Criteria,
+    pub subject: OpinionSubject,
+}
+
+/// What an opinion is about: where, the organisation it was routed to, and the service.
+/// Read by every opinion's query under these column names.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OpinionSubject {
     pub region_code: String,
     pub region_okato: Option<String>,
     pub org_id: i64,
@@ -77,14 +84,8 @@ pub(crate) struct OpinionRow {
     pub at: i64,
     pub score: i64,
     pub reason: Option<String>,
-    pub region_code: String,
-    pub region_okato: Option<String>,
-    pub org_id: i64,
-    pub org_name: String,
-    pub subcategory_id: i64,
-    pub subcategory_name: String,
-    pub category_id: i64,
-    pub category_name: String,
+    #[sqlx(flatten)]
+    pub subject: OpinionSubject,
 }
 
 impl OpinionRow {
@@ -100,14 +101,7 @@ impl OpinionRow {
             at: crate::common::from_ts(self.at)?,
             overall: score.value(),
             criteria: rating_criteria(score, self.reason.as_deref()),
-            region_code: self.region_code,
-            region_okato: self.region_okato,
-            org_id: self.org_id,
-            org_name: self.org_name,
-            subcategory_id: self.subcategory_id,
-            subcategory_name: self.subcategory_name,
-            category_id: self.category_id,
-            category_name: self.category_name,
+            subject: self.subject,
         })
     }
 }
@@ -122,14 +116,8 @@ pub(crate) struct PostRow {
     pub received_at: i64,
     pub sentiment: String,
     pub text: String,
-    pub region_code: String,
-    pub region_okato: Option<String>,
-    pub org_id: i64,
-    pub org_name: String,
-    pub subcategory_id: i64,
-    pub subcategory_name: String,
-    pub category_id: i64,
-    pub category_name: String,
+    #[sqlx(flatten)]
+    pub subject: OpinionSubject,
 }
 
 /// [`PostRow`]s placed in the feed at leaves `$1 <= feed_idx < $2`, in feed order.
@@ -162,14 +150,7 @@ impl PostRow {
             at: crate::common::from_ts(self.published_at.min(self.received_at))?,
             overall: overall.value(),
             criteria,
-            region_code: self.region_code,
-            region_okato: self.region_okato,
-            org_id: self.org_id,
-            org_name: self.org_name,
-            subcategory_id: self.subcategory_id,
-            subcategory_name: self.subcategory_name,
-            category_id: self.category_id,
-            category_name: self.category_name,
+            subject: self.subject,
         }))
     }
 }

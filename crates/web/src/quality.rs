@@ -132,18 +132,18 @@ pub fn record(opinion: &QualityOpinion) -> OpinionRecord {
         observed_at: crate::api::rfc3339(opinion.at),
         cursor: opinion.cursor,
         region: RegionRef {
-            iso: opinion.region_code.clone(),
-            okato: opinion.region_okato.clone(),
+            iso: opinion.subject.region_code.clone(),
+            okato: opinion.subject.region_okato.clone(),
         },
         organisation: OrganisationRef {
-            id: opinion.org_id,
-            name: opinion.org_name.clone(),
+            id: opinion.subject.org_id,
+            name: opinion.subject.org_name.clone(),
         },
         service: ServiceRef {
-            id: opinion.subcategory_id,
-            name: opinion.subcategory_name.clone(),
-            category_id: opinion.category_id,
-            category: opinion.category_name.clone(),
+            id: opinion.subject.subcategory_id,
+            name: opinion.subject.subcategory_name.clone(),
+            category_id: opinion.subject.category_id,
+            category: opinion.subject.category_name.clone(),
         },
         overall: opinion.overall,
         criteria: CriteriaRecord {

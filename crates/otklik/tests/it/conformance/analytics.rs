@@ -370,7 +370,7 @@ pub(super) async fn quality_feed_reads_ratings_by_cursor_and_leases_the_push(
     assert_eq!(page.opinions.len(), 1);
     let o = &page.opinions[0];
     assert_eq!(
-        (o.overall, o.org_id, o.region_code.as_str()),
+        (o.overall, o.subject.org_id, o.subject.region_code.as_str()),
         (3, w.org.0, "RU-TVE")
     );
     assert_eq!(o.criteria.0, [Some(3), None, Some(3), None, None]);

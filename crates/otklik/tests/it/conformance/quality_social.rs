@@ -167,10 +167,10 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
     assert_eq!(q.criteria.0, [None, Some(2), Some(2), None, None]);
     assert_eq!(
         (
-            q.org_id,
-            q.region_code.as_str(),
-            q.subcategory_id,
-            q.category_name.as_str()
+            q.subject.org_id,
+            q.subject.region_code.as_str(),
+            q.subject.subcategory_id,
+            q.subject.category_name.as_str()
         ),
         (w.org.0, "RU-TVE", w.pothole.0, "Дороги")
     );
@@ -181,7 +181,7 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
     let site = by_post("-100_8");
     assert_eq!(site.criteria.0, [Some(4), None, None, None, Some(4)]);
     assert_eq!(
-        (site.org_id, site.subcategory_id),
+        (site.subject.org_id, site.subject.subcategory_id),
         (w.coordinator.0, w.lighting.0)
     );
     // No text, link or author goes out with an opinion.
@@ -276,10 +276,10 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
     assert_eq!(late.opinions.len(), 1, "{late:?}");
     let samara = &late.opinions[0];
     assert_eq!(
-        (samara.source_id, samara.cursor, samara.org_id),
+        (samara.source_id, samara.cursor, samara.subject.org_id),
         (id_of("-100_6"), routing_leaf, w.org.0)
     );
-    assert_eq!(samara.region_code, "RU-SAM");
+    assert_eq!(samara.subject.region_code, "RU-SAM");
 
     // Re-routing an incident whose posts were read (the lighting one, still open) does not
     // rewrite them, nor add them again.
@@ -309,7 +309,7 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
         .find(|o| o.source == OpinionSource::SocialPost && o.source_id == id_of("-100_8"))
         .unwrap();
     assert_eq!(
-        site.org_id, w.coordinator.0,
+        site.subject.org_id, w.coordinator.0,
         "the organisation of the moment it was routed"
     );
 }
