@@ -909,12 +909,6 @@ pub trait Polls {
         min_new: u64,
     ) -> StoreResult<Vec<PollCount>>;
 
-    /// Ballots per local day (kept with the counts).
-    async fn poll_turnout_by_day(
-        &self,
-        poll: otklik_domain::PollId,
-    ) -> StoreResult<Vec<(String, u64)>>;
-
     /// Free-text answers to a question, in a random order (their ids are random).
     async fn poll_texts(
         &self,

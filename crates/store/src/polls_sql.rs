@@ -645,22 +645,6 @@ macro_rules! impl_polls {
                 self.counts_in("poll_count_snapshots", poll).await
             }
 
-            async fn poll_turnout_by_day(
-                &self,
-                poll: ::otklik_domain::PollId,
-            ) -> $crate::StoreResult<Vec<(String, u64)>> {
-                ::sqlx::query_as::<$db, (String, i64)>(
-                    "SELECT value, count FROM poll_counts \
-                     WHERE poll_id = $1 AND dimension = 'day' AND question = -1 ORDER BY value",
-                )
-                .bind(poll.0)
-                .fetch_all(self.$read())
-                .await?
-                .into_iter()
-                .map(|(day, n)| Ok((day, $crate::ledger_sql::u64_of(n, "poll_voters")?)))
-                .collect()
-            }
-
             async fn poll_texts(
                 &self,
                 poll: ::otklik_domain::PollId,
