@@ -100,7 +100,8 @@ pub struct OpinionRecord {
     /// RFC 3339, UTC.
     pub observed_at: String,
     /// The log index it was read at (a pull's cursor just after it is `cursor + 1`). The
-    /// posts of one ingest batch share their batch's index.
+    /// posts routed together (by one ingest batch, or by one staff action on an incident)
+    /// share that entry's index.
     pub cursor: u64,
     pub region: RegionRef,
     pub organisation: OrganisationRef,
