@@ -428,26 +428,47 @@ macro_rules! impl_admin {
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 row: &$crate::admin_sql::RegisterRow,
             ) -> $crate::StoreResult<bool> {
-                let (submission, social_incident) = row.subject_ids();
-                let inserted = ::sqlx::query::<$db>(
-                    "INSERT INTO incidents (kind, submission_id, social_incident_id, org_id, \
-                         region_id, due_at, detected_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                )
-                .bind(row.kind.as_str())
-                .bind(submission)
-                .bind(social_incident)
-                .bind(row.org)
-                .bind(row.region)
-                .bind(row.due_at)
-                .bind(row.at)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-                    == 1;
-                if inserted {
-                    Self::log_append(&mut *conn, "incident", submission, None, &row.leaf(), &[], row.at)
-                        .await?;
+                let raised = Self::raise_all(conn, ::std::slice::from_ref(row)).await?;
+                Ok(raised.first().copied().unwrap_or(false))
+            }
+
+            /// Records register rows once each with their log leaves; returns which were
+            /// new. Every row goes in before the first leaf: a row waits for its subject's
+            /// lock, which an action in progress holds while it waits for the log's, so a
+            /// transaction that holds the log's lock must not wait for another row after
+            /// it (two nodes deadlocked so: a push batch raising two alerts, an answer).
+            async fn raise_all(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                rows: &[$crate::admin_sql::RegisterRow],
+            ) -> $crate::StoreResult<Vec<bool>> {
+                let mut inserted = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let (submission, social_incident) = row.subject_ids();
+                    inserted.push(
+                        ::sqlx::query::<$db>(
+                            "INSERT INTO incidents (kind, submission_id, social_incident_id, org_id, \
+                                 region_id, due_at, detected_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(row.kind.as_str())
+                        .bind(submission)
+                        .bind(social_incident)
+                        .bind(row.org)
+                        .bind(row.region)
+                        .bind(row.due_at)
+                        .bind(row.at)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected()
+                            == 1,
+                    );
+                }
+                for (row, new) in rows.iter().zip(&inserted) {
+                    if *new {
+                        let (submission, _) = row.subject_ids();
+                        Self::log_append(&mut *conn, "incident", submission, None, &row.leaf(), &[], row.at)
+                            .await?;
+                    }
                 }
                 Ok(inserted)
             }
@@ -1080,8 +1101,20 @@ macro_rules! impl_admin {
                         tx.commit().await?;
                         break;
                     }
-                    for (id, org, region, due) in rows {
-                        if Self::raise_incident(&mut *tx, IncidentKind::LateAnswer, id, org, region, Some(due), now_ts).await? {
+                    let register: Vec<_> = rows
+                        .iter()
+                        .map(|(id, org, region, due)| $crate::admin_sql::RegisterRow {
+                            kind: IncidentKind::LateAnswer,
+                            subject: $crate::admin_sql::RegisterSubject::Submission(*id),
+                            org: Some(*org),
+                            region: Some(*region),
+                            due_at: Some(*due),
+                            at: now_ts,
+                        })
+                        .collect();
+                    let raised = Self::raise_all(&mut *tx, &register).await?;
+                    for ((id, _, _, due), new) in rows.into_iter().zip(raised) {
+                        if new {
                             report.incidents += 1;
                             Self::notify_staff(
                                 &mut *tx,
@@ -1165,6 +1198,7 @@ macro_rules! impl_admin {
                 .bind(now_ts - 86_400)
                 .fetch_all(&mut *tx)
                 .await?;
+                let mut register = Vec::new();
                 for (id, kind, subcategory, org, region, started) in waiting {
                     let kind = $crate::common::kind_of(&kind)?;
                     let context = Self::term_context(&self.calendars, &mut *tx, org, kind, subcategory).await?;
@@ -1175,12 +1209,19 @@ macro_rules! impl_admin {
                     let Some(due) = context.stage_due(stage, $crate::common::from_ts(started)?)? else {
                         continue;
                     };
-                    if due < now
-                        && Self::raise_incident(&mut *tx, incident, id, org, region, Some($crate::common::ts(due)), now_ts).await?
-                    {
-                        report.incidents += 1;
+                    if due < now {
+                        register.push($crate::admin_sql::RegisterRow {
+                            kind: incident,
+                            subject: $crate::admin_sql::RegisterSubject::Submission(id),
+                            org: Some(org),
+                            region: Some(region),
+                            due_at: Some($crate::common::ts(due)),
+                            at: now_ts,
+                        });
                     }
                 }
+                let raised = Self::raise_all(&mut *tx, &register).await?;
+                report.incidents += raised.into_iter().filter(|new| *new).count() as u64;
                 tx.commit().await?;
                 Ok(report)
             }

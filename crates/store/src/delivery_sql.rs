@@ -376,8 +376,9 @@ macro_rules! impl_deliveries {
                 Ok(())
             }
 
-            /// Counts a failed attempt of a delivery already leased; raises the alert when
-            /// the organisation's threshold is reached.
+            /// Counts a failed attempt of a delivery already leased; when the organisation's
+            /// threshold is reached, marks it alerted and returns the alert for the caller to
+            /// raise (`raise_all`, after the transaction's other rows).
             async fn record_failure(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 id: i64,
@@ -385,7 +386,7 @@ macro_rules! impl_deliveries {
                 next_attempt_at: i64,
                 count_attempt: bool,
                 at: i64,
-            ) -> $crate::StoreResult<()> {
+            ) -> $crate::StoreResult<Option<$crate::admin_sql::RegisterRow>> {
                 // The threshold is NULL when the settings were removed meanwhile: no alert.
                 let row = ::sqlx::query_as::<$db, (i64, i64, i64, Option<i64>, i64, Option<i64>)>(
                     "UPDATE deliveries SET attempts = attempts + $2, last_error = $3, \
@@ -403,7 +404,7 @@ macro_rules! impl_deliveries {
                 .fetch_optional(&mut *conn)
                 .await?;
                 let Some((attempts, org, submission, alerted, created, threshold)) = row else {
-                    return Ok(());
+                    return Ok(None);
                 };
                 if alerted.is_none() && threshold.is_some_and(|t| attempts >= t) {
                     ::sqlx::query::<$db>("UPDATE deliveries SET alerted_at = $2 WHERE id = $1")
@@ -417,19 +418,17 @@ macro_rules! impl_deliveries {
                     .bind(submission)
                     .fetch_one(&mut *conn)
                     .await?;
-                    Self::raise_incident(
-                        &mut *conn,
-                        ::otklik_domain::lifecycle::IncidentKind::DeliveryFailing,
-                        submission,
-                        org,
-                        region,
-                        Some(created),
-                        at,
-                    )
-                    .await?;
                     ::tracing::warn!(delivery = id, org, attempts, "delivery failing: operator alerted");
+                    return Ok(Some($crate::admin_sql::RegisterRow {
+                        kind: ::otklik_domain::lifecycle::IncidentKind::DeliveryFailing,
+                        subject: $crate::admin_sql::RegisterSubject::Submission(submission),
+                        org: Some(org),
+                        region: Some(region),
+                        due_at: Some(created),
+                        at,
+                    }));
                 }
-                Ok(())
+                Ok(None)
             }
         }
 
@@ -598,6 +597,7 @@ macro_rules! impl_deliveries {
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<()> = async {
                     let mut breakers = Vec::new();
+                    let mut alerts = Vec::new();
                     for (id, outcome) in outcomes {
                         match outcome {
                             $crate::PushOutcome::Delivered => {
@@ -614,8 +614,10 @@ macro_rules! impl_deliveries {
                             $crate::PushOutcome::Failed { error, retry_at } => {
                                 let error: String = error.chars().take(300).collect();
                                 let retry_at = $crate::common::ts(*retry_at);
-                                Self::record_failure(&mut *tx, id.0, &error, retry_at, true, at)
-                                    .await?;
+                                alerts.extend(
+                                    Self::record_failure(&mut *tx, id.0, &error, retry_at, true, at)
+                                        .await?,
+                                );
                                 breakers.push((id.0, retry_at));
                             }
                         }
@@ -642,6 +644,9 @@ macro_rules! impl_deliveries {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    // The alerts last: their leaves take the log's lock, after which this
+                    // transaction waits for no other row.
+                    Self::raise_all(&mut *tx, &alerts).await?;
                     Ok(())
                 }
                 .await;
@@ -676,7 +681,7 @@ macro_rules! impl_deliveries {
                     let visible_again = at.saturating_add(row.visibility_timeout_seconds.unwrap_or(0));
                     if row.attempts > 0 {
                         // Taken before and never acknowledged: that copy failed.
-                        Self::record_failure(
+                        let alert = Self::record_failure(
                             &mut *tx,
                             row.id,
                             $crate::delivery_sql::NOT_ACKNOWLEDGED,
@@ -685,6 +690,7 @@ macro_rules! impl_deliveries {
                             at,
                         )
                         .await?;
+                        Self::raise_all(&mut *tx, alert.as_slice()).await?;
                     } else {
                         ::sqlx::query::<$db>(
                             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2 \
