@@ -256,6 +256,41 @@ pub(crate) struct Batch {
     pub counted: u64,
 }
 
+impl Batch {
+    /// The periods the batch writes, of either kind of cell.
+    pub fn periods(&self) -> Vec<(Grain, i64)> {
+        let periods: std::collections::BTreeSet<(Grain, i64)> = self
+            .cells
+            .keys()
+            .chain(self.social.keys())
+            .map(|(_, grain, period, _)| (*grain, *period))
+            .collect();
+        periods.into_iter().collect()
+    }
+}
+
+/// Ranges' versions already read in one snapshot, by (grain, first, last period).
+pub(crate) type Versions = HashMap<(Grain, i64, i64), Option<i64>>;
+
+/// The kept sums' key of one range read by one query.
+pub(crate) fn range_key(
+    shape: &str,
+    mask: Mask,
+    query: &CellQuery,
+    grain: Grain,
+    from: i64,
+    to: i64,
+) -> crate::analytics_cache::RangeKey {
+    crate::analytics_cache::RangeKey {
+        shape: shape.to_owned(),
+        mask: mask.0,
+        series: query.series.map(Grain::as_str),
+        grain: grain.as_str(),
+        from,
+        to,
+    }
+}
+
 pub(crate) type CellId = (Mask, Grain, i64, otklik_domain::analytics::CellKey);
 /// Counts per (timing, bucket) of one cell.
 pub(crate) type TimeCounts = BTreeMap<(Timing, usize), i64>;
@@ -770,6 +805,9 @@ macro_rules! impl_analytics {
                 ::sqlx::query::<$db>("DELETE FROM analytics_times").execute(&mut *tx).await?;
                 ::sqlx::query::<$db>("DELETE FROM analytics_social_cells").execute(&mut *tx).await?;
                 ::sqlx::query::<$db>("DELETE FROM analytics_social_times").execute(&mut *tx).await?;
+                // Versions only grow (`writes` is never reset): nothing kept before the reset
+                // matches a range again.
+                ::sqlx::query::<$db>("DELETE FROM analytics_periods").execute(&mut *tx).await?;
                 ::sqlx::query::<$db>(
                     "UPDATE analytics_state SET next_idx = 0, counted = 0, updated_at = $1 WHERE id = 1",
                 )
@@ -798,8 +836,8 @@ macro_rules! impl_analytics {
                 &self,
                 query: &$crate::CellQuery,
             ) -> $crate::StoreResult<Vec<$crate::CellSum>> {
-                let mut conn = self.$read().acquire().await?;
-                Self::analytics_sums(&mut *conn, query).await
+                let mut answers = self.analytics_read(::std::slice::from_ref(query), &[]).await?;
+                Ok(answers.cells.pop().unwrap_or_default())
             }
 
             async fn analytics_polls(
@@ -848,8 +886,8 @@ macro_rules! impl_analytics {
                 &self,
                 query: &$crate::CellQuery,
             ) -> $crate::StoreResult<Vec<$crate::SocialSum>> {
-                let mut conn = self.$read().acquire().await?;
-                Self::analytics_social_sums(&mut *conn, query).await
+                let mut answers = self.analytics_read(&[], ::std::slice::from_ref(query)).await?;
+                Ok(answers.social.pop().unwrap_or_default())
             }
 
             async fn analytics_read(
@@ -870,13 +908,25 @@ macro_rules! impl_analytics {
                     log_size: $crate::ledger_sql::u64_of(size, "log_state.size")?,
                     counted: $crate::ledger_sql::u64_of(counted, "analytics_state.counted")?,
                 };
+                let mut versions = $crate::analytics_sql::Versions::new();
                 let mut cells = Vec::with_capacity(queries.len());
                 for query in queries {
-                    cells.push(Self::analytics_sums(&mut *tx, query).await?);
+                    cells.push(
+                        Self::analytics_sums(&mut *tx, query, &self.analytics_cache.cells, &mut versions)
+                            .await?,
+                    );
                 }
                 let mut social_sums = Vec::with_capacity(social.len());
                 for query in social {
-                    social_sums.push(Self::analytics_social_sums(&mut *tx, query).await?);
+                    social_sums.push(
+                        Self::analytics_social_sums(
+                            &mut *tx,
+                            query,
+                            &self.analytics_cache.social,
+                            &mut versions,
+                        )
+                        .await?,
+                    );
                 }
                 tx.commit().await?;
                 Ok($crate::AnalyticsAnswers {
@@ -888,10 +938,13 @@ macro_rules! impl_analytics {
         }
 
         impl $store {
-            /// The sums one query asks for, on the given connection.
+            /// The sums one query asks for, in the read's snapshot: each range of periods
+            /// from the node's kept sums when its version still holds, else from the cells.
             async fn analytics_sums(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 query: &$crate::CellQuery,
+                kept: &$crate::analytics_cache::RangeSums<$crate::CellSum>,
+                versions: &mut $crate::analytics_sql::Versions,
             ) -> $crate::StoreResult<Vec<$crate::CellSum>> {
                 use $crate::analytics_sql::*;
                 use ::otklik_domain::analytics::{projection_for, Figures, Histograms, Mask, Timing};
@@ -911,6 +964,7 @@ macro_rules! impl_analytics {
                     .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
                     .collect::<Vec<_>>()
                     .join(", ");
+                let shape = format!("cells|{dims}|{group_by}|{conditions}");
                 let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (Figures, Histograms)> =
                     BTreeMap::new();
                 // The first six columns of either read: the group's key and its period.
@@ -925,44 +979,72 @@ macro_rules! impl_analytics {
                     let period = answer_period(query, grain, row.try_get::<i64, _>(5)?);
                     Ok::<_, $crate::StoreError>((key, period))
                 };
-                for (grain, from, to) in plan_ranges(query) {
-                    let rows = ::sqlx::query::<$db>(&format!(
-                        "SELECT {dims}, {sums} FROM analytics_cells \
-                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
-                         GROUP BY {group_by}"
-                    ))
-                    .bind(i64::from(mask.0))
-                    .bind(grain.as_str())
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    for row in rows {
-                        let (key, period) = place(&row, grain)?;
-                        let mut figures = Figures::default();
-                        for (i, slot) in figures.0.iter_mut().enumerate() {
-                            *slot = row.try_get::<i64, _>(6 + i)?;
+                for (grain, planned_from, planned_to) in plan_ranges(query) {
+                    for (from, to) in $crate::analytics_cache::split_last(planned_from, planned_to) {
+                        // No version: nothing was ever written in the range.
+                        let Some(version) =
+                            Self::analytics_version(&mut *conn, versions, grain, from, to).await?
+                        else {
+                            continue;
+                        };
+                        let key = range_key(&shape, mask, query, grain, from, to);
+                        let rows = match kept.get(&key, version) {
+                            Some(rows) => rows,
+                            None => {
+                                let mut range: BTreeMap<_, (Figures, Histograms)> = BTreeMap::new();
+                                let rows = ::sqlx::query::<$db>(&format!(
+                                    "SELECT {dims}, {sums} FROM analytics_cells \
+                                     WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                                     GROUP BY {group_by}"
+                                ))
+                                .bind(i64::from(mask.0))
+                                .bind(grain.as_str())
+                                .bind(from)
+                                .bind(to)
+                                .fetch_all(&mut *conn)
+                                .await?;
+                                for row in rows {
+                                    let (key, period) = place(&row, grain)?;
+                                    let mut figures = Figures::default();
+                                    for (i, slot) in figures.0.iter_mut().enumerate() {
+                                        *slot = row.try_get::<i64, _>(6 + i)?;
+                                    }
+                                    range.entry((key, period)).or_default().0.add(&figures);
+                                }
+                                let rows = ::sqlx::query::<$db>(&format!(
+                                    "SELECT {dims}, timing, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_times \
+                                     WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                                     GROUP BY {group_by}, timing, bucket"
+                                ))
+                                .bind(i64::from(mask.0))
+                                .bind(grain.as_str())
+                                .bind(from)
+                                .bind(to)
+                                .fetch_all(&mut *conn)
+                                .await?;
+                                for row in rows {
+                                    let (key, period) = place(&row, grain)?;
+                                    let timing = Timing::parse(&row.try_get::<String, _>(6)?)
+                                        .map_err(|_| $crate::common::corrupt("analytics_times.timing"))?;
+                                    let bucket = usize::try_from(row.try_get::<i64, _>(7)?).unwrap_or(usize::MAX);
+                                    let count = row.try_get::<i64, _>(8)?;
+                                    range.entry((key, period)).or_default().1.add_count(timing, bucket, count);
+                                }
+                                let rows: ::std::sync::Arc<Vec<$crate::CellSum>> = ::std::sync::Arc::new(
+                                    range
+                                        .into_iter()
+                                        .map(|((key, period), (figures, times))| $crate::CellSum { key, period, figures, times })
+                                        .collect(),
+                                );
+                                kept.put(key, version, rows.clone());
+                                rows
+                            }
+                        };
+                        for sum in rows.iter() {
+                            let entry = answer.entry((sum.key, sum.period)).or_default();
+                            entry.0.add(&sum.figures);
+                            entry.1.add(&sum.times);
                         }
-                        answer.entry((key, period)).or_default().0.add(&figures);
-                    }
-                    let rows = ::sqlx::query::<$db>(&format!(
-                        "SELECT {dims}, timing, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_times \
-                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
-                         GROUP BY {group_by}, timing, bucket"
-                    ))
-                    .bind(i64::from(mask.0))
-                    .bind(grain.as_str())
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    for row in rows {
-                        let (key, period) = place(&row, grain)?;
-                        let timing = Timing::parse(&row.try_get::<String, _>(6)?)
-                            .map_err(|_| $crate::common::corrupt("analytics_times.timing"))?;
-                        let bucket = usize::try_from(row.try_get::<i64, _>(7)?).unwrap_or(usize::MAX);
-                        let count = row.try_get::<i64, _>(8)?;
-                        answer.entry((key, period)).or_default().1.add_count(timing, bucket, count);
                     }
                 }
                 Ok(answer
@@ -972,10 +1054,13 @@ macro_rules! impl_analytics {
             }
 
             /// The social-media incident sums one query asks for (channel and kind, which do
-            /// not apply, dropped from its filter and grouping), on the given connection.
+            /// not apply, dropped from its filter and grouping), in the read's snapshot, each
+            /// range from the node's kept sums when its version still holds.
             async fn analytics_social_sums(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 query: &$crate::CellQuery,
+                kept: &$crate::analytics_cache::RangeSums<$crate::SocialSum>,
+                versions: &mut $crate::analytics_sql::Versions,
             ) -> $crate::StoreResult<Vec<$crate::SocialSum>> {
                 use $crate::analytics_sql::*;
                 use ::otklik_domain::analytics::{
@@ -1006,6 +1091,7 @@ macro_rules! impl_analytics {
                     .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
                     .collect::<Vec<_>>()
                     .join(", ");
+                let shape = format!("social|{dims}|{group_by}|{conditions}");
                 let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (SocialFigures, Histograms)> =
                     BTreeMap::new();
                 // The tables have no channel and kind: the constants `dim_select` writes for
@@ -1021,48 +1107,100 @@ macro_rules! impl_analytics {
                     let period = answer_period(&query, grain, row.try_get::<i64, _>(5)?);
                     Ok::<_, $crate::StoreError>((key, period))
                 };
-                for (grain, from, to) in plan_ranges(&query) {
-                    let rows = ::sqlx::query::<$db>(&format!(
-                        "SELECT {dims}, {sums} FROM analytics_social_cells \
-                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
-                         GROUP BY {group_by}"
-                    ))
-                    .bind(i64::from(mask.0))
-                    .bind(grain.as_str())
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    for row in rows {
-                        let (key, period) = place(&row, grain)?;
-                        let mut figures = SocialFigures::default();
-                        for (i, slot) in figures.0.iter_mut().enumerate() {
-                            *slot = row.try_get::<i64, _>(6 + i)?;
+                for (grain, planned_from, planned_to) in plan_ranges(&query) {
+                    for (from, to) in $crate::analytics_cache::split_last(planned_from, planned_to) {
+                        let Some(version) =
+                            Self::analytics_version(&mut *conn, versions, grain, from, to).await?
+                        else {
+                            continue;
+                        };
+                        let key = range_key(&shape, mask, &query, grain, from, to);
+                        let rows = match kept.get(&key, version) {
+                            Some(rows) => rows,
+                            None => {
+                                let mut range: BTreeMap<_, (SocialFigures, Histograms)> = BTreeMap::new();
+                                let rows = ::sqlx::query::<$db>(&format!(
+                                    "SELECT {dims}, {sums} FROM analytics_social_cells \
+                                     WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                                     GROUP BY {group_by}"
+                                ))
+                                .bind(i64::from(mask.0))
+                                .bind(grain.as_str())
+                                .bind(from)
+                                .bind(to)
+                                .fetch_all(&mut *conn)
+                                .await?;
+                                for row in rows {
+                                    let (key, period) = place(&row, grain)?;
+                                    let mut figures = SocialFigures::default();
+                                    for (i, slot) in figures.0.iter_mut().enumerate() {
+                                        *slot = row.try_get::<i64, _>(6 + i)?;
+                                    }
+                                    range.entry((key, period)).or_default().0.add(&figures);
+                                }
+                                let rows = ::sqlx::query::<$db>(&format!(
+                                    "SELECT {dims}, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_social_times \
+                                     WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
+                                     GROUP BY {group_by}, bucket"
+                                ))
+                                .bind(i64::from(mask.0))
+                                .bind(grain.as_str())
+                                .bind(from)
+                                .bind(to)
+                                .fetch_all(&mut *conn)
+                                .await?;
+                                for row in rows {
+                                    let (key, period) = place(&row, grain)?;
+                                    let bucket = usize::try_from(row.try_get::<i64, _>(6)?).unwrap_or(usize::MAX);
+                                    let count = row.try_get::<i64, _>(7)?;
+                                    range.entry((key, period)).or_default().1.add_count(Timing::Answer, bucket, count);
+                                }
+                                let rows: ::std::sync::Arc<Vec<$crate::SocialSum>> = ::std::sync::Arc::new(
+                                    range
+                                        .into_iter()
+                                        .map(|((key, period), (figures, times))| $crate::SocialSum { key, period, figures, times })
+                                        .collect(),
+                                );
+                                kept.put(key, version, rows.clone());
+                                rows
+                            }
+                        };
+                        for sum in rows.iter() {
+                            let entry = answer.entry((sum.key, sum.period)).or_default();
+                            entry.0.add(&sum.figures);
+                            entry.1.add(&sum.times);
                         }
-                        answer.entry((key, period)).or_default().0.add(&figures);
-                    }
-                    let rows = ::sqlx::query::<$db>(&format!(
-                        "SELECT {dims}, bucket, CAST(SUM(n) AS BIGINT) FROM analytics_social_times \
-                         WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
-                         GROUP BY {group_by}, bucket"
-                    ))
-                    .bind(i64::from(mask.0))
-                    .bind(grain.as_str())
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    for row in rows {
-                        let (key, period) = place(&row, grain)?;
-                        let bucket = usize::try_from(row.try_get::<i64, _>(6)?).unwrap_or(usize::MAX);
-                        let count = row.try_get::<i64, _>(7)?;
-                        answer.entry((key, period)).or_default().1.add_count(Timing::Answer, bucket, count);
                     }
                 }
                 Ok(answer
                     .into_iter()
                     .map(|((key, period), (figures, times))| $crate::SocialSum { key, period, figures, times })
                     .collect())
+            }
+
+            /// The highest version among a range's periods in the read's snapshot (`None`:
+            /// nothing was ever written there), asked once per range and read.
+            async fn analytics_version(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                versions: &mut $crate::analytics_sql::Versions,
+                grain: ::otklik_domain::analytics::Grain,
+                from: i64,
+                to: i64,
+            ) -> $crate::StoreResult<Option<i64>> {
+                if let Some(version) = versions.get(&(grain, from, to)) {
+                    return Ok(*version);
+                }
+                let (version,) = ::sqlx::query_as::<$db, (Option<i64>,)>(
+                    "SELECT MAX(version) FROM analytics_periods \
+                     WHERE grain = $1 AND period >= $2 AND period <= $3",
+                )
+                .bind(grain.as_str())
+                .bind(from)
+                .bind(to)
+                .fetch_one(&mut *conn)
+                .await?;
+                versions.insert((grain, from, to), version);
+                Ok(version)
             }
 
             /// Adds a batch's sums to the stored cells: multi-row upserts that add.
@@ -1139,7 +1277,38 @@ macro_rules! impl_analytics {
                     }
                     statement.execute(&mut *conn).await?;
                 }
-                Self::analytics_write_social(&mut *conn, batch).await
+                Self::analytics_write_social(&mut *conn, batch).await?;
+                Self::analytics_touch(&mut *conn, batch).await
+            }
+
+            /// Gives every period the batch wrote a version greater than any before
+            /// (`analytics_cache`): the node's kept sums of those periods are read again.
+            async fn analytics_touch(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                batch: &$crate::analytics_sql::Batch,
+            ) -> $crate::StoreResult<()> {
+                use $crate::analytics_sql::*;
+                let periods = batch.periods();
+                if periods.is_empty() {
+                    return Ok(());
+                }
+                let (version,) = ::sqlx::query_as::<$db, (i64,)>(
+                    "UPDATE analytics_state SET writes = writes + 1 WHERE id = 1 RETURNING writes",
+                )
+                .fetch_one(&mut *conn)
+                .await?;
+                let anonymous = <$db as ::sqlx::Database>::NAME == "SQLite";
+                for chunk in periods.chunks(300) {
+                    let mut sql = "INSERT INTO analytics_periods (grain, period, version) VALUES ".to_owned();
+                    sql.push_str(&values_rows(chunk.len(), 3, anonymous));
+                    sql.push_str(" ON CONFLICT (grain, period) DO UPDATE SET version = excluded.version");
+                    let mut statement = ::sqlx::query::<$db>(&sql);
+                    for (grain, period) in chunk {
+                        statement = statement.bind(grain.as_str()).bind(*period).bind(version);
+                    }
+                    statement.execute(&mut *conn).await?;
+                }
+                Ok(())
             }
 
             /// Adds a batch's social-media incident sums: multi-row upserts that add.

@@ -10,6 +10,7 @@
 //!   organisation's UTC offset, inside the same transaction.
 
 mod admin_sql;
+mod analytics_cache;
 mod analytics_sql;
 pub mod backup;
 mod calendars;

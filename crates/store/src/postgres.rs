@@ -35,6 +35,8 @@ pub struct PgStore {
     catalogue: std::sync::Arc<crate::reference::Kept<Vec<crate::Category>>>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
+    /// Analytics sums of finished periods, read once (`analytics_cache`).
+    analytics_cache: std::sync::Arc<crate::analytics_cache::AnalyticsCache>,
 }
 
 impl PgStore {
@@ -53,6 +55,7 @@ impl PgStore {
             regions: Default::default(),
             catalogue: Default::default(),
             registrar: None,
+            analytics_cache: Default::default(),
         }
         .with_registrar())
     }

@@ -47,6 +47,8 @@ pub struct SqliteStore {
     catalogue: std::sync::Arc<crate::reference::Kept<Vec<crate::Category>>>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
+    /// Analytics sums of finished periods, read once (`analytics_cache`).
+    analytics_cache: std::sync::Arc<crate::analytics_cache::AnalyticsCache>,
 }
 
 impl SqliteStore {
@@ -132,6 +134,7 @@ impl SqliteStore {
             regions: Default::default(),
             catalogue: Default::default(),
             registrar: None,
+            analytics_cache: Default::default(),
         };
         store.refresh_statistics().await?;
         Ok(store.with_registrar())
@@ -157,6 +160,7 @@ impl SqliteStore {
             regions: Default::default(),
             catalogue: Default::default(),
             registrar: None,
+            analytics_cache: Default::default(),
         }
         .with_registrar())
     }

@@ -124,6 +124,7 @@ conformance!(
         discussions_comments_moderation_and_support,
         discussions_comments_are_paged_by_id,
         analytics_follower_agrees_with_a_rebuild,
+        analytics_kept_sums_follow_every_write,
         quality_feed_reads_ratings_by_cursor_and_leases_the_push,
         quality_feed_carries_posts_that_judge_a_service,
         export_jobs_are_leased_resumed_and_private,

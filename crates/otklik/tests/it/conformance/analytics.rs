@@ -329,6 +329,81 @@ pub(super) async fn analytics_follower_agrees_with_a_rebuild(store: Arc<dyn Stor
     assert_eq!(snapshot(s, from, to).await, before);
 }
 
+/// A node keeps the sums it read per range of periods; every write, into any period (a
+/// late incident lands on an old day), a reset, and a rebuild are seen by the next read.
+pub(super) async fn analytics_kept_sums_follow_every_write(store: Arc<dyn Store>) {
+    use otklik_domain::analytics::{CellKey, ChannelKey, Delta, KindKey, REPORTING_OFFSET_SECONDS};
+    use otklik_domain::lifecycle::{Channel, SubmissionKind};
+    let s = store.as_ref();
+    let key = |org: i64| CellKey {
+        region: 1,
+        org,
+        subcategory: 1,
+        channel: Some(ChannelKey::of(Channel::Portal)),
+        kind: Some(KindKey::of(SubmissionKind::Message)),
+    };
+    let delta = |org: i64, day: i64, bucket: usize| Delta {
+        key: key(org),
+        at: day * 86_400 - REPORTING_OFFSET_SECONDS + 3_600,
+        measures: vec![Measure::Registered],
+        timings: vec![(Timing::Answer, bucket)],
+    };
+    let sep = days_from_civil(2026, 9, 1);
+    let (from, to) = (sep, sep + 75);
+    // What a dashboard reads: totals, by organisation, a monthly and a daily series.
+    let reads = [
+        query(from, to, &[], None),
+        query(from, to, &[Dim::Org], None),
+        query(from, to, &[], Some(Grain::Month)),
+        query(from + 3, to - 2, &[Dim::Org], Some(Grain::Day)),
+    ];
+    let read = || async {
+        let mut all = Vec::new();
+        for q in &reads {
+            all.push(s.analytics_cells(q).await.unwrap());
+        }
+        all
+    };
+    let registered = |sums: &[CellSum]| -> i64 {
+        sums.iter()
+            .map(|c| c.figures.get(Measure::Registered))
+            .sum()
+    };
+    let answered_in = |sums: &[CellSum], bucket: usize| -> i64 {
+        sums.iter().map(|c| c.times.0[2][bucket]).sum()
+    };
+    assert!(read().await.iter().all(Vec::is_empty));
+    s.analytics_import(&[delta(1, sep + 5, 3), delta(2, sep + 40, 4), delta(1, to, 5)])
+        .await
+        .unwrap();
+    let first = read().await;
+    assert_eq!(registered(&first[0]), 3);
+    assert_eq!(first, read().await, "the same, read again");
+    // A write into an old day, inside a range read before.
+    s.analytics_import(&[delta(2, sep + 5, 3)]).await.unwrap();
+    let second = read().await;
+    assert_eq!(registered(&second[0]), 4);
+    assert_eq!(answered_in(&second[0], 3), 2);
+    assert_eq!(second[1].len(), 2, "two organisations");
+    assert_eq!(registered(&second[2]), 4, "the monthly series");
+    assert_eq!(
+        registered(&second[3]),
+        3,
+        "the daily series leaves out the last day"
+    );
+    // Into the last day: the range read apart.
+    s.analytics_import(&[delta(1, to, 5)]).await.unwrap();
+    assert_eq!(registered(&read().await[0]), 5);
+    // A reset empties every read; what is added again is read again.
+    s.analytics_reset(T0).await.unwrap();
+    assert!(read().await.iter().all(Vec::is_empty));
+    s.analytics_import(&[delta(1, sep + 5, 7)]).await.unwrap();
+    let after = read().await;
+    assert_eq!(registered(&after[0]), 1);
+    assert_eq!(answered_in(&after[0], 7), 1);
+    assert_eq!(answered_in(&after[0], 3), 0);
+}
+
 pub(super) async fn quality_feed_reads_ratings_by_cursor_and_leases_the_push(
     store: Arc<dyn Store>,
 ) {
