@@ -191,12 +191,12 @@ async fn main() {
     // load (and the follower, whose people already exist): the dashboards can be timed
     // again on a quiet machine without loading ten million submissions each time.
     let kept_dir = std::env::var("BENCH_ANALYTICS_DIR").ok();
+    let data_dir = kept_dir
+        .as_deref()
+        .map_or_else(|| dir.path().to_path_buf(), std::path::PathBuf::from);
     let db_url = if url == "sqlite" {
-        let dir = kept_dir
-            .as_deref()
-            .map_or_else(|| dir.path().to_path_buf(), std::path::PathBuf::from);
-        std::fs::create_dir_all(&dir).expect("data directory");
-        format!("sqlite://{}", dir.join("otklik.db").display())
+        std::fs::create_dir_all(&data_dir).expect("data directory");
+        format!("sqlite://{}", data_dir.join("otklik.db").display())
     } else {
         url.clone()
     };
@@ -267,7 +267,7 @@ async fn main() {
         );
     }
     let started = Instant::now();
-    let (cells, times, bytes) = table_sizes(store.as_ref(), &db_url, dir.path()).await;
+    let (cells, times, bytes) = table_sizes(store.as_ref(), &db_url, &data_dir).await;
     println!(
         "cells: analytics_cells {cells} rows, analytics_times {times} rows, {:.0} MB on disk (counted in {:.1} s)",
         bytes as f64 / 1e6,
