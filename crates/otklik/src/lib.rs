@@ -215,7 +215,11 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let analytics = analytics::spawn_follower(store.clone(), std::time::Duration::from_millis(500));
     let quality_feed =
         otklik_web::quality::spawn_pusher(store.clone(), config.web.quality_feed.clone());
-    let exports = otklik_web::export_jobs::spawn_worker(store.clone(), config.web.exports.clone());
+    let exports = otklik_web::export_jobs::spawn_worker(
+        store.clone(),
+        config.web.exports.clone(),
+        config.web.analytics.clone(),
+    );
     tracing::info!(%addr, backend = store.backend(), "serving");
     Ok(Running {
         addr,

@@ -11,7 +11,7 @@ use otklik_domain::lifecycle::{Channel, IncidentKind, RejectionGround, Role, Sub
 use otklik_domain::suppression;
 use otklik_domain::{CategoryId, OrgId, RegionId, ValidationErrors};
 use otklik_store::{AnalyticsFilter, CellQuery, CellSum, SocialSum, Store};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::error::AppError;
@@ -51,8 +51,20 @@ pub fn reach_of(role: Role) -> Result<Reach, AppError> {
     })
 }
 
+impl Reach {
+    /// How a background export records the reach it was asked with.
+    pub fn code(self) -> String {
+        match self {
+            Reach::Organisation(org) => format!("organisation:{}", org.0),
+            Reach::Region(region) => format!("region:{}", region.0),
+            Reach::Everything => "everything".to_owned(),
+            Reach::Aggregates => "aggregates".to_owned(),
+        }
+    }
+}
+
 /// The parameters as typed (a GET form or the API's query string).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct ReportParams {
     /// `YYYY-MM-DD`, inclusive; empty: 90 days before `to`.
     #[serde(default)]
@@ -1404,6 +1416,169 @@ pub fn tables(report: &Report) -> Vec<TableView> {
     tables
 }
 
+/// The ids and titles of the tables a reach is shown, in the page's order: what
+/// [`tables`] gives for any report of that reach (a test holds them together), known
+/// without building the report, so a background export's table is checked when asked.
+pub fn table_titles(reach: Reach) -> Vec<(&'static str, &'static str)> {
+    let all_ranks = matches!(reach, Reach::Everything | Reach::Aggregates);
+    let orgs = !matches!(reach, Reach::Organisation(_));
+    let mut titles = vec![("series", "Динамика")];
+    if orgs {
+        titles.push(("organisations", "Рейтинг организаций"));
+    }
+    if all_ranks {
+        titles.push(("regions", "Рейтинг регионов"));
+    }
+    titles.extend([
+        ("categories", "По категориям"),
+        ("channels", "По каналам поступления"),
+        ("kinds", "По видам"),
+        ("ratings", "Оценки ответов"),
+        ("rejections", "Отказы по основаниям"),
+        ("incidents", "Инциденты по видам"),
+        ("social", "Инциденты в социальных сетях"),
+    ]);
+    if orgs {
+        titles.push((
+            "social_organisations",
+            "Инциденты в социальных сетях по организациям",
+        ));
+    }
+    if all_ranks {
+        titles.push(("social_regions", "Инциденты в социальных сетях по регионам"));
+    }
+    titles.push((
+        "social_categories",
+        "Инциденты в социальных сетях по категориям",
+    ));
+    titles
+}
+
+/// The `table` value of a background export of the whole report.
+pub const WHOLE_REPORT: &str = "all";
+
+/// A background export of the report (an export job of kind `analytics`): what was asked
+/// for, checked when asked, with the period made explicit (a job run after midnight
+/// covers the days the page showed) and the reach and small-group minimum of the page
+/// it was asked from. Stored as the job's parameters (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReportJob {
+    /// A table's id, or [`WHOLE_REPORT`].
+    pub table: String,
+    pub params: ReportParams,
+    /// [`Reach::code`] of the person when they asked.
+    pub reach: String,
+    /// `[analytics] min_group` when they asked (applied to the analyst only).
+    pub min_group: u32,
+}
+
+/// The export job's kind for the report's tables.
+pub const JOB_KIND: &str = "analytics";
+
+/// Checks a request for a background export of `table` (or the whole report) in `format`
+/// with the report's parameters: every problem at its field (422), the same checks as the
+/// page's, nothing stored. The job records the checked parameters with the period made
+/// explicit.
+pub async fn check_job(
+    store: &dyn Store,
+    reach: Reach,
+    table: &str,
+    format: &str,
+    params: &ReportParams,
+    min_group: u32,
+    now_unix: i64,
+) -> Result<ReportJob, AppError> {
+    let mut errors = ValidationErrors::default();
+    let table = table.trim();
+    if table != WHOLE_REPORT && !table_titles(reach).iter().any(|(id, _)| *id == table) {
+        errors.push("table", "unknown_value");
+    }
+    if !matches!(format, "csv" | "xlsx") {
+        errors.push("format", "unknown_value");
+    }
+    let request = match parse_request(store, reach, params, now_unix).await {
+        Ok(request) => Some(request),
+        Err(e) if e.status == axum::http::StatusCode::UNPROCESSABLE_ENTITY => {
+            errors.0.extend(e.fields);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (Some(request), true) = (request, errors.is_empty()) else {
+        return Err(AppError::validation(errors));
+    };
+    let trimmed = |v: &str| v.trim().to_owned();
+    Ok(ReportJob {
+        table: table.to_owned(),
+        params: ReportParams {
+            from: iso_day(request.from_day),
+            to: iso_day(request.to_day),
+            region: trimmed(&params.region),
+            district: trimmed(&params.district),
+            organisation: trimmed(&params.organisation),
+            category: trimmed(&params.category),
+            channel: trimmed(&params.channel),
+            kind: trimmed(&params.kind),
+            sort: trimmed(&params.sort),
+        },
+        reach: reach.code(),
+        min_group: min_group.max(1),
+    })
+}
+
+impl ReportJob {
+    /// What the job exports, as its pages name it: «Аналитика: Рейтинг организаций, с
+    /// 01.09.2026 по 30.11.2026».
+    pub fn describe(&self) -> String {
+        let what = if self.table == WHOLE_REPORT {
+            "весь отчёт"
+        } else {
+            table_titles(Reach::Everything)
+                .into_iter()
+                .find(|(id, _)| *id == self.table)
+                .map_or("таблица", |(_, title)| title)
+        };
+        match (parse_day(&self.params.from), parse_day(&self.params.to)) {
+            (Some(from), Some(to)) => {
+                format!("Аналитика: {what}, с {} по {}", ru_day(from), ru_day(to))
+            }
+            _ => format!("Аналитика: {what}"),
+        }
+    }
+
+    /// The tables the job writes, computed now as the page would compute them for its
+    /// owner, whose role is `role` now: the reach must be the one it was asked with (a
+    /// person who lost it, or moved, gets `export_reach_changed` and no file), and the
+    /// analyst's small groups are withheld with the larger of the minimum then and now.
+    pub async fn tables(
+        &self,
+        store: &dyn Store,
+        role: Role,
+        min_group_now: u32,
+        now_unix: i64,
+    ) -> Result<Vec<TableView>, AppError> {
+        let reach = reach_of(role)?;
+        if reach.code() != self.reach {
+            return Err(AppError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "export_reach_changed",
+            ));
+        }
+        let request = parse_request(store, reach, &self.params, now_unix).await?;
+        let min_group = self.min_group.max(min_group_now);
+        let report = report(store, reach, request, min_group).await?;
+        let tables: Vec<TableView> = tables(&report)
+            .into_iter()
+            .filter(|t| self.table == WHOLE_REPORT || t.id == self.table)
+            .collect();
+        if tables.is_empty() {
+            return Err(AppError::field("table", "unknown_value"));
+        }
+        Ok(tables)
+    }
+}
+
 /// A cell as the page shows it.
 pub fn cell_text(cell: &Cell, unit: Option<Unit>) -> String {
     match (cell, unit) {
@@ -1417,6 +1592,76 @@ pub fn cell_text(cell: &Cell, unit: Option<Unit>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn empty_report(reach: Reach) -> Report {
+        Report {
+            request: ReportRequest {
+                from_day: days_from_civil(2026, 9, 1),
+                to_day: days_from_civil(2026, 11, 30),
+                region: None,
+                district: None,
+                org: None,
+                category: None,
+                channel: None,
+                kind: None,
+                sort: SortBy::default(),
+                filter: AnalyticsFilter::default(),
+            },
+            reach,
+            grain: Grain::Month,
+            totals: Indicators::default(),
+            series: Vec::new(),
+            by_org: Vec::new(),
+            by_region: Vec::new(),
+            by_category: Vec::new(),
+            by_channel: Vec::new(),
+            by_kind: Vec::new(),
+            ratings: [0; 5],
+            rejections: Vec::new(),
+            incidents: Vec::new(),
+            polls: (0, 0),
+            social: SocialReport::default(),
+            lag: 0,
+            min_group: None,
+        }
+    }
+
+    #[test]
+    fn the_tables_a_job_may_ask_for_are_the_pages() {
+        for reach in [
+            Reach::Organisation(OrgId(3)),
+            Reach::Region(RegionId(7)),
+            Reach::Everything,
+            Reach::Aggregates,
+        ] {
+            let drawn: Vec<(&str, String)> = tables(&empty_report(reach))
+                .into_iter()
+                .map(|t| (t.id, t.title))
+                .collect();
+            let listed: Vec<(&str, String)> = table_titles(reach)
+                .into_iter()
+                .map(|(id, title)| (id, title.to_owned()))
+                .collect();
+            assert_eq!(listed, drawn, "{reach:?}");
+        }
+        let job = ReportJob {
+            table: "organisations".to_owned(),
+            params: ReportParams {
+                from: "2026-09-01".to_owned(),
+                to: "2026-11-30".to_owned(),
+                ..ReportParams::default()
+            },
+            reach: Reach::Aggregates.code(),
+            min_group: 5,
+        };
+        assert_eq!(
+            job.describe(),
+            "Аналитика: Рейтинг организаций, с 01.09.2026 по 30.11.2026"
+        );
+        let stored = serde_json::to_string(&job).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<ReportJob>(&stored).ok(), Some(job));
+        assert_eq!(Reach::Region(RegionId(7)).code(), "region:7");
+    }
 
     #[test]
     fn days_parse_only_when_real() {

@@ -879,6 +879,18 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
             ],
         )
         .await;
+    // A table of the report in the background: asked for from the page, its progress
+    // page, and the list of one's exports.
+    c.goto(&app.url("/analytics")).await.unwrap();
+    submit(
+        &c,
+        "#organisations form[action='/analytics/exports'] button[type=submit]",
+    )
+    .await;
+    let job = c.current_url().await.unwrap().path().to_owned();
+    assert!(job.starts_with("/exports/"), "{job}");
+    audit.here(&format!("analyst: GET {job}")).await;
+    audit.page(who, "/exports").await;
 
     let Audit {
         findings, pages, ..

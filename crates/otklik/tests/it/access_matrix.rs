@@ -838,6 +838,11 @@ fn matrix(ids: &Ids) -> Vec<Row> {
             .query("table=categories"),
         get("/analytics/export.xlsx", &[],                                                  "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
             .query("table=kinds"),
+        // A table of the report as a background export (a job of the asker's own).
+        post("/analytics/exports", &[],                                                     "lgn  403  403  403  ok   ok   ok   ok   ok   ok   ok   ok   lgn  lgn  lgn  lgn")
+            .form(&[("table", "kinds"), ("format", "csv")]),
+        post("/analytics/exports", &[],                                                     "lgn  403  403  403  422  422  422  422  422  422  422  422  lgn  lgn  lgn  lgn")
+            .form(&[("table", "secrets"), ("format", "csv")]),
         // ---- pages: social-media incidents (`social::decide` / `can_view`; nothing with id 999999999) --------
         get("/social", &[],                                                                 "lgn  403  403  403  ok   ok   ok   403  ok   ok   ok   ok   lgn  lgn  lgn  lgn"),
         get("/social/quarantine", &[],                                                      "lgn  403  403  403  403  403  403  403  403  403  ok   403  lgn  lgn  lgn  lgn"),

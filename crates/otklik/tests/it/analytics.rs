@@ -3,7 +3,9 @@
 //! the operator everything, the analyst aggregates with small groups withheld, and with
 //! them the smallest other group where one could be worked out from the total); bad
 //! parameters are named; the page draws accessible charts beside tables; every table
-//! exports as CSV and XLSX; `otklik analytics rebuild` recomputes the same figures.
+//! exports as CSV and XLSX, at once or as a background job (the same file, the same
+//! groups withheld, its owner's only), and so does the whole report; `otklik analytics
+//! rebuild` recomputes the same figures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::api::{ok, World};
-use crate::support::{page_login, text_of, Api, Backend, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN};
+use crate::support::{
+    csrf_in, page_login, text_of, Api, Backend, TestApp, DEMO_PASSWORD, OPERATOR, OTHER_CITIZEN,
+};
 
 const CITY: &str = "Администрация города Твери";
 const HOUSING: &str = "Министерство энергетики и жилищно-коммунального хозяйства Тверской области";
@@ -35,6 +39,48 @@ async fn report_when(api: &Api, query: &str, want: i64) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Asks for a background export from the analytics page with `fields` (besides the page's
+/// CSRF token): the job's address, after the `303` to it.
+async fn ask_job(app: &TestApp, browser: &reqwest::Client, fields: &[(&str, &str)]) -> String {
+    let csrf = csrf_in(&text_of(browser, app.url("/analytics")).await);
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let asked = browser
+        .post(app.url("/analytics/exports"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 303, "to the job's page");
+    let job = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert!(job.starts_with("/exports/"), "{job}");
+    job
+}
+
+/// The job's file once its page says it is done.
+async fn job_file(app: &TestApp, browser: &reqwest::Client, job: &str) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = text_of(browser, app.url(job)).await;
+        if page.contains("Готово") {
+            break;
+        }
+        assert!(!page.contains("Не удалось"), "the export failed: {page}");
+        assert!(
+            Instant::now() < deadline,
+            "the export never finished: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let file = browser
+        .get(app.url(&format!("{job}/file")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    file.bytes().await.unwrap().to_vec()
 }
 
 fn row<'a>(rows: &'a Value, name: &str) -> &'a Value {
@@ -283,6 +329,126 @@ async fn scenario(backend: Backend) {
     .await;
     assert!(csv.contains(&format!("{CITY},скрыто,")), "{csv}");
 
+    // Tables in the background, asked for from the page: the file is the synchronous
+    // download's, byte for byte; the whole report too; bad parameters are refused and
+    // change nothing; nobody else sees the job or its file.
+    let page = text_of(&browser, app.url("/analytics?sort=rating")).await;
+    assert!(
+        page.contains(r#"<form method="post" action="/analytics/exports""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<label for="organisations-job-format">"#));
+    let sync = text_of(
+        &browser,
+        app.url("/analytics/export.csv?table=organisations&sort=rating"),
+    )
+    .await;
+    let job = ask_job(
+        app,
+        &browser,
+        &[
+            ("table", "organisations"),
+            ("format", "csv"),
+            ("sort", "rating"),
+        ],
+    )
+    .await;
+    let file = String::from_utf8(job_file(app, &browser, &job).await).unwrap();
+    assert_eq!(file, sync, "the same file as the download");
+    let shown = text_of(&browser, app.url(&job)).await;
+    assert!(
+        shown.contains("Аналитика: Рейтинг организаций, с "),
+        "{shown}"
+    );
+    let whole = ask_job(app, &browser, &[("table", "all"), ("format", "csv")]).await;
+    let whole = String::from_utf8(job_file(app, &browser, &whole).await).unwrap();
+    // Each table under its title (quoted: it holds a comma), a blank line between.
+    assert!(whole.starts_with("\u{feff}\"Динамика, с "), "{whole}");
+    assert!(
+        whole.contains("\r\n\r\n\"Рейтинг организаций, с "),
+        "{whole}"
+    );
+    assert!(
+        whole.contains(&format!("\r\n{TRANSPORT},6,1,100,")),
+        "{whole}"
+    );
+    let workbook = ask_job(app, &browser, &[("table", "all"), ("format", "xlsx")]).await;
+    assert!(job_file(app, &browser, &workbook).await.starts_with(b"PK"));
+    let series = ask_job(app, &browser, &[("table", "series"), ("format", "xlsx")]).await;
+    assert!(job_file(app, &browser, &series).await.starts_with(b"PK"));
+    let listed = text_of(&browser, app.url("/exports")).await;
+    let jobs_before = listed.matches("<tr><th scope=\"row\">").count();
+    assert!(
+        listed.contains("Аналитика: весь отчёт") && jobs_before == 4,
+        "{listed}"
+    );
+    let csrf = csrf_in(&text_of(&browser, app.url("/analytics")).await);
+    for (bad, field) in [
+        (vec![("table", "secrets"), ("format", "csv")], "table"),
+        (vec![("table", "kinds"), ("format", "pdf")], "format"),
+        (
+            vec![
+                ("table", "kinds"),
+                ("format", "csv"),
+                ("from", "2026-02-30"),
+            ],
+            "from",
+        ),
+        (
+            vec![("table", "kinds"), ("format", "csv"), ("region", "999999")],
+            "region",
+        ),
+    ] {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(bad);
+        let refused = browser
+            .post(app.url("/analytics/exports"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 422, "{field}");
+        let body = refused.text().await.unwrap();
+        assert!(body.contains("lang=\"ru\""), "{body}");
+    }
+    let forged = browser
+        .post(app.url("/analytics/exports"))
+        .form(&[("csrf", "forged"), ("table", "kinds"), ("format", "csv")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let listed = text_of(&browser, app.url("/exports")).await;
+    assert_eq!(
+        listed.matches("<tr><th scope=\"row\">").count(),
+        jobs_before,
+        "nothing created: {listed}"
+    );
+    for path in [job.clone(), format!("{job}/file")] {
+        let hidden = analyst_browser.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(hidden.status(), 404, "not the analyst's: {path}");
+    }
+    let citizen_browser = app.browser();
+    page_login(app, &citizen_browser, OTHER_CITIZEN, DEMO_PASSWORD).await;
+    let csrf = csrf_in(&text_of(&citizen_browser, app.url("/exports")).await);
+    let refused = citizen_browser
+        .post(app.url("/analytics/exports"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("table", "kinds"),
+            ("format", "csv"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "no analytics for citizens");
+    let file = citizen_browser
+        .get(app.url(&format!("{job}/file")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 404);
+
     // The lists as files: the inbox streamed as CSV (no texts, no authors), filtered
     // like the page; the operator's as XLSX; a citizen's own.
     let transport_browser = app.browser();
@@ -484,6 +650,43 @@ async fn a_lone_small_group_is_withheld_with_the_next_smallest() {
     assert!(lines[1].starts_with(&format!("{TRANSPORT},7,")), "{csv}");
     assert!(lines[2].starts_with(&format!("{CITY},скрыто,")), "{csv}");
     assert!(lines[3].starts_with(&format!("{HOUSING},скрыто,")), "{csv}");
+    // A background export of the table withholds exactly the same: the file is the
+    // download's, byte for byte, and carries no names of people.
+    let job = ask_job(
+        app,
+        &browser,
+        &[("table", "organisations"), ("format", "csv")],
+    )
+    .await;
+    let file = String::from_utf8(job_file(app, &browser, &job).await).unwrap();
+    assert_eq!(file, csv, "the same rows withheld");
+    let whole = ask_job(app, &browser, &[("table", "all"), ("format", "csv")]).await;
+    let whole = String::from_utf8(job_file(app, &browser, &whole).await).unwrap();
+    assert!(whole.contains(&format!("\r\n{CITY},скрыто,")), "{whole}");
+    assert!(whole.contains(&format!("\r\n{HOUSING},скрыто,")), "{whole}");
+    assert!(!whole.contains("Иван") && !whole.contains("@"), "{whole}");
+    // The operator's own job on the same table is whole, and the analyst never sees it.
+    let operator_browser = app.browser();
+    page_login(app, &operator_browser, OPERATOR, DEMO_PASSWORD).await;
+    let theirs = ask_job(
+        app,
+        &operator_browser,
+        &[("table", "organisations"), ("format", "csv")],
+    )
+    .await;
+    let theirs = String::from_utf8(job_file(app, &operator_browser, &theirs).await).unwrap();
+    assert!(theirs.contains(&format!("\r\n{HOUSING},5,")), "{theirs}");
+    let job_id = job.trim_start_matches("/exports/");
+    assert_eq!(
+        operator_browser
+            .get(app.url(&format!("/exports/{job_id}/file")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "the analyst's job is the analyst's"
+    );
     let page = text_of(&browser, app.url("/analytics")).await;
     assert!(
         page.contains(&format!("<th scope=\"row\">{HOUSING}</th><td>скрыто</td>")),

@@ -1,14 +1,16 @@
 //! The analytics area (`/analytics`): the report for any period and filters, charts as
-//! accessible SVG with the same numbers in tables, and every table as CSV and XLSX. A
-//! GET form: it works without JavaScript, and a report's address can be shared.
+//! accessible SVG with the same numbers in tables, and every table as CSV and XLSX —
+//! downloaded at once, or prepared in the background (`POST /analytics/exports`, a job
+//! on `/exports`), as can the whole report. A GET form: it works without JavaScript, and
+//! a report's address can be shared.
 
 use askama::Template;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use otklik_domain::lifecycle::{Channel, SubmissionKind};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -30,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/analytics", get(page))
         .route("/analytics/export.csv", get(export_csv))
         .route("/analytics/export.xlsx", get(export_xlsx))
+        .route("/analytics/exports", post(create_job))
 }
 
 /// A filter as the template draws it: a date input, or a select with «Все» first.
@@ -64,6 +67,9 @@ pub struct AnalyticsPage {
     pub key_figures: Vec<(&'static str, String)>,
     pub suppressed_note: Option<String>,
     pub tables: Vec<TableBlock>,
+    /// The report's parameters as hidden fields of the background exports' forms (the
+    /// period made explicit, so the file covers the days shown).
+    pub job_fields: Vec<(&'static str, String)>,
 }
 
 async fn page(
@@ -85,6 +91,7 @@ async fn page(
         key_figures: Vec::new(),
         suppressed_note: None,
         tables: Vec::new(),
+        job_fields: Vec::new(),
     };
     let request = match parse_request(store, reach, &params, now).await {
         Ok(request) => request,
@@ -185,6 +192,7 @@ async fn page(
         )
     });
     let query = query_string(&params);
+    page.job_fields = job_fields(&params, &report.request);
     page.tables = analytics::tables(&report)
         .into_iter()
         .map(|table| block(table, &query))
@@ -217,6 +225,33 @@ fn block(table: TableView, query: &str) -> TableBlock {
         csv: link("csv"),
         xlsx: link("xlsx"),
     }
+}
+
+/// The hidden fields of the background exports' forms: the parameters given, with the
+/// period's days as the report used them.
+fn job_fields(
+    params: &ReportParams,
+    request: &analytics::ReportRequest,
+) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("from", iso_day(request.from_day)),
+        ("to", iso_day(request.to_day)),
+    ];
+    fields.extend(
+        [
+            ("region", &params.region),
+            ("district", &params.district),
+            ("organisation", &params.organisation),
+            ("category", &params.category),
+            ("channel", &params.channel),
+            ("kind", &params.kind),
+            ("sort", &params.sort),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.trim().to_owned())),
+    );
+    fields
 }
 
 /// The parameters as a query string (only those given).
@@ -473,4 +508,62 @@ async fn export_file(
             &format!("otklik-{}.csv", table.id),
         )
     })
+}
+
+/// A background export's request: a table (or the whole report), a format and the
+/// report's parameters, as the page's forms send them.
+#[derive(Debug, Default, Deserialize)]
+struct JobForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    table: String,
+    #[serde(default)]
+    format: String,
+    #[serde(flatten)]
+    report: ReportParams,
+}
+
+/// Asks for a table (or the whole report) as a background export: the parameters are
+/// checked now as the page checks them, with the person's reach (nothing is stored when
+/// any is wrong: 422, each at its field); the job records them with the reach and the
+/// analyst's minimum group, and its page (`/exports/{id}`) shows its progress.
+async fn create_job(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<JobForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let user = ctx.require_user()?.clone();
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    let reach = reach_of(user.role)?;
+    let now = OffsetDateTime::now_utc();
+    let job = analytics::check_job(
+        state.store.as_ref(),
+        reach,
+        &form.table,
+        &form.format,
+        &form.report,
+        state.config.analytics.min_group,
+        now.unix_timestamp(),
+    )
+    .await
+    .map_err(|e| {
+        // The page's forms send only valid values, so this is a hand-made or stale
+        // request: the error page names its first problem.
+        if e.status == StatusCode::UNPROCESSABLE_ENTITY {
+            AppError {
+                code: e.first_code(),
+                ..e
+            }
+        } else {
+            e
+        }
+    })?;
+    let params = serde_json::to_string(&job).map_err(|_| AppError::internal())?;
+    let id = state
+        .store
+        .create_export_job(user.id, analytics::JOB_KIND, &form.format, &params, now)
+        .await?;
+    Ok(Redirect::to(&format!("/exports/{id}")).into_response())
 }

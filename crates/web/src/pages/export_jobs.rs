@@ -1,6 +1,8 @@
-//! Background exports of lists: the request (a POST form on every list page), the
-//! owner's jobs with their progress, and the finished file, streamed part by part — kept
-//! for `[exports] keep_hours`, then `410 Gone` (the job itself stays listed, marked so).
+//! Background exports of lists and of the analytics report: the request for a list (a
+//! POST form on every list page; the analytics page asks at `POST /analytics/exports`),
+//! the owner's jobs with their progress, and the finished file, streamed part by part —
+//! kept for `[exports] keep_hours`, then `410 Gone` (the job itself stays listed, marked
+//! so).
 
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -85,6 +87,8 @@ async fn create(
 pub struct JobView {
     pub id: i64,
     pub href: String,
+    /// What is exported: «Список обращений», «Аналитика: …».
+    pub what: String,
     pub format: &'static str,
     pub status: &'static str,
     pub done: bool,
@@ -99,6 +103,17 @@ pub struct JobView {
     pub error: Option<&'static str>,
 }
 
+/// What a job exports, as its pages name it.
+fn what(job: &ExportJob) -> String {
+    match job.kind.as_str() {
+        crate::analytics::JOB_KIND => {
+            serde_json::from_str::<crate::analytics::ReportJob>(&job.params)
+                .map_or_else(|_| "Аналитика".to_owned(), |asked| asked.describe())
+        }
+        _ => "Список обращений".to_owned(),
+    }
+}
+
 /// What a page says of a job whose file was deleted when its retention ran out.
 pub const EXPIRED: &str = "Файл удалён по истечении срока хранения";
 
@@ -108,6 +123,7 @@ fn view(job: &ExportJob, keep: time::Duration) -> JobView {
     JobView {
         id: job.id,
         href: format!("/exports/{}", job.id),
+        what: what(job),
         format: if job.format == "xlsx" { "XLSX" } else { "CSV" },
         status: match job.status.as_str() {
             "queued" => "В очереди",

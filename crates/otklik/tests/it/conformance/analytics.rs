@@ -549,4 +549,32 @@ pub(super) async fn export_jobs_are_leased_resumed_and_private(store: Arc<dyn St
         .map(|j| (j.status.as_str(), j.error.as_deref()))
         .collect();
     assert_eq!(states, [("failed", Some("internal_error")), ("done", None)]);
+    // The analytics page's tables are a kind of their own, leased and kept the same way.
+    let params = r#"{"table":"kinds","params":{},"reach":"everything","min_group":5}"#;
+    let report = s
+        .create_export_job(me, "analytics", "csv", params, T0)
+        .await
+        .unwrap();
+    let claimed = s.claim_export_job(later, lease).await.unwrap().unwrap();
+    assert_eq!(
+        (claimed.id, claimed.kind.as_str(), claimed.params.as_str()),
+        (report, "analytics", params)
+    );
+    s.add_export_part(report, claimed.token, 0, b"\xef\xbb\xbf", 0, later)
+        .await
+        .unwrap();
+    s.finish_export_job(report, claimed.token, None, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.export_part(report, me, 0).await.unwrap().unwrap(),
+        b"\xef\xbb\xbf"
+    );
+    assert_eq!(s.export_part(report, other, 0).await.unwrap(), None);
+    assert!(
+        s.create_export_job(me, "everything", "csv", "{}", T0)
+            .await
+            .is_err(),
+        "no other kinds"
+    );
 }
