@@ -801,38 +801,101 @@ pub struct Schedule {
     closes_at: OffsetDateTime,
 }
 
-/// Photos of one option of a vote (a project): at most this many.
+/// Photos of one option of a choice question (a vote's project, a survey's answer): at
+/// most this many.
 pub const MAX_OPTION_PHOTOS: usize = 3;
 
-/// May the organisers change the photos of option `option` now? Only a vote's options
-/// have photos, and only before the poll opens and while it is not cancelled: once
-/// ballots may be cast, what voters see of the projects does not change.
-/// `poll_not_editable`, `not_a_vote`, `unknown_option`.
+/// Which option a photo shows: the option `option` of question `question` (both
+/// 0-based; a vote's one question is 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PhotoSlot {
+    pub question: u16,
+    pub option: u16,
+}
+
+/// May the organisers change the photos of `slot` now? Options of choice questions
+/// (single, multiple, ranking) have photos, in votes and surveys, and only before the
+/// poll opens and while it is not cancelled: once ballots may be cast, what voters see of
+/// the options does not change. `poll_not_editable`, `unknown_question`,
+/// `not_a_choice_question`, `unknown_option`.
 pub fn check_photos_editable(
     spec: &PollSpec,
-    option: u16,
+    slot: PhotoSlot,
     phase: Phase,
     cancelled: bool,
 ) -> Result<(), &'static str> {
     if cancelled || phase != Phase::Upcoming {
         return Err("poll_not_editable");
     }
-    check_photo_option(spec, option)
+    check_photo_option(spec, slot)
 }
 
-/// Is `option` an option of this vote's question? `not_a_vote`, `unknown_option`.
-pub fn check_photo_option(spec: &PollSpec, option: u16) -> Result<(), &'static str> {
-    if spec.kind() != PollKind::Vote {
-        return Err("not_a_vote");
-    }
-    let options = spec
+/// Is `slot` an option of one of the poll's choice questions? `unknown_question`,
+/// `not_a_choice_question` (a scale or free text), `unknown_option`.
+pub fn check_photo_option(spec: &PollSpec, slot: PhotoSlot) -> Result<(), &'static str> {
+    let question = spec
         .questions()
-        .first()
-        .map_or(0, |q| q.kind.options().len());
-    if usize::from(option) >= options {
+        .get(usize::from(slot.question))
+        .ok_or("unknown_question")?;
+    if matches!(
+        question.kind,
+        QuestionKind::Scale { .. } | QuestionKind::FreeText { .. }
+    ) {
+        return Err("not_a_choice_question");
+    }
+    if usize::from(slot.option) >= question.kind.options().len() {
         return Err("unknown_option");
     }
     Ok(())
+}
+
+/// Whether any question of the poll has options that may carry photos.
+pub fn has_photo_options(spec: &PollSpec) -> bool {
+    spec.questions()
+        .iter()
+        .any(|q| !q.kind.options().is_empty())
+}
+
+/// Which way a photo moves among its option's photos (the order they are shown in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoMove {
+    /// Towards the first.
+    Up,
+    /// Towards the last.
+    Down,
+}
+
+impl PhotoMove {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "up" => Some(Self::Up),
+            "down" => Some(Self::Down),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+        }
+    }
+
+    /// The photos of one option in their order, with the one at `at` moved one place:
+    /// the two neighbours swap, nothing else changes. `photo_at_edge` when it is
+    /// already first (up) or last (down).
+    pub fn apply<T>(self, order: &mut [T], at: usize) -> Result<(), &'static str> {
+        let other = match self {
+            Self::Up => at.checked_sub(1),
+            Self::Down => at.checked_add(1).filter(|&j| j < order.len()),
+        }
+        .ok_or("photo_at_edge")?;
+        if at >= order.len() {
+            return Err("photo_at_edge");
+        }
+        order.swap(at, other);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1190,6 +1253,87 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn photos_go_on_options_of_choice_questions_before_the_poll_opens() {
+        let spec = survey();
+        let slot = |question, option| PhotoSlot { question, option };
+        for ok in [slot(0, 2), slot(1, 3), slot(3, 0)] {
+            assert_eq!(
+                check_photos_editable(&spec, ok, Phase::Upcoming, false),
+                Ok(()),
+                "{ok:?}"
+            );
+        }
+        for (bad, code) in [
+            (slot(0, 3), "unknown_option"),
+            (slot(2, 0), "not_a_choice_question"),
+            (slot(4, 0), "not_a_choice_question"),
+            (slot(5, 0), "unknown_question"),
+            (slot(u16::MAX, 0), "unknown_question"),
+        ] {
+            assert_eq!(
+                check_photos_editable(&spec, bad, Phase::Upcoming, false),
+                Err(code),
+                "{bad:?}"
+            );
+        }
+        for (phase, cancelled) in [
+            (Phase::Open, false),
+            (Phase::Closed, false),
+            (Phase::Upcoming, true),
+        ] {
+            assert_eq!(
+                check_photos_editable(&spec, slot(0, 0), phase, cancelled),
+                Err("poll_not_editable")
+            );
+        }
+        assert!(has_photo_options(&spec));
+        let texts = PollSpec::new(
+            PollKind::Survey,
+            vec![question(QuestionKind::FreeText { max_chars: 20 })],
+        )
+        .unwrap();
+        assert!(!has_photo_options(&texts));
+    }
+
+    #[test]
+    fn a_photo_moves_one_place_and_never_past_the_edges() {
+        let mut order = [1, 2, 3];
+        PhotoMove::Up.apply(&mut order, 2).unwrap();
+        assert_eq!(order, [1, 3, 2]);
+        PhotoMove::Down.apply(&mut order, 0).unwrap();
+        assert_eq!(order, [3, 1, 2]);
+        assert_eq!(PhotoMove::Up.apply(&mut order, 0), Err("photo_at_edge"));
+        assert_eq!(PhotoMove::Down.apply(&mut order, 2), Err("photo_at_edge"));
+        assert_eq!(PhotoMove::Down.apply(&mut order, 7), Err("photo_at_edge"));
+        assert_eq!(PhotoMove::Up.apply(&mut order, 7), Err("photo_at_edge"));
+        assert_eq!(order, [3, 1, 2]);
+        assert_eq!(PhotoMove::parse("up"), Some(PhotoMove::Up));
+        assert_eq!(
+            PhotoMove::parse("down").map(PhotoMove::as_str),
+            Some("down")
+        );
+        assert_eq!(PhotoMove::parse("left"), None);
+    }
+
+    proptest! {
+        /// Any sequence of moves keeps the same photos, each once.
+        #[test]
+        fn moves_keep_every_photo_once(n in 1usize..6, moves in proptest::collection::vec((any::<bool>(), 0usize..7), 0..30)) {
+            let mut order: Vec<usize> = (0..n).collect();
+            for (up, at) in moves {
+                let way = if up { PhotoMove::Up } else { PhotoMove::Down };
+                let before = order.clone();
+                if way.apply(&mut order, at).is_err() {
+                    prop_assert_eq!(&order, &before);
+                }
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                prop_assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+            }
+        }
     }
 
     fn code(spec: &PollSpec, raw: &[RawAnswer]) -> Option<(usize, &'static str)> {

@@ -50,6 +50,9 @@ pub struct CommentPage {
     pub comments: Vec<CommentRecord>,
     /// More comments in this status follow the page's last one.
     pub more: bool,
+    /// Comments in this status precede the page's first one (for an empty page: precede
+    /// the place it starts at).
+    pub earlier: bool,
 }
 
 /// Which discussions to list.
@@ -125,11 +128,11 @@ pub(crate) fn comment_of(
     })
 }
 
+/// A comment row as the pages read it.
+pub(crate) type CommentRow = (i64, String, String, Option<String>, i64);
+
 /// The first `limit` rows as a page; a row beyond them means more follow.
-pub(crate) fn comment_page(
-    rows: Vec<(i64, String, String, Option<String>, i64)>,
-    limit: u32,
-) -> crate::StoreResult<CommentPage> {
+pub(crate) fn comment_page(rows: Vec<CommentRow>, limit: u32) -> crate::StoreResult<CommentPage> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     let comments = rows
@@ -137,7 +140,48 @@ pub(crate) fn comment_page(
         .take(limit)
         .map(comment_of)
         .collect::<crate::StoreResult<Vec<_>>>()?;
-    Ok(CommentPage { comments, more })
+    Ok(CommentPage {
+        comments,
+        more,
+        earlier: false,
+    })
+}
+
+/// Rows read newest first (`id < before ORDER BY id DESC`) as a page oldest first: the
+/// `limit` nearest to `before`; a row beyond them means earlier ones precede.
+pub(crate) fn comment_page_back(
+    mut rows: Vec<CommentRow>,
+    limit: u32,
+) -> crate::StoreResult<CommentPage> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let earlier = rows.len() > limit;
+    rows.truncate(limit);
+    rows.reverse();
+    let comments = rows
+        .into_iter()
+        .map(comment_of)
+        .collect::<crate::StoreResult<Vec<_>>>()?;
+    Ok(CommentPage {
+        comments,
+        more: false,
+        earlier,
+    })
+}
+
+/// Where a forward page starts, for the question whether comments precede it: below its
+/// first comment, or (an empty page) at or below `after`.
+pub(crate) fn earlier_bound(page: &CommentPage, after: i64) -> i64 {
+    page.comments
+        .first()
+        .map_or(after.saturating_add(1), |c| c.id.0)
+}
+
+/// Where a backward page ends, for the question whether comments follow it: above its
+/// last comment, or (an empty page) at or above `before`.
+pub(crate) fn later_bound(page: &CommentPage, before: i64) -> i64 {
+    page.comments
+        .last()
+        .map_or(before.saturating_sub(1), |c| c.id.0)
 }
 
 /// The counter column a stance adds to.
@@ -291,7 +335,55 @@ macro_rules! impl_discussions {
                 .bind(i64::from(limit) + 1)
                 .fetch_all(self.$read())
                 .await?;
-                $crate::discussions_sql::comment_page(rows, limit)
+                let mut page = $crate::discussions_sql::comment_page(rows, limit)?;
+                if let Some(after) = after {
+                    page.earlier = ::sqlx::query_scalar::<$db, i64>(
+                        "SELECT id FROM discussion_comments \
+                         WHERE discussion_id = $1 AND status = $2 AND id < $3 \
+                         ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(id.0)
+                    .bind(status.as_str())
+                    .bind($crate::discussions_sql::earlier_bound(&page, after.0))
+                    .fetch_optional(self.$read())
+                    .await?
+                    .is_some();
+                }
+                Ok(page)
+            }
+
+            async fn comments_before(
+                &self,
+                id: ::otklik_domain::DiscussionId,
+                status: ::otklik_domain::discussion::CommentStatus,
+                before: ::otklik_domain::CommentId,
+                limit: u32,
+            ) -> $crate::StoreResult<$crate::CommentPage> {
+                // Newest first from `before`, one row beyond the page saying whether
+                // earlier ones precede; then turned oldest first.
+                let rows = ::sqlx::query_as::<$db, $crate::discussions_sql::CommentRow>(
+                    "SELECT id, body, status, reason, created_at FROM discussion_comments \
+                     WHERE discussion_id = $1 AND status = $2 AND id < $3 \
+                     ORDER BY id DESC LIMIT $4",
+                )
+                .bind(id.0)
+                .bind(status.as_str())
+                .bind(before.0)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(self.$read())
+                .await?;
+                let mut page = $crate::discussions_sql::comment_page_back(rows, limit)?;
+                page.more = ::sqlx::query_scalar::<$db, i64>(
+                    "SELECT id FROM discussion_comments \
+                     WHERE discussion_id = $1 AND status = $2 AND id > $3 ORDER BY id LIMIT 1",
+                )
+                .bind(id.0)
+                .bind(status.as_str())
+                .bind($crate::discussions_sql::later_bound(&page, before.0))
+                .fetch_optional(self.$read())
+                .await?
+                .is_some();
+                Ok(page)
             }
 
             async fn own_comments(

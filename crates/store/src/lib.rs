@@ -943,11 +943,12 @@ pub trait Polls {
         ballot_id: &otklik_domain::poll::BallotId,
     ) -> StoreResult<Option<BallotReceipt>>;
 
-    /// Adds a photo to an option of a vote, in one transaction with the poll's row
-    /// (locked): refused (`Conflict`) unless `poll::check_photos_editable` allows it at
-    /// `now` (`poll_not_editable`, `not_a_vote`, `unknown_option`) and the option has
-    /// fewer than `poll::MAX_OPTION_PHOTOS` (`too_many_photos`); `NotFound` without the
-    /// poll. A refusal writes nothing.
+    /// Adds a photo to an option of a choice question (a vote's or a survey's), last in
+    /// the option's order, in one transaction with the poll's row (locked): refused
+    /// (`Conflict`) unless `poll::check_photos_editable` allows it at `now`
+    /// (`poll_not_editable`, `unknown_question`, `not_a_choice_question`,
+    /// `unknown_option`) and the option has fewer than `poll::MAX_OPTION_PHOTOS`
+    /// (`too_many_photos`); `NotFound` without the poll. A refusal writes nothing.
     async fn add_option_photo(
         &self,
         poll: otklik_domain::PollId,
@@ -964,7 +965,20 @@ pub trait Polls {
         now: time::OffsetDateTime,
     ) -> StoreResult<()>;
 
-    /// The photos of a poll's options, by option then in the order they were added.
+    /// Moves a photo one place among its option's photos under the same rule and lock
+    /// (`photo_at_edge` when it is already first or last); the two neighbours swap, so a
+    /// reorder never loses or duplicates a photo, however many run at once. Returns the
+    /// option's photos in their new order; `NotFound` when the poll has no such photo.
+    async fn move_option_photo(
+        &self,
+        poll: otklik_domain::PollId,
+        photo: i64,
+        way: otklik_domain::poll::PhotoMove,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Vec<OptionPhoto>>;
+
+    /// The photos of a poll's options, by question, then option, then in their order
+    /// (the order they were added in unless organisers moved them).
     async fn option_photos(&self, poll: otklik_domain::PollId) -> StoreResult<Vec<OptionPhoto>>;
 
     /// One photo with its bytes; `NotFound` when the poll has no such photo.
@@ -1010,11 +1024,24 @@ pub trait Discussions {
     /// A page of the comments in one status, oldest first: at most `limit` of those whose
     /// id is above `after` (`None`: from the first), and whether more follow (keyset
     /// paging: a comment moderated meanwhile neither repeats nor shifts the pages).
+    /// `earlier` says whether comments in this status precede the page (always `false`
+    /// from the first).
     async fn comments(
         &self,
         id: otklik_domain::DiscussionId,
         status: otklik_domain::discussion::CommentStatus,
         after: Option<otklik_domain::CommentId>,
+        limit: u32,
+    ) -> StoreResult<CommentPage>;
+    /// The page before: at most `limit` of the comments in one status whose id is below
+    /// `before`, the nearest to it, still oldest first; `earlier` says whether more
+    /// precede, `more` whether any follow the page. Read from a forward page's first
+    /// comment, it is exactly the forward page before it.
+    async fn comments_before(
+        &self,
+        id: otklik_domain::DiscussionId,
+        status: otklik_domain::discussion::CommentStatus,
+        before: otklik_domain::CommentId,
         limit: u32,
     ) -> StoreResult<CommentPage>;
     /// A person's own comments in any status.

@@ -155,10 +155,12 @@ pub(crate) fn verification_of(raw: &str) -> crate::StoreResult<Verification> {
         .ok_or_else(|| crate::common::corrupt("verification"))
 }
 
-/// A photo of a vote's option to store (checked and stripped by
-/// `otklik_domain::attachment::Attachment::parse_image`).
+/// A photo of an option of a choice question (a vote's project, a survey's answer) to
+/// store (checked and stripped by `otklik_domain::attachment::Attachment::parse_image`).
 #[derive(Clone)]
 pub struct NewOptionPhoto {
+    /// The question (0-based; a vote's one question is 0).
+    pub question: u16,
     pub option: u16,
     pub name: String,
     pub mime: String,
@@ -169,6 +171,7 @@ pub struct NewOptionPhoto {
 impl std::fmt::Debug for NewOptionPhoto {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewOptionPhoto")
+            .field("question", &self.question)
             .field("option", &self.option)
             .field("name", &self.name)
             .field("mime", &self.mime)
@@ -177,11 +180,12 @@ impl std::fmt::Debug for NewOptionPhoto {
     }
 }
 
-/// A stored photo of a vote's option, without its bytes.
+/// A stored photo of a choice question's option, without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptionPhoto {
     pub id: i64,
     pub poll: PollId,
+    pub question: u16,
     pub option: u16,
     pub name: String,
     pub mime: String,
@@ -194,4 +198,14 @@ pub struct OptionPhoto {
 pub struct OptionPhotoFile {
     pub meta: OptionPhoto,
     pub bytes: Vec<u8>,
+}
+
+impl OptionPhoto {
+    /// The question and option it shows.
+    pub fn slot(&self) -> otklik_domain::poll::PhotoSlot {
+        otklik_domain::poll::PhotoSlot {
+            question: self.question,
+            option: self.option,
+        }
+    }
 }

@@ -229,7 +229,7 @@ pub(crate) struct EditRow {
 /// `otklik_domain::poll::check_photos_editable` on the poll as read in the transaction.
 pub(crate) fn check_photos_editable(
     row: Option<EditRow>,
-    option: u16,
+    slot: otklik_domain::poll::PhotoSlot,
     now: time::OffsetDateTime,
 ) -> StoreResult<()> {
     use crate::common::{corrupt, from_ts};
@@ -240,22 +240,39 @@ pub(crate) fn check_photos_editable(
         .map_err(|_| corrupt("polls.schedule"))?;
     otklik_domain::poll::check_photos_editable(
         &spec,
-        option,
+        slot,
         schedule.phase(now),
         row.cancelled_at.is_some(),
     )
     .map_err(StoreError::Conflict)
 }
 
+/// A photo's row without its bytes: id, question, option, name, type, size, SHA-256.
+pub(crate) type PhotoRow = (i64, i64, i64, String, String, i64, String);
+
+/// The columns of a [`PhotoRow`].
+pub(crate) const PHOTO_COLUMNS: &str = "id, question_idx, option_idx, name, mime, size, sha256";
+
+/// The question and option a photo's row names.
+pub(crate) fn slot_of(question: i64, option: i64) -> StoreResult<otklik_domain::poll::PhotoSlot> {
+    let bad = || crate::common::corrupt("poll_option_photos");
+    Ok(otklik_domain::poll::PhotoSlot {
+        question: u16::try_from(question).map_err(|_| bad())?,
+        option: u16::try_from(option).map_err(|_| bad())?,
+    })
+}
+
 pub(crate) fn option_photo_of(
     poll: PollId,
-    (id, option, name, mime, size, sha256): (i64, i64, String, String, i64, String),
+    (id, question, option, name, mime, size, sha256): PhotoRow,
 ) -> StoreResult<crate::polls::OptionPhoto> {
     let bad = || crate::common::corrupt("poll_option_photos");
+    let slot = slot_of(question, option)?;
     Ok(crate::polls::OptionPhoto {
         id,
         poll,
-        option: u16::try_from(option).map_err(|_| bad())?,
+        question: slot.question,
+        option: slot.option,
         name,
         mime,
         size: u64::try_from(size).map_err(|_| bad())?,
@@ -419,14 +436,18 @@ macro_rules! impl_polls {
                         .bind(poll.0)
                         .fetch_optional(&mut *tx)
                         .await?,
-                        photo.option,
+                        ::otklik_domain::poll::PhotoSlot {
+                            question: photo.question,
+                            option: photo.option,
+                        },
                         now,
                     )?;
-                    let (count,) = ::sqlx::query_as::<$db, (i64,)>(
-                        "SELECT COUNT(*) FROM poll_option_photos \
-                         WHERE poll_id = $1 AND option_idx = $2",
+                    let (count, last) = ::sqlx::query_as::<$db, (i64, Option<i64>)>(
+                        "SELECT COUNT(*), MAX(seq) FROM poll_option_photos \
+                         WHERE poll_id = $1 AND question_idx = $2 AND option_idx = $3",
                     )
                     .bind(poll.0)
+                    .bind(i64::from(photo.question))
                     .bind(i64::from(photo.option))
                     .fetch_one(&mut *tx)
                     .await?;
@@ -436,12 +457,14 @@ macro_rules! impl_polls {
                     let sha256 = $crate::common::sha256_hex(&photo.bytes);
                     let size = photo.bytes.len() as u64;
                     let id = ::sqlx::query_scalar::<$db, i64>(
-                        "INSERT INTO poll_option_photos (poll_id, option_idx, name, mime, size, \
-                         sha256, content, created_by, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                        "INSERT INTO poll_option_photos (poll_id, question_idx, option_idx, \
+                         seq, name, mime, size, sha256, content, created_by, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                     )
                     .bind(poll.0)
+                    .bind(i64::from(photo.question))
                     .bind(i64::from(photo.option))
+                    .bind(last.map_or(0, |l| l.saturating_add(1)))
                     .bind(&photo.name)
                     .bind(&photo.mime)
                     .bind(size as i64)
@@ -455,6 +478,7 @@ macro_rules! impl_polls {
                     Ok($crate::polls::OptionPhoto {
                         id,
                         poll,
+                        question: photo.question,
                         option: photo.option,
                         name: photo.name,
                         mime: photo.mime,
@@ -482,17 +506,17 @@ macro_rules! impl_polls {
                     .bind(poll.0)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let option = ::sqlx::query_scalar::<$db, i64>(
-                        "SELECT option_idx FROM poll_option_photos WHERE poll_id = $1 AND id = $2",
+                    let slot = ::sqlx::query_as::<$db, (i64, i64)>(
+                        "SELECT question_idx, option_idx FROM poll_option_photos \
+                         WHERE poll_id = $1 AND id = $2",
                     )
                     .bind(poll.0)
                     .bind(photo)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let option = $crate::polls_sql::not_found(option)?;
-                    let option = u16::try_from(option)
-                        .map_err(|_| $crate::common::corrupt("poll_option_photos.option_idx"))?;
-                    $crate::polls_sql::check_photos_editable(row, option, now)?;
+                    let (question, option) = $crate::polls_sql::not_found(slot)?;
+                    let slot = $crate::polls_sql::slot_of(question, option)?;
+                    $crate::polls_sql::check_photos_editable(row, slot, now)?;
                     ::sqlx::query::<$db>(
                         "DELETE FROM poll_option_photos WHERE poll_id = $1 AND id = $2",
                     )
@@ -506,14 +530,104 @@ macro_rules! impl_polls {
                 $crate::common::finish(tx, result).await
             }
 
+            async fn move_option_photo(
+                &self,
+                poll: ::otklik_domain::PollId,
+                photo: i64,
+                way: ::otklik_domain::poll::PhotoMove,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<Vec<$crate::polls::OptionPhoto>> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let result: $crate::StoreResult<Vec<$crate::polls::OptionPhoto>> = async {
+                    let row = ::sqlx::query_as::<$db, $crate::polls_sql::EditRow>(concat!(
+                        "SELECT kind, questions, opens_at, closes_at, cancelled_at \
+                         FROM polls WHERE id = $1",
+                        $lock
+                    ))
+                    .bind(poll.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let slot = ::sqlx::query_as::<$db, (i64, i64)>(
+                        "SELECT question_idx, option_idx FROM poll_option_photos \
+                         WHERE poll_id = $1 AND id = $2",
+                    )
+                    .bind(poll.0)
+                    .bind(photo)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let (question, option) = $crate::polls_sql::not_found(slot)?;
+                    let slot = $crate::polls_sql::slot_of(question, option)?;
+                    $crate::polls_sql::check_photos_editable(row, slot, now)?;
+                    // The option's photos in their order, read under the poll's lock.
+                    let order = ::sqlx::query_as::<$db, (i64, i64)>(
+                        "SELECT id, seq FROM poll_option_photos \
+                         WHERE poll_id = $1 AND question_idx = $2 AND option_idx = $3 \
+                         ORDER BY seq, id",
+                    )
+                    .bind(poll.0)
+                    .bind(question)
+                    .bind(option)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let at = order
+                        .iter()
+                        .position(|&(id, _)| id == photo)
+                        .ok_or($crate::StoreError::NotFound)?;
+                    let mut moved = order.clone();
+                    way.apply(&mut moved, at).map_err($crate::StoreError::Conflict)?;
+                    // The two that swapped take each other's place; the first steps
+                    // aside to a place no photo has (seq is unique per option).
+                    let changed: Vec<(i64, i64)> = moved
+                        .iter()
+                        .zip(&order)
+                        .filter(|((moved_id, _), (id, _))| moved_id != id)
+                        .map(|((moved_id, _), (_, seq))| (*moved_id, *seq))
+                        .collect();
+                    if let Some(&(first, _)) = changed.first() {
+                        ::sqlx::query::<$db>(
+                            "UPDATE poll_option_photos SET seq = -1 - seq WHERE id = $1",
+                        )
+                        .bind(first)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    for &(id, seq) in changed.iter().rev() {
+                        ::sqlx::query::<$db>(
+                            "UPDATE poll_option_photos SET seq = $2 WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    ::sqlx::query_as::<$db, $crate::polls_sql::PhotoRow>(&format!(
+                        "SELECT {} FROM poll_option_photos \
+                         WHERE poll_id = $1 AND question_idx = $2 AND option_idx = $3 \
+                         ORDER BY seq, id",
+                        $crate::polls_sql::PHOTO_COLUMNS
+                    ))
+                    .bind(poll.0)
+                    .bind(question)
+                    .bind(option)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|row| $crate::polls_sql::option_photo_of(poll, row))
+                    .collect()
+                }
+                .await;
+                $crate::common::finish(tx, result).await
+            }
+
             async fn option_photos(
                 &self,
                 poll: ::otklik_domain::PollId,
             ) -> $crate::StoreResult<Vec<$crate::polls::OptionPhoto>> {
-                ::sqlx::query_as::<$db, (i64, i64, String, String, i64, String)>(
-                    "SELECT id, option_idx, name, mime, size, sha256 FROM poll_option_photos \
-                     WHERE poll_id = $1 ORDER BY option_idx, id",
-                )
+                ::sqlx::query_as::<$db, $crate::polls_sql::PhotoRow>(&format!(
+                    "SELECT {} FROM poll_option_photos \
+                     WHERE poll_id = $1 ORDER BY question_idx, option_idx, seq, id",
+                    $crate::polls_sql::PHOTO_COLUMNS
+                ))
                 .bind(poll.0)
                 .fetch_all(self.$read())
                 .await?
@@ -527,20 +641,23 @@ macro_rules! impl_polls {
                 poll: ::otklik_domain::PollId,
                 photo: i64,
             ) -> $crate::StoreResult<$crate::polls::OptionPhotoFile> {
-                let row = ::sqlx::query_as::<$db, (i64, i64, String, String, i64, String, Vec<u8>)>(
-                    "SELECT id, option_idx, name, mime, size, sha256, content \
+                let row = ::sqlx::query_as::<
+                    $db,
+                    (i64, i64, i64, String, String, i64, String, Vec<u8>),
+                >(
+                    "SELECT id, question_idx, option_idx, name, mime, size, sha256, content \
                      FROM poll_option_photos WHERE poll_id = $1 AND id = $2",
                 )
                 .bind(poll.0)
                 .bind(photo)
                 .fetch_optional(self.$read())
                 .await?;
-                let (id, option, name, mime, size, sha256, bytes) =
+                let (id, question, option, name, mime, size, sha256, bytes) =
                     $crate::polls_sql::not_found(row)?;
                 Ok($crate::polls::OptionPhotoFile {
                     meta: $crate::polls_sql::option_photo_of(
                         poll,
-                        (id, option, name, mime, size, sha256),
+                        (id, question, option, name, mime, size, sha256),
                     )?,
                     bytes,
                 })

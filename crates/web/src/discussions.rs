@@ -18,11 +18,14 @@ pub const COMMENTS_PAGE: u32 = 50;
 /// The most comments one page lists: a larger `limit` reads as this one.
 pub const MAX_COMMENTS_PAGE: u32 = 200;
 
-/// Where a page of comments starts and how many it lists (keyset paging by comment id).
+/// Where a page of comments starts and how many it lists (keyset paging by comment id):
+/// forward after a comment, or back before one; never both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommentsCursor {
-    /// The last comment already read; `None`: from the first.
+    /// The last comment already read; `None` (and no `before`): from the first.
     pub after: Option<CommentId>,
+    /// The first comment of the page already read: the page before it.
+    pub before: Option<CommentId>,
     pub limit: u32,
 }
 
@@ -30,27 +33,46 @@ impl Default for CommentsCursor {
     fn default() -> Self {
         Self {
             after: None,
+            before: None,
             limit: COMMENTS_PAGE,
         }
     }
 }
 
 impl CommentsCursor {
-    /// Reads `after` and `limit` as a query string carries them. `after` is a comment id
-    /// (0 or more); `limit` a whole number from 1, cut down to `MAX_COMMENTS_PAGE`.
-    /// Anything else is a 422 naming the parameter (`not_a_number`, `out_of_range`).
-    pub fn parse(after: Option<&str>, limit: Option<&str>) -> Result<Self, AppError> {
+    /// Reads `after`, `before` and `limit` as a query string carries them. `after` and
+    /// `before` are comment ids (0 or more), at most one of them
+    /// (`before`: `after_and_before`); `limit` a whole number from 1, cut down to
+    /// `MAX_COMMENTS_PAGE`. Anything else is a 422 naming the parameter
+    /// (`not_a_number`, `out_of_range`).
+    pub fn parse(
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: Option<&str>,
+    ) -> Result<Self, AppError> {
         let mut errors = ValidationErrors::default();
+        let both = after.is_some() && before.is_some();
         let after = match after.map(str::trim) {
             None => Some(None),
             Some(raw) => errors.check("after", comment_id(raw).map(Some)),
+        };
+        let before = match before.map(str::trim) {
+            None => Some(None),
+            Some(_) if both => {
+                errors.check("before", Err::<Option<CommentId>, _>("after_and_before"))
+            }
+            Some(raw) => errors.check("before", comment_id(raw).map(Some)),
         };
         let limit = match limit.map(str::trim) {
             None => Some(COMMENTS_PAGE),
             Some(raw) => errors.check("limit", page_size(raw)),
         };
-        match (after, limit, errors.is_empty()) {
-            (Some(after), Some(limit), true) => Ok(Self { after, limit }),
+        match (after, before, limit, errors.is_empty()) {
+            (Some(after), Some(before), Some(limit), true) => Ok(Self {
+                after,
+                before,
+                limit,
+            }),
             _ => Err(AppError::validation(errors)),
         }
     }
@@ -275,18 +297,48 @@ pub async fn comments(
     if !may {
         return Err(AppError::forbidden());
     }
-    Ok(state
-        .store
-        .comments(d.id, status, cursor.after, cursor.limit)
-        .await?)
+    let page = match cursor.before {
+        Some(before) => {
+            state
+                .store
+                .comments_before(d.id, status, before, cursor.limit)
+                .await?
+        }
+        None => {
+            state
+                .store
+                .comments(d.id, status, cursor.after, cursor.limit)
+                .await?
+        }
+    };
+    Ok(page)
 }
 
-/// The `after` of the page that follows this one, if any follows.
-pub fn next_after(page: &CommentPage) -> Option<CommentId> {
+/// The `after` of the page that follows this one (read with `cursor`), if any follows:
+/// its last comment, or for an empty page read back, just below where it ended.
+pub fn next_after(page: &CommentPage, cursor: &CommentsCursor) -> Option<CommentId> {
     if !page.more {
         return None;
     }
-    page.comments.last().map(|c| c.id)
+    match (page.comments.last(), cursor.before) {
+        (Some(last), _) => Some(last.id),
+        (None, Some(before)) => Some(CommentId(before.0.saturating_sub(1).max(0))),
+        (None, None) => None,
+    }
+}
+
+/// The `before` of the page that precedes this one (read with `cursor`), if any
+/// precedes: its first comment, or for an empty page read forward, just above where it
+/// started.
+pub fn prev_before(page: &CommentPage, cursor: &CommentsCursor) -> Option<CommentId> {
+    if !page.earlier {
+        return None;
+    }
+    match (page.comments.first(), cursor.after) {
+        (Some(first), _) => Some(first.id),
+        (None, Some(after)) => Some(CommentId(after.0.saturating_add(1))),
+        (None, None) => None,
+    }
 }
 
 #[cfg(test)]
@@ -304,24 +356,24 @@ mod tests {
     #[test]
     fn a_cursor_reads_after_and_a_clamped_limit() {
         assert_eq!(
-            CommentsCursor::parse(None, None).unwrap(),
+            CommentsCursor::parse(None, None, None).unwrap(),
             CommentsCursor::default()
         );
-        let read = CommentsCursor::parse(Some(" 42 "), Some("3")).unwrap();
+        let read = CommentsCursor::parse(Some(" 42 "), None, Some("3")).unwrap();
         assert_eq!((read.after, read.limit), (Some(CommentId(42)), 3));
         for big in ["201", "100000", "99999999999999999999999999"] {
-            let read = CommentsCursor::parse(None, Some(big)).unwrap();
+            let read = CommentsCursor::parse(None, None, Some(big)).unwrap();
             assert_eq!(read.limit, MAX_COMMENTS_PAGE, "{big}");
         }
         assert_eq!(
-            CommentsCursor::parse(Some("0"), None).unwrap().after,
+            CommentsCursor::parse(Some("0"), None, None).unwrap().after,
             Some(CommentId(0))
         );
     }
 
     #[test]
     fn a_bad_cursor_names_the_parameter() {
-        let e = CommentsCursor::parse(Some("abc"), Some("0")).unwrap_err();
+        let e = CommentsCursor::parse(Some("abc"), None, Some("0")).unwrap_err();
         assert_eq!(e.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             codes(&e),
@@ -338,12 +390,67 @@ mod tests {
             ("1", "+5", "limit", "not_a_number"),
             ("1", "", "limit", "not_a_number"),
         ] {
-            let e = CommentsCursor::parse(Some(after), Some(limit)).unwrap_err();
+            let e = CommentsCursor::parse(Some(after), None, Some(limit)).unwrap_err();
             assert_eq!(
                 codes(&e),
                 [(field.to_owned(), code.to_owned())],
                 "{after} {limit}"
             );
         }
+    }
+
+    #[test]
+    fn a_cursor_reads_before_but_never_with_after() {
+        let read = CommentsCursor::parse(None, Some("17"), Some("5")).unwrap();
+        assert_eq!(
+            (read.after, read.before, read.limit),
+            (None, Some(CommentId(17)), 5)
+        );
+        let e = CommentsCursor::parse(Some("3"), Some("17"), None).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            codes(&e),
+            [("before".to_owned(), "after_and_before".to_owned())]
+        );
+        for (before, code) in [("-1", "out_of_range"), ("x", "not_a_number")] {
+            let e = CommentsCursor::parse(None, Some(before), None).unwrap_err();
+            assert_eq!(codes(&e), [("before".to_owned(), code.to_owned())]);
+        }
+    }
+
+    #[test]
+    fn the_cursors_around_a_page() {
+        let comment = |id| otklik_store::CommentRecord {
+            id: CommentId(id),
+            body: String::new(),
+            status: CommentStatus::Published,
+            reason: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let page = CommentPage {
+            comments: vec![comment(4), comment(9)],
+            more: true,
+            earlier: true,
+        };
+        let cursor = CommentsCursor::default();
+        assert_eq!(next_after(&page, &cursor), Some(CommentId(9)));
+        assert_eq!(prev_before(&page, &cursor), Some(CommentId(4)));
+        let empty = CommentPage {
+            comments: Vec::new(),
+            more: true,
+            earlier: true,
+        };
+        let after = CommentsCursor {
+            after: Some(CommentId(12)),
+            ..cursor
+        };
+        assert_eq!(prev_before(&empty, &after), Some(CommentId(13)));
+        let before = CommentsCursor {
+            before: Some(CommentId(12)),
+            ..cursor
+        };
+        assert_eq!(next_after(&empty, &before), Some(CommentId(11)));
+        assert_eq!(next_after(&CommentPage::default(), &cursor), None);
+        assert_eq!(prev_before(&CommentPage::default(), &after), None);
     }
 }

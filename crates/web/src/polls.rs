@@ -8,8 +8,8 @@ use otklik_domain::access::{self, Capability, Verification};
 use otklik_domain::attachment::Attachment;
 use otklik_domain::lifecycle::Role;
 use otklik_domain::poll::{
-    self, AgeGroup, BallotId, CheckedBallot, Eligibility, Phase, PollKind, PollSpec, RawAnswer,
-    ResultsPolicy, Schedule, MIN_GROUP,
+    self, AgeGroup, BallotId, CheckedBallot, Eligibility, Phase, PhotoMove, PhotoSlot, PollKind,
+    PollSpec, RawAnswer, ResultsPolicy, Schedule, MIN_GROUP,
 };
 use otklik_domain::{MunicipalityId, OrgId, PollId, RegionId, ValidationErrors};
 use otklik_store::{
@@ -618,7 +618,7 @@ pub async fn cancel(
     Ok(())
 }
 
-// --- photos of a vote's options --------------------------------------------------------------
+// --- photos of choice questions' options (a vote's projects, a survey's answers) -------------
 
 /// The poll an organiser edits: organisers only (403 otherwise); another organisation's
 /// poll is answered as if it did not exist (404).
@@ -633,39 +633,35 @@ async fn managed(state: &AppState, user: &UserRecord, id: PollId) -> Result<Poll
 
 fn photo_refusal(code: &'static str) -> AppError {
     let status = match code {
-        "unknown_option" => axum::http::StatusCode::NOT_FOUND,
+        "unknown_option" | "unknown_question" => axum::http::StatusCode::NOT_FOUND,
         _ => axum::http::StatusCode::CONFLICT,
     };
     AppError::new(status, code)
 }
 
-/// Whether the photos of this poll's options may change now (a vote, before it opens,
-/// not cancelled): what the page offers.
+/// Whether the photos of this poll's options may change now (a poll with a choice
+/// question, before it opens, not cancelled): what the page offers.
 pub fn photos_editable(poll: &PollRecord, now: OffsetDateTime) -> bool {
-    poll::check_photos_editable(
-        &poll.spec,
-        0,
-        phase_of(poll, now),
-        poll.cancelled_at.is_some(),
-    )
-    .is_ok()
+    poll::has_photo_options(&poll.spec)
+        && phase_of(poll, now) == Phase::Upcoming
+        && poll.cancelled_at.is_none()
 }
 
-/// Adds a photo to option `option` of a vote (its organisers, before it opens): an image
-/// only (JPEG, PNG or WebP, ≤ 10 MiB), its metadata removed, at most
-/// [`poll::MAX_OPTION_PHOTOS`] per option. A refusal changes nothing.
+/// Adds a photo to an option of a choice question, last in its order (its organisers,
+/// before the poll opens): an image only (JPEG, PNG or WebP, ≤ 10 MiB), its metadata
+/// removed, at most [`poll::MAX_OPTION_PHOTOS`] per option. A refusal changes nothing.
 pub async fn add_photo(
     state: &AppState,
     user: &UserRecord,
     id: PollId,
-    option: u16,
+    slot: PhotoSlot,
     file: (String, Vec<u8>),
     now: OffsetDateTime,
 ) -> Result<OptionPhoto, AppError> {
     let poll = managed(state, user, id).await?;
     poll::check_photos_editable(
         &poll.spec,
-        option,
+        slot,
         phase_of(&poll, now),
         poll.cancelled_at.is_some(),
     )
@@ -675,7 +671,8 @@ pub async fn add_photo(
         ..AppError::field("photo", code)
     })?;
     let photo = NewOptionPhoto {
-        option,
+        question: slot.question,
+        option: slot.option,
         name: image.name().to_owned(),
         mime: image.file_type().mime().to_owned(),
         bytes: image.into_bytes(),
@@ -699,6 +696,23 @@ pub async fn remove_photo(
     Ok(state.store.remove_option_photo(id, photo, now).await?)
 }
 
+/// Moves a photo one place among its option's photos (its organisers, before the poll
+/// opens); the option's photos in their new order.
+pub async fn move_photo(
+    state: &AppState,
+    user: &UserRecord,
+    id: PollId,
+    photo: i64,
+    way: PhotoMove,
+    now: OffsetDateTime,
+) -> Result<Vec<OptionPhoto>, AppError> {
+    let poll = managed(state, user, id).await?;
+    if phase_of(&poll, now) != Phase::Upcoming || poll.cancelled_at.is_some() {
+        return Err(photo_refusal("poll_not_editable"));
+    }
+    Ok(state.store.move_option_photo(id, photo, way, now).await?)
+}
+
 /// A photo of a visible poll's option, to serve.
 pub async fn photo(
     state: &AppState,
@@ -708,6 +722,26 @@ pub async fn photo(
 ) -> Result<OptionPhotoFile, AppError> {
     visible(state, user, id).await?;
     Ok(state.store.option_photo(id, photo).await?)
+}
+
+/// The text alternative of an option's photo: «Фото проекта: …» in a vote, «Фото
+/// варианта ответа: …» in a survey, with its number when the option has several.
+pub fn photo_alt(poll: &PollRecord, slot: PhotoSlot, n: usize, of: usize) -> String {
+    let title = poll
+        .spec
+        .questions()
+        .get(usize::from(slot.question))
+        .and_then(|q| q.kind.options().get(usize::from(slot.option)))
+        .map_or("", |o| o.title.as_str());
+    let what = match poll.kind() {
+        PollKind::Vote => "Фото проекта",
+        PollKind::Survey => "Фото варианта ответа",
+    };
+    if of > 1 {
+        format!("{what}: {title} ({n} из {of})")
+    } else {
+        format!("{what}: {title}")
+    }
 }
 
 /// Where a photo is served (public while the poll is).

@@ -263,7 +263,15 @@ struct World {
     poll: i64,
     /// The official's vote with results shown while it runs (none cast yet).
     live_poll: i64,
+    /// The official's survey before it opens, with photos of its options: the photo
+    /// editor with its move buttons.
+    photo_survey: i64,
+    /// The operator's survey for all of Russia, open, with photos beside the options of
+    /// a single choice and a ranking.
+    open_photo_survey: i64,
     discussion: i64,
+    /// A published comment of the discussion, its last: the page after it leads back.
+    published_comment: i64,
     template: i64,
     document: i64,
     campaign: i64,
@@ -305,6 +313,22 @@ async fn message(api: &Api, w: &World, public: bool, text: &str) -> i64 {
     sent["id"].as_i64().unwrap()
 }
 
+/// Two photos of a survey's first option, one of its ranking's second.
+async fn with_photos(api: &Api, id: i64) {
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD.encode(crate::support::PNG_1X1);
+    for (question, option) in [(0, 0), (0, 0), (2, 1)] {
+        created(
+            api.post(
+                &format!("/api/v1/polls/{id}/questions/{question}/options/{option}/photos"),
+                json!({"name": "photo.png", "content_base64": png}),
+            )
+            .await,
+            "photo",
+        );
+    }
+}
+
 async fn prepare(app: &TestApp) -> World {
     let citizen = app.api(&app.token(CITIZEN).await);
     let official = app.api(&app.token(&app.official_of(CITY).email.clone()).await);
@@ -341,7 +365,10 @@ async fn prepare(app: &TestApp) -> World {
         registered: 0,
         poll: 0,
         live_poll: 0,
+        photo_survey: 0,
+        open_photo_survey: 0,
         discussion: 0,
+        published_comment: 0,
         template: 0,
         document: 0,
         campaign: 0,
@@ -448,6 +475,64 @@ async fn prepare(app: &TestApp) -> World {
             .await,
         "comment",
     );
+    w.published_comment = created(
+        citizen
+            .post(
+                &format!("/api/v1/discussions/{}/comments", w.discussion),
+                json!({"body": "И хорошо бы освещение вдоль всей набережной."}),
+            )
+            .await,
+        "comment",
+    )["id"]
+        .as_i64()
+        .unwrap();
+    created(
+        official
+            .post(
+                &format!(
+                    "/api/v1/discussions/{}/comments/{}/moderation",
+                    w.discussion, w.published_comment
+                ),
+                json!({"action": "publish"}),
+            )
+            .await,
+        "publish a comment",
+    );
+
+    // Surveys with photos of their options: one before it opens (the editor), one open.
+    let survey_text =
+        "? Что построить во дворе?\n* один\n- Сквер :: деревья и скамейки\n- Площадку\n\
+        ? Оценка двора\n* шкала 1..5\n\
+        ? В каком порядке выполнять работы?\n* порядок\n- Дорога\n- Освещение";
+    w.photo_survey = created(
+        official
+            .post(
+                "/api/v1/polls",
+                json!({"kind": "survey", "title": "Двор на Садовой",
+                       "questions_text": survey_text, "region_id": tver,
+                       "opens_at": moscow(60 * 24), "closes_at": moscow(60 * 24 * 8), "results": "live"}),
+            )
+            .await,
+        "survey",
+    )["id"]
+        .as_i64()
+        .unwrap();
+    with_photos(&official, w.photo_survey).await;
+    w.open_photo_survey = created(
+        operator
+            .post(
+                "/api/v1/polls",
+                json!({"kind": "survey", "title": "Дворы России",
+                       "questions_text": survey_text,
+                       "opens_at": moscow(60), "closes_at": moscow(60 * 24), "results": "live"}),
+            )
+            .await,
+        "survey",
+    )["id"]
+        .as_i64()
+        .unwrap();
+    with_photos(&operator, w.open_photo_survey).await;
+    crate::support::open_poll_now(app, w.open_photo_survey, true).await;
     w.template = created(
         official
             .post(
@@ -622,6 +707,10 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
                 format!("/polls/{}/results", w.live_poll),
                 "/discussions".to_owned(),
                 format!("/discussions/{}", w.discussion),
+                format!(
+                    "/discussions/{}?after={}",
+                    w.discussion, w.published_comment
+                ),
                 format!("/public/{}", w.returned),
                 "/help".to_owned(),
                 "/help/inbox".to_owned(),
@@ -674,6 +763,7 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
                 format!("/submissions/{}", w.answered),
                 format!("/public/{}", w.returned),
                 format!("/polls/{}", w.poll),
+                format!("/polls/{}", w.open_photo_survey),
                 format!("/discussions/{}", w.discussion),
                 "/search?q=%D1%81%D0%B2%D0%B5%D1%82%D0%BE%D1%84%D0%BE%D1%80".to_owned(),
                 "/documents".to_owned(),
@@ -757,6 +847,7 @@ async fn every_page_passes_axe_at_wcag_21_aa_and_reflows_at_200_percent_text() {
                 "/templates".to_owned(),
                 format!("/templates/{}", w.template),
                 "/polls/new".to_owned(),
+                format!("/polls/{}", w.photo_survey),
                 "/discussions/new".to_owned(),
                 format!("/discussions/{}", w.discussion),
                 "/social".to_owned(),

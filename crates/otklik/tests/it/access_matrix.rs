@@ -735,8 +735,12 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         // poll is open: 409 poll_not_editable); another organisation's staff see no poll.
         post("/polls/{id}/options/{option}/photos", &[city_poll, "0"],                      "lgn  403  403  403  409  404  404  409  403  403  409  403  lgn  lgn  lgn  lgn")
             .multipart(&[]),
+        post("/polls/{id}/questions/{question}/options/{option}/photos", &[city_poll, "0", "0"], "lgn  403  403  403  409  404  404  409  403  403  409  403  lgn  lgn  lgn  lgn")
+            .multipart(&[]),
         post("/polls/{id}/photos/{photo}/delete", &[city_poll, "999999999"],                "lgn  403  403  403  409  404  404  409  403  403  409  403  lgn  lgn  lgn  lgn")
             .form(&[]),
+        post("/polls/{id}/photos/{photo}/move", &[city_poll, "999999999"],                  "lgn  403  403  403  409  404  404  409  403  403  409  403  lgn  lgn  lgn  lgn")
+            .form(&[("direction", "up")]),
         get("/polls/{id}/photos/{photo}", &[city_poll, "999999999"],                        "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         // ---- pages: public discussions (public to read; citizens comment and support; organisers moderate) --
         get("/discussions", &[],                                                            "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
@@ -1008,7 +1012,11 @@ fn matrix(ids: &Ids) -> Vec<Row> {
         get("/api/v1/polls/{id}/receipts/{ballot_id}", &["999999999", "0"],                 "404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         post("/api/v1/polls/{id}/options/{option}/photos", &[city_poll, "0"],               "lgn  403  403  403  409  404  404  409  403  403  409  403  403  403  403  403")
             .json(json!({ "content_base64": "" })),
+        post("/api/v1/polls/{id}/questions/{question}/options/{option}/photos", &[city_poll, "0", "0"], "lgn  403  403  403  409  404  404  409  403  403  409  403  403  403  403  403")
+            .json(json!({ "content_base64": "" })),
         delete("/api/v1/polls/{id}/photos/{photo_id}", &[city_poll, "999999999"],           "lgn  403  403  403  409  404  404  409  403  403  409  403  403  403  403  403"),
+        post("/api/v1/polls/{id}/photos/{photo_id}/move", &[city_poll, "999999999"],        "lgn  403  403  403  409  404  404  409  403  403  409  403  403  403  403  403")
+            .json(json!({ "direction": "up" })),
         // ---- API: public discussions (reading is public; citizens comment and support; organisers moderate) -
         get("/api/v1/discussions", &[],                                                     "ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok"),
         post("/api/v1/discussions", &[],                                                    "lgn  403  403  403  422  422  422  422  403  403  422  403  403  403  403  403")

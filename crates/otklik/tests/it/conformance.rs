@@ -120,6 +120,7 @@ conformance!(
         polls_one_person_one_vote_under_concurrency,
         polls_batches_receipts_close_and_recount,
         polls_option_photos_add_list_remove_and_limits,
+        polls_option_photos_are_reordered_without_loss,
         polls_live_results_are_copied_coarsely,
         discussions_comments_moderation_and_support,
         discussions_comments_are_paged_by_id,

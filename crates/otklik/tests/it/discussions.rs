@@ -204,11 +204,27 @@ fn bodies(view: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// The `<…>` of a `Link: <…>; rel="next"` header.
+/// The `<…>` of a `Link` header's `rel="next"` link.
 fn next_link(r: &reqwest::Response) -> Option<String> {
+    link_of(r, "next")
+}
+
+/// The `<…>` of a `Link` header's link with this `rel` (`<…>; rel="prev", <…>; rel="next"`).
+fn link_of(r: &reqwest::Response, rel: &str) -> Option<String> {
     let link = r.headers().get("link")?.to_str().unwrap();
-    assert!(link.ends_with(r#">; rel="next""#), "{link}");
-    Some(link.trim_start_matches('<').split('>').next()?.to_owned())
+    let found: Vec<&str> = link
+        .split(", ")
+        .filter(|l| l.ends_with(&format!(r#">; rel="{rel}""#)))
+        .collect();
+    assert!(found.len() <= 1, "{link}");
+    Some(
+        found
+            .first()?
+            .trim_start_matches('<')
+            .split('>')
+            .next()?
+            .to_owned(),
+    )
 }
 
 async fn published_comments(app: &crate::support::TestApp, n: usize) -> (i64, Vec<String>) {
@@ -275,6 +291,26 @@ async fn comments_are_paged_through_the_api(backend: Backend) {
     }
     assert_eq!(sizes, [3, 3, 1]);
     assert_eq!(read, published);
+    // And back by `before` from the last page: the same pages, in the same order.
+    let last = ok(public.get(&path).await);
+    assert!(last["comments_next"].is_null());
+    let mut back: Vec<Vec<String>> = Vec::new();
+    let mut prev = last["comments_prev"].as_i64();
+    while let Some(before) = prev {
+        let view = ok(public
+            .get(&format!("/api/v1/discussions/{id}?limit=3&before={before}"))
+            .await);
+        assert!(view["comments_next"].is_i64(), "{view}");
+        back.push(bodies(&view));
+        prev = view["comments_prev"].as_i64();
+        assert!(back.len() < 10, "{back:?}");
+    }
+    back.reverse();
+    assert_eq!(back, [published[..3].to_vec(), published[3..6].to_vec()]);
+    let first = ok(public
+        .get(&format!("/api/v1/discussions/{id}?limit=3"))
+        .await);
+    assert!(first["comments_prev"].is_null(), "{first}");
     // The default page holds them all; a page larger than allowed is cut down, not refused.
     let all = ok(public.get(&format!("/api/v1/discussions/{id}")).await);
     assert_eq!(
@@ -294,6 +330,9 @@ async fn comments_are_paged_through_the_api(backend: Backend) {
         ("after=-1", "after", "out_of_range"),
         ("after=x1", "after", "not_a_number"),
         ("after=99999999999999999999", "after", "not_a_number"),
+        ("before=-1", "before", "out_of_range"),
+        ("before=x", "before", "not_a_number"),
+        ("after=3&before=9", "before", "after_and_before"),
     ] {
         let (status, problem) = public
             .get(&format!("/api/v1/discussions/{id}?{query}"))
@@ -337,7 +376,55 @@ async fn comments_are_paged_through_the_api(backend: Backend) {
         pages += 1;
         assert!(pages < 10);
     }
-    assert_eq!((pages, queue), (2, published));
+    assert_eq!((pages, queue), (2, published.clone()));
+    // And back through the queue by `rel="prev"`, from its last page: the same pages.
+    let last = app
+        .browser()
+        .get(app.url(&format!(
+            "/api/v1/discussions/{id}/comments?status=published&limit=4&after=0"
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        link_of(&last, "prev").is_none(),
+        "nothing precedes the first page"
+    );
+    let next = next_link(&last).unwrap();
+    let last = app
+        .browser()
+        .get(app.url(&next))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(next_link(&last).is_none());
+    let mut prev = link_of(&last, "prev");
+    let mut back = Vec::new();
+    while let Some(path) = prev.take() {
+        assert!(path.contains("before="), "{path}");
+        let r = app
+            .browser()
+            .get(app.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(next_link(&r).is_some(), "{path}");
+        prev = link_of(&r, "prev");
+        let page: serde_json::Value = r.json().await.unwrap();
+        back.push(
+            page.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["body"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+        );
+        assert!(back.len() < 10);
+    }
+    assert_eq!(back, [published[..4].to_vec()]);
     let city = app.api(&token);
     let (status, problem) = city
         .get(&format!("/api/v1/discussions/{id}/comments?after=soon"))
@@ -353,8 +440,9 @@ async fn comments_are_paged_through_the_api(backend: Backend) {
     w.app.stop().await;
 }
 
-/// The discussion page lists the published comments 50 at a time, with a real link to
-/// the next ones (`rel="next"`) and back to the first; a bad cursor is not a server error.
+/// The discussion page lists the published comments 50 at a time, with real links to
+/// the next ones (`rel="next"`), the previous ones (`rel="prev"`) and back to the first;
+/// a bad cursor is not a server error.
 async fn comments_are_paged_on_the_page(backend: Backend) {
     let w = World::start(backend).await;
     let app = &w.app;
@@ -406,11 +494,42 @@ async fn comments_are_paged_on_the_page(backend: Backend) {
     assert_eq!(shown(&html), published[50..].to_vec());
     assert!(!html.contains("rel=\"next\""), "{html}");
     assert!(
-        html.contains(&format!(r#"<a href="/discussions/{id}#comments"><span aria-hidden="true">← </span>К первым комментариям</a>"#)),
+        html.contains(&format!(r#"<a href="/discussions/{id}#comments"><span aria-hidden="true">«« </span>К первым комментариям</a>"#)),
         "{html}"
     );
-    for bad in ["abc", "-1", ""] {
-        let (status, html) = page(format!("/discussions/{id}?after={bad}")).await;
+    // Back by the previous link: the first 50 again, with the link on to the rest.
+    let before = html
+        .split(&format!("<a href=\"/discussions/{id}?before="))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/discussions/{id}?before={before}" rel="prev"><span aria-hidden="true">← </span>Предыдущие комментарии</a>"#
+        )),
+        "{html}"
+    );
+    let (status, html) = page(format!("/discussions/{id}?before={before}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown(&html), published[..50].to_vec());
+    assert!(!html.contains("rel=\"prev\""), "{html}");
+    assert!(!html.contains("К первым комментариям"), "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/discussions/{id}?after={link}" rel="next">"#
+        )),
+        "{html}"
+    );
+    for bad in [
+        "after=abc",
+        "after=-1",
+        "after=",
+        "before=abc",
+        "before=-1",
+        "after=1&before=5",
+    ] {
+        let (status, html) = page(format!("/discussions/{id}?{bad}")).await;
         assert_eq!(status, 422, "{bad}: {html}");
     }
     w.app.stop().await;

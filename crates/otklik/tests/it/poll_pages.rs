@@ -485,7 +485,9 @@ async fn photos_of_projects_are_stripped_served_shown_and_frozen_once_the_vote_o
     let (status, html) = staff.page(&format!("/polls/{id}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("Фотографии проектов"), "{html}");
-    assert!(html.contains(&format!("action=\"/polls/{id}/options/1/photos\"")));
+    assert!(html.contains(&format!(
+        "action=\"/polls/{id}/questions/0/options/1/photos\""
+    )));
     assert!(html.contains("enctype=\"multipart/form-data\""));
     let csrf = csrf_in(&html);
     let form = reqwest::multipart::Form::new()
@@ -568,4 +570,258 @@ async fn photos_of_projects_are_stripped_served_shown_and_frozen_once_the_vote_o
     );
     let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
     assert_eq!(view["photos"].as_array().unwrap().len(), 2, "{view}");
+}
+
+const SURVEY_WITH_CHOICES: &str = "? Что построить во дворе?\n* один\n- Сквер\n- Площадку\n\
+    ? Оценка двора\n* шкала 1..5\n? В каком порядке выполнять работы?\n* порядок\n- Дорога\n- Освещение";
+
+/// The `src` of every `<img>` in this HTML, in order.
+fn img_srcs(html: &str) -> Vec<String> {
+    html.split("<img src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_surveys_answers_have_photos_that_organisers_order_before_it_opens() {
+    use serde_json::json;
+    let app = spawn_app().await;
+    let operator = app.api(&app.token(OPERATOR).await);
+    let citizen = app.api(&app.token(CITIZEN).await);
+    let (status, survey) = operator
+        .post(
+            "/api/v1/polls",
+            json!({"kind": "survey", "title": "Двор с фотографиями", "questions_text": SURVEY_WITH_CHOICES,
+                   "opens_at": moscow(60), "closes_at": moscow(60 * 24), "results": "live"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{survey}");
+    let id = survey["id"].as_i64().unwrap();
+    let png = json!({"name": "a.png", "content_base64": b64(crate::support::PNG_1X1)});
+    let at = |q: u16, o: u16| format!("/api/v1/polls/{id}/questions/{q}/options/{o}/photos");
+
+    // The API: a single choice's and a ranking's options take photos; a scale, a question
+    // beyond the last and an option beyond the last are refused, and nothing is written.
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        let (status, photo) = operator.post(&at(0, 0), png.clone()).await;
+        assert_eq!(status, 201, "{photo}");
+        assert_eq!(
+            (photo["question"].clone(), photo["option"].clone()),
+            (json!(0), json!(0))
+        );
+        assert_eq!(photo["alt"], "Фото варианта ответа: Сквер");
+        first.push(photo["id"].as_i64().unwrap());
+    }
+    let (status, ranked) = operator.post(&at(2, 1), png.clone()).await;
+    assert_eq!(status, 201, "{ranked}");
+    for (path, status_code, code) in [
+        (at(1, 0), 409, "not_a_choice_question"),
+        (at(3, 0), 404, "unknown_question"),
+        (at(2, 2), 404, "unknown_option"),
+        (at(0, 0), 409, "too_many_photos"),
+    ] {
+        let (status, problem) = operator.post(&path, png.clone()).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (status_code, Some(code)),
+            "{path}: {problem}"
+        );
+    }
+    let (status, _) = citizen.post(&at(0, 1), png.clone()).await;
+    assert_eq!(status, 403);
+    let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
+    let listed: Vec<i64> = view["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [first[0], first[1], first[2], ranked["id"].as_i64().unwrap()]
+    );
+
+    // Moving through the API: one place at a time, the edges refused, bad input a 422.
+    let moving = |photo: i64| format!("/api/v1/polls/{id}/photos/{photo}/move");
+    let (status, order) = operator
+        .post(&moving(first[2]), json!({"direction": "up"}))
+        .await;
+    assert_eq!(status, 200, "{order}");
+    let ids = |v: &Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&order), [first[0], first[2], first[1]]);
+    assert_eq!(order[0]["alt"], "Фото варианта ответа: Сквер");
+    for (photo, body, status_code, code) in [
+        (first[0], json!({"direction": "up"}), 409, "photo_at_edge"),
+        (first[1], json!({"direction": "down"}), 409, "photo_at_edge"),
+        (
+            first[0],
+            json!({"direction": "sideways"}),
+            422,
+            "unknown_direction",
+        ),
+        (999_999_999, json!({"direction": "up"}), 404, "not_found"),
+    ] {
+        let (status, problem) = operator.post(&moving(photo), body.clone()).await;
+        assert_eq!(status, status_code, "{body}: {problem}");
+        let found = problem["code"] == code || problem["errors"][0]["code"] == code;
+        assert!(found, "{body}: {problem}");
+    }
+    let (status, _) = citizen
+        .post(&moving(first[0]), json!({"direction": "down"}))
+        .await;
+    assert_eq!(status, 403);
+    let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
+    assert_eq!(
+        ids(&view["photos"])[..3],
+        [first[0], first[2], first[1]],
+        "the order is kept"
+    );
+
+    // The organisers' page: an editor per choice question and option, with move buttons
+    // that work without JavaScript.
+    let staff = Session::signed_in(&app, OPERATOR).await;
+    let (status, html) = staff.page(&format!("/polls/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Фотографии вариантов ответа"), "{html}");
+    assert!(
+        html.contains("Вопрос 3. В каком порядке выполнять работы?"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Вопрос 2. Оценка двора</h3>"),
+        "a scale has no options: {html}"
+    );
+    assert!(html.contains(&format!(
+        "action=\"/polls/{id}/questions/2/options/0/photos\""
+    )));
+    assert!(html.contains(&format!("action=\"/polls/{id}/photos/{}/move\"", first[1])));
+    assert!(html.contains(r#"name="direction" value="up""#));
+    assert!(html.contains(r#"name="direction" value="down""#));
+    let csrf = csrf_in(&html);
+    let r = staff
+        .post(
+            &format!("/polls/{id}/photos/{}/move", first[1]),
+            &[("csrf", csrf.as_str()), ("direction", "up")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("/polls/{id}#photos-0-0")
+    );
+    let r = staff
+        .post(
+            &format!("/polls/{id}/photos/{}/move", first[1]),
+            &[("csrf", csrf.as_str()), ("direction", "up")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (status, html) = staff
+        .post_page(
+            &format!("/polls/{id}/photos/{}/move", first[1]),
+            &[("csrf", csrf.as_str()), ("direction", "up")],
+        )
+        .await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("Фотография уже на краю"), "{html}");
+    let (status, _) = staff
+        .post_page(
+            &format!("/polls/{id}/photos/{}/move", first[1]),
+            &[("csrf", csrf.as_str()), ("direction", "")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = staff
+        .post_page(
+            &format!("/polls/{id}/photos/{}/move", first[1]),
+            &[("csrf", "forged"), ("direction", "down")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    // An upload to a ranking's option through the page (multipart).
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(crate::support::PNG_1X1.to_vec())
+                .file_name("дорога.png"),
+        );
+    let r = staff
+        .client
+        .post(app.url(&format!("/polls/{id}/questions/2/options/0/photos")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("/polls/{id}#photos-2-0")
+    );
+    let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
+    let order = ids(&view["photos"]);
+    assert_eq!(order[..3], [first[1], first[0], first[2]], "{view}");
+    assert_eq!(view["photos"][3]["question"], 2);
+    assert_eq!(view["photos"][3]["option"], 0);
+    let urls: Vec<String> = view["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap().to_owned())
+        .collect();
+
+    // Open: the ballot shows every choice question's photos in that order, with their
+    // text alternatives, and nothing moves any more.
+    crate::support::open_poll_now(&app, id, true).await;
+    let ivan = Session::signed_in(&app, CITIZEN).await;
+    let (status, html) = ivan.page(&format!("/polls/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("action=\"/polls/{id}/vote\"")),
+        "{html}"
+    );
+    assert_eq!(img_srcs(&html), urls, "{html}");
+    assert!(html.contains(&format!(
+        "<img src=\"{}\" alt=\"Фото варианта ответа: Сквер (1 из 3)\"",
+        urls[0]
+    )));
+    assert!(html.contains(&format!(
+        "<img src=\"{}\" alt=\"Фото варианта ответа: Дорога\"",
+        urls[3]
+    )));
+    assert!(!html.contains("Фотографии вариантов ответа"));
+    let (status, html) = Session::anonymous(&app).page(&format!("/polls/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(img_srcs(&html), urls, "{html}");
+    let (status, problem) = operator
+        .post(&moving(first[0]), json!({"direction": "up"}))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("poll_not_editable")),
+        "{problem}"
+    );
+    let (status, problem) = operator.post(&at(0, 1), png).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("poll_not_editable")),
+        "{problem}"
+    );
+    let (_, view) = operator.get(&format!("/api/v1/polls/{id}")).await;
+    let shown: Vec<String> = view["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, urls, "nothing changed");
 }

@@ -60,9 +60,9 @@ auto-signup = false
 include-name = "POST /api/v1/submissions"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 
-# A photo of a vote's project is checked from its bytes (JPEG, PNG or WebP, base64).
+# A photo of a poll's option is checked from its bytes (JPEG, PNG or WebP, base64).
 [[operations]]
-include-name = "POST /api/v1/polls/{id}/options/{option}/photos"
+include-name-regex = "^POST /api/v1/polls/\\{id\\}/(questions/\\{question\\}/)?options/\\{option\\}/photos$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 # Result documents are checked from their bytes.

@@ -662,6 +662,58 @@ async fn city_vote_with_a_photo(app: &TestApp) -> (i64, String) {
     (id, photo["url"].as_str().unwrap().to_owned())
 }
 
+/// An open survey of the city's (for all of Russia) whose first option has two photos,
+/// the second moved before the first, and whose ranking's second option has one: its
+/// id and the photos' URLs in the order shown.
+async fn city_survey_with_photos(app: &TestApp) -> (i64, Vec<String>) {
+    use base64::Engine;
+    let official = app.official_of(CITY).email.clone();
+    let official = app.api(&app.token(&official).await);
+    let tver =
+        crate::integrations::id_named(&official, "/api/v1/regions", "Тверская область").await;
+    let (status, survey) = official
+        .post(
+            "/api/v1/polls",
+            json!({"kind": "survey", "title": "Двор на Садовой", "verification": "standard",
+                   "questions_text": "? Что построить?\n* один\n- Сквер\n- Площадку\n\
+                       ? Оценка двора\n* шкала 1..5\n\
+                       ? Порядок работ\n* порядок\n- Дорога\n- Освещение",
+                   "opens_at": crate::support::moscow(60), "closes_at": crate::support::moscow(60 * 24),
+                   "results": "live", "region_id": tver}),
+        )
+        .await;
+    assert_eq!(status, 201, "{survey}");
+    let id = survey["id"].as_i64().unwrap();
+    let png = base64::engine::general_purpose::STANDARD.encode(crate::support::PNG_1X1);
+    let mut urls = Vec::new();
+    let mut ids = Vec::new();
+    for (question, option) in [(0, 0), (0, 0), (2, 1)] {
+        let (status, photo) = official
+            .post(
+                &format!("/api/v1/polls/{id}/questions/{question}/options/{option}/photos"),
+                json!({"name": "photo.png", "content_base64": png}),
+            )
+            .await;
+        assert_eq!(status, 201, "{photo}");
+        assert_eq!(
+            (photo["question"].as_i64(), photo["option"].as_i64()),
+            (Some(question), Some(option))
+        );
+        urls.push(photo["url"].as_str().unwrap().to_owned());
+        ids.push(photo["id"].as_i64().unwrap());
+    }
+    let (status, order) = official
+        .post(
+            &format!("/api/v1/polls/{id}/photos/{}/move", ids[1]),
+            json!({"direction": "up"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{order}");
+    crate::support::open_poll_now(app, id, true).await;
+    urls.swap(0, 1);
+    (id, urls)
+}
+
 #[tokio::test]
 async fn a_citizen_votes_in_the_organisations_poll_through_the_widget() {
     let app = spawn_app().await;
@@ -792,6 +844,30 @@ async fn a_citizen_votes_in_the_organisations_poll_through_the_widget() {
         "{html}"
     );
     assert!(html.contains(r#"name="q0""#), "the ballot form: {html}");
+    // A survey's answers have photos too (a single choice's and a ranking's), in the
+    // order the organisers gave them.
+    let (photo_survey, urls) = city_survey_with_photos(&app).await;
+    let r = page
+        .get(app.url(&format!("/widget/{city}/polls/{photo_survey}?{q}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let survey_html = r.text().await.unwrap();
+    assert!(
+        survey_html.contains(&format!(
+            r#"<ul class="option-photos"><li><img src="{}" alt="Фото варианта ответа: Сквер (1 из 2)" loading="lazy"></li><li><img src="{}" alt="Фото варианта ответа: Сквер (2 из 2)" loading="lazy"></li></ul>"#,
+            urls[0], urls[1]
+        )),
+        "{survey_html}"
+    );
+    assert!(
+        survey_html.contains(&format!(
+            r#"<img src="{}" alt="Фото варианта ответа: Освещение" loading="lazy">"#,
+            urls[2]
+        )),
+        "{survey_html}"
+    );
     let served = page.get(app.url(&photo_url)).send().await.unwrap();
     assert_eq!(served.status(), 200);
     assert_eq!(header(&served, "content-type"), "image/png");

@@ -69,6 +69,8 @@ pub struct DiscussionView {
     pub comments: Option<Vec<CommentView>>,
     /// The `after` that reads the next page of `comments`; `null` when none follows.
     pub comments_next: Option<i64>,
+    /// The `before` that reads the previous page of `comments`; `null` on the first.
+    pub comments_prev: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,7 +97,7 @@ fn comment_view(c: &CommentRecord) -> CommentView {
 fn view(
     d: &DiscussionRecord,
     now: OffsetDateTime,
-    comments: Option<&CommentPage>,
+    comments: Option<(&CommentPage, &CommentsCursor)>,
 ) -> DiscussionView {
     DiscussionView {
         id: d.id.0,
@@ -109,8 +111,13 @@ fn view(
         support_for: d.support_for,
         support_against: d.support_against,
         comments_published: d.comments_published,
-        comments: comments.map(|page| page.comments.iter().map(comment_view).collect()),
-        comments_next: comments.and_then(usecase::next_after).map(|c| c.0),
+        comments: comments.map(|(page, _)| page.comments.iter().map(comment_view).collect()),
+        comments_next: comments
+            .and_then(|(page, cursor)| usecase::next_after(page, cursor))
+            .map(|c| c.0),
+        comments_prev: comments
+            .and_then(|(page, cursor)| usecase::prev_before(page, cursor))
+            .map(|c| c.0),
     }
 }
 
@@ -167,7 +174,12 @@ async fn create_discussion(
     let id = usecase::create(&state, &user.0, &input, now).await?;
     let d = state.store.discussion(id).await?;
     let comments = CommentPage::default();
-    Ok((StatusCode::CREATED, Json(view(&d, now, Some(&comments)))).into_response())
+    let cursor = CommentsCursor::default();
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&d, now, Some((&comments, &cursor)))),
+    )
+        .into_response())
 }
 
 /// Where a page of comments starts and how long it is.
@@ -175,16 +187,21 @@ async fn create_discussion(
 #[into_params(parameter_in = Query)]
 pub struct CommentsQuery {
     /// The id of the last comment already read (the previous page's next cursor);
-    /// without it, from the first comment.
+    /// without it (and without `before`), from the first comment.
     #[param(value_type = Option<i64>, minimum = 0, maximum = 9223372036854775807i64)]
     pub after: Option<String>,
+    /// The id of the first comment of the page already read (its `comments_prev`): the
+    /// page before it. Not with `after` (422 `after_and_before`).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9223372036854775807i64)]
+    pub before: Option<String>,
     /// Comments per page, from 1 (default 50); more than 200 reads as 200.
     #[param(value_type = Option<i64>, minimum = 1)]
     pub limit: Option<String>,
 }
 
 /// A discussion with a page of its published comments, oldest first (no account
-/// needed); `comments_next` is the `after` of the next page.
+/// needed); `comments_next` is the `after` of the next page, `comments_prev` the
+/// `before` of the previous one.
 #[utoipa::path(get, path = "/api/v1/discussions/{id}", tag = "discussions",
     params(("id" = i64, Path), CommentsQuery),
     responses((status = 200, body = DiscussionView), (status = 400, body = Problem), (status = 404, body = Problem),
@@ -195,9 +212,17 @@ async fn get_discussion(
     ApiQuery(query): ApiQuery<CommentsQuery>,
 ) -> ApiResult<Json<DiscussionView>> {
     let d = state.store.discussion(discussion_id(&id)?).await?;
-    let cursor = CommentsCursor::parse(query.after.as_deref(), query.limit.as_deref())?;
+    let cursor = CommentsCursor::parse(
+        query.after.as_deref(),
+        query.before.as_deref(),
+        query.limit.as_deref(),
+    )?;
     let page = usecase::comments(&state, None, &d, CommentStatus::Published, cursor).await?;
-    Ok(Json(view(&d, OffsetDateTime::now_utc(), Some(&page))))
+    Ok(Json(view(
+        &d,
+        OffsetDateTime::now_utc(),
+        Some((&page, &cursor)),
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -207,21 +232,26 @@ pub struct QueueQuery {
     #[param(min_length = 1)]
     pub status: Option<String>,
     /// The id of the last comment already read (from the previous page's `Link`
-    /// header); without it, from the first comment.
+    /// header, `rel="next"`); without it (and without `before`), from the first comment.
     #[param(value_type = Option<i64>, minimum = 0, maximum = 9223372036854775807i64)]
     pub after: Option<String>,
+    /// The id of the first comment of the page already read (from its `Link` header,
+    /// `rel="prev"`): the page before it. Not with `after` (422 `after_and_before`).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9223372036854775807i64)]
+    pub before: Option<String>,
     /// Comments per page, from 1 (default 50); more than 200 reads as 200.
     #[param(value_type = Option<i64>, minimum = 1)]
     pub limit: Option<String>,
 }
 
 /// A page of the comments in one status, oldest first, for the discussion's moderators
-/// (its organisation's people, the operator). When more follow, the `Link` header names
-/// the next page (`rel="next"`).
+/// (its organisation's people, the operator). The `Link` header names the next page
+/// (`rel="next"`) while more follow and the previous one (`rel="prev"`) while any
+/// precede.
 #[utoipa::path(get, path = "/api/v1/discussions/{id}/comments", tag = "discussions", security(("bearer" = [])),
     params(("id" = i64, Path), QueueQuery),
     responses((status = 200, body = Vec<CommentView>,
-            headers(("Link" = String, description = "`<…?status=…&after=…&limit=…>; rel=\"next\"` while more comments follow"))),
+            headers(("Link" = String, description = "`<…?status=…&after=…&limit=…>; rel=\"next\"` while more comments follow, `<…?status=…&before=…&limit=…>; rel=\"prev\"` while any precede"))),
         (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn moderation_queue(
@@ -236,23 +266,36 @@ async fn moderation_queue(
         Some(raw) => CommentStatus::parse(raw)
             .ok_or_else(|| AppError::field("status", "unknown_comment_status"))?,
     };
-    let cursor = CommentsCursor::parse(query.after.as_deref(), query.limit.as_deref())?;
+    let cursor = CommentsCursor::parse(
+        query.after.as_deref(),
+        query.before.as_deref(),
+        query.limit.as_deref(),
+    )?;
     if user.1.is_some() || !usecase::moderates(&user.0, &d) {
         return Err(AppError::forbidden().into());
     }
     let page = usecase::comments(&state, Some(&user.0), &d, status, cursor).await?;
     let body = Json(page.comments.iter().map(comment_view).collect::<Vec<_>>());
-    let Some(next) = usecase::next_after(&page) else {
-        return Ok(body.into_response());
+    let base = format!("/api/v1/discussions/{}/comments", d.id.0);
+    let link = |rel: &str, param: &str, at: CommentId| {
+        format!(
+            "<{base}?status={}&{param}={}&limit={}>; rel=\"{rel}\"",
+            status.as_str(),
+            at.0,
+            cursor.limit
+        )
     };
-    let link = format!(
-        "</api/v1/discussions/{}/comments?status={}&after={}&limit={}>; rel=\"next\"",
-        d.id.0,
-        status.as_str(),
-        next.0,
-        cursor.limit
-    );
-    Ok(([(header::LINK, link)], body).into_response())
+    let links: Vec<String> = [
+        usecase::prev_before(&page, &cursor).map(|at| link("prev", "before", at)),
+        usecase::next_after(&page, &cursor).map(|at| link("next", "after", at)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if links.is_empty() {
+        return Ok(body.into_response());
+    }
+    Ok(([(header::LINK, links.join(", "))], body).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use base64::Engine;
-use otklik_domain::poll::{BallotId, Phase, RawAnswer};
+use otklik_domain::poll::{BallotId, Phase, PhotoMove, RawAnswer};
 use otklik_domain::PollId;
 use otklik_store::{BallotChannel, BallotReceipt, OptionPhoto, PollFilter, PollRecord};
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,12 @@ pub fn routes() -> Router<AppState> {
             "/polls/{id}/options/{option}/photos",
             post(add_photo).layer(DefaultBodyLimit::max(PHOTO_JSON_LIMIT)),
         )
+        .route(
+            "/polls/{id}/questions/{question}/options/{option}/photos",
+            post(add_question_photo).layer(DefaultBodyLimit::max(PHOTO_JSON_LIMIT)),
+        )
         .route("/polls/{id}/photos/{photo_id}", delete(remove_photo))
+        .route("/polls/{id}/photos/{photo_id}/move", post(move_photo))
 }
 
 /// One photo in base64 (4/3 of ≤ 10 MiB) and its name.
@@ -53,8 +58,8 @@ const PHOTO_JSON_LIMIT: usize = otklik_domain::attachment::MAX_FILE_BYTES / 3 * 
 #[derive(OpenApi)]
 #[openapi(
     paths(list_polls, create_poll, get_poll, cancel_poll, cast_ballot, published_ballots, poll_results, ballot_receipt,
-        add_photo, remove_photo),
-    components(schemas(PollView, PhotoView, PhotoRequest, PollRequest, BallotRequest, AnswerInput, BallotView, ResultsView, QuestionResultView,
+        add_photo, add_question_photo, remove_photo, move_photo),
+    components(schemas(PollView, PhotoView, PhotoRequest, MoveRequest, PhotoDirectionSchema, PollRequest, BallotRequest, AnswerInput, BallotView, ResultsView, QuestionResultView,
         ResultRowView, BreakdownView, ReceiptView)),
     tags((name = "polls", description = "Polls and votes: one person, one vote, secret, verifiable"))
 )]
@@ -89,16 +94,19 @@ pub struct PollView {
     pub public_key: String,
     /// Set after the close: the size of the final signed tree head.
     pub final_tree_size: Option<u64>,
-    /// Photos of a vote's options (projects), by option then in the order added; empty
-    /// for a survey.
+    /// Photos of the options of choice questions (a vote's projects, a survey's
+    /// answers), by question, then option, then in their order (as added, unless the
+    /// organisers moved them).
     pub photos: Vec<PhotoView>,
 }
 
-/// A photo of a vote's option, served at `url` (public while the poll is).
+/// A photo of a choice question's option, served at `url` (public while the poll is).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhotoView {
     pub id: i64,
-    /// The option's 0-based index in the vote's question.
+    /// The question's 0-based index (a vote's one question is 0).
+    pub question: u16,
+    /// The option's 0-based index in that question.
     pub option: u16,
     /// Where the image is served, e.g. `/polls/7/photos/3`.
     pub url: String,
@@ -107,9 +115,27 @@ pub struct PhotoView {
     pub size: u64,
     /// SHA-256 of the served bytes (metadata already removed), hex.
     pub sha256: String,
-    /// The text alternative pages give it: «Фото проекта: …».
+    /// The text alternative pages give it: «Фото проекта: …» (a vote), «Фото варианта
+    /// ответа: …» (a survey).
     pub alt: String,
 }
+
+/// Which way a photo moves among its option's photos.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// `up` (towards the first) or `down` (towards the last).
+    #[schema(value_type = PhotoDirectionSchema)]
+    pub direction: String,
+}
+
+super::types::text_schema!(PhotoDirectionSchema, "PhotoDirection", {
+    super::types::one_of(
+        [PhotoMove::Up, PhotoMove::Down].map(PhotoMove::as_str),
+        "Which way a photo moves among its option's photos: `up` (towards the first) or \
+         `down` (towards the last).",
+    )
+});
 
 /// A photo to add to an option: JPEG, PNG or WebP (checked from the bytes), ≤ 10 MiB;
 /// EXIF, GPS, XMP and other metadata are removed before it is stored.
@@ -135,20 +161,15 @@ impl PhotoRequest {
 }
 
 fn photo_view(poll: &PollRecord, photo: &OptionPhoto) -> PhotoView {
-    let title = poll
-        .spec
-        .questions()
-        .first()
-        .and_then(|q| q.kind.options().get(usize::from(photo.option)))
-        .map_or("", |o| o.title.as_str());
     PhotoView {
         id: photo.id,
+        question: photo.question,
         option: photo.option,
         url: usecase::photo_url(photo),
         mime: photo.mime.clone(),
         size: photo.size,
         sha256: photo.sha256.clone(),
-        alt: format!("Фото проекта: {title}"),
+        alt: usecase::photo_alt(poll, photo.slot(), 1, 1),
     }
 }
 
@@ -158,10 +179,7 @@ async fn full_view(
     poll: &PollRecord,
     now: OffsetDateTime,
 ) -> ApiResult<PollView> {
-    let photos = match poll.kind() {
-        otklik_domain::poll::PollKind::Vote => state.store.option_photos(poll.id).await?,
-        otklik_domain::poll::PollKind::Survey => Vec::new(),
-    };
+    let photos = state.store.option_photos(poll.id).await?;
     Ok(view(state, poll, &photos, now))
 }
 
@@ -359,9 +377,10 @@ async fn cancel_poll(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Adds a photo to option `option` (0-based) of a vote, before it opens (its organisers;
-/// another organisation's poll is not found). Refusals change nothing:
-/// `poll_not_editable` (open, closed or cancelled), `not_a_vote`, `unknown_option`,
+/// Adds a photo to option `option` (0-based) of the poll's first question (a vote's
+/// projects), last in its order, before the poll opens (its organisers; another
+/// organisation's poll is not found). Refusals change nothing: `poll_not_editable`
+/// (open, closed or cancelled), `not_a_choice_question`, `unknown_option`,
 /// `too_many_photos` (3 per option), `not_an_image`, `file_too_large`, `image_damaged`.
 #[utoipa::path(post, path = "/api/v1/polls/{id}/options/{option}/photos", tag = "polls", security(("bearer" = [])),
     params(("id" = i64, Path), ("option" = u16, Path)), request_body = PhotoRequest,
@@ -374,19 +393,81 @@ async fn add_photo(
     ApiPath((id, option)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<PhotoRequest>,
 ) -> ApiResult<Response> {
-    let id = poll_id(&id)?;
-    let option: u16 = option.parse().map_err(|_| AppError::not_found())?;
+    add_photo_to(state, user, &id, "0", &option, request).await
+}
+
+/// Adds a photo to option `option` of question `question` (both 0-based) of a vote or a
+/// survey: single, multiple and ranking questions' options have photos, a scale or free
+/// text has none (`not_a_choice_question`); `unknown_question`, `unknown_option` are
+/// 404. Otherwise as `POST /api/v1/polls/{id}/options/{option}/photos`.
+#[utoipa::path(post, path = "/api/v1/polls/{id}/questions/{question}/options/{option}/photos", tag = "polls",
+    security(("bearer" = [])),
+    params(("id" = i64, Path), ("question" = u16, Path), ("option" = u16, Path)), request_body = PhotoRequest,
+    responses((status = 201, body = PhotoView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn add_question_photo(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath((id, question, option)): ApiPath<(String, String, String)>,
+    ApiJson(request): ApiJson<PhotoRequest>,
+) -> ApiResult<Response> {
+    add_photo_to(state, user, &id, &question, &option, request).await
+}
+
+async fn add_photo_to(
+    state: AppState,
+    user: ApiUser,
+    id: &str,
+    question: &str,
+    option: &str,
+    request: PhotoRequest,
+) -> ApiResult<Response> {
+    let id = poll_id(id)?;
+    let slot = otklik_domain::poll::PhotoSlot {
+        question: question.parse().map_err(|_| AppError::not_found())?,
+        option: option.parse().map_err(|_| AppError::not_found())?,
+    };
     if user.1.is_some() {
         return Err(AppError::forbidden().into());
     }
     let file = request.file()?;
     let now = OffsetDateTime::now_utc();
-    let photo = usecase::add_photo(&state, &user.0, id, option, file, now).await?;
+    let photo = usecase::add_photo(&state, &user.0, id, slot, file, now).await?;
     let poll = state.store.poll(id).await?;
     Ok((StatusCode::CREATED, Json(photo_view(&poll, &photo))).into_response())
 }
 
-/// Removes a photo of a vote's option, before the vote opens (its organisers).
+/// Moves a photo one place among its option's photos (`up`: towards the first, `down`:
+/// towards the last), before the poll opens (its organisers); the option's photos in
+/// their new order, which every page, the widget and this API show. Refusals change
+/// nothing: `photo_at_edge` (already first or last), `poll_not_editable`;
+/// `unknown_direction` (422).
+#[utoipa::path(post, path = "/api/v1/polls/{id}/photos/{photo_id}/move", tag = "polls", security(("bearer" = [])),
+    params(("id" = i64, Path), ("photo_id" = i64, Path)), request_body = MoveRequest,
+    responses((status = 200, body = Vec<PhotoView>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn move_photo(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath((id, photo)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<MoveRequest>,
+) -> ApiResult<Json<Vec<PhotoView>>> {
+    let id = poll_id(&id)?;
+    let photo: i64 = photo.parse().map_err(|_| AppError::not_found())?;
+    if user.1.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    let way = PhotoMove::parse(request.direction.trim())
+        .ok_or_else(|| AppError::field("direction", "unknown_direction"))?;
+    let now = OffsetDateTime::now_utc();
+    let photos = usecase::move_photo(&state, &user.0, id, photo, way, now).await?;
+    let poll = state.store.poll(id).await?;
+    Ok(Json(photos.iter().map(|p| photo_view(&poll, p)).collect()))
+}
+
+/// Removes a photo of an option, before the poll opens (its organisers).
 #[utoipa::path(delete, path = "/api/v1/polls/{id}/photos/{photo_id}", tag = "polls", security(("bearer" = [])),
     params(("id" = i64, Path), ("photo_id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),

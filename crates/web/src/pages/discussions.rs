@@ -403,7 +403,8 @@ struct DiscussionPage {
     /// The citizen's own comments, in every status.
     own: Vec<CommentView>,
     published: Vec<CommentView>,
-    /// The published comments' pages: back to the first, on to the next.
+    /// The published comments' pages: back to the first, back to the previous, on to
+    /// the next.
     pager: CommentsPager,
     moderates: bool,
     pending: Vec<PendingView>,
@@ -416,22 +417,36 @@ struct DiscussionPage {
 
 /// Links through the published comments, which the page lists a page at a time.
 pub struct CommentsPager {
-    /// Set on any page but the first.
+    /// Set on any page reached by a cursor but the first page itself.
     pub first: Option<String>,
+    pub prev: Option<String>,
     pub next: Option<String>,
 }
 
 impl CommentsPager {
-    fn new(id: DiscussionId, cursor: CommentsCursor, next: Option<CommentId>) -> Self {
+    fn new(
+        id: DiscussionId,
+        cursor: CommentsCursor,
+        prev: Option<CommentId>,
+        next: Option<CommentId>,
+    ) -> Self {
         let base = format!("/discussions/{id}");
+        let paged = cursor.after.is_some() || cursor.before.is_some();
         Self {
-            first: cursor.after.map(|_| format!("{base}#comments")),
+            // Back to the start, while anything precedes this page.
+            first: (paged && prev.is_some()).then(|| format!("{base}#comments")),
+            prev: prev.map(|before| format!("{base}?before={}#comments", before.0)),
             next: next.map(|after| format!("{base}?after={}#comments", after.0)),
         }
     }
 
+    /// A page reached by a cursor that shows nothing (everything moved on).
+    fn paged(&self) -> bool {
+        self.first.is_some() || self.prev.is_some()
+    }
+
     fn is_shown(&self) -> bool {
-        self.first.is_some() || self.next.is_some()
+        self.first.is_some() || self.prev.is_some() || self.next.is_some()
     }
 }
 
@@ -542,7 +557,12 @@ async fn discussion_page(
         None => Vec::new(),
     };
     let published = usecase::comments(state, user, d, CommentStatus::Published, cursor).await?;
-    let pager = CommentsPager::new(d.id, cursor, usecase::next_after(&published));
+    let pager = CommentsPager::new(
+        d.id,
+        cursor,
+        usecase::prev_before(&published, &cursor),
+        usecase::next_after(&published, &cursor),
+    );
     let moderates = user.is_some_and(|u| usecase::moderates(u, d));
     // The queue shrinks as moderators decide, so its first page is all it needs.
     let pending = match user {
@@ -649,10 +669,12 @@ async fn discussion_page(
     })
 }
 
-/// `?after=ID`: the published comments after that one (the pager's links).
+/// `?after=ID`: the published comments after that one; `?before=ID`: those before it
+/// (the pager's links).
 #[derive(Deserialize, Default)]
 struct ShowQuery {
     after: Option<String>,
+    before: Option<String>,
 }
 
 async fn show(
@@ -664,7 +686,7 @@ async fn show(
     let id = discussion_id(&id)?;
     let Query(query) = query.map_err(|_| AppError::bad_request("invalid_query"))?;
     let d = state.store.discussion(id).await?;
-    let cursor = CommentsCursor::parse(query.after.as_deref(), None)?;
+    let cursor = CommentsCursor::parse(query.after.as_deref(), query.before.as_deref(), None)?;
     Ok(render(
         &discussion_page(&state, &ctx, &d, cursor, Attempt::None).await?,
     ))

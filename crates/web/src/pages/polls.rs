@@ -15,7 +15,8 @@ use axum::{Form, Router};
 use otklik_domain::access::{self, Capability, Verification};
 use otklik_domain::lifecycle::Role;
 use otklik_domain::poll::{
-    AgeGroup, Phase, PollKind, PollSpec, QuestionKind, RawAnswer, ResultsPolicy,
+    AgeGroup, Phase, PhotoMove, PhotoSlot, PollKind, PollSpec, QuestionKind, RawAnswer,
+    ResultsPolicy,
 };
 use otklik_domain::PollId;
 use otklik_store::{PollFilter, PollRecord, UserRecord};
@@ -47,8 +48,13 @@ pub fn routes() -> Router<AppState> {
             "/polls/{id}/options/{option}/photos",
             post(photo_post).layer(DefaultBodyLimit::max(PHOTO_UPLOAD_LIMIT)),
         )
+        .route(
+            "/polls/{id}/questions/{question}/options/{option}/photos",
+            post(question_photo_post).layer(DefaultBodyLimit::max(PHOTO_UPLOAD_LIMIT)),
+        )
         .route("/polls/{id}/photos/{photo}", get(photo_get))
         .route("/polls/{id}/photos/{photo}/delete", post(photo_delete_post))
+        .route("/polls/{id}/photos/{photo}/move", post(photo_move_post))
 }
 
 /// An id from the URL; anything that is not a number is a page that does not exist.
@@ -404,7 +410,8 @@ pub struct ChoiceView {
     pub checked: bool,
     /// A ranking's places (1..=n), the chosen one marked.
     pub places: Vec<(usize, bool)>,
-    /// Photos of a vote's option (a project).
+    /// Photos of a choice question's option (a vote's project, a survey's answer), in
+    /// their order.
     pub photos: Vec<PhotoImg>,
 }
 
@@ -416,74 +423,115 @@ pub struct PhotoImg {
     pub alt: String,
 }
 
-/// The text alternative of an option's photo: «Фото проекта: …» (with its number when
-/// the project has several).
-fn photo_alt(title: &str, n: usize, of: usize) -> String {
-    if of > 1 {
-        format!("Фото проекта: {title} ({n} из {of})")
-    } else {
-        format!("Фото проекта: {title}")
-    }
-}
-
-/// The photos of each option of a vote's question, by option (empty for a survey).
-fn photo_imgs(poll: &PollRecord, photos: &[otklik_store::OptionPhoto]) -> Vec<Vec<PhotoImg>> {
-    let options = match poll.kind() {
-        PollKind::Vote => poll
-            .spec
-            .questions()
-            .first()
-            .map_or(&[][..], |q| q.kind.options()),
-        PollKind::Survey => &[],
-    };
-    options
+/// The photos of each option of each question, by question then option, in their
+/// order (no options, so no photos, for a scale or free text).
+fn photo_imgs(poll: &PollRecord, photos: &[otklik_store::OptionPhoto]) -> Vec<Vec<Vec<PhotoImg>>> {
+    poll.spec
+        .questions()
         .iter()
         .enumerate()
-        .map(|(j, o)| {
-            let mine: Vec<_> = photos
-                .iter()
-                .filter(|p| usize::from(p.option) == j)
-                .collect();
-            mine.iter()
-                .enumerate()
-                .map(|(k, p)| PhotoImg {
-                    id: p.id,
-                    url: usecase::photo_url(p),
-                    alt: photo_alt(&o.title, k + 1, mine.len()),
+        .map(|(i, q)| {
+            (0..q.kind.options().len())
+                .map(|j| {
+                    let mine: Vec<_> = photos
+                        .iter()
+                        .filter(|p| usize::from(p.question) == i && usize::from(p.option) == j)
+                        .collect();
+                    mine.iter()
+                        .enumerate()
+                        .map(|(k, p)| PhotoImg {
+                            id: p.id,
+                            url: usecase::photo_url(p),
+                            alt: usecase::photo_alt(poll, p.slot(), k + 1, mine.len()),
+                        })
+                        .collect()
                 })
                 .collect()
         })
         .collect()
 }
 
-/// The photos of each option of a vote, by option, as every ballot shows them (the
-/// portal's and the widget's); empty for a survey.
+/// The photos of each option of each question, by question then option, as every ballot
+/// shows them (the portal's and the widget's).
 pub(crate) async fn option_photo_imgs(
     state: &AppState,
     poll: &PollRecord,
-) -> Result<Vec<Vec<PhotoImg>>, AppError> {
-    let photos = match poll.kind() {
-        PollKind::Vote => state.store.option_photos(poll.id).await?,
-        PollKind::Survey => return Ok(Vec::new()),
-    };
+) -> Result<Vec<Vec<Vec<PhotoImg>>>, AppError> {
+    if !otklik_domain::poll::has_photo_options(&poll.spec) {
+        return Ok(Vec::new());
+    }
+    let photos = state.store.option_photos(poll.id).await?;
     Ok(photo_imgs(poll, &photos))
 }
 
-/// Puts each option's photos beside it in the ballot's first question (a vote's one).
-pub(crate) fn attach_photos(questions: &mut [QuestionView], mut imgs: Vec<Vec<PhotoImg>>) {
-    if let Some(q) = questions.first_mut() {
-        for (choice, photos) in q.choices.iter_mut().zip(imgs.iter_mut()) {
+/// Puts each option's photos beside it, in every choice question of the ballot (a
+/// scale's choices are its values, never photographed).
+pub(crate) fn attach_photos(questions: &mut [QuestionView], mut imgs: Vec<Vec<Vec<PhotoImg>>>) {
+    for (q, by_option) in questions.iter_mut().zip(imgs.iter_mut()) {
+        if q.input == "scale" || q.input == "text" {
+            continue;
+        }
+        for (choice, photos) in q.choices.iter_mut().zip(by_option.iter_mut()) {
             choice.photos = std::mem::take(photos);
         }
     }
 }
 
-/// One option of a vote in the organisers' photo editor.
+/// One choice question in the organisers' photo editor.
+struct PhotoQuestionView {
+    number: usize,
+    text: String,
+    options: Vec<PhotoOptionView>,
+}
+
+/// One option of a choice question in the organisers' photo editor.
 struct PhotoOptionView {
-    index: usize,
+    /// `photos-{question}-{option}`: the editor's section, where a change returns to.
+    anchor: String,
+    /// Where its upload form posts.
+    action: String,
     title: String,
     photos: Vec<PhotoImg>,
     full: bool,
+}
+
+/// The organisers' photo editor: every choice question's options with their photos.
+fn photo_editor(poll: &PollRecord, imgs: &[Vec<Vec<PhotoImg>>]) -> Vec<PhotoQuestionView> {
+    poll.spec
+        .questions()
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| !q.kind.options().is_empty())
+        .map(|(i, q)| PhotoQuestionView {
+            number: i + 1,
+            text: q.text.clone(),
+            options: q
+                .kind
+                .options()
+                .iter()
+                .enumerate()
+                .map(|(j, o)| {
+                    let photos = imgs
+                        .get(i)
+                        .and_then(|by_option| by_option.get(j))
+                        .cloned()
+                        .unwrap_or_default();
+                    PhotoOptionView {
+                        anchor: photo_anchor(i, j),
+                        action: format!("/polls/{}/questions/{i}/options/{j}/photos", poll.id),
+                        title: o.title.clone(),
+                        full: photos.len() >= otklik_domain::poll::MAX_OPTION_PHOTOS,
+                        photos,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The id of an option's section in the photo editor.
+fn photo_anchor(question: usize, option: usize) -> String {
+    format!("photos-{question}-{option}")
 }
 
 impl ChoiceView {
@@ -806,8 +854,10 @@ struct PollPage {
     summary_title: &'static str,
     summary: Vec<SummaryItem>,
     may_cancel: bool,
-    /// The organisers' photo editor (a vote before it opens), by option.
-    photo_options: Vec<PhotoOptionView>,
+    /// The organisers' photo editor (before the poll opens), by question then option.
+    photo_questions: Vec<PhotoQuestionView>,
+    /// A vote's options are projects; a survey's are answers.
+    photo_vote: bool,
     photo_formats: &'static str,
     receipt_value: String,
     receipt_error: Option<&'static str>,
@@ -839,25 +889,9 @@ async fn poll_page(
     let standing = standing_view(&standing, &summary_view, user.is_none());
     let mut questions = question_views(poll, failure.answers, failure.error);
     let photos = option_photo_imgs(state, poll).await?;
-    let photo_options =
+    let photo_questions =
         if user.is_some_and(|u| usecase::manages(u, poll)) && usecase::photos_editable(poll, now) {
-            let options = poll
-                .spec
-                .questions()
-                .first()
-                .map_or(&[][..], |q| q.kind.options());
-            photos
-                .iter()
-                .cloned()
-                .zip(options)
-                .enumerate()
-                .map(|(index, (photos, o))| PhotoOptionView {
-                    index,
-                    title: o.title.clone(),
-                    full: photos.len() >= otklik_domain::poll::MAX_OPTION_PHOTOS,
-                    photos,
-                })
-                .collect()
+            photo_editor(poll, &photos)
         } else {
             Vec::new()
         };
@@ -879,7 +913,8 @@ async fn poll_page(
         may_cancel: user.is_some_and(|u| usecase::manages(u, poll))
             && poll.cancelled_at.is_none()
             && usecase::phase_of(poll, now) != Phase::Closed,
-        photo_options,
+        photo_questions,
+        photo_vote: poll.kind() == PollKind::Vote,
         photo_formats: "JPEG, PNG или WebP, до 10 МБ; сведения о месте съёмки и камере удаляются",
         poll: summary_view,
         standing,
@@ -1476,7 +1511,7 @@ async fn cancel_post(
     Ok(Redirect::to(&format!("/polls/{id}")).into_response())
 }
 
-// --- photos of a vote's options ----------------------------------------------------------------
+// --- photos of choice questions' options ------------------------------------------------------
 
 /// One photo and the form around it.
 const PHOTO_UPLOAD_LIMIT: usize = otklik_domain::attachment::MAX_FILE_BYTES + 1024 * 1024;
@@ -1486,24 +1521,53 @@ fn photo_id(raw: &str) -> Result<i64, PageError> {
         .map_err(|_| PageError(AppError::not_found()))
 }
 
-/// Adds a photo to an option (the organisers' form on the poll's page; multipart).
+/// Adds a photo to an option of the first question (a vote's projects; the organisers'
+/// form on the poll's page; multipart).
 async fn photo_post(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((id, option)): Path<(String, String)>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
-    let id = poll_id(&id)?;
-    let option = option
-        .parse::<u16>()
-        .map_err(|_| PageError(AppError::not_found()))?;
+    add_photo_from(state, ctx, &id, "0", &option, multipart).await
+}
+
+/// Adds a photo to an option of any choice question (the organisers' form on the poll's
+/// page; multipart).
+async fn question_photo_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, question, option)): Path<(String, String, String)>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult {
+    add_photo_from(state, ctx, &id, &question, &option, multipart).await
+}
+
+async fn add_photo_from(
+    state: AppState,
+    ctx: Ctx,
+    id: &str,
+    question: &str,
+    option: &str,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult {
+    let id = poll_id(id)?;
+    let number = |raw: &str| {
+        raw.parse::<u16>()
+            .map_err(|_| PageError(AppError::not_found()))
+    };
+    let slot = PhotoSlot {
+        question: number(question)?,
+        option: number(option)?,
+    };
     let user = ctx.require_user()?.clone();
     let data = forms::read_multipart(multipart.map_err(|_| AppError::bad_request("invalid_form"))?)
         .await?;
     ctx.check_csrf(data.text("csrf"))?;
     let file = data.file("photo").cloned().unwrap_or_default();
-    usecase::add_photo(&state, &user, id, option, file, OffsetDateTime::now_utc()).await?;
-    Ok(Redirect::to(&format!("/polls/{id}#photos-{option}")).into_response())
+    usecase::add_photo(&state, &user, id, slot, file, OffsetDateTime::now_utc()).await?;
+    let anchor = photo_anchor(usize::from(slot.question), usize::from(slot.option));
+    Ok(Redirect::to(&format!("/polls/{id}#{anchor}")).into_response())
 }
 
 /// Removes a photo (the organisers' form on the poll's page).
@@ -1520,6 +1584,39 @@ async fn photo_delete_post(
     ctx.check_csrf(&form.csrf)?;
     usecase::remove_photo(&state, &user, id, photo, OffsetDateTime::now_utc()).await?;
     Ok(Redirect::to(&format!("/polls/{id}#photos")).into_response())
+}
+
+/// The move buttons of a photo: which way (`up`, `down`).
+#[derive(Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    direction: String,
+}
+
+/// Moves a photo one place among its option's photos (the buttons «Выше», «Ниже» on the
+/// poll's page), then back to that option's photos.
+async fn photo_move_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, photo)): Path<(String, String)>,
+    form: Result<Form<MoveForm>, FormRejection>,
+) -> PageResult {
+    let id = poll_id(&id)?;
+    let photo = photo_id(&photo)?;
+    let user = ctx.require_user()?.clone();
+    let Form(form) = form.map_err(|_| AppError::bad_request("invalid_form"))?;
+    ctx.check_csrf(&form.csrf)?;
+    let way = PhotoMove::parse(form.direction.trim())
+        .ok_or_else(|| AppError::field("direction", "unknown_direction"))?;
+    let photos =
+        usecase::move_photo(&state, &user, id, photo, way, OffsetDateTime::now_utc()).await?;
+    let anchor = photos.first().map_or_else(
+        || "photos".to_owned(),
+        |p| photo_anchor(usize::from(p.question), usize::from(p.option)),
+    );
+    Ok(Redirect::to(&format!("/polls/{id}#{anchor}")).into_response())
 }
 
 /// A photo of an option, public while its poll is: its stored type, never sniffed, shown

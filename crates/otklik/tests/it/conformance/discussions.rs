@@ -103,7 +103,105 @@ pub(super) async fn discussions_comments_are_paged_by_id(store: Arc<dyn Store>) 
         .comments(id, CommentStatus::Published, published.last().copied(), 3)
         .await
         .unwrap();
-    assert_eq!(past_the_end, CommentPage::default());
+    assert_eq!(
+        past_the_end,
+        CommentPage {
+            earlier: true,
+            ..CommentPage::default()
+        },
+        "an empty page past the end still leads back"
+    );
+
+    // Back again, from every page size: the pages going back are exactly the pages
+    // going forward, in the same order within each, never repeating or skipping.
+    for limit in 1..=8u32 {
+        let mut forward: Vec<Vec<CommentId>> = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s
+                .comments(id, CommentStatus::Published, after, limit)
+                .await
+                .unwrap();
+            assert_eq!(page.earlier, after.is_some(), "limit {limit}");
+            forward.push(page.comments.iter().map(|c| c.id).collect());
+            if !page.more {
+                break;
+            }
+            after = page.comments.last().map(|c| c.id);
+        }
+        let mut back: Vec<Vec<CommentId>> = Vec::new();
+        // From the last page's first comment (nothing to go back to from a lone page).
+        let mut before = forward
+            .last()
+            .filter(|_| forward.len() > 1)
+            .and_then(|p| p.first().copied());
+        while let Some(at) = before {
+            let page = s
+                .comments_before(id, CommentStatus::Published, at, limit)
+                .await
+                .unwrap();
+            assert!(page.more, "limit {limit}: the page read back has followers");
+            assert!(page
+                .comments
+                .iter()
+                .all(|c| c.status == CommentStatus::Published));
+            back.push(page.comments.iter().map(|c| c.id).collect());
+            before = if page.earlier {
+                page.comments.first().map(|c| c.id)
+            } else {
+                None
+            };
+            assert!(back.len() <= forward.len(), "limit {limit}: {back:?}");
+        }
+        back.reverse();
+        assert_eq!(
+            back[..],
+            forward[..forward.len() - 1],
+            "limit {limit}: back the way it came"
+        );
+    }
+    // Read back from past the end: the last comments, the later of them last.
+    let last = s
+        .comments_before(id, CommentStatus::Published, CommentId(i64::MAX), 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            last.comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+            last.earlier,
+            last.more
+        ),
+        (published[4..].to_vec(), true, false)
+    );
+    // Read back from the first: nothing before it, and the rest follow.
+    let none = s
+        .comments_before(id, CommentStatus::Published, published[0], 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        none,
+        CommentPage {
+            more: true,
+            ..CommentPage::default()
+        }
+    );
+    // Each status pages back on its own: the pending before the last one waiting.
+    let waiting_back = s
+        .comments_before(id, CommentStatus::Pending, pending[2], 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            waiting_back
+                .comments
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>(),
+            waiting_back.earlier,
+            waiting_back.more
+        ),
+        (pending[..2].to_vec(), false, true)
+    );
 
     // Each status pages on its own.
     let waiting = s
@@ -128,6 +226,7 @@ pub(super) async fn discussions_comments_are_paged_by_id(store: Arc<dyn Store>) 
         ),
         (pending[2..].to_vec(), false)
     );
+    assert!(rest.earlier);
 
     // Moderation between two pages moves nothing: a comment published meanwhile (the
     // one waiting between the 5th and 6th) joins the later pages, one taken down (the

@@ -434,7 +434,12 @@ pub(super) async fn polls_batches_receipts_close_and_recount(store: Arc<dyn Stor
 }
 
 fn photo(option: u16, by: UserId, byte: u8) -> NewOptionPhoto {
+    question_photo(0, option, by, byte)
+}
+
+fn question_photo(question: u16, option: u16, by: UserId, byte: u8) -> NewOptionPhoto {
     NewOptionPhoto {
+        question,
         option,
         name: format!("project-{byte}.png"),
         mime: "image/png".to_owned(),
@@ -519,10 +524,32 @@ pub(super) async fn polls_option_photos_add_list_remove_and_limits(store: Arc<dy
         s.remove_option_photo(survey, other.id, before).await,
         Err(StoreError::NotFound)
     ));
+    // A survey's choice questions have photos too, each question's options their own;
+    // a scale or free text has none, and a question beyond the last is unknown.
+    let answer = s
+        .add_option_photo(survey, question_photo(0, 2, by, 3), before)
+        .await
+        .unwrap();
+    assert_eq!((answer.question, answer.option), (0, 2));
+    for (question, code) in [
+        (1, "not_a_choice_question"),
+        (2, "not_a_choice_question"),
+        (3, "unknown_question"),
+    ] {
+        let refused = s
+            .add_option_photo(survey, question_photo(question, 0, by, 1), before)
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(c)) if c == code),
+            "{question}: {refused:?}"
+        );
+    }
     assert!(matches!(
-        s.add_option_photo(survey, photo(0, by, 1), before).await,
-        Err(StoreError::Conflict("not_a_vote"))
+        s.add_option_photo(survey, question_photo(0, 3, by, 1), before)
+            .await,
+        Err(StoreError::Conflict("unknown_option"))
     ));
+    assert_eq!(s.option_photos(survey).await.unwrap(), vec![answer]);
     assert!(matches!(
         s.add_option_photo(PollId(999_999_999), photo(0, by, 1), before)
             .await,
@@ -616,5 +643,172 @@ pub(super) async fn polls_live_results_are_copied_coarsely(store: Arc<dyn Store>
     assert_eq!(
         ballots_in(&s.poll_counts_snapshot(poll, 4, 3).await.unwrap()),
         6
+    );
+}
+
+/// A survey whose first question (multiple choice) and third (a ranking) have options.
+async fn survey_with_ranking(s: &dyn Store, w: &World, opens: OffsetDateTime) -> PollId {
+    let spec = poll::parse_text(
+        PollKind::Survey,
+        "? Что построить?\n* несколько до 2\n- Сквер\n- Площадку\n\
+         ? Оценка\n* шкала 1..5\n? Порядок работ\n* порядок\n- Дорога\n- Свет\n- Двор",
+    )
+    .unwrap();
+    s.create_poll(
+        NewPoll {
+            org: Some(w.org),
+            title: "Порядок работ".to_owned(),
+            description: String::new(),
+            spec,
+            eligibility: Eligibility {
+                verification: Verification::Standard,
+                min_age: None,
+                region: Some(w.region),
+                municipality: None,
+            },
+            offset: time::UtcOffset::from_hms(3, 0, 0).unwrap(),
+            schedule: Schedule::new(opens, opens + Duration::days(7)).unwrap(),
+            results: ResultsPolicy::Live,
+            by: w.official.user,
+        },
+        T0,
+    )
+    .await
+    .unwrap()
+}
+
+fn ids(photos: &[otklik_store::OptionPhoto]) -> Vec<i64> {
+    photos.iter().map(|p| p.id).collect()
+}
+
+/// Photos of a ranking's option move one place at a time, the order kept and shown by
+/// every read; the edges refuse; many moves at once never lose or duplicate a photo; a
+/// removal and a new photo keep the others' order; nothing moves once the poll opens.
+pub(super) async fn polls_option_photos_are_reordered_without_loss(store: Arc<dyn Store>) {
+    use otklik_domain::poll::PhotoMove;
+    let w = World::new(store.as_ref()).await;
+    let s = store.as_ref();
+    let opens = T0 + Duration::days(1);
+    let survey = survey_with_ranking(s, &w, opens).await;
+    let by = w.official.user;
+    let before = T0 + Duration::hours(1);
+    let mut added = Vec::new();
+    for i in 0..3u8 {
+        let p = s
+            .add_option_photo(survey, question_photo(2, 1, by, i), before)
+            .await
+            .unwrap();
+        added.push(p.id);
+    }
+    // A photo of another option and another question, which no move touches.
+    let elsewhere = s
+        .add_option_photo(survey, question_photo(0, 1, by, 9), before)
+        .await
+        .unwrap();
+    let (a, b, c) = (added[0], added[1], added[2]);
+    let order = s
+        .move_option_photo(survey, c, PhotoMove::Up, before)
+        .await
+        .unwrap();
+    assert_eq!(ids(&order), [a, c, b]);
+    assert!(order.iter().all(|p| (p.question, p.option) == (2, 1)));
+    let order = s
+        .move_option_photo(survey, a, PhotoMove::Down, before)
+        .await
+        .unwrap();
+    assert_eq!(ids(&order), [c, a, b]);
+    for (photo, way) in [(c, PhotoMove::Up), (b, PhotoMove::Down)] {
+        assert!(matches!(
+            s.move_option_photo(survey, photo, way, before).await,
+            Err(StoreError::Conflict("photo_at_edge"))
+        ));
+    }
+    assert!(matches!(
+        s.move_option_photo(survey, elsewhere.id, PhotoMove::Up, before)
+            .await,
+        Err(StoreError::Conflict("photo_at_edge"))
+    ));
+    assert!(matches!(
+        s.move_option_photo(survey, 999_999_999, PhotoMove::Up, before)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let other = new_poll(s, &w, opens, opens + Duration::days(7)).await;
+    assert!(matches!(
+        s.move_option_photo(other, a, PhotoMove::Up, before).await,
+        Err(StoreError::NotFound)
+    ));
+    // Every read lists the option's photos in the new order, by question then option.
+    let listed = ids(&s.option_photos(survey).await.unwrap());
+    assert_eq!(listed, [elsewhere.id, c, a, b]);
+
+    // Forty moves at once, up and down: each is whole or refused at an edge, and the
+    // option keeps its three photos, each once, with distinct places.
+    let moves = (0..40).map(|i| {
+        let photo = [a, b, c][i % 3];
+        let way = if i % 2 == 0 {
+            PhotoMove::Up
+        } else {
+            PhotoMove::Down
+        };
+        s.move_option_photo(survey, photo, way, before)
+    });
+    for outcome in futures_util::future::join_all(moves).await {
+        match outcome {
+            Ok(order) => {
+                let mut seen = ids(&order);
+                seen.sort_unstable();
+                assert_eq!(seen, added, "{order:?}");
+            }
+            Err(StoreError::Conflict("photo_at_edge")) => {}
+            Err(e) => panic!("a move failed: {e:?}"),
+        }
+    }
+    let now = s.option_photos(survey).await.unwrap();
+    let mut seen = ids(&now);
+    seen.sort_unstable();
+    let mut expected = added.clone();
+    expected.push(elsewhere.id);
+    expected.sort_unstable();
+    assert_eq!(seen, expected);
+    assert_eq!(now[0].id, elsewhere.id);
+
+    // A removal keeps the others' order; a new photo goes last.
+    let current: Vec<i64> = ids(&now[1..]);
+    s.remove_option_photo(survey, current[1], before)
+        .await
+        .unwrap();
+    let fresh = s
+        .add_option_photo(survey, question_photo(2, 1, by, 5), before)
+        .await
+        .unwrap();
+    let listed = ids(&s.option_photos(survey).await.unwrap());
+    assert_eq!(
+        listed,
+        [elsewhere.id, current[0], current[2], fresh.id],
+        "{current:?}"
+    );
+    let order = s
+        .move_option_photo(survey, fresh.id, PhotoMove::Up, before)
+        .await
+        .unwrap();
+    assert_eq!(ids(&order), [current[0], fresh.id, current[2]]);
+
+    // Once the poll opens, and after a cancellation, nothing moves.
+    let during = opens + Duration::minutes(1);
+    assert!(matches!(
+        s.move_option_photo(survey, fresh.id, PhotoMove::Up, during)
+            .await,
+        Err(StoreError::Conflict("poll_not_editable"))
+    ));
+    s.cancel_poll(survey, before).await.unwrap();
+    assert!(matches!(
+        s.move_option_photo(survey, fresh.id, PhotoMove::Up, before)
+            .await,
+        Err(StoreError::Conflict("poll_not_editable"))
+    ));
+    assert_eq!(
+        ids(&s.option_photos(survey).await.unwrap()),
+        [elsewhere.id, current[0], fresh.id, current[2]]
     );
 }
