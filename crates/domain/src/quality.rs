@@ -8,11 +8,22 @@
 //! social-media monitoring is an opinion only when its text speaks to a criterion and its
 //! sentiment is not neutral ([`post_opinion`]). The mapping is versioned
 //! ([`MAPPING_VERSION`]), so a receiver knows which rules produced a record.
+//!
+//! Which criteria a text speaks to is decided outside this crate and passed in as an
+//! [`Expressed`]: since version 2 by the trained criteria model of `otklik-social`
+//! (`otklik_social::criteria`), which combines it, criterion by criterion, with the word
+//! stems of version 1 ([`stem_criteria`]) where that measured better. The domain keeps the
+//! rules that turn those decisions into scores, and the stems, and reads no model.
 
 use crate::lifecycle::Score;
 
-/// The version of the mapping (and of the feed's record format).
-pub const MAPPING_VERSION: &str = "1";
+/// The version of the mapping (and of the feed's record format). Version 1 found the
+/// criteria by word stems alone; version 2 by the trained model of `otklik-social`
+/// combined with the stems (`docs/QUALITY_FEED.md`).
+pub const MAPPING_VERSION: &str = "2";
+
+/// Which of the five criteria a text speaks to, in [`Criterion::ALL`]'s order.
+pub type Expressed = [bool; 5];
 
 /// The five criteria of the federal scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,8 +59,9 @@ impl Criterion {
         }
     }
 
-    /// Word stems (lower case, ё as е) by which a comment speaks to the criterion.
-    fn stems(self) -> &'static [&'static str] {
+    /// Word stems (lower case, ё as е) by which a comment speaks to the criterion
+    /// (version 1's rules; [`stem_criteria`]).
+    pub fn stems(self) -> &'static [&'static str] {
         match self {
             Criterion::ServiceTime => &[
                 "срок",
@@ -120,9 +132,10 @@ impl Criteria {
     }
 }
 
-/// Which criteria a text speaks to: word stems matched at the start of words, in lower
-/// case with ё read as е.
-fn expressed(text: &str) -> [bool; 5] {
+/// Which criteria a text speaks to by the word stems of version 1 ([`Criterion::stems`]):
+/// stems matched at the start of words, in lower case with ё read as е. Version 2 uses
+/// them where they measured better than the model (`otklik_social::criteria`).
+pub fn stem_criteria(text: &str) -> Expressed {
     let words: Vec<String> = text
         .to_lowercase()
         .replace('ё', "е")
@@ -138,9 +151,9 @@ fn expressed(text: &str) -> [bool; 5] {
 }
 
 /// A rating of an answer on the five criteria: the staff's courtesy and competence always,
-/// and every other criterion its comment speaks to.
-pub fn rating_criteria(score: Score, comment: Option<&str>) -> Criteria {
-    let said = expressed(comment.unwrap_or_default());
+/// and every other criterion its comment speaks to (`said`: what the comment expresses;
+/// all `false` without a comment).
+pub fn rating_criteria(score: Score, said: Expressed) -> Criteria {
     let mut criteria = [None; 5];
     for (i, criterion) in Criterion::ALL.into_iter().enumerate() {
         if criterion == Criterion::StaffCourtesyCompetence || said[i] {
@@ -167,10 +180,9 @@ pub fn sentiment_score(sentiment: &str) -> Option<Score> {
 /// score from its sentiment, and every criterion its text speaks to at that score. Unlike
 /// a rating, a post judges nobody's work unless it says so (no criterion is implied). A
 /// post that speaks to no criterion reports a problem rather than judging the service, and
-/// a neutral one judges nothing: both are `None`.
-pub fn post_opinion(sentiment: &str, text: &str) -> Option<(Score, Criteria)> {
+/// a neutral one judges nothing: both are `None`. `said`: what the post's text expresses.
+pub fn post_opinion(sentiment: &str, said: Expressed) -> Option<(Score, Criteria)> {
     let score = sentiment_score(sentiment)?;
-    let said = expressed(text);
     if !said.contains(&true) {
         return None;
     }
@@ -187,39 +199,52 @@ mod tests {
         Score::new(v).unwrap()
     }
 
+    const NOTHING: Expressed = [false; 5];
+
     #[test]
     fn a_bare_rating_judges_the_staff_only() {
-        let c = rating_criteria(score(4), None);
+        let c = rating_criteria(score(4), NOTHING);
         assert_eq!(c.0, [None, None, Some(4), None, None]);
     }
 
     #[test]
     fn a_comment_adds_the_criteria_it_speaks_to() {
-        let c = rating_criteria(
-            score(2),
-            Some("Ждали ответа ДОЛГО, на сайте ничего не разъяснили"),
-        );
+        let c = rating_criteria(score(2), [true, true, false, false, true]);
         assert_eq!(c.get(Criterion::ServiceTime), Some(2));
         assert_eq!(c.get(Criterion::WaitingTime), Some(2));
         assert_eq!(c.get(Criterion::InformationAvailability), Some(2));
         assert_eq!(c.get(Criterion::PremisesComfort), None);
         assert_eq!(c.get(Criterion::StaffCourtesyCompetence), Some(2));
-        // «помещение» in a word that is not about premises does not count: only stems
-        // at the start of a word.
-        let c = rating_criteria(score(5), Some("Всё решили, спасибо"));
-        assert_eq!(c.0, [None, None, Some(5), None, None]);
+        // The staff are judged whatever the comment says.
+        let c = rating_criteria(score(5), [false, false, false, true, false]);
+        assert_eq!(c.0, [None, None, Some(5), Some(5), None]);
+    }
+
+    #[test]
+    fn the_stems_of_version_1_match_at_the_start_of_words() {
+        assert_eq!(
+            stem_criteria("Ждали ответа ДОЛГО, на сайте ничего не разъяснили"),
+            [true, true, false, false, true]
+        );
+        assert_eq!(
+            stem_criteria("В МФЦ огромная ОЧЕРЕДЬ, сотрудники хамят, на сайте пусто"),
+            [false, true, true, false, true]
+        );
+        // Only at the start of a word: «переждали» is not «ждали».
+        assert_eq!(stem_criteria("Всё решили, спасибо"), NOTHING);
+        assert_eq!(stem_criteria("переждали дождь"), NOTHING);
+        assert_eq!(
+            stem_criteria("Ещё ОЧЕРЁДНОЙ раз"),
+            [false, true, false, false, false]
+        );
     }
 
     #[test]
     fn a_post_speaks_only_to_what_it_names() {
-        let (overall, c) = post_opinion(
-            "negative",
-            "В МФЦ огромная ОЧЕРЕДЬ, сотрудники хамят, на сайте пусто",
-        )
-        .unwrap();
+        let (overall, c) = post_opinion("negative", [false, true, true, false, true]).unwrap();
         assert_eq!(overall.value(), 2);
         assert_eq!(c.0, [None, Some(2), Some(2), None, Some(2)]);
-        let (overall, c) = post_opinion("positive", "Сделали быстро, спасибо").unwrap();
+        let (overall, c) = post_opinion("positive", [true, false, false, false, false]).unwrap();
         assert_eq!(overall.value(), 4);
         assert_eq!(c.0, [Some(4), None, None, None, None]);
     }
@@ -227,10 +252,11 @@ mod tests {
     #[test]
     fn a_problem_report_or_a_neutral_post_is_no_opinion() {
         // A problem, not a judgement of the service: no criterion named.
-        assert_eq!(post_opinion("negative", "Яма на Советской у дома 3"), None);
+        assert_eq!(post_opinion("negative", NOTHING), None);
         // Named criteria, but no sentiment either way.
-        assert_eq!(post_opinion("neutral", "Очередь в МФЦ с утра"), None);
-        assert_eq!(post_opinion("", "Очередь в МФЦ с утра"), None);
+        let waiting = [false, true, false, false, false];
+        assert_eq!(post_opinion("neutral", waiting), None);
+        assert_eq!(post_opinion("", waiting), None);
         assert_eq!(sentiment_score("negative").map(Score::value), Some(2));
         assert_eq!(sentiment_score("positive").map(Score::value), Some(4));
         assert_eq!(sentiment_score("neutral"), None);
@@ -245,32 +271,45 @@ mod tests {
                 Just("neutral".to_owned()),
                 "[a-z]{0,10}"
             ],
-            // Random text with the criteria's words mixed in, so both branches are hit.
-            text in prop::collection::vec(
-                prop_oneof![
-                    Just("очередь".to_owned()), Just("Сайт".to_owned()),
-                    Just("грубые".to_owned()), Just("яма".to_owned()), "\\PC{0,12}"
-                ],
-                0..8,
-            ).prop_map(|words| words.join(" ")),
+            said in prop::array::uniform5(any::<bool>()),
         ) {
-            match post_opinion(&sentiment, &text) {
+            match post_opinion(&sentiment, said) {
                 Some((overall, c)) => {
                     prop_assert_eq!(Some(overall), sentiment_score(&sentiment));
                     prop_assert!(c.0.iter().any(Option::is_some), "no criterion: no opinion");
                     prop_assert!(c.0.iter().all(|x| x.is_none() || *x == Some(overall.value())));
+                    // Exactly what the text expresses is filled.
+                    prop_assert_eq!(c.0.map(|x| x.is_some()), said);
                 }
                 None => prop_assert!(
-                    sentiment_score(&sentiment).is_none() || !expressed(&text).contains(&true)
+                    sentiment_score(&sentiment).is_none() || !said.contains(&true)
                 ),
             }
         }
 
         #[test]
-        fn every_criterion_is_empty_or_the_score(v in 1u8..=5, comment in "\\PC{0,200}") {
-            let c = rating_criteria(score(v), Some(&comment));
+        fn every_criterion_is_empty_or_the_score(
+            v in 1u8..=5,
+            said in prop::array::uniform5(any::<bool>()),
+        ) {
+            let c = rating_criteria(score(v), said);
             prop_assert_eq!(c.get(Criterion::StaffCourtesyCompetence), Some(v));
             prop_assert!(c.0.iter().all(|x| x.is_none() || *x == Some(v)));
+            for (i, criterion) in Criterion::ALL.into_iter().enumerate() {
+                if criterion != Criterion::StaffCourtesyCompetence {
+                    prop_assert_eq!(c.0[i].is_some(), said[i]);
+                }
+            }
+        }
+
+        #[test]
+        fn the_stems_never_panic_and_ignore_case(
+            any_text in "\\PC{0,200}",
+            text in "[а-яА-ЯёЁa-zA-Z0-9 ,.!?-]{0,200}",
+        ) {
+            stem_criteria(&any_text);
+            let said = stem_criteria(&text);
+            prop_assert_eq!(stem_criteria(&text.to_uppercase()), said);
         }
     }
 }

@@ -213,6 +213,13 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let indexer =
         search::spawn_indexer(store.clone(), index, std::time::Duration::from_millis(250));
     let analytics = analytics::spawn_follower(store.clone(), std::time::Duration::from_millis(500));
+    // The quality feed's criteria model (`otklik_social::criteria`) is trained once per
+    // process from the corpus compiled in; train it now, off the request path, rather
+    // than in the first read of the feed.
+    tokio::task::spawn_blocking(|| {
+        let model = otklik_social::criteria::embedded_model();
+        tracing::debug!(features = model.len(), "quality criteria model trained");
+    });
     let quality_feed =
         otklik_web::quality::spawn_pusher(store.clone(), config.web.quality_feed.clone());
     let exports = otklik_web::export_jobs::spawn_worker(

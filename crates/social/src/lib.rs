@@ -9,12 +9,15 @@
 //! - [`corpus`]: the labelled posts kept in the repository, and the held-out split.
 //! - [`classify`]: the Russian classifier (relevance, category, subcategory, sentiment,
 //!   urgency) and its evaluation.
+//! - [`criteria`]: which of the federal quality criteria a text speaks to (the quality
+//!   feed's mapping, version 2), its corpus and its evaluation against the stems.
 //! - [`locate`]: the gazetteer of Russian places and the locator (the place a post is
 //!   about, declined names, ambiguous words, districts, the source's region as a hint).
 //! - [`pipeline`]: all of the above for one post, in one call.
 
 pub mod classify;
 pub mod corpus;
+pub mod criteria;
 pub mod locate;
 pub mod pipeline;
 

@@ -100,7 +100,10 @@ impl OpinionRow {
             source_id: self.event_id,
             at: crate::common::from_ts(self.at)?,
             overall: score.value(),
-            criteria: rating_criteria(score, self.reason.as_deref()),
+            criteria: rating_criteria(
+                score,
+                otklik_social::criteria::expressed(self.reason.as_deref().unwrap_or_default()),
+            ),
             subject: self.subject,
         })
     }
@@ -136,9 +139,11 @@ pub(crate) const POST_ROWS: &str = "SELECT p.feed_idx, p.id AS post_id, p.publis
 
 impl PostRow {
     /// The post as an opinion read at `cursor`, if its text judges the service
-    /// (`quality::post_opinion`); the text itself goes no further.
+    /// (`quality::post_opinion`, the criteria it expresses by `otklik_social::criteria`);
+    /// the text itself goes no further.
     pub fn opinion(self, cursor: u64) -> crate::StoreResult<Option<QualityOpinion>> {
-        let Some((overall, criteria)) = post_opinion(&self.sentiment, &self.text) else {
+        let said = otklik_social::criteria::expressed(&self.text);
+        let Some((overall, criteria)) = post_opinion(&self.sentiment, said) else {
             return Ok(None);
         };
         Ok(Some(QualityOpinion {

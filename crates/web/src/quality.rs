@@ -91,7 +91,7 @@ pub struct OpinionRecord {
     /// Stable across pulls and pushes: a receiver keeps each id once
     /// (`otklik-rating-<event>`, `otklik-post-<post>`).
     pub id: String,
-    /// The mapping's version (`1`).
+    /// The mapping's version (`2`).
     pub version: String,
     /// `answer_rating`: a citizen's rating of an answer; `social_post`: a post about the
     /// service found by social-media monitoring. A receiver should accept sources it does
@@ -114,7 +114,7 @@ pub struct OpinionRecord {
 /// A page of the feed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FeedPage {
-    /// The record format's version (`1`).
+    /// The record format's version (`2`).
     pub version: String,
     /// Ask again from here. A page with fewer opinions than `limit` may still not reach
     /// the end (a page stops after a bounded scan of entries without opinions): the end is

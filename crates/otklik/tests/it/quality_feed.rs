@@ -88,10 +88,12 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
     })
     .await;
     let mut w = World::of(app).await;
+    // Mapping version 2: the answer's two months are the service's time, not a queue
+    // (version 1's stems read «ждали» as waiting and did not know «два месяца»).
     answered_and_rated(
         &w,
         2,
-        "Ждали ответа очень долго, на сайте ничего не разъяснили",
+        "Ждали ответа два месяца, на сайте ничего не разъяснили",
     )
     .await;
     answered_and_rated(&w, 5, "").await;
@@ -99,7 +101,7 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
     // Pull: both opinions, mapped; the cursor moves past them and stays.
     let operator = w.app.api(&w.app.token(OPERATOR).await);
     let page = ok(operator.get("/api/v1/quality-feed").await);
-    assert_eq!(page["version"], "1");
+    assert_eq!(page["version"], "2");
     let opinions = page["opinions"].as_array().unwrap();
     assert_eq!(opinions.len(), 2, "{page}");
     let first = &opinions[0];
@@ -109,7 +111,7 @@ async fn opinions_are_pulled_by_cursor_and_pushed_once() {
         first["criteria"],
         json!({
             "service_time": 2,
-            "waiting_time": 2,
+            "waiting_time": null,
             "staff_courtesy_competence": 2,
             "premises_comfort": null,
             "information_availability": 2
@@ -267,7 +269,7 @@ async fn posts_that_judge_a_service_are_opinions_without_their_text() {
     let o = &opinions[0];
     assert_eq!(o["source"], "social_post");
     assert!(o["id"].as_str().unwrap().starts_with("otklik-post-"), "{o}");
-    assert_eq!(o["version"], "1");
+    assert_eq!(o["version"], "2");
     assert_eq!(o["overall"], 2);
     assert_eq!(
         o["criteria"],

@@ -179,7 +179,9 @@ pub(super) async fn quality_feed_carries_posts_that_judge_a_service(store: Arc<d
     assert_eq!(fast.overall, 4);
     assert_eq!(fast.criteria.0, [Some(4), None, None, None, None]);
     let site = by_post("-100_8");
-    assert_eq!(site.criteria.0, [Some(4), None, None, None, Some(4)]);
+    // Mapping version 2: «про сроки» asks about information, it does not judge the time
+    // (version 1's stem «срок» filled `service_time` too).
+    assert_eq!(site.criteria.0, [None, None, None, None, Some(4)]);
     assert_eq!(
         (site.subject.org_id, site.subject.subcategory_id),
         (w.coordinator.0, w.lighting.0)
