@@ -628,22 +628,30 @@ fn scores(pairs: &[(String, String)]) -> Vec<ClassScore> {
                 .count();
             let expected = pairs.iter().filter(|(e, _)| e == class).count();
             let predicted = pairs.iter().filter(|(_, g)| g == class).count();
-            let precision = ratio(tp, predicted);
-            let recall = ratio(tp, expected);
-            let f1 = if precision + recall == 0.0 {
-                0.0
-            } else {
-                2.0 * precision * recall / (precision + recall)
-            };
-            ClassScore {
-                class: class.to_owned(),
-                support: expected,
-                precision,
-                recall,
-                f1,
-            }
+            ClassScore::of_counts(class, tp, expected, predicted)
         })
         .collect()
+}
+
+impl ClassScore {
+    /// Precision, recall and F1 of a class from its true positives and the numbers of
+    /// texts expected in it and put in it.
+    pub fn of_counts(class: &str, tp: usize, expected: usize, predicted: usize) -> Self {
+        let precision = ratio(tp, predicted);
+        let recall = ratio(tp, expected);
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        ClassScore {
+            class: class.to_owned(),
+            support: expected,
+            precision,
+            recall,
+            f1,
+        }
+    }
 }
 
 fn ratio(a: usize, b: usize) -> f64 {

@@ -56,29 +56,50 @@ pub struct CorpusError {
     pub detail: String,
 }
 
-/// Parses one JSON Lines file; blank lines are skipped.
-pub fn parse(file: &str, text: &str) -> Result<Vec<Example>, CorpusError> {
-    let error = |line: usize, code: &'static str, detail: String| CorpusError {
-        file: file.to_owned(),
-        line,
-        code,
-        detail,
-    };
-    let mut examples = Vec::new();
+/// The non-blank lines of a JSON Lines file, each parsed with its 1-based number; a line
+/// that is not such a value, or whose `text` is blank, is refused (`bad_json`,
+/// `empty_text`). Both corpora (posts here, quality criteria in `criteria`) read so.
+pub(crate) fn json_lines<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    text_of: impl Fn(&T) -> &str,
+) -> Result<Vec<(usize, T)>, CorpusError> {
+    let mut lines = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let example: Example =
-            serde_json::from_str(line).map_err(|e| error(number, "bad_json", e.to_string()))?;
-        if example.text.trim().is_empty() {
-            return Err(error(number, "empty_text", String::new()));
+        let parsed: T = serde_json::from_str(line)
+            .map_err(|e| CorpusError::at(file, number, "bad_json", e.to_string()))?;
+        if text_of(&parsed).trim().is_empty() {
+            return Err(CorpusError::at(file, number, "empty_text", String::new()));
         }
+        lines.push((number, parsed));
+    }
+    Ok(lines)
+}
+
+impl CorpusError {
+    pub(crate) fn at(file: &str, line: usize, code: &'static str, detail: String) -> Self {
+        CorpusError {
+            file: file.to_owned(),
+            line,
+            code,
+            detail,
+        }
+    }
+}
+
+/// Parses one JSON Lines file; blank lines are skipped.
+pub fn parse(file: &str, text: &str) -> Result<Vec<Example>, CorpusError> {
+    let mut examples = Vec::new();
+    for (number, example) in json_lines(file, text, |e: &Example| &e.text)? {
         let labelled = example.category.is_some() && example.subcategory.is_some();
         let unlabelled = example.category.is_none() && example.subcategory.is_none();
         if (example.relevant && !labelled) || (!example.relevant && !unlabelled) {
-            return Err(error(
+            return Err(CorpusError::at(
+                file,
                 number,
                 "label_mismatch",
                 "a relevant post has a category and a subcategory; an irrelevant one has neither"

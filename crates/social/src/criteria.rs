@@ -153,31 +153,21 @@ struct Line {
 /// lines are skipped. Codes: `bad_json`, `empty_text`, `unknown_criterion`,
 /// `repeated_criterion`.
 pub fn parse(file: &str, text: &str) -> Result<Vec<CriteriaExample>, CorpusError> {
-    let error = |line: usize, code: &'static str, detail: String| CorpusError {
-        file: file.to_owned(),
-        line,
-        code,
-        detail,
-    };
     let mut examples = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed: Line =
-            serde_json::from_str(line).map_err(|e| error(number, "bad_json", e.to_string()))?;
-        if parsed.text.trim().is_empty() {
-            return Err(error(number, "empty_text", String::new()));
-        }
+    for (number, parsed) in crate::corpus::json_lines(file, text, |l: &Line| &l.text)? {
         let mut criteria = [false; N];
         for name in &parsed.criteria {
             let at = Criterion::ALL
                 .iter()
                 .position(|c| c.as_str() == name)
-                .ok_or_else(|| error(number, "unknown_criterion", name.clone()))?;
+                .ok_or_else(|| CorpusError::at(file, number, "unknown_criterion", name.clone()))?;
             if criteria[at] {
-                return Err(error(number, "repeated_criterion", name.clone()));
+                return Err(CorpusError::at(
+                    file,
+                    number,
+                    "repeated_criterion",
+                    name.clone(),
+                ));
             }
             criteria[at] = true;
         }
@@ -574,20 +564,7 @@ fn binary_scores(pairs: &[(Expressed, Expressed)]) -> Vec<ClassScore> {
             expected += usize::from(e);
             predicted += usize::from(g);
         }
-        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let (precision, recall) = (ratio(tp, predicted), ratio(tp, expected));
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
-        ClassScore {
-            class: class.to_owned(),
-            support: expected,
-            precision,
-            recall,
-            f1,
-        }
+        ClassScore::of_counts(class, tp, expected, predicted)
     };
     let mut scores: Vec<ClassScore> = (0..N)
         .map(|c| score(names[c], &|x: &Expressed| x[c]))

@@ -269,6 +269,89 @@ impl Batch {
     }
 }
 
+/// One group's sums as a read answers them and a node keeps them per range: submissions'
+/// ([`CellSum`]) or social-media incidents' ([`SocialSum`]).
+pub(crate) trait GroupSum: Sized {
+    type Figures: Default;
+    fn of(
+        key: otklik_domain::analytics::CellKey,
+        period: Option<i64>,
+        figures: Self::Figures,
+        times: Histograms,
+    ) -> Self;
+    fn slot(&self) -> Slot;
+    fn add_to(&self, sums: &mut (Self::Figures, Histograms));
+}
+
+/// Where a group's sums go in an answer: its key and, in a series, its period.
+pub(crate) type Slot = (otklik_domain::analytics::CellKey, Option<i64>);
+
+/// Sums being gathered, by slot.
+pub(crate) type Gathered<T> = BTreeMap<Slot, (<T as GroupSum>::Figures, Histograms)>;
+
+impl GroupSum for CellSum {
+    type Figures = Figures;
+    fn of(
+        key: otklik_domain::analytics::CellKey,
+        period: Option<i64>,
+        figures: Figures,
+        times: Histograms,
+    ) -> Self {
+        CellSum {
+            key,
+            period,
+            figures,
+            times,
+        }
+    }
+    fn slot(&self) -> Slot {
+        (self.key, self.period)
+    }
+    fn add_to(&self, sums: &mut (Figures, Histograms)) {
+        sums.0.add(&self.figures);
+        sums.1.add(&self.times);
+    }
+}
+
+impl GroupSum for SocialSum {
+    type Figures = SocialFigures;
+    fn of(
+        key: otklik_domain::analytics::CellKey,
+        period: Option<i64>,
+        figures: SocialFigures,
+        times: Histograms,
+    ) -> Self {
+        SocialSum {
+            key,
+            period,
+            figures,
+            times,
+        }
+    }
+    fn slot(&self) -> Slot {
+        (self.key, self.period)
+    }
+    fn add_to(&self, sums: &mut (SocialFigures, Histograms)) {
+        sums.0.add(&self.figures);
+        sums.1.add(&self.times);
+    }
+}
+
+/// The gathered sums as an answer, in slot order.
+pub(crate) fn answer_of<T: GroupSum>(gathered: Gathered<T>) -> Vec<T> {
+    gathered
+        .into_iter()
+        .map(|((key, period), (figures, times))| T::of(key, period, figures, times))
+        .collect()
+}
+
+/// Adds a range's sums to the answer being gathered.
+pub(crate) fn gather<T: GroupSum>(answer: &mut Gathered<T>, rows: &[T]) {
+    for sum in rows {
+        sum.add_to(answer.entry(sum.slot()).or_default());
+    }
+}
+
 /// Ranges' versions already read in one snapshot, by (grain, first, last period).
 pub(crate) type Versions = HashMap<(Grain, i64, i64), Option<i64>>;
 
@@ -947,7 +1030,7 @@ macro_rules! impl_analytics {
                 versions: &mut $crate::analytics_sql::Versions,
             ) -> $crate::StoreResult<Vec<$crate::CellSum>> {
                 use $crate::analytics_sql::*;
-                use ::otklik_domain::analytics::{projection_for, Figures, Histograms, Mask, Timing};
+                use ::otklik_domain::analytics::{projection_for, Figures, Mask, Timing};
                 use ::sqlx::Row;
                 use ::std::collections::BTreeMap;
                 if query.filter.matches_nothing() {
@@ -965,8 +1048,7 @@ macro_rules! impl_analytics {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let shape = format!("cells|{dims}|{group_by}|{conditions}");
-                let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (Figures, Histograms)> =
-                    BTreeMap::new();
+                let mut answer: Gathered<$crate::CellSum> = BTreeMap::new();
                 // The first six columns of either read: the group's key and its period.
                 let place = |row: &<$db as ::sqlx::Database>::Row, grain| {
                     let key = key_of(
@@ -991,7 +1073,7 @@ macro_rules! impl_analytics {
                         let rows = match kept.get(&key, version) {
                             Some(rows) => rows,
                             None => {
-                                let mut range: BTreeMap<_, (Figures, Histograms)> = BTreeMap::new();
+                                let mut range: Gathered<$crate::CellSum> = BTreeMap::new();
                                 let rows = ::sqlx::query::<$db>(&format!(
                                     "SELECT {dims}, {sums} FROM analytics_cells \
                                      WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
@@ -1030,27 +1112,15 @@ macro_rules! impl_analytics {
                                     let count = row.try_get::<i64, _>(8)?;
                                     range.entry((key, period)).or_default().1.add_count(timing, bucket, count);
                                 }
-                                let rows: ::std::sync::Arc<Vec<$crate::CellSum>> = ::std::sync::Arc::new(
-                                    range
-                                        .into_iter()
-                                        .map(|((key, period), (figures, times))| $crate::CellSum { key, period, figures, times })
-                                        .collect(),
-                                );
+                                let rows = ::std::sync::Arc::new(answer_of::<$crate::CellSum>(range));
                                 kept.put(key, version, rows.clone());
                                 rows
                             }
                         };
-                        for sum in rows.iter() {
-                            let entry = answer.entry((sum.key, sum.period)).or_default();
-                            entry.0.add(&sum.figures);
-                            entry.1.add(&sum.times);
-                        }
+                        gather(&mut answer, &rows);
                     }
                 }
-                Ok(answer
-                    .into_iter()
-                    .map(|((key, period), (figures, times))| $crate::CellSum { key, period, figures, times })
-                    .collect())
+                Ok(answer_of(answer))
             }
 
             /// The social-media incident sums one query asks for (channel and kind, which do
@@ -1064,7 +1134,7 @@ macro_rules! impl_analytics {
             ) -> $crate::StoreResult<Vec<$crate::SocialSum>> {
                 use $crate::analytics_sql::*;
                 use ::otklik_domain::analytics::{
-                    social_projection_for, Dim, Histograms, Mask, SocialFigures, Timing,
+                    social_projection_for, Dim, Mask, SocialFigures, Timing,
                 };
                 use ::sqlx::Row;
                 use ::std::collections::BTreeMap;
@@ -1092,8 +1162,7 @@ macro_rules! impl_analytics {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let shape = format!("social|{dims}|{group_by}|{conditions}");
-                let mut answer: BTreeMap<(::otklik_domain::analytics::CellKey, Option<i64>), (SocialFigures, Histograms)> =
-                    BTreeMap::new();
+                let mut answer: Gathered<$crate::SocialSum> = BTreeMap::new();
                 // The tables have no channel and kind: the constants `dim_select` writes for
                 // them (never grouped here) read the same.
                 let place = |row: &<$db as ::sqlx::Database>::Row, grain| {
@@ -1118,7 +1187,7 @@ macro_rules! impl_analytics {
                         let rows = match kept.get(&key, version) {
                             Some(rows) => rows,
                             None => {
-                                let mut range: BTreeMap<_, (SocialFigures, Histograms)> = BTreeMap::new();
+                                let mut range: Gathered<$crate::SocialSum> = BTreeMap::new();
                                 let rows = ::sqlx::query::<$db>(&format!(
                                     "SELECT {dims}, {sums} FROM analytics_social_cells \
                                      WHERE mask = $1 AND grain = $2 AND period >= $3 AND period <= $4{conditions} \
@@ -1155,27 +1224,15 @@ macro_rules! impl_analytics {
                                     let count = row.try_get::<i64, _>(7)?;
                                     range.entry((key, period)).or_default().1.add_count(Timing::Answer, bucket, count);
                                 }
-                                let rows: ::std::sync::Arc<Vec<$crate::SocialSum>> = ::std::sync::Arc::new(
-                                    range
-                                        .into_iter()
-                                        .map(|((key, period), (figures, times))| $crate::SocialSum { key, period, figures, times })
-                                        .collect(),
-                                );
+                                let rows = ::std::sync::Arc::new(answer_of::<$crate::SocialSum>(range));
                                 kept.put(key, version, rows.clone());
                                 rows
                             }
                         };
-                        for sum in rows.iter() {
-                            let entry = answer.entry((sum.key, sum.period)).or_default();
-                            entry.0.add(&sum.figures);
-                            entry.1.add(&sum.times);
-                        }
+                        gather(&mut answer, &rows);
                     }
                 }
-                Ok(answer
-                    .into_iter()
-                    .map(|((key, period), (figures, times))| $crate::SocialSum { key, period, figures, times })
-                    .collect())
+                Ok(answer_of(answer))
             }
 
             /// The highest version among a range's periods in the read's snapshot (`None`:

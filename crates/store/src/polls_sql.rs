@@ -498,25 +498,7 @@ macro_rules! impl_polls {
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<()> = async {
-                    let row = ::sqlx::query_as::<$db, $crate::polls_sql::EditRow>(concat!(
-                        "SELECT kind, questions, opens_at, closes_at, cancelled_at \
-                         FROM polls WHERE id = $1",
-                        $lock
-                    ))
-                    .bind(poll.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let slot = ::sqlx::query_as::<$db, (i64, i64)>(
-                        "SELECT question_idx, option_idx FROM poll_option_photos \
-                         WHERE poll_id = $1 AND id = $2",
-                    )
-                    .bind(poll.0)
-                    .bind(photo)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let (question, option) = $crate::polls_sql::not_found(slot)?;
-                    let slot = $crate::polls_sql::slot_of(question, option)?;
-                    $crate::polls_sql::check_photos_editable(row, slot, now)?;
+                    Self::editable_photo_slot(&mut *tx, poll, photo, now).await?;
                     ::sqlx::query::<$db>(
                         "DELETE FROM poll_option_photos WHERE poll_id = $1 AND id = $2",
                     )
@@ -539,25 +521,8 @@ macro_rules! impl_polls {
             ) -> $crate::StoreResult<Vec<$crate::polls::OptionPhoto>> {
                 let mut tx = self.$write().begin_with($begin_write).await?;
                 let result: $crate::StoreResult<Vec<$crate::polls::OptionPhoto>> = async {
-                    let row = ::sqlx::query_as::<$db, $crate::polls_sql::EditRow>(concat!(
-                        "SELECT kind, questions, opens_at, closes_at, cancelled_at \
-                         FROM polls WHERE id = $1",
-                        $lock
-                    ))
-                    .bind(poll.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let slot = ::sqlx::query_as::<$db, (i64, i64)>(
-                        "SELECT question_idx, option_idx FROM poll_option_photos \
-                         WHERE poll_id = $1 AND id = $2",
-                    )
-                    .bind(poll.0)
-                    .bind(photo)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let (question, option) = $crate::polls_sql::not_found(slot)?;
-                    let slot = $crate::polls_sql::slot_of(question, option)?;
-                    $crate::polls_sql::check_photos_editable(row, slot, now)?;
+                    let slot = Self::editable_photo_slot(&mut *tx, poll, photo, now).await?;
+                    let (question, option) = (i64::from(slot.question), i64::from(slot.option));
                     // The option's photos in their order, read under the poll's lock.
                     let order = ::sqlx::query_as::<$db, (i64, i64)>(
                         "SELECT id, seq FROM poll_option_photos \
@@ -885,6 +850,36 @@ macro_rules! impl_polls {
         }
 
         impl $store {
+            /// Locks the poll and finds photo `photo`'s question and option, refusing when
+            /// the poll's photos may not change now (or there is no such photo).
+            async fn editable_photo_slot(
+                tx: &mut <$db as ::sqlx::Database>::Connection,
+                poll: ::otklik_domain::PollId,
+                photo: i64,
+                now: ::time::OffsetDateTime,
+            ) -> $crate::StoreResult<::otklik_domain::poll::PhotoSlot> {
+                let row = ::sqlx::query_as::<$db, $crate::polls_sql::EditRow>(concat!(
+                    "SELECT kind, questions, opens_at, closes_at, cancelled_at \
+                     FROM polls WHERE id = $1",
+                    $lock
+                ))
+                .bind(poll.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let slot = ::sqlx::query_as::<$db, (i64, i64)>(
+                    "SELECT question_idx, option_idx FROM poll_option_photos \
+                     WHERE poll_id = $1 AND id = $2",
+                )
+                .bind(poll.0)
+                .bind(photo)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (question, option) = $crate::polls_sql::not_found(slot)?;
+                let slot = $crate::polls_sql::slot_of(question, option)?;
+                $crate::polls_sql::check_photos_editable(row, slot, now)?;
+                Ok(slot)
+            }
+
             async fn poll_alg(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 poll: ::otklik_domain::PollId,

@@ -227,6 +227,25 @@ fn block(table: TableView, query: &str) -> TableBlock {
     }
 }
 
+/// The parameters given (not blank), trimmed, in the form's order.
+fn given(params: &ReportParams) -> Vec<(&'static str, String)> {
+    [
+        ("from", &params.from),
+        ("to", &params.to),
+        ("region", &params.region),
+        ("district", &params.district),
+        ("organisation", &params.organisation),
+        ("category", &params.category),
+        ("channel", &params.channel),
+        ("kind", &params.kind),
+        ("sort", &params.sort),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, v)| (k, v.trim().to_owned()))
+    .collect()
+}
+
 /// The hidden fields of the background exports' forms: the parameters given, with the
 /// period's days as the report used them.
 fn job_fields(
@@ -238,42 +257,21 @@ fn job_fields(
         ("to", iso_day(request.to_day)),
     ];
     fields.extend(
-        [
-            ("region", &params.region),
-            ("district", &params.district),
-            ("organisation", &params.organisation),
-            ("category", &params.category),
-            ("channel", &params.channel),
-            ("kind", &params.kind),
-            ("sort", &params.sort),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| (k, v.trim().to_owned())),
+        given(params)
+            .into_iter()
+            .filter(|(k, _)| !matches!(*k, "from" | "to")),
     );
     fields
 }
 
 /// The parameters as a query string (only those given).
 fn query_string(params: &ReportParams) -> String {
-    let pairs = [
-        ("from", &params.from),
-        ("to", &params.to),
-        ("region", &params.region),
-        ("district", &params.district),
-        ("organisation", &params.organisation),
-        ("category", &params.category),
-        ("channel", &params.channel),
-        ("kind", &params.kind),
-        ("sort", &params.sort),
-    ];
-    pairs
+    given(params)
         .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
         .fold(
             form_urlencoded::Serializer::new(String::new()),
             |mut q, (k, v)| {
-                q.append_pair(k, v.trim());
+                q.append_pair(k, v);
                 q
             },
         )
