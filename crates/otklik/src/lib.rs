@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod backup_cli;
 pub mod calendar_cli;
 pub mod classify_cli;
+pub mod counts;
 pub mod demo;
 pub mod log_cli;
 pub mod monitor;
@@ -128,6 +129,7 @@ pub struct Running {
     notifications: Option<tokio::task::JoinHandle<()>>,
     indexer: tokio::task::JoinHandle<()>,
     analytics: tokio::task::JoinHandle<()>,
+    counts: tokio::task::JoinHandle<()>,
     quality_feed: Option<tokio::task::JoinHandle<()>>,
     exports: tokio::task::JoinHandle<()>,
     social: social::Running,
@@ -141,6 +143,7 @@ impl Running {
         self.tree_heads.abort();
         self.monitor.abort();
         self.analytics.abort();
+        self.counts.abort();
         self.exports.abort();
         self.social.stop();
         for worker in [self.deliveries, self.notifications, self.quality_feed]
@@ -213,6 +216,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
     let indexer =
         search::spawn_indexer(store.clone(), index, std::time::Duration::from_millis(250));
     let analytics = analytics::spawn_follower(store.clone(), std::time::Duration::from_millis(500));
+    let counts = counts::spawn_compactor(store.clone(), std::time::Duration::from_secs(1));
     // The quality feed's criteria model (`otklik_social::criteria`) is trained once per
     // process from the corpus compiled in; train it now, off the request path, rather
     // than in the first read of the feed.
@@ -240,6 +244,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, AppError> {
         notifications,
         indexer,
         analytics,
+        counts,
         quality_feed,
         exports,
         social,

@@ -312,6 +312,70 @@ pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param
     (clause, params)
 }
 
+/// A list's total as the counts kept per scope and status give it (`list_counts`, kept by
+/// triggers on `submissions`): for lists filtered at most by status and open/finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeptCount {
+    /// 0 all, 1 author, 2 organisation, 3 region (the migration's codes).
+    pub scope: i64,
+    pub scope_id: i64,
+    status: Option<Status>,
+    open: Option<bool>,
+}
+
+impl KeptCount {
+    /// `None` when a filter needs the rows themselves. The destructuring is exhaustive on
+    /// purpose: a new filter must decide here whether the kept counts can answer it.
+    pub fn of(scope: Scope, query: &ListQuery) -> Option<Self> {
+        let ListQuery {
+            status,
+            category,
+            overdue,
+            now: _,
+            subcategory,
+            open,
+            created_from,
+            created_before,
+            channel,
+            origin,
+            limit: _,
+            offset: _,
+        } = query;
+        let row_filters = category.is_some()
+            || *overdue
+            || subcategory.is_some()
+            || created_from.is_some()
+            || created_before.is_some()
+            || channel.is_some()
+            || origin.is_some();
+        if row_filters {
+            return None;
+        }
+        let (scope, scope_id) = match scope {
+            Scope::All => (0, 0),
+            Scope::Author(user) => (1, user.0),
+            Scope::Organisation(org) => (2, org.0),
+            Scope::Region(region) => (3, region.0),
+        };
+        Some(Self {
+            scope,
+            scope_id,
+            status: *status,
+            open: *open,
+        })
+    }
+
+    /// The total from the scope's `(status, count)` rows.
+    pub fn total(&self, rows: &[(String, i64)]) -> u64 {
+        rows.iter()
+            .filter_map(|(status, n)| Some((Status::parse(status).ok()?, *n)))
+            .filter(|(status, _)| self.status.is_none_or(|wanted| wanted == *status))
+            .filter(|(status, _)| self.open.is_none_or(|open| status.is_open() == open))
+            .map(|(_, n)| u64::try_from(n).unwrap_or_default())
+            .sum()
+    }
+}
+
 /// The columns of an event row that `push_event!` binds, in its order.
 macro_rules! event_columns {
     () => {
@@ -1732,8 +1796,9 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<$crate::Page<$crate::SubmissionCard>> {
                 use $crate::common::Param;
                 let (filter, params) = $crate::common::list_filter(scope, query);
-                // Counting stops past COUNT_LIMIT, so a page of a huge inbox costs a page,
-                // not a scan of the inbox.
+                // Without filters beyond the status, the total comes from the counts kept
+                // per scope (`list_counts`); otherwise counting stops past COUNT_LIMIT, so a
+                // page of a huge inbox costs a page, not a scan of the inbox.
                 let count_sql = format!(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM submissions s{filter} LIMIT {cap}) counted",
                     cap = $crate::COUNT_LIMIT + 1,
@@ -1757,15 +1822,33 @@ macro_rules! impl_store {
                 let offset = i64::from(query.offset);
 
                 let mut tx = self.$read().begin_with($begin_read).await?;
-                let mut count = ::sqlx::query_scalar::<$db, i64>(&count_sql);
-                for param in &params {
-                    count = match param {
-                        Param::Int(v) => count.bind(*v),
-                        Param::Text(v) => count.bind(*v),
-                        Param::Owned(v) => count.bind(v.clone()),
-                    };
-                }
-                let total = count.fetch_one(&mut *tx).await?;
+                let total = match $crate::common::KeptCount::of(scope, query) {
+                    // The scope's kept counts (a few rows), in the page's own snapshot.
+                    Some(kept) => {
+                        let rows = ::sqlx::query_as::<$db, (String, i64)>(
+                            "SELECT status, CAST(SUM(n) AS BIGINT) FROM list_counts \
+                             WHERE scope = $1 AND scope_id = $2 GROUP BY status",
+                        )
+                        .bind(kept.scope)
+                        .bind(kept.scope_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        (kept.total(&rows), true)
+                    }
+                    None => {
+                        let mut count = ::sqlx::query_scalar::<$db, i64>(&count_sql);
+                        for param in &params {
+                            count = match param {
+                                Param::Int(v) => count.bind(*v),
+                                Param::Text(v) => count.bind(*v),
+                                Param::Owned(v) => count.bind(v.clone()),
+                            };
+                        }
+                        let counted =
+                            u64::try_from(count.fetch_one(&mut *tx).await?).unwrap_or_default();
+                        (counted.min($crate::COUNT_LIMIT), counted <= $crate::COUNT_LIMIT)
+                    }
+                };
                 let mut page = ::sqlx::query_as::<$db, $crate::common::CardRow>(&page_sql);
                 for param in &params {
                     page = match param {
@@ -1781,11 +1864,19 @@ macro_rules! impl_store {
                         .into_iter()
                         .map($crate::common::CardRow::into_model)
                         .collect::<$crate::StoreResult<Vec<_>>>()?,
-                    total: u64::try_from(total)
-                        .unwrap_or_default()
-                        .min($crate::COUNT_LIMIT),
-                    total_exact: u64::try_from(total).unwrap_or_default() <= $crate::COUNT_LIMIT,
+                    total: total.0,
+                    total_exact: total.1,
                 })
+            }
+
+            async fn compact_counts(&self) -> $crate::StoreResult<u64> {
+                let Some(sql) = Self::COMPACT_COUNTS else {
+                    return Ok(0);
+                };
+                let folded = ::sqlx::query_scalar::<$db, i64>(sql)
+                    .fetch_one(self.$write())
+                    .await?;
+                Ok(u64::try_from(folded).unwrap_or_default())
             }
 
             async fn list_chunk(

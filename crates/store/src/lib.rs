@@ -163,6 +163,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Lists count matching submissions up to this many; beyond it they say "more than".
 pub const COUNT_LIMIT: u64 = 10_000;
 
+/// `Notifications::unread_count` counts up to this many.
+pub const UNREAD_COUNT_LIMIT: u64 = 100;
+
 /// The transparency log: every lifecycle event is a leaf of an RFC 9162 Merkle tree,
 /// appended in the transaction that records the event.
 #[async_trait]
@@ -558,6 +561,9 @@ pub trait Notifications: Send + Sync + 'static {
         ids: Option<&[NotificationId]>,
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
+    /// The person's unread notifications for the badge every page shows, counted up to
+    /// [`UNREAD_COUNT_LIMIT`] (the badge then says "99+"), so that a page never counts a
+    /// long unread history.
     async fn unread_count(&self, user: UserId) -> StoreResult<u64>;
     async fn notification_settings(&self, user: UserId) -> StoreResult<NotificationSettings>;
     /// Replaces the person's choices and gateway number; the campaign opt-out too.
@@ -1477,6 +1483,10 @@ pub trait Store:
 
     /// Cards of the submissions in `scope`, newest first, with filters and paging.
     async fn list(&self, scope: Scope, query: &ListQuery) -> StoreResult<Page<SubmissionCard>>;
+    /// Folds the deltas of the kept list counts into one row per key where the backend
+    /// appends deltas (PostgreSQL; SQLite updates its counts in place and folds nothing);
+    /// returns how many delta rows were folded. Any node may run it at any time.
+    async fn compact_counts(&self) -> StoreResult<u64>;
 
     /// The next `limit` (1–10 000) cards of a list, newest first, below `before` (keyset
     /// paging for exports: no count, no offset, any depth). Cards carry no text.

@@ -478,9 +478,11 @@ impl ListQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// How many match the filters in all pages, counted up to [`crate::COUNT_LIMIT`].
+    /// How many match the filters in all pages: exact where the store keeps the count
+    /// (a list filtered at most by status), otherwise counted up to
+    /// [`crate::COUNT_LIMIT`].
     pub total: u64,
-    /// False when more than [`crate::COUNT_LIMIT`] match (then `total` is the limit).
+    /// False when the count stopped at [`crate::COUNT_LIMIT`] (then `total` is the limit).
     pub total_exact: bool,
 }
 

@@ -697,9 +697,11 @@ macro_rules! impl_notifications {
 
             async fn unread_count(&self, user: ::otklik_domain::UserId) -> $crate::StoreResult<u64> {
                 let unread = ::sqlx::query_scalar::<$db, i64>(
-                    "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM notifications \
+                     WHERE user_id = $1 AND read_at IS NULL LIMIT $2) counted",
                 )
                 .bind(user.0)
+                .bind(i64::try_from($crate::UNREAD_COUNT_LIMIT).unwrap_or(i64::MAX))
                 .fetch_one(self.$read())
                 .await?;
                 Ok(u64::try_from(unread).unwrap_or(0))

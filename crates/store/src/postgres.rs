@@ -40,6 +40,24 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Folds each key's fresh deltas of `list_counts` (with its folded row) into one row,
+    /// in one statement: readers see the rows before or after it, never a mix. A delta
+    /// committed after the statement's snapshot is neither read nor deleted, so it stays
+    /// for the next fold; a second node folding at the same time skips the rows this one
+    /// deleted (and sums only what it deleted itself). Keys that sum to zero go.
+    pub(crate) const COMPACT_COUNTS: Option<&'static str> = Some(
+        "WITH fresh AS (SELECT DISTINCT scope, scope_id, status FROM list_counts \
+                        WHERE NOT compacted), \
+              gone AS (DELETE FROM list_counts l USING fresh f \
+                       WHERE l.scope = f.scope AND l.scope_id = f.scope_id \
+                         AND l.status = f.status \
+                       RETURNING l.scope, l.scope_id, l.status, l.n), \
+              folded AS (INSERT INTO list_counts (scope, scope_id, status, n, compacted) \
+                         SELECT scope, scope_id, status, SUM(n), TRUE FROM gone \
+                         GROUP BY scope, scope_id, status HAVING SUM(n) <> 0) \
+         SELECT COUNT(*) FROM gone",
+    );
+
     /// Connects to the database at `url` and applies the migrations (several nodes may
     /// start at once: the migrator serialises them with an advisory lock).
     pub async fn open(url: &str) -> StoreResult<Self> {

@@ -52,6 +52,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// SQLite's `list_counts` hold one row per key, updated in place by the triggers (one
+    /// writer: nothing waits for them), so there is nothing to fold.
+    pub(crate) const COMPACT_COUNTS: Option<&'static str> = None;
+
     /// Ids for `n` new rows of `table` (an AUTOINCREMENT table): the next after both
     /// the highest ever handed out and the highest present. The transaction's write lock
     /// (`BEGIN IMMEDIATE`) keeps them ours until it commits.

@@ -73,6 +73,7 @@ conformance!(
         refusals_change_nothing,
         redirect,
         lists,
+        kept_list_counts_match_the_rows,
         file_access,
         personal_data_log,
         concurrent_actions,
@@ -1876,6 +1877,122 @@ async fn lists(store: Arc<dyn Store>) {
     // The limit is clamped to 1..=200.
     assert_eq!(list(Scope::All, page(0, 0)).await.items.len(), 1);
     assert_eq!(list(Scope::All, page(100_000, 0)).await.items.len(), 5);
+}
+
+/// The totals kept per scope and status (`list_counts`, kept by triggers) equal what
+/// counting the rows gives, for every scope and status filter, after registrations in
+/// groups, transitions and redirects, with two folders of the counts running meanwhile.
+async fn kept_list_counts_match_the_rows(store: Arc<dyn Store>) {
+    let w = World::new(store.as_ref()).await;
+    let folding = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let folders: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, folding) = (store.clone(), folding.clone());
+            tokio::spawn(async move {
+                let mut folded = 0;
+                while folding.load(std::sync::atomic::Ordering::Relaxed) {
+                    folded += store.compact_counts().await.unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                folded
+            })
+        })
+        .collect();
+
+    // Registrations arriving together go in as groups (multi-row inserts).
+    let registering: Vec<_> = (0..40)
+        .map(|n| {
+            let store = store.clone();
+            let author = if n % 3 == 0 {
+                w.other_citizen
+            } else {
+                w.citizen
+            };
+            let new = w.submission(author, w.pothole, "Яма на дороге у дома 5 по улице Ленина");
+            tokio::spawn(async move { store.register_submission(new, T0).await.unwrap().id })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in registering {
+        ids.push(task.await.unwrap());
+    }
+    let at = T0 + Duration::minutes(5);
+    for (n, id) in ids.iter().enumerate() {
+        let store = store.as_ref();
+        match n % 5 {
+            0 => {}
+            1 => {
+                act(store, *id, w.official, Action::TakeIntoWork, at).await;
+            }
+            2 | 3 => {
+                act(store, *id, w.official, Action::TakeIntoWork, at).await;
+                let text = answer("Яму заделали");
+                act(store, *id, w.official, Action::Answer { text }, at).await;
+            }
+            _ => {
+                let redirect = Action::Redirect {
+                    to: w.other_org,
+                    reason: reason("Не наша компетенция"),
+                };
+                act(store, *id, w.official, redirect, at).await;
+            }
+        }
+    }
+    folding.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut folded = 0;
+    for folder in folders {
+        folded += folder.await.unwrap();
+    }
+    let last = store.compact_counts().await.unwrap();
+    match store.backend() {
+        // Every write appended deltas, and the folders folded them all.
+        "postgres" => assert!(folded + last > 0, "nothing was folded"),
+        _ => assert_eq!(folded + last, 0),
+    }
+    assert_eq!(store.compact_counts().await.unwrap(), 0, "folded twice");
+
+    let scopes = [
+        Scope::All,
+        Scope::Author(w.citizen.user),
+        Scope::Author(w.other_citizen.user),
+        Scope::Organisation(w.org),
+        Scope::Organisation(w.other_org),
+        Scope::Organisation(w.coordinator),
+        Scope::Region(w.region),
+    ];
+    let mut filters = vec![(None, None), (None, Some(true)), (None, Some(false))];
+    for status in Status::ALL.iter().copied() {
+        filters.extend([(Some(status), None), (Some(status), Some(true))]);
+    }
+    let mut nonzero = 0;
+    for scope in scopes {
+        for (status, open) in &filters {
+            let kept_query = ListQuery {
+                status: *status,
+                open: *open,
+                ..list_query()
+            };
+            // A filter that keeps every row but makes the store count them.
+            let counted_query = ListQuery {
+                created_from: Some(T0 - Duration::days(1)),
+                ..kept_query.clone()
+            };
+            let kept = store.list(scope, &kept_query).await.unwrap();
+            let counted = store.list(scope, &counted_query).await.unwrap();
+            assert_eq!(
+                (kept.total, kept.total_exact),
+                (counted.total, counted.total_exact),
+                "{scope:?} {status:?} {open:?}"
+            );
+            nonzero += usize::from(kept.total > 0);
+        }
+    }
+    assert!(
+        nonzero > 20,
+        "too few non-empty totals to compare: {nonzero}"
+    );
+    let all = store.list(Scope::All, &list_query()).await.unwrap();
+    assert_eq!(all.total, 40);
 }
 
 async fn file_access(store: Arc<dyn Store>) {

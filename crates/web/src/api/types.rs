@@ -379,9 +379,10 @@ pub struct ListParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubmissionList {
     pub items: Vec<CardView>,
-    /// How many match, counted up to 10 000.
+    /// How many match: exact for a list filtered at most by status (or open/finished),
+    /// otherwise counted up to 10 000.
     pub total: u64,
-    /// False when more than 10 000 match (`total` is then 10 000).
+    /// False when the count stopped at 10 000 (`total` is then 10 000).
     pub total_exact: bool,
     pub limit: u32,
     pub offset: u32,

@@ -21,8 +21,20 @@ pub struct Chrome {
     pub user_name: Option<String>,
     pub role: &'static str,
     pub csrf: String,
-    /// Unread notifications, shown in the menu.
-    pub unread: u64,
+    /// Unread notifications as the menu's badge shows them: empty for none, "99+" past
+    /// what the store counts (`UNREAD_COUNT_LIMIT`).
+    pub unread: String,
+}
+
+/// The menu's badge for `unread` notifications.
+fn unread_badge(unread: u64) -> String {
+    match unread {
+        0 => String::new(),
+        n if n >= otklik_store::UNREAD_COUNT_LIMIT => {
+            format!("{}+", otklik_store::UNREAD_COUNT_LIMIT - 1)
+        }
+        n => n.to_string(),
+    }
 }
 
 impl Chrome {
@@ -32,7 +44,7 @@ impl Chrome {
             user_name: ctx.user.as_ref().map(|u| u.full_name.clone()),
             role: ctx.user.as_ref().map_or("", |u| auth::role_name(u.role)),
             csrf: ctx.csrf.clone(),
-            unread: ctx.unread,
+            unread: unread_badge(ctx.unread),
         }
     }
 
@@ -42,7 +54,7 @@ impl Chrome {
             user_name: None,
             role: "",
             csrf: String::new(),
-            unread: 0,
+            unread: String::new(),
         }
     }
 }
@@ -891,4 +903,17 @@ fn done_message(code: &str) -> Option<&'static str> {
         "private" => "Сообщение скрыто от других жителей.",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unread_badge;
+
+    #[test]
+    fn the_badge_says_99_plus_past_what_is_counted() {
+        assert_eq!(unread_badge(0), "");
+        assert_eq!(unread_badge(1), "1");
+        assert_eq!(unread_badge(99), "99");
+        assert_eq!(unread_badge(otklik_store::UNREAD_COUNT_LIMIT), "99+");
+    }
 }
