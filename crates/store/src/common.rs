@@ -1529,6 +1529,20 @@ macro_rules! impl_store {
                 &self,
                 id: ::otklik_domain::SubcategoryId,
             ) -> $crate::StoreResult<$crate::Subcategory> {
+                // From the kept catalogue when it is there: the same rows, read at most
+                // `KEPT_FOR` ago. A form another node changed applies within that time,
+                // as on every page that shows the catalogue; a subcategory removed
+                // meanwhile is still refused by the registration's own lookup.
+                let kept = self.catalogue.get().and_then(|catalogue| {
+                    catalogue
+                        .iter()
+                        .flat_map(|c| c.subcategories.iter())
+                        .find(|sub| sub.id == id)
+                        .cloned()
+                });
+                if let Some(sub) = kept {
+                    return Ok(sub);
+                }
                 ::sqlx::query_as::<$db, $crate::common::SubcategoryRow>(concat!(
                     $crate::common::subcategory_select!(),
                     " WHERE sc.id = $1"

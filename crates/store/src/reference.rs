@@ -3,9 +3,10 @@
 //! few seconds. Reading them costs more than the rest of a page's queries together (each
 //! row is a message from sqlx's SQLite worker thread). This process forgets a list at
 //! once when it changes it; another process's change (`otklik admin load-territories`
-//! beside a running server, another node's console) shows within [`KEPT_FOR`]. What
-//! decides a submission is never read from here: the subcategory's form and the region
-//! are checked again by the write path.
+//! beside a running server, another node's console) shows within [`KEPT_FOR`]. A
+//! submission's subcategory and region are looked up again by the write path (one removed
+//! meanwhile is refused); the subcategory's form a submission is checked against comes
+//! from here when kept, so another process's change to a form applies within `KEPT_FOR`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
