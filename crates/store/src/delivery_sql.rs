@@ -211,6 +211,14 @@ impl DeliveryRow {
     }
 }
 
+/// Logs the "delivery failing" alerts a transaction raised, after its commit (so that
+/// the log never tells of an alert that was rolled back).
+pub(crate) fn log_alerts(alerts: &[crate::admin_sql::RegisterRow]) {
+    for alert in alerts {
+        tracing::warn!(org = alert.org, "delivery failing: operator alerted");
+    }
+}
+
 /// A due message with what it takes to send it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct OutgoingRow {
@@ -378,7 +386,8 @@ macro_rules! impl_deliveries {
 
             /// Counts a failed attempt of a delivery already leased; when the organisation's
             /// threshold is reached, marks it alerted and returns the alert for the caller to
-            /// raise (`raise_all`, after the transaction's other rows).
+            /// raise (`raise_all`, after the transaction's other rows) and, once committed,
+            /// to log (`log_alerts`).
             async fn record_failure(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 id: i64,
@@ -418,7 +427,6 @@ macro_rules! impl_deliveries {
                     .bind(submission)
                     .fetch_one(&mut *conn)
                     .await?;
-                    ::tracing::warn!(delivery = id, org, attempts, "delivery failing: operator alerted");
                     return Ok(Some($crate::admin_sql::RegisterRow {
                         kind: ::otklik_domain::lifecycle::IncidentKind::DeliveryFailing,
                         subject: $crate::admin_sql::RegisterSubject::Submission(submission),
@@ -595,7 +603,7 @@ macro_rules! impl_deliveries {
             ) -> $crate::StoreResult<()> {
                 let at = $crate::common::ts(now);
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let result: $crate::StoreResult<()> = async {
+                let result: $crate::StoreResult<Vec<$crate::admin_sql::RegisterRow>> = async {
                     let mut breakers = Vec::new();
                     let mut alerts = Vec::new();
                     for (id, outcome) in outcomes {
@@ -647,10 +655,12 @@ macro_rules! impl_deliveries {
                     // The alerts last: their leaves take the log's lock, after which this
                     // transaction waits for no other row.
                     Self::raise_all(&mut *tx, &alerts).await?;
-                    Ok(())
+                    Ok(alerts)
                 }
                 .await;
-                $crate::common::finish(tx, result).await
+                let alerts = $crate::common::finish(tx, result).await?;
+                $crate::delivery_sql::log_alerts(&alerts);
+                Ok(())
             }
 
             async fn pull_delivery(
@@ -660,7 +670,10 @@ macro_rules! impl_deliveries {
             ) -> $crate::StoreResult<Option<$crate::OutgoingDelivery>> {
                 let at = $crate::common::ts(now);
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let result: $crate::StoreResult<Option<$crate::OutgoingDelivery>> = async {
+                let result: $crate::StoreResult<(
+                    Option<$crate::OutgoingDelivery>,
+                    Option<$crate::admin_sql::RegisterRow>,
+                )> = async {
                     let row = ::sqlx::query_as::<$db, $crate::delivery_sql::OutgoingRow>(concat!(
                         "SELECT d.id, d.idempotency_key, d.org_id, d.event, d.payload, \
                                 d.attempts, NULL AS push_url, NULL AS push_secret, \
@@ -676,9 +689,10 @@ macro_rules! impl_deliveries {
                     .fetch_optional(&mut *tx)
                     .await?;
                     let Some(row) = row else {
-                        return Ok(None);
+                        return Ok((None, None));
                     };
                     let visible_again = at.saturating_add(row.visibility_timeout_seconds.unwrap_or(0));
+                    let mut raised = None;
                     if row.attempts > 0 {
                         // Taken before and never acknowledged: that copy failed.
                         let alert = Self::record_failure(
@@ -691,6 +705,7 @@ macro_rules! impl_deliveries {
                         )
                         .await?;
                         Self::raise_all(&mut *tx, alert.as_slice()).await?;
+                        raised = alert;
                     } else {
                         ::sqlx::query::<$db>(
                             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2 \
@@ -701,10 +716,12 @@ macro_rules! impl_deliveries {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    row.into_model().map(Some)
+                    Ok((Some(row.into_model()?), raised))
                 }
                 .await;
-                $crate::common::finish(tx, result).await
+                let (delivery, raised) = $crate::common::finish(tx, result).await?;
+                $crate::delivery_sql::log_alerts(raised.as_slice());
+                Ok(delivery)
             }
 
             async fn ack_delivery(
