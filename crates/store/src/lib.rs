@@ -894,6 +894,10 @@ pub trait Polls {
     /// Puts a batch of ballots in the box in one transaction; one outcome per ballot, in
     /// order. A ballot is refused (and nothing of it written) when its poll is not open
     /// at `now` or its voter is already on the roll, the first in the batch winning.
+    /// When the commit's answer is lost (the connection broke), the store first finds out
+    /// for certain whether the batch is in the box, and answers its outcomes if it is. An
+    /// error means that nothing of the batch was stored, unless even that could not be
+    /// found out (the database stayed unreachable; logged as an error).
     async fn cast_ballots(
         &self,
         batch: &[NewBallot],

@@ -280,6 +280,15 @@ pub(crate) fn option_photo_of(
     })
 }
 
+/// The PostgreSQL server process that runs a transaction: its pid, and when it started
+/// (in microseconds since 1970), since a pid may be reused. SQLite, in the process, has
+/// none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ServerSession {
+    pub pid: i32,
+    pub started_us: i64,
+}
+
 pub(crate) fn not_found<T>(found: Option<T>) -> StoreResult<T> {
     found.ok_or(StoreError::NotFound)
 }
@@ -687,15 +696,28 @@ macro_rules! impl_polls {
             ) -> $crate::StoreResult<Vec<$crate::polls::CastOutcome>> {
                 let mut outcomes = vec![$crate::polls::CastOutcome::UnknownPoll; batch.len()];
                 let mut tx = self.$write().begin_with($begin_write).await?;
-                let mut result: $crate::StoreResult<()> = Ok(());
-                for (poll, group) in $crate::polls_sql::by_poll(batch) {
-                    result = Self::cast_group(&mut tx, poll, batch, &group, now, &mut outcomes).await;
-                    if result.is_err() {
-                        break;
+                let result: $crate::StoreResult<_> = async {
+                    // Which server session runs the batch: should the commit's answer be
+                    // lost, its end tells that the outcome is final (`settle_lost_commit`).
+                    let session = Self::write_session(&mut tx).await?;
+                    for (poll, group) in $crate::polls_sql::by_poll(batch) {
+                        Self::cast_group(&mut tx, poll, batch, &group, now, &mut outcomes).await?;
                     }
+                    Ok(session)
                 }
-                $crate::common::finish(tx, result).await?;
-                Ok(outcomes)
+                .await;
+                let session = match result {
+                    Ok(session) => session,
+                    Err(e) => {
+                        // Before the commit: rolled back, nothing of the batch stored.
+                        let _ = tx.rollback().await;
+                        return Err(e);
+                    }
+                };
+                match tx.commit().await {
+                    Ok(()) => Ok(outcomes),
+                    Err(e) => self.settle_lost_commit(session, e, batch, outcomes).await,
+                }
             }
 
             async fn poll_counts(
@@ -850,6 +872,118 @@ macro_rules! impl_polls {
         }
 
         impl $store {
+            /// After `cast_ballots`' commit failed: the batch's outcomes when it is certain
+            /// that it was stored, its error when it is certain that it was not.
+            ///
+            /// An error the server sent in answer to the COMMIT means it rolled the
+            /// transaction back. Any other (the connection broke, no answer) leaves the
+            /// outcome unknown, and the server may still be finishing the commit. Once the
+            /// session that ran it is over (`await_session_end`) its transaction is
+            /// committed or rolled back for good, and a commit is visible to every read
+            /// that starts afterwards. The batch is one transaction: its ballots (random
+            /// 128-bit ids, so no other's) are then all in the box or none is. All in:
+            /// every outcome stands as computed in the transaction, and the leaf indexes
+            /// are those read back. None: nothing of the batch was stored.
+            async fn settle_lost_commit(
+                &self,
+                session: Option<$crate::polls_sql::ServerSession>,
+                error: ::sqlx::Error,
+                batch: &[$crate::polls::NewBallot],
+                mut outcomes: Vec<$crate::polls::CastOutcome>,
+            ) -> $crate::StoreResult<Vec<$crate::polls::CastOutcome>> {
+                use $crate::polls::CastOutcome;
+                let error = $crate::StoreError::from(error);
+                if matches!(error, $crate::StoreError::Database(::sqlx::Error::Database(_))) {
+                    return Err(error);
+                }
+                let cast: Vec<(usize, ::otklik_domain::PollId, ::otklik_domain::poll::BallotId)> = outcomes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, outcome)| match outcome {
+                        CastOutcome::Cast { ballot_id, .. } => {
+                            Some((i, batch[i].poll, ballot_id.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                // Without a ballot cast the transaction left nothing behind (a refused
+                // voter's roll rows are removed in it): the refusals stand either way.
+                if cast.is_empty() {
+                    ::tracing::warn!(code = error.code(), ballots = batch.len(),
+                        "ballots' commit lost its answer; none was to be cast");
+                    return Ok(outcomes);
+                }
+                if let Err(wait) = self.await_session_end(session).await {
+                    ::tracing::error!(code = error.code(), wait = wait.code(), ballots = batch.len(),
+                        cast = cast.len(), "ballots' commit lost its answer; its outcome is unknown");
+                    return Err(error);
+                }
+                let stored = match self.stored_ballots(&cast).await {
+                    Ok(stored) => stored,
+                    Err(read) => {
+                        ::tracing::error!(code = error.code(), read = read.code(), ballots = batch.len(),
+                            cast = cast.len(), "ballots' commit lost its answer; its outcome is unknown");
+                        return Err(error);
+                    }
+                };
+                if stored.is_empty() {
+                    ::tracing::warn!(code = error.code(), ballots = batch.len(), cast = cast.len(),
+                        "ballots' commit lost its answer; the batch was not stored");
+                    return Err(error);
+                }
+                if stored.len() != cast.len() {
+                    ::tracing::error!(code = error.code(), ballots = batch.len(), cast = cast.len(),
+                        stored = stored.len(), "ballots' commit lost its answer; part of the batch is stored");
+                    return Err($crate::common::corrupt("poll_ballots"));
+                }
+                let cast_count = cast.len();
+                for (i, poll, ballot_id) in cast {
+                    let leaf_index = stored
+                        .get(&(poll, ballot_id.as_str().to_owned()))
+                        .copied()
+                        .ok_or_else(|| $crate::common::corrupt("poll_ballots"))?;
+                    outcomes[i] = CastOutcome::Cast {
+                        ballot_id,
+                        leaf_index: $crate::ledger_sql::u64_of(leaf_index, "poll_ballots.idx")?,
+                    };
+                }
+                ::tracing::warn!(code = error.code(), ballots = batch.len(), cast = cast_count,
+                    "ballots' commit lost its answer; the batch is stored");
+                Ok(outcomes)
+            }
+
+            /// Which of these ballots are in the box: their leaf indexes by poll and id.
+            async fn stored_ballots(
+                &self,
+                ballots: &[(usize, ::otklik_domain::PollId, ::otklik_domain::poll::BallotId)],
+            ) -> $crate::StoreResult<::std::collections::HashMap<(::otklik_domain::PollId, String), i64>> {
+                let mut by_poll: ::std::collections::BTreeMap<::otklik_domain::PollId, Vec<&str>> =
+                    ::std::collections::BTreeMap::new();
+                for (_, poll, id) in ballots {
+                    by_poll.entry(*poll).or_default().push(id.as_str());
+                }
+                let mut stored = ::std::collections::HashMap::with_capacity(ballots.len());
+                for (poll, ids) in by_poll {
+                    for chunk in ids.chunks(500) {
+                        let mut select = ::sqlx::QueryBuilder::<$db>::new(
+                            "SELECT ballot_id, idx FROM poll_ballots WHERE poll_id = ",
+                        );
+                        select.push_bind(poll.0).push(" AND ballot_id IN (");
+                        let mut list = select.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        select.push(")");
+                        let rows = select
+                            .build_query_as::<(String, i64)>()
+                            .fetch_all(self.$read())
+                            .await?;
+                        stored.extend(rows.into_iter().map(|(id, idx)| ((poll, id), idx)));
+                    }
+                }
+                Ok(stored)
+            }
+
             /// Locks the poll and finds photo `photo`'s question and option, refusing when
             /// the poll's photos may not change now (or there is no such photo).
             async fn editable_photo_slot(

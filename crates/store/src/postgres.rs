@@ -26,6 +26,16 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
 const CONNECTIONS: u32 = 16;
+/// How long a session whose commit lost its answer is waited for, before and after it is
+/// terminated.
+const SESSION_END_WAIT: Duration = Duration::from_secs(10);
+
+/// A session's start in microseconds since 1970 (a row of `pg_stat_get_activity`).
+macro_rules! session_start_us {
+    () => {
+        "(EXTRACT(EPOCH FROM backend_start) * 1000000)::int8"
+    };
+}
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -109,6 +119,69 @@ impl PgStore {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The server session this connection runs in (one query per batch of ballots).
+    async fn write_session(
+        conn: &mut sqlx::PgConnection,
+    ) -> StoreResult<Option<crate::polls_sql::ServerSession>> {
+        let (pid, started_us) = sqlx::query_as::<_, (i32, i64)>(concat!(
+            "SELECT pid, ",
+            session_start_us!(),
+            " FROM pg_stat_get_activity(pg_backend_pid())"
+        ))
+        .fetch_one(conn)
+        .await?;
+        Ok(Some(crate::polls_sql::ServerSession { pid, started_us }))
+    }
+
+    /// Returns once `session` is over: gone by itself within `SESSION_END_WAIT`, else
+    /// terminated and gone within as long again. A backend commits only while it runs (and
+    /// makes a commit visible before it answers), so once it is gone its transaction is
+    /// committed or rolled back for good, and every read that starts afterwards sees which.
+    /// A session whose client lost its connection usually ends within milliseconds: it
+    /// reads the end of the stream and exits.
+    async fn await_session_end(
+        &self,
+        session: Option<crate::polls_sql::ServerSession>,
+    ) -> StoreResult<()> {
+        let Some(session) = session else {
+            return Ok(());
+        };
+        for terminate in [false, true] {
+            if terminate {
+                sqlx::query(concat!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_get_activity($1) WHERE ",
+                    session_start_us!(),
+                    " = $2"
+                ))
+                .bind(session.pid)
+                .bind(session.started_us)
+                .execute(&self.pool)
+                .await?;
+            }
+            let deadline = tokio::time::Instant::now() + SESSION_END_WAIT;
+            loop {
+                // Each query its own transaction: a fresh view of the server's sessions.
+                let running: bool = sqlx::query_scalar(concat!(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_get_activity($1) WHERE ",
+                    session_start_us!(),
+                    " = $2)"
+                ))
+                .bind(session.pid)
+                .bind(session.started_us)
+                .fetch_one(&self.pool)
+                .await?;
+                if !running {
+                    return Ok(());
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Err(crate::StoreError::Conflict("session_still_running"))
     }
 
     /// Autovacuum keeps PostgreSQL's statistics.

@@ -73,6 +73,22 @@ impl SqliteStore {
         Ok((1..).take(n).map(|i| last + i).collect())
     }
 
+    /// No server session: the database runs in this process.
+    async fn write_session(
+        _conn: &mut sqlx::SqliteConnection,
+    ) -> StoreResult<Option<crate::polls_sql::ServerSession>> {
+        Ok(None)
+    }
+
+    /// Nothing to wait for: once a commit's call has returned, the commit is over (and a
+    /// failed one rolled back: by SQLite, or by the transaction's drop).
+    async fn await_session_end(
+        &self,
+        _session: Option<crate::polls_sql::ServerSession>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Nothing to lock: `BEGIN IMMEDIATE` already serialises every write.
     async fn social_cluster_locks(
         _conn: &mut sqlx::SqliteConnection,

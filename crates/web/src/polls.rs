@@ -31,7 +31,8 @@ type Reply = oneshot::Sender<Result<CastOutcome, StoreError>>;
 
 /// The one writer of ballots: requests wait in a queue, and the writer commits whatever
 /// is waiting in one transaction (group commit), then answers each. A ballot's success is
-/// answered only after its commit.
+/// answered only after its commit (a commit whose answer was lost is settled by the store
+/// first: the outcomes when the batch is in the box, an error when it is not).
 #[derive(Clone)]
 pub struct BallotBox {
     queue: mpsc::Sender<(NewBallot, Reply)>,

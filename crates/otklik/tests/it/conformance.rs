@@ -22,9 +22,14 @@ use time::{Duration, OffsetDateTime};
 
 /// Runs every scenario against both backends: `conformance::sqlite::<name>` and
 /// `conformance::postgres::<name>`. Scenarios get the store; those listed after `url:`
-/// also get the database URL, to open more stores on it.
+/// also get the database URL, to open more stores on it. Those after `postgres_url:`
+/// run on PostgreSQL only (what SQLite cannot meet) and get only the URL.
 macro_rules! conformance {
-    (store: [$($name:ident),* $(,)?], url: [$($url_name:ident),* $(,)?] $(,)?) => {
+    (
+        store: [$($name:ident),* $(,)?],
+        url: [$($url_name:ident),* $(,)?],
+        postgres_url: [$($pg_name:ident),* $(,)?] $(,)?
+    ) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,6 +59,13 @@ macro_rules! conformance {
                 async fn $url_name() {
                     let db = crate::pg::TestDb::create().await;
                     super::$url_name(super::open(&db.url, "postgres").await, &db.url).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $pg_name() {
+                    let db = crate::pg::TestDb::create().await;
+                    super::$pg_name(&db.url).await;
                 }
             )*
         }
@@ -150,6 +162,12 @@ conformance!(
         public_messages_are_shown_and_followed,
     ],
     url: [reopening_the_store, opening_waits_for_another_writer, statistics_follow_a_grown_table, log_audit_detects_edits, documents_log_audit_detects_edited_documents],
+    postgres_url: [
+        polls_a_commit_whose_answer_is_lost_answers_what_is_stored,
+        polls_a_commit_the_server_finishes_late_is_waited_for,
+        polls_a_connection_lost_before_commit_stores_nothing,
+        polls_a_session_that_stays_is_ended_and_its_batch_not_stored,
+    ],
 );
 
 mod analytics;

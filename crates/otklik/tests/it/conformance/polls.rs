@@ -812,3 +812,280 @@ pub(super) async fn polls_option_photos_are_reordered_without_loss(store: Arc<dy
         [elsewhere.id, current[0], fresh.id, current[2]]
     );
 }
+
+// --- a commit whose answer is lost (PostgreSQL) ---------------------------------------------
+
+/// The ballots the database holds for `poll` (id → leaf index) and its voter roll, read
+/// directly from the server (not through the proxy).
+async fn held_in_database(url: &str, poll: PollId) -> (BTreeMap<String, u64>, Vec<String>) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let ballots: Vec<(String, i64)> =
+        sqlx::query_as("SELECT ballot_id, idx FROM poll_ballots WHERE poll_id = $1")
+            .bind(poll.0)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let mut roll: Vec<String> =
+        sqlx::query_scalar("SELECT voter_key FROM poll_voters WHERE poll_id = $1")
+            .bind(poll.0)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    roll.sort();
+    let _ = conn.close().await;
+    let ballots = ballots
+        .into_iter()
+        .map(|(id, idx)| (id, u64::try_from(idx).unwrap()))
+        .collect();
+    (ballots, roll)
+}
+
+/// The ballots an answer says are cast: id → leaf index.
+fn answered_cast(outcomes: &[CastOutcome]) -> BTreeMap<String, u64> {
+    outcomes
+        .iter()
+        .filter_map(|o| match o {
+            CastOutcome::Cast {
+                ballot_id,
+                leaf_index,
+            } => Some((ballot_id.as_str().to_owned(), *leaf_index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The number of ballots the running counts hold.
+async fn counted(store: &dyn Store, poll: PollId) -> u64 {
+    store
+        .poll_counts(poll)
+        .await
+        .unwrap()
+        .iter()
+        .find(|c| c.dimension == "all" && c.question == -1)
+        .map_or(0, |c| c.count)
+}
+
+/// A store on `url` through a proxy that can cut a connection at its COMMIT, with a poll
+/// open at `T0 + 1 h` that already holds one ballot (of `k:first`, leaf 0).
+async fn through_a_cutter(
+    url: &str,
+) -> (
+    crate::pg::CommitCutter,
+    Arc<dyn Store>,
+    PollId,
+    OffsetDateTime,
+) {
+    let proxy = crate::pg::CommitCutter::start(url).await;
+    let store = open(&proxy.url_through(url), "postgres").await;
+    let w = World::new(store.as_ref()).await;
+    let poll = new_poll(store.as_ref(), &w, T0, T0 + Duration::days(7)).await;
+    let during = T0 + Duration::hours(1);
+    let first = store
+        .cast_ballots(&[ballot(poll, "k:first", vec![0], Some(3), "")], during)
+        .await
+        .unwrap();
+    assert!(
+        matches!(first[0], CastOutcome::Cast { leaf_index: 0, .. }),
+        "{first:?}"
+    );
+    assert!(proxy.cuts().is_empty());
+    (proxy, store, poll, during)
+}
+
+/// Three new voters (one of them twice), one who already voted, and a ballot of a poll
+/// that does not exist.
+fn mixed_batch(poll: PollId) -> Vec<NewBallot> {
+    vec![
+        ballot(poll, "k:a", vec![0, 1], Some(5), "Больше скамеек"),
+        ballot(poll, "k:b", vec![1], None, ""),
+        ballot(poll, "k:first", vec![2], None, ""),
+        ballot(poll, "u:7+k:c", vec![1, 2], Some(1), ""),
+        ballot(poll, "k:a", vec![2], None, ""),
+        ballot(PollId(poll.0 + 1000), "k:d", vec![0], None, ""),
+    ]
+}
+
+/// The COMMIT of a batch reaches the server but its answer never comes back: the store
+/// finds the batch in the database and answers each ballot as a commit would have.
+pub(super) async fn polls_a_commit_whose_answer_is_lost_answers_what_is_stored(url: &str) {
+    lost_answer(url, crate::pg::Cut::AfterCommit).await;
+}
+
+/// The client sees the connection drop before the server even reads the COMMIT (as when
+/// the server is slow to finish it): the store waits for the server's session to end
+/// before it looks, and finds the batch.
+pub(super) async fn polls_a_commit_the_server_finishes_late_is_waited_for(url: &str) {
+    let started = std::time::Instant::now();
+    lost_answer(url, crate::pg::Cut::LateCommit).await;
+    assert!(started.elapsed() >= crate::pg::LATE_COMMIT);
+}
+
+async fn lost_answer(url: &str, cut: crate::pg::Cut) {
+    let (proxy, store, poll, during) = through_a_cutter(url).await;
+    let connections = proxy.connections();
+
+    proxy.arm(cut);
+    let outcomes = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        store.cast_ballots(&mixed_batch(poll), during),
+    )
+    .await
+    .expect("the store settles a lost commit in bounded time")
+    .unwrap();
+    assert_eq!(proxy.cuts(), vec![cut], "the COMMIT was cut");
+    assert!(
+        matches!(outcomes[0], CastOutcome::Cast { .. }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[1], CastOutcome::Cast { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[2], CastOutcome::AlreadyVoted);
+    assert!(
+        matches!(outcomes[3], CastOutcome::Cast { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[4], CastOutcome::AlreadyVoted);
+    assert_eq!(outcomes[5], CastOutcome::UnknownPoll);
+
+    // What was answered is what the database holds: the same ids at the same leaves.
+    let (held, roll) = held_in_database(url, poll).await;
+    let mut answered = answered_cast(&outcomes);
+    assert_eq!(answered.len(), 3);
+    assert_eq!(
+        answered
+            .values()
+            .copied()
+            .collect::<std::collections::BTreeSet<u64>>(),
+        std::collections::BTreeSet::from([1, 2, 3])
+    );
+    let (first_id, first_leaf) = held.iter().find(|(_, leaf)| **leaf == 0).unwrap();
+    answered.insert(first_id.clone(), *first_leaf);
+    assert_eq!(held, answered);
+    assert_eq!(roll, ["k:a", "k:b", "k:c", "k:first", "u:7"]);
+
+    // The pool replaced the cut connection; the same voters have voted, once.
+    let again = store
+        .cast_ballots(
+            &[
+                ballot(poll, "k:a", vec![0], None, ""),
+                ballot(poll, "k:b", vec![0], None, ""),
+                ballot(poll, "u:7", vec![0], None, ""),
+                ballot(poll, "k:c", vec![0], None, ""),
+            ],
+            during,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, vec![CastOutcome::AlreadyVoted; 4]);
+    assert!(
+        proxy.connections() > connections,
+        "a new connection was opened"
+    );
+    assert_eq!(store.poll(poll).await.unwrap().ballots, 4);
+    assert_eq!(counted(store.as_ref(), poll).await, 4);
+    assert_eq!(
+        store.poll_texts(poll, 2, 10).await.unwrap(),
+        vec!["Больше скамеек"]
+    );
+
+    // A receipt for a ballot of the cut batch proves the answered leaf.
+    let CastOutcome::Cast {
+        ballot_id,
+        leaf_index,
+    } = outcomes[3].clone()
+    else {
+        unreachable!()
+    };
+    let signer =
+        otklik_store::poll_signer(&otklik_log::Signer::from_secret_bytes(&[7u8; 32]), poll);
+    let head = store
+        .sign_poll_head(poll, &signer, during, false)
+        .await
+        .unwrap()
+        .unwrap();
+    let receipt = store
+        .ballot_receipt(poll, &ballot_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(receipt.proof.leaf_index, leaf_index);
+    otklik_log::verify_inclusion(
+        head.head.alg,
+        &receipt.proof.leaf_hash,
+        leaf_index,
+        4,
+        &receipt.proof.proof,
+        &head.head.root,
+    )
+    .unwrap();
+    assert_eq!(proxy.cuts().len(), 1, "one cut only");
+}
+
+/// The connection is lost before the COMMIT reaches the server: nothing of the batch is
+/// stored, the batch fails as a whole, and the same voters then vote.
+pub(super) async fn polls_a_connection_lost_before_commit_stores_nothing(url: &str) {
+    not_stored(url, crate::pg::Cut::BeforeCommit).await;
+}
+
+/// The connection is lost before the COMMIT reaches the server, and the server's session
+/// stays (its client's socket silent but open): the store waits for it, ends it, and
+/// then finds that nothing of the batch is stored.
+pub(super) async fn polls_a_session_that_stays_is_ended_and_its_batch_not_stored(url: &str) {
+    let started = std::time::Instant::now();
+    not_stored(url, crate::pg::Cut::Stall).await;
+    // The store waited 10 s for the session before it ended it.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(10));
+}
+
+async fn not_stored(url: &str, cut: crate::pg::Cut) {
+    let (proxy, store, poll, during) = through_a_cutter(url).await;
+    let before = held_in_database(url, poll).await;
+
+    proxy.arm(cut);
+    // Bounded: a session left running would hold the poll's row lock for ever.
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        store.cast_ballots(&mixed_batch(poll), during),
+    )
+    .await
+    .expect("the store settles a lost commit in bounded time");
+    assert_eq!(proxy.cuts(), vec![cut], "the COMMIT was cut");
+    let error = match refused {
+        Ok(outcomes) => panic!("a batch never committed was answered: {outcomes:?}"),
+        Err(error) => error,
+    };
+    assert!(error.is_unavailable(), "{error:?}");
+    assert_eq!(held_in_database(url, poll).await, before, "nothing stored");
+    assert_eq!(store.poll(poll).await.unwrap().ballots, 1);
+    assert_eq!(counted(store.as_ref(), poll).await, 1);
+    assert!(!store.has_voted(poll, &["k:a".to_owned()]).await.unwrap());
+
+    // The same voters vote (through new connections), and are counted once.
+    let outcomes = store
+        .cast_ballots(&mixed_batch(poll), during)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcomes[0], CastOutcome::Cast { .. }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[1], CastOutcome::Cast { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[2], CastOutcome::AlreadyVoted);
+    assert!(
+        matches!(outcomes[3], CastOutcome::Cast { .. }),
+        "{outcomes:?}"
+    );
+    let (held, _) = held_in_database(url, poll).await;
+    assert_eq!(held.len(), 4);
+    for (id, leaf) in answered_cast(&outcomes) {
+        assert_eq!(held.get(&id), Some(&leaf));
+    }
+    assert_eq!(counted(store.as_ref(), poll).await, 4);
+    assert_eq!(proxy.cuts().len(), 1, "one cut only");
+}
