@@ -74,20 +74,52 @@ impl Drop for TestDb {
 
 /// `url` with its database (the path) replaced by `database`, keeping any query string.
 pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{database}", &base[..authority_end]);
-    if let Some(query) = query {
+    let parts = UrlParts::of(url);
+    let mut out = format!("{}{}/{database}", parts.scheme, parts.authority);
+    if let Some(query) = parts.query {
         out.push('?');
         out.push_str(query);
     }
     out
+}
+
+/// A database URL cut into `scheme://`, `user@host:port`, `/path` and the query.
+struct UrlParts<'a> {
+    scheme: &'a str,
+    authority: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    fn of(url: &'a str) -> Self {
+        let (base, query) = match url.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (url, None),
+        };
+        let authority_start = base.find("://").map_or(0, |i| i + 3);
+        let authority_end = base[authority_start..]
+            .find('/')
+            .map_or(base.len(), |i| authority_start + i);
+        Self {
+            scheme: &base[..authority_start],
+            authority: &base[authority_start..authority_end],
+            path: &base[authority_end..],
+            query,
+        }
+    }
+
+    /// The user part of the authority (`user` or `user:password`), if any.
+    fn user(&self) -> Option<&'a str> {
+        self.authority.rsplit_once('@').map(|(user, _)| user)
+    }
+
+    /// The authority without its user part.
+    fn host(&self) -> &'a str {
+        self.authority
+            .rsplit_once('@')
+            .map_or(self.authority, |(_, host)| host)
+    }
 }
 
 #[test]
@@ -204,25 +236,17 @@ impl Drop for CommitCutter {
 
 /// `url` with its host and port replaced by `127.0.0.1:port`, and without TLS.
 fn url_through(url: &str, port: u16) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let authority = &base[authority_start..authority_end];
-    let user = authority.rsplit_once('@').map(|(user, _)| user);
-    let mut out = base[..authority_start].to_owned();
-    if let Some(user) = user {
+    let parts = UrlParts::of(url);
+    let mut out = parts.scheme.to_owned();
+    if let Some(user) = parts.user() {
         out.push_str(user);
         out.push('@');
     }
     out.push_str("127.0.0.1:");
     out.push_str(&port.to_string());
-    out.push_str(&base[authority_end..]);
-    let mut params: Vec<&str> = query
+    out.push_str(parts.path);
+    let mut params: Vec<&str> = parts
+        .query
         .into_iter()
         .flat_map(|q| q.split('&'))
         .filter(|p| !p.is_empty() && !p.starts_with("sslmode="))
@@ -235,13 +259,7 @@ fn url_through(url: &str, port: u16) -> String {
 
 /// `host:port` of a `postgres://` URL (5432 when it names none).
 fn host_port(url: &str) -> String {
-    let base = url.split_once('?').map_or(url, |(base, _)| base);
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let rest = &base[authority_start..];
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
+    let host = UrlParts::of(url).host();
     if host.contains(':') {
         host.to_owned()
     } else {
