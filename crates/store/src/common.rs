@@ -312,6 +312,28 @@ pub(crate) fn list_filter(scope: Scope, query: &ListQuery) -> (String, Vec<Param
     (clause, params)
 }
 
+/// A status change waiting for the group writer of status changes (`Store::apply`).
+///
+/// SQLite has one writer: each change in its own transaction paid a commit (an fsync)
+/// each, so officials' actions could not pass the fsync rate. There they share a
+/// transaction, each in a savepoint. PostgreSQL makes each change alone: grouped, a
+/// change would lock its submission's row after an earlier one of the group appended a
+/// log leaf, and the log's lock must be the last a transaction takes.
+pub(crate) struct Apply {
+    pub id: otklik_domain::SubmissionId,
+    pub actor: otklik_domain::lifecycle::Actor,
+    pub action: otklik_domain::lifecycle::Action,
+    pub files: Vec<otklik_domain::attachment::Attachment>,
+    pub at: time::OffsetDateTime,
+}
+
+/// The queue in front of the group writer of status changes.
+pub(crate) type Applier = crate::group_commit::GroupWriter<Apply, EventRecord>;
+
+/// The most status changes one transaction takes: each is some twenty statements, so a
+/// group holds the writer for tens of milliseconds at most.
+pub(crate) const MAX_APPLY_GROUP: usize = 64;
+
 /// A list's total as the counts kept per scope and status give it (`list_counts`, kept by
 /// triggers on `submissions`): for lists filtered at most by status and open/finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1022,6 +1044,114 @@ macro_rules! impl_store {
         backend: $backend:literal $(,)?
     ) => {
         impl $store {
+            /// Starts the group writer of status changes (SQLite's: see `Apply`).
+            #[allow(dead_code)]
+            fn with_applier(mut self) -> Self {
+                let writer = self.clone();
+                self.applier = Some($crate::common::Applier::spawn(
+                    $crate::common::MAX_APPLY_GROUP,
+                    move |group| {
+                        let writer = writer.clone();
+                        async move { writer.apply_group(group).await }
+                    },
+                ));
+                self
+            }
+
+            /// One status change in a transaction of its own.
+            async fn apply_alone(
+                &self,
+                apply: &$crate::common::Apply,
+            ) -> $crate::StoreResult<$crate::EventRecord> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let event = self.apply_one_in(&mut *tx, apply).await?;
+                tx.commit().await?;
+                Ok(event)
+            }
+
+            /// Status changes in one transaction, each in a savepoint of its own: a
+            /// refusal (or any error that is not the database's) undoes that change
+            /// alone and is its caller's answer. A database error fails the group, and
+            /// each change is then made alone, so every caller gets its own true answer.
+            async fn apply_group(
+                &self,
+                group: Vec<$crate::common::Apply>,
+            ) -> Vec<$crate::StoreResult<$crate::EventRecord>> {
+                match self.apply_group_in_transaction(&group).await {
+                    Ok(results) => results,
+                    Err(e) if group.len() == 1 => vec![Err(e)],
+                    Err(e) => {
+                        ::tracing::warn!(error = %e, size = group.len(),
+                            "a group of status changes failed; applying each alone");
+                        let mut results = Vec::with_capacity(group.len());
+                        for apply in &group {
+                            results.push(self.apply_alone(apply).await);
+                        }
+                        results
+                    }
+                }
+            }
+
+            async fn apply_group_in_transaction(
+                &self,
+                group: &[$crate::common::Apply],
+            ) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::EventRecord>>> {
+                let mut tx = self.$write().begin_with($begin_write).await?;
+                let mut results = Vec::with_capacity(group.len());
+                for apply in group {
+                    let mut savepoint = ::sqlx::Acquire::begin(&mut tx).await?;
+                    match self.apply_one_in(&mut *savepoint, apply).await {
+                        Ok(event) => {
+                            savepoint.commit().await?;
+                            results.push(Ok(event));
+                        }
+                        Err(e @ $crate::StoreError::Database(_)) => return Err(e),
+                        Err(refused) => {
+                            savepoint.rollback().await?;
+                            results.push(Err(refused));
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(results)
+            }
+
+            /// A status change inside the caller's transaction: the domain decides on
+            /// the row read, the state, event, files, log leaf and what follows are
+            /// written, a primary's duplicates follow; the event as stored.
+            async fn apply_one_in(
+                &self,
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                apply: &$crate::common::Apply,
+            ) -> $crate::StoreResult<$crate::EventRecord> {
+                let $crate::common::Apply { id, actor, action, files, at } = apply;
+                let (event_id, merge) =
+                    self.apply_in(&mut *conn, id.0, *actor, action, files, *at).await?;
+                if merge == ::otklik_domain::lifecycle::Merge::Primary {
+                    self.follow_primary(&mut *conn, id.0, *actor, action, files, *at).await?;
+                }
+                let event_row = ::sqlx::query_as::<$db, $crate::common::EventRow>(concat!(
+                    $crate::common::event_select!(),
+                    " WHERE e.id = $1"
+                ))
+                .bind(event_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                let file_rows = ::sqlx::query_as::<$db, $crate::common::FileMetaRow>(concat!(
+                    $crate::common::file_meta_select!(),
+                    " WHERE event_id = $1 ORDER BY id"
+                ))
+                .bind(event_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                event_row.into_model(
+                    file_rows
+                        .into_iter()
+                        .map($crate::common::FileMetaRow::into_model)
+                        .collect(),
+                )
+            }
+
             /// The catalogue as stored (see `catalogue`, which keeps it a few seconds).
             async fn read_catalogue(&self) -> $crate::StoreResult<Vec<$crate::Category>> {
                 let mut tx = self.$read().begin_with($begin_read).await?;
@@ -1714,34 +1844,17 @@ macro_rules! impl_store {
                 files: Vec<::otklik_domain::attachment::Attachment>,
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<$crate::EventRecord> {
-                let at = $crate::common::whole_seconds(at)?;
-                let mut tx = self.$write().begin_with($begin_write).await?;
-                let (event_id, merge) =
-                    self.apply_in(&mut *tx, id.0, actor, &action, &files, at).await?;
-                if merge == ::otklik_domain::lifecycle::Merge::Primary {
-                    self.follow_primary(&mut *tx, id.0, actor, &action, &files, at).await?;
+                let apply = $crate::common::Apply {
+                    id,
+                    actor,
+                    action,
+                    files,
+                    at: $crate::common::whole_seconds(at)?,
+                };
+                match &self.applier {
+                    Some(applier) => applier.write(apply).await,
+                    None => self.apply_alone(&apply).await,
                 }
-                let event_row = ::sqlx::query_as::<$db, $crate::common::EventRow>(concat!(
-                    $crate::common::event_select!(),
-                    " WHERE e.id = $1"
-                ))
-                .bind(event_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let file_rows = ::sqlx::query_as::<$db, $crate::common::FileMetaRow>(concat!(
-                    $crate::common::file_meta_select!(),
-                    " WHERE event_id = $1 ORDER BY id"
-                ))
-                .bind(event_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                event_row.into_model(
-                    file_rows
-                        .into_iter()
-                        .map($crate::common::FileMetaRow::into_model)
-                        .collect(),
-                )
             }
 
             async fn submission(

@@ -20,6 +20,7 @@ mod discussions_sql;
 mod documents;
 mod documents_sql;
 mod exports_sql;
+mod group_commit;
 mod identity_sql;
 pub mod ledger;
 mod ledger_sql;

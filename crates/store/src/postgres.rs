@@ -45,6 +45,8 @@ pub struct PgStore {
     catalogue: std::sync::Arc<crate::reference::Kept<Vec<crate::Category>>>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
+    /// Always None: each status change is its own transaction here (see `common::Apply`).
+    applier: Option<crate::common::Applier>,
     /// Analytics sums of finished periods, read once (`analytics_cache`).
     analytics_cache: std::sync::Arc<crate::analytics_cache::AnalyticsCache>,
 }
@@ -83,6 +85,7 @@ impl PgStore {
             regions: Default::default(),
             catalogue: Default::default(),
             registrar: None,
+            applier: None,
             analytics_cache: Default::default(),
         }
         .with_registrar())

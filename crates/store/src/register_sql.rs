@@ -3,85 +3,27 @@
 //! their rows go in with a handful of multi-row statements instead of some twenty
 //! statements each.
 //!
-//! [`Registrar`] is the queue: a task takes whatever is waiting (up to [`MAX_GROUP`]),
-//! registers it with `register_group` (written once for both backends in
-//! [`impl_register!`]) and answers each caller only after the commit. A refusal that
+//! [`Registrar`] is the queue (a `group_commit::GroupWriter`): a task takes whatever is
+//! waiting (up to [`MAX_GROUP`]), registers it with `register_group` (written once for
+//! both backends in [`impl_register!`]) and answers each caller only after the commit. A refusal that
 //! concerns one registration (an unknown region, …) is that caller's answer alone; a
 //! database error fails the group's transaction, and each registration is then tried in
 //! a transaction of its own, so that every caller gets its own true answer.
 
-use crate::{NewSubmission, Registered, StoreError, StoreResult};
-use std::future::Future;
+use crate::group_commit::GroupWriter;
+use crate::{NewSubmission, Registered};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
+
+pub(crate) use crate::group_commit::stopped;
 
 /// The most registrations one transaction takes.
 pub(crate) const MAX_GROUP: usize = 256;
-/// Registrations that may wait for the writer before callers wait to queue (the web
-/// layer's admission control bounds the requests in flight well below this).
-const QUEUE: usize = 4096;
 
 /// A submission to register, with the instant it arrived.
 pub(crate) type Registration = (NewSubmission, OffsetDateTime);
 
-struct Waiting {
-    registration: Registration,
-    answer: oneshot::Sender<StoreResult<Registered>>,
-}
-
-/// The queue in front of the group writer; cheap to clone.
-#[derive(Debug, Clone)]
-pub(crate) struct Registrar {
-    queue: mpsc::Sender<Waiting>,
-}
-
-impl Registrar {
-    /// Starts the writer task; `register` registers one group and answers each of its
-    /// registrations, in order. The task ends when the last `Registrar` is dropped.
-    pub(crate) fn spawn<F, Fut>(register: F) -> Self
-    where
-        F: Fn(Vec<Registration>) -> Fut + Send + 'static,
-        Fut: Future<Output = Vec<StoreResult<Registered>>> + Send + 'static,
-    {
-        let (queue, mut waiting) = mpsc::channel::<Waiting>(QUEUE);
-        tokio::spawn(async move {
-            let mut group = Vec::with_capacity(MAX_GROUP);
-            while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
-                let (registrations, answers): (Vec<_>, Vec<_>) =
-                    group.drain(..).map(|w| (w.registration, w.answer)).unzip();
-                // A task of its own: should a group ever panic, its callers get an
-                // error and the queue goes on.
-                if let Ok(results) = tokio::spawn(register(registrations)).await {
-                    for (answer, result) in answers.into_iter().zip(results) {
-                        // A caller that went away still has its submission registered.
-                        let _ = answer.send(result);
-                    }
-                }
-            }
-        });
-        Self { queue }
-    }
-
-    /// Registers one submission with whatever else is waiting; returns after the commit.
-    pub(crate) async fn register(
-        &self,
-        submission: NewSubmission,
-        at: OffsetDateTime,
-    ) -> StoreResult<Registered> {
-        let (answer, answered) = oneshot::channel();
-        let waiting = Waiting {
-            registration: (submission, at),
-            answer,
-        };
-        self.queue.send(waiting).await.map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?
-    }
-}
-
-/// The writer task is gone (or its group failed unexpectedly): worth trying again.
-pub(crate) fn stopped() -> StoreError {
-    StoreError::Database(sqlx::Error::WorkerCrashed)
-}
+/// The queue in front of the group writer of registrations.
+pub(crate) type Registrar = GroupWriter<Registration, Registered>;
 
 /// A registration that passed its checks, with what the writes need.
 pub(crate) struct Accepted {
@@ -142,10 +84,13 @@ macro_rules! impl_register {
             /// Starts this store's group writer (see `register_sql`).
             fn with_registrar(mut self) -> Self {
                 let writer = self.clone();
-                self.registrar = Some($crate::register_sql::Registrar::spawn(move |group| {
-                    let writer = writer.clone();
-                    async move { writer.register_group(group).await }
-                }));
+                self.registrar = Some($crate::register_sql::Registrar::spawn(
+                    $crate::register_sql::MAX_GROUP,
+                    move |group| {
+                        let writer = writer.clone();
+                        async move { writer.register_group(group).await }
+                    },
+                ));
                 self
             }
 
@@ -156,7 +101,7 @@ macro_rules! impl_register {
                 at: ::time::OffsetDateTime,
             ) -> $crate::StoreResult<$crate::Registered> {
                 match &self.registrar {
-                    Some(registrar) => registrar.register(submission, at).await,
+                    Some(registrar) => registrar.write((submission, at)).await,
                     None => self
                         .register_group(vec![(submission, at)])
                         .await

@@ -47,6 +47,8 @@ pub struct SqliteStore {
     catalogue: std::sync::Arc<crate::reference::Kept<Vec<crate::Category>>>,
     /// The group writer of registrations; None in the writer's own copy.
     registrar: Option<crate::register_sql::Registrar>,
+    /// The group writer of status changes (`common::Apply`); None in its own copy.
+    applier: Option<crate::common::Applier>,
     /// Analytics sums of finished periods, read once (`analytics_cache`).
     analytics_cache: std::sync::Arc<crate::analytics_cache::AnalyticsCache>,
 }
@@ -154,10 +156,11 @@ impl SqliteStore {
             regions: Default::default(),
             catalogue: Default::default(),
             registrar: None,
+            applier: None,
             analytics_cache: Default::default(),
         };
         store.refresh_statistics().await?;
-        Ok(store.with_registrar())
+        Ok(store.with_registrar().with_applier())
     }
 
     async fn open_in_memory() -> StoreResult<Self> {
@@ -180,9 +183,11 @@ impl SqliteStore {
             regions: Default::default(),
             catalogue: Default::default(),
             registrar: None,
+            applier: None,
             analytics_cache: Default::default(),
         }
-        .with_registrar())
+        .with_registrar()
+        .with_applier())
     }
 
     /// Keeps the planner's statistics in step with the size of `submissions`: a full

@@ -89,6 +89,7 @@ conformance!(
         file_access,
         personal_data_log,
         concurrent_actions,
+        actions_arriving_together_each_get_their_own_answer,
         log_records_every_event,
         log_proofs_and_receipts,
         log_refusals_append_nothing,
@@ -2091,6 +2092,74 @@ async fn personal_data_log(store: Arc<dyn Store>) {
 
 /// Actions that race on one submission: exactly one wins, the others are decided on the
 /// state the winner left, and the timeline holds one event per success.
+/// Officials' actions on many submissions at once (on SQLite they share a transaction,
+/// each in a savepoint): every taking into work succeeds, every refused action among them
+/// is its own caller's answer and writes nothing, and the log holds exactly one leaf per
+/// event that was answered.
+async fn actions_arriving_together_each_get_their_own_answer(store: Arc<dyn Store>) {
+    let w = Arc::new(World::new(store.as_ref()).await);
+    let mut ids = Vec::new();
+    for n in 0..24 {
+        ids.push(
+            w.submit(store.as_ref(), w.citizen, T0 + Duration::minutes(n))
+                .await,
+        );
+    }
+    let before = store.log_info().await.unwrap().size;
+    let at = T0 + Duration::hours(1);
+    let tasks: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let (store, w, id) = (store.clone(), w.clone(), *id);
+            tokio::spawn(async move {
+                let (actor, action) = match n % 3 {
+                    // An answer to a submission nobody has taken into work: refused.
+                    0 => (
+                        w.official,
+                        Action::Answer {
+                            text: answer("Сделано"),
+                        },
+                    ),
+                    // Another organisation's official: the submission is not theirs.
+                    1 => (w.other_official, Action::TakeIntoWork),
+                    _ => (w.official, Action::TakeIntoWork),
+                };
+                (
+                    n,
+                    outcome(store.apply(id, actor, action, Vec::new(), at).await),
+                )
+            })
+        })
+        .collect();
+    let mut taken = 0;
+    for task in tasks {
+        let (n, answered) = task.await.unwrap();
+        match n % 3 {
+            0 => assert!(answered.starts_with("transition:"), "{n}: {answered}"),
+            1 => assert_eq!(answered, "not_found", "{n}"),
+            _ => {
+                assert_eq!(answered, "ok", "{n}");
+                taken += 1;
+            }
+        }
+    }
+    for (n, id) in ids.iter().enumerate() {
+        let detail = store.submission(*id, w.official).await.unwrap();
+        let expected = if n % 3 == 2 {
+            Status::InProgress
+        } else {
+            Status::Registered
+        };
+        assert_eq!(
+            (detail.status, detail.events.len()),
+            (expected, 1 + usize::from(n % 3 == 2)),
+            "{n}"
+        );
+    }
+    assert_eq!(store.log_info().await.unwrap().size, before + taken);
+}
+
 async fn concurrent_actions(store: Arc<dyn Store>) {
     let w = Arc::new(World::new(store.as_ref()).await);
     let id = w.submit(store.as_ref(), w.citizen, T0).await;
