@@ -174,7 +174,6 @@ pub struct CommitCutter {
 struct CutterState {
     armed: std::sync::Mutex<Option<Cut>>,
     cuts: std::sync::Mutex<Vec<Cut>>,
-    connections: std::sync::atomic::AtomicUsize,
 }
 
 impl CommitCutter {
@@ -187,9 +186,6 @@ impl CommitCutter {
         let state = shared.clone();
         let accepting = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                state
-                    .connections
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let state = state.clone();
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
@@ -218,13 +214,6 @@ impl CommitCutter {
     /// The cuts made so far.
     pub fn cuts(&self) -> Vec<Cut> {
         self.shared.cuts.lock().unwrap().clone()
-    }
-
-    /// Connections accepted so far.
-    pub fn connections(&self) -> usize {
-        self.shared
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
